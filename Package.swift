@@ -1,0 +1,51 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// The module graph is the architecture; dependencies only point down:
+//
+//   ddpg (CLI) ──▶ Training ──▶ DDPG ──▶ NeuralNetwork ──▶ CBLAS (OpenBLAS)
+//                     │           │            └──────────▶ Randomness
+//                     └──▶ Environments ─────────────────▶ Randomness
+//   DDPGBench ──▶ Training, DDPG, NeuralNetwork, Environments
+let package = Package(
+    name: "ddpg",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "ddpg", targets: ["ddpg"]),
+        .executable(name: "ddpg-bench", targets: ["DDPGBench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .target(name: "Randomness"),
+        .target(name: "NeuralNetwork", dependencies: ["CBLAS", "Randomness"]),
+        .target(name: "Environments", dependencies: ["Randomness"]),
+        .target(name: "DDPG", dependencies: ["NeuralNetwork", "Randomness"]),
+        .target(
+            name: "Training",
+            dependencies: [
+                "DDPG", "Environments", "NeuralNetwork", "Randomness",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "ddpg",
+            dependencies: [
+                "Training", "DDPG", "Environments", "NeuralNetwork",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "DDPGBench",
+            dependencies: ["Training", "DDPG", "Environments", "NeuralNetwork", "Randomness", "CBLAS"]
+        ),
+        .testTarget(name: "NeuralNetworkTests", dependencies: ["NeuralNetwork", "Randomness"]),
+        .testTarget(name: "EnvironmentsTests", dependencies: ["Environments", "Randomness"]),
+        .testTarget(name: "DDPGTests", dependencies: ["DDPG", "NeuralNetwork", "Randomness", "Training", "Environments"]),
+        .testTarget(name: "CLITests", dependencies: ["ddpg"]),
+    ]
+)

@@ -1,0 +1,201 @@
+import NeuralNetwork
+import Randomness
+
+/// Statistics of one update, for logging.
+public struct UpdateStatistics: Sendable, Equatable {
+    public var criticLoss: Float = 0
+    public var actorLoss: Float = 0
+    /// Mean and max of Q(s, a) over the batch (the seeds log `Qmax`).
+    public var meanQ: Float = 0
+    public var maxQ: Float = 0
+
+    public init() {}
+}
+
+/// DDPG (Lillicrap et al. 2015): the four networks, their optimizers and the update.
+///
+/// One call to ``update(_:)`` does, on a minibatch (s, a, r, s′, d):
+/// 1. y = rewardScale·r + rewardShift + γ·(1 − d)·Q′(s′, μ′(s′)), where d is 1
+///    only for a true terminal state. A time-limit truncation is *not* terminal:
+///    the pendulum would have kept swinging, so the target bootstraps through it.
+/// 2. A critic step on mean (Q(s, a) − y)² (or Huber), with optional L2 decay and clipping.
+/// 3. An actor step ascending Q(s, μ(s)) through the just-updated critic.
+/// 4. Target networks: Polyak θ′ ← τθ + (1 − τ)θ′, or a hard copy every K updates.
+///
+/// All buffers are allocated here, once; an update allocates nothing.
+public final class DDPGAgent {
+    public let configuration: DDPGConfiguration
+    public let observationSize: Int
+    public let actionSize: Int
+    public let actionBound: Float
+
+    public let actor: Actor
+    public let critic: MLP
+    public let targetActor: MLP
+    public let targetCritic: MLP
+    public let actorOptimizer: Adam
+    public let criticOptimizer: Adam
+    public private(set) var updateCount = 0
+
+    private let actorWorkspace: MLPWorkspace
+    private let criticWorkspace: MLPWorkspace
+    private let targetActorWorkspace: MLPWorkspace
+    private let targetCriticWorkspace: MLPWorkspace
+    private let targets: Matrix
+
+    public init<G: RandomNumberGenerator>(
+        observationSize: Int, actionSize: Int, actionBound: Float,
+        configuration: DDPGConfiguration, using generator: inout G
+    ) {
+        self.configuration = configuration
+        self.observationSize = observationSize
+        self.actionSize = actionSize
+        self.actionBound = actionBound
+        let actorShape = Actor.architecture(observationSize: observationSize, actionSize: actionSize, hiddenSizes: configuration.actorHiddenSizes)
+        let criticShape = Critic.architecture(observationSize: observationSize, actionSize: actionSize,
+                                              hiddenSizes: configuration.criticHiddenSizes, actionLayer: configuration.criticActionLayer)
+        let actorNetwork = MLP(actorShape, finalLayerScale: configuration.finalLayerInitScale, using: &generator)
+        actor = Actor(network: actorNetwork, actionBound: actionBound)
+        critic = MLP(criticShape, finalLayerScale: configuration.finalLayerInitScale, using: &generator)
+        targetActor = MLP(actorShape)
+        targetActor.parameters.copy(from: actorNetwork.parameters)
+        targetCritic = MLP(criticShape)
+        targetCritic.parameters.copy(from: critic.parameters)
+        actorOptimizer = Adam(parameterCount: actorNetwork.parameterCount,
+                              configuration: .init(learningRate: configuration.actorLearningRate))
+        criticOptimizer = Adam(parameterCount: critic.parameterCount,
+                               configuration: .init(learningRate: configuration.criticLearningRate, weightDecay: configuration.criticWeightDecay))
+        let b = configuration.batchSize
+        actorWorkspace = MLPWorkspace(for: actorNetwork, capacity: b)
+        criticWorkspace = MLPWorkspace(for: critic, capacity: b)
+        targetActorWorkspace = MLPWorkspace(for: targetActor, capacity: b)
+        targetCriticWorkspace = MLPWorkspace(for: targetCritic, capacity: b)
+        targets = Matrix(rows: b, columns: 1)
+    }
+
+    /// One DDPG update on the first `batch.count` transitions of `batch`.
+    @discardableResult
+    public func update(_ batch: TransitionBatch) -> UpdateStatistics {
+        let n = batch.count
+        precondition(n > 0 && n <= configuration.batchSize, "batch of \(n) for an agent built for \(configuration.batchSize)")
+        var stats = UpdateStatistics()
+        computeTargets(batch, count: n)
+        stats.criticLoss = updateCritic(batch, count: n, stats: &stats)
+        stats.actorLoss = updateActor(batch, count: n)
+        updateTargets()
+        updateCount += 1
+        return stats
+    }
+
+    /// y = scale·r + shift + γ(1 − terminated)·Q′(s′, μ′(s′)).
+    private func computeTargets(_ batch: TransitionBatch, count n: Int) {
+        let o = observationSize
+        targetActorWorkspace.input(batch: n).base.update(from: batch.nextObservations.storage, count: n * o)
+        targetActor.forward(batch: n, workspace: targetActorWorkspace)
+        copy(targetActorWorkspace.output(batch: n), into: targetCriticWorkspace.auxiliaryInput(batch: n), scale: actionBound)
+        targetCriticWorkspace.input(batch: n).base.update(from: batch.nextObservations.storage, count: n * o)
+        targetCritic.forward(batch: n, workspace: targetCriticWorkspace)
+        let nextQ = targetCriticWorkspace.output(batch: n).base
+        let r = batch.rewards.storage, done = batch.terminated.storage, y = targets.storage
+        let c = configuration
+        for i in 0..<n {
+            y[i] = c.rewardScale * r[i] + c.rewardShift + c.discount * (1 - done[i]) * nextQ[i]
+        }
+    }
+
+    private func updateCritic(_ batch: TransitionBatch, count n: Int, stats: inout UpdateStatistics) -> Float {
+        criticWorkspace.input(batch: n).base.update(from: batch.observations.storage, count: n * observationSize)
+        copy(MatrixView(base: batch.actions.storage, rows: n, columns: actionSize), into: criticWorkspace.auxiliaryInput(batch: n), scale: 1)
+        critic.forward(batch: n, workspace: criticWorkspace)
+        let q = criticWorkspace.output(batch: n).base, y = targets.storage
+        let dq = criticWorkspace.outputGradient(batch: n).base
+        let inverseN = 1 / Float(n)
+        var loss: Float = 0, sumQ: Float = 0, maxQ = -Float.infinity
+        switch configuration.criticLoss {
+        case .mse:
+            for i in 0..<n {
+                let e = q[i] - y[i]
+                loss += e * e
+                dq[i] = 2 * e * inverseN
+            }
+        case .huber:
+            let delta = configuration.huberDelta
+            for i in 0..<n {
+                let e = q[i] - y[i]
+                if abs(e) <= delta {
+                    loss += 0.5 * e * e
+                    dq[i] = e * inverseN
+                } else {
+                    loss += delta * (abs(e) - 0.5 * delta)
+                    dq[i] = (e > 0 ? delta : -delta) * inverseN
+                }
+            }
+        }
+        for i in 0..<n {
+            sumQ += q[i]
+            maxQ = max(maxQ, q[i])
+        }
+        stats.meanQ = sumQ * inverseN
+        stats.maxQ = maxQ
+        critic.backward(batch: n, workspace: criticWorkspace, parameterGradients: true)
+        if let clip = configuration.gradientClipNorm { critic.gradients.clipNorm(to: clip) }
+        criticOptimizer.update(critic.parameters, gradients: critic.gradients)
+        return loss * inverseN
+    }
+
+    /// Ascends Q(s, μ(s)): dL/dθ_μ = −(1/N) Σ ∂Q/∂a · ∂μ/∂θ_μ, with ∂Q/∂a from a
+    /// backward pass through the critic that stops at the action's layer.
+    private func updateActor(_ batch: TransitionBatch, count n: Int) -> Float {
+        let actorNetwork = actor.network
+        actorWorkspace.input(batch: n).base.update(from: batch.observations.storage, count: n * observationSize)
+        actorNetwork.forward(batch: n, workspace: actorWorkspace)
+        // The critic's observation input still holds s from the critic step.
+        copy(actorWorkspace.output(batch: n), into: criticWorkspace.auxiliaryInput(batch: n), scale: actionBound)
+        critic.forward(batch: n, workspace: criticWorkspace)
+        let q = criticWorkspace.output(batch: n).base
+        let dq = criticWorkspace.outputGradient(batch: n).base
+        let inverseN = 1 / Float(n)
+        var meanQ: Float = 0
+        for i in 0..<n {
+            meanQ += q[i]
+            dq[i] = -inverseN
+        }
+        critic.backward(batch: n, workspace: criticWorkspace, parameterGradients: false, auxiliaryGradient: true)
+        // a = bound · tanh(z): the tanh factor is applied by the actor's backward pass.
+        copy(criticWorkspace.auxiliaryGradient(batch: n), into: actorWorkspace.outputGradient(batch: n), scale: actionBound)
+        actorNetwork.backward(batch: n, workspace: actorWorkspace, parameterGradients: true)
+        if let clip = configuration.gradientClipNorm { actorNetwork.gradients.clipNorm(to: clip) }
+        actorOptimizer.update(actorNetwork.parameters, gradients: actorNetwork.gradients)
+        return -meanQ * inverseN
+    }
+
+    private func updateTargets() {
+        let interval = configuration.hardTargetUpdateInterval
+        if interval > 0 {
+            if (updateCount + 1) % interval == 0 {
+                targetActor.parameters.copy(from: actor.network.parameters)
+                targetCritic.parameters.copy(from: critic.parameters)
+            }
+        } else {
+            targetActor.parameters.blend(towards: actor.network.parameters, rate: configuration.tau)
+            targetCritic.parameters.blend(towards: critic.parameters, rate: configuration.tau)
+        }
+    }
+
+    /// Q(s, a) for `count` observation/action pairs (for tests and diagnostics).
+    public func qValues(observations: [Float], actions: [Float]) -> [Float] {
+        let n = observations.count / observationSize
+        let workspace = MLPWorkspace(for: critic, capacity: max(n, 1))
+        workspace.input(batch: n).assign(observations)
+        workspace.auxiliaryInput(batch: n).assign(actions)
+        critic.forward(batch: n, workspace: workspace)
+        return workspace.output(batch: n).toArray()
+    }
+
+    private func copy(_ source: MatrixView, into destination: MatrixView, scale: Float) {
+        for r in 0..<source.rows {
+            let s = source.row(r), d = destination.row(r)
+            for j in 0..<source.columns { d[j] = scale * s[j] }
+        }
+    }
+}

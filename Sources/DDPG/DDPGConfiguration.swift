@@ -1,0 +1,78 @@
+import NeuralNetwork
+
+/// How the critic's regression error is turned into a loss.
+public enum CriticLoss: String, Codable, Sendable, CaseIterable {
+    /// Mean squared error, as in the paper.
+    case mse
+    /// Huber (smooth L1) with threshold ``DDPGConfiguration/huberDelta``: quadratic near zero, linear beyond.
+    case huber
+}
+
+/// Every hyperparameter of the DDPG update. Defaults favour wall-clock time to
+/// solve Pendulum on two cores; the paper's values are noted where they differ.
+public struct DDPGConfiguration: Codable, Sendable, Equatable {
+    /// Hidden layer widths of the actor μ(s). The paper uses [400, 300].
+    public var actorHiddenSizes: [Int] = [64, 64]
+    /// Hidden layer widths of the critic Q(s, a). The paper uses [400, 300].
+    public var criticHiddenSizes: [Int] = [64, 64]
+    /// Dense layer of the critic whose input the action joins: 1 is the paper's
+    /// choice (after the first hidden layer), 0 concatenates it with the observation.
+    public var criticActionLayer: Int = 1
+    public var actorLearningRate: Float = 1e-3
+    public var criticLearningRate: Float = 1e-3
+    /// L2 decay on the critic's parameters (the paper used 1e-2).
+    public var criticWeightDecay: Float = 0
+    public var discount: Float = 0.99
+    /// Polyak rate of the soft target update θ′ ← τθ + (1 − τ)θ′ (the paper used 1e-3).
+    public var tau: Float = 0.005
+    /// If positive, copy the online networks into the targets every this many updates instead of Polyak averaging.
+    public var hardTargetUpdateInterval: Int = 0
+    public var batchSize: Int = 128
+    public var criticLoss: CriticLoss = .mse
+    public var huberDelta: Float = 1
+    /// If set, rescale each network's gradient to at most this global L2 norm.
+    public var gradientClipNorm: Float? = nil
+    /// Rewards enter the target as `rewardScale · r + rewardShift`.
+    public var rewardScale: Float = 1
+    public var rewardShift: Float = 0
+    /// Bound of the uniform initialization of both networks' final layers.
+    public var finalLayerInitScale: Float = 3e-3
+
+    public init() {}
+
+    /// Checks the values a user can get wrong; the message names the field.
+    public func validate() throws(ConfigurationError) {
+        func check(_ condition: Bool, _ field: String, _ message: String) throws(ConfigurationError) {
+            if !condition { throw ConfigurationError(field: field, message: message) }
+        }
+        try check(!actorHiddenSizes.isEmpty && actorHiddenSizes.allSatisfy { $0 > 0 }, "actorHiddenSizes", "layer sizes must be positive integers, got \(actorHiddenSizes)")
+        try check(!criticHiddenSizes.isEmpty && criticHiddenSizes.allSatisfy { $0 > 0 }, "criticHiddenSizes", "layer sizes must be positive integers, got \(criticHiddenSizes)")
+        try check((0...criticHiddenSizes.count).contains(criticActionLayer), "criticActionLayer", "must be in 0...\(criticHiddenSizes.count) for \(criticHiddenSizes.count) hidden layers, got \(criticActionLayer)")
+        try check(actorLearningRate > 0 && actorLearningRate.isFinite, "actorLearningRate", "must be positive, got \(actorLearningRate)")
+        try check(criticLearningRate > 0 && criticLearningRate.isFinite, "criticLearningRate", "must be positive, got \(criticLearningRate)")
+        try check(criticWeightDecay >= 0 && criticWeightDecay.isFinite, "criticWeightDecay", "must be non-negative, got \(criticWeightDecay)")
+        try check(discount >= 0 && discount <= 1, "discount", "must be in [0, 1], got \(discount)")
+        try check(tau > 0 && tau <= 1, "tau", "must be in (0, 1], got \(tau)")
+        try check(hardTargetUpdateInterval >= 0, "hardTargetUpdateInterval", "must be non-negative, got \(hardTargetUpdateInterval)")
+        try check(batchSize > 0, "batchSize", "must be positive, got \(batchSize)")
+        try check(huberDelta > 0 && huberDelta.isFinite, "huberDelta", "must be positive, got \(huberDelta)")
+        if let clip = gradientClipNorm {
+            try check(clip > 0 && clip.isFinite, "gradientClipNorm", "must be positive, got \(clip)")
+        }
+        try check(rewardScale.isFinite && rewardShift.isFinite, "rewardScale", "reward scale and shift must be finite")
+        try check(finalLayerInitScale > 0 && finalLayerInitScale.isFinite, "finalLayerInitScale", "must be positive, got \(finalLayerInitScale)")
+    }
+}
+
+/// A configuration value out of range; `field` names the setting.
+public struct ConfigurationError: Error, CustomStringConvertible, Equatable {
+    public let field: String
+    public let message: String
+
+    public init(field: String, message: String) {
+        self.field = field
+        self.message = message
+    }
+
+    public var description: String { "\(field): \(message)" }
+}

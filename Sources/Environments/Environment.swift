@@ -1,0 +1,37 @@
+/// What one step of an environment produced.
+public struct StepResult: Sendable, Equatable {
+    public var reward: Double
+    /// The episode reached a terminal state: the value of what follows is zero.
+    public var terminated: Bool
+    /// The episode was cut by a time limit: the state still has a future, so
+    /// learners must bootstrap through it (see `docs/ALGORITHM.md`).
+    public var truncated: Bool
+
+    public init(reward: Double, terminated: Bool, truncated: Bool) {
+        self.reward = reward
+        self.terminated = terminated
+        self.truncated = truncated
+    }
+
+    public var isDone: Bool { terminated || truncated }
+}
+
+/// A continuous-control environment with the Gymnasium step semantics.
+///
+/// Observations are written into caller-owned storage so that stepping
+/// millions of times allocates nothing.
+public protocol Environment {
+    /// A stable identifier such as `"Pendulum-v1"`.
+    static var id: String { get }
+    var observationSize: Int { get }
+    var actionSize: Int { get }
+    /// Actions are valid in `[-actionBound, actionBound]` in every dimension.
+    var actionBound: Float { get }
+    /// The episode length after which `truncated` is set.
+    var maxEpisodeSteps: Int { get }
+
+    /// Starts a new episode from a random initial state drawn from `generator`.
+    mutating func reset<G: RandomNumberGenerator>(using generator: inout G, observation: UnsafeMutablePointer<Float>)
+    /// Applies `action` (clipped to the bound by the environment) and writes the next observation.
+    mutating func step(_ action: UnsafePointer<Float>, observation: UnsafeMutablePointer<Float>) -> StepResult
+}

@@ -1,0 +1,196 @@
+import Randomness
+
+/// A second input that joins the network at a given layer, as the action does in
+/// the DDPG critic: the paper feeds it to the second layer (`layer: 1`), many
+/// implementations concatenate it with the observation (`layer: 0`).
+public struct AuxiliaryInput: Codable, Sendable, Equatable {
+    public var size: Int
+    /// Index of the dense layer whose input it is concatenated to (0 = the network input).
+    public var layer: Int
+
+    public init(size: Int, layer: Int) {
+        self.size = size
+        self.layer = layer
+    }
+}
+
+/// The shape of a multilayer perceptron.
+public struct MLPArchitecture: Codable, Sendable, Equatable {
+    public var inputSize: Int
+    public var hiddenSizes: [Int]
+    public var outputSize: Int
+    public var hiddenActivation: Activation
+    public var outputActivation: Activation
+    public var auxiliaryInput: AuxiliaryInput?
+
+    public init(
+        inputSize: Int, hiddenSizes: [Int], outputSize: Int,
+        hiddenActivation: Activation = .relu, outputActivation: Activation = .identity,
+        auxiliaryInput: AuxiliaryInput? = nil
+    ) {
+        precondition(inputSize > 0 && outputSize > 0, "input and output sizes must be positive")
+        precondition(hiddenSizes.allSatisfy { $0 > 0 }, "hidden layer sizes must be positive")
+        if let aux = auxiliaryInput {
+            precondition(aux.size > 0 && aux.layer >= 0 && aux.layer <= hiddenSizes.count,
+                         "auxiliary input layer \(aux.layer) must be in 0...\(hiddenSizes.count)")
+        }
+        self.inputSize = inputSize
+        self.hiddenSizes = hiddenSizes
+        self.outputSize = outputSize
+        self.hiddenActivation = hiddenActivation
+        self.outputActivation = outputActivation
+        self.auxiliaryInput = auxiliaryInput
+    }
+
+    public var layerCount: Int { hiddenSizes.count + 1 }
+}
+
+/// One dense layer's place in the network's flat parameter vector.
+public struct DenseLayer: Sendable {
+    /// Width of the input coming from below (the observation or the previous layer).
+    public let mainInputSize: Int
+    /// Width of the auxiliary input concatenated after it (0 if none joins here).
+    public let auxiliaryInputSize: Int
+    public let outputSize: Int
+    public let activation: Activation
+    /// Offset of the `(mainInputSize + auxiliaryInputSize) × outputSize` row-major weights.
+    public let weightOffset: Int
+    /// Offset of the `outputSize` biases, right after the weights.
+    public let biasOffset: Int
+
+    public var inputSize: Int { mainInputSize + auxiliaryInputSize }
+    public var parameterCount: Int { (inputSize + 1) * outputSize }
+}
+
+/// A multilayer perceptron with hand-written backpropagation on OpenBLAS.
+///
+/// Data flows as row-major batches: `Y = f(X·W + b)` with `X` of shape
+/// `batch × input` and `W` of shape `input × output`. Activations live in an
+/// ``MLPWorkspace`` sized once for the largest batch, so a forward or backward
+/// pass allocates nothing.
+public final class MLP {
+    public let architecture: MLPArchitecture
+    public let layers: [DenseLayer]
+    public let parameters: ParameterVector
+    /// Gradients of the loss with respect to ``parameters``, written by ``backward(batch:workspace:parameterGradients:inputGradient:auxiliaryGradient:)``.
+    public let gradients: ParameterVector
+
+    public init(_ architecture: MLPArchitecture) {
+        self.architecture = architecture
+        var layers: [DenseLayer] = []
+        var offset = 0
+        var below = architecture.inputSize
+        let widths = architecture.hiddenSizes + [architecture.outputSize]
+        for (index, width) in widths.enumerated() {
+            let aux = architecture.auxiliaryInput?.layer == index ? architecture.auxiliaryInput!.size : 0
+            let activation = index == widths.count - 1 ? architecture.outputActivation : architecture.hiddenActivation
+            let weights = (below + aux) * width
+            layers.append(DenseLayer(
+                mainInputSize: below, auxiliaryInputSize: aux, outputSize: width, activation: activation,
+                weightOffset: offset, biasOffset: offset + weights))
+            offset += weights + width
+            below = width
+        }
+        self.layers = layers
+        parameters = ParameterVector(count: offset)
+        gradients = ParameterVector(count: offset)
+    }
+
+    /// Builds the network and draws its parameters as DDPG's paper does: every
+    /// weight and bias from U[−1/√fan_in, 1/√fan_in], except the final layer's,
+    /// which come from U[−finalLayerScale, finalLayerScale] so that initial
+    /// outputs (actions, Q-values) start near zero.
+    public convenience init<G: RandomNumberGenerator>(
+        _ architecture: MLPArchitecture, finalLayerScale: Float = 3e-3, using generator: inout G
+    ) {
+        self.init(architecture)
+        initializeParameters(finalLayerScale: finalLayerScale, using: &generator)
+    }
+
+    public func initializeParameters<G: RandomNumberGenerator>(finalLayerScale: Float, using generator: inout G) {
+        let p = parameters.values
+        for (index, layer) in layers.enumerated() {
+            let bound = index == layers.count - 1 ? finalLayerScale : 1 / Float(layer.inputSize).squareRoot()
+            for i in layer.weightOffset..<(layer.biasOffset + layer.outputSize) {
+                p[i] = generator.nextUniform(-bound, bound)
+            }
+        }
+    }
+
+    public var parameterCount: Int { parameters.count }
+
+    /// Layer `index`'s weights as an `input × output` matrix over the parameter vector.
+    public func weights(_ index: Int) -> MatrixView {
+        let layer = layers[index]
+        return MatrixView(base: parameters.values + layer.weightOffset, rows: layer.inputSize, columns: layer.outputSize)
+    }
+
+    public func biases(_ index: Int) -> UnsafeMutablePointer<Float> { parameters.values + layers[index].biasOffset }
+
+    public func weightGradients(_ index: Int) -> MatrixView {
+        let layer = layers[index]
+        return MatrixView(base: gradients.values + layer.weightOffset, rows: layer.inputSize, columns: layer.outputSize)
+    }
+
+    public func biasGradients(_ index: Int) -> UnsafeMutablePointer<Float> { gradients.values + layers[index].biasOffset }
+
+    /// Runs the first `batch` rows of `workspace`'s input (and auxiliary input)
+    /// through the network; the result is in `workspace.output(batch:)`.
+    public func forward(batch: Int, workspace: MLPWorkspace) {
+        precondition(batch <= workspace.capacity, "batch \(batch) exceeds workspace capacity \(workspace.capacity)")
+        for index in layers.indices {
+            let output = workspace.layerOutput(index, batch: batch)
+            BLAS.gemm(workspace.layerInput(index, batch: batch), weights(index), into: output)
+            layers[index].activation.applyWithBias(output, bias: biases(index))
+        }
+    }
+
+    /// Backpropagates the gradient the caller wrote into `workspace.outputGradient(batch:)`
+    /// (which is consumed) through the activations of the last ``forward(batch:workspace:)``.
+    ///
+    /// Only what is asked for is computed: DDPG's actor step needs dQ/da alone,
+    /// which stops at the layer where the action joins and skips every weight
+    /// gradient, about a third of the work of a full backward pass.
+    /// - Parameters:
+    ///   - parameterGradients: overwrite ``gradients`` with dL/dθ.
+    ///   - inputGradient: write dL/dx into `workspace.inputGradient(batch:)`.
+    ///   - auxiliaryGradient: write dL/d(aux) into `workspace.auxiliaryGradient(batch:)`.
+    public func backward(
+        batch: Int, workspace: MLPWorkspace,
+        parameterGradients: Bool = true, inputGradient: Bool = false, auxiliaryGradient: Bool = false
+    ) {
+        precondition(!auxiliaryGradient || architecture.auxiliaryInput != nil, "network has no auxiliary input")
+        let lowest = parameterGradients || inputGradient ? 0 : (architecture.auxiliaryInput?.layer ?? 0)
+        for index in stride(from: layers.count - 1, through: lowest, by: -1) {
+            let layer = layers[index]
+            let delta = workspace.layerGradient(index, batch: batch)
+            layer.activation.backpropagate(delta, outputs: workspace.layerOutput(index, batch: batch))
+            let w = weights(index)
+            if parameterGradients {
+                BLAS.gemm(workspace.layerInput(index, batch: batch), transposeA: true, delta, into: weightGradients(index))
+                sumRows(delta, into: biasGradients(index))
+            }
+            if auxiliaryGradient, layer.auxiliaryInputSize > 0 {
+                let auxWeights = MatrixView(
+                    base: w.base + layer.mainInputSize * layer.outputSize,
+                    rows: layer.auxiliaryInputSize, columns: layer.outputSize)
+                BLAS.gemm(delta, auxWeights, transposeB: true, into: workspace.auxiliaryGradient(batch: batch))
+            }
+            let mainWeights = MatrixView(base: w.base, rows: layer.mainInputSize, columns: layer.outputSize)
+            if index > lowest {
+                BLAS.gemm(delta, mainWeights, transposeB: true, into: workspace.layerGradient(index - 1, batch: batch))
+            } else if index == 0, inputGradient {
+                BLAS.gemm(delta, mainWeights, transposeB: true, into: workspace.inputGradient(batch: batch))
+            }
+        }
+    }
+
+    func sumRows(_ m: MatrixView, into sum: UnsafeMutablePointer<Float>) {
+        let n = m.columns
+        sum.update(repeating: 0, count: n)
+        for r in 0..<m.rows {
+            let row = m.row(r)
+            for j in 0..<n { sum[j] += row[j] }
+        }
+    }
+}

@@ -1,0 +1,56 @@
+import Foundation
+
+/// The moment a run first reached the solved threshold.
+public struct SolvedAt: Codable, Sendable, Equatable {
+    public var envSteps: Int
+    public var wallSeconds: Double
+}
+
+/// What `summary.json` holds at the end of a run.
+public struct RunSummary: Codable, Sendable {
+    public var envSteps: Int
+    public var updates: Int
+    public var episodes: Int
+    public var wallSeconds: Double
+    public var eval: [EvaluationResult]
+    public var solvedAt: SolvedAt?
+    public var finalEval: EvaluationResult
+    public var config: TrainingConfiguration
+
+    enum CodingKeys: String, CodingKey {
+        case envSteps, updates, episodes, wallSeconds, eval, solvedAt, finalEval, config
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(envSteps, forKey: .envSteps)
+        try container.encode(updates, forKey: .updates)
+        try container.encode(episodes, forKey: .episodes)
+        try container.encode(wallSeconds, forKey: .wallSeconds)
+        try container.encode(eval, forKey: .eval)
+        // Written as an explicit null rather than omitted, so readers can rely on the key.
+        try container.encode(solvedAt, forKey: .solvedAt)
+        try container.encode(finalEval, forKey: .finalEval)
+        try container.encode(config, forKey: .config)
+    }
+
+    public static func encoder() -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return encoder
+    }
+
+    public static func decoder() -> JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        return decoder
+    }
+
+    /// Writes `summary.json` into `directory`, creating it if needed.
+    public func write(toDirectory directory: URL) throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let data = try Self.encoder().encode(self)
+        try data.write(to: directory.appendingPathComponent("summary.json"), options: .atomic)
+    }
+}

@@ -1,0 +1,135 @@
+import DDPG
+import Environments
+import Foundation
+import Logging
+import NeuralNetwork
+import Randomness
+
+/// Single-process DDPG: one environment, one replay buffer, one agent, no network.
+///
+/// Every source of randomness is a separate stream derived from the run's
+/// seed, so the same seed and binary reproduce the same run step for step.
+public final class Trainer {
+    /// Independent random streams derived from the run seed.
+    enum Stream: UInt64 {
+        case networkInit = 0, environment, noise, replay, randomActions
+    }
+
+    public let configuration: TrainingConfiguration
+    public let agent: DDPGAgent
+    public let replay: ReplayBuffer
+    private let logger: Logger
+    private let evaluator: Evaluator<Pendulum>
+
+    public init(configuration: TrainingConfiguration, logger: Logger = Logger(label: "ddpg.train")) {
+        self.configuration = configuration
+        self.logger = logger
+        let environment = Pendulum()
+        var initGenerator = Xoshiro256(seed: configuration.seed, stream: Stream.networkInit.rawValue)
+        agent = DDPGAgent(
+            observationSize: environment.observationSize, actionSize: environment.actionSize,
+            actionBound: environment.actionBound, configuration: configuration.agent, using: &initGenerator)
+        replay = ReplayBuffer(capacity: configuration.replayCapacity,
+                              observationSize: environment.observationSize, actionSize: environment.actionSize)
+        evaluator = Evaluator(seed: configuration.evalSeed) { Pendulum() }
+    }
+
+    public func run() -> RunSummary {
+        BLAS.setThreadCount(configuration.blasThreads)
+        let c = configuration
+        let clock = ContinuousClock()
+        let start = clock.now
+        func elapsed() -> Double { (clock.now - start).seconds }
+
+        var environment = Pendulum()
+        var envGenerator = Xoshiro256(seed: c.seed, stream: Stream.environment.rawValue)
+        var noiseGenerator = Xoshiro256(seed: c.seed, stream: Stream.noise.rawValue)
+        var replayGenerator = Xoshiro256(seed: c.seed, stream: Stream.replay.rawValue)
+        var actionGenerator = Xoshiro256(seed: c.seed, stream: Stream.randomActions.rawValue)
+        var noise = ExplorationNoise(c.noise, actionSize: environment.actionSize)
+        let batch = TransitionBatch(capacity: c.agent.batchSize, observationSize: environment.observationSize,
+                                    actionSize: environment.actionSize)
+        let o = environment.observationSize, a = environment.actionSize, bound = environment.actionBound
+        var observation = [Float](repeating: 0, count: o)
+        var nextObservation = [Float](repeating: 0, count: o)
+        var action = [Float](repeating: 0, count: a)
+        var perturbation = [Float](repeating: 0, count: a)
+        environment.reset(using: &envGenerator, observation: &observation)
+
+        var evaluations: [EvaluationResult] = []
+        var solvedAt: SolvedAt?
+        var episodes = 0, episodeReturn = 0.0
+        var recentReturns: [Double] = []
+        var lastStats = UpdateStatistics()
+        var windowStart = (time: 0.0, steps: 0, updates: 0)
+
+        logger.info("training \(c.environment) seed \(c.seed) for \(c.maxEnvSteps) env steps; actor \(c.agent.actorHiddenSizes) critic \(c.agent.criticHiddenSizes) batch \(c.agent.batchSize)")
+        for step in 0..<c.maxEnvSteps {
+            if step < c.randomSteps {
+                for i in 0..<a { action[i] = actionGenerator.nextUniform(-bound, bound) }
+            } else {
+                agent.actor.act(observations: observation, count: 1, actions: &action)
+                noise.sample(into: &perturbation, using: &noiseGenerator)
+                for i in 0..<a { action[i] = min(max(action[i] + bound * perturbation[i], -bound), bound) }
+            }
+            let result = environment.step(action, observation: &nextObservation)
+            replay.add(observation: observation, action: action, reward: Float(result.reward),
+                       nextObservation: nextObservation, terminated: result.terminated, truncated: result.truncated)
+            episodeReturn += result.reward
+            if result.isDone {
+                episodes += 1
+                recentReturns.append(episodeReturn)
+                if recentReturns.count > 10 { recentReturns.removeFirst() }
+                episodeReturn = 0
+                noise.reset()
+                environment.reset(using: &envGenerator, observation: &observation)
+            } else {
+                swap(&observation, &nextObservation)
+            }
+
+            if step + 1 >= c.learningStarts {
+                for _ in 0..<c.updatesPerStep {
+                    replay.sample(c.agent.batchSize, into: batch, using: &replayGenerator)
+                    lastStats = agent.update(batch)
+                }
+            }
+
+            let envSteps = step + 1
+            if envSteps % c.evalEvery == 0 || envSteps == c.maxEnvSteps {
+                let result = evaluator.evaluate(agent.actor, episodes: c.evalEpisodes, envSteps: envSteps, wallSeconds: elapsed())
+                evaluations.append(result)
+                if solvedAt == nil, result.meanReturn >= c.solvedReturn {
+                    solvedAt = SolvedAt(envSteps: envSteps, wallSeconds: result.wallSeconds)
+                }
+                let now = elapsed()
+                let window = max(now - windowStart.time, 1e-9)
+                let recent = recentReturns.isEmpty ? Double.nan : recentReturns.reduce(0, +) / Double(recentReturns.count)
+                logger.info("""
+                    step \(envSteps) | eval \(format(result.meanReturn)) ± \(format(result.stdReturn)) | \
+                    episode \(format(recent)) | Qmax \(format(Double(lastStats.maxQ))) | \
+                    critic loss \(format(Double(lastStats.criticLoss))) | \
+                    \(Int(Double(envSteps - windowStart.steps) / window)) steps/s | \
+                    \(Int(Double(agent.updateCount - windowStart.updates) / window)) updates/s | \(format(now)) s
+                    """)
+                windowStart = (now, envSteps, agent.updateCount)
+            }
+        }
+
+        let wall = elapsed()
+        let finalEval = evaluator.evaluate(agent.actor, episodes: c.finalEvalEpisodes, envSteps: c.maxEnvSteps, wallSeconds: wall)
+        logger.info("final eval over \(c.finalEvalEpisodes) episodes: \(format(finalEval.meanReturn)) ± \(format(finalEval.stdReturn)); solved at \(solvedAt.map { "\($0.envSteps) steps, \(format($0.wallSeconds)) s" } ?? "never")")
+        return RunSummary(envSteps: c.maxEnvSteps, updates: agent.updateCount, episodes: episodes, wallSeconds: wall,
+                          eval: evaluations, solvedAt: solvedAt, finalEval: finalEval, config: c)
+    }
+}
+
+func format(_ value: Double) -> String {
+    value.isFinite ? String(format: "%.1f", value) : "n/a"
+}
+
+extension Duration {
+    var seconds: Double {
+        let (s, attoseconds) = components
+        return Double(s) + Double(attoseconds) * 1e-18
+    }
+}

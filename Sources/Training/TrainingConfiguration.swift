@@ -1,0 +1,46 @@
+import DDPG
+
+/// Everything that defines a single-process training run; written into `summary.json`.
+public struct TrainingConfiguration: Codable, Sendable, Equatable {
+    public var environment = "Pendulum-v1"
+    public var seed: UInt64 = 1
+    public var maxEnvSteps = 20_000
+    public var replayCapacity = 1_000_000
+    /// Steps acted with uniformly random actions before the policy takes over.
+    public var randomSteps = 1_000
+    /// Environment steps collected before the first update.
+    public var learningStarts = 1_000
+    /// Gradient updates per environment step once learning has started.
+    public var updatesPerStep = 1
+    /// Environment steps between deterministic evaluations.
+    public var evalEvery = 1_000
+    public var evalEpisodes = 10
+    public var finalEvalEpisodes = 50
+    /// Seed of the evaluation episodes; fixed so every evaluation faces the same starts.
+    public var evalSeed: UInt64 = 1_000_003
+    /// The mean evaluation return that counts as solving the task.
+    public var solvedReturn = -200.0
+    public var blasThreads = 1
+    public var agent = DDPGConfiguration()
+    public var noise = NoiseConfiguration()
+
+    public init() {}
+
+    public func validate() throws(ConfigurationError) {
+        func check(_ condition: Bool, _ field: String, _ message: String) throws(ConfigurationError) {
+            if !condition { throw ConfigurationError(field: field, message: message) }
+        }
+        try check(environment == "Pendulum-v1", "environment", "unknown environment '\(environment)'; available: Pendulum-v1")
+        try check(maxEnvSteps > 0, "maxEnvSteps", "must be positive, got \(maxEnvSteps)")
+        try check(replayCapacity > 0, "replayCapacity", "must be positive, got \(replayCapacity)")
+        try check(randomSteps >= 0, "randomSteps", "must be non-negative, got \(randomSteps)")
+        try check(learningStarts >= 1, "learningStarts", "must be at least 1, got \(learningStarts)")
+        try check(updatesPerStep >= 0, "updatesPerStep", "must be non-negative, got \(updatesPerStep)")
+        try check(evalEvery > 0, "evalEvery", "must be positive, got \(evalEvery)")
+        try check(evalEpisodes > 0, "evalEpisodes", "must be positive, got \(evalEpisodes)")
+        try check(finalEvalEpisodes > 0, "finalEvalEpisodes", "must be positive, got \(finalEvalEpisodes)")
+        try check(blasThreads > 0, "blasThreads", "must be positive, got \(blasThreads)")
+        try agent.validate()
+        try noise.validate()
+    }
+}

@@ -1,0 +1,139 @@
+import ArgumentParser
+import DDPG
+import NeuralNetwork
+
+/// Comma-separated hidden layer widths, e.g. `64,64`.
+struct LayerSizes: ExpressibleByArgument, Sendable {
+    var sizes: [Int]
+
+    init?(argument: String) {
+        let parts = argument.split(separator: ",", omittingEmptySubsequences: false)
+        let values = parts.map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !values.isEmpty, values.allSatisfy({ $0 != nil }) else { return nil }
+        sizes = values.map { $0! }
+    }
+
+    init(_ sizes: [Int]) { self.sizes = sizes }
+
+    var defaultValueDescription: String { sizes.map(String.init).joined(separator: ",") }
+}
+
+extension NoiseKind: ExpressibleByArgument {}
+extension CriticLoss: ExpressibleByArgument {}
+
+/// The DDPG update's hyperparameters as flags; defaults are ``DDPGConfiguration``'s.
+struct AgentOptions: ParsableArguments {
+    private static let defaults = DDPGConfiguration()
+
+    @Option(help: "Actor hidden layer sizes, comma-separated.")
+    var actorHidden = LayerSizes(defaults.actorHiddenSizes)
+
+    @Option(help: "Critic hidden layer sizes, comma-separated.")
+    var criticHidden = LayerSizes(defaults.criticHiddenSizes)
+
+    @Option(help: "Critic layer the action joins: 1 = after the first hidden layer (paper), 0 = with the observation.")
+    var criticActionLayer = defaults.criticActionLayer
+
+    @Option(help: "Actor Adam learning rate.")
+    var actorLr = defaults.actorLearningRate
+
+    @Option(help: "Critic Adam learning rate.")
+    var criticLr = defaults.criticLearningRate
+
+    @Option(help: "L2 weight decay on the critic (the paper: 0.01).")
+    var criticWeightDecay = defaults.criticWeightDecay
+
+    @Option(help: "Discount factor γ.")
+    var gamma = defaults.discount
+
+    @Option(help: "Polyak rate τ of the soft target update, in (0, 1].")
+    var tau = defaults.tau
+
+    @Option(help: "Copy online networks into the targets every K updates instead of Polyak averaging (0 = off).")
+    var hardTargetEvery = defaults.hardTargetUpdateInterval
+
+    @Option(help: "Minibatch size.")
+    var batchSize = defaults.batchSize
+
+    @Option(help: "Critic loss: \(CriticLoss.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var criticLoss = defaults.criticLoss
+
+    @Option(help: "Threshold of the Huber loss.")
+    var huberDelta = defaults.huberDelta
+
+    @Option(help: "Clip each network's gradient to this global L2 norm (default: no clipping).")
+    var gradClipNorm: Float?
+
+    @Option(help: "Rewards enter the target as scale·r + shift.")
+    var rewardScale = defaults.rewardScale
+
+    @Option(help: "Rewards enter the target as scale·r + shift.")
+    var rewardShift = defaults.rewardShift
+
+    @Option(help: "Final layers start from U[-x, x].")
+    var finalLayerInit = defaults.finalLayerInitScale
+
+    var configuration: DDPGConfiguration {
+        var c = DDPGConfiguration()
+        c.actorHiddenSizes = actorHidden.sizes
+        c.criticHiddenSizes = criticHidden.sizes
+        c.criticActionLayer = criticActionLayer
+        c.actorLearningRate = actorLr
+        c.criticLearningRate = criticLr
+        c.criticWeightDecay = criticWeightDecay
+        c.discount = gamma
+        c.tau = tau
+        c.hardTargetUpdateInterval = hardTargetEvery
+        c.batchSize = batchSize
+        c.criticLoss = criticLoss
+        c.huberDelta = huberDelta
+        c.gradientClipNorm = gradClipNorm
+        c.rewardScale = rewardScale
+        c.rewardShift = rewardShift
+        c.finalLayerInitScale = finalLayerInit
+        return c
+    }
+}
+
+/// Exploration noise flags.
+struct NoiseOptions: ParsableArguments {
+    private static let defaults = NoiseConfiguration()
+
+    @Option(help: "Exploration noise: \(NoiseKind.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var noise = defaults.kind
+
+    @Option(help: "Noise scale σ, as a fraction of the action bound.")
+    var noiseSigma = defaults.sigma
+
+    @Option(help: "Ornstein–Uhlenbeck mean reversion θ.")
+    var ouTheta = defaults.ouTheta
+
+    @Option(help: "Ornstein–Uhlenbeck time step.")
+    var ouDt = defaults.ouDt
+
+    var configuration: NoiseConfiguration {
+        NoiseConfiguration(kind: noise, sigma: noiseSigma, ouTheta: ouTheta, ouDt: ouDt)
+    }
+}
+
+/// The flag each configuration field is set by, so that errors name what the user typed.
+let flagForField: [String: String] = [
+    "actorHiddenSizes": "--actor-hidden", "criticHiddenSizes": "--critic-hidden",
+    "criticActionLayer": "--critic-action-layer", "actorLearningRate": "--actor-lr",
+    "criticLearningRate": "--critic-lr", "criticWeightDecay": "--critic-weight-decay",
+    "discount": "--gamma", "tau": "--tau", "hardTargetUpdateInterval": "--hard-target-every",
+    "batchSize": "--batch-size", "huberDelta": "--huber-delta", "gradientClipNorm": "--grad-clip-norm",
+    "rewardScale": "--reward-scale", "finalLayerInitScale": "--final-layer-init",
+    "noiseSigma": "--noise-sigma", "ouTheta": "--ou-theta", "ouDt": "--ou-dt",
+    "environment": "--env", "maxEnvSteps": "--max-env-steps", "replayCapacity": "--replay-capacity",
+    "randomSteps": "--random-steps", "learningStarts": "--learning-starts",
+    "updatesPerStep": "--updates-per-step", "evalEvery": "--eval-every", "evalEpisodes": "--eval-episodes",
+    "finalEvalEpisodes": "--final-eval-episodes", "blasThreads": "--blas-threads",
+]
+
+extension ConfigurationError {
+    /// The error phrased in terms of the command-line flag.
+    var validationError: ValidationError {
+        ValidationError("\(flagForField[field] ?? field): \(message)")
+    }
+}
