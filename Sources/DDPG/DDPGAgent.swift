@@ -194,8 +194,7 @@ public final class DDPGAgent {
 
     private func copy(_ source: MatrixView, into destination: MatrixView, scale: Float) {
         for r in 0..<source.rows {
-            let s = source.row(r), d = destination.row(r)
-            for j in 0..<source.columns { d[j] = scale * s[j] }
+            VectorKernels.scaledCopy(source.row(r), to: destination.row(r), factor: scale, count: source.columns)
         }
     }
 }

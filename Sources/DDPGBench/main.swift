@@ -1,1 +1,142 @@
-print("stub")
+import CBLAS
+import DDPG
+import Environments
+import Foundation
+import NeuralNetwork
+import Randomness
+
+// Learner micro-benchmarks. Prints one JSON object per line:
+// {"name": ..., "value": ..., "unit": ...}. Run through scripts/bench-learner.sh.
+
+BLAS.setThreadCount(1)
+let clock = ContinuousClock()
+let quick = CommandLine.arguments.contains("--quick")
+/// `--only SUBSTRING` runs just the benchmarks whose name contains it (for profiling one shape).
+let only: String? = CommandLine.arguments.firstIndex(of: "--only").flatMap {
+    $0 + 1 < CommandLine.arguments.count ? CommandLine.arguments[$0 + 1] : nil
+}
+func selected(_ name: String) -> Bool { only.map { name.contains($0) } ?? true }
+
+func report(_ name: String, _ value: Double, _ unit: String) {
+    let rounded = (value * 100).rounded() / 100
+    print("{\"name\": \"\(name)\", \"value\": \(rounded), \"unit\": \"\(unit)\"}")
+    fflush(nil)
+}
+
+/// Runs `body` repeatedly for at least `seconds` after a warm-up and returns calls per second.
+func rate(seconds: Double, warmup: Int = 20, _ body: () -> Void) -> Double {
+    for _ in 0..<warmup { body() }
+    var calls = 0
+    let start = clock.now
+    var elapsed = 0.0
+    repeat {
+        for _ in 0..<10 { body() }
+        calls += 10
+        let d = clock.now - start
+        elapsed = Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+    } while elapsed < seconds
+    return Double(calls) / elapsed
+}
+
+let seconds = quick ? 0.5 : 3.0
+
+// 1. The sgemm ceiling, at the shape of a [256,256] hidden layer on a batch of 256.
+if selected("sgemm") {
+    let n = 256
+    let a = Matrix(rows: n, columns: n, fill: 0.5), b = Matrix(rows: n, columns: n, fill: 0.25), c = Matrix(rows: n, columns: n)
+    let calls = rate(seconds: seconds) { BLAS.gemm(a.view, b.view, into: c.view) }
+    report("sgemm_256x256x256", calls * 2 * Double(n * n * n) / 1e9, "GFLOP/s")
+}
+
+/// Floating-point operations one DDPG update executes, counted from the GEMMs it runs.
+func updateFlops(_ agent: DDPGAgent, batch: Int) -> Double {
+    func products(_ net: MLP) -> [(main: Int, aux: Int, out: Int)] {
+        net.layers.map { ($0.mainInputSize, $0.auxiliaryInputSize, $0.outputSize) }
+    }
+    let actor = products(agent.actor.network), critic = products(agent.critic)
+    let actionLayer = agent.configuration.criticActionLayer
+    let forwardActor = actor.reduce(0) { $0 + ($1.main + $1.aux) * $1.out }
+    let forwardCritic = critic.reduce(0) { $0 + ($1.main + $1.aux) * $1.out }
+    // Backward with weight gradients: one GEMM for dW per layer, one for dX per layer above the first.
+    let criticBackward = forwardCritic + critic.dropFirst().reduce(0) { $0 + $1.main * $1.out }
+    let actorBackward = forwardActor + actor.dropFirst().reduce(0) { $0 + $1.main * $1.out }
+    // dQ/da: input gradients of the layers above the action's, and the action columns at its layer.
+    let actionGradient = critic.enumerated().reduce(0) { sum, item in
+        let (index, layer) = item
+        if index > actionLayer { return sum + layer.main * layer.out }
+        if index == actionLayer { return sum + layer.aux * layer.out }
+        return sum
+    }
+    let macs = forwardActor + forwardCritic      // targets
+        + forwardCritic + criticBackward           // critic step
+        + forwardActor + forwardCritic + actionGradient + actorBackward  // actor step
+    return 2 * Double(macs * batch)
+}
+
+// 2. Updates per second, with replay sampling, for the shapes the issue names.
+for hidden in [[256, 256], [400, 300], [64, 64]] where selected("update_b256_" + hidden.map(String.init).joined(separator: "x")) {
+    var config = DDPGConfiguration()
+    config.actorHiddenSizes = hidden
+    config.criticHiddenSizes = hidden
+    config.batchSize = 256
+    var generator = Xoshiro256(seed: 7)
+    let agent = DDPGAgent(observationSize: 3, actionSize: 1, actionBound: 2, configuration: config, using: &generator)
+    let replay = ReplayBuffer(capacity: 100_000, observationSize: 3, actionSize: 1)
+    var env = Pendulum()
+    var obs = [Float](repeating: 0, count: 3), next = [Float](repeating: 0, count: 3)
+    env.reset(using: &generator, observation: &obs)
+    for _ in 0..<20_000 {
+        let action: [Float] = [generator.nextUniform(-2, 2)]
+        let result = env.step(action, observation: &next)
+        replay.add(observation: obs, action: action, reward: Float(result.reward), nextObservation: next,
+                   terminated: result.terminated, truncated: result.truncated)
+        if result.isDone { env.reset(using: &generator, observation: &next) }
+        swap(&obs, &next)
+    }
+    let batch = TransitionBatch(capacity: 256, observationSize: 3, actionSize: 1)
+    let updates = rate(seconds: seconds) {
+        replay.sample(256, into: batch, using: &generator)
+        agent.update(batch)
+    }
+    let shape = hidden.map(String.init).joined(separator: "x")
+    report("update_b256_\(shape)", updates, "updates/s")
+    report("update_b256_\(shape)_gflops", updates * updateFlops(agent, batch: 256) / 1e9, "GFLOP/s")
+}
+
+// 3. Raw Pendulum steps per second (observation included), actions cycling through a fixed table.
+if selected("pendulum") {
+    var env = Pendulum()
+    var generator = Xoshiro256(seed: 3)
+    let observation = UnsafeMutablePointer<Float>.allocate(capacity: 3)
+    env.reset(using: &generator, observation: observation)
+    let table = (0..<1024).map { _ in generator.nextUniform(Float(-2.5), 2.5) }
+    var checksum = 0.0
+    var t = 0
+    let stepsPerCall = 10_000
+    let calls = rate(seconds: seconds, warmup: 2) {
+        for _ in 0..<stepsPerCall {
+            let result = env.step(torque: table[t & 1023], observation: observation)
+            checksum += result.reward
+            t &+= 1
+            if result.truncated { env.setState(theta: Double(observation[1]), thetaDot: 0) }
+        }
+    }
+    report("pendulum_steps", calls * Double(stepsPerCall), "steps/s")
+    if checksum == 42 { print("") }  // keeps the loop's result observable
+    observation.deallocate()
+}
+
+// 4. Actor inference, one observation and a batch of 64.
+for hidden in [[64, 64], [256, 256]] where selected("actor_forward") {
+    var generator = Xoshiro256(seed: 5)
+    let network = MLP(Actor.architecture(observationSize: 3, actionSize: 1, hiddenSizes: hidden), using: &generator)
+    let actor = Actor(network: network, actionBound: 2, inferenceCapacity: 64)
+    let observations = (0..<(64 * 3)).map { _ in generator.nextUniform(Float(-1), 1) }
+    var actions = [Float](repeating: 0, count: 64)
+    let shape = hidden.map(String.init).joined(separator: "x")
+    let single = rate(seconds: seconds / 2) { actor.act(observations: observations, count: 1, actions: &actions) }
+    report("actor_forward_b1_\(shape)", single, "forwards/s")
+    let batched = rate(seconds: seconds / 2) { actor.act(observations: observations, count: 64, actions: &actions) }
+    report("actor_forward_b64_\(shape)", batched, "forwards/s")
+    report("actor_forward_b64_\(shape)_observations", batched * 64, "observations/s")
+}

@@ -14,12 +14,9 @@ public enum Activation: String, Codable, Sendable, CaseIterable {
             let row = y.row(r)
             switch self {
             case .identity:
-                for j in 0..<n { row[j] += bias[j] }
+                VectorKernels.addBias(row, bias, count: n)
             case .relu:
-                for j in 0..<n {
-                    let v = row[j] + bias[j]
-                    row[j] = v > 0 ? v : 0
-                }
+                VectorKernels.addBiasRelu(row, bias, count: n)
             case .tanh:
                 for j in 0..<n { row[j] = Foundation.tanh(row[j] + bias[j]) }
             }
@@ -34,15 +31,9 @@ public enum Activation: String, Codable, Sendable, CaseIterable {
         case .identity:
             return
         case .relu:
-            for r in 0..<gradient.rows {
-                let g = gradient.row(r), out = y.row(r)
-                for j in 0..<n { g[j] = out[j] > 0 ? g[j] : 0 }
-            }
+            for r in 0..<gradient.rows { VectorKernels.reluBackward(gradient.row(r), outputs: y.row(r), count: n) }
         case .tanh:
-            for r in 0..<gradient.rows {
-                let g = gradient.row(r), out = y.row(r)
-                for j in 0..<n { g[j] *= 1 - out[j] * out[j] }
-            }
+            for r in 0..<gradient.rows { VectorKernels.tanhBackward(gradient.row(r), outputs: y.row(r), count: n) }
         }
     }
 }

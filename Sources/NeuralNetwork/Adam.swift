@@ -38,23 +38,16 @@ public final class Adam {
         precondition(parameters.count == firstMoment.count && gradients.count == firstMoment.count, "Adam sized for \(firstMoment.count) parameters")
         step += 1
         let c = configuration
-        let b1 = c.beta1, b2 = c.beta2, eps = c.epsilon, decay = c.weightDecay
         // Bias corrections in Double, then folded into two scalars, as PyTorch does.
-        let correction1 = 1 - pow(Double(b1), Double(step))
-        let correction2 = 1 - pow(Double(b2), Double(step))
+        let correction1 = 1 - pow(Double(c.beta1), Double(step))
+        let correction2 = 1 - pow(Double(c.beta2), Double(step))
         let stepSize = Float(Double(c.learningRate) / correction1)
         let invSqrtCorrection2 = Float(1 / correction2.squareRoot())
-        let w = parameters.values, g = gradients.values
-        let m = firstMoment.values, v = secondMoment.values
-        let oneMinusB1 = 1 - b1, oneMinusB2 = 1 - b2
-        for i in 0..<parameters.count {
-            let grad = decay == 0 ? g[i] : g[i] + decay * w[i]
-            let mi = b1 * m[i] + oneMinusB1 * grad
-            let vi = b2 * v[i] + oneMinusB2 * grad * grad
-            m[i] = mi
-            v[i] = vi
-            w[i] -= stepSize * mi / (vi.squareRoot() * invSqrtCorrection2 + eps)
-        }
+        VectorKernels.adamStep(
+            weights: parameters.values, gradients: gradients.values,
+            firstMoment: firstMoment.values, secondMoment: secondMoment.values, count: parameters.count,
+            beta1: c.beta1, beta2: c.beta2, epsilon: c.epsilon, decay: c.weightDecay,
+            stepSize: stepSize, invSqrtCorrection2: invSqrtCorrection2)
     }
 
     /// Restores the step counter, for checkpoints.

@@ -27,15 +27,55 @@ public enum BLAS {
             for r in 0..<m { scale(c.row(r), count: n, by: beta) }
             return
         }
-        cblas_sgemm(
-            CblasRowMajor,
-            transposeA ? CblasTrans : CblasNoTrans,
-            transposeB ? CblasTrans : CblasNoTrans,
-            Int32(m), Int32(n), Int32(k),
-            alpha, a.base, Int32(a.stride), b.base, Int32(b.stride),
-            beta, c.base, Int32(c.stride)
-        )
+        // Degenerate shapes go to level-2 routines: sgemm pads a one-wide
+        // operand to its full micro-tile, which costs 8–16× the useful work in
+        // the networks' one-output final layers and batch-1 inference.
+        if n == 1 {
+            // c[:, 0] = op(a) · (column of op(b))
+            cblas_sgemv(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, Int32(a.rows), Int32(a.columns),
+                        alpha, a.base, Int32(a.stride), b.base, transposeB ? 1 : Int32(b.stride),
+                        beta, c.base, Int32(c.stride))
+        } else if m == 1 {
+            // c[0, :] = op(b)ᵀ · (row of op(a))
+            cblas_sgemv(CblasRowMajor, transposeB ? CblasNoTrans : CblasTrans, Int32(b.rows), Int32(b.columns),
+                        alpha, b.base, Int32(b.stride), a.base, transposeA ? Int32(a.stride) : 1,
+                        beta, c.base, 1)
+        } else if k <= smallDimension, !transposeA, !transposeB {
+            // A layer fed by a few inputs (Pendulum's 3 observations): c = Σ_p a[:, p] ⊗ b[p, :].
+            for r in 0..<m {
+                let row = c.row(r)
+                scale(row, count: n, by: beta)
+                for p in 0..<k { VectorKernels.multiplyAdd(row, b.row(p), factor: alpha * a[r, p], count: n) }
+            }
+        } else if m <= smallDimension, transposeA, !transposeB {
+            // The weight gradient of such a layer: c[i, :] = Σ_p a[p, i] · b[p, :].
+            for i in 0..<m { scale(c.row(i), count: n, by: beta) }
+            for p in 0..<k {
+                let source = b.row(p)
+                for i in 0..<m { VectorKernels.multiplyAdd(c.row(i), source, factor: alpha * a[p, i], count: n) }
+            }
+        } else if k == 1 {
+            // Rank-one update: c = alpha · (column of op(a)) ⊗ (row of op(b)) + beta · c
+            if beta != 1 {
+                for r in 0..<m { scale(c.row(r), count: n, by: beta) }
+            }
+            cblas_sger(CblasRowMajor, Int32(m), Int32(n), alpha,
+                       a.base, transposeA ? 1 : Int32(a.stride), b.base, transposeB ? Int32(b.stride) : 1,
+                       c.base, Int32(c.stride))
+        } else {
+            cblas_sgemm(
+                CblasRowMajor,
+                transposeA ? CblasTrans : CblasNoTrans,
+                transposeB ? CblasTrans : CblasNoTrans,
+                Int32(m), Int32(n), Int32(k),
+                alpha, a.base, Int32(a.stride), b.base, Int32(b.stride),
+                beta, c.base, Int32(c.stride)
+            )
+        }
     }
+
+    /// Below this inner (or output-row) size, the loops above beat sgemm's packing.
+    @usableFromInline static let smallDimension = 4
 
     @inlinable
     static func scale(_ x: UnsafeMutablePointer<Float>, count: Int, by factor: Float) {

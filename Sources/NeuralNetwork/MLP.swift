@@ -188,9 +188,6 @@ public final class MLP {
     func sumRows(_ m: MatrixView, into sum: UnsafeMutablePointer<Float>) {
         let n = m.columns
         sum.update(repeating: 0, count: n)
-        for r in 0..<m.rows {
-            let row = m.row(r)
-            for j in 0..<n { sum[j] += row[j] }
-        }
+        for r in 0..<m.rows { VectorKernels.accumulate(sum, m.row(r), count: n) }
     }
 }

@@ -34,8 +34,7 @@ public final class ParameterVector {
     /// `self ← τ·source + (1 − τ)·self`, the soft target update of DDPG.
     public func blend(towards source: ParameterVector, rate tau: Float) {
         precondition(source.count == count, "parameter counts differ")
-        let s = source.values, t = values, keep = 1 - tau
-        for i in 0..<count { t[i] = keep * t[i] + tau * s[i] }
+        VectorKernels.blend(values, towards: source.values, rate: tau, count: count)
     }
 
     /// The Euclidean norm of the whole vector.
