@@ -43,13 +43,14 @@ public struct Pendulum: Environment, Sendable {
         self.maxEpisodeSteps = maxEpisodeSteps
     }
 
-    /// Places the pendulum in a given state (for replaying recorded trajectories) and starts a new episode.
-    public mutating func setState(theta: Double, thetaDot: Double) {
+    /// Places the pendulum in a given state, `elapsedSteps` into an episode (0: a new one).
+    /// Used to replay recorded trajectories.
+    public mutating func setState(theta: Double, thetaDot: Double, elapsedSteps: Int = 0) {
         self.theta = theta
         self.thetaDot = thetaDot
         sinTheta = sin(theta)
         cosTheta = cos(theta)
-        elapsedSteps = 0
+        self.elapsedSteps = elapsedSteps
     }
 
     public mutating func reset<G: RandomNumberGenerator>(using generator: inout G, observation: UnsafeMutablePointer<Float>) {
@@ -75,8 +76,8 @@ public struct Pendulum: Environment, Sendable {
         // np.clip on a float32 array stays float32 (NaN passes through, as in NumPy).
         let u: Float = action < -Float(Self.maxTorque) ? -Float(Self.maxTorque) : (action > Float(Self.maxTorque) ? Float(Self.maxTorque) : action)
         let normalized = Self.angleNormalize(theta)
-        let torqueCost = Double(0.001 as Float * (u * u))  // float32, per NEP 50
-        let cost = normalized * normalized + 0.1 * thetaDot * thetaDot + torqueCost
+        let torqueCost = Double(0.001 as Float * Self.libmSquare(u))  // float32, per NEP 50
+        let cost = normalized * normalized + 0.1 * (thetaDot * thetaDot) + torqueCost
         let torqueTerm = Double(3.0 as Float * u)          // 3/(m·l²)·u in float32, per NEP 50
         let gravityTerm = 3 * Self.gravity / (2 * Self.length) * sinTheta
         var newThetaDot = thetaDot + (gravityTerm + torqueTerm) * Self.dt
@@ -89,6 +90,19 @@ public struct Pendulum: Environment, Sendable {
         writeObservation(observation)
         return StepResult(reward: -cost, terminated: false, truncated: elapsedSteps >= maxEpisodeSteps)
     }
+
+    /// `u**2` of a NumPy float32 scalar, which NumPy computes with libm's `powf`
+    /// rather than `u * u`. The two differ in the last bit when u² falls on a
+    /// float32 rounding tie (seed 3, step 145 of the reference trajectories),
+    /// where `u * u` rounds to even and `powf` rounds by its own approximation.
+    /// The exponent is opaque so the optimizer cannot rewrite `powf(u, 2)` into `u * u`.
+    @inline(__always)
+    static func libmSquare(_ u: Float) -> Float {
+        powf(u, opaqueTwo())
+    }
+
+    @inline(never)
+    static func opaqueTwo() -> Float { 2 }
 
     /// `((x + π) mod 2π) − π` with Python's floored modulo, as gymnasium's `angle_normalize`.
     @inlinable
