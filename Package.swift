@@ -22,7 +22,8 @@ let package = Package(
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .target(name: "Randomness"),
         .target(name: "NeuralNetwork", dependencies: ["CBLAS", "Randomness"]),
-        .target(name: "Environments", dependencies: ["Randomness"]),
+        .target(name: "CMath", linkerSettings: [.linkedLibrary("m")]),
+        .target(name: "Environments", dependencies: ["CMath", "Randomness"]),
         .target(name: "DDPG", dependencies: ["NeuralNetwork", "Randomness"]),
         .target(
             name: "Training",

@@ -1,3 +1,4 @@
+import CMath
 import Foundation
 import Randomness
 
@@ -48,8 +49,7 @@ public struct Pendulum: Environment, Sendable {
     public mutating func setState(theta: Double, thetaDot: Double, elapsedSteps: Int = 0) {
         self.theta = theta
         self.thetaDot = thetaDot
-        sinTheta = sin(theta)
-        cosTheta = cos(theta)
+        ddpg_sincos(theta, &sinTheta, &cosTheta)
         self.elapsedSteps = elapsedSteps
     }
 
@@ -84,21 +84,28 @@ public struct Pendulum: Environment, Sendable {
         newThetaDot = newThetaDot < -Self.maxSpeed ? -Self.maxSpeed : (newThetaDot > Self.maxSpeed ? Self.maxSpeed : newThetaDot)
         theta = theta + newThetaDot * Self.dt
         thetaDot = newThetaDot
-        sinTheta = sin(theta)
-        cosTheta = cos(theta)
+        ddpg_sincos(theta, &sinTheta, &cosTheta)  // sin θ is reused by the next step
         elapsedSteps += 1
         writeObservation(observation)
         return StepResult(reward: -cost, terminated: false, truncated: elapsedSteps >= maxEpisodeSteps)
     }
 
     /// `u**2` of a NumPy float32 scalar, which NumPy computes with libm's `powf`
-    /// rather than `u * u`. The two differ in the last bit when u² falls on a
-    /// float32 rounding tie (seed 3, step 145 of the reference trajectories),
-    /// where `u * u` rounds to even and `powf` rounds by its own approximation.
-    /// The exponent is opaque so the optimizer cannot rewrite `powf(u, 2)` into `u * u`.
+    /// rather than `u * u`. The two differ in the last bit when u² lies within
+    /// about 2⁻³³ (relative) of a float32 rounding midpoint, as at seed 3, step
+    /// 145 of the reference trajectories. An exhaustive sweep of every float32
+    /// with |u| ≤ 2 (the clipped range) found no other difference, so `powf` is
+    /// called only within 2⁻³⁰ of a midpoint (~3% of steps) and the correctly
+    /// rounded square is returned otherwise. The exponent is opaque so the
+    /// optimizer cannot rewrite `powf(u, 2)` into `u * u`.
     @inline(__always)
     static func libmSquare(_ u: Float) -> Float {
-        powf(u, opaqueTwo())
+        let exact = Double(u) * Double(u)  // exact: 48 significant bits fit in a Double
+        let rounded = Float(exact)
+        let neighbour = exact >= Double(rounded) ? rounded.nextUp : rounded.nextDown
+        let midpoint = (Double(rounded) + Double(neighbour)) / 2
+        if abs(exact - midpoint) > exact * 0x1p-30 { return rounded }
+        return powf(u, opaqueTwo())
     }
 
     @inline(never)

@@ -77,3 +77,28 @@ struct PendulumTests {
         #expect(observation[2] == 8)
     }
 }
+
+@Suite("NumPy's float32 square")
+struct LibmSquareTests {
+    @inline(never)
+    static func two() -> Float { 2 }
+
+    @Test("equals libm powf(u, 2) on ties, near-ties and random torques")
+    func matchesPowf() {
+        var generator = Xoshiro256(seed: 17)
+        var values: [Float] = [0, -0.0, 2, -2, 1, -1.280517578125, 0.000490501872, 0.000491819577]
+        for _ in 0..<200_000 { values.append(generator.nextUniform(Float(-2), 2)) }
+        // Every float32 near the tie found in the reference data.
+        var u = Float(-1.280517578125)
+        for _ in 0..<4096 {
+            values.append(u)
+            u = u.nextUp
+        }
+        var mismatches = 0
+        for value in values where Pendulum.libmSquare(value) != powf(value, Self.two()) {
+            mismatches += 1
+        }
+        #expect(mismatches == 0)
+        #expect(Pendulum.libmSquare(-1.280517578125) != Float(-1.280517578125) * Float(-1.280517578125), "the recorded tie rounds differently from u * u")
+    }
+}

@@ -1,0 +1,7 @@
+#define _GNU_SOURCE
+#include <math.h>
+#include "CMath.h"
+
+void ddpg_sincos(double x, double *sine, double *cosine) {
+    sincos(x, sine, cosine);
+}
