@@ -46,7 +46,8 @@ let package = Package(
         ),
         .testTarget(name: "NeuralNetworkTests", dependencies: ["NeuralNetwork", "Randomness"]),
         .testTarget(name: "EnvironmentsTests", dependencies: ["Environments", "Randomness"]),
-        .testTarget(name: "DDPGTests", dependencies: ["DDPG", "NeuralNetwork", "Randomness", "Training", "Environments"]),
+        .testTarget(name: "DDPGTests", dependencies: ["DDPG", "NeuralNetwork", "Randomness"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "DDPG", "Environments"]),
         .testTarget(name: "CLITests", dependencies: ["ddpg"]),
     ]
 )

@@ -41,7 +41,7 @@ public final class DDPGAgent {
     private let criticWorkspace: MLPWorkspace
     private let targetActorWorkspace: MLPWorkspace
     private let targetCriticWorkspace: MLPWorkspace
-    private let targets: Matrix
+    let targets: Matrix
 
     public init<G: RandomNumberGenerator>(
         observationSize: Int, actionSize: Int, actionBound: Float,
@@ -88,7 +88,7 @@ public final class DDPGAgent {
     }
 
     /// y = scale·r + shift + γ(1 − terminated)·Q′(s′, μ′(s′)).
-    private func computeTargets(_ batch: TransitionBatch, count n: Int) {
+    func computeTargets(_ batch: TransitionBatch, count n: Int) {
         let o = observationSize
         targetActorWorkspace.input(batch: n).base.update(from: batch.nextObservations.storage, count: n * o)
         targetActor.forward(batch: n, workspace: targetActorWorkspace)
@@ -103,7 +103,7 @@ public final class DDPGAgent {
         }
     }
 
-    private func updateCritic(_ batch: TransitionBatch, count n: Int, stats: inout UpdateStatistics) -> Float {
+    func updateCritic(_ batch: TransitionBatch, count n: Int, stats: inout UpdateStatistics) -> Float {
         criticWorkspace.input(batch: n).base.update(from: batch.observations.storage, count: n * observationSize)
         copy(MatrixView(base: batch.actions.storage, rows: n, columns: actionSize), into: criticWorkspace.auxiliaryInput(batch: n), scale: 1)
         critic.forward(batch: n, workspace: criticWorkspace)
@@ -145,11 +145,11 @@ public final class DDPGAgent {
 
     /// Ascends Q(s, μ(s)): dL/dθ_μ = −(1/N) Σ ∂Q/∂a · ∂μ/∂θ_μ, with ∂Q/∂a from a
     /// backward pass through the critic that stops at the action's layer.
-    private func updateActor(_ batch: TransitionBatch, count n: Int) -> Float {
+    func updateActor(_ batch: TransitionBatch, count n: Int) -> Float {
         let actorNetwork = actor.network
         actorWorkspace.input(batch: n).base.update(from: batch.observations.storage, count: n * observationSize)
         actorNetwork.forward(batch: n, workspace: actorWorkspace)
-        // The critic's observation input still holds s from the critic step.
+        criticWorkspace.input(batch: n).base.update(from: batch.observations.storage, count: n * observationSize)
         copy(actorWorkspace.output(batch: n), into: criticWorkspace.auxiliaryInput(batch: n), scale: actionBound)
         critic.forward(batch: n, workspace: criticWorkspace)
         let q = criticWorkspace.output(batch: n).base
@@ -169,7 +169,7 @@ public final class DDPGAgent {
         return -meanQ * inverseN
     }
 
-    private func updateTargets() {
+    func updateTargets() {
         let interval = configuration.hardTargetUpdateInterval
         if interval > 0 {
             if (updateCount + 1) % interval == 0 {

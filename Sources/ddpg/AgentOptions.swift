@@ -22,55 +22,59 @@ extension NoiseKind: ExpressibleByArgument {}
 extension CriticLoss: ExpressibleByArgument {}
 
 /// The DDPG update's hyperparameters as flags; defaults are ``DDPGConfiguration``'s.
+///
+/// Options parse their value unconditionally so that negative numbers
+/// (`--reward-shift -1`, or a mistaken `--replay-capacity -5`) reach validation
+/// instead of being read as flags.
 struct AgentOptions: ParsableArguments {
     private static let defaults = DDPGConfiguration()
 
-    @Option(help: "Actor hidden layer sizes, comma-separated.")
+    @Option(parsing: .unconditional, help: "Actor hidden layer sizes, comma-separated.")
     var actorHidden = LayerSizes(defaults.actorHiddenSizes)
 
-    @Option(help: "Critic hidden layer sizes, comma-separated.")
+    @Option(parsing: .unconditional, help: "Critic hidden layer sizes, comma-separated.")
     var criticHidden = LayerSizes(defaults.criticHiddenSizes)
 
-    @Option(help: "Critic layer the action joins: 1 = after the first hidden layer (paper), 0 = with the observation.")
+    @Option(parsing: .unconditional, help: "Critic layer the action joins: 1 = after the first hidden layer (paper), 0 = with the observation.")
     var criticActionLayer = defaults.criticActionLayer
 
-    @Option(help: "Actor Adam learning rate.")
+    @Option(parsing: .unconditional, help: "Actor Adam learning rate.")
     var actorLr = defaults.actorLearningRate
 
-    @Option(help: "Critic Adam learning rate.")
+    @Option(parsing: .unconditional, help: "Critic Adam learning rate.")
     var criticLr = defaults.criticLearningRate
 
-    @Option(help: "L2 weight decay on the critic (the paper: 0.01).")
+    @Option(parsing: .unconditional, help: "L2 weight decay on the critic (the paper: 0.01).")
     var criticWeightDecay = defaults.criticWeightDecay
 
-    @Option(help: "Discount factor γ.")
+    @Option(parsing: .unconditional, help: "Discount factor γ.")
     var gamma = defaults.discount
 
-    @Option(help: "Polyak rate τ of the soft target update, in (0, 1].")
+    @Option(parsing: .unconditional, help: "Polyak rate τ of the soft target update, in (0, 1].")
     var tau = defaults.tau
 
-    @Option(help: "Copy online networks into the targets every K updates instead of Polyak averaging (0 = off).")
+    @Option(parsing: .unconditional, help: "Copy online networks into the targets every K updates instead of Polyak averaging (0 = off).")
     var hardTargetEvery = defaults.hardTargetUpdateInterval
 
-    @Option(help: "Minibatch size.")
+    @Option(parsing: .unconditional, help: "Minibatch size.")
     var batchSize = defaults.batchSize
 
-    @Option(help: "Critic loss: \(CriticLoss.allCases.map(\.rawValue).joined(separator: ", ")).")
+    @Option(parsing: .unconditional, help: "Critic loss: \(CriticLoss.allCases.map(\.rawValue).joined(separator: ", ")).")
     var criticLoss = defaults.criticLoss
 
-    @Option(help: "Threshold of the Huber loss.")
+    @Option(parsing: .unconditional, help: "Threshold of the Huber loss.")
     var huberDelta = defaults.huberDelta
 
-    @Option(help: "Clip each network's gradient to this global L2 norm (default: no clipping).")
+    @Option(parsing: .unconditional, help: "Clip each network's gradient to this global L2 norm (default: no clipping).")
     var gradClipNorm: Float?
 
-    @Option(help: "Rewards enter the target as scale·r + shift.")
+    @Option(parsing: .unconditional, help: "Rewards enter the target as scale·r + shift.")
     var rewardScale = defaults.rewardScale
 
-    @Option(help: "Rewards enter the target as scale·r + shift.")
+    @Option(parsing: .unconditional, help: "Rewards enter the target as scale·r + shift.")
     var rewardShift = defaults.rewardShift
 
-    @Option(help: "Final layers start from U[-x, x].")
+    @Option(parsing: .unconditional, help: "Final layers start from U[-x, x].")
     var finalLayerInit = defaults.finalLayerInitScale
 
     var configuration: DDPGConfiguration {
@@ -99,16 +103,16 @@ struct AgentOptions: ParsableArguments {
 struct NoiseOptions: ParsableArguments {
     private static let defaults = NoiseConfiguration()
 
-    @Option(help: "Exploration noise: \(NoiseKind.allCases.map(\.rawValue).joined(separator: ", ")).")
+    @Option(parsing: .unconditional, help: "Exploration noise: \(NoiseKind.allCases.map(\.rawValue).joined(separator: ", ")).")
     var noise = defaults.kind
 
-    @Option(help: "Noise scale σ, as a fraction of the action bound.")
+    @Option(parsing: .unconditional, help: "Noise scale σ, as a fraction of the action bound.")
     var noiseSigma = defaults.sigma
 
-    @Option(help: "Ornstein–Uhlenbeck mean reversion θ.")
+    @Option(parsing: .unconditional, help: "Ornstein–Uhlenbeck mean reversion θ.")
     var ouTheta = defaults.ouTheta
 
-    @Option(help: "Ornstein–Uhlenbeck time step.")
+    @Option(parsing: .unconditional, help: "Ornstein–Uhlenbeck time step.")
     var ouDt = defaults.ouDt
 
     var configuration: NoiseConfiguration {

@@ -11,46 +11,46 @@ struct Train: ParsableCommand {
     )
     private static let defaults = TrainingConfiguration()
 
-    @Option(help: "Environment id.")
+    @Option(parsing: .unconditional, help: "Environment id.")
     var env = defaults.environment
 
-    @Option(help: "Seed of every random stream of the run.")
+    @Option(parsing: .unconditional, help: "Seed of every random stream of the run.")
     var seed = defaults.seed
 
-    @Option(help: "Directory for summary.json (created if missing).")
+    @Option(parsing: .unconditional, help: "Directory for summary.json (created if missing).")
     var runDir = "runs/train"
 
-    @Option(help: "Environment steps to train for.")
+    @Option(parsing: .unconditional, help: "Environment steps to train for.")
     var maxEnvSteps = defaults.maxEnvSteps
 
-    @Option(help: "Replay buffer capacity, in transitions.")
+    @Option(parsing: .unconditional, help: "Replay buffer capacity, in transitions.")
     var replayCapacity = defaults.replayCapacity
 
-    @Option(help: "Initial steps acted uniformly at random.")
+    @Option(parsing: .unconditional, help: "Initial steps acted uniformly at random.")
     var randomSteps = defaults.randomSteps
 
-    @Option(help: "Environment steps before the first update.")
+    @Option(parsing: .unconditional, help: "Environment steps before the first update.")
     var learningStarts = defaults.learningStarts
 
-    @Option(help: "Gradient updates per environment step.")
+    @Option(parsing: .unconditional, help: "Gradient updates per environment step.")
     var updatesPerStep = defaults.updatesPerStep
 
-    @Option(help: "Environment steps between evaluations.")
+    @Option(parsing: .unconditional, help: "Environment steps between evaluations.")
     var evalEvery = defaults.evalEvery
 
-    @Option(help: "Episodes per evaluation.")
+    @Option(parsing: .unconditional, help: "Episodes per evaluation.")
     var evalEpisodes = defaults.evalEpisodes
 
-    @Option(help: "Episodes of the final evaluation.")
+    @Option(parsing: .unconditional, help: "Episodes of the final evaluation.")
     var finalEvalEpisodes = defaults.finalEvalEpisodes
 
-    @Option(help: "Seed of the evaluation episodes' initial states.")
+    @Option(parsing: .unconditional, help: "Seed of the evaluation episodes' initial states.")
     var evalSeed = defaults.evalSeed
 
-    @Option(help: "OpenBLAS threads (1 keeps runs reproducible and leaves cores to other processes).")
+    @Option(parsing: .unconditional, help: "OpenBLAS threads (1 keeps runs reproducible and leaves cores to other processes).")
     var blasThreads = defaults.blasThreads
 
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    @Option(parsing: .unconditional, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
 
     @OptionGroup(title: "DDPG")

@@ -1,0 +1,84 @@
+import Foundation
+import Testing
+
+@Suite("ddpg train, run as a real process")
+struct TrainCommandTests {
+    static let badFlags: [(arguments: [String], flag: String)] = [
+        (["--replay-capacity=-5"], "--replay-capacity"),
+        (["--replay-capacity", "-5"], "--replay-capacity"),
+        (["--replay-capacity", "0"], "--replay-capacity"),
+        (["--tau", "1.5"], "--tau"),
+        (["--tau", "0"], "--tau"),
+        (["--noise", "pink"], "--noise"),
+        (["--actor-hidden", "64,0"], "--actor-hidden"),
+        (["--critic-hidden", "0"], "--critic-hidden"),
+        (["--actor-hidden", "64,x"], "--actor-hidden"),
+        (["--batch-size", "-1"], "--batch-size"),
+        (["--critic-action-layer", "5"], "--critic-action-layer"),
+        (["--gamma", "1.5"], "--gamma"),
+        (["--env", "CartPole-v1"], "--env"),
+        (["--max-env-steps", "ten"], "--max-env-steps"),
+        (["--no-such-flag"], "--no-such-flag"),
+    ]
+
+    @Test("a bad flag value fails with a message naming the flag")
+    func badFlags() throws {
+        for (arguments, flag) in Self.badFlags {
+            let result = try DDPGProcess.run(["train", "--run-dir", DDPGProcess.temporaryDirectory().path] + arguments, timeout: 30)
+            #expect(result.status != 0, "\(arguments) should fail")
+            #expect(result.stderr.contains(flag), "\(arguments): error should name \(flag), got: \(result.stderr.prefix(300))")
+        }
+    }
+
+    @Test("a short run writes summary.json, and its return improves")
+    func smoke() throws {
+        let directory = DDPGProcess.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let result = try DDPGProcess.run([
+            "train", "--seed", "2", "--run-dir", directory.path, "--max-env-steps", "6000",
+            "--eval-every", "1000", "--eval-episodes", "5", "--final-eval-episodes", "10",
+        ])
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        #expect(result.stderr.contains("step 1000"), "progress is logged while training")
+        let data = try Data(contentsOf: directory.appendingPathComponent("summary.json"))
+        let summary = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let evals = try #require(summary["eval"] as? [[String: Any]])
+        let returns = evals.compactMap { $0["mean_return"] as? Double }
+        #expect(returns.count == 6)
+        let final = try #require((summary["final_eval"] as? [String: Any])?["mean_return"] as? Double)
+        // Before learning the policy scores about −1200; any real learning lifts it well clear.
+        #expect(final > returns[0] + 200, "return should improve: first eval \(returns[0]), final \(final)")
+        #expect(summary["env_steps"] as? Int == 6000)
+    }
+
+    @Test("the same seed gives the same summary.json apart from times")
+    func reproducible() throws {
+        func summary(_ seed: Int) throws -> String {
+            let directory = DDPGProcess.temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let result = try DDPGProcess.run([
+                "train", "--seed", "\(seed)", "--run-dir", directory.path, "--max-env-steps", "2000",
+                "--learning-starts", "500", "--eval-every", "500", "--final-eval-episodes", "5", "--log-level", "warning",
+            ])
+            #expect(result.status == 0, "stderr: \(result.stderr)")
+            let text = try String(contentsOf: directory.appendingPathComponent("summary.json"), encoding: .utf8)
+            // Drop every line that carries a wall-clock time.
+            return text.split(separator: "\n").filter { !$0.contains("wall_seconds") }.joined(separator: "\n")
+        }
+        let first = try summary(3)
+        #expect(first.contains("mean_return"))
+        #expect(try summary(3) == first)
+        #expect(try summary(4) != first)
+    }
+
+    @Test("--help lists every hyperparameter flag")
+    func help() throws {
+        let result = try DDPGProcess.run(["train", "--help"], timeout: 30)
+        #expect(result.status == 0)
+        for flag in ["--seed", "--run-dir", "--max-env-steps", "--noise", "--ou-theta", "--ou-dt", "--random-steps",
+                     "--hard-target-every", "--critic-loss", "--grad-clip-norm", "--reward-scale", "--reward-shift",
+                     "--critic-weight-decay", "--actor-hidden", "--critic-hidden", "--critic-action-layer", "--tau"] {
+            #expect(result.stdout.contains(flag), "help should mention \(flag)")
+        }
+    }
+}
