@@ -8,7 +8,9 @@ import Randomness
 // Learner micro-benchmarks. Prints one JSON object per line:
 // {"name": ..., "value": ..., "unit": ...}. Run through scripts/bench-learner.sh.
 
+if !CommandLine.arguments.contains("--default-kernels") { BLAS.preferAVX512KernelsIfSupported() }
 BLAS.setThreadCount(1)
+print("{\"name\": \"openblas_core\", \"value\": \"\(BLAS.coreName)\", \"unit\": \"\"}")
 let clock = ContinuousClock()
 let quick = CommandLine.arguments.contains("--quick")
 /// `--only SUBSTRING` runs just the benchmarks whose name contains it (for profiling one shape).

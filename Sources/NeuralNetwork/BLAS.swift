@@ -41,19 +41,11 @@ public enum BLAS {
                         alpha, b.base, Int32(b.stride), a.base, transposeA ? Int32(a.stride) : 1,
                         beta, c.base, 1)
         } else if k <= smallDimension, !transposeA, !transposeB {
-            // A layer fed by a few inputs (Pendulum's 3 observations): c = Σ_p a[:, p] ⊗ b[p, :].
-            for r in 0..<m {
-                let row = c.row(r)
-                scale(row, count: n, by: beta)
-                for p in 0..<k { VectorKernels.multiplyAdd(row, b.row(p), factor: alpha * a[r, p], count: n) }
-            }
+            // A layer fed by a few inputs (Pendulum's 3 observations).
+            VectorKernels.narrowInnerProduct(a, b, into: c, alpha: alpha, beta: beta)
         } else if m <= smallDimension, transposeA, !transposeB {
-            // The weight gradient of such a layer: c[i, :] = Σ_p a[p, i] · b[p, :].
-            for i in 0..<m { scale(c.row(i), count: n, by: beta) }
-            for p in 0..<k {
-                let source = b.row(p)
-                for i in 0..<m { VectorKernels.multiplyAdd(c.row(i), source, factor: alpha * a[p, i], count: n) }
-            }
+            // The weight gradient of such a layer.
+            VectorKernels.narrowTransposedProduct(a, b, into: c, alpha: alpha, beta: beta)
         } else if k == 1 {
             // Rank-one update: c = alpha · (column of op(a)) ⊗ (row of op(b)) + beta · c
             if beta != 1 {

@@ -85,6 +85,72 @@ public enum VectorKernels {
         addBias(sum, x, count: n)
     }
 
+    /// `c = alpha · a · b + beta · c` for an inner dimension of at most 4
+    /// (`a` is m × k, `b` is k × n), accumulating each 16-wide block of a row
+    /// in registers instead of making k passes over it.
+    public static func narrowInnerProduct(_ a: MatrixView, _ b: MatrixView, into c: MatrixView, alpha: Float, beta: Float) {
+        let k = a.columns, n = c.columns
+        precondition(k <= 4)
+        let b0 = b.row(0), b1 = b.row(min(1, k - 1)), b2 = b.row(min(2, k - 1)), b3 = b.row(min(3, k - 1))
+        for r in 0..<c.rows {
+            let x = a.row(r), out = c.row(r)
+            // Unused terms get a zero coefficient so one loop serves k = 1…4.
+            let f0 = alpha * x[0], f1 = k > 1 ? alpha * x[1] : 0, f2 = k > 2 ? alpha * x[2] : 0, f3 = k > 3 ? alpha * x[3] : 0
+            let v0 = Lanes(repeating: f0), v1 = Lanes(repeating: f1), v2 = Lanes(repeating: f2), v3 = Lanes(repeating: f3)
+            var j = 0
+            while j + width <= n {
+                var acc = v0 * load(b0 + j) + v1 * load(b1 + j) + v2 * load(b2 + j) + v3 * load(b3 + j)
+                if beta != 0 { acc += Lanes(repeating: beta) * load(out + j) }
+                store(acc, out + j)
+                j += width
+            }
+            while j < n {
+                var acc = f0 * b0[j] + f1 * b1[j] + f2 * b2[j] + f3 * b3[j]
+                if beta != 0 { acc += beta * out[j] }
+                out[j] = acc
+                j += 1
+            }
+        }
+    }
+
+    /// `c = alpha · aᵀ · b + beta · c` for at most 4 output rows (`a` is k × m,
+    /// `b` is k × n): the weight gradient of a narrow-input layer. Each 16-wide
+    /// column block of `b` is read once and feeds all m accumulators.
+    public static func narrowTransposedProduct(_ a: MatrixView, _ b: MatrixView, into c: MatrixView, alpha: Float, beta: Float) {
+        let m = c.rows, n = c.columns, k = a.rows
+        precondition(m <= 4)
+        var j = 0
+        while j + width <= n {
+            var acc0 = Lanes(repeating: 0), acc1 = acc0, acc2 = acc0, acc3 = acc0
+            for p in 0..<k {
+                let x = a.row(p), v = load(b.row(p) + j)
+                acc0 += x[0] * v
+                if m > 1 { acc1 += x[1] * v }
+                if m > 2 { acc2 += x[2] * v }
+                if m > 3 { acc3 += x[3] * v }
+            }
+            func write(_ accumulator: Lanes, row i: Int) {
+                let out = c.row(i) + j
+                var value = Lanes(repeating: alpha) * accumulator
+                if beta != 0 { value += Lanes(repeating: beta) * load(out) }
+                store(value, out)
+            }
+            write(acc0, row: 0)
+            if m > 1 { write(acc1, row: 1) }
+            if m > 2 { write(acc2, row: 2) }
+            if m > 3 { write(acc3, row: 3) }
+            j += width
+        }
+        while j < n {
+            for i in 0..<m {
+                var sum: Float = 0
+                for p in 0..<k { sum += a[p, i] * b[p, j] }
+                c[i, j] = alpha * sum + (beta != 0 ? beta * c[i, j] : 0)
+            }
+            j += 1
+        }
+    }
+
     /// `y[i] += factor · x[i]`.
     @inline(__always)
     public static func multiplyAdd(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, factor: Float, count n: Int) {

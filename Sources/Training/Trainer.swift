@@ -118,9 +118,17 @@ public final class Trainer {
         let wall = elapsed()
         let finalEval = evaluator.evaluate(agent.actor, episodes: c.finalEvalEpisodes, envSteps: c.maxEnvSteps, wallSeconds: wall)
         logger.info("final eval over \(c.finalEvalEpisodes) episodes: \(format(finalEval.meanReturn)) ± \(format(finalEval.stdReturn)); solved at \(solvedAt.map { "\($0.envSteps) steps, \(format($0.wallSeconds)) s" } ?? "never")")
+        logger.info("\(agent.updateCount) updates in \(format(wall)) s; peak RSS \(peakResidentMegabytes()) MB")
         return RunSummary(envSteps: c.maxEnvSteps, updates: agent.updateCount, episodes: episodes, wallSeconds: wall,
                           eval: evaluations, solvedAt: solvedAt, finalEval: finalEval, config: c)
     }
+}
+
+/// The process's peak resident set size so far, in MB.
+func peakResidentMegabytes() -> Int {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return usage.ru_maxrss / 1024  // kilobytes on Linux
 }
 
 func format(_ value: Double) -> String {

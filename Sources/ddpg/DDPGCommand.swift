@@ -1,4 +1,5 @@
 import ArgumentParser
+import NeuralNetwork
 
 @main
 struct DDPGCommand: ParsableCommand {
@@ -9,4 +10,9 @@ struct DDPGCommand: ParsableCommand {
         version: "0.1.0",
         subcommands: [Train.self]
     )
+
+    static func main() {
+        BLAS.preferAVX512KernelsIfSupported()
+        Self.main(nil)
+    }
 }
