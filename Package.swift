@@ -1,11 +1,12 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// The module graph is the architecture; dependencies only point down:
+// The module graph is the architecture; dependencies only point down
+// (docs/ARCHITECTURE.md):
 //
 //   ddpg (CLI) ──▶ Training ──▶ DDPG ──▶ NeuralNetwork ──▶ CBLAS (OpenBLAS)
-//                     │           │            └──────────▶ Randomness
-//                     └──▶ Environments ─────────────────▶ Randomness
+//                     │                      └───────────▶ Randomness
+//                     └──▶ Environments ──▶ CMath, Randomness
 //   DDPGBench ──▶ Training, DDPG, NeuralNetwork, Environments
 let package = Package(
     name: "ddpg",

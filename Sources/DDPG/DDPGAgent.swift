@@ -138,7 +138,7 @@ public final class DDPGAgent {
         stats.meanQ = sumQ * inverseN
         stats.maxQ = maxQ
         critic.backward(batch: n, workspace: criticWorkspace, parameterGradients: true)
-        if let clip = configuration.gradientClipNorm { critic.gradients.clipNorm(to: clip) }
+        if configuration.gradientClipNorm > 0 { critic.gradients.clipNorm(to: configuration.gradientClipNorm) }
         criticOptimizer.update(critic.parameters, gradients: critic.gradients)
         return loss * inverseN
     }
@@ -164,7 +164,7 @@ public final class DDPGAgent {
         // a = bound · tanh(z): the tanh factor is applied by the actor's backward pass.
         copy(criticWorkspace.auxiliaryGradient(batch: n), into: actorWorkspace.outputGradient(batch: n), scale: actionBound)
         actorNetwork.backward(batch: n, workspace: actorWorkspace, parameterGradients: true)
-        if let clip = configuration.gradientClipNorm { actorNetwork.gradients.clipNorm(to: clip) }
+        if configuration.gradientClipNorm > 0 { actorNetwork.gradients.clipNorm(to: configuration.gradientClipNorm) }
         actorOptimizer.update(actorNetwork.parameters, gradients: actorNetwork.gradients)
         return -meanQ * inverseN
     }

@@ -30,8 +30,8 @@ public struct DDPGConfiguration: Codable, Sendable, Equatable {
     public var batchSize: Int = 128
     public var criticLoss: CriticLoss = .mse
     public var huberDelta: Float = 1
-    /// If set, rescale each network's gradient to at most this global L2 norm.
-    public var gradientClipNorm: Float? = nil
+    /// If positive, rescale each network's gradient to at most this global L2 norm (0 = no clipping).
+    public var gradientClipNorm: Float = 0
     /// Rewards enter the target as `rewardScale · r + rewardShift`.
     public var rewardScale: Float = 1
     public var rewardShift: Float = 0
@@ -56,9 +56,7 @@ public struct DDPGConfiguration: Codable, Sendable, Equatable {
         try check(hardTargetUpdateInterval >= 0, "hardTargetUpdateInterval", "must be non-negative, got \(hardTargetUpdateInterval)")
         try check(batchSize > 0, "batchSize", "must be positive, got \(batchSize)")
         try check(huberDelta > 0 && huberDelta.isFinite, "huberDelta", "must be positive, got \(huberDelta)")
-        if let clip = gradientClipNorm {
-            try check(clip > 0 && clip.isFinite, "gradientClipNorm", "must be positive, got \(clip)")
-        }
+        try check(gradientClipNorm >= 0 && gradientClipNorm.isFinite, "gradientClipNorm", "must be non-negative (0 = off), got \(gradientClipNorm)")
         try check(rewardScale.isFinite && rewardShift.isFinite, "rewardScale", "reward scale and shift must be finite")
         try check(finalLayerInitScale > 0 && finalLayerInitScale.isFinite, "finalLayerInitScale", "must be positive, got \(finalLayerInitScale)")
     }

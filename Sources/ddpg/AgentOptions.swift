@@ -65,13 +65,13 @@ struct AgentOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Threshold of the Huber loss.")
     var huberDelta = defaults.huberDelta
 
-    @Option(parsing: .unconditional, help: "Clip each network's gradient to this global L2 norm (default: no clipping).")
-    var gradClipNorm: Float?
+    @Option(parsing: .unconditional, help: "Clip each network's gradient to this global L2 norm (0 = no clipping).")
+    var gradClipNorm = defaults.gradientClipNorm
 
     @Option(parsing: .unconditional, help: "Rewards enter the target as scale·r + shift.")
     var rewardScale = defaults.rewardScale
 
-    @Option(parsing: .unconditional, help: "Rewards enter the target as scale·r + shift.")
+    @Option(parsing: .unconditional, help: "Added to every scaled reward in the target (see --reward-scale).")
     var rewardShift = defaults.rewardShift
 
     @Option(parsing: .unconditional, help: "Final layers start from U[-x, x].")
