@@ -8,11 +8,25 @@ scripts/install-deps.sh >&2
 swift build -c release >&2
 .build/release/ddpg-bench "$@"
 
-# Peak resident memory of a real training run with a one-million-transition replay buffer.
 run_dir=$(mktemp -d)
 trap 'rm -rf "$run_dir"' EXIT
-.build/release/ddpg train --seed 1 --replay-capacity 1000000 --max-env-steps 20000 --run-dir "$run_dir" 2>"$run_dir/log" >/dev/null
-rss=$(sed -n 's/.*peak RSS \([0-9]*\) MB.*/\1/p' "$run_dir/log" | tail -1)
-echo "{\"name\": \"train_peak_rss_replay_1M\", \"value\": $rss, \"unit\": \"MB\"}"
-solved=$(python3 -c "import json,sys; d=json.load(open(sys.argv[1])); s=d['solved_at']; print(s['wall_seconds'] if s else 'null')" "$run_dir/summary.json" 2>/dev/null || echo null)
-echo "{\"name\": \"train_seed1_solved_at\", \"value\": $solved, \"unit\": \"s\"}"
+peak_rss() { sed -n 's/.*peak RSS \([0-9]*\) MB.*/\1/p' "$1" | tail -1; }
+
+# Peak resident memory of `ddpg train` with a one-million-transition replay
+# buffer, filled to capacity (a million env steps, no updates).
+.build/release/ddpg train --seed 1 --replay-capacity 1000000 --max-env-steps 1000000 --updates-per-step 0 \
+  --eval-every 250000 --run-dir "$run_dir/full" 2>"$run_dir/full.log" >/dev/null
+echo "{\"name\": \"train_peak_rss_replay_1M_full\", \"value\": $(peak_rss "$run_dir/full.log"), \"unit\": \"MB\"}"
+
+# A default training run (capacity 1M, 20k steps): peak memory and time to solve.
+.build/release/ddpg train --seed 1 --max-env-steps 20000 --run-dir "$run_dir/default" 2>"$run_dir/default.log" >/dev/null
+echo "{\"name\": \"train_default_peak_rss\", \"value\": $(peak_rss "$run_dir/default.log"), \"unit\": \"MB\"}"
+python3 - "$run_dir/default/summary.json" <<'PY'
+import json, sys
+solved = json.load(open(sys.argv[1]))["solved_at"]
+print(json.dumps({"name": "train_seed1_solved_at", "value": solved and round(solved["wall_seconds"], 3), "unit": "s"}))
+PY
+
+if command -v valgrind >/dev/null; then
+  scripts/check-allocations.sh
+fi

@@ -42,6 +42,27 @@ func rate(seconds: Double, warmup: Int = 20, _ body: () -> Void) -> Double {
 
 let seconds = quick ? 0.5 : 3.0
 
+/// `--fixed-updates N`: run exactly N [64,64] updates (after building everything) and exit,
+/// so that scripts/check-allocations.sh can count heap allocations per update under valgrind.
+if let index = CommandLine.arguments.firstIndex(of: "--fixed-updates"), index + 1 < CommandLine.arguments.count,
+   let count = Int(CommandLine.arguments[index + 1]) {
+    var config = DDPGConfiguration()
+    config.batchSize = 256
+    var generator = Xoshiro256(seed: 7)
+    let agent = DDPGAgent(observationSize: 3, actionSize: 1, actionBound: 2, configuration: config, using: &generator)
+    let replay = ReplayBuffer(capacity: 1_000, observationSize: 3, actionSize: 1)
+    for i in 0..<1_000 {
+        let f = Float(i % 17) / 17
+        replay.add(observation: [f, 1 - f, f], action: [f], reward: -f, nextObservation: [1 - f, f, f], terminated: false, truncated: false)
+    }
+    let batch = TransitionBatch(capacity: 256, observationSize: 3, actionSize: 1)
+    for _ in 0..<count {
+        replay.sample(256, into: batch, using: &generator)
+        agent.update(batch)
+    }
+    exit(0)
+}
+
 // 1. The sgemm ceiling, at the shape of a [256,256] hidden layer on a batch of 256.
 if selected("sgemm") {
     let n = 256
