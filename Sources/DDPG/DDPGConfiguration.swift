@@ -42,9 +42,7 @@ public struct DDPGConfiguration: Codable, Sendable, Equatable {
 
     /// Checks the values a user can get wrong; the message names the field.
     public func validate() throws(ConfigurationError) {
-        func check(_ condition: Bool, _ field: String, _ message: String) throws(ConfigurationError) {
-            if !condition { throw ConfigurationError(field: field, message: message) }
-        }
+        let check = ConfigurationError.check
         try check(!actorHiddenSizes.isEmpty && actorHiddenSizes.allSatisfy { $0 > 0 }, "actorHiddenSizes", "layer sizes must be positive integers, got \(actorHiddenSizes)")
         try check(!criticHiddenSizes.isEmpty && criticHiddenSizes.allSatisfy { $0 > 0 }, "criticHiddenSizes", "layer sizes must be positive integers, got \(criticHiddenSizes)")
         try check((0...criticHiddenSizes.count).contains(criticActionLayer), "criticActionLayer", "must be in 0...\(criticHiddenSizes.count) for \(criticHiddenSizes.count) hidden layers, got \(criticActionLayer)")
@@ -73,4 +71,9 @@ public struct ConfigurationError: Error, CustomStringConvertible, Equatable {
     }
 
     public var description: String { "\(field): \(message)" }
+
+    /// Throws `ConfigurationError(field:message:)` unless `condition` holds.
+    public static func check(_ condition: Bool, _ field: String, _ message: @autoclosure () -> String) throws(ConfigurationError) {
+        if !condition { throw ConfigurationError(field: field, message: message()) }
+    }
 }

@@ -27,9 +27,7 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     public init() {}
 
     public func validate() throws(ConfigurationError) {
-        func check(_ condition: Bool, _ field: String, _ message: String) throws(ConfigurationError) {
-            if !condition { throw ConfigurationError(field: field, message: message) }
-        }
+        let check = ConfigurationError.check
         try check(environment == "Pendulum-v1", "environment", "unknown environment '\(environment)'; available: Pendulum-v1")
         try check(maxEnvSteps > 0, "maxEnvSteps", "must be positive, got \(maxEnvSteps)")
         try check(replayCapacity > 0, "replayCapacity", "must be positive, got \(replayCapacity)")
