@@ -24,6 +24,8 @@ let package = Package(
         .target(name: "Randomness"),
         .target(name: "NeuralNetwork", dependencies: ["CBLAS", "Randomness"]),
         .target(name: "CMath", linkerSettings: [.linkedLibrary("m")]),
+        .systemLibrary(name: "CZeroMQ", providers: [.apt(["libzmq3-dev"])]),
+        .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
         .target(name: "Environments", dependencies: ["CMath", "Randomness"]),
         .target(name: "DDPG", dependencies: ["NeuralNetwork", "Randomness"]),
         .target(
@@ -50,5 +52,6 @@ let package = Package(
         .testTarget(name: "DDPGTests", dependencies: ["DDPG", "NeuralNetwork", "Randomness"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "DDPG", "Environments"]),
         .testTarget(name: "CLITests", dependencies: ["ddpg"]),
+        .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
     ]
 )

@@ -1,0 +1,170 @@
+import CZeroMQ
+
+/// The socket patterns ddpg uses.
+public enum ZMQSocketType: Int32, Sendable {
+    case push, pull, pub, sub
+
+    var rawType: Int32 {
+        switch self {
+        case .push: ZMQ_PUSH
+        case .pull: ZMQ_PULL
+        case .pub: ZMQ_PUB
+        case .sub: ZMQ_SUB
+        }
+    }
+}
+
+/// A libzmq socket. Not thread-safe: use each socket from one thread, as libzmq requires.
+public final class ZMQSocket {
+    let handle: UnsafeMutableRawPointer
+    public let type: ZMQSocketType
+    /// Keeps the context alive while the socket exists (a context blocks in term until its sockets close).
+    private let context: ZMQContext
+    private var closed = false
+
+    public init(_ context: ZMQContext, type: ZMQSocketType) throws {
+        guard let handle = zmq_socket(context.handle, type.rawType) else {
+            throw ZMQError(operation: "zmq_socket(\(type))")
+        }
+        self.handle = handle
+        self.type = type
+        self.context = context
+    }
+
+    deinit { close() }
+
+    /// Closes the socket; pending outgoing messages are kept for at most the linger period.
+    public func close() {
+        guard !closed else { return }
+        closed = true
+        zmq_close(handle)
+    }
+
+    public func bind(_ endpoint: String) throws {
+        try check(zmq_bind(handle, endpoint), "bind \(endpoint)")
+    }
+
+    public func connect(_ endpoint: String) throws {
+        try check(zmq_connect(handle, endpoint), "connect \(endpoint)")
+    }
+
+    /// The endpoint actually bound, e.g. after binding port 0 or `*`.
+    public var lastEndpoint: String {
+        var buffer = [CChar](repeating: 0, count: 512)
+        var size = buffer.count
+        guard zmq_getsockopt(handle, ZMQ_LAST_ENDPOINT, &buffer, &size) == 0 else { return "" }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    // MARK: Options
+
+    public func setOption(_ option: Int32, _ value: Int32, _ name: String) throws {
+        var value = value
+        try check(zmq_setsockopt(handle, option, &value, MemoryLayout<Int32>.size), "set \(name)")
+    }
+
+    public func setOption64(_ option: Int32, _ value: Int64, _ name: String) throws {
+        var value = value
+        try check(zmq_setsockopt(handle, option, &value, MemoryLayout<Int64>.size), "set \(name)")
+    }
+
+    public func setOption(_ option: Int32, bytes: [UInt8], _ name: String) throws {
+        let result = bytes.withUnsafeBytes { zmq_setsockopt(handle, option, $0.baseAddress, $0.count) }
+        try check(result, "set \(name)")
+    }
+
+    /// Queue limit, in messages, for outgoing messages; at the limit PUSH blocks (backpressure) and PUB drops.
+    public func setSendHighWaterMark(_ messages: Int32) throws { try setOption(ZMQ_SNDHWM, messages, "ZMQ_SNDHWM") }
+    /// Queue limit, in messages, for incoming messages.
+    public func setReceiveHighWaterMark(_ messages: Int32) throws { try setOption(ZMQ_RCVHWM, messages, "ZMQ_RCVHWM") }
+    /// How long close() keeps unsent messages, in milliseconds (-1: forever, 0: drop at once).
+    public func setLinger(milliseconds: Int32) throws { try setOption(ZMQ_LINGER, milliseconds, "ZMQ_LINGER") }
+    /// Delay before reconnecting after a lost connection, in milliseconds.
+    public func setReconnectInterval(milliseconds: Int32) throws { try setOption(ZMQ_RECONNECT_IVL, milliseconds, "ZMQ_RECONNECT_IVL") }
+    /// Upper bound of the exponential reconnect back-off, in milliseconds.
+    public func setReconnectIntervalMax(milliseconds: Int32) throws { try setOption(ZMQ_RECONNECT_IVL_MAX, milliseconds, "ZMQ_RECONNECT_IVL_MAX") }
+    /// Keep only the newest incoming (or outgoing) message; single-frame messages only.
+    public func setConflate(_ on: Bool) throws { try setOption(ZMQ_CONFLATE, Int32(on ? 1 : 0), "ZMQ_CONFLATE") }
+    /// Queue messages only to completed connections, so a send to nobody blocks instead of queueing.
+    public func setImmediate(_ on: Bool) throws { try setOption(ZMQ_IMMEDIATE, Int32(on ? 1 : 0), "ZMQ_IMMEDIATE") }
+    /// Kernel socket buffer sizes, in bytes; small buffers keep backpressure tight.
+    public func setKernelBuffers(send: Int32, receive: Int32) throws {
+        try setOption(ZMQ_SNDBUF, send, "ZMQ_SNDBUF")
+        try setOption(ZMQ_RCVBUF, receive, "ZMQ_RCVBUF")
+    }
+    /// Peers that send a larger message are disconnected by libzmq before it is delivered.
+    public func setMaximumMessageSize(_ bytes: Int64) throws { try setOption64(ZMQ_MAXMSGSIZE, bytes, "ZMQ_MAXMSGSIZE") }
+    /// Send and receive timeouts for blocking calls, in milliseconds (-1: forever).
+    public func setSendTimeout(milliseconds: Int32) throws { try setOption(ZMQ_SNDTIMEO, milliseconds, "ZMQ_SNDTIMEO") }
+    public func setReceiveTimeout(milliseconds: Int32) throws { try setOption(ZMQ_RCVTIMEO, milliseconds, "ZMQ_RCVTIMEO") }
+    /// Subscribes a SUB socket to messages starting with `prefix` (empty: everything).
+    public func subscribe(_ prefix: [UInt8] = []) throws { try setOption(ZMQ_SUBSCRIBE, bytes: prefix, "ZMQ_SUBSCRIBE") }
+
+    // MARK: Messages
+
+    /// Sends `bytes` as one single-frame message. libzmq copies them once into its message.
+    /// - Returns: false if `blocking` is false and the message could not be queued now.
+    @discardableResult
+    public func send(_ bytes: UnsafeRawBufferPointer, blocking: Bool = true) throws -> Bool {
+        let result = zmq_send(handle, bytes.baseAddress, bytes.count, blocking ? 0 : ZMQ_DONTWAIT)
+        if result == -1 {
+            let error = ZMQError(operation: "send")
+            if error.wouldBlock { return false }
+            throw error
+        }
+        return true
+    }
+
+    /// Receives one message without copying it out of libzmq.
+    /// - Returns: nil if `blocking` is false and nothing is queued (or a receive timeout passed).
+    public func receive(blocking: Bool = true) throws -> ZMQMessage? {
+        let message = ZMQMessage()
+        let result = zmq_msg_recv(&message.message, handle, blocking ? 0 : ZMQ_DONTWAIT)
+        if result == -1 {
+            let error = ZMQError(operation: "receive")
+            if error.wouldBlock { return nil }
+            throw error
+        }
+        return message
+    }
+
+    /// Waits up to `timeoutMilliseconds` (-1: forever) until a message can be received.
+    /// Returns false on timeout or when interrupted by a signal.
+    public func waitForInput(timeoutMilliseconds: Int) throws -> Bool {
+        try ZMQPoller.poll([self], timeoutMilliseconds: timeoutMilliseconds).first ?? false
+    }
+}
+
+/// A received message, owning libzmq's buffer until it is deinitialized.
+public final class ZMQMessage {
+    var message = zmq_msg_t()
+
+    init() { zmq_msg_init(&message) }
+
+    deinit { zmq_msg_close(&message) }
+
+    public var count: Int { zmq_msg_size(&message) }
+
+    /// The message bytes, valid only inside `body`.
+    public func withUnsafeBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
+        try body(UnsafeRawBufferPointer(start: zmq_msg_data(&message), count: zmq_msg_size(&message)))
+    }
+
+    /// Whether more frames of the same message follow (multipart messages are not part of ddpg's protocol).
+    public var hasMoreFrames: Bool { zmq_msg_more(&message) == 1 }
+}
+
+/// `zmq_poll` over several sockets.
+public enum ZMQPoller {
+    /// For each socket, whether it is readable. Returns all false on timeout or signal interruption.
+    public static func poll(_ sockets: [ZMQSocket], timeoutMilliseconds: Int) throws -> [Bool] {
+        var items = sockets.map { zmq_pollitem_t(socket: $0.handle, fd: 0, events: Int16(ZMQ_POLLIN), revents: 0) }
+        let result = zmq_poll(&items, Int32(items.count), timeoutMilliseconds)
+        if result == -1 {
+            let error = ZMQError(operation: "poll")
+            if error.interrupted { return sockets.map { _ in false } }
+            throw error
+        }
+        return items.map { ($0.revents & Int16(ZMQ_POLLIN)) != 0 }
+    }
+}
