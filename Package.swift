@@ -26,6 +26,7 @@ let package = Package(
         .target(name: "CMath", linkerSettings: [.linkedLibrary("m")]),
         .systemLibrary(name: "CZeroMQ", providers: [.apt(["libzmq3-dev"])]),
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
+        .target(name: "WireProtocol"),
         .target(name: "Environments", dependencies: ["CMath", "Randomness"]),
         .target(name: "DDPG", dependencies: ["NeuralNetwork", "Randomness"]),
         .target(
@@ -53,5 +54,6 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["Training", "DDPG", "Environments"]),
         .testTarget(name: "CLITests", dependencies: ["ddpg"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
+        .testTarget(name: "WireProtocolTests", dependencies: ["WireProtocol"]),
     ]
 )

@@ -1,0 +1,105 @@
+/// Builds messages into a reusable buffer. Each `encode…` call returns the bytes
+/// of one complete message, valid until the next call.
+public struct MessageEncoder {
+    private var writer: ByteWriter
+
+    public init(capacity: Int = 64 * 1024) { writer = ByteWriter(capacity: capacity) }
+
+    private mutating func begin(_ kind: MessageKind) {
+        writer.reset()
+        writer.write(bytes: UnsafeRawBufferPointer(start: WireFormat.magic, count: 4))
+        writer.write(WireFormat.version)
+        writer.write(kind.rawValue)
+        writer.write(UInt8(0))
+        writer.write(UInt32(0))  // body length, patched in finish()
+    }
+
+    private mutating func finish() -> [UInt8] {
+        writer.patch(UInt32(writer.bytes.count - WireFormat.headerSize), at: 8)
+        return writer.bytes
+    }
+
+    public mutating func encode(_ hello: Hello) -> [UInt8] {
+        begin(.hello)
+        writer.write(hello.workerId)
+        writer.write(UInt16(hello.observationSize))
+        writer.write(UInt16(hello.actionSize))
+        writer.write(UInt16(hello.environmentCount))
+        writer.write(UInt16(0))
+        writer.write(hello.seed)
+        let id = Array(hello.environmentId.utf8.prefix(WireFormat.maxEnvironmentIdLength))
+        writer.write(UInt16(id.count))
+        id.withUnsafeBytes { writer.write(bytes: $0) }
+        return finish()
+    }
+
+    /// A transition batch from structure-of-arrays columns holding `header.count` rows each.
+    public mutating func encodeTransitions(
+        _ header: TransitionsHeader,
+        observations: UnsafeBufferPointer<Float>, actions: UnsafeBufferPointer<Float>, rewards: UnsafeBufferPointer<Float>,
+        nextObservations: UnsafeBufferPointer<Float>, terminated: UnsafeBufferPointer<UInt8>, truncated: UnsafeBufferPointer<UInt8>
+    ) -> [UInt8] {
+        let n = header.count
+        precondition(observations.count == n * header.observationSize && nextObservations.count == n * header.observationSize
+                     && actions.count == n * header.actionSize && rewards.count == n && terminated.count == n && truncated.count == n,
+                     "column sizes do not match the header")
+        begin(.transitions)
+        writer.write(header.workerId)
+        writer.write(UInt16(header.observationSize))
+        writer.write(UInt16(header.actionSize))
+        writer.write(header.sequence)
+        writer.write(header.weightsVersion)
+        writer.write(UInt32(n))
+        writer.write(UInt32(0))
+        writer.write(floats: observations)
+        writer.write(floats: actions)
+        writer.write(floats: rewards)
+        writer.write(floats: nextObservations)
+        writer.write(bytes: UnsafeRawBufferPointer(terminated))
+        writer.write(bytes: UnsafeRawBufferPointer(truncated))
+        return finish()
+    }
+
+    public mutating func encode(_ episode: EpisodeReport) -> [UInt8] {
+        begin(.episode)
+        writer.write(episode.workerId)
+        writer.write(episode.length)
+        writer.write(episode.episodeReturn)
+        writer.write(episode.weightsVersion)
+        return finish()
+    }
+
+    public mutating func encode(_ status: WorkerStatus) -> [UInt8] {
+        begin(.workerStatus)
+        writer.write(status.workerId)
+        writer.write(UInt8(status.isFinal ? 1 : 0))
+        writer.write(UInt8(0))
+        writer.write(UInt16(0))
+        writer.write(status.transitionsSent)
+        writer.write(status.episodes)
+        writer.write(status.messagesSent)
+        return finish()
+    }
+
+    /// Weights and shapes in one frame, so that subscribers can CONFLATE to the newest.
+    public mutating func encodeWeights(version: UInt64, publishedAtNanoseconds: UInt64, shape: ActorShape, parameters: UnsafeBufferPointer<Float>) -> [UInt8] {
+        precondition(parameters.count == shape.parameterCount, "parameter count does not match the shape")
+        begin(.weights)
+        writer.write(version)
+        writer.write(publishedAtNanoseconds)
+        writer.write(shape.actionBound)
+        writer.write(UInt8(1))  // hidden activation: ReLU
+        writer.write(UInt8(2))  // output activation: tanh
+        writer.write(UInt16(shape.layerSizes.count - 1))
+        for size in shape.layerSizes { writer.write(UInt32(size)) }
+        writer.write(UInt32(parameters.count))
+        writer.write(floats: parameters)
+        return finish()
+    }
+
+    public mutating func encodeShutdown() -> [UInt8] {
+        begin(.shutdown)
+        writer.write(UInt32(0))
+        return finish()
+    }
+}

@@ -1,0 +1,133 @@
+/// A worker introduces itself and the environment it runs.
+public struct Hello: Equatable, Sendable {
+    public var workerId: UInt32
+    public var observationSize: Int
+    public var actionSize: Int
+    public var environmentCount: Int
+    public var seed: UInt64
+    public var environmentId: String
+
+    public init(workerId: UInt32, observationSize: Int, actionSize: Int, environmentCount: Int, seed: UInt64, environmentId: String) {
+        self.workerId = workerId
+        self.observationSize = observationSize
+        self.actionSize = actionSize
+        self.environmentCount = environmentCount
+        self.seed = seed
+        self.environmentId = environmentId
+    }
+}
+
+/// The fixed part of a transition batch; the arrays stay in the received buffer.
+public struct TransitionsHeader: Equatable, Sendable {
+    public var workerId: UInt32
+    public var observationSize: Int
+    public var actionSize: Int
+    /// Per-worker message counter, from 0; a gap means messages were lost.
+    public var sequence: UInt64
+    /// Version of the actor weights the worker acted with (0: random actions before any weights).
+    public var weightsVersion: UInt64
+    public var count: Int
+
+    public init(workerId: UInt32, observationSize: Int, actionSize: Int, sequence: UInt64, weightsVersion: UInt64, count: Int) {
+        self.workerId = workerId
+        self.observationSize = observationSize
+        self.actionSize = actionSize
+        self.sequence = sequence
+        self.weightsVersion = weightsVersion
+        self.count = count
+    }
+}
+
+/// A validated transition batch, viewing the arrays inside the message it was decoded from.
+/// Valid only while that message's bytes are.
+public struct TransitionsView {
+    public let header: TransitionsHeader
+    /// Row-major `count × observationSize` little-endian Float32, possibly unaligned.
+    public let observations: UnsafeRawPointer
+    public let actions: UnsafeRawPointer
+    public let rewards: UnsafeRawPointer
+    public let nextObservations: UnsafeRawPointer
+    /// One byte per transition, 0 or 1.
+    public let terminated: UnsafePointer<UInt8>
+    public let truncated: UnsafePointer<UInt8>
+}
+
+/// The end of one episode on a worker.
+public struct EpisodeReport: Equatable, Sendable {
+    public var workerId: UInt32
+    public var length: UInt32
+    public var episodeReturn: Double
+    public var weightsVersion: UInt64
+
+    public init(workerId: UInt32, length: UInt32, episodeReturn: Double, weightsVersion: UInt64) {
+        self.workerId = workerId
+        self.length = length
+        self.episodeReturn = episodeReturn
+        self.weightsVersion = weightsVersion
+    }
+}
+
+/// A worker's running totals; the final one (`isFinal`) is sent after its last transitions.
+public struct WorkerStatus: Equatable, Sendable {
+    public var workerId: UInt32
+    public var isFinal: Bool
+    public var transitionsSent: UInt64
+    public var episodes: UInt64
+    public var messagesSent: UInt64
+
+    public init(workerId: UInt32, isFinal: Bool, transitionsSent: UInt64, episodes: UInt64, messagesSent: UInt64) {
+        self.workerId = workerId
+        self.isFinal = isFinal
+        self.transitionsSent = transitionsSent
+        self.episodes = episodes
+        self.messagesSent = messagesSent
+    }
+}
+
+/// The actor's shape in a weights message: ReLU hidden layers, tanh output scaled by the bound.
+public struct ActorShape: Equatable, Sendable {
+    /// Layer widths from input to output: observation size, hidden sizes…, action size.
+    public var layerSizes: [Int]
+    public var actionBound: Float
+
+    public init(layerSizes: [Int], actionBound: Float) {
+        self.layerSizes = layerSizes
+        self.actionBound = actionBound
+    }
+
+    /// Σ (inputs + 1) · outputs over the dense layers.
+    public var parameterCount: Int {
+        zip(layerSizes, layerSizes.dropFirst()).reduce(0) { $0 + ($1.0 + 1) * $1.1 }
+    }
+}
+
+/// A validated weights message, viewing the parameters inside the message it was decoded from.
+public struct WeightsView {
+    public let version: UInt64
+    /// When the learner published it, in nanoseconds since the Unix epoch.
+    public let publishedAtNanoseconds: UInt64
+    public let shape: ActorShape
+    /// `shape.parameterCount` little-endian Float32, layer by layer: weights (inputs × outputs, row-major), then biases.
+    public let parameters: UnsafeRawPointer
+}
+
+/// Everything a decoder can return.
+public enum DecodedMessage {
+    case hello(Hello)
+    case transitions(TransitionsView)
+    case episode(EpisodeReport)
+    case workerStatus(WorkerStatus)
+    case weights(WeightsView)
+    case shutdown
+
+    public var kind: MessageKind {
+        switch self {
+        case .hello: .hello
+        case .transitions: .transitions
+        case .episode: .episode
+        case .workerStatus: .workerStatus
+        case .weights: .weights
+        case .shutdown: .shutdown
+        }
+    }
+}

@@ -1,0 +1,53 @@
+/// Why a message was rejected. Every decode failure is one of these, never a crash.
+public enum ProtocolError: Error, Equatable, CustomStringConvertible, Sendable {
+    case tooShort(needed: Int, got: Int)
+    case badMagic
+    case unsupportedVersion(UInt16)
+    case unknownKind(UInt8)
+    case reservedBitsSet(field: String)
+    case lengthMismatch(field: String, expected: Int, actual: Int)
+    case dimensionMismatch(field: String, expected: Int, actual: Int)
+    case outOfRange(field: String, value: String)
+    case nonFinite(field: String)
+    case invalidEnvironment(String)
+    case unexpectedKind(UInt8)
+
+    /// A short, stable label for metrics (`messages_rejected{reason=...}`).
+    public var reason: String {
+        switch self {
+        case .tooShort: "too_short"
+        case .badMagic: "bad_magic"
+        case .unsupportedVersion: "unsupported_version"
+        case .unknownKind: "unknown_kind"
+        case .reservedBitsSet: "reserved_bits"
+        case .lengthMismatch: "length_mismatch"
+        case .dimensionMismatch: "dimension_mismatch"
+        case .outOfRange: "out_of_range"
+        case .nonFinite: "non_finite"
+        case .invalidEnvironment: "wrong_environment"
+        case .unexpectedKind: "unexpected_kind"
+        }
+    }
+
+    /// Every reason label, for pre-registering counters.
+    public static let allReasons = [
+        "too_short", "bad_magic", "unsupported_version", "unknown_kind", "reserved_bits", "length_mismatch",
+        "dimension_mismatch", "out_of_range", "non_finite", "wrong_environment", "unexpected_kind",
+    ]
+
+    public var description: String {
+        switch self {
+        case let .tooShort(needed, got): "message too short: \(got) bytes, need at least \(needed)"
+        case .badMagic: "bad magic: not a ddpg message"
+        case let .unsupportedVersion(v): "unsupported protocol version \(v) (this build speaks \(WireFormat.version))"
+        case let .unknownKind(k): "unknown message kind \(k)"
+        case let .reservedBitsSet(field): "reserved field \(field) is not zero"
+        case let .lengthMismatch(field, expected, actual): "\(field): expected \(expected) bytes, got \(actual)"
+        case let .dimensionMismatch(field, expected, actual): "\(field): expected \(expected), got \(actual)"
+        case let .outOfRange(field, value): "\(field) out of range: \(value)"
+        case let .nonFinite(field): "\(field) contains NaN or infinity"
+        case let .invalidEnvironment(id): "environment '\(id)' does not match the learner's"
+        case let .unexpectedKind(k): "message kind \(k) is not accepted on this socket"
+        }
+    }
+}
