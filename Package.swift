@@ -6,11 +6,11 @@ import PackageDescription
 //
 //   ddpg (CLI) ──▶ Training ──▶ DDPG ──▶ NeuralNetwork ──▶ CBLAS (OpenBLAS)
 //                     │                      └───────────▶ Randomness
-//                     └──▶ Environments ──▶ CMath, Randomness
+//                     └──▶ Environments ──▶ CShims, Randomness
 //   DDPGBench ──▶ Training, DDPG, NeuralNetwork, Environments
 let package = Package(
     name: "ddpg",
-    platforms: [.macOS(.v13)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "ddpg", targets: ["ddpg"]),
         .executable(name: "ddpg-bench", targets: ["DDPGBench"]),
@@ -23,11 +23,12 @@ let package = Package(
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .target(name: "Randomness"),
         .target(name: "NeuralNetwork", dependencies: ["CBLAS", "Randomness"]),
-        .target(name: "CMath", linkerSettings: [.linkedLibrary("m")]),
+        .target(name: "CShims", linkerSettings: [.linkedLibrary("m")]),
         .systemLibrary(name: "CZeroMQ", providers: [.apt(["libzmq3-dev"])]),
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
         .target(name: "WireProtocol"),
-        .target(name: "Environments", dependencies: ["CMath", "Randomness"]),
+        .target(name: "ProcessSupport", dependencies: ["CShims"]),
+        .target(name: "Environments", dependencies: ["CShims", "Randomness"]),
         .target(name: "DDPG", dependencies: ["NeuralNetwork", "Randomness"]),
         .target(
             name: "Training",

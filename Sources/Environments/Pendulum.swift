@@ -1,4 +1,4 @@
-import CMath
+import CShims
 import Foundation
 import Randomness
 

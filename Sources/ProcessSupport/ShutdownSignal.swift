@@ -1,0 +1,57 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CShims
+import Synchronization
+
+/// SIGINT and SIGTERM as a flag that long-running loops poll.
+///
+/// Services here run blocking loops around libzmq calls, which return `EINTR`
+/// when a signal arrives, so a flag checked once per iteration stops them
+/// promptly without async machinery.
+public enum ShutdownSignal {
+    private static let received = Atomic<Int32>(0)
+
+    /// Installs the handlers. Idempotent.
+    public static func install() {
+        signal(SIGINT) { number in ShutdownSignal.record(number) }
+        signal(SIGTERM) { number in ShutdownSignal.record(number) }
+        // A closed socket or pipe must surface as an error, not kill the process.
+        signal(SIGPIPE, SIG_IGN)
+    }
+
+    private static func record(_ number: Int32) {
+        received.store(number, ordering: .relaxed)
+    }
+
+    /// Whether SIGINT or SIGTERM arrived.
+    public static var isRequested: Bool { received.load(ordering: .relaxed) != 0 }
+
+    /// The signal that arrived (0 if none).
+    public static var signalNumber: Int32 { received.load(ordering: .relaxed) }
+
+    /// Requests shutdown from code (e.g. a stop condition), as a signal would.
+    public static func request() { received.store(SIGTERM, ordering: .relaxed) }
+}
+
+/// Ties a child process's life to its parent's.
+public enum ParentWatch {
+    /// Asks the kernel to send SIGTERM to this process when the parent with pid
+    /// `parent` dies, even by SIGKILL, so a killed `ddpg launch` leaves no orphans.
+    /// Exits at once if that parent is already gone.
+    public static func terminateWithParent(_ parent: Int32) {
+        _ = ddpg_set_parent_death_signal(SIGTERM)
+        // The parent may have died before prctl took effect.
+        if getppid() != parent { exit(0) }
+    }
+}
+
+/// Wall-clock time for timestamps that cross processes.
+public enum WallClock {
+    /// Nanoseconds since the Unix epoch (CLOCK_REALTIME).
+    public static func nanoseconds() -> UInt64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
+    }
+}
