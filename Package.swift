@@ -28,6 +28,20 @@ let package = Package(
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
         .target(name: "WireProtocol"),
         .target(name: "ProcessSupport", dependencies: ["CShims"]),
+        .target(
+            name: "Worker",
+            dependencies: [
+                "DDPG", "Environments", "NeuralNetwork", "Randomness", "WireProtocol", "ZeroMQ", "ProcessSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "Learner",
+            dependencies: [
+                "DDPG", "Training", "Environments", "NeuralNetwork", "WireProtocol", "ZeroMQ", "ProcessSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .target(name: "Environments", dependencies: ["CShims", "Randomness"]),
         .target(name: "DDPG", dependencies: ["NeuralNetwork", "Randomness"]),
         .target(
@@ -40,7 +54,7 @@ let package = Package(
         .executableTarget(
             name: "ddpg",
             dependencies: [
-                "Training", "DDPG", "Environments", "NeuralNetwork",
+                "Training", "DDPG", "Environments", "NeuralNetwork", "Learner", "Worker", "ProcessSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -56,5 +70,6 @@ let package = Package(
         .testTarget(name: "CLITests", dependencies: ["ddpg"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "WireProtocolTests", dependencies: ["WireProtocol"]),
+        .testTarget(name: "LearnerTests", dependencies: ["Learner", "WireProtocol"]),
     ]
 )

@@ -92,6 +92,33 @@ public final class ReplayBuffer {
         totalAdded += 1
     }
 
+    /// Appends `count` transitions given as columns of host-order Float32 (and one
+    /// byte per flag), possibly unaligned, as they sit in a received message.
+    /// Each column is copied with at most two `memcpy`s (the ring may wrap).
+    public func append(
+        count: Int, observations: UnsafeRawPointer, actions: UnsafeRawPointer, rewards: UnsafeRawPointer,
+        nextObservations: UnsafeRawPointer, terminated: UnsafePointer<UInt8>, truncated: UnsafePointer<UInt8>
+    ) {
+        var done = 0
+        while done < count {
+            let slot = nextSlot
+            let n = Swift.min(count - done, capacity - slot)
+            let o = observationSize, a = actionSize, f = MemoryLayout<Float>.size
+            UnsafeMutableRawPointer(self.observations + slot * o).copyMemory(from: observations + done * o * f, byteCount: n * o * f)
+            UnsafeMutableRawPointer(self.actions + slot * a).copyMemory(from: actions + done * a * f, byteCount: n * a * f)
+            UnsafeMutableRawPointer(self.rewards + slot).copyMemory(from: rewards + done * f, byteCount: n * f)
+            UnsafeMutableRawPointer(self.nextObservations + slot * o).copyMemory(from: nextObservations + done * o * f, byteCount: n * o * f)
+            for i in 0..<n {
+                terminals[slot + i] = terminated[done + i] != 0 ? 1 : 0
+                truncations[slot + i] = truncated[done + i] != 0 ? 1 : 0
+            }
+            done += n
+            nextSlot = slot + n == capacity ? 0 : slot + n
+            self.count = Swift.min(self.count + n, capacity)
+            totalAdded += n
+        }
+    }
+
     /// Fills `batch` with `size` transitions drawn uniformly with replacement.
     public func sample<G: RandomNumberGenerator>(_ size: Int, into batch: TransitionBatch, using generator: inout G) {
         precondition(count > 0, "cannot sample from an empty replay buffer")

@@ -4,6 +4,11 @@ import Foundation
 public struct SolvedAt: Codable, Sendable, Equatable {
     public var envSteps: Int
     public var wallSeconds: Double
+
+    public init(envSteps: Int, wallSeconds: Double) {
+        self.envSteps = envSteps
+        self.wallSeconds = wallSeconds
+    }
 }
 
 /// What `summary.json` holds at the end of a run.
@@ -16,6 +21,18 @@ public struct RunSummary: Codable, Sendable {
     public var solvedAt: SolvedAt?
     public var finalEval: EvaluationResult
     public var config: TrainingConfiguration
+
+    public init(envSteps: Int, updates: Int, episodes: Int, wallSeconds: Double, eval: [EvaluationResult],
+                solvedAt: SolvedAt?, finalEval: EvaluationResult, config: TrainingConfiguration) {
+        self.envSteps = envSteps
+        self.updates = updates
+        self.episodes = episodes
+        self.wallSeconds = wallSeconds
+        self.eval = eval
+        self.solvedAt = solvedAt
+        self.finalEval = finalEval
+        self.config = config
+    }
 
     enum CodingKeys: String, CodingKey {
         case envSteps, updates, episodes, wallSeconds, eval, solvedAt, finalEval, config

@@ -213,3 +213,14 @@ extension TransitionsView {
         #endif
     }
 }
+
+extension MessageDecoder {
+    /// The transition count a message claims in its header, if it looks like a
+    /// transitions message at all; for accounting the transitions of rejected messages.
+    public static func claimedTransitionCount(_ bytes: UnsafeRawBufferPointer) -> Int? {
+        guard bytes.count >= WireFormat.headerSize + 32, Array(bytes[0..<4]) == WireFormat.magic,
+              bytes[6] == MessageKind.transitions.rawValue else { return nil }
+        let count = Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: WireFormat.headerSize + 24, as: UInt32.self)))
+        return count <= WireFormat.maxTransitionsPerMessage ? count : nil
+    }
+}

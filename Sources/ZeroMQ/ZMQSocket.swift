@@ -119,13 +119,24 @@ public final class ZMQSocket {
     /// - Returns: nil if `blocking` is false and nothing is queued (or a receive timeout passed).
     public func receive(blocking: Bool = true) throws -> ZMQMessage? {
         let message = ZMQMessage()
-        let result = zmq_msg_recv(&message.message, handle, blocking ? 0 : ZMQ_DONTWAIT)
+        let result = zmq_msg_recv(message.message, handle, blocking ? 0 : ZMQ_DONTWAIT)
         if result == -1 {
             let error = ZMQError(operation: "receive")
             if error.wouldBlock { return nil }
             throw error
         }
         return message
+    }
+
+    /// Whether a message can be received now, from `ZMQ_EVENTS`. Reading that
+    /// option makes libzmq process its pending commands; a CONFLATE socket needs
+    /// it, or a non-blocking receive can keep missing newly arrived messages
+    /// (libzmq issues 3171 and 4398).
+    public var hasInput: Bool {
+        var events: Int32 = 0
+        var size = MemoryLayout<Int32>.size
+        guard zmq_getsockopt(handle, ZMQ_EVENTS, &events, &size) == 0 else { return false }
+        return events & Int32(ZMQ_POLLIN) != 0
     }
 
     /// Waits up to `timeoutMilliseconds` (-1: forever) until a message can be received.
@@ -137,21 +148,28 @@ public final class ZMQSocket {
 
 /// A received message, owning libzmq's buffer until it is deinitialized.
 public final class ZMQMessage {
-    var message = zmq_msg_t()
+    /// Heap-allocated so its address is stable: libzmq keeps small messages inside the struct itself.
+    let message: UnsafeMutablePointer<zmq_msg_t>
 
-    init() { zmq_msg_init(&message) }
+    init() {
+        message = .allocate(capacity: 1)
+        zmq_msg_init(message)
+    }
 
-    deinit { zmq_msg_close(&message) }
+    deinit {
+        zmq_msg_close(message)
+        message.deallocate()
+    }
 
-    public var count: Int { zmq_msg_size(&message) }
+    public var count: Int { zmq_msg_size(message) }
 
     /// The message bytes, valid only inside `body`.
     public func withUnsafeBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
-        try body(UnsafeRawBufferPointer(start: zmq_msg_data(&message), count: zmq_msg_size(&message)))
+        try body(UnsafeRawBufferPointer(start: zmq_msg_data(message), count: zmq_msg_size(message)))
     }
 
     /// Whether more frames of the same message follow (multipart messages are not part of ddpg's protocol).
-    public var hasMoreFrames: Bool { zmq_msg_more(&message) == 1 }
+    public var hasMoreFrames: Bool { zmq_msg_more(message) == 1 }
 }
 
 /// `zmq_poll` over several sockets.

@@ -97,6 +97,18 @@ struct AgentOptions: ParsableArguments {
         c.finalLayerInitScale = finalLayerInit
         return c
     }
+
+    /// The arguments that reproduce these options in a child process.
+    var arguments: [String] {
+        [
+            "--actor-hidden", actorHidden.defaultValueDescription, "--critic-hidden", criticHidden.defaultValueDescription,
+            "--critic-action-layer", "\(criticActionLayer)", "--actor-lr", "\(actorLr)", "--critic-lr", "\(criticLr)",
+            "--critic-weight-decay", "\(criticWeightDecay)", "--gamma", "\(gamma)", "--tau", "\(tau)",
+            "--hard-target-every", "\(hardTargetEvery)", "--batch-size", "\(batchSize)", "--critic-loss", criticLoss.rawValue,
+            "--huber-delta", "\(huberDelta)", "--grad-clip-norm", "\(gradClipNorm)", "--reward-scale", "\(rewardScale)",
+            "--reward-shift", "\(rewardShift)", "--final-layer-init", "\(finalLayerInit)",
+        ]
+    }
 }
 
 /// Exploration noise flags.
@@ -118,6 +130,10 @@ struct NoiseOptions: ParsableArguments {
     var configuration: NoiseConfiguration {
         NoiseConfiguration(kind: noise, sigma: noiseSigma, ouTheta: ouTheta, ouDt: ouDt)
     }
+
+    var arguments: [String] {
+        ["--noise", noise.rawValue, "--noise-sigma", "\(noiseSigma)", "--ou-theta", "\(ouTheta)", "--ou-dt", "\(ouDt)"]
+    }
 }
 
 /// The flag each configuration field is set by, so that errors name what the user typed.
@@ -133,7 +149,22 @@ let flagForField: [String: String] = [
     "randomSteps": "--random-steps", "learningStarts": "--learning-starts",
     "updatesPerStep": "--updates-per-step", "evalEvery": "--eval-every", "evalEpisodes": "--eval-episodes",
     "finalEvalEpisodes": "--final-eval-episodes", "blasThreads": "--blas-threads",
+    "samplesPerInsert": "--samples-per-insert", "rateTolerance": "--rate-tolerance", "broadcastEvery": "--broadcast-every",
+    "drainSeconds": "--drain-seconds", "transitionsEndpoint": "--transitions-port", "untilReturn": "--until-return",
+    "workerCount": "--workers", "environments": "--envs-per-worker", "noiseSpreadAlpha": "--noise-spread-alpha",
+    "noiseSigmas": "--noise-sigmas", "transitionsPerMessage": "--transitions-per-message", "flushMilliseconds": "--flush-ms",
+    "statusSeconds": "--status-seconds",
 ]
+
+extension NoiseConfiguration {
+    func validateAsFlags() throws {
+        do {
+            try validate()
+        } catch {
+            throw error.validationError
+        }
+    }
+}
 
 extension ConfigurationError {
     /// The error phrased in terms of the command-line flag.

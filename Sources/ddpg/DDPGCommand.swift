@@ -6,9 +6,9 @@ struct DDPGCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ddpg",
         abstract: "Distributed DDPG for continuous control.",
-        discussion: "Start with `ddpg train` to learn Pendulum-v1 in one process.",
+        discussion: "`ddpg launch --workers N` runs a learner and N workers on this machine; `ddpg train` learns in one process.",
         version: "0.1.0",
-        subcommands: [Train.self]
+        subcommands: [LaunchCommand.self, Train.self, LearnerCommand.self, WorkerCommand.self]
     )
 
     static func main() {

@@ -107,3 +107,38 @@ struct ComponentTests {
         }
     }
 }
+
+@Suite("Replay bulk append")
+struct ReplayAppendTests {
+    @Test("appending columns wraps the ring exactly as adding one by one")
+    func bulkMatchesSingle() {
+        let bulk = ReplayBuffer(capacity: 7, observationSize: 2, actionSize: 1)
+        let single = ReplayBuffer(capacity: 7, observationSize: 2, actionSize: 1)
+        var next = 0
+        for chunk in [3, 5, 4, 6] {
+            let rows = (next..<(next + chunk)).map(Float.init)
+            let observations = rows.flatMap { [$0, -$0] }, nexts = rows.flatMap { [$0 + 1, -$0 - 1] }
+            let terminated = rows.map { UInt8(Int($0) % 3 == 0 ? 1 : 0) }, truncated = rows.map { UInt8(Int($0) % 5 == 0 ? 1 : 0) }
+            observations.withUnsafeBytes { o in rows.withUnsafeBytes { a in rows.withUnsafeBytes { r in nexts.withUnsafeBytes { n in
+                terminated.withUnsafeBufferPointer { t in truncated.withUnsafeBufferPointer { u in
+                    bulk.append(count: chunk, observations: o.baseAddress!, actions: a.baseAddress!, rewards: r.baseAddress!,
+                                nextObservations: n.baseAddress!, terminated: t.baseAddress!, truncated: u.baseAddress!)
+                } } } } } }
+            for (i, row) in rows.enumerated() {
+                single.add(observation: [row, -row], action: [row], reward: row, nextObservation: [row + 1, -row - 1],
+                           terminated: terminated[i] == 1, truncated: truncated[i] == 1)
+            }
+            next += chunk
+        }
+        #expect(bulk.count == single.count && bulk.totalAdded == single.totalAdded)
+        let a = TransitionBatch(capacity: 50, observationSize: 2, actionSize: 1), b = TransitionBatch(capacity: 50, observationSize: 2, actionSize: 1)
+        var g1 = Xoshiro256(seed: 3), g2 = Xoshiro256(seed: 3)
+        bulk.sample(50, into: a, using: &g1)
+        single.sample(50, into: b, using: &g2)
+        #expect(a.observations.view.toArray() == b.observations.view.toArray())
+        #expect(a.nextObservations.view.toArray() == b.nextObservations.view.toArray())
+        #expect(a.rewards.view.toArray() == b.rewards.view.toArray())
+        #expect(a.terminated.view.toArray() == b.terminated.view.toArray())
+        for slot in 0..<7 { #expect(bulk.isTruncated(slot: slot) == single.isTruncated(slot: slot)) }
+    }
+}

@@ -1,0 +1,51 @@
+import DDPG
+import Training
+
+/// Settings of `ddpg learner` beyond the shared training configuration.
+public struct LearnerSettings: Codable, Sendable, Equatable {
+    /// Where workers PUSH transitions (the learner binds a PULL socket).
+    public var transitionsEndpoint = "tcp://0.0.0.0:5555"
+    /// Where the learner PUBlishes actor weights and shutdown notices.
+    public var weightsEndpoint = "tcp://0.0.0.0:5556"
+    /// Sampled transitions per inserted one (batch size × updates per transition); 0 disables rate limiting.
+    public var samplesPerInsert: Double = 128
+    /// How many transitions inserts may run ahead of the target ratio before workers feel backpressure.
+    public var rateTolerance = 1_000
+    /// Publish actor weights every this many updates.
+    public var broadcastEvery = 250
+    /// Stop once an evaluation reaches this mean return (nil: run to maxEnvSteps).
+    public var untilReturn: Double?
+    /// At shutdown, how long to wait for workers to flush their last transitions.
+    public var drainSeconds = 5.0
+    /// Messages on the transitions socket larger than this are refused by libzmq.
+    public var maxMessageBytes = 16 << 20
+
+    public init() {}
+
+    public func validate() throws(ConfigurationError) {
+        let check = ConfigurationError.check
+        try check(samplesPerInsert >= 0 && samplesPerInsert.isFinite, "samplesPerInsert", "must be non-negative, got \(samplesPerInsert)")
+        try check(rateTolerance >= 1, "rateTolerance", "must be at least 1, got \(rateTolerance)")
+        try check(broadcastEvery >= 1, "broadcastEvery", "must be at least 1, got \(broadcastEvery)")
+        try check(drainSeconds >= 0 && drainSeconds.isFinite, "drainSeconds", "must be non-negative, got \(drainSeconds)")
+        try check(!transitionsEndpoint.isEmpty && transitionsEndpoint != weightsEndpoint, "transitionsEndpoint",
+                  "the transitions and weights endpoints must differ")
+        if let target = untilReturn {
+            try check(target.isFinite, "untilReturn", "must be finite, got \(target)")
+        }
+    }
+}
+
+/// Everything that defines a learner run; `training.learningStarts` is the
+/// minimum replay size before updates, `training.maxEnvSteps` the transitions to accept.
+public struct LearnerConfiguration: Codable, Sendable, Equatable {
+    public var training = TrainingConfiguration()
+    public var learner = LearnerSettings()
+
+    public init() {}
+
+    public func validate() throws(ConfigurationError) {
+        try training.validate()
+        try learner.validate()
+    }
+}

@@ -1,0 +1,51 @@
+import Foundation
+import Training
+
+/// `summary.json` of a distributed run: every key of `ddpg train`'s summary, plus the data-flow accounting.
+public struct LearnerSummary: Encodable, Sendable {
+    public var run: RunSummary
+    public var learnerConfig: LearnerSettings
+    /// Per worker id: transitions the worker handed to ZeroMQ, from its own final (or latest) report.
+    public var transitionsSent: [String: Int]
+    public var transitionsReceived: Int
+    public var transitionsAccepted: Int
+    public var transitionsRejected: Int
+    public var messagesRejected: [String: Int]
+    public var weightsVersion: UInt64
+    public var policyLag: PolicyLagSummary?
+    /// Transitions acted with random actions, before the worker had any weights (no policy lag).
+    public var randomTransitions: Int
+    public var replaySize: Int
+    public var samplesPerInsert: Double
+    public var stopReason: String
+    public var workers: [WorkerRecord]
+
+    enum CodingKeys: String, CodingKey {
+        case learnerConfig, transitionsSent, transitionsReceived, transitionsAccepted, transitionsRejected, messagesRejected
+        case weightsVersion, policyLag, randomTransitions, replaySize, samplesPerInsert, stopReason, workers
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        try run.encode(to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(learnerConfig, forKey: .learnerConfig)
+        try container.encode(transitionsSent, forKey: .transitionsSent)
+        try container.encode(transitionsReceived, forKey: .transitionsReceived)
+        try container.encode(transitionsAccepted, forKey: .transitionsAccepted)
+        try container.encode(transitionsRejected, forKey: .transitionsRejected)
+        try container.encode(messagesRejected, forKey: .messagesRejected)
+        try container.encode(weightsVersion, forKey: .weightsVersion)
+        try container.encode(policyLag, forKey: .policyLag)
+        try container.encode(randomTransitions, forKey: .randomTransitions)
+        try container.encode(replaySize, forKey: .replaySize)
+        try container.encode(samplesPerInsert, forKey: .samplesPerInsert)
+        try container.encode(stopReason, forKey: .stopReason)
+        try container.encode(workers, forKey: .workers)
+    }
+
+    public func write(toDirectory directory: URL) throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let data = try RunSummary.encoder().encode(self)
+        try data.write(to: directory.appendingPathComponent("summary.json"), options: .atomic)
+    }
+}

@@ -1,0 +1,46 @@
+/// Transitions collected for the next message, in the wire format's column order.
+struct TransitionBuffer {
+    let capacity: Int
+    let observationSize: Int
+    let actionSize: Int
+    var observations: [Float]
+    var actions: [Float]
+    var rewards: [Float]
+    var nextObservations: [Float]
+    var terminated: [UInt8]
+    var truncated: [UInt8]
+    private(set) var count = 0
+
+    init(capacity: Int, observationSize: Int, actionSize: Int) {
+        self.capacity = capacity
+        self.observationSize = observationSize
+        self.actionSize = actionSize
+        observations = Array(repeating: 0, count: capacity * observationSize)
+        actions = Array(repeating: 0, count: capacity * actionSize)
+        rewards = Array(repeating: 0, count: capacity)
+        nextObservations = Array(repeating: 0, count: capacity * observationSize)
+        terminated = Array(repeating: 0, count: capacity)
+        truncated = Array(repeating: 0, count: capacity)
+    }
+
+    var isFull: Bool { count >= capacity }
+
+    mutating func append(
+        observation: UnsafePointer<Float>, action: UnsafePointer<Float>, reward: Float,
+        nextObservation: UnsafePointer<Float>, terminated isTerminal: Bool, truncated isTruncated: Bool
+    ) {
+        precondition(count < capacity, "transition buffer overflow")
+        let o = observationSize, a = actionSize, i = count
+        for j in 0..<o {
+            observations[i * o + j] = observation[j]
+            nextObservations[i * o + j] = nextObservation[j]
+        }
+        for j in 0..<a { actions[i * a + j] = action[j] }
+        rewards[i] = reward
+        terminated[i] = isTerminal ? 1 : 0
+        truncated[i] = isTruncated ? 1 : 0
+        count += 1
+    }
+
+    mutating func clear() { count = 0 }
+}

@@ -1,0 +1,70 @@
+import DDPG
+import Foundation
+
+/// Everything that defines one worker process.
+public struct WorkerConfiguration: Codable, Sendable, Equatable {
+    /// Where the learner's PULL socket listens, e.g. "tcp://10.0.0.5:5555".
+    public var transitionsEndpoint = "tcp://127.0.0.1:5555"
+    /// Where the learner publishes weights, e.g. "tcp://10.0.0.5:5556".
+    public var weightsEndpoint = "tcp://127.0.0.1:5556"
+    public var workerId: UInt32 = 0
+    /// Workers in the run, for the Ape-X noise spread.
+    public var workerCount = 1
+    public var seed: UInt64 = 1
+    /// Environments stepped together, acting with one batched forward pass.
+    public var environments = 1
+    public var noise = NoiseConfiguration()
+    /// Ape-X spread exponent α: worker i of N uses σ_i = σ^(1 + α·i/(N−1)).
+    public var noiseSpreadAlpha = 1.0
+    /// Explicit per-worker σ, indexed by worker id modulo its length; overrides the spread.
+    public var noiseSigmas: [Double] = []
+    /// Transitions per message.
+    public var transitionsPerMessage = 64
+    /// Send a partial message once its oldest transition is this old.
+    public var flushMilliseconds = 5.0
+    /// Stop after this many environment steps (0: until told to stop).
+    public var maxEnvSteps = 0
+    /// Seconds between status messages.
+    public var statusSeconds = 1.0
+
+    public init() {}
+
+    /// The σ this worker explores with.
+    public var effectiveSigma: Double {
+        if !noiseSigmas.isEmpty { return noiseSigmas[Int(workerId) % noiseSigmas.count] }
+        guard workerCount > 1 else { return noise.sigma }
+        let exponent = 1 + noiseSpreadAlpha * Double(workerId) / Double(workerCount - 1)
+        return pow(noise.sigma, exponent)
+    }
+
+    public func validate() throws(ConfigurationError) {
+        let check = ConfigurationError.check
+        try check(workerCount >= 1, "workerCount", "must be at least 1, got \(workerCount)")
+        try check(environments >= 1 && environments <= 4_096, "environments", "must be in 1...4096, got \(environments)")
+        try check(noiseSpreadAlpha >= 0 && noiseSpreadAlpha.isFinite, "noiseSpreadAlpha", "must be non-negative, got \(noiseSpreadAlpha)")
+        try check(noiseSigmas.allSatisfy { $0 >= 0 && $0.isFinite }, "noiseSigmas", "must be non-negative numbers, got \(noiseSigmas)")
+        try check(transitionsPerMessage >= 1 && transitionsPerMessage <= 65_536, "transitionsPerMessage", "must be in 1...65536, got \(transitionsPerMessage)")
+        try check(flushMilliseconds > 0 && flushMilliseconds.isFinite, "flushMilliseconds", "must be positive, got \(flushMilliseconds)")
+        try check(maxEnvSteps >= 0, "maxEnvSteps", "must be non-negative, got \(maxEnvSteps)")
+        try check(statusSeconds > 0, "statusSeconds", "must be positive, got \(statusSeconds)")
+        try noise.validate()
+    }
+}
+
+/// What a worker reports about itself when it stops (`--stats-file`).
+public struct WorkerReport: Codable, Sendable {
+    public var workerId: UInt32
+    public var envSteps: Int
+    public var transitionsSent: Int
+    public var messagesSent: Int
+    public var episodes: Int
+    public var wallSeconds: Double
+    public var envStepsPerSecond: Double
+    public var sigma: Double
+    public var weightsApplied: Int
+    public var latestWeightsVersion: UInt64
+    /// Publish-to-applied latency of weights, in milliseconds (p50, p90, p99, max).
+    public var weightsLatencyMilliseconds: [String: Double]
+    public var weightsRejected: Int
+    public var stopReason: String
+}

@@ -1,0 +1,327 @@
+import DDPG
+import Environments
+import Foundation
+import Logging
+import NeuralNetwork
+import ProcessSupport
+import Randomness
+import WireProtocol
+import ZeroMQ
+
+/// `ddpg worker`: steps its own Pendulum copies with its own seed and noise,
+/// acts with the newest actor weights it has (uniformly random until the
+/// first arrive), and streams transitions to the learner.
+///
+/// Sends block when the learner's queues are full: that backpressure is how a
+/// worker learns to slow down, and nothing is dropped on the way. libzmq
+/// reconnects by itself when the learner restarts.
+public final class WorkerService {
+    public let configuration: WorkerConfiguration
+    private let logger: Logger
+    private let context: ZMQContext
+    private let transitionsSocket: ZMQSocket
+    private let weightsSocket: ZMQSocket
+    private let decoder: MessageDecoder
+    private var encoder = MessageEncoder(capacity: 64 << 10)
+
+    private var environments: [Pendulum]
+    private var noises: [ExplorationNoise]
+    private var actor: Actor?
+    private var actorShape: ActorShape?
+    private var weightsVersion: UInt64 = 0
+    /// The newest message read from the weights socket and not yet applied.
+    private var pendingWeights: ZMQMessage?
+    private var buffer: TransitionBuffer
+    private var bufferStartedAt = 0.0
+    private var generator: Xoshiro256
+
+    private var envSteps = 0
+    private var transitionsSent = 0
+    private var messagesSent = 0
+    private var sequence: UInt64 = 0
+    private var episodes = 0
+    private var weightsApplied = 0
+    private var weightsRejected = 0
+    private var latencies: [Double] = []
+    private var lastStatus = 0.0
+    private var lastLog = (time: 0.0, steps: 0)
+    private let clock = ContinuousClock()
+    private let start: ContinuousClock.Instant
+
+    public init(configuration: WorkerConfiguration, logger: Logger = Logger(label: "ddpg.worker")) throws {
+        self.configuration = configuration
+        self.logger = logger
+        let template = Pendulum()
+        decoder = MessageDecoder(expected: ExpectedShapes(
+            environmentId: Pendulum.id, observationSize: template.observationSize,
+            actionSize: template.actionSize, actionBound: template.actionBound))
+        environments = Array(repeating: template, count: configuration.environments)
+        var noise = configuration.noise
+        noise.sigma = configuration.effectiveSigma
+        noises = Array(repeating: ExplorationNoise(noise, actionSize: template.actionSize), count: configuration.environments)
+        buffer = TransitionBuffer(capacity: configuration.transitionsPerMessage + configuration.environments,
+                                  observationSize: template.observationSize, actionSize: template.actionSize)
+        // Worker streams are independent of each other and of the learner's.
+        generator = Xoshiro256(seed: configuration.seed, stream: 1_000 + UInt64(configuration.workerId))
+
+        context = try ZMQContext()
+        transitionsSocket = try ZMQSocket(context, type: .push)
+        // Everything queued between the worker and the learner's replay was acted
+        // with weights that are getting older: keep the pipeline a few messages deep.
+        try transitionsSocket.setSendHighWaterMark(2)
+        try transitionsSocket.setKernelBuffers(send: 8 << 10, receive: 8 << 10)
+        // Queue only to a live connection, so a send waits for the learner instead of piling up.
+        try transitionsSocket.setImmediate(true)
+        try transitionsSocket.setReconnectInterval(milliseconds: 100)
+        try transitionsSocket.setReconnectIntervalMax(milliseconds: 1_000)
+        try transitionsSocket.setSendTimeout(milliseconds: 100)
+        try transitionsSocket.setLinger(milliseconds: 2_000)
+        try transitionsSocket.connect(configuration.transitionsEndpoint)
+        weightsSocket = try ZMQSocket(context, type: .sub)
+        // Not CONFLATE: with libzmq 4.3.4 a conflating SUB read without blocking
+        // missed most updates here (2 of 24 versions applied). The worker drains
+        // the queue instead and keeps only the newest message, which is what
+        // CONFLATE promises; the queue is bounded so a stalled worker cannot hoard weights.
+        try weightsSocket.setReceiveHighWaterMark(16)
+        try weightsSocket.setReconnectInterval(milliseconds: 100)
+        try weightsSocket.setReconnectIntervalMax(milliseconds: 1_000)
+        try weightsSocket.setLinger(milliseconds: 0)
+        try weightsSocket.subscribe()
+        try weightsSocket.connect(configuration.weightsEndpoint)
+        start = clock.now
+    }
+
+    private var elapsed: Double {
+        let (seconds, attoseconds) = (clock.now - start).components
+        return Double(seconds) + Double(attoseconds) * 1e-18
+    }
+
+    /// Runs until SIGINT/SIGTERM, a shutdown notice from the learner, or `maxEnvSteps`;
+    /// then flushes what it holds and sends its final status.
+    public func run() throws -> WorkerReport {
+        let c = configuration
+        logger.info("worker \(c.workerId) of \(c.workerCount): \(c.environments) environments, σ \(String(format: "%.4f", c.effectiveSigma)), learner \(c.transitionsEndpoint)")
+        let o = environments[0].observationSize, a = environments[0].actionSize, bound = environments[0].actionBound
+        let k = environments.count
+        var observations = [Float](repeating: 0, count: k * o)
+        var nextObservation = [Float](repeating: 0, count: o)
+        var actions = [Float](repeating: 0, count: k * a)
+        var perturbation = [Float](repeating: 0, count: a)
+        var returns = [Double](repeating: 0, count: k)
+        var lengths = [Int](repeating: 0, count: k)
+        var envGenerators = (0..<k).map { Xoshiro256(seed: c.seed, stream: 10_000 + UInt64(c.workerId) * 4_096 + UInt64($0)) }
+        for i in 0..<k {
+            observations.withUnsafeMutableBufferPointer { environments[i].reset(using: &envGenerators[i], observation: $0.baseAddress! + i * o) }
+        }
+        try sendHello()
+
+        var stopReason: String?
+        while stopReason == nil {
+            if ShutdownSignal.isRequested { stopReason = "signal"; break }
+            if try receiveWeights() { stopReason = "learner_shutdown"; break }
+            // Act: the newest policy on every environment at once, or uniform noise before any weights.
+            if let actor {
+                actor.act(observations: observations, count: k, actions: &actions)
+                for i in 0..<k {
+                    noises[i].sample(into: &perturbation, using: &generator)
+                    for j in 0..<a { actions[i * a + j] = min(max(actions[i * a + j] + bound * perturbation[j], -bound), bound) }
+                }
+            } else {
+                for i in 0..<(k * a) { actions[i] = generator.nextUniform(-bound, bound) }
+            }
+            for i in 0..<k {
+                let result = actions.withUnsafeBufferPointer { environments[i].step($0.baseAddress! + i * a, observation: &nextObservation) }
+                observations.withUnsafeBufferPointer { obs in actions.withUnsafeBufferPointer { act in
+                    buffer.append(observation: obs.baseAddress! + i * o, action: act.baseAddress! + i * a, reward: Float(result.reward),
+                                  nextObservation: nextObservation, terminated: result.terminated, truncated: result.truncated)
+                } }
+                if buffer.count == 1 { bufferStartedAt = elapsed }
+                returns[i] += result.reward
+                lengths[i] += 1
+                if result.isDone {
+                    try sendEpisode(length: lengths[i], episodeReturn: returns[i])
+                    returns[i] = 0
+                    lengths[i] = 0
+                    noises[i].reset()
+                    observations.withUnsafeMutableBufferPointer { environments[i].reset(using: &envGenerators[i], observation: $0.baseAddress! + i * o) }
+                } else {
+                    for j in 0..<o { observations[i * o + j] = nextObservation[j] }
+                }
+            }
+            envSteps += k
+            if buffer.count >= c.transitionsPerMessage || elapsed - bufferStartedAt >= c.flushMilliseconds / 1_000 {
+                if try !flush() { stopReason = "signal"; break }
+            }
+            if elapsed - lastStatus >= c.statusSeconds { try sendStatus(final: false) }
+            if c.maxEnvSteps > 0, envSteps >= c.maxEnvSteps { stopReason = "max_env_steps" }
+            if elapsed - lastLog.time >= 10 { logProgress() }
+        }
+        return try finish(reason: stopReason ?? "signal")
+    }
+
+    // MARK: Weights
+
+    /// Reads everything queued on the weights socket, keeping only the newest message.
+    private func drainWeightsSocket() throws {
+        // hasInput (ZMQ_EVENTS) makes libzmq process pending commands, which a
+        // non-blocking receive only does once a millisecond or so.
+        while weightsSocket.hasInput, let message = try weightsSocket.receive(blocking: false) {
+            pendingWeights = message
+            pendingReceivedAt = WallClock.nanoseconds()
+        }
+    }
+
+    private var pendingReceivedAt: UInt64 = 0
+
+    /// Applies the newest queued weights, if any. Returns true on a shutdown notice.
+    private func receiveWeights() throws -> Bool {
+        try drainWeightsSocket()
+        guard let message = pendingWeights else { return false }
+        pendingWeights = nil
+        let received = pendingReceivedAt
+        // Transitions of one message share one weights version: send the old ones first.
+        let carriesWeights = message.withUnsafeBytes { $0.count > 6 && $0[6] == MessageKind.weights.rawValue }
+        if carriesWeights, buffer.count > 0 { try flush() }
+        var shutdown = false
+        var newVersion: UInt64?
+        message.withUnsafeBytes { bytes in
+            do throws(ProtocolError) {
+                switch try decoder.decode(bytes) {
+                case .shutdown:
+                    shutdown = true
+                case let .weights(view):
+                    logger.debug("applying weights version \(view.version)")
+                    apply(view)
+                    newVersion = view.version
+                    let latency = Double(Int64(bitPattern: received &- view.publishedAtNanoseconds)) / 1e6
+                    if latencies.count < 100_000 { latencies.append(latency) }
+                default:
+                    throw ProtocolError.unexpectedKind(bytes[6])
+                }
+            } catch {
+                weightsRejected += 1
+                logger.warning("rejected weights message (\(error.reason)): \(error)")
+            }
+        }
+        if let version = newVersion {
+            if version < weightsVersion {
+                logger.info("weights version went from \(weightsVersion) to \(version): the learner restarted; saying hello again")
+                try sendHello()
+            }
+            weightsVersion = version
+        }
+        return shutdown
+    }
+
+    private func apply(_ view: WeightsView) {
+        if actorShape != view.shape {
+            let sizes = view.shape.layerSizes
+            let network = MLP(Actor.architecture(observationSize: sizes[0], actionSize: sizes[sizes.count - 1],
+                                                 hiddenSizes: Array(sizes.dropFirst().dropLast())))
+            actor = Actor(network: network, actionBound: view.shape.actionBound, inferenceCapacity: max(1, environments.count))
+            actorShape = view.shape
+            logger.info("acting with a \(sizes) actor from weights version \(view.version)")
+        }
+        let parameters = actor!.network.parameters
+        TransitionsView.copyFloats(view.parameters, count: parameters.count, to: parameters.values)
+        weightsApplied += 1
+    }
+
+    // MARK: Sending
+
+    /// Sends `bytes`, waiting while the learner's queues are full. Returns false if
+    /// asked to stop while waiting (unless `untilDeadline` is set, as when flushing at exit).
+    private func send(_ bytes: [UInt8], untilDeadline deadline: Double? = nil) throws -> Bool {
+        while true {
+            let sent = try bytes.withUnsafeBytes { raw in
+                do {
+                    return try transitionsSocket.send(raw)
+                } catch let error as ZMQError where error.interrupted {
+                    return false
+                }
+            }
+            if sent {
+                messagesSent += 1
+                return true
+            }
+            if let deadline {
+                if elapsed >= deadline { return false }
+            } else if ShutdownSignal.isRequested {
+                return false
+            }
+            // While the learner pushes back, keep the weights queue short.
+            try drainWeightsSocket()
+        }
+    }
+
+    /// Sends the buffered transitions as one message. Returns false if interrupted by a stop request.
+    @discardableResult
+    private func flush(untilDeadline deadline: Double? = nil) throws -> Bool {
+        guard buffer.count > 0 else { return true }
+        let header = TransitionsHeader(workerId: configuration.workerId, observationSize: buffer.observationSize,
+                                       actionSize: buffer.actionSize, sequence: sequence, weightsVersion: weightsVersion, count: buffer.count)
+        let n = buffer.count, o = buffer.observationSize, a = buffer.actionSize
+        let bytes = buffer.observations.withUnsafeBufferPointer { obs in buffer.actions.withUnsafeBufferPointer { act in
+            buffer.rewards.withUnsafeBufferPointer { rew in buffer.nextObservations.withUnsafeBufferPointer { next in
+                buffer.terminated.withUnsafeBufferPointer { term in buffer.truncated.withUnsafeBufferPointer { trunc in
+                    encoder.encodeTransitions(
+                        header, observations: UnsafeBufferPointer(rebasing: obs[0..<(n * o)]),
+                        actions: UnsafeBufferPointer(rebasing: act[0..<(n * a)]), rewards: UnsafeBufferPointer(rebasing: rew[0..<n]),
+                        nextObservations: UnsafeBufferPointer(rebasing: next[0..<(n * o)]),
+                        terminated: UnsafeBufferPointer(rebasing: term[0..<n]), truncated: UnsafeBufferPointer(rebasing: trunc[0..<n]))
+                } }
+            } }
+        } }
+        guard try send(bytes, untilDeadline: deadline) else { return false }
+        transitionsSent += n
+        sequence += 1
+        buffer.clear()
+        return true
+    }
+
+    private func sendHello() throws {
+        let template = environments[0]
+        let hello = Hello(workerId: configuration.workerId, observationSize: template.observationSize, actionSize: template.actionSize,
+                          environmentCount: environments.count, seed: configuration.seed, environmentId: Pendulum.id)
+        _ = try send(encoder.encode(hello))
+    }
+
+    private func sendEpisode(length: Int, episodeReturn: Double) throws {
+        episodes += 1
+        _ = try send(encoder.encode(EpisodeReport(workerId: configuration.workerId, length: UInt32(length),
+                                                   episodeReturn: episodeReturn, weightsVersion: weightsVersion)))
+    }
+
+    private func sendStatus(final: Bool, deadline: Double? = nil) throws {
+        lastStatus = elapsed
+        // The status counts itself among the messages sent.
+        let status = WorkerStatus(workerId: configuration.workerId, isFinal: final, transitionsSent: UInt64(transitionsSent),
+                                  episodes: UInt64(episodes), messagesSent: UInt64(messagesSent + 1))
+        _ = try send(encoder.encode(status), untilDeadline: deadline)
+    }
+
+    private func logProgress() {
+        let now = elapsed
+        let rate = Double(envSteps - lastLog.steps) / max(now - lastLog.time, 1e-9)
+        logger.info("worker \(configuration.workerId): \(envSteps) steps | \(Int(rate)) steps/s | \(transitionsSent) sent | \(episodes) episodes | weights v\(weightsVersion)")
+        lastLog = (now, envSteps)
+    }
+
+    /// Flushes what is buffered and says goodbye, each within a bounded wait.
+    private func finish(reason: String) throws -> WorkerReport {
+        let deadline = elapsed + 3
+        let flushed = try flush(untilDeadline: deadline)
+        try sendStatus(final: true, deadline: deadline)
+        if !flushed { logger.warning("could not deliver the last \(buffer.count) transitions before exiting") }
+        let wall = elapsed
+        logger.info("worker \(configuration.workerId) stopping (\(reason)): \(envSteps) steps, \(transitionsSent) transitions sent")
+        let sorted = latencies.sorted()
+        func percentile(_ p: Double) -> Double { sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(p * Double(sorted.count)))] }
+        return WorkerReport(
+            workerId: configuration.workerId, envSteps: envSteps, transitionsSent: transitionsSent, messagesSent: messagesSent,
+            episodes: episodes, wallSeconds: wall, envStepsPerSecond: Double(envSteps) / max(wall, 1e-9),
+            sigma: configuration.effectiveSigma, weightsApplied: weightsApplied, latestWeightsVersion: weightsVersion,
+            weightsLatencyMilliseconds: ["p50": percentile(0.5), "p90": percentile(0.9), "p99": percentile(0.99), "max": sorted.last ?? 0],
+            weightsRejected: weightsRejected, stopReason: reason)
+    }
+}

@@ -1,0 +1,87 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Training
+
+/// Options every training command shares: the run's identity, length, replay and evaluation.
+struct CommonOptions: ParsableArguments {
+    private static let defaults = TrainingConfiguration()
+
+    @Option(parsing: .unconditional, help: "Environment id.")
+    var env = defaults.environment
+
+    @Option(parsing: .unconditional, help: "Seed of every random stream of the run.")
+    var seed = defaults.seed
+
+    @Option(parsing: .unconditional, help: "Directory for summary.json (created if missing).")
+    var runDir: String?
+
+    @Option(parsing: .unconditional, help: "Environment steps (transitions) to train for.")
+    var maxEnvSteps = defaults.maxEnvSteps
+
+    @Option(parsing: .unconditional, help: "Replay buffer capacity, in transitions.")
+    var replayCapacity = defaults.replayCapacity
+
+    @Option(parsing: .unconditional, help: "Transitions collected before the first update.")
+    var learningStarts = defaults.learningStarts
+
+    @Option(parsing: .unconditional, help: "Environment steps between evaluations.")
+    var evalEvery = defaults.evalEvery
+
+    @Option(parsing: .unconditional, help: "Episodes per evaluation.")
+    var evalEpisodes = defaults.evalEpisodes
+
+    @Option(parsing: .unconditional, help: "Episodes of the final evaluation.")
+    var finalEvalEpisodes = defaults.finalEvalEpisodes
+
+    @Option(parsing: .unconditional, help: "Seed of the evaluation episodes' initial states.")
+    var evalSeed = defaults.evalSeed
+
+    @Option(parsing: .unconditional, help: "OpenBLAS threads (1 keeps runs reproducible and leaves cores to other processes).")
+    var blasThreads = defaults.blasThreads
+
+    @Option(parsing: .unconditional, help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel = "info"
+
+    /// The shared fields written into a training configuration.
+    func apply(to c: inout TrainingConfiguration) {
+        c.environment = env
+        c.seed = seed
+        c.maxEnvSteps = maxEnvSteps
+        c.replayCapacity = replayCapacity
+        c.learningStarts = learningStarts
+        c.evalEvery = evalEvery
+        c.evalEpisodes = evalEpisodes
+        c.finalEvalEpisodes = finalEvalEpisodes
+        c.evalSeed = evalSeed
+        c.blasThreads = blasThreads
+    }
+
+    func validateLogLevel() throws {
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("--log-level: unknown level '\(logLevel)'; use trace, debug, info, notice, warning, error or critical")
+        }
+    }
+
+    func runDirectory(default name: String) -> URL { URL(fileURLWithPath: runDir ?? "runs/\(name)") }
+
+    /// The arguments that reproduce these options in a child process.
+    var arguments: [String] {
+        var result = ["--env", env, "--seed", "\(seed)", "--max-env-steps", "\(maxEnvSteps)", "--replay-capacity", "\(replayCapacity)",
+                      "--learning-starts", "\(learningStarts)", "--eval-every", "\(evalEvery)", "--eval-episodes", "\(evalEpisodes)",
+                      "--final-eval-episodes", "\(finalEvalEpisodes)", "--eval-seed", "\(evalSeed)", "--blas-threads", "\(blasThreads)",
+                      "--log-level", logLevel]
+        if let runDir { result += ["--run-dir", runDir] }
+        return result
+    }
+}
+
+/// Sends swift-log output to standard error at `level`.
+func bootstrapLogging(level name: String) {
+    let level = Logger.Level(rawValue: name) ?? .info
+    LoggingSystem.bootstrap { label in
+        var handler = StreamLogHandler.standardError(label: label)
+        handler.logLevel = level
+        return handler
+    }
+}

@@ -1,0 +1,139 @@
+import ArgumentParser
+import Foundation
+import Logging
+import ProcessSupport
+
+struct LaunchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "launch",
+        abstract: "Run a learner and N workers on this machine, as child processes of this binary.",
+        discussion: """
+            Stops at --max-env-steps transitions or --until-return R, or on SIGINT/SIGTERM, which it \
+            forwards. Children exit with the launcher even if it is killed. The learner writes \
+            summary.json into --run-dir (default runs/launch); each worker writes worker-ID.json beside it.
+            """
+    )
+
+    @Option(parsing: .unconditional, help: "Number of worker processes.")
+    var workers = 2
+
+    @Option(parsing: .unconditional, help: "Restarts allowed per worker that crashes while the learner runs.")
+    var workerRestarts = 3
+
+    @OptionGroup var common: CommonOptions
+    @OptionGroup(title: "Learner") var learner: LearnerOptions
+    @OptionGroup(title: "Worker") var worker: WorkerOptions
+    @OptionGroup(title: "DDPG") var agent: AgentOptions
+    @OptionGroup(title: "Exploration") var noise: NoiseOptions
+
+    func validate() throws {
+        guard workers >= 1, workers <= 256 else { throw ValidationError("--workers: must be in 1...256, got \(workers)") }
+        guard workerRestarts >= 0 else { throw ValidationError("--worker-restarts: must be non-negative, got \(workerRestarts)") }
+        // The children validate everything again; checking here reports errors before anything starts.
+        var learnerCommand = LearnerCommand()
+        learnerCommand.common = common
+        learnerCommand.learner = learner
+        learnerCommand.agent = agent
+        try learnerCommand.validate()
+        _ = try worker.parsedSigmas()
+        try noise.configuration.validateAsFlags()
+    }
+
+    func run() throws {
+        ShutdownSignal.install()
+        bootstrapLogging(level: common.logLevel)
+        let logger = Logger(label: "ddpg.launch")
+        let runDirectory = common.runDirectory(default: "launch")
+        try FileManager.default.createDirectory(at: runDirectory, withIntermediateDirectories: true)
+        var commonOptions = common
+        commonOptions.runDir = runDirectory.path
+        let supervisor = Supervisor(logger: logger)
+        let parent = ["--parent-pid", "\(getpid())"]
+
+        let learnerProcess = try supervisor.start(["learner"] + commonOptions.arguments + learner.arguments + agent.arguments + parent)
+        logger.info("learner started (pid \(learnerProcess.processIdentifier)); starting \(workers) workers")
+        let host = learner.bind == "0.0.0.0" || learner.bind == "*" ? "127.0.0.1" : learner.bind
+        func workerArguments(_ id: Int) -> [String] {
+            ["worker", "--learner", host, "--transitions-port", "\(learner.transitionsPort)", "--weights-port", "\(learner.weightsPort)",
+             "--worker-id", "\(id)", "--workers", "\(workers)", "--seed", "\(common.seed)", "--log-level", common.logLevel,
+             "--stats-file", runDirectory.appendingPathComponent("worker-\(id).json").path]
+                + worker.arguments + noise.arguments + parent
+        }
+        var workerProcesses = try (0..<workers).map { try supervisor.start(workerArguments($0)) }
+        var restarts = Array(repeating: 0, count: workers)
+
+        var forwarded = false
+        while learnerProcess.isRunning {
+            if ShutdownSignal.isRequested, !forwarded {
+                logger.info("forwarding \(ShutdownSignal.signalNumber == SIGINT ? "SIGINT" : "SIGTERM") to the learner; it stops the workers")
+                kill(learnerProcess.processIdentifier, SIGTERM)
+                forwarded = true
+            }
+            for id in workerProcesses.indices where !workerProcesses[id].isRunning && !forwarded {
+                let status = workerProcesses[id].terminationStatus
+                guard restarts[id] < workerRestarts else { continue }
+                restarts[id] += 1
+                logger.warning("worker \(id) exited (\(Supervisor.describe(workerProcesses[id]))); restarting it (\(restarts[id]) of \(workerRestarts))")
+                _ = status
+                workerProcesses[id] = try supervisor.start(workerArguments(id))
+            }
+            usleep(50_000)
+        }
+        logger.info("learner exited (\(Supervisor.describe(learnerProcess))); waiting for workers")
+        supervisor.stopAll(gracePeriod: 5)
+        let summary = runDirectory.appendingPathComponent("summary.json")
+        guard learnerProcess.terminationReason == .exit, learnerProcess.terminationStatus == 0 else {
+            throw ExitCode(learnerProcess.terminationStatus == 0 ? 1 : learnerProcess.terminationStatus)
+        }
+        print(summary.path)
+    }
+}
+
+/// Starts children of this binary and stops them: SIGTERM first, SIGKILL after a grace period.
+final class Supervisor {
+    private let logger: Logger
+    private(set) var children: [Process] = []
+    private let executable: URL
+
+    init(logger: Logger) {
+        self.logger = logger
+        // The running binary itself, wherever it was started from.
+        let path = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        executable = URL(fileURLWithPath: path)
+    }
+
+    func start(_ arguments: [String]) throws -> Process {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        // The learner prints its summary path; the launcher prints it once for all.
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        children.append(process)
+        return process
+    }
+
+    /// Waits up to `gracePeriod` seconds for every child to exit by itself, then SIGTERMs, then SIGKILLs.
+    func stopAll(gracePeriod: Double) {
+        func waitForAll(_ seconds: Double) -> Bool {
+            let deadline = Date().addingTimeInterval(seconds)
+            while children.contains(where: \.isRunning), Date() < deadline { usleep(20_000) }
+            return !children.contains(where: \.isRunning)
+        }
+        if waitForAll(gracePeriod) { return }
+        for child in children where child.isRunning {
+            logger.warning("child \(child.processIdentifier) still running; sending SIGTERM")
+            kill(child.processIdentifier, SIGTERM)
+        }
+        if waitForAll(3) { return }
+        for child in children where child.isRunning {
+            logger.error("child \(child.processIdentifier) ignored SIGTERM; killing it")
+            kill(child.processIdentifier, SIGKILL)
+        }
+        _ = waitForAll(2)
+    }
+
+    static func describe(_ process: Process) -> String {
+        process.terminationReason == .exit ? "exit status \(process.terminationStatus)" : "signal \(process.terminationStatus)"
+    }
+}

@@ -1,0 +1,135 @@
+import ArgumentParser
+import DDPG
+import Foundation
+import ProcessSupport
+import Training
+import Worker
+
+/// How workers explore and batch, shared by `ddpg worker` and `ddpg launch`.
+struct WorkerOptions: ParsableArguments {
+    private static let defaults = WorkerConfiguration()
+
+    @Option(parsing: .unconditional, help: "Environments per worker, stepped together with one batched forward pass.")
+    var envsPerWorker = defaults.environments
+
+    @Option(parsing: .unconditional, help: "Ape-X spread α: worker i of N explores with σ^(1 + α·i/(N−1)).")
+    var noiseSpreadAlpha = defaults.noiseSpreadAlpha
+
+    @Option(parsing: .unconditional, help: "Explicit per-worker σ list, e.g. 0.3,0.1,0.03 (overrides the spread).")
+    var noiseSigmas: String?
+
+    @Option(parsing: .unconditional, help: "Transitions per message.")
+    var transitionsPerMessage = defaults.transitionsPerMessage
+
+    @Option(parsing: .unconditional, help: "Send a partial message after this many milliseconds.")
+    var flushMs = defaults.flushMilliseconds
+
+    func parsedSigmas() throws -> [Double] {
+        guard let noiseSigmas else { return [] }
+        let values = noiseSigmas.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+        guard !values.isEmpty, values.allSatisfy({ $0 != nil && $0! >= 0 }) else {
+            throw ValidationError("--noise-sigmas: expected comma-separated non-negative numbers, got '\(noiseSigmas)'")
+        }
+        return values.map { $0! }
+    }
+
+    func apply(to c: inout WorkerConfiguration) {
+        c.environments = envsPerWorker
+        c.noiseSpreadAlpha = noiseSpreadAlpha
+        c.noiseSigmas = (try? parsedSigmas()) ?? []
+        c.transitionsPerMessage = transitionsPerMessage
+        c.flushMilliseconds = flushMs
+    }
+
+    var arguments: [String] {
+        var result = ["--envs-per-worker", "\(envsPerWorker)", "--noise-spread-alpha", "\(noiseSpreadAlpha)",
+                      "--transitions-per-message", "\(transitionsPerMessage)", "--flush-ms", "\(flushMs)"]
+        if let noiseSigmas { result += ["--noise-sigmas", noiseSigmas] }
+        return result
+    }
+}
+
+struct WorkerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker",
+        abstract: "Run a worker: its own Pendulum copies, seed and noise, streaming transitions to a learner.",
+        discussion: "Acts randomly until the first weights arrive, then with the newest. Reconnects by itself when the learner restarts. SIGINT/SIGTERM flush what it holds and exit."
+    )
+
+    @Option(parsing: .unconditional, help: "Host name or address of the learner.")
+    var learner = "127.0.0.1"
+
+    @Option(parsing: .unconditional, help: "The learner's transitions port.")
+    var transitionsPort = 5555
+
+    @Option(parsing: .unconditional, help: "The learner's weights port.")
+    var weightsPort = 5556
+
+    @Option(parsing: .unconditional, help: "This worker's id, unique within the run.")
+    var workerId: UInt32 = 0
+
+    @Option(parsing: .unconditional, help: "Workers in the run (for the noise spread).")
+    var workers = 1
+
+    @Option(parsing: .unconditional, help: "Seed; each worker also derives its own streams from its id.")
+    var seed: UInt64 = 1
+
+    @Option(parsing: .unconditional, help: "Stop after this many environment steps (0: until the learner stops).")
+    var maxEnvSteps = 0
+
+    @Option(parsing: .unconditional, help: "Write a JSON report of this worker here when it stops.")
+    var statsFile: String?
+
+    @Option(parsing: .unconditional, help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel = "info"
+
+    @OptionGroup(title: "Worker") var options: WorkerOptions
+    @OptionGroup(title: "Exploration") var noise: NoiseOptions
+
+    @Option(help: .hidden) var parentPid: Int32?
+
+    var workerConfiguration: WorkerConfiguration {
+        var c = WorkerConfiguration()
+        // Brackets make an IPv6 literal a valid ZeroMQ endpoint.
+        let host = learner.contains(":") && !learner.hasPrefix("[") ? "[\(learner)]" : learner
+        c.transitionsEndpoint = "tcp://\(host):\(transitionsPort)"
+        c.weightsEndpoint = "tcp://\(host):\(weightsPort)"
+        c.workerId = workerId
+        c.workerCount = workers
+        c.seed = seed
+        c.maxEnvSteps = maxEnvSteps
+        c.noise = noise.configuration
+        options.apply(to: &c)
+        return c
+    }
+
+    func validate() throws {
+        _ = try options.parsedSigmas()
+        do {
+            try workerConfiguration.validate()
+        } catch {
+            throw error.validationError
+        }
+        guard !learner.isEmpty else { throw ValidationError("--learner: host must not be empty") }
+        for (flag, port) in [("--transitions-port", transitionsPort), ("--weights-port", weightsPort)] where !(1...65_535).contains(port) {
+            throw ValidationError("\(flag): must be a port in 1...65535, got \(port)")
+        }
+    }
+
+    func run() throws {
+        if let parentPid { ParentWatch.terminateWithParent(parentPid) }
+        ShutdownSignal.install()
+        bootstrapLogging(level: logLevel)
+        let service: WorkerService
+        do {
+            service = try WorkerService(configuration: workerConfiguration)
+        } catch {
+            throw ValidationError("cannot start the worker: \(error)")
+        }
+        let report = try service.run()
+        if let statsFile {
+            let encoder = RunSummary.encoder()
+            try encoder.encode(report).write(to: URL(fileURLWithPath: statsFile), options: .atomic)
+        }
+    }
+}
