@@ -71,5 +71,6 @@ let package = Package(
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "WireProtocolTests", dependencies: ["WireProtocol"]),
         .testTarget(name: "LearnerTests", dependencies: ["Learner", "WireProtocol"]),
+        .testTarget(name: "DistributedTests", dependencies: ["ddpg", "ZeroMQ", "WireProtocol"]),
     ]
 )

@@ -37,6 +37,8 @@ public final class LearnerService {
     private var replayGenerator: Xoshiro256
 
     private var weightsVersion: UInt64 = 0
+    /// Identifies this learner's run of versions to the workers.
+    private let learnerId = UInt64.random(in: 1...UInt64.max)
     private var updatesAtLastBroadcast = 0
     private var evaluations: [EvaluationResult] = []
     private var solvedAt: SolvedAt?
@@ -196,7 +198,7 @@ public final class LearnerService {
         updatesAtLastBroadcast = agent.updateCount
         let parameters = agent.actor.network.parameters
         let bytes = encoder.encodeWeights(
-            version: weightsVersion, publishedAtNanoseconds: WallClock.nanoseconds(), shape: actorShape,
+            version: weightsVersion, learnerId: learnerId, publishedAtNanoseconds: WallClock.nanoseconds(), shape: actorShape,
             parameters: UnsafeBufferPointer(start: parameters.values, count: parameters.count))
         do {
             try bytes.withUnsafeBytes { _ = try weightsSocket.send($0, blocking: false) }

@@ -16,6 +16,14 @@ public enum ShutdownSignal {
     public static func install() {
         signal(SIGINT) { number in ShutdownSignal.record(number) }
         signal(SIGTERM) { number in ShutdownSignal.record(number) }
+        // A process inherits its parent's blocked-signal mask across exec; a
+        // parent that blocked SIGTERM (some test runners and supervisors do)
+        // would otherwise leave us deaf to it.
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        sigaddset(&signals, SIGINT)
+        sigaddset(&signals, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &signals, nil)
         // A closed socket or pipe must surface as an error, not kill the process.
         signal(SIGPIPE, SIG_IGN)
     }

@@ -149,6 +149,7 @@ public struct MessageDecoder: Sendable {
 
     private func decodeWeights(_ reader: inout ByteReader) throws(ProtocolError) -> WeightsView {
         let version = try reader.read(UInt64.self, field: "version")
+        let learnerId = try reader.read(UInt64.self, field: "learner id")
         let published = try reader.read(UInt64.self, field: "published at")
         let bound = try reader.readFloat(field: "action bound")
         guard try reader.read(UInt8.self, field: "hidden activation") == 1 else { throw .outOfRange(field: "hidden activation", value: "not ReLU") }
@@ -168,10 +169,11 @@ public struct MessageDecoder: Sendable {
         guard count == shape.parameterCount else {
             throw .dimensionMismatch(field: "parameter count", expected: shape.parameterCount, actual: count)
         }
-        try expectEnd(&reader, bodyLength: 24 + 4 * sizes.count + 4 + 4 * count, field: "weights")
+        try expectEnd(&reader, bodyLength: 32 + 4 * sizes.count + 4 + 4 * count, field: "weights")
         let start = try reader.take(4 * count, field: "parameters")
         try checkFinite(reader.bytes, offset: start, count: count, field: "parameters")
-        return WeightsView(version: version, publishedAtNanoseconds: published, shape: shape, parameters: reader.bytes.baseAddress! + start)
+        return WeightsView(version: version, learnerId: learnerId, publishedAtNanoseconds: published, shape: shape,
+                           parameters: reader.bytes.baseAddress! + start)
     }
 
     /// Rejects NaN and ±infinity (all-ones exponent) among `count` little-endian floats.

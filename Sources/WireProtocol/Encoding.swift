@@ -82,10 +82,13 @@ public struct MessageEncoder {
     }
 
     /// Weights and shapes in one frame, so that subscribers can CONFLATE to the newest.
-    public mutating func encodeWeights(version: UInt64, publishedAtNanoseconds: UInt64, shape: ActorShape, parameters: UnsafeBufferPointer<Float>) -> [UInt8] {
+    public mutating func encodeWeights(
+        version: UInt64, learnerId: UInt64, publishedAtNanoseconds: UInt64, shape: ActorShape, parameters: UnsafeBufferPointer<Float>
+    ) -> [UInt8] {
         precondition(parameters.count == shape.parameterCount, "parameter count does not match the shape")
         begin(.weights)
         writer.write(version)
+        writer.write(learnerId)
         writer.write(publishedAtNanoseconds)
         writer.write(shape.actionBound)
         writer.write(UInt8(1))  // hidden activation: ReLU

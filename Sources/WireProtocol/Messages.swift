@@ -103,7 +103,10 @@ public struct ActorShape: Equatable, Sendable {
 
 /// A validated weights message, viewing the parameters inside the message it was decoded from.
 public struct WeightsView {
+    /// Increases with every publication of one learner.
     public let version: UInt64
+    /// Random, chosen when the learner starts: a new id means a new learner, whose versions start again.
+    public let learnerId: UInt64
     /// When the learner published it, in nanoseconds since the Unix epoch.
     public let publishedAtNanoseconds: UInt64
     public let shape: ActorShape

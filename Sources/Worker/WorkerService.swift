@@ -29,6 +29,7 @@ public final class WorkerService {
     private var actor: Actor?
     private var actorShape: ActorShape?
     private var weightsVersion: UInt64 = 0
+    private var learnerId: UInt64?
     /// The newest message read from the weights socket and not yet applied.
     private var pendingWeights: ZMQMessage?
     private var buffer: TransitionBuffer
@@ -184,6 +185,7 @@ public final class WorkerService {
         if carriesWeights, buffer.count > 0 { try flush() }
         var shutdown = false
         var newVersion: UInt64?
+        var newLearner: UInt64?
         message.withUnsafeBytes { bytes in
             do throws(ProtocolError) {
                 switch try decoder.decode(bytes) {
@@ -193,6 +195,7 @@ public final class WorkerService {
                     logger.debug("applying weights version \(view.version)")
                     apply(view)
                     newVersion = view.version
+                    newLearner = view.learnerId
                     let latency = Double(Int64(bitPattern: received &- view.publishedAtNanoseconds)) / 1e6
                     if latencies.count < 100_000 { latencies.append(latency) }
                 default:
@@ -203,11 +206,12 @@ public final class WorkerService {
                 logger.warning("rejected weights message (\(error.reason)): \(error)")
             }
         }
-        if let version = newVersion {
-            if version < weightsVersion {
-                logger.info("weights version went from \(weightsVersion) to \(version): the learner restarted; saying hello again")
+        if let version = newVersion, let id = newLearner {
+            if let known = learnerId, known != id {
+                logger.info("weights from a new learner (version \(version), was \(weightsVersion)): the learner restarted; saying hello again")
                 try sendHello()
             }
+            learnerId = id
             weightsVersion = version
         }
         return shutdown

@@ -32,7 +32,7 @@ func weightsMessage(sizes: [Int] = [3, 8, 1], version: UInt64 = 9) -> [UInt8] {
     var encoder = MessageEncoder()
     let shape = ActorShape(layerSizes: sizes, actionBound: 2)
     let parameters = (0..<shape.parameterCount).map { Float($0) * 0.01 }
-    return parameters.withUnsafeBufferPointer { encoder.encodeWeights(version: version, publishedAtNanoseconds: 123, shape: shape, parameters: $0) }
+    return parameters.withUnsafeBufferPointer { encoder.encodeWeights(version: version, learnerId: 77, publishedAtNanoseconds: 123, shape: shape, parameters: $0) }
 }
 
 func expectRejection(_ bytes: [UInt8], _ reason: String, sourceLocation: SourceLocation = #_sourceLocation) {
@@ -88,7 +88,7 @@ struct RoundTripTests {
         let bytes = weightsMessage()
         try bytes.withUnsafeBytes { raw in
             guard case let .weights(view) = try decoder.decode(raw) else { Issue.record("wrong kind"); return }
-            #expect(view.version == 9 && view.publishedAtNanoseconds == 123)
+            #expect(view.version == 9 && view.learnerId == 77 && view.publishedAtNanoseconds == 123)
             #expect(view.shape == ActorShape(layerSizes: [3, 8, 1], actionBound: 2))
             var parameters = [Float](repeating: 0, count: 41)
             TransitionsView.copyFloats(view.parameters, count: 41, to: &parameters)
