@@ -99,7 +99,8 @@ struct DistributedTests {
         let directory = Harness.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let ports = Harness.freePorts()
-        let learner = try Child(Harness.learnerArguments(ports: ports, runDirectory: directory), name: "learner")
+        // A light ratio: the learner reads only as fast as it trains, and this test is about reading.
+        let learner = try Child(Harness.learnerArguments(ports: ports, runDirectory: directory, extra: ["--samples-per-insert", "8"]), name: "learner")
         let worker = try Child(Harness.workerArguments(ports: ports, id: 0), name: "worker")
         learner.waitForLog("training") { Harness.lastStep($0) >= 1_000 }
 
