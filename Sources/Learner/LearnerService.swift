@@ -75,8 +75,8 @@ public final class LearnerService {
         context = try ZMQContext()
         transitionsSocket = try ZMQSocket(context, type: .pull)
         // Small queues keep backpressure tight, so workers do not run far ahead of the learner's weights.
-        try transitionsSocket.setReceiveHighWaterMark(4)
-        try transitionsSocket.setKernelBuffers(send: 8 << 10, receive: 8 << 10)
+        try transitionsSocket.setReceiveHighWaterMark(2)
+        try transitionsSocket.setKernelBuffers(send: 2 << 10, receive: 2 << 10)
         try transitionsSocket.setMaximumMessageSize(Int64(settings.maxMessageBytes))
         try transitionsSocket.setLinger(milliseconds: 0)
         try transitionsSocket.bind(settings.transitionsEndpoint)

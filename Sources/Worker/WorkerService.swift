@@ -69,8 +69,8 @@ public final class WorkerService {
         transitionsSocket = try ZMQSocket(context, type: .push)
         // Everything queued between the worker and the learner's replay was acted
         // with weights that are getting older: keep the pipeline a few messages deep.
-        try transitionsSocket.setSendHighWaterMark(2)
-        try transitionsSocket.setKernelBuffers(send: 8 << 10, receive: 8 << 10)
+        try transitionsSocket.setSendHighWaterMark(1)
+        try transitionsSocket.setKernelBuffers(send: 2 << 10, receive: 2 << 10)
         // Queue only to a live connection, so a send waits for the learner instead of piling up.
         try transitionsSocket.setImmediate(true)
         try transitionsSocket.setReconnectInterval(milliseconds: 100)

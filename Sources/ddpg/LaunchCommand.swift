@@ -69,12 +69,12 @@ struct LaunchCommand: ParsableCommand {
                 kill(learnerProcess.processIdentifier, SIGTERM)
                 forwarded = true
             }
-            for id in workerProcesses.indices where !workerProcesses[id].isRunning && !forwarded {
-                let status = workerProcesses[id].terminationStatus
+            // A worker that exits by itself with status 0 was told to stop; only a crash earns a restart.
+            for id in workerProcesses.indices where !workerProcesses[id].isRunning && !forwarded
+                && !(workerProcesses[id].terminationReason == .exit && workerProcesses[id].terminationStatus == 0) {
                 guard restarts[id] < workerRestarts else { continue }
                 restarts[id] += 1
                 logger.warning("worker \(id) exited (\(Supervisor.describe(workerProcesses[id]))); restarting it (\(restarts[id]) of \(workerRestarts))")
-                _ = status
                 workerProcesses[id] = try supervisor.start(workerArguments(id))
             }
             usleep(50_000)
