@@ -74,7 +74,7 @@ public final class WorkerService {
         // Queue only to a live connection, so a send waits for the learner instead of piling up.
         try transitionsSocket.setImmediate(true)
         try transitionsSocket.setReconnectInterval(milliseconds: 100)
-        try transitionsSocket.setReconnectIntervalMax(milliseconds: 1_000)
+        try transitionsSocket.setReconnectIntervalMax(milliseconds: 500)
         try transitionsSocket.setSendTimeout(milliseconds: 100)
         try transitionsSocket.setLinger(milliseconds: 2_000)
         try transitionsSocket.connect(configuration.transitionsEndpoint)
@@ -85,7 +85,7 @@ public final class WorkerService {
         // CONFLATE promises; the queue is bounded so a stalled worker cannot hoard weights.
         try weightsSocket.setReceiveHighWaterMark(16)
         try weightsSocket.setReconnectInterval(milliseconds: 100)
-        try weightsSocket.setReconnectIntervalMax(milliseconds: 1_000)
+        try weightsSocket.setReconnectIntervalMax(milliseconds: 500)
         try weightsSocket.setLinger(milliseconds: 0)
         try weightsSocket.subscribe()
         try weightsSocket.connect(configuration.weightsEndpoint)

@@ -51,8 +51,12 @@ struct LaunchCommand: ParsableCommand {
         let parent = ["--parent-pid", "\(getpid())"]
 
         let learnerProcess = try supervisor.start(["learner"] + commonOptions.arguments + learner.arguments + agent.arguments + parent)
-        logger.info("learner started (pid \(learnerProcess.processIdentifier)); starting \(workers) workers")
         let host = learner.bind == "0.0.0.0" || learner.bind == "*" ? "127.0.0.1" : learner.bind
+        // Workers that start before the learner listens back off for a while before retrying.
+        if !Supervisor.waitUntilListening(host: host, port: learner.transitionsPort, timeout: 10, while: learnerProcess) {
+            logger.warning("the learner is not accepting connections on \(host):\(learner.transitionsPort) yet; starting workers anyway")
+        }
+        logger.info("learner started (pid \(learnerProcess.processIdentifier)); starting \(workers) workers")
         func workerArguments(_ id: Int) -> [String] {
             ["worker", "--learner", host, "--transitions-port", "\(learner.transitionsPort)", "--weights-port", "\(learner.weightsPort)",
              "--worker-id", "\(id)", "--workers", "\(workers)", "--seed", "\(common.seed)", "--log-level", common.logLevel,
@@ -131,6 +135,25 @@ final class Supervisor {
             kill(child.processIdentifier, SIGKILL)
         }
         _ = waitForAll(2)
+    }
+
+    /// Polls until a TCP connection to `host:port` succeeds, `timeout` passes, or `process` exits.
+    static func waitUntilListening(host: String, port: Int, timeout: Double, while process: Process) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline, process.isRunning {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = UInt16(port).bigEndian
+            address.sin_addr.s_addr = inet_addr(host)
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            } == 0
+            close(fd)
+            if connected { return true }
+            usleep(10_000)
+        }
+        return false
     }
 
     static func describe(_ process: Process) -> String {
