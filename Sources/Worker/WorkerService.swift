@@ -75,7 +75,6 @@ public final class WorkerService {
         try transitionsSocket.setImmediate(true)
         try transitionsSocket.setReconnectInterval(milliseconds: 100)
         try transitionsSocket.setReconnectIntervalMax(milliseconds: 500)
-        try transitionsSocket.setSendTimeout(milliseconds: 100)
         try transitionsSocket.setLinger(milliseconds: 2_000)
         try transitionsSocket.connect(configuration.transitionsEndpoint)
         weightsSocket = try ZMQSocket(context, type: .sub)
@@ -168,21 +167,26 @@ public final class WorkerService {
         // non-blocking receive only does once a millisecond or so.
         while weightsSocket.hasInput, let message = try weightsSocket.receive(blocking: false) {
             pendingWeights = message
-            pendingReceivedAt = WallClock.nanoseconds()
         }
     }
-
-    private var pendingReceivedAt: UInt64 = 0
 
     /// Applies the newest queued weights, if any. Returns true on a shutdown notice.
     private func receiveWeights() throws -> Bool {
         try drainWeightsSocket()
-        guard let message = pendingWeights else { return false }
-        pendingWeights = nil
-        let received = pendingReceivedAt
+        guard let message = pendingWeights else { return receivedShutdown }
         // Transitions of one message share one weights version: send the old ones first.
         let carriesWeights = message.withUnsafeBytes { $0.count > 6 && $0[6] == MessageKind.weights.rawValue }
         if carriesWeights, buffer.count > 0 { try flush() }
+        return try applyPendingWeights() || receivedShutdown
+    }
+
+    /// A shutdown notice seen while waiting to send.
+    private var receivedShutdown = false
+
+    /// Decodes and applies `pendingWeights`. The caller guarantees no batch is half collected.
+    private func applyPendingWeights() throws -> Bool {
+        guard let message = pendingWeights else { return false }
+        pendingWeights = nil
         var shutdown = false
         var newVersion: UInt64?
         var newLearner: UInt64?
@@ -196,7 +200,8 @@ public final class WorkerService {
                     apply(view)
                     newVersion = view.version
                     newLearner = view.learnerId
-                    let latency = Double(Int64(bitPattern: received &- view.publishedAtNanoseconds)) / 1e6
+                    let applied = WallClock.nanoseconds()
+                    let latency = Double(Int64(bitPattern: applied &- view.publishedAtNanoseconds)) / 1e6
                     if latencies.count < 100_000 { latencies.append(latency) }
                 default:
                     throw ProtocolError.unexpectedKind(bytes[6])
@@ -235,16 +240,13 @@ public final class WorkerService {
 
     /// Sends `bytes`, waiting while the learner's queues are full. Returns false if
     /// asked to stop while waiting (unless `untilDeadline` is set, as when flushing at exit).
-    private func send(_ bytes: [UInt8], untilDeadline deadline: Double? = nil) throws -> Bool {
+    ///
+    /// While it waits it keeps reading the weights socket; with `applyWeights` (the
+    /// transitions being sent are already encoded, so no batch can mix versions)
+    /// it applies them at once, so that backpressure does not delay new weights.
+    private func send(_ bytes: [UInt8], untilDeadline deadline: Double? = nil, applyWeights: Bool = false) throws -> Bool {
         while true {
-            let sent = try bytes.withUnsafeBytes { raw in
-                do {
-                    return try transitionsSocket.send(raw)
-                } catch let error as ZMQError where error.interrupted {
-                    return false
-                }
-            }
-            if sent {
+            if try bytes.withUnsafeBytes({ try transitionsSocket.send($0, blocking: false) }) {
                 messagesSent += 1
                 return true
             }
@@ -253,8 +255,11 @@ public final class WorkerService {
             } else if ShutdownSignal.isRequested {
                 return false
             }
-            // While the learner pushes back, keep the weights queue short.
-            try drainWeightsSocket()
+            let ready = try ZMQPoller.poll([(transitionsSocket, .writable), (weightsSocket, .readable)], timeoutMilliseconds: 50)
+            if ready[1] {
+                try drainWeightsSocket()
+                if applyWeights, deadline == nil, try applyPendingWeights() { receivedShutdown = true }
+            }
         }
     }
 
@@ -276,7 +281,7 @@ public final class WorkerService {
                 } }
             } }
         } }
-        guard try send(bytes, untilDeadline: deadline) else { return false }
+        guard try send(bytes, untilDeadline: deadline, applyWeights: true) else { return false }
         transitionsSent += n
         sequence += 1
         buffer.clear()

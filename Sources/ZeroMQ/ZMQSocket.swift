@@ -174,6 +174,22 @@ public final class ZMQMessage {
 
 /// `zmq_poll` over several sockets.
 public enum ZMQPoller {
+    /// What to wait for on one socket.
+    public enum Interest { case readable, writable }
+
+    /// For each (socket, interest), whether it is ready. All false on timeout or signal interruption.
+    public static func poll(_ items: [(ZMQSocket, Interest)], timeoutMilliseconds: Int) throws -> [Bool] {
+        var raw = items.map { socket, interest in
+            zmq_pollitem_t(socket: socket.handle, fd: 0, events: Int16(interest == .readable ? ZMQ_POLLIN : ZMQ_POLLOUT), revents: 0)
+        }
+        if zmq_poll(&raw, Int32(raw.count), timeoutMilliseconds) == -1 {
+            let error = ZMQError(operation: "poll")
+            if error.interrupted { return items.map { _ in false } }
+            throw error
+        }
+        return raw.map { $0.revents != 0 }
+    }
+
     /// For each socket, whether it is readable. Returns all false on timeout or signal interruption.
     public static func poll(_ sockets: [ZMQSocket], timeoutMilliseconds: Int) throws -> [Bool] {
         var items = sockets.map { zmq_pollitem_t(socket: $0.handle, fd: 0, events: Int16(ZMQ_POLLIN), revents: 0) }
