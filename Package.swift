@@ -7,7 +7,7 @@ import PackageDescription
 //   ddpg (CLI) ──▶ Training ──▶ DDPG ──▶ NeuralNetwork ──▶ CBLAS (OpenBLAS)
 //                     │                      └───────────▶ Randomness
 //                     └──▶ Environments ──▶ CShims, Randomness
-//   DDPGBench ──▶ Training, DDPG, NeuralNetwork, Environments
+//   DDPGBench ──▶ Training, DDPG, NeuralNetwork, Environments, ZeroMQ, WireProtocol
 let package = Package(
     name: "ddpg",
     platforms: [.macOS(.v15)],
@@ -61,7 +61,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "DDPGBench",
-            dependencies: ["Training", "DDPG", "Environments", "NeuralNetwork", "Randomness", "CBLAS"]
+            dependencies: ["Training", "DDPG", "Environments", "NeuralNetwork", "Randomness", "CBLAS", "ZeroMQ", "WireProtocol", "ProcessSupport"]
         ),
         .testTarget(name: "NeuralNetworkTests", dependencies: ["NeuralNetwork", "Randomness"]),
         .testTarget(name: "EnvironmentsTests", dependencies: ["Environments", "Randomness"]),

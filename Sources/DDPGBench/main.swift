@@ -42,6 +42,45 @@ func rate(seconds: Double, warmup: Int = 20, _ body: () -> Void) -> Double {
 
 let seconds = quick ? 0.5 : 3.0
 
+/// `--ingest`: learner ingest from 1, 2, 4 and 8 synthetic senders (runs the real `ddpg learner`).
+if CommandLine.arguments.contains("--ingest") {
+    var port = 19_555
+    for senders in [1, 2, 4, 8] {
+        let rate = try DistributedBenchmarks.ingest(senders: senders, seconds: quick ? 1 : 3, perMessage: 1_024, port: port)
+        report("learner_ingest_\(senders)_senders", rate, "transitions/s")
+        port += 2
+    }
+    exit(0)
+}
+
+/// `--broadcast`: publish-to-applied latency of [256,256] actor weights in a worker, at the default
+/// samples-per-insert ratio (the worker spends most of its time pushed back by the learner).
+if CommandLine.arguments.contains("--broadcast") {
+    let stats = try DistributedBenchmarks.workerReport(
+        learnerArguments: ["--actor-hidden", "256,256", "--critic-hidden", "256,256", "--batch-size", "256", "--broadcast-every", "10",
+                           "--learning-starts", "1000"],
+        workerArguments: [], seconds: quick ? 5 : 15, port: 19_655)
+    let latency = stats["weights_latency_milliseconds"] as? [String: Double] ?? [:]
+    for key in ["p50", "p90", "p99"] { report("weights_latency_256x256_\(key)", latency[key] ?? .nan, "ms") }
+    report("weights_applied_256x256", Double(stats["weights_applied"] as? Int ?? 0), "versions")
+    exit(0)
+}
+
+/// `--worker-throughput`: env steps/s of one worker, actor inference included, with N environments
+/// acting through one batched forward pass, against a learner that trains without rate limiting.
+if CommandLine.arguments.contains("--worker-throughput") {
+    var port = 19_755
+    for environments in [1, 16, 64, 256] {
+        let stats = try DistributedBenchmarks.workerReport(
+            learnerArguments: ["--samples-per-insert", "0", "--learning-starts", "1000", "--replay-capacity", "1000000"],
+            workerArguments: ["--envs-per-worker", "\(environments)", "--transitions-per-message", "\(max(64, environments * 16))"],
+            seconds: quick ? 4 : 10, port: port)
+        report("worker_env_steps_\(environments)_envs", stats["env_steps_per_second"] as? Double ?? .nan, "steps/s")
+        port += 2
+    }
+    exit(0)
+}
+
 /// `--fixed-updates N`: run exactly N [64,64] updates (after building everything) and exit,
 /// so that scripts/check-allocations.sh can count heap allocations per update under valgrind.
 if let index = CommandLine.arguments.firstIndex(of: "--fixed-updates"), index + 1 < CommandLine.arguments.count,

@@ -1,0 +1,139 @@
+import Foundation
+import ProcessSupport
+import WireProtocol
+import ZeroMQ
+
+/// Distributed benchmarks: the real `ddpg` binary beside this one, on loopback.
+enum DistributedBenchmarks {
+    static let ddpg = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("ddpg")
+
+    static func start(_ arguments: [String]) throws -> Process {
+        let process = Process()
+        process.executableURL = ddpg
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
+    static func waitForPort(_ port: Int) {
+        for _ in 0..<500 {
+            let context = try? ZMQContext()
+            // A raw TCP connect is enough to know the learner has bound.
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = UInt16(port).bigEndian
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let ok = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } } == 0
+            close(fd)
+            _ = context
+            if ok { return }
+            usleep(10_000)
+        }
+    }
+
+    /// Transitions/s a learner absorbs into replay from `senders` synthetic workers
+    /// (training off), over `seconds`. Counted at the senders: with the shallow
+    /// queues of the protocol, a send completes only as fast as the learner reads.
+    static func ingest(senders: Int, seconds: Double, perMessage: Int, port: Int) throws -> Double {
+        let directory = NSTemporaryDirectory() + "ddpg-bench-ingest-\(port)"
+        let learner = try start([
+            "learner", "--bind", "127.0.0.1", "--transitions-port", "\(port)", "--weights-port", "\(port + 1)",
+            "--run-dir", directory, "--max-env-steps", "1000000000", "--replay-capacity", "1000000",
+            "--learning-starts", "1000000001", "--samples-per-insert", "0", "--eval-every", "1000000000",
+            "--final-eval-episodes", "1", "--drain-seconds", "0", "--log-level", "error",
+        ])
+        waitForPort(port)
+        let counter = TransitionCounter()
+        let threads = (0..<senders).map { id in
+            Thread {
+                do {
+                    try send(workerId: UInt32(id), port: port, perMessage: perMessage, counter: counter)
+                } catch {
+                    FileHandle.standardError.write("sender \(id): \(error)\n".data(using: .utf8)!)
+                }
+            }
+        }
+        threads.forEach { $0.start() }
+        usleep(300_000)  // connect and warm up
+        let before = counter.value
+        usleep(UInt32(seconds * 1_000_000))
+        let rate = Double(counter.value - before) / seconds
+        counter.stop()
+        kill(learner.processIdentifier, SIGTERM)
+        learner.waitUntilExit()
+        try? FileManager.default.removeItem(atPath: directory)
+        return rate
+    }
+
+    final class TransitionCounter: @unchecked Sendable {
+        private let lock = NSLock()
+        private var count = 0
+        private var stopped = false
+        var value: Int { lock.withLock { count } }
+        var isStopped: Bool { lock.withLock { stopped } }
+        func add(_ n: Int) { lock.withLock { count += n } }
+        func stop() { lock.withLock { stopped = true } }
+    }
+
+    private static func send(workerId: UInt32, port: Int, perMessage: Int, counter: TransitionCounter) throws {
+        let context = try ZMQContext()
+        let socket = try ZMQSocket(context, type: .push)
+        try socket.setSendHighWaterMark(2)
+        try socket.setImmediate(true)
+        try socket.setLinger(milliseconds: 0)
+        try socket.connect("tcp://127.0.0.1:\(port)")
+        var encoder = MessageEncoder(capacity: perMessage * 40 + 64)
+        var generator = SystemRandomNumberGenerator()
+        let observations = (0..<(perMessage * 3)).map { _ in Float.random(in: -1...1, using: &generator) }
+        let actions = (0..<perMessage).map { _ in Float.random(in: -2...2, using: &generator) }
+        let rewards = (0..<perMessage).map { _ in Float.random(in: -16...0, using: &generator) }
+        let flags = [UInt8](repeating: 0, count: perMessage)
+        var sequence: UInt64 = 0
+        while !counter.isStopped {
+            let header = TransitionsHeader(workerId: workerId, observationSize: 3, actionSize: 1, sequence: sequence, weightsVersion: 0, count: perMessage)
+            let bytes = observations.withUnsafeBufferPointer { o in actions.withUnsafeBufferPointer { a in rewards.withUnsafeBufferPointer { r in
+                flags.withUnsafeBufferPointer { f in
+                    encoder.encodeTransitions(header, observations: o, actions: a, rewards: r, nextObservations: o, terminated: f, truncated: f)
+                } } } }
+            // Blocking in short steps, so the run can end while the learner no longer reads.
+            var sent = false
+            while !sent, !counter.isStopped {
+                sent = try bytes.withUnsafeBytes { try socket.send($0, blocking: false) }
+                if !sent { _ = try ZMQPoller.poll([(socket, .writable)], timeoutMilliseconds: 10) }
+            }
+            if sent {
+                counter.add(perMessage)
+                sequence += 1
+            }
+        }
+    }
+}
+
+extension DistributedBenchmarks {
+    /// Runs a learner and one worker for `seconds`, then returns the worker's own report.
+    static func workerReport(learnerArguments: [String], workerArguments: [String], seconds: Double, port: Int) throws -> [String: Any] {
+        let directory = NSTemporaryDirectory() + "ddpg-bench-worker-\(port)"
+        let statsFile = directory + "/worker.json"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let learner = try start([
+            "learner", "--bind", "127.0.0.1", "--transitions-port", "\(port)", "--weights-port", "\(port + 1)", "--run-dir", directory,
+            "--max-env-steps", "1000000000", "--eval-every", "1000000000", "--final-eval-episodes", "1", "--drain-seconds", "2",
+            "--log-level", "error",
+        ] + learnerArguments)
+        waitForPort(port)
+        let worker = try start([
+            "worker", "--learner", "127.0.0.1", "--transitions-port", "\(port)", "--weights-port", "\(port + 1)",
+            "--stats-file", statsFile, "--log-level", "error",
+        ] + workerArguments)
+        usleep(UInt32(seconds * 1_000_000))
+        kill(learner.processIdentifier, SIGTERM)
+        learner.waitUntilExit()
+        worker.waitUntilExit()
+        let data = try Data(contentsOf: URL(fileURLWithPath: statsFile))
+        return (try JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:]
+    }
+}
