@@ -118,8 +118,11 @@ struct NoiseOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Exploration noise: \(NoiseKind.allCases.map(\.rawValue).joined(separator: ", ")).")
     var noise = defaults.kind
 
-    @Option(parsing: .unconditional, help: "Noise scale σ, as a fraction of the action bound.")
-    var noiseSigma = defaults.sigma
+    @Option(parsing: .unconditional, help: "Noise scale σ, as a fraction of the action bound (default: 0.1 for train; 0.2 for workers, the base of the Ape-X spread).")
+    var noiseSigma: Double?
+
+    /// Workers start wider: the spread σ^(1 + α·i/(N−1)) only narrows from the base.
+    static let workerBaseSigma = 0.2
 
     @Option(parsing: .unconditional, help: "Ornstein–Uhlenbeck mean reversion θ.")
     var ouTheta = defaults.ouTheta
@@ -127,12 +130,18 @@ struct NoiseOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Ornstein–Uhlenbeck time step.")
     var ouDt = defaults.ouDt
 
+    /// The noise of single-process training.
     var configuration: NoiseConfiguration {
-        NoiseConfiguration(kind: noise, sigma: noiseSigma, ouTheta: ouTheta, ouDt: ouDt)
+        NoiseConfiguration(kind: noise, sigma: noiseSigma ?? Self.defaults.sigma, ouTheta: ouTheta, ouDt: ouDt)
+    }
+
+    /// The base noise of a worker.
+    var workerConfiguration: NoiseConfiguration {
+        NoiseConfiguration(kind: noise, sigma: noiseSigma ?? Self.workerBaseSigma, ouTheta: ouTheta, ouDt: ouDt)
     }
 
     var arguments: [String] {
-        ["--noise", noise.rawValue, "--noise-sigma", "\(noiseSigma)", "--ou-theta", "\(ouTheta)", "--ou-dt", "\(ouDt)"]
+        ["--noise", noise.rawValue, "--ou-theta", "\(ouTheta)", "--ou-dt", "\(ouDt)"] + (noiseSigma.map { ["--noise-sigma", "\($0)"] } ?? [])
     }
 }
 

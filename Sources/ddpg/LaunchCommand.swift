@@ -36,7 +36,7 @@ struct LaunchCommand: ParsableCommand {
         learnerCommand.agent = agent
         try learnerCommand.validate()
         _ = try worker.parsedSigmas()
-        try noise.configuration.validateAsFlags()
+        try noise.workerConfiguration.validateAsFlags()
     }
 
     func run() throws {

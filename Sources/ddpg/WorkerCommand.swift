@@ -98,7 +98,7 @@ struct WorkerCommand: ParsableCommand {
         c.workerCount = workers
         c.seed = seed
         c.maxEnvSteps = maxEnvSteps
-        c.noise = noise.configuration
+        c.noise = noise.workerConfiguration
         options.apply(to: &c)
         return c
     }
