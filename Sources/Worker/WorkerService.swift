@@ -245,6 +245,8 @@ public final class WorkerService {
     /// transitions being sent are already encoded, so no batch can mix versions)
     /// it applies them at once, so that backpressure does not delay new weights.
     private func send(_ bytes: [UInt8], untilDeadline deadline: Double? = nil, applyWeights: Bool = false) throws -> Bool {
+        let waitStarted = elapsed
+        var nextWarning = waitStarted + 5
         while true {
             if try bytes.withUnsafeBytes({ try transitionsSocket.send($0, blocking: false) }) {
                 messagesSent += 1
@@ -254,6 +256,10 @@ public final class WorkerService {
                 if elapsed >= deadline { return false }
             } else if ShutdownSignal.isRequested {
                 return false
+            }
+            if elapsed >= nextWarning {
+                logger.warning("no learner has accepted data for \(Int(elapsed - waitStarted)) s at \(configuration.transitionsEndpoint); still trying")
+                nextWarning = elapsed + 30
             }
             let ready = try ZMQPoller.poll([(transitionsSocket, .writable), (weightsSocket, .readable)], timeoutMilliseconds: 50)
             if ready[1] {

@@ -30,6 +30,36 @@ struct TrainCommandTests {
         }
     }
 
+    static let distributedBadFlags: [(arguments: [String], flag: String)] = [
+        (["launch", "--workers", "0"], "--workers"),
+        (["launch", "--samples-per-insert", "-1"], "--samples-per-insert"),
+        (["launch", "--transitions-port", "70000"], "--transitions-port"),
+        (["launch", "--weights-port", "5555"], "--weights-port"),
+        (["launch", "--noise-sigmas", "0.1,x"], "--noise-sigmas"),
+        (["learner", "--broadcast-every", "0"], "--broadcast-every"),
+        (["learner", "--tau", "2"], "--tau"),
+        (["worker", "--envs-per-worker", "0"], "--envs-per-worker"),
+        (["worker", "--weights-port", "0"], "--weights-port"),
+        (["worker", "--learner", ""], "--learner"),
+        (["worker", "--flush-ms", "-3"], "--flush-ms"),
+    ]
+
+    @Test("distributed commands reject bad flag values, naming the flag")
+    func distributedBadFlags() throws {
+        for (arguments, flag) in Self.distributedBadFlags {
+            let result = try DDPGProcess.run(arguments, timeout: 30)
+            #expect(result.status != 0, "\(arguments) should fail")
+            #expect(result.stderr.contains(flag), "\(arguments): error should name \(flag), got: \(result.stderr.prefix(300))")
+        }
+    }
+
+    @Test("a learner whose port is taken fails with a clear error")
+    func portTaken() throws {
+        let first = try DDPGProcess.run(["learner", "--bind", "256.0.0.1", "--transitions-port", "5999", "--weights-port", "5998"], timeout: 30)
+        #expect(first.status != 0)
+        #expect(first.stderr.contains("cannot start the learner") && first.stderr.contains("256.0.0.1"), "got: \(first.stderr.prefix(300))")
+    }
+
     @Test("a short run writes summary.json, and its return improves")
     func smoke() throws {
         let directory = DDPGProcess.temporaryDirectory()
