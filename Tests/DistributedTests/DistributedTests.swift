@@ -12,7 +12,7 @@ struct DistributedTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let ports = Harness.freePorts()
         let launcher = try Child([
-            "launch", "--workers", "2", "--seed", "3", "--run-dir", directory.path, "--max-env-steps", "4000",
+            "launch", "--workers", "2", "--seed", "3", "--run-dir", directory.path, "--max-env-steps", "10000",
             "--learning-starts", "500", "--eval-every", "1000", "--eval-episodes", "2", "--final-eval-episodes", "5",
             "--bind", "127.0.0.1", "--transitions-port", "\(ports.0)", "--weights-port", "\(ports.1)", "--broadcast-every", "100",
         ], name: "launch")
@@ -22,7 +22,7 @@ struct DistributedTests {
         let received = try #require(summary["transitions_received"] as? Int)
         let rejected = try #require(summary["transitions_rejected"] as? Int)
         #expect(sent.count == 2, "both workers report what they sent")
-        #expect(received >= 4_000)
+        #expect(received >= 10_000)
         #expect(sent.values.reduce(0, +) == received + rejected, "sent \(sent) vs received \(received) + rejected \(rejected)")
         #expect(summary["transitions_accepted"] as? Int == received)
         #expect((summary["weights_version"] as? Int ?? 0) > 5)
