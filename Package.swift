@@ -67,10 +67,11 @@ let package = Package(
         .testTarget(name: "EnvironmentsTests", dependencies: ["Environments", "Randomness"]),
         .testTarget(name: "DDPGTests", dependencies: ["DDPG", "NeuralNetwork", "Randomness"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "DDPG", "Environments"]),
-        .testTarget(name: "CLITests", dependencies: ["ddpg"]),
+        .target(name: "DDPGTestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "CLITests", dependencies: ["ddpg", "DDPGTestSupport"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "WireProtocolTests", dependencies: ["WireProtocol"]),
         .testTarget(name: "LearnerTests", dependencies: ["Learner", "WireProtocol"]),
-        .testTarget(name: "DistributedTests", dependencies: ["ddpg", "ZeroMQ", "WireProtocol"]),
+        .testTarget(name: "DistributedTests", dependencies: ["ddpg", "ZeroMQ", "WireProtocol", "DDPGTestSupport"]),
     ]
 )

@@ -1,3 +1,4 @@
+import DDPGTestSupport
 import Foundation
 import Testing
 
@@ -9,18 +10,7 @@ struct DDPGProcess {
         let stderr: String
     }
 
-    /// The `ddpg` binary in the same build folder as this test bundle.
-    static let executable: URL = {
-        let bundleDirectory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let candidates = [
-            bundleDirectory.appendingPathComponent("ddpg"),
-            bundleDirectory.deletingLastPathComponent().appendingPathComponent("ddpg"),
-            packageRoot.appendingPathComponent(".build/release/ddpg"),
-            packageRoot.appendingPathComponent(".build/debug/ddpg"),
-        ]
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates[0]
-    }()
+    static var executable: URL { DDPGExecutable.url }
 
     /// Runs `ddpg arguments…` to completion, killing it after `timeout` seconds.
     static func run(_ arguments: [String], timeout: TimeInterval = 120) throws -> Result {
@@ -51,7 +41,5 @@ struct DDPGProcess {
                       stderr: String(decoding: errData, as: UTF8.self))
     }
 
-    static func temporaryDirectory() -> URL {
-        FileManager.default.temporaryDirectory.appendingPathComponent("ddpg-cli-\(UUID().uuidString)")
-    }
+    static func temporaryDirectory() -> URL { DDPGExecutable.temporaryDirectory("ddpg-cli") }
 }

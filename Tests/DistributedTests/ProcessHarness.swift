@@ -1,3 +1,4 @@
+import DDPGTestSupport
 import Foundation
 import Testing
 
@@ -68,43 +69,11 @@ final class Child: @unchecked Sendable {
 }
 
 enum Harness {
-    /// The `ddpg` binary built beside the test bundle.
-    static let executable: URL = {
-        let bundleDirectory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let candidates = [
-            bundleDirectory.appendingPathComponent("ddpg"),
-            bundleDirectory.deletingLastPathComponent().appendingPathComponent("ddpg"),
-            packageRoot.appendingPathComponent(".build/release/ddpg"),
-            packageRoot.appendingPathComponent(".build/debug/ddpg"),
-        ]
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates[0]
-    }()
+    static var executable: URL { DDPGExecutable.url }
 
-    /// Two distinct loopback ports that were free a moment ago.
-    static func freePorts() -> (Int, Int) {
-        func one() -> Int {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            defer { close(fd) }
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            address.sin_port = 0
-            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-            _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-            _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-            return Int(UInt16(bigEndian: address.sin_port))
-        }
-        var first = one(), second = one()
-        while second == first { second = one() }
-        _ = first
-        first = first == 0 ? 17_555 : first
-        return (first, second)
-    }
+    static func freePorts() -> (Int, Int) { DDPGExecutable.freePorts() }
 
-    static func temporaryDirectory() -> URL {
-        FileManager.default.temporaryDirectory.appendingPathComponent("ddpg-dist-\(UUID().uuidString)")
-    }
+    static func temporaryDirectory() -> URL { DDPGExecutable.temporaryDirectory("ddpg-dist") }
 
     static func summary(in directory: URL) throws -> [String: Any] {
         let data = try Data(contentsOf: directory.appendingPathComponent("summary.json"))

@@ -1,0 +1,41 @@
+import Foundation
+
+/// Locating and feeding the real `ddpg` binary from tests that run it as a process.
+public enum DDPGExecutable {
+    /// The `ddpg` binary in the build folder of the running test bundle.
+    public static let url: URL = {
+        let bundleDirectory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let candidates = [
+            bundleDirectory.appendingPathComponent("ddpg"),
+            bundleDirectory.deletingLastPathComponent().appendingPathComponent("ddpg"),
+            packageRoot.appendingPathComponent(".build/release/ddpg"),
+            packageRoot.appendingPathComponent(".build/debug/ddpg"),
+        ]
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates[0]
+    }()
+
+    /// A fresh path under the temporary directory (not created).
+    public static func temporaryDirectory(_ prefix: String = "ddpg-test") -> URL {
+        FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)")
+    }
+
+    /// Two distinct loopback TCP ports that were free a moment ago.
+    public static func freePorts() -> (Int, Int) {
+        func one() -> Int {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            defer { close(fd) }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+            _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+            return Int(UInt16(bigEndian: address.sin_port))
+        }
+        let first = one()
+        var second = one()
+        while second == first { second = one() }
+        return (first, second)
+    }
+}
