@@ -12,7 +12,7 @@ public struct LearnerSettings: Codable, Sendable, Equatable {
     /// How many transitions inserts may run ahead of the target ratio before workers feel backpressure.
     public var rateTolerance = 1_000
     /// Publish actor weights every this many updates.
-    public var broadcastEvery = 250
+    public var broadcastEvery = 1_000
     /// Stop once an evaluation reaches this mean return (nil: run to maxEnvSteps).
     public var untilReturn: Double?
     /// At shutdown, how long to wait for workers to flush their last transitions.

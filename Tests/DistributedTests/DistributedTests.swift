@@ -167,3 +167,46 @@ struct DistributedTests {
         }.last ?? 0
     }
 }
+
+@Suite("Launcher supervision", .serialized)
+struct LauncherSupervisionTests {
+    /// PIDs whose parent is `parent`, from /proc.
+    static func children(of parent: Int32) -> [Int32] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap(Int32.init).filter { pid in
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { return false }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            return fields.count > 2 && Int32(fields[1]) == parent
+        }
+    }
+
+    @Test("kill -9 of the launcher leaves no orphans")
+    func noOrphans() throws {
+        let directory = Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let ports = Harness.freePorts()
+        let launcher = try Child([
+            "launch", "--workers", "2", "--run-dir", directory.path, "--max-env-steps", "100000000",
+            "--bind", "127.0.0.1", "--transitions-port", "\(ports.0)", "--weights-port", "\(ports.1)",
+        ], name: "launch")
+        launcher.waitForLog("both workers to join") { $0.contains("worker 0 joined") && $0.contains("worker 1 joined") }
+        let children = Self.children(of: launcher.pid)
+        #expect(children.count == 3, "a learner and two workers")
+        launcher.signal(SIGKILL)
+        launcher.waitForExit()
+        let deadline = Date().addingTimeInterval(10)
+        var alive = children
+        while !alive.isEmpty, Date() < deadline {
+            alive = alive.filter { kill($0, 0) == 0 && !Self.isZombie($0) }
+            usleep(50_000)
+        }
+        #expect(alive.isEmpty, "children still running after the launcher died: \(alive)")
+        for pid in alive { kill(pid, SIGKILL) }
+    }
+
+    static func isZombie(_ pid: Int32) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return true }
+        return stat[stat.index(after: close)...].split(separator: " ").first == "Z"
+    }
+}
