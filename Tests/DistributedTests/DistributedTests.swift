@@ -116,13 +116,13 @@ struct DistributedTests {
             _ = try bytes.withUnsafeBytes { try socket.send($0) }
             sent += 1
         }
-        for _ in 0..<1_000 {  // random bytes, never starting with the magic
+        for _ in 0..<2_000 {  // random bytes, never starting with the magic
             var bytes = (0..<Int.random(in: 1..<300, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
             bytes[0] = 0x00
             try send(bytes)
         }
         for cut in 0..<valid.count { try send(Array(valid.prefix(cut))) }  // every truncation
-        for _ in 0..<1_000 {  // a bit flipped in the header (magic, version, kind, flags, length)
+        for _ in 0..<2_000 {  // a bit flipped in the header (magic, version, kind, flags, length)
             var bytes = valid
             let bit = Int.random(in: 0..<(12 * 8), using: &generator)
             bytes[bit / 8] ^= UInt8(1 << (bit % 8))
@@ -147,6 +147,7 @@ struct DistributedTests {
         #expect(reasons.values.reduce(0, +) == sent, "rejections by reason: \(reasons)")
         #expect(reasons["dimension_mismatch"] == 300)
         #expect((summary["updates"] as? Int ?? 0) > 1_000)
+        #expect(sent > 4_000, "thousands of hostile messages")
         let sentByWorker = try #require(summary["transitions_sent"] as? [String: Int])
         #expect(sentByWorker["0"] == summary["transitions_received"] as? Int, "the real worker's data all arrived")
     }
