@@ -89,7 +89,24 @@ struct LaunchCommand: ParsableCommand {
         guard learnerProcess.terminationReason == .exit, learnerProcess.terminationStatus == 0 else {
             throw ExitCode(learnerProcess.terminationStatus == 0 ? 1 : learnerProcess.terminationStatus)
         }
+        do {
+            try Self.attachWorkerReports(to: summary, from: runDirectory, workers: workers)
+        } catch {
+            logger.warning("could not add the worker reports to \(summary.path): \(error)")
+        }
         print(summary.path)
+    }
+
+    /// Adds each worker's own report (its σ, env steps/s, weights latency…) to the
+    /// learner's summary as `worker_reports`, so one file describes the whole run.
+    static func attachWorkerReports(to summary: URL, from directory: URL, workers: Int) throws {
+        var document = try JSONSerialization.jsonObject(with: Data(contentsOf: summary)) as? [String: Any] ?? [:]
+        document["worker_reports"] = (0..<workers).compactMap { id -> Any? in
+            let file = directory.appendingPathComponent("worker-\(id).json")
+            return (try? Data(contentsOf: file)).flatMap { try? JSONSerialization.jsonObject(with: $0) }
+        }
+        let data = try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys])
+        try data.write(to: summary, options: .atomic)
     }
 }
 

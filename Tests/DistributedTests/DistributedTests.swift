@@ -39,6 +39,8 @@ struct DistributedTests {
             #expect(report["stop_reason"] as? String == "learner_shutdown")
         }
         #expect(!launcher.log.contains("did not finish"))
+        let reports = try #require(summary["worker_reports"] as? [[String: Any]])
+        #expect(reports.count == 2 && reports.allSatisfy { $0["sigma"] is Double }, "the launcher adds the workers' own reports")
     }
 
     @Test("kill -9 of a worker leaves the learner learning, and a restarted worker rejoins")
