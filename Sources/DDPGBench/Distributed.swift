@@ -18,19 +18,10 @@ enum DistributedBenchmarks {
     }
 
     static func waitForPort(_ port: Int) {
-        for _ in 0..<500 {
-            let context = try? ZMQContext()
-            // A raw TCP connect is enough to know the learner has bound.
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = UInt16(port).bigEndian
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            let ok = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } } == 0
-            close(fd)
-            _ = context
-            if ok { return }
+        var attempts = 0
+        while attempts < 500, !TCPProbe.canConnect(host: "127.0.0.1", port: port) {
             usleep(10_000)
+            attempts += 1
         }
     }
 
