@@ -28,6 +28,7 @@ let package = Package(
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
         .target(name: "WireProtocol"),
         .target(name: "ProcessSupport", dependencies: ["CShims"]),
+        .target(name: "Telemetry"),
         .target(
             name: "Worker",
             dependencies: [
@@ -38,7 +39,7 @@ let package = Package(
         .target(
             name: "Learner",
             dependencies: [
-                "DDPG", "Training", "Environments", "NeuralNetwork", "WireProtocol", "ZeroMQ", "ProcessSupport",
+                "DDPG", "Training", "Environments", "NeuralNetwork", "WireProtocol", "ZeroMQ", "ProcessSupport", "Telemetry",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -47,14 +48,14 @@ let package = Package(
         .target(
             name: "Training",
             dependencies: [
-                "DDPG", "Environments", "NeuralNetwork", "Randomness",
+                "DDPG", "Environments", "NeuralNetwork", "Randomness", "Telemetry",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(
             name: "ddpg",
             dependencies: [
-                "Training", "DDPG", "Environments", "NeuralNetwork", "Learner", "Worker", "ProcessSupport",
+                "Training", "DDPG", "Environments", "NeuralNetwork", "Learner", "Worker", "ProcessSupport", "Telemetry",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -73,6 +74,7 @@ let package = Package(
         .testTarget(name: "WireProtocolTests", dependencies: ["WireProtocol"]),
         .testTarget(name: "LearnerTests", dependencies: ["Learner", "WireProtocol"]),
         .testTarget(name: "WorkerTests", dependencies: ["Worker"]),
+        .testTarget(name: "TelemetryTests", dependencies: ["Telemetry"]),
         .testTarget(name: "DistributedTests", dependencies: ["ddpg", "ZeroMQ", "WireProtocol", "DDPGTestSupport"]),
     ]
 )

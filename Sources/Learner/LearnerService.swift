@@ -5,6 +5,7 @@ import Logging
 import NeuralNetwork
 import ProcessSupport
 import Randomness
+import Telemetry
 import Training
 import WireProtocol
 import ZeroMQ
@@ -50,9 +51,13 @@ public final class LearnerService {
     private var ratioAtStop = 0.0
 
     /// Binds both endpoints. Throws if an address is unusable or taken.
-    public init(configuration: LearnerConfiguration, logger: Logger = Logger(label: "ddpg.learner")) throws {
+    /// TensorBoard scalars, when `--logdir` is given.
+    private let events: TensorBoardWriter?
+
+    public init(configuration: LearnerConfiguration, logger: Logger = Logger(label: "ddpg.learner"), events: TensorBoardWriter? = nil) throws {
         self.configuration = configuration
         self.logger = logger
+        self.events = events
         let c = configuration.training, settings = configuration.learner
         BLAS.setThreadCount(c.blasThreads)
         let environment = Pendulum()
@@ -152,6 +157,7 @@ public final class LearnerService {
                     logger.info("worker \(hello.workerId) joined: \(hello.environmentCount) environments, seed \(hello.seed)")
                 case let .episode(report):
                     ledger.episode(report, now: now)
+                    events?.scalar("Reward", report.episodeReturn, step: ledger.transitionsAccepted)
                 case let .workerStatus(status):
                     ledger.status(status, now: now)
                     if status.isFinal { logger.info("worker \(status.workerId) finished after sending \(status.transitionsSent) transitions") }
@@ -182,7 +188,12 @@ public final class LearnerService {
         var updates = 0
         while updates < maxUpdates, limiter.canSample(batchSize) {
             replay.sample(batchSize, into: batch, using: &replayGenerator)
-            agent.update(batch)
+            let stats = agent.update(batch)
+            if let events, agent.updateCount % 10 == 0 {
+                events.scalar("Qmax", Double(stats.maxQ), step: ledger.transitionsAccepted)
+                events.scalar("loss/critic", Double(stats.criticLoss), step: ledger.transitionsAccepted)
+                events.scalar("loss/actor", Double(stats.actorLoss), step: ledger.transitionsAccepted)
+            }
             limiter.sampled(batchSize)
             updates += 1
             if agent.updateCount - updatesAtLastBroadcast >= configuration.learner.broadcastEvery || weightsVersion == 0 {
@@ -215,6 +226,7 @@ public final class LearnerService {
             solvedAt = SolvedAt(envSteps: result.envSteps, wallSeconds: result.wallSeconds)
         }
         while nextEvaluationAt <= ledger.transitionsAccepted { nextEvaluationAt += c.evalEvery }
+        events?.scalar("eval/mean_return", result.meanReturn, step: result.envSteps)
         logProgress(evaluation: result)
     }
 
@@ -236,6 +248,13 @@ public final class LearnerService {
             lag \(lag.count > 0 ? "\(lag.min)/\(Self.format(lag.mean))/\(lag.max)" : "n/a") | \
             rejected \(ledger.totalMessagesRejected) | \(Self.format(now)) s
             """)
+        if let events {
+            let step = ledger.transitionsAccepted
+            events.scalar("throughput/transitions_per_second", inRate, step: step)
+            events.scalar("throughput/updates_per_second", updateRate, step: step)
+            if lag.count > 0 { events.scalar("policy_lag/mean", lag.mean, step: step) }
+            events.flush()
+        }
         lastLog = (now, ledger.transitionsAccepted, agent.updateCount)
     }
 

@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import NeuralNetwork
 import Randomness
+import Telemetry
 
 /// Single-process DDPG: one environment, one replay buffer, one agent, no network.
 ///
@@ -20,10 +21,13 @@ public final class Trainer {
     public let replay: ReplayBuffer
     private let logger: Logger
     private let evaluator: Evaluator<Pendulum>
+    /// TensorBoard scalars, when `--logdir` is given.
+    private let events: TensorBoardWriter?
 
-    public init(configuration: TrainingConfiguration, logger: Logger = Logger(label: "ddpg.train")) {
+    public init(configuration: TrainingConfiguration, logger: Logger = Logger(label: "ddpg.train"), events: TensorBoardWriter? = nil) {
         self.configuration = configuration
         self.logger = logger
+        self.events = events
         let environment = Pendulum()
         var initGenerator = Xoshiro256(seed: configuration.seed, stream: Stream.networkInit.rawValue)
         agent = DDPGAgent(
@@ -77,6 +81,7 @@ public final class Trainer {
                        nextObservation: nextObservation, terminated: result.terminated, truncated: result.truncated)
             episodeReturn += result.reward
             if result.isDone {
+                events?.scalar("Reward", episodeReturn, step: step + 1)
                 episodes += 1
                 recentReturns.append(episodeReturn)
                 if recentReturns.count > 10 { recentReturns.removeFirst() }
@@ -91,6 +96,11 @@ public final class Trainer {
                 for _ in 0..<c.updatesPerStep {
                     replay.sample(c.agent.batchSize, into: batch, using: &replayGenerator)
                     lastStats = agent.update(batch)
+                }
+                if let events, agent.updateCount % 10 == 0 {
+                    events.scalar("Qmax", Double(lastStats.maxQ), step: step + 1)
+                    events.scalar("loss/critic", Double(lastStats.criticLoss), step: step + 1)
+                    events.scalar("loss/actor", Double(lastStats.actorLoss), step: step + 1)
                 }
             }
 
@@ -111,11 +121,17 @@ public final class Trainer {
                     \(Int(Double(envSteps - windowStart.steps) / window)) steps/s | \
                     \(Int(Double(agent.updateCount - windowStart.updates) / window)) updates/s | \(format(now)) s
                     """)
+                if let events {
+                    events.scalar("eval/mean_return", result.meanReturn, step: envSteps)
+                    events.scalar("throughput/env_steps_per_second", Double(envSteps - windowStart.steps) / window, step: envSteps)
+                    events.scalar("throughput/updates_per_second", Double(agent.updateCount - windowStart.updates) / window, step: envSteps)
+                }
                 windowStart = (now, envSteps, agent.updateCount)
             }
         }
 
         let wall = elapsed()
+        events?.flush()
         let finalEval = evaluator.evaluate(agent.actor, episodes: c.finalEvalEpisodes, envSteps: c.maxEnvSteps, wallSeconds: wall)
         logger.info("final eval over \(c.finalEvalEpisodes) episodes: \(format(finalEval.meanReturn)) ± \(format(finalEval.stdReturn)); solved at \(solvedAt.map { "\($0.envSteps) steps, \(format($0.wallSeconds)) s" } ?? "never")")
         logger.info("\(agent.updateCount) updates in \(format(wall)) s; peak RSS \(peakResidentMegabytes()) MB")

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import Telemetry
 import Training
 
 /// Options every training command shares: the run's identity, length, replay and evaluation.
@@ -43,6 +44,19 @@ struct CommonOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
 
+    @Option(parsing: .unconditional, help: "Write TensorBoard event files (scalars: Reward, Qmax, losses, eval return, throughput) into this directory.")
+    var logdir: String?
+
+    /// The TensorBoard writer for `--logdir`, if given.
+    func eventWriter() throws -> TensorBoardWriter? {
+        guard let logdir else { return nil }
+        do {
+            return try TensorBoardWriter(directory: URL(fileURLWithPath: logdir))
+        } catch {
+            throw ValidationError("--logdir: cannot write event files into '\(logdir)': \(error.localizedDescription)")
+        }
+    }
+
     /// The shared fields written into a training configuration.
     func apply(to c: inout TrainingConfiguration) {
         c.environment = env
@@ -72,6 +86,7 @@ struct CommonOptions: ParsableArguments {
                       "--final-eval-episodes", "\(finalEvalEpisodes)", "--eval-seed", "\(evalSeed)", "--blas-threads", "\(blasThreads)",
                       "--log-level", logLevel]
         if let runDir { result += ["--run-dir", runDir] }
+        if let logdir { result += ["--logdir", logdir] }
         return result
     }
 }

@@ -98,7 +98,7 @@ struct LearnerCommand: ParsableCommand {
         bootstrapLogging(level: common.logLevel)
         let service: LearnerService
         do {
-            service = try LearnerService(configuration: learnerConfiguration)
+            service = try LearnerService(configuration: learnerConfiguration, events: try common.eventWriter())
         } catch {
             throw ValidationError("cannot start the learner: \(error)")
         }

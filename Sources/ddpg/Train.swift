@@ -45,7 +45,7 @@ struct Train: ParsableCommand {
 
     func run() throws {
         bootstrapLogging(level: common.logLevel)
-        let summary = Trainer(configuration: trainingConfiguration).run()
+        let summary = Trainer(configuration: trainingConfiguration, events: try common.eventWriter()).run()
         let directory = common.runDirectory(default: "train")
         try summary.write(toDirectory: directory)
         print(directory.appendingPathComponent("summary.json").path)

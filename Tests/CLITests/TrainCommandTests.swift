@@ -67,6 +67,7 @@ struct TrainCommandTests {
         let result = try DDPGProcess.run([
             "train", "--seed", "2", "--run-dir", directory.path, "--max-env-steps", "6000",
             "--eval-every", "1000", "--eval-episodes", "5", "--final-eval-episodes", "10",
+            "--logdir", directory.appendingPathComponent("tensorboard").path,
         ])
         #expect(result.status == 0, "stderr: \(result.stderr)")
         #expect(result.stderr.contains("step 1000"), "progress is logged while training")
@@ -79,6 +80,8 @@ struct TrainCommandTests {
         // Before learning the policy scores about −1200; any real learning lifts it well clear.
         #expect(final > returns[0] + 200, "return should improve: first eval \(returns[0]), final \(final)")
         #expect(summary["env_steps"] as? Int == 6000)
+        let eventFiles = try FileManager.default.contentsOfDirectory(atPath: directory.appendingPathComponent("tensorboard").path)
+        #expect(eventFiles.count == 1 && eventFiles[0].hasPrefix("events.out.tfevents."), "one TensorBoard event file: \(eventFiles)")
     }
 
     @Test("the same seed gives the same summary.json apart from times")
