@@ -48,7 +48,7 @@ let package = Package(
         .target(
             name: "Training",
             dependencies: [
-                "DDPG", "Environments", "NeuralNetwork", "Randomness", "Telemetry",
+                "DDPG", "Environments", "NeuralNetwork", "Randomness", "Telemetry", "ProcessSupport",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

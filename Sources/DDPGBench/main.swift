@@ -35,7 +35,7 @@ func rate(seconds: Double, warmup: Int = 20, _ body: () -> Void) -> Double {
         for _ in 0..<10 { body() }
         calls += 10
         let d = clock.now - start
-        elapsed = Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+        elapsed = d.seconds
     } while elapsed < seconds
     return Double(calls) / elapsed
 }

@@ -97,8 +97,7 @@ public final class LearnerService {
     public var boundEndpoints: (transitions: String, weights: String) { (transitionsSocket.lastEndpoint, weightsSocket.lastEndpoint) }
 
     private var elapsed: Double {
-        let (seconds, attoseconds) = (clock.now - start).components
-        return Double(seconds) + Double(attoseconds) * 1e-18
+        (clock.now - start).seconds
     }
 
     /// Runs until `maxEnvSteps` transitions were accepted, an evaluation reaches
@@ -240,13 +239,13 @@ public final class LearnerService {
         let inRate = Double(ledger.transitionsAccepted - lastLog.accepted) / window
         let updateRate = Double(agent.updateCount - lastLog.updates) / window
         let lag = ledger.policyLag
-        let eval = evaluation.map { "eval \(Self.format($0.meanReturn)) ± \(Self.format($0.stdReturn)) | " } ?? ""
+        let eval = evaluation.map { "eval \(format($0.meanReturn)) ± \(format($0.stdReturn)) | " } ?? ""
         logger.info("""
-            step \(ledger.transitionsAccepted) | \(eval)episode \(Self.format(ledger.recentEpisodeReturn() ?? .nan)) | \
+            step \(ledger.transitionsAccepted) | \(eval)episode \(format(ledger.recentEpisodeReturn() ?? .nan)) | \
             \(Int(inRate)) transitions/s | \(Int(updateRate)) updates/s | replay \(replay.count) | \
             workers \(ledger.activeWorkers(now: now, window: 10).count) | weights v\(weightsVersion) | \
-            lag \(lag.count > 0 ? "\(lag.min)/\(Self.format(lag.mean))/\(lag.max)" : "n/a") | \
-            rejected \(ledger.totalMessagesRejected) | \(Self.format(now)) s
+            lag \(lag.count > 0 ? "\(lag.min)/\(format(lag.mean))/\(lag.max)" : "n/a") | \
+            rejected \(ledger.totalMessagesRejected) | \(format(now)) s
             """)
         if let events {
             let step = ledger.transitionsAccepted
@@ -257,8 +256,6 @@ public final class LearnerService {
         }
         lastLog = (now, ledger.transitionsAccepted, agent.updateCount)
     }
-
-    static func format(_ value: Double) -> String { value.isFinite ? String(format: "%.1f", value) : "n/a" }
 
     // MARK: Shutdown
 
@@ -292,7 +289,7 @@ public final class LearnerService {
         let c = configuration.training
         let wall = elapsed
         let finalEval = evaluator.evaluate(agent.actor, episodes: c.finalEvalEpisodes, envSteps: ledger.transitionsAccepted, wallSeconds: wall)
-        logger.info("final eval over \(c.finalEvalEpisodes) episodes: \(Self.format(finalEval.meanReturn)) ± \(Self.format(finalEval.stdReturn)); solved at \(solvedAt.map { "\($0.envSteps) steps, \(Self.format($0.wallSeconds)) s" } ?? "never")")
+        logger.info("\(finalEvaluationLine(finalEval, solvedAt: solvedAt))")
         let run = RunSummary(envSteps: ledger.transitionsAccepted, updates: agent.updateCount, episodes: ledger.workers.values.reduce(0) { $0 + $1.episodes },
                              wallSeconds: wall, eval: evaluations, solvedAt: solvedAt, finalEval: finalEval, config: c)
         let workers = ledger.workers.values.sorted { $0.workerId < $1.workerId }

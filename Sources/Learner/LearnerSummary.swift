@@ -44,8 +44,6 @@ public struct LearnerSummary: Encodable, Sendable {
     }
 
     public func write(toDirectory directory: URL) throws {
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let data = try RunSummary.encoder().encode(self)
-        try data.write(to: directory.appendingPathComponent("summary.json"), options: .atomic)
+        try RunSummary.writeSummary(self, toDirectory: directory)
     }
 }

@@ -54,6 +54,14 @@ public enum ParentWatch {
     }
 }
 
+extension Duration {
+    /// The duration in seconds, as a Double.
+    public var seconds: Double {
+        let (whole, attoseconds) = components
+        return Double(whole) + Double(attoseconds) * 1e-18
+    }
+}
+
 /// Wall-clock time for timestamps that cross processes.
 public enum WallClock {
     /// Nanoseconds since the Unix epoch (CLOCK_REALTIME).

@@ -66,8 +66,13 @@ public struct RunSummary: Codable, Sendable {
 
     /// Writes `summary.json` into `directory`, creating it if needed.
     public func write(toDirectory directory: URL) throws {
+        try Self.writeSummary(self, toDirectory: directory)
+    }
+
+    /// Writes any summary as `summary.json` in `directory`, in the snake_case layout of ``encoder()``.
+    public static func writeSummary(_ summary: some Encodable, toDirectory directory: URL) throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let data = try Self.encoder().encode(self)
+        let data = try encoder().encode(summary)
         try data.write(to: directory.appendingPathComponent("summary.json"), options: .atomic)
     }
 }

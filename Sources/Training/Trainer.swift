@@ -3,6 +3,7 @@ import Environments
 import Foundation
 import Logging
 import NeuralNetwork
+import ProcessSupport
 import Randomness
 import Telemetry
 
@@ -133,7 +134,7 @@ public final class Trainer {
         let wall = elapsed()
         events?.flush()
         let finalEval = evaluator.evaluate(agent.actor, episodes: c.finalEvalEpisodes, envSteps: c.maxEnvSteps, wallSeconds: wall)
-        logger.info("final eval over \(c.finalEvalEpisodes) episodes: \(format(finalEval.meanReturn)) ± \(format(finalEval.stdReturn)); solved at \(solvedAt.map { "\($0.envSteps) steps, \(format($0.wallSeconds)) s" } ?? "never")")
+        logger.info("\(finalEvaluationLine(finalEval, solvedAt: solvedAt))")
         logger.info("\(agent.updateCount) updates in \(format(wall)) s; peak RSS \(peakResidentMegabytes()) MB")
         return RunSummary(envSteps: c.maxEnvSteps, updates: agent.updateCount, episodes: episodes, wallSeconds: wall,
                           eval: evaluations, solvedAt: solvedAt, finalEval: finalEval, config: c)
@@ -147,13 +148,13 @@ func peakResidentMegabytes() -> Int {
     return usage.ru_maxrss / 1024  // kilobytes on Linux
 }
 
-func format(_ value: Double) -> String {
+/// One decimal for log lines, "n/a" for NaN or infinity.
+public func format(_ value: Double) -> String {
     value.isFinite ? String(format: "%.1f", value) : "n/a"
 }
 
-extension Duration {
-    var seconds: Double {
-        let (s, attoseconds) = components
-        return Double(s) + Double(attoseconds) * 1e-18
-    }
+/// The log line that closes a run, for `ddpg train` and the learner alike.
+public func finalEvaluationLine(_ result: EvaluationResult, solvedAt: SolvedAt?) -> String {
+    let solved = solvedAt.map { "\($0.envSteps) steps, \(format($0.wallSeconds)) s" } ?? "never"
+    return "final eval over \(result.episodes) episodes: \(format(result.meanReturn)) ± \(format(result.stdReturn)); solved at \(solved)"
 }

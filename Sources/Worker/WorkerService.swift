@@ -92,8 +92,7 @@ public final class WorkerService {
     }
 
     private var elapsed: Double {
-        let (seconds, attoseconds) = (clock.now - start).components
-        return Double(seconds) + Double(attoseconds) * 1e-18
+        (clock.now - start).seconds
     }
 
     /// Runs until SIGINT/SIGTERM, a shutdown notice from the learner, or `maxEnvSteps`;

@@ -91,6 +91,14 @@ struct CommonOptions: ParsableArguments {
     }
 }
 
+/// Checks the two ZeroMQ ports a learner binds or a worker connects to.
+func checkPorts(transitions: Int, weights: Int) throws {
+    for (flag, port) in [("--transitions-port", transitions), ("--weights-port", weights)] where !(1...65_535).contains(port) {
+        throw ValidationError("\(flag): must be a port in 1...65535, got \(port)")
+    }
+    if transitions == weights { throw ValidationError("--weights-port: must differ from --transitions-port (\(transitions))") }
+}
+
 /// Sends swift-log output to standard error at `level`.
 func bootstrapLogging(level name: String) {
     let level = Logger.Level(rawValue: name) ?? .info

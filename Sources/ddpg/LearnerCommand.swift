@@ -46,10 +46,7 @@ struct LearnerOptions: ParsableArguments {
     }
 
     func validatePorts() throws {
-        for (flag, port) in [("--transitions-port", transitionsPort), ("--weights-port", weightsPort)] where !(1...65_535).contains(port) {
-            throw ValidationError("\(flag): must be a port in 1...65535, got \(port)")
-        }
-        if transitionsPort == weightsPort { throw ValidationError("--weights-port: must differ from --transitions-port (\(transitionsPort))") }
+        try checkPorts(transitions: transitionsPort, weights: weightsPort)
     }
 
     var arguments: [String] {

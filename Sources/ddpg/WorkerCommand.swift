@@ -111,9 +111,7 @@ struct WorkerCommand: ParsableCommand {
             throw error.validationError
         }
         guard !learner.isEmpty else { throw ValidationError("--learner: host must not be empty") }
-        for (flag, port) in [("--transitions-port", transitionsPort), ("--weights-port", weightsPort)] where !(1...65_535).contains(port) {
-            throw ValidationError("\(flag): must be a port in 1...65535, got \(port)")
-        }
+        try checkPorts(transitions: transitionsPort, weights: weightsPort)
     }
 
     func run() throws {

@@ -171,8 +171,8 @@ struct DistributedTests {
     }
 }
 
-@Suite("Launcher supervision", .serialized)
-struct LauncherSupervisionTests {
+/// Part of the serialized suite above, so no two tests that bind loopback ports run at once.
+extension DistributedTests {
     /// PIDs whose parent is `parent`, from /proc.
     static func children(of parent: Int32) -> [Int32] {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
