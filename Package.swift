@@ -17,7 +17,10 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.1.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
     ],
     targets: [
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
@@ -30,6 +33,16 @@ let package = Package(
         .target(name: "ProcessSupport", dependencies: ["CShims"]),
         .target(name: "Telemetry"),
         .target(
+            name: "MetricsServer",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(name: "Plotting", dependencies: ["Telemetry"]),
+        .target(
             name: "Worker",
             dependencies: [
                 "DDPG", "Environments", "NeuralNetwork", "Randomness", "WireProtocol", "ZeroMQ", "ProcessSupport",
@@ -41,6 +54,7 @@ let package = Package(
             dependencies: [
                 "DDPG", "Training", "Environments", "NeuralNetwork", "WireProtocol", "ZeroMQ", "ProcessSupport", "Telemetry",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ]
         ),
         .target(name: "Environments", dependencies: ["CShims", "Randomness"]),
@@ -56,6 +70,7 @@ let package = Package(
             name: "ddpg",
             dependencies: [
                 "Training", "DDPG", "Environments", "NeuralNetwork", "Learner", "Worker", "ProcessSupport", "Telemetry",
+                "MetricsServer", "Plotting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -72,9 +87,10 @@ let package = Package(
         .testTarget(name: "CLITests", dependencies: ["ddpg", "DDPGTestSupport"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "WireProtocolTests", dependencies: ["WireProtocol"]),
-        .testTarget(name: "LearnerTests", dependencies: ["Learner", "WireProtocol"]),
+        .testTarget(name: "LearnerTests", dependencies: ["Learner", "WireProtocol", "Telemetry"]),
         .testTarget(name: "WorkerTests", dependencies: ["Worker"]),
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry"]),
-        .testTarget(name: "DistributedTests", dependencies: ["ddpg", "ZeroMQ", "WireProtocol", "DDPGTestSupport"]),
+        .testTarget(name: "PlottingTests", dependencies: ["Plotting"]),
+        .testTarget(name: "DistributedTests", dependencies: ["ddpg", "ZeroMQ", "WireProtocol", "Telemetry", "Learner", "DDPGTestSupport"]),
     ]
 )

@@ -46,18 +46,25 @@ public final class LearnerService {
     private var nextEvaluationAt: Int
     private let clock = ContinuousClock()
     private let start: ContinuousClock.Instant
-    private var lastLog: (time: Double, accepted: Int, updates: Int) = (0, 0, 0)
+    private let monitoring: LearnerMonitoring
+    private var metrics: LearnerMetrics { monitoring.metrics }
+    private var events: TensorBoardWriter? { monitoring.events }
+    private var phase = "warming_up"
+    private var nextStatusAt = 0.0
+    private var acceptedRate = RateWindow()
+    private var updateRate = RateWindow()
+    private var workerRates: [UInt32: RateWindow] = [:]
+    private var recentLag = RecentLag()
+    private var lastReported = (updates: 0, episodes: 0)
     /// Samples per insert measured when training stopped (the drain inserts without training).
     private var ratioAtStop = 0.0
 
     /// Binds both endpoints. Throws if an address is unusable or taken.
-    /// TensorBoard scalars, when `--logdir` is given.
-    private let events: TensorBoardWriter?
-
-    public init(configuration: LearnerConfiguration, logger: Logger = Logger(label: "ddpg.learner"), events: TensorBoardWriter? = nil) throws {
+    public init(configuration: LearnerConfiguration, logger: Logger = Logger(label: "ddpg.learner"),
+                monitoring: LearnerMonitoring = LearnerMonitoring()) throws {
         self.configuration = configuration
         self.logger = logger
-        self.events = events
+        self.monitoring = monitoring
         let c = configuration.training, settings = configuration.learner
         BLAS.setThreadCount(c.blasThreads)
         let environment = Pendulum()
@@ -90,6 +97,8 @@ public final class LearnerService {
         try weightsSocket.setLinger(milliseconds: 500)
         try weightsSocket.bind(settings.weightsEndpoint)
         start = clock.now
+        metrics.replayCapacity.record(c.replayCapacity)
+        metrics.envStepsTarget.record(c.maxEnvSteps)
         logger.info("learner listening: transitions \(transitionsSocket.lastEndpoint), weights \(weightsSocket.lastEndpoint)")
     }
 
@@ -119,16 +128,19 @@ public final class LearnerService {
                 }
             }
             if ledger.transitionsAccepted >= c.maxEnvSteps { stopReason = stopReason ?? "max_env_steps" }
-            logProgressIfDue()
+            reportStatusIfDue()
             if !progressed, stopReason == nil {
                 _ = try transitionsSocket.waitForInput(timeoutMilliseconds: 20)
             }
         }
         let reason = stopReason ?? "signal"
         ratioAtStop = limiter.observedRatio
+        phase = "draining"
         logger.info("stopping (\(reason)) after \(ledger.transitionsAccepted) transitions and \(agent.updateCount) updates")
         try drain()
-        return makeSummary(stopReason: reason)
+        let summary = makeSummary(stopReason: reason)
+        reportStatus()
+        return summary
     }
 
     // MARK: Ingest
@@ -151,24 +163,45 @@ public final class LearnerService {
                 case let .transitions(view):
                     insert(view)
                     ledger.transitions(view.header, currentVersion: weightsVersion, now: now)
+                    recordTransitionMetrics(view.header)
                 case let .hello(hello):
                     ledger.hello(hello, now: now)
+                    metrics.messageReceived(kind: "hello")
                     logger.info("worker \(hello.workerId) joined: \(hello.environmentCount) environments, seed \(hello.seed)")
                 case let .episode(report):
                     ledger.episode(report, now: now)
+                    metrics.messageReceived(kind: "episode")
+                    metrics.episodes.increment()
+                    metrics.episodeReturn.record(report.episodeReturn)
                     events?.scalar("Reward", report.episodeReturn, step: ledger.transitionsAccepted)
                 case let .workerStatus(status):
                     ledger.status(status, now: now)
+                    metrics.messageReceived(kind: "worker_status")
                     if status.isFinal { logger.info("worker \(status.workerId) finished after sending \(status.transitionsSent) transitions") }
                 case .weights, .shutdown:
                     throw ProtocolError.unexpectedKind(bytes.count > 6 ? bytes[6] : 0)
                 }
             } catch {
-                ledger.reject(error, claimedTransitions: MessageDecoder.claimedTransitionCount(bytes))
+                let claimed = MessageDecoder.claimedTransitionCount(bytes)
+                ledger.reject(error, claimedTransitions: claimed)
+                metrics.messageRejected(reason: error.reason)
+                metrics.transitionsRejected.increment(by: claimed ?? 0)
                 if ledger.totalMessagesRejected <= 10 || ledger.totalMessagesRejected.isMultiple(of: 1_000) {
                     logger.warning("rejected message (\(error.reason)): \(error); \(ledger.totalMessagesRejected) rejected so far")
                 }
             }
+        }
+    }
+
+    private func recordTransitionMetrics(_ header: TransitionsHeader) {
+        metrics.messageReceived(kind: "transitions")
+        metrics.transitionsReceived.increment(by: header.count)
+        metrics.workerTransitionsReceived(header.workerId, count: header.count)
+        // Random actions (version 0) have no policy lag.
+        if header.weightsVersion > 0 {
+            let lag = max(Int64(bitPattern: weightsVersion &- header.weightsVersion), 0)
+            metrics.policyLag.record(lag)
+            recentLag.record(lag, weight: header.count)
         }
     }
 
@@ -187,7 +220,9 @@ public final class LearnerService {
         var updates = 0
         while updates < maxUpdates, limiter.canSample(batchSize) {
             replay.sample(batchSize, into: batch, using: &replayGenerator)
+            let started = clock.now
             let stats = agent.update(batch)
+            metrics.updateDuration.recordNanoseconds((clock.now - started).wholeNanoseconds)
             if let events, agent.updateCount % 10 == 0 {
                 events.scalar("Qmax", Double(stats.maxQ), step: ledger.transitionsAccepted)
                 events.scalar("loss/critic", Double(stats.criticLoss), step: ledger.transitionsAccepted)
@@ -205,6 +240,8 @@ public final class LearnerService {
     /// Publishes the actor with the next version, in one frame (so subscribers can conflate).
     private func broadcastWeights() {
         weightsVersion += 1
+        metrics.weightsPublished.increment()
+        metrics.weightsVersion.record(Int64(weightsVersion))
         updatesAtLastBroadcast = agent.updateCount
         let parameters = agent.actor.network.parameters
         let bytes = encoder.encodeWeights(
@@ -219,42 +256,84 @@ public final class LearnerService {
 
     private func evaluate() {
         let c = configuration.training
+        let started = clock.now
         let result = evaluator.evaluate(agent.actor, episodes: c.evalEpisodes, envSteps: ledger.transitionsAccepted, wallSeconds: elapsed)
+        metrics.evaluationDuration.recordNanoseconds((clock.now - started).wholeNanoseconds)
+        metrics.evaluations.increment()
+        metrics.evalReturn.record(result.meanReturn)
         evaluations.append(result)
-        if solvedAt == nil, result.meanReturn >= c.solvedReturn {
-            solvedAt = SolvedAt(envSteps: result.envSteps, wallSeconds: result.wallSeconds)
-        }
         while nextEvaluationAt <= ledger.transitionsAccepted { nextEvaluationAt += c.evalEvery }
         events?.scalar("eval/mean_return", result.meanReturn, step: result.envSteps)
-        logProgress(evaluation: result)
+        logger.debug("eval at \(result.envSteps) env steps: \(format(result.meanReturn)) ± \(format(result.stdReturn))")
+        if solvedAt == nil, result.meanReturn >= c.solvedReturn {
+            solvedAt = SolvedAt(envSteps: result.envSteps, wallSeconds: result.wallSeconds)
+            logger.notice("solved: eval \(format(result.meanReturn)) ± \(format(result.stdReturn)) ≥ \(format(c.solvedReturn)) at \(result.envSteps) env steps, \(format(result.wallSeconds)) s")
+        }
     }
 
-    private func logProgressIfDue() {
-        if elapsed - lastLog.time >= 10 { logProgress(evaluation: nil) }
+    // MARK: Status
+
+    private func reportStatusIfDue() {
+        if elapsed >= nextStatusAt { reportStatus() }
     }
 
-    private func logProgress(evaluation: EvaluationResult?) {
+    /// Samples the rates, updates the gauges, and hands a snapshot to the console, `/status` and progress.csv.
+    private func reportStatus() {
         let now = elapsed
-        let window = max(now - lastLog.time, 1e-9)
-        let inRate = Double(ledger.transitionsAccepted - lastLog.accepted) / window
-        let updateRate = Double(agent.updateCount - lastLog.updates) / window
-        let lag = ledger.policyLag
-        let eval = evaluation.map { "eval \(format($0.meanReturn)) ± \(format($0.stdReturn)) | " } ?? ""
-        logger.info("""
-            step \(ledger.transitionsAccepted) | \(eval)episode \(format(ledger.recentEpisodeReturn() ?? .nan)) | \
-            \(Int(inRate)) transitions/s | \(Int(updateRate)) updates/s | replay \(replay.count) | \
-            workers \(ledger.activeWorkers(now: now, window: 10).count) | weights v\(weightsVersion) | \
-            lag \(lag.count > 0 ? "\(lag.min)/\(format(lag.mean))/\(lag.max)" : "n/a") | \
-            rejected \(ledger.totalMessagesRejected) | \(format(now)) s
-            """)
+        nextStatusAt = now + monitoring.statusInterval
+        if phase == "warming_up", agent.updateCount > 0 { phase = "training" }
+        acceptedRate.record(ledger.transitionsAccepted, at: now)
+        updateRate.record(agent.updateCount, at: now)
+        for (id, record) in ledger.workers { workerRates[id, default: RateWindow()].record(record.transitionsReceived, at: now) }
+        let status = makeStatus(now: now)
+        recentLag.advance()
+
+        metrics.updates.increment(by: status.updates - lastReported.updates)
+        lastReported.updates = status.updates
+        metrics.replaySize.record(status.replaySize)
+        metrics.workersConnected.record(status.workersConnected)
+        metrics.samplesPerInsert.record(status.samplesPerInsert)
+        metrics.transitionsPerSecond.last10s.record(status.transitionsPerSecond.last10s)
+        metrics.transitionsPerSecond.last60s.record(status.transitionsPerSecond.last60s)
+        metrics.updatesPerSecond.last10s.record(status.updatesPerSecond.last10s)
+        metrics.updatesPerSecond.last60s.record(status.updatesPerSecond.last60s)
+        monitoring.progress?.append(status)
         if let events {
-            let step = ledger.transitionsAccepted
-            events.scalar("throughput/transitions_per_second", inRate, step: step)
-            events.scalar("throughput/updates_per_second", updateRate, step: step)
-            if lag.count > 0 { events.scalar("policy_lag/mean", lag.mean, step: step) }
+            let step = status.envSteps
+            events.scalar("throughput/transitions_per_second", status.transitionsPerSecond.last10s, step: step)
+            events.scalar("throughput/updates_per_second", status.updatesPerSecond.last10s, step: step)
+            if let lag = status.policyLag { events.scalar("policy_lag/mean", lag.mean, step: step) }
             events.flush()
         }
-        lastLog = (now, ledger.transitionsAccepted, agent.updateCount)
+        monitoring.onStatus(status)
+    }
+
+    private func makeStatus(now: Double) -> LearnerStatus {
+        let c = configuration.training
+        let active = Set(ledger.activeWorkers(now: now, window: 10))
+        let workers = ledger.workers.values.sorted { $0.workerId < $1.workerId }.map { record in
+            WorkerStatusRow(workerId: record.workerId, environments: record.environments, connected: active.contains(record.workerId),
+                            finished: record.finished, transitionsReceived: record.transitionsReceived,
+                            transitionsPerSecond: workerRates[record.workerId]?.rates ?? .zero, episodes: record.episodes,
+                            lastEpisodeReturn: record.lastEpisodeReturn, weightsVersion: record.latestWeightsVersion,
+                            sequenceGaps: record.sequenceGaps)
+        }
+        let rates = acceptedRate.rates
+        let rate = rates.last60s > 0 ? rates.last60s : rates.last10s
+        let remaining = Double(max(c.maxEnvSteps - ledger.transitionsAccepted, 0))
+        let latest = evaluations.last.map {
+            EvaluationPoint(envSteps: $0.envSteps, wallSeconds: $0.wallSeconds, meanReturn: $0.meanReturn, stdReturn: $0.stdReturn)
+        }
+        return LearnerStatus(
+            phase: phase, learnerId: String(learnerId, radix: 16), uptimeSeconds: now, envSteps: ledger.transitionsAccepted,
+            maxEnvSteps: c.maxEnvSteps, updates: agent.updateCount, transitionsPerSecond: rates, updatesPerSecond: updateRate.rates,
+            samplesPerInsert: phase == "draining" ? ratioAtStop : limiter.observedRatio,
+            targetSamplesPerInsert: configuration.learner.samplesPerInsert, replaySize: replay.count,
+            replayCapacity: replay.capacity, weightsVersion: weightsVersion, policyLag: recentLag.range,
+            recentEpisodeReturn: ledger.recentEpisodeReturn(), latestEvaluation: latest, solvedAtEnvSteps: solvedAt?.envSteps,
+            transitionsRejected: ledger.transitionsRejected, messagesRejected: ledger.totalMessagesRejected,
+            messagesRejectedByReason: ledger.messagesRejected, workersConnected: active.count, workers: workers,
+            etaSeconds: phase == "draining" ? 0 : (rate > 0 ? remaining / rate : nil))
     }
 
     // MARK: Shutdown
@@ -279,6 +358,7 @@ public final class LearnerService {
             }
             if drained > 0 { deadline = max(deadline, elapsed + 0.5) }
             if ledger.activeWorkers(now: elapsed, window: 3).isEmpty { break }
+            reportStatusIfDue()
             _ = try transitionsSocket.waitForInput(timeoutMilliseconds: 20)
         }
         let unfinished = ledger.activeWorkers(now: elapsed, window: 3)

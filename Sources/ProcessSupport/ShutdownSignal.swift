@@ -60,6 +60,13 @@ extension Duration {
         let (whole, attoseconds) = components
         return Double(whole) + Double(attoseconds) * 1e-18
     }
+
+    /// The duration in whole nanoseconds (saturating beyond ±292 years).
+    public var wholeNanoseconds: Int64 {
+        let (whole, attoseconds) = components
+        let (product, overflow) = whole.multipliedReportingOverflow(by: 1_000_000_000)
+        return overflow ? (whole < 0 ? .min : .max) : product &+ attoseconds / 1_000_000_000
+    }
 }
 
 /// Wall-clock time for timestamps that cross processes.

@@ -7,7 +7,7 @@ public struct MessageEncoder {
 
     private mutating func begin(_ kind: MessageKind) {
         writer.reset()
-        writer.write(bytes: UnsafeRawBufferPointer(start: WireFormat.magic, count: 4))
+        WireFormat.magic.withUnsafeBytes { writer.write(bytes: $0) }
         writer.write(WireFormat.version)
         writer.write(kind.rawValue)
         writer.write(UInt8(0))

@@ -99,10 +99,12 @@ func checkPorts(transitions: Int, weights: Int) throws {
     if transitions == weights { throw ValidationError("--weights-port: must differ from --transitions-port (\(transitions))") }
 }
 
-/// Sends swift-log output to standard error at `level`.
-func bootstrapLogging(level name: String) {
+/// Sends swift-log output to standard error at `level`; `interactive` shares the
+/// terminal with the status block redrawn below the log.
+func bootstrapLogging(level name: String, interactive: Bool = false) {
     let level = Logger.Level(rawValue: name) ?? .info
     LoggingSystem.bootstrap { label in
+        if interactive { return ConsoleLogHandler(label: label, level: level) }
         var handler = StreamLogHandler.standardError(label: label)
         handler.logLevel = level
         return handler

@@ -25,6 +25,7 @@ struct LaunchCommand: ParsableCommand {
     @OptionGroup(title: "Worker") var worker: WorkerOptions
     @OptionGroup(title: "DDPG") var agent: AgentOptions
     @OptionGroup(title: "Exploration") var noise: NoiseOptions
+    @OptionGroup(title: "Monitoring") var monitoring: MonitoringOptions
 
     func validate() throws {
         guard workers >= 1, workers <= 256 else { throw ValidationError("--workers: must be in 1...256, got \(workers)") }
@@ -34,6 +35,7 @@ struct LaunchCommand: ParsableCommand {
         learnerCommand.common = common
         learnerCommand.learner = learner
         learnerCommand.agent = agent
+        learnerCommand.monitoring = monitoring
         try learnerCommand.validate()
         _ = try worker.parsedSigmas()
         try noise.workerConfiguration.validateAsFlags()
@@ -41,7 +43,8 @@ struct LaunchCommand: ParsableCommand {
 
     func run() throws {
         ShutdownSignal.install()
-        bootstrapLogging(level: common.logLevel)
+        let interactive = monitoring.consoleMode == .interactive
+        bootstrapLogging(level: common.logLevel, interactive: interactive)
         let logger = Logger(label: "ddpg.launch")
         let runDirectory = common.runDirectory(default: "launch")
         try FileManager.default.createDirectory(at: runDirectory, withIntermediateDirectories: true)
@@ -50,16 +53,23 @@ struct LaunchCommand: ParsableCommand {
         let supervisor = Supervisor(logger: logger)
         let parent = ["--parent-pid", "\(getpid())"]
 
-        let learnerProcess = try supervisor.start(["learner"] + commonOptions.arguments + learner.arguments + agent.arguments + parent)
+        var learnerMonitoring = monitoring
+        // The learner draws on the terminal the launcher was given; decided here, where the terminal is known.
+        learnerMonitoring.console = monitoring.consoleMode.rawValue
+        let learnerProcess = try supervisor.start(["learner"] + commonOptions.arguments + learner.arguments + agent.arguments
+                                                  + learnerMonitoring.arguments + parent)
         let host = learner.bind == "0.0.0.0" || learner.bind == "*" ? "127.0.0.1" : learner.bind
         // Workers that start before the learner listens back off for a while before retrying.
         if !Supervisor.waitUntilListening(host: host, port: learner.transitionsPort, timeout: 10, while: learnerProcess) {
             logger.warning("the learner is not accepting connections on \(host):\(learner.transitionsPort) yet; starting workers anyway")
         }
-        logger.info("learner started (pid \(learnerProcess.processIdentifier)); starting \(workers) workers")
+        // Under an interactive console only the learner writes while it runs; another process's line would break its redraw.
+        logger.log(level: interactive ? .debug : .info, "learner started (pid \(learnerProcess.processIdentifier)); starting \(workers) workers")
+        // Under the learner's redrawn status block, the workers' routine info lines would scroll it away.
+        let workerLogLevel = interactive && common.logLevel == "info" ? "notice" : common.logLevel
         func workerArguments(_ id: Int) -> [String] {
             ["worker", "--learner", host, "--transitions-port", "\(learner.transitionsPort)", "--weights-port", "\(learner.weightsPort)",
-             "--worker-id", "\(id)", "--workers", "\(workers)", "--seed", "\(common.seed)", "--log-level", common.logLevel,
+             "--worker-id", "\(id)", "--workers", "\(workers)", "--seed", "\(common.seed)", "--log-level", workerLogLevel,
              "--stats-file", runDirectory.appendingPathComponent("worker-\(id).json").path]
                 + worker.arguments + noise.arguments + parent
         }

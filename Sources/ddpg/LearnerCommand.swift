@@ -2,6 +2,7 @@ import ArgumentParser
 import DDPG
 import Foundation
 import Learner
+import Logging
 import ProcessSupport
 import Training
 
@@ -68,6 +69,7 @@ struct LearnerCommand: ParsableCommand {
     @OptionGroup var common: CommonOptions
     @OptionGroup(title: "Learner") var learner: LearnerOptions
     @OptionGroup(title: "DDPG") var agent: AgentOptions
+    @OptionGroup(title: "Monitoring") var monitoring: MonitoringOptions
 
     @Option(help: .hidden) var parentPid: Int32?
 
@@ -87,20 +89,26 @@ struct LearnerCommand: ParsableCommand {
         }
         try learner.validatePorts()
         try common.validateLogLevel()
+        try monitoring.validate()
     }
 
     func run() throws {
         if let parentPid { ParentWatch.terminateWithParent(parentPid) }
         ShutdownSignal.install()
-        bootstrapLogging(level: common.logLevel)
+        bootstrapLogging(level: common.logLevel, interactive: monitoring.consoleMode == .interactive)
+        let directory = common.runDirectory(default: "learner")
+        let logger = Logger(label: "ddpg.learner")
+        let (learnerMonitoring, console, server) = try monitoring.start(runDirectory: directory, events: try common.eventWriter(), logger: logger)
         let service: LearnerService
         do {
-            service = try LearnerService(configuration: learnerConfiguration, events: try common.eventWriter())
+            service = try LearnerService(configuration: learnerConfiguration, logger: logger, monitoring: learnerMonitoring)
         } catch {
             throw ValidationError("cannot start the learner: \(error)")
         }
         let summary = try service.run()
-        let directory = common.runDirectory(default: "learner")
+        console.finish()
+        // The endpoint keeps serving the final status until the process exits.
+        _ = server
         try summary.write(toDirectory: directory)
         print(directory.appendingPathComponent("summary.json").path)
     }

@@ -1,4 +1,8 @@
+import DDPGTestSupport
 import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
 import Testing
 
 @Suite("ddpg train, run as a real process")
@@ -42,6 +46,13 @@ struct TrainCommandTests {
         (["worker", "--weights-port", "0"], "--weights-port"),
         (["worker", "--learner", ""], "--learner"),
         (["worker", "--flush-ms", "-3"], "--flush-ms"),
+        (["learner", "--metrics-port", "70000"], "--metrics-port"),
+        (["learner", "--console", "fancy"], "--console"),
+        (["launch", "--metrics-port", "-1"], "--metrics-port"),
+        (["top", "localhost"], "HOST:PORT"),
+        (["top", "127.0.0.1:9464", "--interval", "0"], "--interval"),
+        (["plot", "/nonexistent-run"], "no summary.json"),
+        (["plot", "/tmp", "--out", "curve.pdf"], "--out"),
     ]
 
     @Test("distributed commands reject bad flag values, naming the flag")
@@ -58,6 +69,45 @@ struct TrainCommandTests {
         let first = try DDPGProcess.run(["learner", "--bind", "256.0.0.1", "--transitions-port", "5999", "--weights-port", "5998"], timeout: 30)
         #expect(first.status != 0)
         #expect(first.stderr.contains("cannot start the learner") && first.stderr.contains("256.0.0.1"), "got: \(first.stderr.prefix(300))")
+    }
+
+    @Test("a learner whose metrics port is taken fails naming --metrics-port and the address")
+    func metricsPortTaken() throws {
+        let ports = DDPGExecutable.freePorts(3)
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(listener) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(ports[2]).bigEndian
+        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        try #require(bound == 0 && listen(listener, 4) == 0)
+        let result = try DDPGProcess.run(["learner", "--bind", "127.0.0.1", "--transitions-port", "\(ports[0])", "--weights-port", "\(ports[1])",
+                                          "--metrics-port", "\(ports[2])", "--run-dir", DDPGProcess.temporaryDirectory().path], timeout: 30)
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("--metrics-port") && result.stderr.contains("127.0.0.1:\(ports[2])"), "got: \(result.stderr.prefix(400))")
+    }
+
+    @Test("ddpg plot draws a train run's learning curve as SVG")
+    func plot() throws {
+        let directory = DDPGProcess.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let train = try DDPGProcess.run(["train", "--seed", "1", "--run-dir", directory.path, "--max-env-steps", "3000",
+                                         "--eval-every", "1000", "--eval-episodes", "2", "--final-eval-episodes", "2"])
+        try #require(train.status == 0, "\(train.stderr)")
+        let output = directory.appendingPathComponent("curve.svg")
+        let plot = try DDPGProcess.run(["plot", directory.path, "--out", output.path])
+        #expect(plot.status == 0, "\(plot.stderr)")
+        let svg = try String(contentsOf: output, encoding: .utf8)
+        #expect(svg.hasPrefix("<svg") && svg.hasSuffix("</svg>\n"))
+        for title in ["Return vs environment steps", "Return vs wall-clock time", "Throughput", "final eval"] {
+            #expect(svg.contains(title), "the figure has \(title)")
+        }
+        // Three evaluations in each return panel, each drawn as a marker.
+        #expect(svg.components(separatedBy: "<circle").count - 1 >= 6)
+        // The XML parses.
+        let parser = XMLParser(data: Data(svg.utf8))
+        #expect(parser.parse(), "SVG is well-formed XML: \(parser.parserError.map { "\($0)" } ?? "")")
     }
 
     @Test("a short run writes summary.json, and its return improves")

@@ -14,7 +14,7 @@ struct DistributedTests {
         let launcher = try Child([
             "launch", "--workers", "2", "--seed", "3", "--run-dir", directory.path, "--max-env-steps", "10000",
             "--learning-starts", "500", "--eval-every", "1000", "--eval-episodes", "2", "--final-eval-episodes", "5",
-            "--bind", "127.0.0.1", "--transitions-port", "\(ports.0)", "--weights-port", "\(ports.1)", "--broadcast-every", "100",
+            "--bind", "127.0.0.1", "--transitions-port", "\(ports.transitions)", "--weights-port", "\(ports.weights)", "--broadcast-every", "100",
         ], name: "launch")
         #expect(launcher.waitForExit(timeout: 60) == 0, "launch log:\n\(launcher.log.suffix(2_000))")
         let summary = try Harness.summary(in: directory)
@@ -52,15 +52,15 @@ struct DistributedTests {
         let survivor = try Child(Harness.workerArguments(ports: ports, id: 1), name: "worker 1")
         var victim = try Child(Harness.workerArguments(ports: ports, id: 0), name: "worker 0")
         learner.waitForLog("both workers to join") { $0.contains("worker 0 joined") && $0.contains("worker 1 joined") }
-        learner.waitForLog("training") { Harness.lastStep($0) >= 2_000 }
+        Harness.waitForStatus(ports, "training") { $0.envSteps >= 2_000 }
         victim.signal(SIGKILL)
         #expect(victim.waitForExit() == SIGKILL)
-        let stepAtKill = Harness.lastStep(learner.log)
-        learner.waitForLog("learning to go on without worker 0") { Harness.lastStep($0) >= stepAtKill + 2_000 }
+        let atKill = try #require(Harness.status(ports))
+        Harness.waitForStatus(ports, "learning to go on without worker 0") { $0.updates >= atKill.updates + 2_000 }
         victim = try Child(Harness.workerArguments(ports: ports, id: 0), name: "worker 0 again")
         learner.waitForLog("worker 0 to rejoin") { $0.components(separatedBy: "worker 0 joined").count >= 3 }
-        let stepAtRejoin = Harness.lastStep(learner.log)
-        learner.waitForLog("more training") { Harness.lastStep($0) >= stepAtRejoin + 1_000 }
+        let atRejoin = try #require(Harness.status(ports))
+        Harness.waitForStatus(ports, "more training") { $0.updates >= atRejoin.updates + 1_000 }
         learner.signal(SIGTERM)
         #expect(learner.waitForExit() == 0)
         #expect(victim.waitForExit() == 0 && survivor.waitForExit() == 0, "workers stop when the learner does")
@@ -81,11 +81,11 @@ struct DistributedTests {
         let ports = Harness.freePorts()
         var learner = try Child(Harness.learnerArguments(ports: ports, runDirectory: first), name: "learner")
         let worker = try Child(Harness.workerArguments(ports: ports, id: 0), name: "worker")
-        learner.waitForLog("training") { Harness.lastStep($0) >= 1_500 }
+        Harness.waitForStatus(ports, "training") { $0.envSteps >= 1_500 }
         learner.signal(SIGKILL)
         learner.waitForExit()
         learner = try Child(Harness.learnerArguments(ports: ports, runDirectory: second), name: "new learner")
-        learner.waitForLog("the worker's transitions at the new learner") { Harness.lastStep($0) >= 1_500 }
+        Harness.waitForStatus(ports, "the worker's transitions at the new learner") { $0.envSteps >= 1_500 && $0.updates > 0 }
         worker.waitForLog("the worker to notice the restart") { $0.contains("the learner restarted") }
         learner.signal(SIGTERM)
         #expect(learner.waitForExit() == 0)
@@ -104,12 +104,12 @@ struct DistributedTests {
         // A light ratio: the learner reads only as fast as it trains, and this test is about reading.
         let learner = try Child(Harness.learnerArguments(ports: ports, runDirectory: directory, extra: ["--samples-per-insert", "8"]), name: "learner")
         let worker = try Child(Harness.workerArguments(ports: ports, id: 0), name: "worker")
-        learner.waitForLog("training") { Harness.lastStep($0) >= 1_000 }
+        Harness.waitForStatus(ports, "training") { $0.envSteps >= 1_000 && $0.updates > 0 }
 
         let context = try ZMQContext()
         let socket = try ZMQSocket(context, type: .push)
         try socket.setLinger(milliseconds: 5_000)
-        try socket.connect("tcp://127.0.0.1:\(ports.0)")
+        try socket.connect("tcp://127.0.0.1:\(ports.transitions)")
         var generator = SystemRandomNumberGenerator()
         var encoder = MessageEncoder()
         let valid = validTransitions(&encoder)
@@ -138,9 +138,9 @@ struct DistributedTests {
             } } }
             for _ in 0..<100 { try send(bytes) }
         }
-        learner.waitForLog("every rejection to be counted", timeout: 60) { $0.contains("\(sent) rejected so far") || Self.rejectedCount($0) >= sent }
-        let stepAfterFuzz = Harness.lastStep(learner.log)
-        learner.waitForLog("training to go on") { Harness.lastStep($0) >= stepAfterFuzz + 1_000 }
+        Harness.waitForStatus(ports, "every rejection to be counted", timeout: 60) { $0.messagesRejected >= sent }
+        let afterFuzz = try #require(Harness.status(ports))
+        Harness.waitForStatus(ports, "training to go on") { $0.updates >= afterFuzz.updates + 1_000 && $0.envSteps > afterFuzz.envSteps }
         learner.signal(SIGTERM)
         #expect(learner.waitForExit() == 0)
         worker.waitForExit()
@@ -160,14 +160,6 @@ struct DistributedTests {
         return obs.withUnsafeBufferPointer { f in one.withUnsafeBufferPointer { o in flags.withUnsafeBufferPointer { b in
             encoder.encodeTransitions(header, observations: f, actions: o, rewards: o, nextObservations: f, terminated: b, truncated: b)
         } } }
-    }
-
-    /// The rejection count of the learner's latest progress line.
-    private static func rejectedCount(_ log: String) -> Int {
-        log.split(separator: "\n").compactMap { line -> Int? in
-            guard let range = line.range(of: "| rejected ") else { return nil }
-            return Int(line[range.upperBound...].prefix { $0.isNumber })
-        }.last ?? 0
     }
 }
 
@@ -191,7 +183,7 @@ extension DistributedTests {
         let ports = Harness.freePorts()
         let launcher = try Child([
             "launch", "--workers", "2", "--run-dir", directory.path, "--max-env-steps", "100000000",
-            "--bind", "127.0.0.1", "--transitions-port", "\(ports.0)", "--weights-port", "\(ports.1)",
+            "--bind", "127.0.0.1", "--transitions-port", "\(ports.transitions)", "--weights-port", "\(ports.weights)",
         ], name: "launch")
         launcher.waitForLog("both workers to join") { $0.contains("worker 0 joined") && $0.contains("worker 1 joined") }
         let children = Self.children(of: launcher.pid)

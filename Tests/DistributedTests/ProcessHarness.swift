@@ -1,5 +1,6 @@
 import DDPGTestSupport
 import Foundation
+import Telemetry
 import Testing
 
 /// Text appended from a pipe's reader thread and read from the test.
@@ -71,7 +72,39 @@ final class Child: @unchecked Sendable {
 enum Harness {
     static var executable: URL { DDPGExecutable.url }
 
-    static func freePorts() -> (Int, Int) { DDPGExecutable.freePorts() }
+    /// The learner's three ports: ZeroMQ transitions and weights, HTTP metrics.
+    struct Ports {
+        var transitions: Int
+        var weights: Int
+        var metrics: Int
+    }
+
+    static func freePorts() -> Ports {
+        let ports = DDPGExecutable.freePorts(3)
+        return Ports(transitions: ports[0], weights: ports[1], metrics: ports[2])
+    }
+
+    /// The learner's `/status`, read from its real endpoint.
+    static func status(_ ports: Ports) -> LearnerStatus? {
+        try? MonitoringClient(address: "127.0.0.1:\(ports.metrics)", timeout: 2).status()
+    }
+
+    /// Waits until the learner's status satisfies `predicate`, failing the test after `timeout` seconds.
+    @discardableResult
+    static func waitForStatus(_ ports: Ports, _ what: String, timeout: Double = 30, sourceLocation: SourceLocation = #_sourceLocation,
+                              _ predicate: (LearnerStatus) -> Bool) -> LearnerStatus? {
+        let deadline = Date().addingTimeInterval(timeout)
+        var last: LearnerStatus?
+        while Date() < deadline {
+            if let status = Self.status(ports) {
+                last = status
+                if predicate(status) { return status }
+            }
+            usleep(100_000)
+        }
+        Issue.record("timed out waiting for \(what); last status: \(last.map { StatusFormat.plainLine($0) } ?? "none")", sourceLocation: sourceLocation)
+        return nil
+    }
 
     static func temporaryDirectory() -> URL { DDPGExecutable.temporaryDirectory("ddpg-dist") }
 
@@ -80,23 +113,17 @@ enum Harness {
         return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
     }
 
-    /// The largest `step N` the learner has logged.
-    static func lastStep(_ log: String) -> Int {
-        log.split(separator: "\n").compactMap { line -> Int? in
-            guard let range = line.range(of: "] step ") else { return nil }
-            return Int(line[range.upperBound...].prefix { $0.isNumber })
-        }.max() ?? 0
-    }
-
-    /// Arguments of a small, fast learner on the given ports that runs until stopped.
-    static func learnerArguments(ports: (Int, Int), runDirectory: URL, extra: [String] = []) -> [String] {
-        ["learner", "--bind", "127.0.0.1", "--transitions-port", "\(ports.0)", "--weights-port", "\(ports.1)",
+    /// Arguments of a small, fast learner on the given ports that runs until stopped;
+    /// its status is served on `ports.metrics`.
+    static func learnerArguments(ports: Ports, runDirectory: URL, extra: [String] = []) -> [String] {
+        ["learner", "--bind", "127.0.0.1", "--transitions-port", "\(ports.transitions)", "--weights-port", "\(ports.weights)",
+         "--metrics-port", "\(ports.metrics)", "--console", "plain",
          "--run-dir", runDirectory.path, "--max-env-steps", "100000000", "--learning-starts", "500", "--eval-every", "500",
          "--eval-episodes", "2", "--final-eval-episodes", "2", "--broadcast-every", "50", "--drain-seconds", "3"] + extra
     }
 
-    static func workerArguments(ports: (Int, Int), id: Int, extra: [String] = []) -> [String] {
-        ["worker", "--learner", "127.0.0.1", "--transitions-port", "\(ports.0)", "--weights-port", "\(ports.1)",
+    static func workerArguments(ports: Ports, id: Int, extra: [String] = []) -> [String] {
+        ["worker", "--learner", "127.0.0.1", "--transitions-port", "\(ports.transitions)", "--weights-port", "\(ports.weights)",
          "--worker-id", "\(id)", "--workers", "2", "--seed", "\(id + 1)"] + extra
     }
 }

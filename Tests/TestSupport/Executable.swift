@@ -20,8 +20,8 @@ public enum DDPGExecutable {
         FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)")
     }
 
-    /// Two distinct loopback TCP ports that were free a moment ago.
-    public static func freePorts() -> (Int, Int) {
+    /// Distinct loopback TCP ports that were free a moment ago.
+    public static func freePorts(_ count: Int) -> [Int] {
         func one() -> Int {
             let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
             defer { close(fd) }
@@ -33,9 +33,17 @@ public enum DDPGExecutable {
             _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
             return Int(UInt16(bigEndian: address.sin_port))
         }
-        let first = one()
-        var second = one()
-        while second == first { second = one() }
-        return (first, second)
+        var ports: [Int] = []
+        while ports.count < count {
+            let port = one()
+            if !ports.contains(port) { ports.append(port) }
+        }
+        return ports
+    }
+
+    /// Two distinct loopback TCP ports that were free a moment ago.
+    public static func freePorts() -> (Int, Int) {
+        let ports = freePorts(2)
+        return (ports[0], ports[1])
     }
 }

@@ -1,19 +1,18 @@
-import DDPGTestSupport
 import Foundation
 import Testing
 
 /// Runs the real `ddpg` executable built alongside the tests.
-struct DDPGProcess {
-    struct Result {
-        let status: Int32
-        let stdout: String
-        let stderr: String
+public struct DDPGProcess {
+    public struct Result: Sendable {
+        public let status: Int32
+        public let stdout: String
+        public let stderr: String
     }
 
-    static var executable: URL { DDPGExecutable.url }
+    public static var executable: URL { DDPGExecutable.url }
 
     /// Runs `ddpg arguments…` to completion, killing it after `timeout` seconds.
-    static func run(_ arguments: [String], timeout: TimeInterval = 120) throws -> Result {
+    public static func run(_ arguments: [String], timeout: TimeInterval = 120) throws -> Result {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
@@ -41,5 +40,5 @@ struct DDPGProcess {
                       stderr: String(decoding: errData, as: UTF8.self))
     }
 
-    static func temporaryDirectory() -> URL { DDPGExecutable.temporaryDirectory("ddpg-cli") }
+    public static func temporaryDirectory() -> URL { DDPGExecutable.temporaryDirectory("ddpg-cli") }
 }

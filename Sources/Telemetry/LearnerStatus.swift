@@ -1,0 +1,151 @@
+import Foundation
+
+/// A rate over the last 10 and 60 seconds, as Sample Factory reports its FPS.
+public struct WindowedRate: Codable, Sendable, Equatable {
+    public var last10s: Double
+    public var last60s: Double
+
+    public init(last10s: Double, last60s: Double) {
+        self.last10s = last10s
+        self.last60s = last60s
+    }
+
+    public static let zero = WindowedRate(last10s: 0, last60s: 0)
+}
+
+/// Policy lag of recently accepted transitions: learner version minus acting version.
+public struct LagRange: Codable, Sendable, Equatable {
+    public var min: Int64
+    public var mean: Double
+    public var max: Int64
+
+    public init(min: Int64, mean: Double, max: Int64) {
+        self.min = min
+        self.mean = mean
+        self.max = max
+    }
+}
+
+/// The latest evaluation of the greedy policy.
+public struct EvaluationPoint: Codable, Sendable, Equatable {
+    public var envSteps: Int
+    public var wallSeconds: Double
+    public var meanReturn: Double
+    public var stdReturn: Double
+
+    public init(envSteps: Int, wallSeconds: Double, meanReturn: Double, stdReturn: Double) {
+        self.envSteps = envSteps
+        self.wallSeconds = wallSeconds
+        self.meanReturn = meanReturn
+        self.stdReturn = stdReturn
+    }
+}
+
+/// One worker as the learner sees it.
+public struct WorkerStatusRow: Codable, Sendable, Equatable {
+    public var workerId: UInt32
+    public var environments: Int
+    /// Heard from within the last 10 s and has not said goodbye.
+    public var connected: Bool
+    public var finished: Bool
+    public var transitionsReceived: Int
+    public var transitionsPerSecond: WindowedRate
+    public var episodes: Int
+    public var lastEpisodeReturn: Double?
+    public var weightsVersion: UInt64
+    public var sequenceGaps: Int
+
+    public init(workerId: UInt32, environments: Int, connected: Bool, finished: Bool, transitionsReceived: Int,
+                transitionsPerSecond: WindowedRate, episodes: Int, lastEpisodeReturn: Double?, weightsVersion: UInt64, sequenceGaps: Int) {
+        self.workerId = workerId
+        self.environments = environments
+        self.connected = connected
+        self.finished = finished
+        self.transitionsReceived = transitionsReceived
+        self.transitionsPerSecond = transitionsPerSecond
+        self.episodes = episodes
+        self.lastEpisodeReturn = lastEpisodeReturn
+        self.weightsVersion = weightsVersion
+        self.sequenceGaps = sequenceGaps
+    }
+}
+
+/// What a running learner reports about itself once a second: the body of
+/// `GET /status`, the source of the console line and of `ddpg top`.
+public struct LearnerStatus: Codable, Sendable, Equatable {
+    /// `warming_up` (filling replay to the learning-starts size), `training`, or `draining`.
+    public var phase: String
+    public var learnerId: String
+    public var uptimeSeconds: Double
+    public var envSteps: Int
+    public var maxEnvSteps: Int
+    public var updates: Int
+    public var transitionsPerSecond: WindowedRate
+    public var updatesPerSecond: WindowedRate
+    /// Sampled transitions per inserted one so far, and the configured target.
+    public var samplesPerInsert: Double
+    public var targetSamplesPerInsert: Double
+    public var replaySize: Int
+    public var replayCapacity: Int
+    public var weightsVersion: UInt64
+    /// Over the transitions accepted in the last 10 s (nil if all were random or none arrived).
+    public var policyLag: LagRange?
+    /// Mean of the last 10 episode returns the workers reported.
+    public var recentEpisodeReturn: Double?
+    public var latestEvaluation: EvaluationPoint?
+    public var solvedAtEnvSteps: Int?
+    public var transitionsRejected: Int
+    public var messagesRejected: Int
+    public var messagesRejectedByReason: [String: Int]
+    public var workersConnected: Int
+    public var workers: [WorkerStatusRow]
+    /// Seconds to `maxEnvSteps` at the 60 s (or, early on, 10 s) ingest rate; nil when unknown.
+    public var etaSeconds: Double?
+
+    public init(phase: String, learnerId: String, uptimeSeconds: Double, envSteps: Int, maxEnvSteps: Int, updates: Int,
+                transitionsPerSecond: WindowedRate, updatesPerSecond: WindowedRate, samplesPerInsert: Double,
+                targetSamplesPerInsert: Double, replaySize: Int, replayCapacity: Int, weightsVersion: UInt64,
+                policyLag: LagRange?, recentEpisodeReturn: Double?, latestEvaluation: EvaluationPoint?, solvedAtEnvSteps: Int?,
+                transitionsRejected: Int, messagesRejected: Int, messagesRejectedByReason: [String: Int],
+                workersConnected: Int, workers: [WorkerStatusRow], etaSeconds: Double?) {
+        self.phase = phase
+        self.learnerId = learnerId
+        self.uptimeSeconds = uptimeSeconds
+        self.envSteps = envSteps
+        self.maxEnvSteps = maxEnvSteps
+        self.updates = updates
+        self.transitionsPerSecond = transitionsPerSecond
+        self.updatesPerSecond = updatesPerSecond
+        self.samplesPerInsert = samplesPerInsert
+        self.targetSamplesPerInsert = targetSamplesPerInsert
+        self.replaySize = replaySize
+        self.replayCapacity = replayCapacity
+        self.weightsVersion = weightsVersion
+        self.policyLag = policyLag
+        self.recentEpisodeReturn = recentEpisodeReturn
+        self.latestEvaluation = latestEvaluation
+        self.solvedAtEnvSteps = solvedAtEnvSteps
+        self.transitionsRejected = transitionsRejected
+        self.messagesRejected = messagesRejected
+        self.messagesRejectedByReason = messagesRejectedByReason
+        self.workersConnected = workersConnected
+        self.workers = workers
+        self.etaSeconds = etaSeconds
+    }
+
+    /// snake_case JSON, the convention of summary.json and of Prometheus names.
+    public func jsonBytes() -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = [.sortedKeys]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return (try? Array(encoder.encode(self))) ?? []
+    }
+
+    public static func decode(_ data: Data) throws -> LearnerStatus {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return try decoder.decode(LearnerStatus.self, from: data)
+    }
+}

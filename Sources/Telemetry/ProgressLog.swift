@@ -1,0 +1,62 @@
+import Foundation
+
+/// `progress.csv` in the run directory: one row of learner status a second, the
+/// throughput history that `ddpg plot` draws beside the evaluations of summary.json.
+public final class ProgressLog {
+    public static let fileName = "progress.csv"
+    public static let columns = [
+        "wall_seconds", "env_steps", "updates", "transitions_per_second", "updates_per_second", "replay_size",
+        "weights_version", "policy_lag_mean", "episode_return", "eval_return", "workers_connected", "messages_rejected",
+    ]
+
+    private let handle: FileHandle
+    public let url: URL
+
+    /// Creates (or truncates) `progress.csv` in `directory`.
+    public init(directory: URL) throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        url = directory.appendingPathComponent(Self.fileName)
+        guard FileManager.default.createFile(atPath: url.path, contents: Data((Self.columns.joined(separator: ",") + "\n").utf8)) else {
+            throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: url.path])
+        }
+        handle = try FileHandle(forWritingTo: url)
+        handle.seekToEndOfFile()
+    }
+
+    public func append(_ s: LearnerStatus) {
+        func field(_ value: Double?) -> String { value.map { $0.isFinite ? String(format: "%.6g", $0) : "" } ?? "" }
+        let row = [
+            String(format: "%.3f", s.uptimeSeconds), "\(s.envSteps)", "\(s.updates)", field(s.transitionsPerSecond.last10s),
+            field(s.updatesPerSecond.last10s), "\(s.replaySize)", "\(s.weightsVersion)", field(s.policyLag?.mean),
+            field(s.recentEpisodeReturn), field(s.latestEvaluation?.meanReturn), "\(s.workersConnected)", "\(s.messagesRejected)",
+        ]
+        handle.write(Data((row.joined(separator: ",") + "\n").utf8))
+    }
+
+    deinit { try? handle.close() }
+}
+
+/// The rows of a `progress.csv`, by column name.
+public struct ProgressTable: Sendable {
+    public private(set) var columns: [String: [Double?]] = [:]
+    public private(set) var rowCount = 0
+
+    public init(csv text: String) {
+        var lines = text.split(whereSeparator: \.isNewline).map(String.init)
+        guard !lines.isEmpty else { return }
+        let names = lines.removeFirst().split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        for name in names { columns[name] = [] }
+        for line in lines {
+            let fields = line.split(separator: ",", omittingEmptySubsequences: false)
+            guard fields.count == names.count else { continue }
+            for (name, field) in zip(names, fields) { columns[name]!.append(Double(field)) }
+            rowCount += 1
+        }
+    }
+
+    /// Pairs of (x, y) where both columns have a value.
+    public func series(_ x: String, _ y: String) -> [(Double, Double)] {
+        guard let xs = columns[x], let ys = columns[y] else { return [] }
+        return zip(xs, ys).compactMap { a, b in a.flatMap { a in b.map { (a, $0) } } }
+    }
+}
