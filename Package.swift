@@ -77,7 +77,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "DDPGBench",
-            dependencies: ["Training", "DDPG", "Environments", "NeuralNetwork", "Randomness", "CBLAS", "ZeroMQ", "WireProtocol", "ProcessSupport"]
+            dependencies: ["Training", "DDPG", "Environments", "NeuralNetwork", "Randomness", "CBLAS", "ZeroMQ", "WireProtocol", "ProcessSupport", "Telemetry"]
         ),
         .testTarget(name: "NeuralNetworkTests", dependencies: ["NeuralNetwork", "Randomness"]),
         .testTarget(name: "EnvironmentsTests", dependencies: ["Environments", "Randomness"]),

@@ -69,7 +69,9 @@ enum DistributedBenchmarks {
         func stop() { lock.withLock { stopped = true } }
     }
 
-    private static func send(workerId: UInt32, port: Int, perMessage: Int, counter: TransitionCounter) throws {
+    /// Sends synthetic transitions until `counter` stops; after `pauseAfter` transitions, waits `pauseMicroseconds` between messages.
+    static func send(workerId: UInt32, port: Int, perMessage: Int, counter: TransitionCounter,
+                     pauseAfter: Int = .max, pauseMicroseconds: UInt32 = 0) throws {
         let context = try ZMQContext()
         let socket = try ZMQSocket(context, type: .push)
         try socket.setSendHighWaterMark(2)
@@ -98,6 +100,7 @@ enum DistributedBenchmarks {
             if sent {
                 counter.add(perMessage)
                 sequence += 1
+                if Int(sequence) * perMessage >= pauseAfter { usleep(pauseMicroseconds) }
             }
         }
     }

@@ -81,6 +81,27 @@ if CommandLine.arguments.contains("--worker-throughput") {
     exit(0)
 }
 
+/// `--monitoring-overhead`: learner updates/s with monitoring off and on, in alternating runs
+/// so that drift of the machine falls on both alike.
+if CommandLine.arguments.contains("--monitoring-overhead") {
+    let runs = quick ? 2 : 4, seconds = quick ? 4.0 : 10.0
+    var off: [Double] = [], on: [Double] = []
+    for run in 0..<runs {
+        let port = 19_855 + 4 * run
+        // Alternate which goes first, so neither always runs on a warmer machine.
+        for monitoring in run.isMultiple(of: 2) ? [false, true] : [true, false] {
+            let rate = try DistributedBenchmarks.learnerUpdateRate(monitoring: monitoring, seconds: seconds, scrapesPerSecond: 10, port: port)
+            report("learner_updates_monitoring_\(monitoring ? "on" : "off")_run\(run + 1)", rate, "updates/s")
+            if monitoring { on.append(rate) } else { off.append(rate) }
+        }
+    }
+    let meanOff = off.reduce(0, +) / Double(off.count), meanOn = on.reduce(0, +) / Double(on.count)
+    report("learner_updates_monitoring_off_mean", meanOff, "updates/s")
+    report("learner_updates_monitoring_on_mean", meanOn, "updates/s")
+    report("monitoring_overhead", (meanOff - meanOn) / meanOff * 100, "%")
+    exit(0)
+}
+
 /// `--fixed-updates N`: run exactly N [64,64] updates (after building everything) and exit,
 /// so that scripts/check-allocations.sh can count heap allocations per update under valgrind.
 if let index = CommandLine.arguments.firstIndex(of: "--fixed-updates"), index + 1 < CommandLine.arguments.count,
