@@ -32,7 +32,9 @@ let package = Package(
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
         .target(name: "WireProtocol"),
         .target(name: "ProcessSupport", dependencies: ["CShims"]),
-        .target(name: "Telemetry", dependencies: [.product(name: "Logging", package: "swift-log")]),
+        .target(name: "Checksum"),
+        .target(name: "Telemetry", dependencies: ["Checksum", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "Checkpoint", dependencies: ["Checksum", "DDPG", "NeuralNetwork", "Randomness", "Training"]),
         .target(
             name: "MetricsServer",
             dependencies: [
@@ -55,7 +57,7 @@ let package = Package(
         .target(
             name: "Learner",
             dependencies: [
-                "DDPG", "Training", "Environments", "NeuralNetwork", "WireProtocol", "ZeroMQ", "ProcessSupport", "Telemetry",
+                "DDPG", "Training", "Environments", "NeuralNetwork", "WireProtocol", "ZeroMQ", "ProcessSupport", "Telemetry", "Checkpoint",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
             ]
@@ -73,14 +75,14 @@ let package = Package(
             name: "ddpg",
             dependencies: [
                 "Training", "DDPG", "Environments", "NeuralNetwork", "Learner", "Worker", "ProcessSupport", "Telemetry",
-                "MetricsServer", "Plotting",
+                "MetricsServer", "Plotting", "Checkpoint",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(
             name: "DDPGBench",
-            dependencies: ["Training", "DDPG", "Environments", "NeuralNetwork", "Randomness", "CBLAS", "ZeroMQ", "WireProtocol", "ProcessSupport", "Telemetry"]
+            dependencies: ["Training", "DDPG", "Environments", "NeuralNetwork", "Randomness", "CBLAS", "ZeroMQ", "WireProtocol", "ProcessSupport", "Telemetry", "Checkpoint"]
         ),
         .testTarget(name: "NeuralNetworkTests", dependencies: ["NeuralNetwork", "Randomness"]),
         .testTarget(name: "EnvironmentsTests", dependencies: ["Environments", "Randomness"]),
@@ -92,8 +94,9 @@ let package = Package(
         .testTarget(name: "WireProtocolTests", dependencies: ["WireProtocol"]),
         .testTarget(name: "LearnerTests", dependencies: ["Learner", "WireProtocol", "Telemetry"]),
         .testTarget(name: "WorkerTests", dependencies: ["Worker"]),
-        .testTarget(name: "TelemetryTests", dependencies: ["Telemetry"]),
+        .testTarget(name: "TelemetryTests", dependencies: ["Telemetry", "Checksum"]),
+        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "DDPG", "NeuralNetwork", "Randomness", "Training"]),
         .testTarget(name: "PlottingTests", dependencies: ["Plotting"]),
-        .testTarget(name: "DistributedTests", dependencies: ["ddpg", "ZeroMQ", "WireProtocol", "Telemetry", "Learner", "DDPGTestSupport"]),
+        .testTarget(name: "DistributedTests", dependencies: ["ddpg", "ZeroMQ", "WireProtocol", "Telemetry", "Learner", "Checkpoint", "DDPGTestSupport"]),
     ]
 )

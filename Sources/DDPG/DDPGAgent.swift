@@ -37,6 +37,9 @@ public final class DDPGAgent {
     public let criticOptimizer: Adam
     public private(set) var updateCount = 0
 
+    /// Continues the update count of a restored checkpoint (parameters and Adam states are restored in place).
+    public func restoreUpdateCount(_ count: Int) { updateCount = count }
+
     private let actorWorkspace: MLPWorkspace
     private let criticWorkspace: MLPWorkspace
     private let targetActorWorkspace: MLPWorkspace

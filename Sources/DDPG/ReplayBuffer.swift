@@ -137,6 +137,46 @@ public final class ReplayBuffer {
         batch.setCount(size)
     }
 
+    /// The filled slots, column by column, for a checkpoint: `body(name, bytes)` is
+    /// called once per column with its raw host-order bytes (Float32, or UInt8 for truncations).
+    public func forEachColumn(_ body: (String, UnsafeRawBufferPointer) throws -> Void) rethrows {
+        let o = observationSize, a = actionSize, f = MemoryLayout<Float>.size
+        try body("replay_observations", UnsafeRawBufferPointer(start: observations, count: count * o * f))
+        try body("replay_actions", UnsafeRawBufferPointer(start: actions, count: count * a * f))
+        try body("replay_rewards", UnsafeRawBufferPointer(start: rewards, count: count * f))
+        try body("replay_next_observations", UnsafeRawBufferPointer(start: nextObservations, count: count * o * f))
+        try body("replay_terminated", UnsafeRawBufferPointer(start: terminals, count: count * f))
+        try body("replay_truncated", UnsafeRawBufferPointer(start: truncations, count: count))
+    }
+
+    /// Where the ring stands, for a checkpoint.
+    public var ringPosition: (count: Int, nextSlot: Int, totalAdded: Int) { (count, nextSlot, totalAdded) }
+
+    /// Refills the buffer from columns written by ``forEachColumn(_:)``. `column(name)`
+    /// returns that column's bytes, which must hold exactly `count` transitions.
+    public func restore(count: Int, nextSlot: Int, totalAdded: Int, column: (String) -> [UInt8]?) -> Bool {
+        guard (0...capacity).contains(count), (0..<capacity).contains(nextSlot) || (count == 0 && nextSlot == 0), totalAdded >= count else { return false }
+        let o = observationSize, a = actionSize, f = MemoryLayout<Float>.size
+        let targets: [(String, UnsafeMutableRawPointer, Int)] = [
+            ("replay_observations", UnsafeMutableRawPointer(observations), count * o * f),
+            ("replay_actions", UnsafeMutableRawPointer(actions), count * a * f),
+            ("replay_rewards", UnsafeMutableRawPointer(rewards), count * f),
+            ("replay_next_observations", UnsafeMutableRawPointer(nextObservations), count * o * f),
+            ("replay_terminated", UnsafeMutableRawPointer(terminals), count * f),
+            ("replay_truncated", UnsafeMutableRawPointer(truncations), count),
+        ]
+        for (name, _, bytes) in targets {
+            guard let source = column(name), source.count == bytes else { return false }
+        }
+        for (name, destination, bytes) in targets where bytes > 0 {
+            column(name)!.withUnsafeBytes { destination.copyMemory(from: $0.baseAddress!, byteCount: bytes) }
+        }
+        self.count = count
+        self.nextSlot = nextSlot
+        self.totalAdded = totalAdded
+        return true
+    }
+
     /// Whether the transition in `slot` ended its episode by the time limit (for inspection and tests).
     public func isTruncated(slot: Int) -> Bool { truncations[slot] != 0 }
     public func isTerminated(slot: Int) -> Bool { terminals[slot] != 0 }

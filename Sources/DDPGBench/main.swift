@@ -102,6 +102,14 @@ if CommandLine.arguments.contains("--monitoring-overhead") {
     exit(0)
 }
 
+/// `--checkpoint-stall`: what a [256,256] checkpoint costs the learner's training loop.
+if CommandLine.arguments.contains("--checkpoint-stall") {
+    for (name, value, unit) in try DistributedBenchmarks.checkpointStall(seconds: quick ? 4 : 12, port: 19_955) {
+        report(name, value, unit)
+    }
+    exit(0)
+}
+
 /// `--fixed-updates N`: run exactly N [64,64] updates (after building everything) and exit,
 /// so that scripts/check-allocations.sh can count heap allocations per update under valgrind.
 if let index = CommandLine.arguments.firstIndex(of: "--fixed-updates"), index + 1 < CommandLine.arguments.count,

@@ -19,6 +19,14 @@ public struct LearnerSettings: Codable, Sendable, Equatable {
     public var drainSeconds = 5.0
     /// Messages on the transitions socket larger than this are refused by libzmq.
     public var maxMessageBytes = 16 << 20
+    /// Checkpoint every this many seconds of wall time (nil: not by time).
+    public var checkpointEverySeconds: Double? = 60
+    /// Checkpoint every this many updates (nil: not by updates).
+    public var checkpointEveryUpdates: Int?
+    /// Checkpoint files kept; older ones are deleted.
+    public var keepCheckpoints = 3
+    /// Whether checkpoints include the replay contents.
+    public var checkpointReplay = false
 
     public init() {}
 
@@ -30,6 +38,13 @@ public struct LearnerSettings: Codable, Sendable, Equatable {
         try check(drainSeconds >= 0 && drainSeconds.isFinite, "drainSeconds", "must be non-negative, got \(drainSeconds)")
         try check(!transitionsEndpoint.isEmpty && transitionsEndpoint != weightsEndpoint, "transitionsEndpoint",
                   "the transitions and weights endpoints must differ")
+        if let seconds = checkpointEverySeconds {
+            try check(seconds > 0 && seconds.isFinite, "checkpointEverySeconds", "must be positive, got \(seconds)")
+        }
+        if let updates = checkpointEveryUpdates {
+            try check(updates >= 1, "checkpointEveryUpdates", "must be at least 1, got \(updates)")
+        }
+        try check(keepCheckpoints >= 1, "keepCheckpoints", "must be at least 1, got \(keepCheckpoints)")
         if let target = untilReturn {
             try check(target.isFinite, "untilReturn", "must be finite, got \(target)")
         }

@@ -48,6 +48,9 @@ public final class LearnerMetrics {
               buckets: [-1500, -1200, -1000, -800, -600, -400, -300, -200, -150, -100, -50, 0]),
         .init(name: "ddpg_update_duration_seconds", kind: .histogram, help: "Wall time of one update: critic, actor and target networks.",
               buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1]),
+        .init(name: "ddpg_checkpoints_total", kind: .counter, help: "Checkpoints taken (written by a background thread)."),
+        .init(name: "ddpg_checkpoint_stall_seconds", kind: .histogram, help: "Time training stops to copy the state for one checkpoint; encoding and writing happen on another thread.",
+              buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5]),
         .init(name: "ddpg_evaluation_duration_seconds", kind: .histogram, help: "Wall time of one evaluation, during which training pauses.",
               buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]),
     ]
@@ -76,6 +79,8 @@ public final class LearnerMetrics {
     let episodeReturn: Recorder
     let updateDuration: Timer
     let evaluationDuration: Timer
+    let checkpoints: Counter
+    let checkpointStall: Timer
 
     public init(factory: any MetricsFactory = NOOPMetricsHandler.instance) {
         self.factory = factory
@@ -108,6 +113,8 @@ public final class LearnerMetrics {
         episodeReturn = Recorder(label: "ddpg_episode_return", dimensions: [], aggregate: true, factory: factory)
         updateDuration = Timer(label: "ddpg_update_duration_seconds", dimensions: [], factory: factory)
         evaluationDuration = Timer(label: "ddpg_evaluation_duration_seconds", dimensions: [], factory: factory)
+        checkpoints = counter("ddpg_checkpoints_total")
+        checkpointStall = Timer(label: "ddpg_checkpoint_stall_seconds", dimensions: [], factory: factory)
     }
 
     func messageReceived(kind: String) { messagesReceived[kind]?.increment() }

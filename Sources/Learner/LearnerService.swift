@@ -1,4 +1,5 @@
 import DDPG
+import Checkpoint
 import Environments
 import Foundation
 import Logging
@@ -21,7 +22,7 @@ import ZeroMQ
 /// reading, and then the full queues push back on the workers.
 public final class LearnerService {
     public let configuration: LearnerConfiguration
-    private let logger: Logger
+    let logger: Logger
     private let context: ZMQContext
     private let transitionsSocket: ZMQSocket
     private let weightsSocket: ZMQSocket
@@ -31,23 +32,23 @@ public final class LearnerService {
     public let agent: DDPGAgent
     public let replay: ReplayBuffer
     private let batch: TransitionBatch
-    private var limiter: RateLimiter
-    private var ledger = IngestLedger()
+    var limiter: RateLimiter
+    var ledger = IngestLedger()
     private let evaluator: Evaluator<Pendulum>
     private let actorShape: ActorShape
-    private var replayGenerator: Xoshiro256
+    var replayGenerator: Xoshiro256
 
-    private var weightsVersion: UInt64 = 0
+    var weightsVersion: UInt64 = 0
     /// Identifies this learner's run of versions to the workers.
     private let learnerId = UInt64.random(in: 1...UInt64.max)
-    private var updatesAtLastBroadcast = 0
-    private var evaluations: [EvaluationResult] = []
-    private var solvedAt: SolvedAt?
-    private var nextEvaluationAt: Int
+    var updatesAtLastBroadcast = 0
+    var evaluations: [EvaluationResult] = []
+    var solvedAt: SolvedAt?
+    var nextEvaluationAt: Int
     private let clock = ContinuousClock()
     private let start: ContinuousClock.Instant
     private let monitoring: LearnerMonitoring
-    private var metrics: LearnerMetrics { monitoring.metrics }
+    var metrics: LearnerMetrics { monitoring.metrics }
     private var events: TensorBoardWriter? { monitoring.events }
     private var phase = "warming_up"
     private var nextStatusAt = 0.0
@@ -60,11 +61,13 @@ public final class LearnerService {
     private var ratioAtStop = 0.0
 
     /// Binds both endpoints. Throws if an address is unusable or taken.
+    /// `checkpoints`, when given, receives a checkpoint on the configured schedule and a last one when the run stops.
     public init(configuration: LearnerConfiguration, logger: Logger = Logger(label: "ddpg.learner"),
-                monitoring: LearnerMonitoring = LearnerMonitoring()) throws {
+                monitoring: LearnerMonitoring = LearnerMonitoring(), checkpoints: CheckpointWriter? = nil) throws {
         self.configuration = configuration
         self.logger = logger
         self.monitoring = monitoring
+        self.checkpointWriter = checkpoints
         let c = configuration.training, settings = configuration.learner
         BLAS.setThreadCount(c.blasThreads)
         let environment = Pendulum()
@@ -97,6 +100,7 @@ public final class LearnerService {
         try weightsSocket.setLinger(milliseconds: 500)
         try weightsSocket.bind(settings.weightsEndpoint)
         start = clock.now
+        scheduleNextCheckpoint()
         metrics.replayCapacity.record(c.replayCapacity)
         metrics.envStepsTarget.record(c.maxEnvSteps)
         logger.info("learner listening: transitions \(transitionsSocket.lastEndpoint), weights \(weightsSocket.lastEndpoint)")
@@ -105,9 +109,23 @@ public final class LearnerService {
     /// The endpoints actually bound (useful after binding port 0).
     public var boundEndpoints: (transitions: String, weights: String) { (transitionsSocket.lastEndpoint, weightsSocket.lastEndpoint) }
 
-    private var elapsed: Double {
+    var elapsed: Double {
         (clock.now - start).seconds
     }
+
+    /// Where a resumed run started: env steps, episodes and training seconds of the runs before it.
+    var resumedFrom = (envSteps: 0, episodes: 0, wallSeconds: 0.0)
+    /// Env steps of the whole run, across resumes (this process accepted `ledger.transitionsAccepted` of them).
+    var envSteps: Int { resumedFrom.envSteps + ledger.transitionsAccepted }
+    var episodes: Int { resumedFrom.episodes + ledger.workers.values.reduce(0) { $0 + $1.episodes } }
+    /// Seconds of training across resumes: the wall-clock axis of evaluations and solved_at.
+    var trainingSeconds: Double { resumedFrom.wallSeconds + elapsed }
+
+    // Checkpoints (LearnerService+Checkpoints.swift).
+    let checkpointWriter: CheckpointWriter?
+    var resumedFile: URL?
+    var checkpointsWritten = 0
+    var nextCheckpoint: (seconds: Double, updates: Int) = (.infinity, .max)
 
     /// Runs until `maxEnvSteps` transitions were accepted, an evaluation reaches
     /// `untilReturn`, or SIGINT/SIGTERM; then drains the workers and returns the summary.
@@ -121,14 +139,15 @@ public final class LearnerService {
             }
             var progressed = try ingestSlice()
             progressed = trainSlice() || progressed
-            if ledger.transitionsAccepted >= nextEvaluationAt {
+            if envSteps >= nextEvaluationAt {
                 evaluate()
                 if let target = configuration.learner.untilReturn, let last = evaluations.last, last.meanReturn >= target {
                     stopReason = "until_return"
                 }
             }
-            if ledger.transitionsAccepted >= c.maxEnvSteps { stopReason = stopReason ?? "max_env_steps" }
+            if envSteps >= c.maxEnvSteps { stopReason = stopReason ?? "max_env_steps" }
             reportStatusIfDue()
+            checkpointIfDue()
             if !progressed, stopReason == nil {
                 _ = try transitionsSocket.waitForInput(timeoutMilliseconds: 20)
             }
@@ -136,8 +155,10 @@ public final class LearnerService {
         let reason = stopReason ?? "signal"
         ratioAtStop = limiter.observedRatio
         phase = "draining"
-        logger.info("stopping (\(reason)) after \(ledger.transitionsAccepted) transitions and \(agent.updateCount) updates")
+        logger.info("stopping (\(reason)) at \(envSteps) env steps (\(ledger.transitionsAccepted) transitions in this run) and \(agent.updateCount) updates")
         try drain()
+        writeCheckpoint(reason: "final")
+        checkpointWriter?.wait()
         let summary = makeSummary(stopReason: reason)
         reportStatus()
         return summary
@@ -173,7 +194,7 @@ public final class LearnerService {
                     metrics.messageReceived(kind: "episode")
                     metrics.episodes.increment()
                     metrics.episodeReturn.record(report.episodeReturn)
-                    events?.scalar("Reward", report.episodeReturn, step: ledger.transitionsAccepted)
+                    events?.scalar("Reward", report.episodeReturn, step: envSteps)
                 case let .workerStatus(status):
                     ledger.status(status, now: now)
                     metrics.messageReceived(kind: "worker_status")
@@ -224,9 +245,9 @@ public final class LearnerService {
             let stats = agent.update(batch)
             metrics.updateDuration.recordNanoseconds((clock.now - started).wholeNanoseconds)
             if let events, agent.updateCount % 10 == 0 {
-                events.scalar("Qmax", Double(stats.maxQ), step: ledger.transitionsAccepted)
-                events.scalar("loss/critic", Double(stats.criticLoss), step: ledger.transitionsAccepted)
-                events.scalar("loss/actor", Double(stats.actorLoss), step: ledger.transitionsAccepted)
+                events.scalar("Qmax", Double(stats.maxQ), step: envSteps)
+                events.scalar("loss/critic", Double(stats.criticLoss), step: envSteps)
+                events.scalar("loss/actor", Double(stats.actorLoss), step: envSteps)
             }
             limiter.sampled(batchSize)
             updates += 1
@@ -257,12 +278,12 @@ public final class LearnerService {
     private func evaluate() {
         let c = configuration.training
         let started = clock.now
-        let result = evaluator.evaluate(agent.actor, episodes: c.evalEpisodes, envSteps: ledger.transitionsAccepted, wallSeconds: elapsed)
+        let result = evaluator.evaluate(agent.actor, episodes: c.evalEpisodes, envSteps: envSteps, wallSeconds: trainingSeconds)
         metrics.evaluationDuration.recordNanoseconds((clock.now - started).wholeNanoseconds)
         metrics.evaluations.increment()
         metrics.evalReturn.record(result.meanReturn)
         evaluations.append(result)
-        while nextEvaluationAt <= ledger.transitionsAccepted { nextEvaluationAt += c.evalEvery }
+        while nextEvaluationAt <= envSteps { nextEvaluationAt += c.evalEvery }
         events?.scalar("eval/mean_return", result.meanReturn, step: result.envSteps)
         logger.debug("eval at \(result.envSteps) env steps: \(format(result.meanReturn)) ± \(format(result.stdReturn))")
         if solvedAt == nil, result.meanReturn >= c.solvedReturn {
@@ -320,12 +341,12 @@ public final class LearnerService {
         }
         let rates = acceptedRate.rates
         let rate = rates.last60s > 0 ? rates.last60s : rates.last10s
-        let remaining = Double(max(c.maxEnvSteps - ledger.transitionsAccepted, 0))
+        let remaining = Double(max(c.maxEnvSteps - envSteps, 0))
         let latest = evaluations.last.map {
             EvaluationPoint(envSteps: $0.envSteps, wallSeconds: $0.wallSeconds, meanReturn: $0.meanReturn, stdReturn: $0.stdReturn)
         }
         return LearnerStatus(
-            phase: phase, learnerId: String(learnerId, radix: 16), uptimeSeconds: now, envSteps: ledger.transitionsAccepted,
+            phase: phase, learnerId: String(learnerId, radix: 16), uptimeSeconds: now, envSteps: envSteps,
             maxEnvSteps: c.maxEnvSteps, updates: agent.updateCount, transitionsPerSecond: rates, updatesPerSecond: updateRate.rates,
             samplesPerInsert: phase == "draining" ? ratioAtStop : limiter.observedRatio,
             targetSamplesPerInsert: configuration.learner.samplesPerInsert, replaySize: replay.count,
@@ -367,10 +388,10 @@ public final class LearnerService {
 
     private func makeSummary(stopReason: String) -> LearnerSummary {
         let c = configuration.training
-        let wall = elapsed
-        let finalEval = evaluator.evaluate(agent.actor, episodes: c.finalEvalEpisodes, envSteps: ledger.transitionsAccepted, wallSeconds: wall)
+        let wall = trainingSeconds
+        let finalEval = evaluator.evaluate(agent.actor, episodes: c.finalEvalEpisodes, envSteps: envSteps, wallSeconds: wall)
         logger.info("\(finalEvaluationLine(finalEval, solvedAt: solvedAt))")
-        let run = RunSummary(envSteps: ledger.transitionsAccepted, updates: agent.updateCount, episodes: ledger.workers.values.reduce(0) { $0 + $1.episodes },
+        let run = RunSummary(envSteps: envSteps, updates: agent.updateCount, episodes: episodes,
                              wallSeconds: wall, eval: evaluations, solvedAt: solvedAt, finalEval: finalEval, config: c)
         let workers = ledger.workers.values.sorted { $0.workerId < $1.workerId }
         return LearnerSummary(
@@ -379,6 +400,7 @@ public final class LearnerService {
             transitionsReceived: ledger.transitionsReceived, transitionsAccepted: ledger.transitionsAccepted,
             transitionsRejected: ledger.transitionsRejected, messagesRejected: ledger.messagesRejected,
             weightsVersion: weightsVersion, policyLag: ledger.policyLag.summary, randomTransitions: ledger.randomTransitions,
-            replaySize: replay.count, samplesPerInsert: ratioAtStop, stopReason: stopReason, workers: workers)
+            replaySize: replay.count, samplesPerInsert: ratioAtStop, stopReason: stopReason, workers: workers,
+            resumedFrom: resumedFile?.path, checkpoints: checkpointsWritten)
     }
 }

@@ -19,10 +19,14 @@ public struct LearnerSummary: Encodable, Sendable {
     public var samplesPerInsert: Double
     public var stopReason: String
     public var workers: [WorkerRecord]
+    /// The checkpoint this run resumed from, if any.
+    public var resumedFrom: String?
+    /// Checkpoints taken during this run, including the last one at stop.
+    public var checkpoints: Int
 
     enum CodingKeys: String, CodingKey {
         case learnerConfig, transitionsSent, transitionsReceived, transitionsAccepted, transitionsRejected, messagesRejected
-        case weightsVersion, policyLag, randomTransitions, replaySize, samplesPerInsert, stopReason, workers
+        case weightsVersion, policyLag, randomTransitions, replaySize, samplesPerInsert, stopReason, workers, resumedFrom, checkpoints
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -41,6 +45,8 @@ public struct LearnerSummary: Encodable, Sendable {
         try container.encode(samplesPerInsert, forKey: .samplesPerInsert)
         try container.encode(stopReason, forKey: .stopReason)
         try container.encode(workers, forKey: .workers)
+        try container.encode(resumedFrom, forKey: .resumedFrom)
+        try container.encode(checkpoints, forKey: .checkpoints)
     }
 
     public func write(toDirectory directory: URL) throws {

@@ -42,6 +42,9 @@ struct SVGCanvas {
         elements.append("<circle cx=\"\(Self.number(x))\" cy=\"\(Self.number(y))\" r=\"\(radius)\" fill=\"\(fill)\"/>")
     }
 
+    /// Markup written as is (animation elements the helpers above do not cover).
+    mutating func raw(_ markup: String) { elements.append(markup) }
+
     enum Anchor: String { case start, middle, end }
 
     mutating func text(_ content: String, x: Double, y: Double, size: Double = 13, anchor: Anchor = .start, weight: String = "normal",

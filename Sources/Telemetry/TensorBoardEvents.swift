@@ -1,3 +1,4 @@
+import Checksum
 import Foundation
 
 /// The few protobuf encodings an Event of TensorFlow's `event.proto` needs.

@@ -12,6 +12,16 @@ public struct EvaluationResult: Codable, Sendable, Equatable {
     public var minReturn: Double
     public var maxReturn: Double
     public var episodes: Int
+
+    public init(envSteps: Int, wallSeconds: Double, meanReturn: Double, stdReturn: Double, minReturn: Double, maxReturn: Double, episodes: Int) {
+        self.envSteps = envSteps
+        self.wallSeconds = wallSeconds
+        self.meanReturn = meanReturn
+        self.stdReturn = stdReturn
+        self.minReturn = minReturn
+        self.maxReturn = maxReturn
+        self.episodes = episodes
+    }
 }
 
 /// Runs the greedy policy μ(s), without noise, on episodes whose starts come

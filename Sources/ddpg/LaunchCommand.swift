@@ -46,7 +46,7 @@ struct LaunchCommand: ParsableCommand {
         let interactive = monitoring.consoleMode == .interactive
         bootstrapLogging(level: common.logLevel, interactive: interactive)
         let logger = Logger(label: "ddpg.launch")
-        let runDirectory = common.runDirectory(default: "launch")
+        let runDirectory = learner.resume.map { URL(fileURLWithPath: $0) } ?? common.runDirectory(default: "launch")
         try FileManager.default.createDirectory(at: runDirectory, withIntermediateDirectories: true)
         var commonOptions = common
         commonOptions.runDir = runDirectory.path

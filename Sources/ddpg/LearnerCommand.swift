@@ -1,5 +1,6 @@
 import ArgumentParser
 import DDPG
+import Checkpoint
 import Foundation
 import Learner
 import Logging
@@ -34,6 +35,32 @@ struct LearnerOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Seconds to wait at shutdown for workers to flush.")
     var drainSeconds = defaults.drainSeconds
 
+    @Option(parsing: .unconditional, help: "Checkpoint every N seconds (60s, 5m) or N updates (20000u), or off. A last checkpoint is always written when the learner stops.")
+    var checkpointEvery = "60s"
+
+    @Option(parsing: .unconditional, help: "Checkpoint files to keep in RUN_DIR/checkpoints.")
+    var keepCheckpoints = defaults.keepCheckpoints
+
+    @Flag(help: "Include the replay buffer's contents in checkpoints (large: about 37 bytes per transition).")
+    var checkpointReplay = false
+
+    @Option(parsing: .unconditional, help: "Continue the run in RUN_DIR from its newest valid checkpoint (RUN_DIR becomes the run directory).")
+    var resume: String?
+
+    /// `--checkpoint-every` as (seconds, updates); both nil when off.
+    func checkpointSchedule() throws -> (seconds: Double?, updates: Int?) {
+        let text = checkpointEvery.trimmingCharacters(in: .whitespaces).lowercased()
+        if text == "off" || text == "never" { return (nil, nil) }
+        let units: [(suffix: String, seconds: Double?)] = [("updates", nil), ("u", nil), ("s", 1), ("m", 60), ("h", 3_600)]
+        for (suffix, multiplier) in units where text.hasSuffix(suffix) {
+            let number = String(text.dropLast(suffix.count))
+            if let multiplier, let value = Double(number), value > 0, value.isFinite { return (value * multiplier, nil) }
+            if multiplier == nil, let value = Int(number), value > 0 { return (nil, value) }
+        }
+        if let value = Double(text), value > 0, value.isFinite { return (value, nil) }
+        throw ValidationError("--checkpoint-every: '\(checkpointEvery)' is not a duration (60s, 5m, 1h), a number of updates (20000u) or off")
+    }
+
     func settings(batchSize: Int) -> LearnerSettings {
         var s = LearnerSettings()
         s.transitionsEndpoint = "tcp://\(bind):\(transitionsPort)"
@@ -43,16 +70,31 @@ struct LearnerOptions: ParsableArguments {
         s.broadcastEvery = broadcastEvery
         s.untilReturn = untilReturn
         s.drainSeconds = drainSeconds
+        let schedule = (try? checkpointSchedule()) ?? (seconds: nil, updates: nil)
+        s.checkpointEverySeconds = schedule.seconds
+        s.checkpointEveryUpdates = schedule.updates
+        s.keepCheckpoints = keepCheckpoints
+        s.checkpointReplay = checkpointReplay
         return s
     }
 
     func validatePorts() throws {
         try checkPorts(transitions: transitionsPort, weights: weightsPort)
+        _ = try checkpointSchedule()
+        if let resume {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: resume, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw ValidationError("--resume: '\(resume)' is not a run directory")
+            }
+        }
     }
 
     var arguments: [String] {
         var result = ["--bind", bind, "--transitions-port", "\(transitionsPort)", "--weights-port", "\(weightsPort)",
-                      "--rate-tolerance", "\(rateTolerance)", "--broadcast-every", "\(broadcastEvery)", "--drain-seconds", "\(drainSeconds)"]
+                      "--rate-tolerance", "\(rateTolerance)", "--broadcast-every", "\(broadcastEvery)", "--drain-seconds", "\(drainSeconds)",
+                      "--checkpoint-every", checkpointEvery, "--keep-checkpoints", "\(keepCheckpoints)"]
+        if checkpointReplay { result.append("--checkpoint-replay") }
+        if let resume { result += ["--resume", resume] }
         if let samplesPerInsert { result += ["--samples-per-insert", "\(samplesPerInsert)"] }
         if let untilReturn { result += ["--until-return", "\(untilReturn)"] }
         return result
@@ -96,14 +138,31 @@ struct LearnerCommand: ParsableCommand {
         if let parentPid { ParentWatch.terminateWithParent(parentPid) }
         ShutdownSignal.install()
         bootstrapLogging(level: common.logLevel, interactive: monitoring.consoleMode == .interactive)
-        let directory = common.runDirectory(default: "learner")
+        let directory = learner.resume.map { URL(fileURLWithPath: $0) } ?? common.runDirectory(default: "learner")
         let logger = Logger(label: "ddpg.learner")
         let (learnerMonitoring, console, server) = try monitoring.start(runDirectory: directory, events: try common.eventWriter(), logger: logger)
+        let checkpointLogger = logger
+        let store = CheckpointStore(directory: CheckpointStore.directory(ofRun: directory), keep: learner.keepCheckpoints)
+        let writer = CheckpointWriter(store: store) { result in
+            switch result {
+            case let .success((file, bytes, seconds)):
+                checkpointLogger.debug("wrote \(file.path) (\(bytes) bytes) in \(format(seconds * 1_000)) ms")
+            case let .failure(error):
+                checkpointLogger.error("checkpoint not written: \(error)")
+            }
+        }
         let service: LearnerService
         do {
-            service = try LearnerService(configuration: learnerConfiguration, logger: logger, monitoring: learnerMonitoring)
+            service = try LearnerService(configuration: learnerConfiguration, logger: logger, monitoring: learnerMonitoring, checkpoints: writer)
         } catch {
             throw ValidationError("cannot start the learner: \(error)")
+        }
+        if learner.resume != nil {
+            do {
+                try service.resume(from: store)
+            } catch {
+                throw ValidationError("--resume: \(error)")
+            }
         }
         let summary = try service.run()
         console.finish()

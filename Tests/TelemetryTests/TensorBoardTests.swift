@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Checksum
 @testable import Telemetry
 
 @Suite("TensorBoard event files")

@@ -1,4 +1,4 @@
-/// CRC-32C (Castagnoli), as TFRecord framing uses it.
+/// CRC-32C (Castagnoli): the checksum of TFRecord framing and of checkpoint files.
 public enum CRC32C {
     private static let table: [UInt32] = (0..<256).map { index in
         var crc = UInt32(index)

@@ -1,0 +1,192 @@
+import ArgumentParser
+import Checkpoint
+import DDPG
+import Environments
+import Foundation
+import Plotting
+import Randomness
+import Training
+
+/// A checkpoint named on the command line: a file, or a run directory (its newest valid checkpoint).
+struct CheckpointArgument: ParsableArguments {
+    @Argument(help: "A checkpoint file, or a run directory (its newest valid checkpoint is used).")
+    var checkpoint: String
+
+    func load() throws -> (checkpoint: LearnerCheckpoint, agent: DDPGAgent, file: URL) {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: checkpoint, isDirectory: &isDirectory) else {
+            throw ValidationError("\(checkpoint): no such checkpoint file or run directory")
+        }
+        let file: URL
+        let loaded: LearnerCheckpoint
+        if isDirectory.boolValue {
+            let store = CheckpointStore(directory: CheckpointStore.directory(ofRun: URL(fileURLWithPath: checkpoint)))
+            guard let found = store.latestValid(validate: { checkpoint throws(CheckpointError) in _ = try checkpoint.makeAgent() }) else {
+                throw ValidationError("\(checkpoint): no valid checkpoint in \(store.directory.path)")
+            }
+            for (skipped, error) in found.skipped {
+                FileHandle.standardError.write(Data("warning: \(skipped.path): \(error); using an older checkpoint\n".utf8))
+            }
+            (loaded, file) = (found.checkpoint, found.file)
+        } else {
+            file = URL(fileURLWithPath: checkpoint)
+            do {
+                loaded = try CheckpointStore.load(file)
+            } catch {
+                throw ValidationError("\(file.path): \(error)")
+            }
+        }
+        do {
+            return (loaded, try loaded.makeAgent(), file)
+        } catch {
+            throw ValidationError("\(file.path): \(error)")
+        }
+    }
+}
+
+struct EvalCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eval",
+        abstract: "Evaluate a checkpoint's actor: deterministic episodes (no noise), mean ± std and min/max of the return."
+    )
+
+    @OptionGroup var source: CheckpointArgument
+
+    @Option(parsing: .unconditional, help: "Episodes to run.")
+    var episodes = 50
+
+    @Option(parsing: .unconditional, help: "Seed of the episodes' initial states (episode i uses stream i).")
+    var seed: UInt64 = 12_345
+
+    @Flag(help: "Print JSON instead of text.")
+    var json = false
+
+    func validate() throws {
+        guard (1...100_000).contains(episodes) else { throw ValidationError("--episodes: must be in 1...100000, got \(episodes)") }
+    }
+
+    func run() throws {
+        let (checkpoint, agent, file) = try source.load()
+        let returns = Evaluator(seed: seed) { Pendulum() }.returns(of: agent.actor, episodes: episodes)
+        let mean = returns.reduce(0, +) / Double(returns.count)
+        let std = (returns.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(returns.count)).squareRoot()
+        let h = checkpoint.header
+        if json {
+            let document: [String: Any] = [
+                "checkpoint": file.path, "environment": h.environment, "env_steps": h.envSteps, "updates": h.updates,
+                "episodes": episodes, "seed": seed, "mean_return": mean, "std_return": std,
+                "min_return": returns.min()!, "max_return": returns.max()!, "returns": returns,
+            ]
+            let data = try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            print("\(file.path): \(h.environment), \(h.envSteps) env steps, \(h.updates) updates")
+            print("\(episodes) episodes, seed \(seed): mean \(format(mean)) ± \(format(std)), min \(format(returns.min()!)), max \(format(returns.max()!))")
+        }
+    }
+}
+
+struct ExportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Write a checkpoint's actor alone as JSON (layer shapes, weights, action bound), to load anywhere.",
+        discussion: "The format is specified in docs/CHECKPOINTS.md, with a NumPy loader."
+    )
+
+    @OptionGroup var source: CheckpointArgument
+
+    @Option(parsing: .unconditional, help: "Output file.")
+    var out = "actor.json"
+
+    func run() throws {
+        let (checkpoint, agent, _) = try source.load()
+        let document = ActorExport.document(actor: agent.actor, header: checkpoint.header)
+        let data = try JSONSerialization.data(withJSONObject: document, options: [.sortedKeys])
+        do {
+            try data.write(to: URL(fileURLWithPath: out), options: .atomic)
+        } catch {
+            throw ValidationError("--out: cannot write '\(out)': \(error.localizedDescription)")
+        }
+        print(out)
+    }
+}
+
+/// The `ddpg-actor` JSON document: y = x·W + b layer by layer, ReLU between, tanh × bound at the end.
+enum ActorExport {
+    static func document(actor: Actor, header: CheckpointHeader) -> [String: Any] {
+        let network = actor.network
+        let parameters = network.parameters.toArray()
+        let layers: [[String: Any]] = network.layers.map { layer in
+            let weights = (0..<layer.inputSize).map { row in
+                (0..<layer.outputSize).map { Double(parameters[layer.weightOffset + row * layer.outputSize + $0]) }
+            }
+            let bias = (0..<layer.outputSize).map { Double(parameters[layer.biasOffset + $0]) }
+            return ["weights": weights, "bias": bias, "activation": layer.activation.rawValue]
+        }
+        return [
+            "format": "ddpg-actor", "version": 1, "environment": header.environment,
+            "observation_size": actor.observationSize, "action_size": actor.actionSize, "action_bound": Double(actor.actionBound),
+            "layer_sizes": [network.layers[0].inputSize] + network.layers.map(\.outputSize), "layers": layers,
+            "env_steps": header.envSteps, "updates": header.updates, "weights_version": header.weightsVersion,
+        ]
+    }
+}
+
+struct RenderCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "render",
+        abstract: "Animate one episode of a checkpoint's actor as SVG: the pendulum, the torque, the running return.",
+        discussion: "The SVG plays in real time (50 ms a step) in any web browser. --frame N writes a still of step N instead."
+    )
+
+    @OptionGroup var source: CheckpointArgument
+
+    @Option(parsing: .unconditional, help: "Output file (.svg).")
+    var out = "swing.svg"
+
+    @Option(parsing: .unconditional, help: "Seed of the episode's initial state (the same as episode 0 of `ddpg eval --seed`).")
+    var seed: UInt64 = 12_345
+
+    @Option(parsing: .unconditional, help: "Write a still of this step (1-based) instead of the animation.")
+    var frame: Int?
+
+    func validate() throws {
+        if out.lowercased().hasSuffix(".gif") {
+            throw ValidationError("--out: GIF is not supported; write .svg, which browsers animate (or convert a --frame still with rsvg-convert)")
+        }
+        guard out.lowercased().hasSuffix(".svg") else { throw ValidationError("--out: '\(out)' must end in .svg") }
+        let steps = Pendulum().maxEpisodeSteps
+        if let frame, !(1...steps).contains(frame) {
+            throw ValidationError("--frame: must be in 1...\(steps), got \(frame)")
+        }
+    }
+
+    func run() throws {
+        let (checkpoint, agent, file) = try source.load()
+        var environment = Pendulum()
+        var observation = [Float](repeating: 0, count: environment.observationSize)
+        var action = [Float](repeating: 0, count: environment.actionSize)
+        var generator = Xoshiro256(seed: seed, stream: 0)
+        environment.reset(using: &generator, observation: &observation)
+        var frames: [PendulumFrame] = []
+        var total = 0.0
+        while true {
+            agent.actor.act(observations: observation, count: 1, actions: &action)
+            let result = environment.step(action, observation: &observation)
+            total += result.reward
+            frames.append(PendulumFrame(theta: atan2(Double(observation[1]), Double(observation[0])),
+                                        torque: Double(max(-environment.actionBound, min(environment.actionBound, action[0]))),
+                                        runningReturn: total))
+            if result.isDone { break }
+        }
+        let title = "\(checkpoint.header.environment) · \(checkpoint.header.envSteps) env steps · return \(format(total))"
+        let svg = SwingUpAnimation.svg(frames, secondsPerStep: Pendulum.dt, maxTorque: Double(environment.actionBound),
+                                       title: title, frame: frame.map { $0 - 1 })
+        do {
+            try Data(svg.utf8).write(to: URL(fileURLWithPath: out), options: .atomic)
+        } catch {
+            throw ValidationError("--out: cannot write '\(out)': \(error.localizedDescription)")
+        }
+        print("\(out): \(frames.count) steps of \(file.lastPathComponent), return \(format(total))")
+    }
+}

@@ -1,0 +1,63 @@
+import Checkpoint
+import DDPGTestSupport
+import Foundation
+import Testing
+
+/// Part of the serialized suite, so no two tests that bind loopback ports run at once.
+extension DistributedTests {
+    @Test("after a crash, --resume continues counters, versions and evaluations from the last checkpoint, and the worker carries on")
+    func checkpointAndResume() throws {
+        let directory = Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let ports = Harness.freePorts()
+        let extra = ["--checkpoint-every", "500u", "--keep-checkpoints", "2"]
+        var learner = try Child(Harness.learnerArguments(ports: ports, runDirectory: directory, extra: extra), name: "learner")
+        let worker = try Child(Harness.workerArguments(ports: ports, id: 0), name: "worker")
+        Harness.waitForStatus(ports, "training past a few checkpoints") { $0.updates >= 2_000 && $0.latestEvaluation != nil }
+        learner.signal(SIGKILL)
+        learner.waitForExit()
+        let store = CheckpointStore(directory: CheckpointStore.directory(ofRun: directory))
+        #expect(store.files().count == 2, "--keep-checkpoints 2")
+        let saved = try #require(store.latestValid()).checkpoint.header
+        #expect(saved.updates >= 1_500 && saved.envSteps > 0 && saved.weightsVersion > 0)
+
+        // The worker keeps running; a resumed learner takes it back.
+        learner = try Child(Harness.learnerArguments(ports: ports, runDirectory: directory, extra: extra + ["--resume", directory.path]), name: "resumed learner")
+        learner.waitForLog("the resume notice") { $0.contains("resumed from") }
+        let resumed = Harness.waitForStatus(ports, "training after the resume") { $0.updates >= saved.updates + 500 && $0.envSteps > saved.envSteps }
+        #expect((resumed?.weightsVersion ?? 0) > saved.weightsVersion, "weights versions keep increasing")
+        worker.waitForLog("the worker to notice the new learner") { $0.contains("the learner restarted") }
+        learner.signal(SIGTERM)
+        #expect(learner.waitForExit() == 0)
+        #expect(worker.waitForExit() == 0, "the worker was never restarted and stops with the learner")
+
+        let summary = try Harness.summary(in: directory)
+        let updates = try #require(summary["updates"] as? Int)
+        #expect((summary["env_steps"] as? Int ?? 0) > saved.envSteps)
+        #expect(updates >= saved.updates + 500)
+        #expect((summary["eval"] as? [[String: Any]] ?? []).count > saved.evaluations.count, "the evaluation history continues")
+        #expect((summary["resumed_from"] as? String)?.contains("checkpoint-") == true)
+        // SIGTERM wrote a last checkpoint: the state at stop.
+        let last = try #require(store.latestValid()).checkpoint.header
+        #expect(last.updates == updates && last.envSteps == summary["env_steps"] as? Int)
+    }
+
+    @Test("--resume with only damaged or incompatible checkpoints fails naming each file and why")
+    func resumeRefusesBadCheckpoints() throws {
+        let directory = Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let checkpoints = CheckpointStore.directory(ofRun: directory)
+        try FileManager.default.createDirectory(at: checkpoints, withIntermediateDirectories: true)
+        try Data("not a checkpoint".utf8).write(to: checkpoints.appendingPathComponent(CheckpointStore.fileName(updates: 10)))
+        let ports = Harness.freePorts()
+        let result = try DDPGProcess.run(Harness.learnerArguments(ports: ports, runDirectory: directory, extra: ["--resume", directory.path]), timeout: 30)
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("--resume") && result.stderr.contains(CheckpointStore.fileName(updates: 10))
+                && result.stderr.contains("not a ddpg checkpoint"), "\(result.stderr.suffix(600))")
+        let empty = Harness.temporaryDirectory()
+        try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: empty) }
+        let none = try DDPGProcess.run(Harness.learnerArguments(ports: ports, runDirectory: empty, extra: ["--resume", empty.path]), timeout: 30)
+        #expect(none.status != 0 && none.stderr.contains("no checkpoints in"), "\(none.stderr.suffix(400))")
+    }
+}
