@@ -28,20 +28,31 @@ enum DistributedBenchmarks {
     /// Transitions/s a learner absorbs into replay from `senders` synthetic workers
     /// (training off), over `seconds`. Counted at the senders: with the shallow
     /// queues of the protocol, a send completes only as fast as the learner reads.
-    static func ingest(senders: Int, seconds: Double, perMessage: Int, port: Int) throws -> Double {
+    static func ingest(senders: Int, seconds: Double, perMessage: Int, port: Int, curve: Bool = false) throws -> Double {
         let directory = NSTemporaryDirectory() + "ddpg-bench-ingest-\(port)"
+        // With CURVE: a learner keypair and one worker keypair, the worker's public key authorized.
+        var security: (learnerArguments: [String], client: (CurveKeyPair, String))?
+        if curve {
+            let learnerKeys = try Curve.generateKeyPair(), workerKeys = try Curve.generateKeyPair()
+            let keys = directory + "-keys", authorized = keys + "/authorized"
+            try FileManager.default.createDirectory(atPath: authorized, withIntermediateDirectories: true)
+            try Data("\(learnerKeys.secretKey)\n".utf8).write(to: URL(fileURLWithPath: keys + "/learner.key"))
+            try Data("\(workerKeys.publicKey)\n".utf8).write(to: URL(fileURLWithPath: authorized + "/worker.pub"))
+            security = (["--curve-secret-key", keys + "/learner.key", "--authorized-keys", authorized], (workerKeys, learnerKeys.publicKey))
+        }
         let learner = try start([
             "learner", "--bind", "127.0.0.1", "--transitions-port", "\(port)", "--weights-port", "\(port + 1)",
             "--run-dir", directory, "--max-env-steps", "1000000000", "--replay-capacity", "1000000",
             "--learning-starts", "1000000001", "--samples-per-insert", "0", "--eval-every", "1000000000",
             "--final-eval-episodes", "1", "--drain-seconds", "0", "--log-level", "error",
-        ])
+        ] + (security?.learnerArguments ?? []))
         waitForPort(port)
         let counter = TransitionCounter()
+        let client = security?.client
         let threads = (0..<senders).map { id in
             Thread {
                 do {
-                    try send(workerId: UInt32(id), port: port, perMessage: perMessage, counter: counter)
+                    try send(workerId: UInt32(id), port: port, perMessage: perMessage, counter: counter, curve: client)
                 } catch {
                     FileHandle.standardError.write("sender \(id): \(error)\n".data(using: .utf8)!)
                 }
@@ -71,12 +82,13 @@ enum DistributedBenchmarks {
 
     /// Sends synthetic transitions until `counter` stops; after `pauseAfter` transitions, waits `pauseMicroseconds` between messages.
     static func send(workerId: UInt32, port: Int, perMessage: Int, counter: TransitionCounter,
-                     pauseAfter: Int = .max, pauseMicroseconds: UInt32 = 0) throws {
+                     pauseAfter: Int = .max, pauseMicroseconds: UInt32 = 0, curve: (keys: CurveKeyPair, serverKey: String)? = nil) throws {
         let context = try ZMQContext()
         let socket = try ZMQSocket(context, type: .push)
         try socket.setSendHighWaterMark(2)
         try socket.setImmediate(true)
         try socket.setLinger(milliseconds: 0)
+        if let curve { try socket.makeCurveClient(keys: curve.keys, serverKey: curve.serverKey) }
         try socket.connect("tcp://127.0.0.1:\(port)")
         var encoder = MessageEncoder(capacity: perMessage * 40 + 64)
         var generator = SystemRandomNumberGenerator()

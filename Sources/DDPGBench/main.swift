@@ -45,9 +45,10 @@ let seconds = quick ? 0.5 : 3.0
 /// `--ingest`: learner ingest from 1, 2, 4 and 8 synthetic senders (runs the real `ddpg learner`).
 if CommandLine.arguments.contains("--ingest") {
     var port = 19_555
+    let curve = CommandLine.arguments.contains("--curve")
     for senders in [1, 2, 4, 8] {
-        let rate = try DistributedBenchmarks.ingest(senders: senders, seconds: quick ? 1 : 3, perMessage: 1_024, port: port)
-        report("learner_ingest_\(senders)_senders", rate, "transitions/s")
+        let rate = try DistributedBenchmarks.ingest(senders: senders, seconds: quick ? 1 : 3, perMessage: 1_024, port: port, curve: curve)
+        report("learner_ingest_\(senders)_senders\(curve ? "_curve" : "")", rate, "transitions/s")
         port += 2
     }
     exit(0)

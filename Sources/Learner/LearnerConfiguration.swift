@@ -64,3 +64,18 @@ public struct LearnerConfiguration: Codable, Sendable, Equatable {
         try learner.validate()
     }
 }
+
+/// CURVE security of the learner's two sockets: its secret key and the worker
+/// public keys it lets in. Kept out of the Codable settings so that no key ever
+/// reaches summary.json.
+public struct LearnerSecurity: Sendable {
+    /// The learner's Z85 secret key.
+    public var secretKey: String
+    /// Z85 public keys of the workers allowed to connect.
+    public var authorizedKeys: Set<String>
+
+    public init(secretKey: String, authorizedKeys: Set<String>) {
+        self.secretKey = secretKey
+        self.authorizedKeys = authorizedKeys
+    }
+}

@@ -8,7 +8,7 @@ import WireProtocol
 /// Label sets are fixed: `reason` takes the protocol's rejection reasons, `kind`
 /// the four message kinds a worker sends, `window` 10s and 60s, and `worker` at
 /// most `maxWorkerSeries` ids, after which workers share `worker="other"`.
-public final class LearnerMetrics {
+public final class LearnerMetrics: @unchecked Sendable {
     public enum Kind: String, CaseIterable, Sendable { case counter, gauge, histogram }
 
     /// One row of docs/METRICS.md.
@@ -48,6 +48,8 @@ public final class LearnerMetrics {
               buckets: [-1500, -1200, -1000, -800, -600, -400, -300, -200, -150, -100, -50, 0]),
         .init(name: "ddpg_update_duration_seconds", kind: .histogram, help: "Wall time of one update: critic, actor and target networks.",
               buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1]),
+        .init(name: "ddpg_connections_authorized_total", kind: .counter, help: "CURVE connections whose worker key is in --authorized-keys."),
+        .init(name: "ddpg_connections_rejected_total", kind: .counter, help: "Connections refused by CURVE: a key not authorized, or a failed handshake (no keys, wrong server key).", labels: ["reason"]),
         .init(name: "ddpg_checkpoints_total", kind: .counter, help: "Checkpoints taken (written by a background thread)."),
         .init(name: "ddpg_checkpoint_stall_seconds", kind: .histogram, help: "Time training stops to copy the state for one checkpoint; encoding and writing happen on another thread.",
               buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5]),
@@ -80,6 +82,8 @@ public final class LearnerMetrics {
     let updateDuration: Timer
     let evaluationDuration: Timer
     let checkpoints: Counter
+    let connectionsAuthorized: Counter
+    private let connectionsRejected: [String: Counter]
     let checkpointStall: Timer
 
     public init(factory: any MetricsFactory = NOOPMetricsHandler.instance) {
@@ -114,12 +118,18 @@ public final class LearnerMetrics {
         updateDuration = Timer(label: "ddpg_update_duration_seconds", dimensions: [], factory: factory)
         evaluationDuration = Timer(label: "ddpg_evaluation_duration_seconds", dimensions: [], factory: factory)
         checkpoints = counter("ddpg_checkpoints_total")
+        connectionsAuthorized = counter("ddpg_connections_authorized_total")
+        connectionsRejected = Dictionary(uniqueKeysWithValues: ["unauthorized_key", "handshake_failed"].map {
+            ($0, counter("ddpg_connections_rejected_total", [("reason", $0)]))
+        })
         checkpointStall = Timer(label: "ddpg_checkpoint_stall_seconds", dimensions: [], factory: factory)
     }
 
     func messageReceived(kind: String) { messagesReceived[kind]?.increment() }
 
     func messageRejected(reason: String) { messagesRejected[reason]?.increment() }
+
+    func connectionRejected(reason: String) { connectionsRejected[reason]?.increment() }
 
     /// Counts `count` transitions from `workerId`, in its own series while there are fewer than `maxWorkerSeries`.
     func workerTransitionsReceived(_ workerId: UInt32, count: Int) {

@@ -26,6 +26,8 @@ public final class LearnerService {
     private let context: ZMQContext
     private let transitionsSocket: ZMQSocket
     private let weightsSocket: ZMQSocket
+    /// Checks CURVE client keys when the learner runs with `--curve-secret-key`.
+    private let authenticator: ZAPAuthenticator?
     private let decoder: MessageDecoder
     private var encoder = MessageEncoder(capacity: 1 << 20)
 
@@ -63,7 +65,8 @@ public final class LearnerService {
     /// Binds both endpoints. Throws if an address is unusable or taken.
     /// `checkpoints`, when given, receives a checkpoint on the configured schedule and a last one when the run stops.
     public init(configuration: LearnerConfiguration, logger: Logger = Logger(label: "ddpg.learner"),
-                monitoring: LearnerMonitoring = LearnerMonitoring(), checkpoints: CheckpointWriter? = nil) throws {
+                monitoring: LearnerMonitoring = LearnerMonitoring(), checkpoints: CheckpointWriter? = nil,
+                security: LearnerSecurity? = nil) throws {
         self.configuration = configuration
         self.logger = logger
         self.monitoring = monitoring
@@ -87,17 +90,46 @@ public final class LearnerService {
         replayGenerator = Xoshiro256(seed: c.seed, stream: 3)
         nextEvaluationAt = c.evalEvery
 
-        context = try ZMQContext()
+        let context = try ZMQContext()
+        self.context = context
+        let metrics = monitoring.metrics
+        authenticator = try security.map { security in
+            // Refused peers retry every few hundred milliseconds: every refusal is counted, but only some are logged.
+            let refusals = RefusalLog(logger: logger)
+            return try ZAPAuthenticator(context: context, allowedKeys: security.authorizedKeys) { [logger] event in
+                switch event {
+                case let .accepted(key, address):
+                    metrics.connectionsAuthorized.increment()
+                    logger.debug("authorized worker key \(key) from \(address)")
+                case let .refused(key, address):
+                    metrics.connectionRejected(reason: "unauthorized_key")
+                    refusals.log("refused a connection from \(address): worker key \(key) is not in --authorized-keys", key: key)
+                case let .handshakeFailed(endpoint, reason):
+                    metrics.connectionRejected(reason: "handshake_failed")
+                    refusals.log("refused a connection on \(endpoint): \(reason)", key: reason)
+                case let .closedDuringHandshake(endpoint):
+                    logger.debug("a peer closed its connection on \(endpoint) before the CURVE handshake")
+                }
+            }
+        }
         transitionsSocket = try ZMQSocket(context, type: .pull)
         // Small queues keep backpressure tight, so workers do not run far ahead of the learner's weights.
         try transitionsSocket.setReceiveHighWaterMark(2)
         try transitionsSocket.setKernelBuffers(send: 2 << 10, receive: 2 << 10)
         try transitionsSocket.setMaximumMessageSize(Int64(settings.maxMessageBytes))
         try transitionsSocket.setLinger(milliseconds: 0)
-        try transitionsSocket.bind(settings.transitionsEndpoint)
         weightsSocket = try ZMQSocket(context, type: .pub)
         try weightsSocket.setSendHighWaterMark(4)
         try weightsSocket.setLinger(milliseconds: 500)
+        if let security, let authenticator {
+            // Both directions: only listed workers may feed replay, and only they can read (decrypt) the weights.
+            for (socket, name) in [(transitionsSocket, "transitions"), (weightsSocket, "weights")] {
+                try socket.makeCurveServer(secretKey: security.secretKey, domain: "ddpg")
+                try authenticator.watch(socket, name: name)
+            }
+            authenticator.start()
+        }
+        try transitionsSocket.bind(settings.transitionsEndpoint)
         try weightsSocket.bind(settings.weightsEndpoint)
         start = clock.now
         scheduleNextCheckpoint()
@@ -159,6 +191,7 @@ public final class LearnerService {
         try drain()
         writeCheckpoint(reason: "final")
         checkpointWriter?.wait()
+        authenticator?.stop()
         let summary = makeSummary(stopReason: reason)
         reportStatus()
         return summary
@@ -402,5 +435,19 @@ public final class LearnerService {
             weightsVersion: weightsVersion, policyLag: ledger.policyLag.summary, randomTransitions: ledger.randomTransitions,
             replaySize: replay.count, samplesPerInsert: ratioAtStop, stopReason: stopReason, workers: workers,
             resumedFrom: resumedFile?.path, checkpoints: checkpointsWritten)
+    }
+}
+
+/// Logs refusals of the same kind the first 3 times, then every 100th, with the count; called from the ZAP thread only.
+final class RefusalLog: @unchecked Sendable {
+    private let logger: Logger
+    private var counts: [String: Int] = [:]
+
+    init(logger: Logger) { self.logger = logger }
+
+    func log(_ message: String, key: String) {
+        let count = (counts[key] ?? 0) + 1
+        if counts.count < 10_000 || counts[key] != nil { counts[key] = count }
+        if count <= 3 || count.isMultiple(of: 100) { logger.warning("\(message) (\(count) so far)") }
     }
 }

@@ -155,6 +155,6 @@ public func format(_ value: Double) -> String {
 
 /// The log line that closes a run, for `ddpg train` and the learner alike.
 public func finalEvaluationLine(_ result: EvaluationResult, solvedAt: SolvedAt?) -> String {
-    let solved = solvedAt.map { "\($0.envSteps) steps, \(format($0.wallSeconds)) s" } ?? "never"
-    return "final eval over \(result.episodes) episodes: \(format(result.meanReturn)) ± \(format(result.stdReturn)); solved at \(solved)"
+    let solved = solvedAt.map { "solved at \($0.envSteps) steps, \(format($0.wallSeconds)) s" } ?? "not solved"
+    return "final eval over \(result.episodes) episodes: \(format(result.meanReturn)) ± \(format(result.stdReturn)); \(solved)"
 }

@@ -1,3 +1,4 @@
+import ZeroMQ
 import DDPG
 import Foundation
 
@@ -33,7 +34,8 @@ public struct WorkerConfiguration: Codable, Sendable, Equatable {
     public var effectiveSigma: Double {
         if !noiseSigmas.isEmpty { return noiseSigmas[Int(workerId) % noiseSigmas.count] }
         guard workerCount > 1 else { return noise.sigma }
-        let exponent = 1 + noiseSpreadAlpha * Double(workerId) / Double(workerCount - 1)
+        // Ids past the count (e.g. hashed from host names) wrap around the spread.
+        let exponent = 1 + noiseSpreadAlpha * Double(Int(workerId) % workerCount) / Double(workerCount - 1)
         return pow(noise.sigma, exponent)
     }
 
@@ -67,4 +69,15 @@ public struct WorkerReport: Codable, Sendable {
     public var weightsLatencyMilliseconds: [String: Double]
     public var weightsRejected: Int
     public var stopReason: String
+}
+
+/// The worker's CURVE keys and the learner's public key; not Codable, so that no key reaches a report.
+public struct WorkerSecurity: Sendable {
+    public var keys: CurveKeyPair
+    public var learnerPublicKey: String
+
+    public init(keys: CurveKeyPair, learnerPublicKey: String) {
+        self.keys = keys
+        self.learnerPublicKey = learnerPublicKey
+    }
 }

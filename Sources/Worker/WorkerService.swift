@@ -49,7 +49,9 @@ public final class WorkerService {
     private let clock = ContinuousClock()
     private let start: ContinuousClock.Instant
 
-    public init(configuration: WorkerConfiguration, logger: Logger = Logger(label: "ddpg.worker")) throws {
+    private var usesCurve = false
+
+    public init(configuration: WorkerConfiguration, logger: Logger = Logger(label: "ddpg.worker"), security: WorkerSecurity? = nil) throws {
         self.configuration = configuration
         self.logger = logger
         let template = Pendulum()
@@ -76,6 +78,7 @@ public final class WorkerService {
         try transitionsSocket.setReconnectInterval(milliseconds: 100)
         try transitionsSocket.setReconnectIntervalMax(milliseconds: 500)
         try transitionsSocket.setLinger(milliseconds: 2_000)
+        if let security { try transitionsSocket.makeCurveClient(keys: security.keys, serverKey: security.learnerPublicKey) }
         try transitionsSocket.connect(configuration.transitionsEndpoint)
         weightsSocket = try ZMQSocket(context, type: .sub)
         // Not CONFLATE: with libzmq 4.3.4 a conflating SUB read without blocking
@@ -87,7 +90,9 @@ public final class WorkerService {
         try weightsSocket.setReconnectIntervalMax(milliseconds: 500)
         try weightsSocket.setLinger(milliseconds: 0)
         try weightsSocket.subscribe()
+        if let security { try weightsSocket.makeCurveClient(keys: security.keys, serverKey: security.learnerPublicKey) }
         try weightsSocket.connect(configuration.weightsEndpoint)
+        usesCurve = security != nil
         start = clock.now
     }
 
@@ -257,7 +262,8 @@ public final class WorkerService {
                 return false
             }
             if elapsed >= nextWarning {
-                logger.warning("no learner has accepted data for \(Int(elapsed - waitStarted)) s at \(configuration.transitionsEndpoint); still trying")
+                let hint = usesCurve ? " (is --learner-public-key the learner's, and is this worker's public key in its --authorized-keys?)" : ""
+                logger.warning("no learner has accepted data for \(Int(elapsed - waitStarted)) s at \(configuration.transitionsEndpoint); still trying\(hint)")
                 nextWarning = elapsed + 30
             }
             let ready = try ZMQPoller.poll([(transitionsSocket, .writable), (weightsSocket, .readable)], timeoutMilliseconds: 50)

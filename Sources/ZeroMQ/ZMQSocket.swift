@@ -3,6 +3,10 @@ import CZeroMQ
 /// The socket patterns ddpg uses.
 public enum ZMQSocketType: Int32, Sendable {
     case push, pull, pub, sub
+    /// The ZAP handler's socket.
+    case rep
+    /// The reading end of a socket monitor.
+    case pair
 
     var rawType: Int32 {
         switch self {
@@ -10,6 +14,8 @@ public enum ZMQSocketType: Int32, Sendable {
         case .pull: ZMQ_PULL
         case .pub: ZMQ_PUB
         case .sub: ZMQ_SUB
+        case .rep: ZMQ_REP
+        case .pair: ZMQ_PAIR
         }
     }
 }
@@ -113,6 +119,27 @@ public final class ZMQSocket {
             throw error
         }
         return true
+    }
+
+    /// Sends the frames of one multipart message (the ZAP protocol's replies are multipart).
+    public func send(frames: [[UInt8]]) throws {
+        for (index, frame) in frames.enumerated() {
+            let flags = index < frames.count - 1 ? ZMQ_SNDMORE : 0
+            let result = frame.withUnsafeBytes { zmq_send(handle, $0.baseAddress, $0.count, flags) }
+            if result == -1 { throw ZMQError(operation: "send frame \(index)") }
+        }
+    }
+
+    /// Receives every frame of one multipart message, or nil if `blocking` is false and nothing is queued.
+    public func receiveFrames(blocking: Bool = true) throws -> [[UInt8]]? {
+        guard let first = try receive(blocking: blocking) else { return nil }
+        var frames = [first.withUnsafeBytes { Array($0) }]
+        var more = first.hasMoreFrames
+        while more, let next = try receive(blocking: true) {
+            frames.append(next.withUnsafeBytes { Array($0) })
+            more = next.hasMoreFrames
+        }
+        return frames
     }
 
     /// Receives one message without copying it out of libzmq.

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import ProcessSupport
+import ZeroMQ
 
 struct LaunchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -27,7 +28,11 @@ struct LaunchCommand: ParsableCommand {
     @OptionGroup(title: "Exploration") var noise: NoiseOptions
     @OptionGroup(title: "Monitoring") var monitoring: MonitoringOptions
 
+    @Option(parsing: .unconditional, help: "Secure the learner and workers with CURVE, using the keys in DIR (fresh ones are generated there if missing).")
+    var curveKeys: String?
+
     func validate() throws {
+        if curveKeys != nil, !Curve.isAvailable { throw ValidationError("--curve-keys: this libzmq is built without CURVE") }
         guard workers >= 1, workers <= 256 else { throw ValidationError("--workers: must be in 1...256, got \(workers)") }
         guard workerRestarts >= 0 else { throw ValidationError("--worker-restarts: must be non-negative, got \(workerRestarts)") }
         // The children validate everything again; checking here reports errors before anything starts.
@@ -36,6 +41,8 @@ struct LaunchCommand: ParsableCommand {
         learnerCommand.learner = learner
         learnerCommand.agent = agent
         learnerCommand.monitoring = monitoring
+        // The learner's CURVE flags come from --curve-keys at run time; none to check here.
+        learnerCommand.security = try LearnerSecurityOptions.parse([])
         try learnerCommand.validate()
         _ = try worker.parsedSigmas()
         try noise.workerConfiguration.validateAsFlags()
@@ -52,12 +59,13 @@ struct LaunchCommand: ParsableCommand {
         commonOptions.runDir = runDirectory.path
         let supervisor = Supervisor(logger: logger)
         let parent = ["--parent-pid", "\(getpid())"]
+        let (learnerSecurity, workerSecurity) = try curveKeys.map { try Self.curveArguments(directory: $0, logger: logger) } ?? ([], [])
 
         var learnerMonitoring = monitoring
         // The learner draws on the terminal the launcher was given; decided here, where the terminal is known.
         learnerMonitoring.console = monitoring.consoleMode.rawValue
         let learnerProcess = try supervisor.start(["learner"] + commonOptions.arguments + learner.arguments + agent.arguments
-                                                  + learnerMonitoring.arguments + parent)
+                                                  + learnerMonitoring.arguments + learnerSecurity + parent)
         let host = learner.bind == "0.0.0.0" || learner.bind == "*" ? "127.0.0.1" : learner.bind
         // Workers that start before the learner listens back off for a while before retrying.
         if !Supervisor.waitUntilListening(host: host, port: learner.transitionsPort, timeout: 10, while: learnerProcess) {
@@ -71,7 +79,7 @@ struct LaunchCommand: ParsableCommand {
             ["worker", "--learner", host, "--transitions-port", "\(learner.transitionsPort)", "--weights-port", "\(learner.weightsPort)",
              "--worker-id", "\(id)", "--workers", "\(workers)", "--seed", "\(common.seed)", "--log-level", workerLogLevel,
              "--stats-file", runDirectory.appendingPathComponent("worker-\(id).json").path]
-                + worker.arguments + noise.arguments + parent
+                + worker.arguments + noise.arguments + workerSecurity + parent
         }
         var workerProcesses = try (0..<workers).map { try supervisor.start(workerArguments($0)) }
         var restarts = Array(repeating: 0, count: workers)
@@ -105,6 +113,26 @@ struct LaunchCommand: ParsableCommand {
             logger.warning("could not add the worker reports to \(summary.path): \(error)")
         }
         print(summary.path)
+    }
+
+    /// Flags that give the learner and the workers CURVE keys from `directory`:
+    /// learner.key/.pub, worker.key/.pub and authorized/worker.pub, generated if missing.
+    static func curveArguments(directory: String, logger: Logger) throws -> (learner: [String], worker: [String]) {
+        let root = URL(fileURLWithPath: directory), authorized = root.appendingPathComponent("authorized")
+        try FileManager.default.createDirectory(at: authorized, withIntermediateDirectories: true)
+        for name in ["learner", "worker"] where !FileManager.default.fileExists(atPath: root.appendingPathComponent("\(name).key").path) {
+            let pair = try Curve.generateKeyPair()
+            try CurveKeyFile.write(secret: pair, to: root.appendingPathComponent("\(name).key"))
+            try? FileManager.default.removeItem(at: root.appendingPathComponent("\(name).pub"))
+            try CurveKeyFile.write(publicKey: pair.publicKey, to: root.appendingPathComponent("\(name).pub"))
+            logger.info("generated CURVE keys \(root.appendingPathComponent(name).path).key/.pub")
+        }
+        let workerPublic = authorized.appendingPathComponent("worker.pub")
+        if !FileManager.default.fileExists(atPath: workerPublic.path) {
+            try FileManager.default.copyItem(at: root.appendingPathComponent("worker.pub"), to: workerPublic)
+        }
+        return (["--curve-secret-key", root.appendingPathComponent("learner.key").path, "--authorized-keys", authorized.path],
+                ["--curve-secret-key", root.appendingPathComponent("worker.key").path, "--learner-public-key", root.appendingPathComponent("learner.pub").path])
     }
 
     /// Adds each worker's own report (its σ, env steps/s, weights latency…) to the

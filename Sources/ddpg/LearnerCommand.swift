@@ -112,6 +112,7 @@ struct LearnerCommand: ParsableCommand {
     @OptionGroup(title: "Learner") var learner: LearnerOptions
     @OptionGroup(title: "DDPG") var agent: AgentOptions
     @OptionGroup(title: "Monitoring") var monitoring: MonitoringOptions
+    @OptionGroup(title: "Security") var security: LearnerSecurityOptions
 
     @Option(help: .hidden) var parentPid: Int32?
 
@@ -132,6 +133,7 @@ struct LearnerCommand: ParsableCommand {
         try learner.validatePorts()
         try common.validateLogLevel()
         try monitoring.validate()
+        try security.validate()
     }
 
     func run() throws {
@@ -153,7 +155,8 @@ struct LearnerCommand: ParsableCommand {
         }
         let service: LearnerService
         do {
-            service = try LearnerService(configuration: learnerConfiguration, logger: logger, monitoring: learnerMonitoring, checkpoints: writer)
+            service = try LearnerService(configuration: learnerConfiguration, logger: logger, monitoring: learnerMonitoring, checkpoints: writer,
+                                         security: try security.security())
         } catch {
             throw ValidationError("cannot start the learner: \(error)")
         }

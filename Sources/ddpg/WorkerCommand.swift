@@ -65,8 +65,20 @@ struct WorkerCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "The learner's weights port.")
     var weightsPort = 5556
 
-    @Option(parsing: .unconditional, help: "This worker's id, unique within the run.")
-    var workerId: UInt32 = 0
+    @Option(parsing: .unconditional, help: "This worker's id, unique within the run, or auto: derived from the host name (for replicas in Docker Compose or Kubernetes, whose host names differ).")
+    var workerId = "0"
+
+    /// `--worker-id` as a number; `auto` hashes the host name (FNV-1a), which differs per container or pod.
+    func resolvedWorkerId() throws -> UInt32 {
+        if workerId == "auto" {
+            var name = [CChar](repeating: 0, count: 256)
+            gethostname(&name, name.count)
+            let host = name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
+            return host.reduce(UInt32(2_166_136_261)) { ($0 ^ UInt32($1)) &* 16_777_619 } & 0x7FFF_FFFF
+        }
+        guard let id = UInt32(workerId) else { throw ValidationError("--worker-id: '\(workerId)' is neither a non-negative integer nor auto") }
+        return id
+    }
 
     @Option(parsing: .unconditional, help: "Workers in the run (for the noise spread).")
     var workers = 1
@@ -85,6 +97,7 @@ struct WorkerCommand: ParsableCommand {
 
     @OptionGroup(title: "Worker") var options: WorkerOptions
     @OptionGroup(title: "Exploration") var noise: NoiseOptions
+    @OptionGroup(title: "Security") var security: WorkerSecurityOptions
 
     @Option(help: .hidden) var parentPid: Int32?
 
@@ -94,7 +107,7 @@ struct WorkerCommand: ParsableCommand {
         let host = learner.contains(":") && !learner.hasPrefix("[") ? "[\(learner)]" : learner
         c.transitionsEndpoint = "tcp://\(host):\(transitionsPort)"
         c.weightsEndpoint = "tcp://\(host):\(weightsPort)"
-        c.workerId = workerId
+        c.workerId = (try? resolvedWorkerId()) ?? 0
         c.workerCount = workers
         c.seed = seed
         c.maxEnvSteps = maxEnvSteps
@@ -105,6 +118,7 @@ struct WorkerCommand: ParsableCommand {
 
     func validate() throws {
         _ = try options.parsedSigmas()
+        _ = try resolvedWorkerId()
         do {
             try workerConfiguration.validate()
         } catch {
@@ -112,6 +126,7 @@ struct WorkerCommand: ParsableCommand {
         }
         guard !learner.isEmpty else { throw ValidationError("--learner: host must not be empty") }
         try checkPorts(transitions: transitionsPort, weights: weightsPort)
+        try security.validate()
     }
 
     func run() throws {
@@ -120,7 +135,7 @@ struct WorkerCommand: ParsableCommand {
         bootstrapLogging(level: logLevel)
         let service: WorkerService
         do {
-            service = try WorkerService(configuration: workerConfiguration)
+            service = try WorkerService(configuration: workerConfiguration, security: try security.security())
         } catch {
             throw ValidationError("cannot start the worker: \(error)")
         }

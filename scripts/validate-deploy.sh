@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Validates deploy/ without a Docker engine: the Kubernetes manifests against the
+# Kubernetes OpenAPI schemas (kubernetes-validate, strict: unknown fields and wrong
+# types fail), and the compose file and Dockerfile for the structure the docs promise.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if ! command -v kubernetes-validate >/dev/null; then
+    python3 -m pip install --quiet --disable-pip-version-check kubernetes-validate pyyaml >&2
+fi
+kubernetes-validate --strict deploy/kubernetes/learner.yaml deploy/kubernetes/workers.yaml
+python3 - <<'PY'
+import re, yaml
+
+compose = yaml.safe_load(open("deploy/docker-compose.yml"))
+services = compose["services"]
+assert set(services) == {"learner", "worker"}, services
+learner, worker = services["learner"], services["worker"]
+assert learner["command"][0] == "learner" and worker["command"][0] == "worker"
+assert "--learner=learner" in worker["command"], "workers reach the learner by its service name"
+assert "--worker-id=auto" in worker["command"], "replicas need distinct ids without per-replica config"
+assert "deploy" not in worker or "replicas" not in worker["deploy"], "the worker count comes from --scale"
+assert any(str(p).startswith("127.0.0.1:") for p in learner.get("ports", [])), "metrics published on loopback only"
+assert learner["image"] == worker["image"]
+
+kustomization = yaml.safe_load(open("deploy/kubernetes/kustomization.yaml"))
+documents = [d for f in kustomization["resources"] for d in yaml.safe_load_all(open(f"deploy/kubernetes/{f}"))]
+kinds = {(d["kind"], d["metadata"]["name"]) for d in documents}
+assert kinds == {("Service", "ddpg-learner"), ("StatefulSet", "ddpg-learner"), ("Deployment", "ddpg-worker")}, kinds
+statefulset = next(d for d in documents if d["kind"] == "StatefulSet")
+assert statefulset["spec"]["replicas"] == 1
+assert statefulset["spec"]["volumeClaimTemplates"], "a persistent volume for checkpoints"
+assert statefulset["spec"]["template"]["metadata"]["annotations"]["prometheus.io/scrape"] == "true"
+service = next(d for d in documents if d["kind"] == "Service")
+assert {p["port"] for p in service["spec"]["ports"]} == {5555, 5556, 9464}
+deployment = next(d for d in documents if d["kind"] == "Deployment")
+args = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
+assert "--learner=ddpg-learner" in args, "workers find the learner through the Service's DNS name"
+for d in (statefulset, deployment):
+    assert d["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"], "resource requests"
+
+dockerfile = open("deploy/Dockerfile").read()
+stages = re.findall(r"^FROM\s+(\S+)(?:\s+AS\s+(\S+))?", dockerfile, re.M)
+assert len(stages) == 2 and stages[0][1] == "build" and "slim" in stages[1][0], stages
+runtime = dockerfile.split("FROM debian")[1]
+packages = set(re.findall(r"\b(lib[a-z0-9.-]+)", runtime.split("rm -rf")[0]))
+assert packages == {"libzmq5", "libopenblas0-pthread", "libcurl4"}, packages
+assert "COPY --from=build" in runtime and "USER ddpg" in runtime
+print("deploy/: compose file, kustomization and Dockerfile structure OK")
+PY
