@@ -4,10 +4,11 @@
 # types fail), and the compose file and Dockerfile for the structure the docs promise.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! command -v kubernetes-validate >/dev/null; then
+# As a module, so that a freshly installed package works without a shell rehash (pyenv).
+if ! python3 -c "import kubernetes_validate, yaml" 2>/dev/null; then
     python3 -m pip install --quiet --disable-pip-version-check kubernetes-validate pyyaml >&2
 fi
-kubernetes-validate --strict deploy/kubernetes/learner.yaml deploy/kubernetes/workers.yaml
+python3 -m kubernetes_validate --strict deploy/kubernetes/learner.yaml deploy/kubernetes/workers.yaml
 python3 - <<'PY'
 import re, yaml
 

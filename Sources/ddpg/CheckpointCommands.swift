@@ -102,11 +102,7 @@ struct ExportCommand: ParsableCommand {
         let (checkpoint, agent, _) = try source.load()
         let document = ActorExport.document(actor: agent.actor, header: checkpoint.header)
         let data = try JSONSerialization.data(withJSONObject: document, options: [.sortedKeys])
-        do {
-            try data.write(to: URL(fileURLWithPath: out), options: .atomic)
-        } catch {
-            throw ValidationError("--out: cannot write '\(out)': \(error.localizedDescription)")
-        }
+        try writeOutput(data, to: out)
         print(out)
     }
 }
@@ -182,11 +178,7 @@ struct RenderCommand: ParsableCommand {
         let title = "\(checkpoint.header.environment) · \(checkpoint.header.envSteps) env steps · return \(format(total))"
         let svg = SwingUpAnimation.svg(frames, secondsPerStep: Pendulum.dt, maxTorque: Double(environment.actionBound),
                                        title: title, frame: frame.map { $0 - 1 })
-        do {
-            try Data(svg.utf8).write(to: URL(fileURLWithPath: out), options: .atomic)
-        } catch {
-            throw ValidationError("--out: cannot write '\(out)': \(error.localizedDescription)")
-        }
+        try writeOutput(Data(svg.utf8), to: out)
         print("\(out): \(frames.count) steps of \(file.lastPathComponent), return \(format(total))")
     }
 }

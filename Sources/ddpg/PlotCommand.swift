@@ -30,11 +30,16 @@ struct PlotCommand: ParsableCommand {
             throw ValidationError("\(error)")
         }
         let output = out.map { URL(fileURLWithPath: $0) } ?? directory.appendingPathComponent("ddpg.svg")
-        do {
-            try Data(LearningCurveFigure.svg(record).utf8).write(to: output, options: .atomic)
-        } catch {
-            throw ValidationError("--out: cannot write '\(output.path)': \(error.localizedDescription)")
-        }
+        try writeOutput(Data(LearningCurveFigure.svg(record).utf8), to: output.path)
         print(output.path)
+    }
+}
+
+/// Writes a command's output file atomically; a failure names `--out` and the path.
+func writeOutput(_ data: Data, to path: String) throws {
+    do {
+        try data.write(to: URL(fileURLWithPath: path), options: .atomic)
+    } catch {
+        throw ValidationError("--out: cannot write '\(path)': \(error.localizedDescription)")
     }
 }

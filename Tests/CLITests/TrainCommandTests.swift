@@ -74,14 +74,8 @@ struct TrainCommandTests {
     @Test("a learner whose metrics port is taken fails naming --metrics-port and the address")
     func metricsPortTaken() throws {
         let ports = DDPGExecutable.freePorts(3)
-        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let listener = try #require(DDPGExecutable.silentListener(port: ports[2]))
         defer { close(listener) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = UInt16(ports[2]).bigEndian
-        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        try #require(bound == 0 && listen(listener, 4) == 0)
         let result = try DDPGProcess.run(["learner", "--bind", "127.0.0.1", "--transitions-port", "\(ports[0])", "--weights-port", "\(ports[1])",
                                           "--metrics-port", "\(ports[2])", "--run-dir", DDPGProcess.temporaryDirectory().path], timeout: 30)
         #expect(result.status != 0)

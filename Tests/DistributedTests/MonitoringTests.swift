@@ -89,14 +89,8 @@ extension DistributedTests {
         #expect(refused.stderr.contains("cannot reach the learner at http://127.0.0.1:\(port)/status"), "\(refused.stderr)")
 
         // A socket that listens but never answers: the connection opens, the reply never comes.
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = try #require(DDPGExecutable.silentListener(port: port))
         defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = UInt16(port).bigEndian
-        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        try #require(bound == 0 && listen(fd, 8) == 0)
         started = Date()
         let silent = try DDPGProcess.run(["top", "127.0.0.1:\(port)"], timeout: 20)
         let elapsed = Date().timeIntervalSince(started)

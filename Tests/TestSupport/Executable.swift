@@ -41,6 +41,22 @@ public enum DDPGExecutable {
         return ports
     }
 
+    /// A TCP socket listening on 127.0.0.1:`port` that never accepts: connections
+    /// open (the kernel completes them) but nothing ever answers. Close it when done.
+    public static func silentListener(port: Int) -> Int32? {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        guard bound == 0, listen(fd, 8) == 0 else {
+            close(fd)
+            return nil
+        }
+        return fd
+    }
+
     /// Two distinct loopback TCP ports that were free a moment ago.
     public static func freePorts() -> (Int, Int) {
         let ports = freePorts(2)
