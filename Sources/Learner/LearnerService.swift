@@ -42,25 +42,26 @@ public final class LearnerService {
 
     var weightsVersion: UInt64 = 0
     /// Identifies this learner's run of versions to the workers.
-    private let learnerId = UInt64.random(in: 1...UInt64.max)
+    let learnerId = UInt64.random(in: 1...UInt64.max)
     var updatesAtLastBroadcast = 0
     var evaluations: [EvaluationResult] = []
     var solvedAt: SolvedAt?
     var nextEvaluationAt: Int
     private let clock = ContinuousClock()
     private let start: ContinuousClock.Instant
-    private let monitoring: LearnerMonitoring
+    let monitoring: LearnerMonitoring
     var metrics: LearnerMetrics { monitoring.metrics }
-    private var events: TensorBoardWriter? { monitoring.events }
-    private var phase = "warming_up"
-    private var nextStatusAt = 0.0
-    private var acceptedRate = RateWindow()
-    private var updateRate = RateWindow()
-    private var workerRates: [UInt32: RateWindow] = [:]
-    private var recentLag = RecentLag()
-    private var lastReported = (updates: 0, episodes: 0)
+    var events: TensorBoardWriter? { monitoring.events }
+    var phase = "warming_up"
+    var nextStatusAt = 0.0
+    var acceptedRate = RateWindow()
+    var updateRate = RateWindow()
+    var workerRates: [UInt32: RateWindow] = [:]
+    var recentLag = RecentLag()
+    /// Updates already added to `ddpg_updates_total` (advanced once a second, not on the hot path).
+    var updatesReported = 0
     /// Samples per insert measured when training stopped (the drain inserts without training).
-    private var ratioAtStop = 0.0
+    var ratioAtStop = 0.0
 
     /// Binds both endpoints. Throws if an address is unusable or taken.
     /// `checkpoints`, when given, receives a checkpoint on the configured schedule and a last one when the run stops.
@@ -323,71 +324,6 @@ public final class LearnerService {
             solvedAt = SolvedAt(envSteps: result.envSteps, wallSeconds: result.wallSeconds)
             logger.notice("solved: eval \(format(result.meanReturn)) ± \(format(result.stdReturn)) ≥ \(format(c.solvedReturn)) at \(result.envSteps) env steps, \(format(result.wallSeconds)) s")
         }
-    }
-
-    // MARK: Status
-
-    private func reportStatusIfDue() {
-        if elapsed >= nextStatusAt { reportStatus() }
-    }
-
-    /// Samples the rates, updates the gauges, and hands a snapshot to the console, `/status` and progress.csv.
-    private func reportStatus() {
-        let now = elapsed
-        nextStatusAt = now + monitoring.statusInterval
-        if phase == "warming_up", agent.updateCount > 0 { phase = "training" }
-        acceptedRate.record(ledger.transitionsAccepted, at: now)
-        updateRate.record(agent.updateCount, at: now)
-        for (id, record) in ledger.workers { workerRates[id, default: RateWindow()].record(record.transitionsReceived, at: now) }
-        let status = makeStatus(now: now)
-        recentLag.advance()
-
-        metrics.updates.increment(by: status.updates - lastReported.updates)
-        lastReported.updates = status.updates
-        metrics.replaySize.record(status.replaySize)
-        metrics.workersConnected.record(status.workersConnected)
-        metrics.samplesPerInsert.record(status.samplesPerInsert)
-        metrics.transitionsPerSecond.last10s.record(status.transitionsPerSecond.last10s)
-        metrics.transitionsPerSecond.last60s.record(status.transitionsPerSecond.last60s)
-        metrics.updatesPerSecond.last10s.record(status.updatesPerSecond.last10s)
-        metrics.updatesPerSecond.last60s.record(status.updatesPerSecond.last60s)
-        monitoring.progress?.append(status)
-        if let events {
-            let step = status.envSteps
-            events.scalar("throughput/transitions_per_second", status.transitionsPerSecond.last10s, step: step)
-            events.scalar("throughput/updates_per_second", status.updatesPerSecond.last10s, step: step)
-            if let lag = status.policyLag { events.scalar("policy_lag/mean", lag.mean, step: step) }
-            events.flush()
-        }
-        monitoring.onStatus(status)
-    }
-
-    private func makeStatus(now: Double) -> LearnerStatus {
-        let c = configuration.training
-        let active = Set(ledger.activeWorkers(now: now, window: 10))
-        let workers = ledger.workers.values.sorted { $0.workerId < $1.workerId }.map { record in
-            WorkerStatusRow(workerId: record.workerId, environments: record.environments, connected: active.contains(record.workerId),
-                            finished: record.finished, transitionsReceived: record.transitionsReceived,
-                            transitionsPerSecond: workerRates[record.workerId]?.rates ?? .zero, episodes: record.episodes,
-                            lastEpisodeReturn: record.lastEpisodeReturn, weightsVersion: record.latestWeightsVersion,
-                            sequenceGaps: record.sequenceGaps)
-        }
-        let rates = acceptedRate.rates
-        let rate = rates.last60s > 0 ? rates.last60s : rates.last10s
-        let remaining = Double(max(c.maxEnvSteps - envSteps, 0))
-        let latest = evaluations.last.map {
-            EvaluationPoint(envSteps: $0.envSteps, wallSeconds: $0.wallSeconds, meanReturn: $0.meanReturn, stdReturn: $0.stdReturn)
-        }
-        return LearnerStatus(
-            phase: phase, learnerId: String(learnerId, radix: 16), uptimeSeconds: now, envSteps: envSteps,
-            maxEnvSteps: c.maxEnvSteps, updates: agent.updateCount, transitionsPerSecond: rates, updatesPerSecond: updateRate.rates,
-            samplesPerInsert: phase == "draining" ? ratioAtStop : limiter.observedRatio,
-            targetSamplesPerInsert: configuration.learner.samplesPerInsert, replaySize: replay.count,
-            replayCapacity: replay.capacity, weightsVersion: weightsVersion, policyLag: recentLag.range,
-            recentEpisodeReturn: ledger.recentEpisodeReturn(), latestEvaluation: latest, solvedAtEnvSteps: solvedAt?.envSteps,
-            transitionsRejected: ledger.transitionsRejected, messagesRejected: ledger.totalMessagesRejected,
-            messagesRejectedByReason: ledger.messagesRejected, workersConnected: active.count, workers: workers,
-            etaSeconds: phase == "draining" ? 0 : (rate > 0 ? remaining / rate : nil))
     }
 
     // MARK: Shutdown

@@ -1,0 +1,69 @@
+import Foundation
+import Telemetry
+
+/// The learner's status once a second: rate windows, gauges, and the snapshot
+/// handed to the console, `/status`, progress.csv and TensorBoard.
+extension LearnerService {
+    func reportStatusIfDue() {
+        if elapsed >= nextStatusAt { reportStatus() }
+    }
+
+    /// Samples the rates, updates the gauges, and hands a snapshot to the console, `/status` and progress.csv.
+    func reportStatus() {
+        let now = elapsed
+        nextStatusAt = now + monitoring.statusInterval
+        if phase == "warming_up", agent.updateCount > 0 { phase = "training" }
+        acceptedRate.record(ledger.transitionsAccepted, at: now)
+        updateRate.record(agent.updateCount, at: now)
+        for (id, record) in ledger.workers { workerRates[id, default: RateWindow()].record(record.transitionsReceived, at: now) }
+        let status = makeStatus(now: now)
+        recentLag.advance()
+
+        metrics.updates.increment(by: status.updates - updatesReported)
+        updatesReported = status.updates
+        metrics.replaySize.record(status.replaySize)
+        metrics.workersConnected.record(status.workersConnected)
+        metrics.samplesPerInsert.record(status.samplesPerInsert)
+        metrics.transitionsPerSecond.last10s.record(status.transitionsPerSecond.last10s)
+        metrics.transitionsPerSecond.last60s.record(status.transitionsPerSecond.last60s)
+        metrics.updatesPerSecond.last10s.record(status.updatesPerSecond.last10s)
+        metrics.updatesPerSecond.last60s.record(status.updatesPerSecond.last60s)
+        monitoring.progress?.append(status)
+        if let events {
+            let step = status.envSteps
+            events.scalar("throughput/transitions_per_second", status.transitionsPerSecond.last10s, step: step)
+            events.scalar("throughput/updates_per_second", status.updatesPerSecond.last10s, step: step)
+            if let lag = status.policyLag { events.scalar("policy_lag/mean", lag.mean, step: step) }
+            events.flush()
+        }
+        monitoring.onStatus(status)
+    }
+
+    private func makeStatus(now: Double) -> LearnerStatus {
+        let c = configuration.training
+        let active = Set(ledger.activeWorkers(now: now, window: 10))
+        let workers = ledger.workers.values.sorted { $0.workerId < $1.workerId }.map { record in
+            WorkerStatusRow(workerId: record.workerId, environments: record.environments, connected: active.contains(record.workerId),
+                            finished: record.finished, transitionsReceived: record.transitionsReceived,
+                            transitionsPerSecond: workerRates[record.workerId]?.rates ?? .zero, episodes: record.episodes,
+                            lastEpisodeReturn: record.lastEpisodeReturn, weightsVersion: record.latestWeightsVersion,
+                            sequenceGaps: record.sequenceGaps)
+        }
+        let rates = acceptedRate.rates
+        let rate = rates.last60s > 0 ? rates.last60s : rates.last10s
+        let remaining = Double(max(c.maxEnvSteps - envSteps, 0))
+        let latest = evaluations.last.map {
+            EvaluationPoint(envSteps: $0.envSteps, wallSeconds: $0.wallSeconds, meanReturn: $0.meanReturn, stdReturn: $0.stdReturn)
+        }
+        return LearnerStatus(
+            phase: phase, learnerId: String(learnerId, radix: 16), uptimeSeconds: now, envSteps: envSteps,
+            maxEnvSteps: c.maxEnvSteps, updates: agent.updateCount, transitionsPerSecond: rates, updatesPerSecond: updateRate.rates,
+            samplesPerInsert: phase == "draining" ? ratioAtStop : limiter.observedRatio,
+            targetSamplesPerInsert: configuration.learner.samplesPerInsert, replaySize: replay.count,
+            replayCapacity: replay.capacity, weightsVersion: weightsVersion, policyLag: recentLag.range,
+            recentEpisodeReturn: ledger.recentEpisodeReturn(), latestEvaluation: latest, solvedAtEnvSteps: solvedAt?.envSteps,
+            transitionsRejected: ledger.transitionsRejected, messagesRejected: ledger.totalMessagesRejected,
+            messagesRejectedByReason: ledger.messagesRejected, workersConnected: active.count, workers: workers,
+            etaSeconds: phase == "draining" ? 0 : (rate > 0 ? remaining / rate : nil))
+    }
+}
