@@ -56,7 +56,7 @@ extension LearnerService {
             EvaluationPoint(envSteps: $0.envSteps, wallSeconds: $0.wallSeconds, meanReturn: $0.meanReturn, stdReturn: $0.stdReturn)
         }
         return LearnerStatus(
-            phase: phase, learnerId: String(learnerId, radix: 16), uptimeSeconds: now, envSteps: envSteps,
+            phase: phase, learnerId: String(learnerId, radix: 16), uptimeSeconds: now, wallSeconds: trainingSeconds, envSteps: envSteps,
             maxEnvSteps: c.maxEnvSteps, updates: agent.updateCount, transitionsPerSecond: rates, updatesPerSecond: updateRate.rates,
             samplesPerInsert: phase == "draining" ? ratioAtStop : limiter.observedRatio,
             targetSamplesPerInsert: configuration.learner.samplesPerInsert, replaySize: replay.count,

@@ -77,6 +77,8 @@ public struct LearnerStatus: Codable, Sendable, Equatable {
     public var phase: String
     public var learnerId: String
     public var uptimeSeconds: Double
+    /// Seconds of training across resumes: the time axis of evaluations and of progress.csv.
+    public var wallSeconds: Double
     public var envSteps: Int
     public var maxEnvSteps: Int
     public var updates: Int
@@ -102,7 +104,7 @@ public struct LearnerStatus: Codable, Sendable, Equatable {
     /// Seconds to `maxEnvSteps` at the 60 s (or, early on, 10 s) ingest rate; nil when unknown.
     public var etaSeconds: Double?
 
-    public init(phase: String, learnerId: String, uptimeSeconds: Double, envSteps: Int, maxEnvSteps: Int, updates: Int,
+    public init(phase: String, learnerId: String, uptimeSeconds: Double, wallSeconds: Double, envSteps: Int, maxEnvSteps: Int, updates: Int,
                 transitionsPerSecond: WindowedRate, updatesPerSecond: WindowedRate, samplesPerInsert: Double,
                 targetSamplesPerInsert: Double, replaySize: Int, replayCapacity: Int, weightsVersion: UInt64,
                 policyLag: LagRange?, recentEpisodeReturn: Double?, latestEvaluation: EvaluationPoint?, solvedAtEnvSteps: Int?,
@@ -111,6 +113,7 @@ public struct LearnerStatus: Codable, Sendable, Equatable {
         self.phase = phase
         self.learnerId = learnerId
         self.uptimeSeconds = uptimeSeconds
+        self.wallSeconds = wallSeconds
         self.envSteps = envSteps
         self.maxEnvSteps = maxEnvSteps
         self.updates = updates

@@ -12,12 +12,17 @@ public final class ProgressLog {
     private let handle: FileHandle
     public let url: URL
 
-    /// Creates (or truncates) `progress.csv` in `directory`.
-    public init(directory: URL) throws {
+    /// Creates `progress.csv` in `directory`, or with `appending` (a resumed run) continues
+    /// the one there when it has the same columns.
+    public init(directory: URL, appending: Bool = false) throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         url = directory.appendingPathComponent(Self.fileName)
-        guard FileManager.default.createFile(atPath: url.path, contents: Data((Self.columns.joined(separator: ",") + "\n").utf8)) else {
-            throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: url.path])
+        let header = Self.columns.joined(separator: ",")
+        let existing = appending ? (try? String(contentsOf: url, encoding: .utf8)) : nil
+        if existing?.split(separator: "\n").first.map(String.init) != header {
+            guard FileManager.default.createFile(atPath: url.path, contents: Data((header + "\n").utf8)) else {
+                throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: url.path])
+            }
         }
         handle = try FileHandle(forWritingTo: url)
         handle.seekToEndOfFile()
@@ -26,7 +31,7 @@ public final class ProgressLog {
     public func append(_ s: LearnerStatus) {
         func field(_ value: Double?) -> String { value.map { $0.isFinite ? String(format: "%.6g", $0) : "" } ?? "" }
         let row = [
-            String(format: "%.3f", s.uptimeSeconds), "\(s.envSteps)", "\(s.updates)", field(s.transitionsPerSecond.last10s),
+            String(format: "%.3f", s.wallSeconds), "\(s.envSteps)", "\(s.updates)", field(s.transitionsPerSecond.last10s),
             field(s.updatesPerSecond.last10s), "\(s.replaySize)", "\(s.weightsVersion)", field(s.policyLag?.mean),
             field(s.recentEpisodeReturn), field(s.latestEvaluation?.meanReturn), "\(s.workersConnected)", "\(s.messagesRejected)",
         ]

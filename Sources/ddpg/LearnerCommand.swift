@@ -142,7 +142,7 @@ struct LearnerCommand: ParsableCommand {
         bootstrapLogging(level: common.logLevel, interactive: monitoring.consoleMode == .interactive)
         let directory = learner.resume.map { URL(fileURLWithPath: $0) } ?? common.runDirectory(default: "learner")
         let logger = Logger(label: "ddpg.learner")
-        let (learnerMonitoring, console, server) = try monitoring.start(runDirectory: directory, events: try common.eventWriter(), logger: logger)
+        let (learnerMonitoring, console, server) = try monitoring.start(runDirectory: directory, resuming: learner.resume != nil, events: try common.eventWriter(), logger: logger)
         let checkpointLogger = logger
         let store = CheckpointStore(directory: CheckpointStore.directory(ofRun: directory), keep: learner.keepCheckpoints)
         let writer = CheckpointWriter(store: store) { result in

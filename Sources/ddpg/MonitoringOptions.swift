@@ -35,7 +35,7 @@ struct MonitoringOptions: ParsableArguments {
 
     /// Starts the endpoint (if asked) and returns the learner's monitoring, wired to
     /// the console, `/status`, `progress.csv` in `runDirectory`, and TensorBoard.
-    func start(runDirectory: URL, events: TensorBoardWriter?, logger: Logger) throws -> (LearnerMonitoring, StatusConsole, MonitoringServer?) {
+    func start(runDirectory: URL, resuming: Bool, events: TensorBoardWriter?, logger: Logger) throws -> (LearnerMonitoring, StatusConsole, MonitoringServer?) {
         let console = StatusConsole(mode: consoleMode)
         let board = StatusBoard()
         var metrics = LearnerMetrics()
@@ -55,7 +55,7 @@ struct MonitoringOptions: ParsableArguments {
         }
         let progress: ProgressLog
         do {
-            progress = try ProgressLog(directory: runDirectory)
+            progress = try ProgressLog(directory: runDirectory, appending: resuming)
         } catch {
             throw ValidationError("--run-dir: cannot write \(ProgressLog.fileName) into '\(runDirectory.path)': \(error.localizedDescription)")
         }

@@ -1,6 +1,7 @@
 import Checkpoint
 import DDPGTestSupport
 import Foundation
+import Telemetry
 import Testing
 
 /// Part of the serialized suite, so no two tests that bind loopback ports run at once.
@@ -21,6 +22,9 @@ extension DistributedTests {
         let saved = try #require(store.latestValid()).checkpoint.header
         #expect(saved.updates >= 1_500 && saved.envSteps > 0 && saved.weightsVersion > 0)
 
+        let progressFile = directory.appendingPathComponent("progress.csv")
+        let rowsBefore = ProgressTable(csv: try String(contentsOf: progressFile, encoding: .utf8)).rowCount
+
         // The worker keeps running; a resumed learner takes it back.
         learner = try Child(Harness.learnerArguments(ports: ports, runDirectory: directory, extra: extra + ["--resume", directory.path]), name: "resumed learner")
         learner.waitForLog("the resume notice") { $0.contains("resumed from") }
@@ -37,6 +41,8 @@ extension DistributedTests {
         #expect(updates >= saved.updates + 500)
         #expect((summary["eval"] as? [[String: Any]] ?? []).count > saved.evaluations.count, "the evaluation history continues")
         #expect((summary["resumed_from"] as? String)?.contains("checkpoint-") == true)
+        let progress = ProgressTable(csv: try String(contentsOf: progressFile, encoding: .utf8))
+        #expect(progress.rowCount > rowsBefore, "the resumed run continues progress.csv instead of starting it again")
         // SIGTERM wrote a last checkpoint: the state at stop.
         let last = try #require(store.latestValid()).checkpoint.header
         #expect(last.updates == updates && last.envSteps == summary["env_steps"] as? Int)

@@ -6,7 +6,7 @@ import Testing
 struct StatusTests {
     static func status(envSteps: Int = 50_000, workers: Int = 2) -> LearnerStatus {
         LearnerStatus(
-            phase: "training", learnerId: "abc", uptimeSeconds: 12.5, envSteps: envSteps, maxEnvSteps: 200_000, updates: 48_000,
+            phase: "training", learnerId: "abc", uptimeSeconds: 12.5, wallSeconds: 12.5, envSteps: envSteps, maxEnvSteps: 200_000, updates: 48_000,
             transitionsPerSecond: WindowedRate(last10s: 4_100, last60s: 3_900), updatesPerSecond: WindowedRate(last10s: 4_000, last60s: 3_800),
             samplesPerInsert: 127.6, targetSamplesPerInsert: 128, replaySize: envSteps, replayCapacity: 1_000_000, weightsVersion: 48,
             policyLag: LagRange(min: 0, mean: 0.6, max: 2), recentEpisodeReturn: -812.4,
@@ -89,6 +89,7 @@ struct StatusTests {
         var s = Self.status()
         log.append(s)
         s.uptimeSeconds = 13.5
+        s.wallSeconds = 13.5
         s.latestEvaluation = nil
         s.policyLag = nil
         log.append(s)
@@ -97,6 +98,11 @@ struct StatusTests {
         #expect(table.series("wall_seconds", "updates_per_second").map(\.1) == [4_000, 4_000])
         #expect(table.series("wall_seconds", "eval_return").count == 1, "an empty field is a missing value")
         #expect(table.columns.keys.sorted() == ProgressLog.columns.sorted())
+        // A resumed run continues the file; a new one starts it afresh.
+        try ProgressLog(directory: directory, appending: true).append(s)
+        #expect(ProgressTable(csv: try String(contentsOf: log.url, encoding: .utf8)).rowCount == 3)
+        _ = try ProgressLog(directory: directory)
+        #expect(ProgressTable(csv: try String(contentsOf: log.url, encoding: .utf8)).rowCount == 0)
     }
 
     @Test("a log line erases the status block, prints, and redraws the block below it")
