@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Validates deploy/ without a Docker engine: the Kubernetes manifests against the
 # Kubernetes OpenAPI schemas (kubernetes-validate, strict: unknown fields and wrong
-# types fail), and the compose file and Dockerfile for the structure the docs promise.
+# types fail), the compose file against the Compose specification's JSON schema, and
+# the compose file and Dockerfile for the structure the docs promise.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # As a module, so that a freshly installed package works without a shell rehash (pyenv).
@@ -9,6 +10,21 @@ if ! python3 -c "import kubernetes_validate, yaml" 2>/dev/null; then
     python3 -m pip install --quiet --disable-pip-version-check kubernetes-validate pyyaml >&2
 fi
 python3 -m kubernetes_validate --strict deploy/kubernetes/learner.yaml deploy/kubernetes/workers.yaml
+
+# The Compose specification's JSON schema, as shipped in docker-compose 1.29.2's wheel (no install: only the schema is read).
+wheels=$(mktemp -d)
+trap 'rm -rf "$wheels"' EXIT
+python3 -m pip download --quiet --disable-pip-version-check --no-deps --dest "$wheels" docker-compose==1.29.2 >&2
+python3 - "$wheels" <<'PY'
+import glob, json, sys, zipfile
+import jsonschema, yaml
+wheel = zipfile.ZipFile(glob.glob(f"{sys.argv[1]}/docker_compose-*.whl")[0])
+schema = json.loads(wheel.read("compose/config/compose_spec.json"))
+errors = sorted(jsonschema.Draft7Validator(schema).iter_errors(yaml.safe_load(open("deploy/docker-compose.yml"))), key=str)
+for error in errors:
+    print(f"deploy/docker-compose.yml: {'/'.join(map(str, error.path)) or '(top)'}: {error.message}", file=sys.stderr)
+sys.exit(1 if errors else print("deploy/docker-compose.yml is valid against the Compose specification schema"))
+PY
 python3 - <<'PY'
 import re, yaml
 
