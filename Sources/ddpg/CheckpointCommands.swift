@@ -131,14 +131,14 @@ enum ActorExport {
 struct RenderCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "render",
-        abstract: "Animate one episode of a checkpoint's actor as SVG: the pendulum, the torque, the running return.",
-        discussion: "The SVG plays in real time (50 ms a step) in any web browser. --frame N writes a still of step N instead."
+        abstract: "Animate one episode of a checkpoint's actor as GIF or SVG: the pendulum, the torque, the running return.",
+        discussion: "Both play in real time (50 ms a step): the GIF anywhere, the SVG in any web browser. --frame N writes a still of step N instead."
     )
 
     @OptionGroup var source: CheckpointArgument
 
-    @Option(parsing: .unconditional, help: "Output file (.svg).")
-    var out = "swing.svg"
+    @Option(parsing: .unconditional, help: "Output file: .gif or .svg.")
+    var out = "swing.gif"
 
     @Option(parsing: .unconditional, help: "Seed of the episode's initial state (the same as episode 0 of `ddpg eval --seed`).")
     var seed: UInt64 = 12_345
@@ -147,10 +147,9 @@ struct RenderCommand: ParsableCommand {
     var frame: Int?
 
     func validate() throws {
-        if out.lowercased().hasSuffix(".gif") {
-            throw ValidationError("--out: GIF is not supported; write .svg, which browsers animate (or convert a --frame still with rsvg-convert)")
+        guard out.lowercased().hasSuffix(".svg") || out.lowercased().hasSuffix(".gif") else {
+            throw ValidationError("--out: '\(out)' must end in .gif or .svg")
         }
-        guard out.lowercased().hasSuffix(".svg") else { throw ValidationError("--out: '\(out)' must end in .svg") }
         let steps = Pendulum().maxEpisodeSteps
         if let frame, !(1...steps).contains(frame) {
             throw ValidationError("--frame: must be in 1...\(steps), got \(frame)")
@@ -176,9 +175,11 @@ struct RenderCommand: ParsableCommand {
             if result.isDone { break }
         }
         let title = "\(checkpoint.header.environment) · \(checkpoint.header.envSteps) env steps · return \(format(total))"
-        let svg = SwingUpAnimation.svg(frames, secondsPerStep: Pendulum.dt, maxTorque: Double(environment.actionBound),
-                                       title: title, frame: frame.map { $0 - 1 })
-        try writeOutput(Data(svg.utf8), to: out)
+        let still = frame.map { $0 - 1 }
+        let bytes = out.lowercased().hasSuffix(".gif")
+            ? Data(SwingUpAnimation.gif(frames, secondsPerStep: Pendulum.dt, maxTorque: Double(environment.actionBound), frame: still))
+            : Data(SwingUpAnimation.svg(frames, secondsPerStep: Pendulum.dt, maxTorque: Double(environment.actionBound), title: title, frame: still).utf8)
+        try writeOutput(bytes, to: out)
         print("\(out): \(frames.count) steps of \(file.lastPathComponent), return \(format(total))")
     }
 }

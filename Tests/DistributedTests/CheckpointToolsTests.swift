@@ -76,8 +76,13 @@ extension DistributedTests {
         let frame = try DDPGProcess.run(["render", directory.path, "--out", still.path, "--frame", "100"])
         let stillSVG = try String(contentsOf: still, encoding: .utf8)
         #expect(frame.status == 0 && !stillSVG.contains("<animate") && stillSVG.contains("step 100 "))
-        let gif = try DDPGProcess.run(["render", directory.path, "--out", "swing.gif"])
-        #expect(gif.status != 0 && gif.stderr.contains("--out"))
+        let gifFile = directory.appendingPathComponent("swing.gif")
+        let gif = try DDPGProcess.run(["render", directory.path, "--out", gifFile.path])
+        #expect(gif.status == 0, "\(gif.stderr)")
+        let gifBytes = Array(try Data(contentsOf: gifFile))
+        #expect(gifBytes.starts(with: Array("GIF89a".utf8)) && gifBytes.last == 0x3B)
+        let png = try DDPGProcess.run(["render", directory.path, "--out", "swing.png"])
+        #expect(png.status != 0 && png.stderr.contains("--out"))
 
         // A damaged checkpoint file is named with its reason.
         let file = try #require(CheckpointStore(directory: CheckpointStore.directory(ofRun: directory)).files().first)
