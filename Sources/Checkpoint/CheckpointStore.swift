@@ -30,7 +30,7 @@ public final class CheckpointStore: @unchecked Sendable {
     /// Writes `bytes` as the checkpoint after `updates` updates: to a temporary file,
     /// fsync, rename over the final name, fsync the directory. A crash at any point
     /// leaves either the old set of checkpoints or the new one, never a partial file
-    /// under a checkpoint's name. Then deletes all but the newest `keep`.
+    /// under a checkpoint's name. Older checkpoints beyond the newest `keep` are deleted.
     @discardableResult
     public func write(_ bytes: [UInt8], updates: Int) throws -> URL {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -57,6 +57,10 @@ public final class CheckpointStore: @unchecked Sendable {
             throw error
         }
         close(fd)
+        // Make room first, so that a crash between the rename and the pruning below leaves
+        // at most `keep` files (two when keeping one: the newest existing checkpoint always
+        // stays until the new one is in place).
+        for old in files().filter({ $0 != final }).dropFirst(max(keep - 1, 1)) { try? FileManager.default.removeItem(at: old) }
         guard rename(temporary.path, final.path) == 0 else { throw Self.posixError("cannot rename \(temporary.path) to \(final.path)") }
         let directoryDescriptor = open(directory.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if directoryDescriptor >= 0 {
@@ -71,17 +75,25 @@ public final class CheckpointStore: @unchecked Sendable {
     /// newer ones that did not (with why), so that the caller can say it fell back.
     public func latestValid(validate: (LearnerCheckpoint) throws(CheckpointError) -> Void = { _ in })
         -> (checkpoint: LearnerCheckpoint, file: URL, skipped: [(file: URL, error: CheckpointError)])? {
+        let scan = scan(validate: validate)
+        return scan.found.map { ($0.checkpoint, $0.file, scan.skipped) }
+    }
+
+    /// Reads checkpoints newest first until one passes `validate`. `skipped` holds every
+    /// file tried before it, or all of them (each with why) when none passed.
+    public func scan(validate: (LearnerCheckpoint) throws(CheckpointError) -> Void = { _ in })
+        -> (found: (checkpoint: LearnerCheckpoint, file: URL)?, skipped: [(file: URL, error: CheckpointError)]) {
         var skipped: [(URL, CheckpointError)] = []
         for file in files() {
             do throws(CheckpointError) {
                 let checkpoint = try Self.load(file)
                 try validate(checkpoint)
-                return (checkpoint, file, skipped)
+                return ((checkpoint, file), skipped)
             } catch {
                 skipped.append((file, error))
             }
         }
-        return nil
+        return (nil, skipped)
     }
 
     /// Reads and checks one checkpoint file.

@@ -100,15 +100,18 @@ public struct IngestLedger: Sendable {
     }
 
     /// Records an accepted transition batch acted with `header.weightsVersion` while the learner is at `currentVersion`.
-    public mutating func transitions(_ header: TransitionsHeader, currentVersion: UInt64, now: Double) {
+    /// Returns its policy lag, or nil for random actions (version 0), which have none.
+    @discardableResult
+    public mutating func transitions(_ header: TransitionsHeader, currentVersion: UInt64, now: Double) -> Int64? {
         transitionsReceived += header.count
         transitionsAccepted += header.count
+        var lag: Int64?
         if header.weightsVersion == 0 {
             randomTransitions += header.count
         } else {
             // A version from the future means the learner restarted under a running worker.
-            let lag = Int64(bitPattern: currentVersion &- header.weightsVersion)
-            policyLag.record(Swift.max(lag, 0), weight: header.count)
+            lag = Swift.max(Int64(bitPattern: currentVersion &- header.weightsVersion), 0)
+            policyLag.record(lag!, weight: header.count)
         }
         withWorker(header.workerId, now: now) { record in
             record.transitionsReceived += header.count
@@ -119,6 +122,7 @@ public struct IngestLedger: Sendable {
             }
             record.lastSequence = header.sequence
         }
+        return lag
     }
 
     public mutating func episode(_ report: EpisodeReport, now: Double) {

@@ -92,13 +92,12 @@ public final class LearnerMetrics: @unchecked Sendable {
         func gauge(_ name: String, _ dimensions: [(String, String)] = []) -> Gauge { Gauge(label: name, dimensions: dimensions, factory: factory) }
         transitionsReceived = counter("ddpg_transitions_received_total")
         transitionsRejected = counter("ddpg_transitions_rejected_total")
-        messagesReceived = Dictionary(uniqueKeysWithValues: ["hello", "transitions", "episode", "worker_status"].map {
-            ($0, counter("ddpg_messages_received_total", [("kind", $0)]))
-        })
-        // Every reason is registered up front, so a scrape shows zeros rather than missing series.
-        messagesRejected = Dictionary(uniqueKeysWithValues: ProtocolError.allReasons.map {
-            ($0, counter("ddpg_messages_rejected_total", [("reason", $0)]))
-        })
+        // Every label value is registered up front, so a scrape shows zeros rather than missing series.
+        func counters(_ name: String, _ label: String, _ values: [String]) -> [String: Counter] {
+            Dictionary(uniqueKeysWithValues: values.map { ($0, counter(name, [(label, $0)])) })
+        }
+        messagesReceived = counters("ddpg_messages_received_total", "kind", ["hello", "transitions", "episode", "worker_status"])
+        messagesRejected = counters("ddpg_messages_rejected_total", "reason", ProtocolError.allReasons)
         otherWorkersTransitions = counter("ddpg_worker_transitions_received_total", [("worker", "other")])
         updates = counter("ddpg_updates_total")
         episodes = counter("ddpg_episodes_total")
@@ -119,9 +118,7 @@ public final class LearnerMetrics: @unchecked Sendable {
         evaluationDuration = Timer(label: "ddpg_evaluation_duration_seconds", dimensions: [], factory: factory)
         checkpoints = counter("ddpg_checkpoints_total")
         connectionsAuthorized = counter("ddpg_connections_authorized_total")
-        connectionsRejected = Dictionary(uniqueKeysWithValues: ["unauthorized_key", "handshake_failed"].map {
-            ($0, counter("ddpg_connections_rejected_total", [("reason", $0)]))
-        })
+        connectionsRejected = counters("ddpg_connections_rejected_total", "reason", ["unauthorized_key", "handshake_failed"])
         checkpointStall = Timer(label: "ddpg_checkpoint_stall_seconds", dimensions: [], factory: factory)
     }
 

@@ -22,24 +22,16 @@ extension LearnerService {
     /// past any that are corrupt, truncated or do not fit this run's shapes.
     @discardableResult
     public func resume(from store: CheckpointStore) throws -> URL {
-        let found = store.latestValid { checkpoint throws(CheckpointError) in
+        let scan = store.scan { checkpoint throws(CheckpointError) in
             try checkpoint.checkCompatible(with: agent, environment: Pendulum.id)
             if let saved = checkpoint.header.replay, saved.count > replay.capacity {
                 throw .incompatible("its replay of \(saved.count) transitions exceeds --replay-capacity \(replay.capacity)")
             }
         }
-        guard let (checkpoint, file, skipped) = found else {
-            throw ResumeError(directory: store.directory, skipped: store.files().compactMap { file in
-                do throws(CheckpointError) {
-                    let checkpoint = try CheckpointStore.load(file)
-                    try checkpoint.checkCompatible(with: agent, environment: Pendulum.id)
-                    return nil
-                } catch {
-                    return (file, error)
-                }
-            })
+        guard let (checkpoint, file) = scan.found else {
+            throw ResumeError(directory: store.directory, skipped: scan.skipped)
         }
-        for (skippedFile, error) in skipped {
+        for (skippedFile, error) in scan.skipped {
             logger.warning("checkpoint \(skippedFile.path) is unusable (\(error)); falling back to an older one")
         }
         checkpoint.restore(into: agent)

@@ -217,8 +217,8 @@ public final class LearnerService {
                 switch try decoder.decode(bytes) {
                 case let .transitions(view):
                     insert(view)
-                    ledger.transitions(view.header, currentVersion: weightsVersion, now: now)
-                    recordTransitionMetrics(view.header)
+                    let lag = ledger.transitions(view.header, currentVersion: weightsVersion, now: now)
+                    recordTransitionMetrics(view.header, lag: lag)
                 case let .hello(hello):
                     ledger.hello(hello, now: now)
                     metrics.messageReceived(kind: "hello")
@@ -248,13 +248,11 @@ public final class LearnerService {
         }
     }
 
-    private func recordTransitionMetrics(_ header: TransitionsHeader) {
+    private func recordTransitionMetrics(_ header: TransitionsHeader, lag: Int64?) {
         metrics.messageReceived(kind: "transitions")
         metrics.transitionsReceived.increment(by: header.count)
         metrics.workerTransitionsReceived(header.workerId, count: header.count)
-        // Random actions (version 0) have no policy lag.
-        if header.weightsVersion > 0 {
-            let lag = max(Int64(bitPattern: weightsVersion &- header.weightsVersion), 0)
+        if let lag {
             metrics.policyLag.record(lag)
             recentLag.record(lag, weight: header.count)
         }

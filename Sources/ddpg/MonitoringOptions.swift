@@ -59,8 +59,9 @@ struct MonitoringOptions: ParsableArguments {
         } catch {
             throw ValidationError("--run-dir: cannot write \(ProgressLog.fileName) into '\(runDirectory.path)': \(error.localizedDescription)")
         }
+        let serving = server != nil
         let monitoring = LearnerMonitoring(metrics: metrics, events: events, progress: progress) { status in
-            board.publish(status)
+            if serving { board.publish(status) }
             console.show(status)
         }
         return (monitoring, console, server)
