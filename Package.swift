@@ -31,6 +31,7 @@ let package = Package(
         .systemLibrary(name: "CZeroMQ", providers: [.apt(["libzmq3-dev"])]),
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
         .target(name: "WireProtocol"),
+        .target(name: "Ingest", dependencies: ["WireProtocol"]),
         .target(name: "ProcessSupport", dependencies: ["CShims"]),
         .target(name: "Checksum"),
         .target(name: "Telemetry", dependencies: ["Checksum", .product(name: "Logging", package: "swift-log")]),
@@ -39,6 +40,7 @@ let package = Package(
             name: "MetricsServer",
             dependencies: [
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -57,7 +59,7 @@ let package = Package(
         .target(
             name: "Learner",
             dependencies: [
-                "DDPG", "Training", "Environments", "NeuralNetwork", "WireProtocol", "ZeroMQ", "ProcessSupport", "Telemetry", "Checkpoint",
+                "DDPG", "Training", "Environments", "NeuralNetwork", "WireProtocol", "Ingest", "ZeroMQ", "ProcessSupport", "Telemetry", "Checkpoint",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
             ]
@@ -93,6 +95,7 @@ let package = Package(
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "WireProtocolTests", dependencies: ["WireProtocol"]),
         .testTarget(name: "LearnerTests", dependencies: ["Learner", "WireProtocol", "Telemetry"]),
+        .testTarget(name: "IngestTests", dependencies: ["Ingest", "WireProtocol"]),
         .testTarget(name: "WorkerTests", dependencies: ["Worker"]),
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry", "Checksum"]),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "DDPG", "NeuralNetwork", "Randomness", "Training"]),

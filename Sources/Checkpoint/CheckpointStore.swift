@@ -96,6 +96,30 @@ public final class CheckpointStore: @unchecked Sendable {
         return (nil, skipped)
     }
 
+    // MARK: Weights versions
+
+    static let reservationName = "weights-versions"
+
+    /// The highest weights version that an earlier process of this run may have
+    /// published (0 when none is recorded). Checkpoints are taken every minute, but
+    /// versions go out several times a second; this is how a resumed learner knows
+    /// to start above all of them, even after kill -9.
+    public func reservedWeightsVersion() -> UInt64 {
+        let file = directory.appendingPathComponent(Self.reservationName)
+        guard let text = try? String(contentsOf: file, encoding: .utf8),
+              let value = UInt64(text.trimmingCharacters(in: .whitespacesAndNewlines)),
+              value <= UInt64(CheckpointHeader.maxCounter) else { return 0 }
+        return value
+    }
+
+    /// Records that versions up to `version` may be published, before any of them is.
+    /// Written atomically; no fsync, since a process crash keeps the page cache.
+    public func reserveWeightsVersions(through version: UInt64) throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let file = directory.appendingPathComponent(Self.reservationName)
+        try Data("\(version)\n".utf8).write(to: file, options: .atomic)
+    }
+
     /// Reads and checks one checkpoint file.
     public static func load(_ file: URL) throws(CheckpointError) -> LearnerCheckpoint {
         let data: Data
@@ -119,6 +143,9 @@ public final class CheckpointWriter: @unchecked Sendable {
     private let queue = DispatchQueue(label: "ddpg.checkpoint-writer")
     private let group = DispatchGroup()
     private let onFinish: @Sendable (Result<(URL, Int, Double), any Error>) -> Void
+    private let lock = NSLock()
+    private var failureCount = 0
+    private var lastFailure: String?
 
     /// `onFinish` reports each write: the file, its size, and seconds spent encoding and writing.
     public init(store: CheckpointStore, onFinish: @escaping @Sendable (Result<(URL, Int, Double), any Error>) -> Void) {
@@ -130,13 +157,14 @@ public final class CheckpointWriter: @unchecked Sendable {
     public func submit(_ checkpoint: LearnerCheckpoint) {
         group.wait()
         group.enter()
-        queue.async { [store, onFinish, group] in
+        queue.async { [self, store, onFinish, group] in
             let started = DispatchTime.now()
             let bytes = checkpoint.encoded()
             do {
                 let file = try store.write(bytes, updates: checkpoint.header.updates)
                 onFinish(.success((file, bytes.count, Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9)))
             } catch {
+                self.recordFailure(error)
                 onFinish(.failure(error))
             }
             group.leave()
@@ -145,4 +173,15 @@ public final class CheckpointWriter: @unchecked Sendable {
 
     /// Waits for the write in flight, if any.
     public func wait() { group.wait() }
+
+    /// Checkpoints that could not be written (a full disk, a read-only directory), and why the last one failed.
+    public var failures: Int { lock.withLock { failureCount } }
+    public var lastFailureDescription: String? { lock.withLock { lastFailure } }
+
+    private func recordFailure(_ error: any Error) {
+        lock.withLock {
+            failureCount += 1
+            lastFailure = "\(error)"
+        }
+    }
 }

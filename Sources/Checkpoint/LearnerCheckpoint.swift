@@ -39,6 +39,29 @@ public struct CheckpointHeader: Codable, Sendable, Equatable {
     }
 }
 
+extension CheckpointHeader {
+    /// Counters beyond 2^53 (exact as JSON numbers, and far beyond any run) are corruption or forgery;
+    /// checking them here keeps every later sum and product from overflowing.
+    public static let maxCounter = 1 << 53
+
+    func checkRanges() throws(CheckpointError) {
+        let counters: [(String, Int)] = [("env_steps", envSteps), ("updates", updates), ("episodes", episodes),
+                                         ("actor_adam_step", actorAdamStep), ("critic_adam_step", criticAdamStep)]
+        for (name, value) in counters where !(0...Self.maxCounter).contains(value) {
+            throw .badHeader("\(name) \(value) is outside 0...2^53")
+        }
+        guard weightsVersion <= UInt64(Self.maxCounter) else { throw .badHeader("weights_version \(weightsVersion) is outside 0...2^53") }
+        guard wallSeconds.isFinite, wallSeconds >= 0 else { throw .badHeader("wall_seconds \(wallSeconds) is not a duration") }
+        guard evaluations.allSatisfy({ (0...Self.maxCounter).contains($0.envSteps) }) else {
+            throw .badHeader("an evaluation's env_steps is outside 0...2^53")
+        }
+        if let replay, !(0...Self.maxCounter).contains(replay.count) || !(0...Self.maxCounter).contains(replay.nextSlot)
+            || !(0...Self.maxCounter).contains(replay.totalAdded) {
+            throw .badHeader("replay position \(replay) is out of range")
+        }
+    }
+}
+
 /// The learner's counters that a checkpoint carries besides the networks.
 public struct LearnerProgress: Sendable, Equatable {
     public var envSteps: Int
@@ -131,6 +154,7 @@ public struct LearnerCheckpoint: Sendable {
             throw .badHeader("\(error)")
         }
         guard header.format == "ddpg-checkpoint" else { throw .badHeader("format is '\(header.format)'") }
+        try header.checkRanges()
         sections = raw.mapValues { Array($0) }
         for name in Self.networkSections where sections[name] == nil { throw .missingSection(name) }
     }

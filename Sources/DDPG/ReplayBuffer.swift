@@ -73,7 +73,11 @@ public final class ReplayBuffer {
     }
 
     /// Bytes of storage per transition.
-    public var bytesPerTransition: Int { (2 * observationSize + actionSize + 2) * MemoryLayout<Float>.size + 1 }
+    public var bytesPerTransition: Int { Self.bytesPerTransition(observationSize: observationSize, actionSize: actionSize) }
+
+    public static func bytesPerTransition(observationSize: Int, actionSize: Int) -> Int {
+        (2 * observationSize + actionSize + 2) * MemoryLayout<Float>.size + 1
+    }
 
     /// Appends one transition, overwriting the oldest when full.
     public func add(

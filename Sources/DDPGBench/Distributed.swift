@@ -42,8 +42,8 @@ enum DistributedBenchmarks {
         }
         let learner = try start([
             "learner", "--bind", "127.0.0.1", "--transitions-port", "\(port)", "--weights-port", "\(port + 1)",
-            "--run-dir", directory, "--max-env-steps", "1000000000", "--replay-capacity", "1000000",
-            "--learning-starts", "1000000001", "--samples-per-insert", "0", "--eval-every", "1000000000",
+            "--run-dir", directory, "--max-env-steps", "1000000000", "--replay-capacity", "1000000", "--ingest-only",
+            "--eval-every", "1000000000",
             "--final-eval-episodes", "1", "--drain-seconds", "0", "--log-level", "error",
         ] + (security?.learnerArguments ?? []))
         waitForPort(port)
@@ -92,13 +92,19 @@ enum DistributedBenchmarks {
         try socket.connect("tcp://127.0.0.1:\(port)")
         var encoder = MessageEncoder(capacity: perMessage * 40 + 64)
         var generator = SystemRandomNumberGenerator()
-        let observations = (0..<(perMessage * 3)).map { _ in Float.random(in: -1...1, using: &generator) }
+        let observations = (0..<(perMessage * 3)).map { _ in Float.random(in: -1...1, using: &generator) }  // within every bound
         let actions = (0..<perMessage).map { _ in Float.random(in: -2...2, using: &generator) }
         let rewards = (0..<perMessage).map { _ in Float.random(in: -16...0, using: &generator) }
         let flags = [UInt8](repeating: 0, count: perMessage)
         var sequence: UInt64 = 0
+        let session = UInt32.random(in: 1...UInt32.max)
+        // The learner accepts nothing from a session before its hello.
+        let hello = encoder.encode(Hello(workerId: workerId, session: session, observationSize: 3, actionSize: 1, environmentCount: 1,
+                                         seed: 0, environmentId: "Pendulum-v1"))
+        try hello.withUnsafeBytes { _ = try socket.send($0) }
         while !counter.isStopped {
-            let header = TransitionsHeader(workerId: workerId, observationSize: 3, actionSize: 1, sequence: sequence, weightsVersion: 0, count: perMessage)
+            let header = TransitionsHeader(workerId: workerId, session: session, observationSize: 3, actionSize: 1, sequence: sequence,
+                                           weightsVersion: 0, count: perMessage)
             let bytes = observations.withUnsafeBufferPointer { o in actions.withUnsafeBufferPointer { a in rewards.withUnsafeBufferPointer { r in
                 flags.withUnsafeBufferPointer { f in
                     encoder.encodeTransitions(header, observations: o, actions: a, rewards: r, nextObservations: o, terminated: f, truncated: f)

@@ -29,6 +29,11 @@ public protocol Environment {
     var actionBound: Float { get }
     /// The episode length after which `truncated` is set.
     var maxEpisodeSteps: Int { get }
+    /// Per-dimension bounds of every observation the environment can produce (its observation space).
+    var observationLow: [Float] { get }
+    var observationHigh: [Float] { get }
+    /// Bounds of one reward, as float32 rounded outward (a learner rejects data outside them).
+    var rewardRange: ClosedRange<Float> { get }
 
     /// Starts a new episode from a random initial state drawn from `generator`.
     mutating func reset<G: RandomNumberGenerator>(using generator: inout G, observation: UnsafeMutablePointer<Float>)

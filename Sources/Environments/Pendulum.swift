@@ -30,6 +30,13 @@ public struct Pendulum: Environment, Sendable {
     public let actionSize = 1
     public let actionBound = Float(Pendulum.maxTorque)
     public let maxEpisodeSteps: Int
+    /// gymnasium's observation space: cos θ and sin θ in [−1, 1], θ̇ in [−8, 8] (clipped exactly).
+    public var observationLow: [Float] { [-1, -1, -Float(Pendulum.maxSpeed)] }
+    public var observationHigh: [Float] { [1, 1, Float(Pendulum.maxSpeed)] }
+    /// The cost is at most π² + 0.1·8² + 0.001·2² (θ normalized to [−π, π)), never negative.
+    public var rewardRange: ClosedRange<Float> {
+        Float(-(Double.pi * Double.pi + 0.1 * Pendulum.maxSpeed * Pendulum.maxSpeed + 0.001 * Pendulum.maxTorque * Pendulum.maxTorque)).nextDown...0
+    }
 
     /// θ (not wrapped) and θ̇, exactly as `env.unwrapped.state`.
     public private(set) var theta: Double = 0

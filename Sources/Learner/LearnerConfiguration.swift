@@ -3,10 +3,10 @@ import Training
 
 /// Settings of `ddpg learner` beyond the shared training configuration.
 public struct LearnerSettings: Codable, Sendable, Equatable {
-    /// Where workers PUSH transitions (the learner binds a PULL socket).
-    public var transitionsEndpoint = "tcp://0.0.0.0:5555"
-    /// Where the learner PUBlishes actor weights and shutdown notices.
-    public var weightsEndpoint = "tcp://0.0.0.0:5556"
+    /// Where workers PUSH transitions (the learner binds a PULL socket). Loopback unless told otherwise.
+    public var transitionsEndpoint = "tcp://127.0.0.1:5555"
+    /// Where the learner publishes actor weights, announcements and shutdown notices.
+    public var weightsEndpoint = "tcp://127.0.0.1:5556"
     /// Sampled transitions per inserted one (batch size × updates per transition); 0 disables rate limiting.
     public var samplesPerInsert: Double = 128
     /// How many transitions inserts may run ahead of the target ratio before workers feel backpressure.
@@ -15,10 +15,13 @@ public struct LearnerSettings: Codable, Sendable, Equatable {
     public var broadcastEvery = 1_000
     /// Stop once an evaluation reaches this mean return (nil: run to maxEnvSteps).
     public var untilReturn: Double?
-    /// At shutdown, how long to wait for workers to flush their last transitions.
+    /// At shutdown, how long to wait for workers to flush their last transitions: a hard deadline, whatever peers send.
     public var drainSeconds = 5.0
-    /// Messages on the transitions socket larger than this are refused by libzmq.
-    public var maxMessageBytes = 16 << 20
+    /// Open connections allowed on each socket; more are refused at the handshake. With the largest
+    /// legal message this bounds the memory that peers can make the learner hold.
+    public var maxPeers = 64
+    /// Accept and count transitions but never train (for measuring ingest).
+    public var ingestOnly = false
     /// Checkpoint every this many seconds of wall time (nil: not by time).
     public var checkpointEverySeconds: Double? = 60
     /// Checkpoint every this many updates (nil: not by updates).
@@ -35,7 +38,8 @@ public struct LearnerSettings: Codable, Sendable, Equatable {
         try check(samplesPerInsert >= 0 && samplesPerInsert.isFinite, "samplesPerInsert", "must be non-negative, got \(samplesPerInsert)")
         try check(rateTolerance >= 1, "rateTolerance", "must be at least 1, got \(rateTolerance)")
         try check(broadcastEvery >= 1, "broadcastEvery", "must be at least 1, got \(broadcastEvery)")
-        try check(drainSeconds >= 0 && drainSeconds.isFinite, "drainSeconds", "must be non-negative, got \(drainSeconds)")
+        try check(drainSeconds >= 0 && drainSeconds <= 600, "drainSeconds", "must be in 0...600, got \(drainSeconds)")
+        try check(maxPeers >= 1 && maxPeers <= 4_096, "maxPeers", "must be in 1...4096, got \(maxPeers)")
         try check(!transitionsEndpoint.isEmpty && transitionsEndpoint != weightsEndpoint, "transitionsEndpoint",
                   "the transitions and weights endpoints must differ")
         if let seconds = checkpointEverySeconds {
@@ -60,7 +64,7 @@ public struct LearnerConfiguration: Codable, Sendable, Equatable {
     public init() {}
 
     public func validate() throws(ConfigurationError) {
-        try training.validate()
+        try training.validate(trains: !learner.ingestOnly)
         try learner.validate()
     }
 }

@@ -22,6 +22,7 @@ public final class LearnerMetrics: @unchecked Sendable {
     }
 
     public static let maxWorkerSeries = 256
+    public static let connectionRejectionReasons = ["unauthorized_key", "handshake_failed", "too_many_peers", "bad_subscription"]
 
     public static let definitions: [Definition] = [
         .init(name: "ddpg_transitions_received_total", kind: .counter, help: "Transitions accepted into replay."),
@@ -49,7 +50,10 @@ public final class LearnerMetrics: @unchecked Sendable {
         .init(name: "ddpg_update_duration_seconds", kind: .histogram, help: "Wall time of one update: critic, actor and target networks.",
               buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1]),
         .init(name: "ddpg_connections_authorized_total", kind: .counter, help: "CURVE connections whose worker key is in --authorized-keys."),
-        .init(name: "ddpg_connections_rejected_total", kind: .counter, help: "Connections refused by CURVE: a key not authorized, or a failed handshake (no keys, wrong server key).", labels: ["reason"]),
+        .init(name: "ddpg_connections_rejected_total", kind: .counter, help: "Connections refused or cut off: a CURVE key not authorized, a failed handshake (no keys, wrong server key), the --max-peers cap, or a weights subscriber that sent something other than a subscription to everything.", labels: ["reason"]),
+        .init(name: "ddpg_duplicate_worker_ids_total", kind: .counter, help: "Worker ids found in use by two live processes at once."),
+        .init(name: "ddpg_rollbacks_total", kind: .counter, help: "Times the networks went non-finite and the learner put back its last finite state."),
+        .init(name: "ddpg_checkpoint_failures_total", kind: .counter, help: "Checkpoints that could not be written (full disk, read-only directory)."),
         .init(name: "ddpg_checkpoints_total", kind: .counter, help: "Checkpoints taken (written by a background thread)."),
         .init(name: "ddpg_checkpoint_stall_seconds", kind: .histogram, help: "Time training stops to copy the state for one checkpoint; encoding and writing happen on another thread.",
               buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5]),
@@ -82,6 +86,9 @@ public final class LearnerMetrics: @unchecked Sendable {
     let updateDuration: Timer
     let evaluationDuration: Timer
     let checkpoints: Counter
+    let checkpointFailures: Counter
+    let duplicateWorkerIds: Counter
+    let rollbacks: Counter
     let connectionsAuthorized: Counter
     private let connectionsRejected: [String: Counter]
     let checkpointStall: Timer
@@ -117,8 +124,11 @@ public final class LearnerMetrics: @unchecked Sendable {
         updateDuration = Timer(label: "ddpg_update_duration_seconds", dimensions: [], factory: factory)
         evaluationDuration = Timer(label: "ddpg_evaluation_duration_seconds", dimensions: [], factory: factory)
         checkpoints = counter("ddpg_checkpoints_total")
+        checkpointFailures = counter("ddpg_checkpoint_failures_total")
+        duplicateWorkerIds = counter("ddpg_duplicate_worker_ids_total")
+        rollbacks = counter("ddpg_rollbacks_total")
         connectionsAuthorized = counter("ddpg_connections_authorized_total")
-        connectionsRejected = counters("ddpg_connections_rejected_total", "reason", ["unauthorized_key", "handshake_failed"])
+        connectionsRejected = counters("ddpg_connections_rejected_total", "reason", Self.connectionRejectionReasons)
         checkpointStall = Timer(label: "ddpg_checkpoint_stall_seconds", dimensions: [], factory: factory)
     }
 

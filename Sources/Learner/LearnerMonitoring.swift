@@ -1,3 +1,4 @@
+import Ingest
 import Telemetry
 
 /// Where the learner reports what it does, besides its log: Prometheus metrics,

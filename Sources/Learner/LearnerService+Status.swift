@@ -1,4 +1,5 @@
 import Foundation
+import Ingest
 import Telemetry
 
 /// The learner's status once a second: rate windows, gauges, and the snapshot
@@ -21,6 +22,12 @@ extension LearnerService {
 
         metrics.updates.increment(by: status.updates - updatesReported)
         updatesReported = status.updates
+        metrics.checkpointFailures.increment(by: status.checkpointFailures - checkpointFailuresReported)
+        if status.checkpointFailures > checkpointFailuresReported, let why = checkpointWriter?.lastFailureDescription {
+            logger.error("checkpoint not written (\(status.checkpointFailures) failed so far): \(why)")
+        }
+        checkpointFailuresReported = status.checkpointFailures
+        if let line = rejections.summary(now: now) { logger.warning("\(line)") }
         metrics.replaySize.record(status.replaySize)
         metrics.workersConnected.record(status.workersConnected)
         metrics.samplesPerInsert.record(status.samplesPerInsert)
@@ -41,11 +48,12 @@ extension LearnerService {
 
     private func makeStatus(now: Double) -> LearnerStatus {
         let c = configuration.training
-        let active = Set(ledger.activeWorkers(now: now, window: 10))
-        let workers = ledger.workers.values.sorted { $0.workerId < $1.workerId }.map { record in
-            WorkerStatusRow(workerId: record.workerId, environments: record.environments, connected: active.contains(record.workerId),
-                            finished: record.finished, transitionsReceived: record.transitionsReceived,
-                            transitionsPerSecond: workerRates[record.workerId]?.rates ?? .zero, episodes: record.episodes,
+        let active = Set(ledger.activeSessions(now: now, window: 10))
+        let workers = ledger.sortedWorkers.map { record in
+            let key = SessionKey(workerId: record.workerId, session: record.session)
+            return WorkerStatusRow(workerId: record.workerId, session: record.session, environments: record.environments,
+                            connected: active.contains(key), finished: record.finished, transitionsReceived: record.transitionsReceived,
+                            transitionsPerSecond: workerRates[key]?.rates ?? .zero, episodes: record.episodes,
                             lastEpisodeReturn: record.lastEpisodeReturn, weightsVersion: record.latestWeightsVersion,
                             sequenceGaps: record.sequenceGaps)
         }
@@ -64,6 +72,7 @@ extension LearnerService {
             recentEpisodeReturn: ledger.recentEpisodeReturn(), latestEvaluation: latest, solvedAtEnvSteps: solvedAt?.envSteps,
             transitionsRejected: ledger.transitionsRejected, messagesRejected: ledger.totalMessagesRejected,
             messagesRejectedByReason: ledger.messagesRejected, workersConnected: active.count, workers: workers,
-            etaSeconds: phase == "draining" ? 0 : (rate > 0 ? remaining / rate : nil))
+            etaSeconds: phase == "draining" ? 0 : (rate > 0 ? remaining / rate : nil), rollbacks: rollbacks, lastRollback: lastRollback,
+            checkpointFailures: checkpointWriter?.failures ?? 0, duplicateWorkerIds: ledger.duplicateWorkerIds.sorted())
     }
 }

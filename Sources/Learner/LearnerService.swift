@@ -2,6 +2,7 @@ import DDPG
 import Checkpoint
 import Environments
 import Foundation
+import Ingest
 import Logging
 import NeuralNetwork
 import ProcessSupport
@@ -20,30 +21,44 @@ import ZeroMQ
 /// thread keeps receiving into the socket's queue meanwhile, so ingest never
 /// waits on training; the rate limiter alone decides when the learner stops
 /// reading, and then the full queues push back on the workers.
+///
+/// Whatever peers send, the learner stays up: every message is checked
+/// (``MessageIngest``), sockets cap connections and message sizes
+/// (LearnerService+Sockets.swift), no non-finite update survives
+/// (LearnerService+Guard.swift), and the drain at shutdown has a hard deadline.
 public final class LearnerService {
     public let configuration: LearnerConfiguration
     let logger: Logger
-    private let context: ZMQContext
-    private let transitionsSocket: ZMQSocket
-    private let weightsSocket: ZMQSocket
-    /// Checks CURVE client keys when the learner runs with `--curve-secret-key`.
-    private let authenticator: ZAPAuthenticator?
-    private let decoder: MessageDecoder
-    private var encoder = MessageEncoder(capacity: 1 << 20)
+    let context: ZMQContext
+    let transitionsSocket: ZMQSocket
+    /// An XPUB that hands subscriptions to the learner, which accepts only "everything".
+    let weightsSocket: ZMQSocket
+    /// Every connection passes it: CURVE keys when configured, and the cap on open connections.
+    let gate: ConnectionGate
+    var encoder = MessageEncoder(capacity: 1 << 20)
 
     public let agent: DDPGAgent
     public let replay: ReplayBuffer
     private let batch: TransitionBatch
     var limiter: RateLimiter
-    var ledger = IngestLedger()
+    /// Decoding, session checks and accounting of everything workers send.
+    var ingest: MessageIngest
+    var ledger: IngestLedger { ingest.ledger }
+    var rejections = RejectionLog()
     private let evaluator: Evaluator<Pendulum>
     private let actorShape: ActorShape
     var replayGenerator: Xoshiro256
+    /// The last state known to be finite, taken whenever weights are published.
+    let lastGoodState: AgentSnapshot
+    var rollbacks = 0
+    var consecutiveRollbacks = 0
+    var lastRollback: String?
 
     var weightsVersion: UInt64 = 0
     /// Identifies this learner's run of versions to the workers.
     let learnerId = UInt64.random(in: 1...UInt64.max)
     var updatesAtLastBroadcast = 0
+    var nextAnnounceAt = 0.0
     var evaluations: [EvaluationResult] = []
     var solvedAt: SolvedAt?
     var nextEvaluationAt: Int
@@ -56,10 +71,12 @@ public final class LearnerService {
     var nextStatusAt = 0.0
     var acceptedRate = RateWindow()
     var updateRate = RateWindow()
-    var workerRates: [UInt32: RateWindow] = [:]
+    var workerRates: [SessionKey: RateWindow] = [:]
     var recentLag = RecentLag()
     /// Updates already added to `ddpg_updates_total` (advanced once a second, not on the hot path).
     var updatesReported = 0
+    /// Checkpoint failures already added to `ddpg_checkpoint_failures_total`.
+    var checkpointFailuresReported = 0
     /// Samples per insert measured when training stopped (the drain inserts without training).
     var ratioAtStop = 0.0
 
@@ -75,67 +92,33 @@ public final class LearnerService {
         let c = configuration.training, settings = configuration.learner
         BLAS.setThreadCount(c.blasThreads)
         let environment = Pendulum()
-        decoder = MessageDecoder(expected: ExpectedShapes(
-            environmentId: Pendulum.id, observationSize: environment.observationSize,
-            actionSize: environment.actionSize, actionBound: environment.actionBound))
+        let expected = ExpectedShapes(
+            environmentId: Pendulum.id, observationSize: environment.observationSize, actionSize: environment.actionSize,
+            actionBound: environment.actionBound, observationLow: environment.observationLow, observationHigh: environment.observationHigh,
+            rewardLow: environment.rewardRange.lowerBound, rewardHigh: environment.rewardRange.upperBound,
+            maxEpisodeSteps: environment.maxEpisodeSteps)
+        ingest = MessageIngest(expected: expected)
         var initGenerator = Xoshiro256(seed: c.seed, stream: 0)
         agent = DDPGAgent(observationSize: environment.observationSize, actionSize: environment.actionSize,
                           actionBound: environment.actionBound, configuration: c.agent, using: &initGenerator)
+        lastGoodState = AgentSnapshot(of: agent)
         replay = ReplayBuffer(capacity: c.replayCapacity, observationSize: environment.observationSize, actionSize: environment.actionSize)
         batch = TransitionBatch(capacity: c.agent.batchSize, observationSize: environment.observationSize, actionSize: environment.actionSize)
-        limiter = RateLimiter(samplesPerInsert: settings.samplesPerInsert, minSizeToSample: c.learningStarts,
-                              errorBuffer: settings.samplesPerInsert * Double(settings.rateTolerance))
+        // Ingest only: nothing samples, so nothing may hold inserts back.
+        let ratio = settings.ingestOnly ? 0 : settings.samplesPerInsert
+        limiter = RateLimiter(samplesPerInsert: ratio, minSizeToSample: c.learningStarts, errorBuffer: ratio * Double(settings.rateTolerance))
         evaluator = Evaluator(seed: c.evalSeed) { Pendulum() }
         actorShape = ActorShape(layerSizes: [environment.observationSize] + c.agent.actorHiddenSizes + [environment.actionSize],
                                 actionBound: environment.actionBound)
         replayGenerator = Xoshiro256(seed: c.seed, stream: 3)
         nextEvaluationAt = c.evalEvery
 
-        let context = try ZMQContext()
-        self.context = context
-        let metrics = monitoring.metrics
-        authenticator = try security.map { security in
-            // Refused peers retry every few hundred milliseconds: every refusal is counted, but only some are logged.
-            let refusals = RefusalLog(logger: logger)
-            return try ZAPAuthenticator(context: context, allowedKeys: security.authorizedKeys) { [logger] event in
-                switch event {
-                case let .accepted(key, address):
-                    metrics.connectionsAuthorized.increment()
-                    logger.debug("authorized worker key \(key) from \(address)")
-                case let .refused(key, address):
-                    metrics.connectionRejected(reason: "unauthorized_key")
-                    refusals.log("refused a connection from \(address): worker key \(key) is not in --authorized-keys", key: key)
-                case let .handshakeFailed(endpoint, reason):
-                    metrics.connectionRejected(reason: "handshake_failed")
-                    refusals.log("refused a connection on \(endpoint): \(reason)", key: reason)
-                case let .closedDuringHandshake(endpoint):
-                    logger.debug("a peer closed its connection on \(endpoint) before the CURVE handshake")
-                }
-            }
-        }
-        transitionsSocket = try ZMQSocket(context, type: .pull)
-        // Small queues keep backpressure tight, so workers do not run far ahead of the learner's weights.
-        try transitionsSocket.setReceiveHighWaterMark(2)
-        try transitionsSocket.setKernelBuffers(send: 2 << 10, receive: 2 << 10)
-        try transitionsSocket.setMaximumMessageSize(Int64(settings.maxMessageBytes))
-        try transitionsSocket.setLinger(milliseconds: 0)
-        weightsSocket = try ZMQSocket(context, type: .pub)
-        try weightsSocket.setSendHighWaterMark(4)
-        try weightsSocket.setLinger(milliseconds: 500)
-        if let security, let authenticator {
-            // Both directions: only listed workers may feed replay, and only they can read (decrypt) the weights.
-            for (socket, name) in [(transitionsSocket, "transitions"), (weightsSocket, "weights")] {
-                try socket.makeCurveServer(secretKey: security.secretKey, domain: "ddpg")
-                try authenticator.watch(socket, name: name)
-            }
-            authenticator.start()
-        }
-        try transitionsSocket.bind(settings.transitionsEndpoint)
-        try weightsSocket.bind(settings.weightsEndpoint)
+        let sockets = try Self.openSockets(settings: settings, expected: expected, security: security, logger: logger, metrics: monitoring.metrics)
+        (context, transitionsSocket, weightsSocket, gate) = (sockets.context, sockets.transitions, sockets.weights, sockets.gate)
         start = clock.now
         scheduleNextCheckpoint()
-        metrics.replayCapacity.record(c.replayCapacity)
-        metrics.envStepsTarget.record(c.maxEnvSteps)
+        monitoring.metrics.replayCapacity.record(c.replayCapacity)
+        monitoring.metrics.envStepsTarget.record(c.maxEnvSteps)
         logger.info("learner listening: transitions \(transitionsSocket.lastEndpoint), weights \(weightsSocket.lastEndpoint)")
     }
 
@@ -159,9 +142,12 @@ public final class LearnerService {
     var resumedFile: URL?
     var checkpointsWritten = 0
     var nextCheckpoint: (seconds: Double, updates: Int) = (.infinity, .max)
+    /// Versions up to this one may have been published by an earlier process of this run (see `reserveVersions`).
+    var reservedVersions: UInt64 = 0
 
     /// Runs until `maxEnvSteps` transitions were accepted, an evaluation reaches
-    /// `untilReturn`, or SIGINT/SIGTERM; then drains the workers and returns the summary.
+    /// `untilReturn`, the networks keep going non-finite, or SIGINT/SIGTERM; then
+    /// drains the workers and returns the summary.
     public func run() throws -> LearnerSummary {
         let c = configuration.training
         var stopReason: String?
@@ -170,15 +156,18 @@ public final class LearnerService {
                 stopReason = "signal"
                 break
             }
+            serviceSubscriptions()
             var progressed = try ingestSlice()
-            progressed = trainSlice() || progressed
+            if !configuration.learner.ingestOnly { progressed = trainSlice() || progressed }
+            if consecutiveRollbacks >= Self.maxConsecutiveRollbacks { stopReason = "non_finite" }
             if envSteps >= nextEvaluationAt {
                 evaluate()
                 if let target = configuration.learner.untilReturn, let last = evaluations.last, last.meanReturn >= target {
-                    stopReason = "until_return"
+                    stopReason = stopReason ?? "until_return"
                 }
             }
             if envSteps >= c.maxEnvSteps { stopReason = stopReason ?? "max_env_steps" }
+            announceIfDue()
             reportStatusIfDue()
             checkpointIfDue()
             if !progressed, stopReason == nil {
@@ -192,7 +181,7 @@ public final class LearnerService {
         try drain()
         writeCheckpoint(reason: "final")
         checkpointWriter?.wait()
-        authenticator?.stop()
+        gate.stop()
         let summary = makeSummary(stopReason: reason)
         reportStatus()
         return summary
@@ -210,40 +199,42 @@ public final class LearnerService {
         return handled > 0
     }
 
-    private func handle(_ message: ZMQMessage) {
+    func handle(_ message: ZMQMessage) {
         let now = elapsed
         message.withUnsafeBytes { bytes in
-            do throws(ProtocolError) {
-                switch try decoder.decode(bytes) {
-                case let .transitions(view):
-                    insert(view)
-                    let lag = ledger.transitions(view.header, currentVersion: weightsVersion, now: now)
-                    recordTransitionMetrics(view.header, lag: lag)
-                case let .hello(hello):
-                    ledger.hello(hello, now: now)
-                    metrics.messageReceived(kind: "hello")
-                    logger.info("worker \(hello.workerId) joined: \(hello.environmentCount) environments, seed \(hello.seed)")
-                case let .episode(report):
-                    ledger.episode(report, now: now)
-                    metrics.messageReceived(kind: "episode")
-                    metrics.episodes.increment()
-                    metrics.episodeReturn.record(report.episodeReturn)
-                    events?.scalar("Reward", report.episodeReturn, step: envSteps)
-                case let .workerStatus(status):
-                    ledger.status(status, now: now)
-                    metrics.messageReceived(kind: "worker_status")
-                    if status.isFinal { logger.info("worker \(status.workerId) finished after sending \(status.transitionsSent) transitions") }
-                case .weights, .shutdown:
-                    throw ProtocolError.unexpectedKind(bytes.count > 6 ? bytes[6] : 0)
+            switch ingest.handle(bytes, currentVersion: weightsVersion, now: now) {
+            case let .transitions(view, lag):
+                insert(view)
+                recordTransitionMetrics(view.header, lag: lag)
+            case let .hello(hello):
+                metrics.messageReceived(kind: "hello")
+                logger.info("worker \(hello.workerId) joined (session \(hex(hello.session))): \(hello.environmentCount) environments, seed \(hello.seed)")
+            case let .episode(report):
+                metrics.messageReceived(kind: "episode")
+                metrics.episodes.increment()
+                metrics.episodeReturn.record(report.episodeReturn)
+                events?.scalar("Reward", report.episodeReturn, step: envSteps)
+            case let .workerStatus(status):
+                metrics.messageReceived(kind: "worker_status")
+                if status.isFinal {
+                    logger.info("worker \(status.workerId) (session \(hex(status.session))) finished; it reports \(status.transitionsSent) transitions sent")
                 }
-            } catch {
-                let claimed = MessageDecoder.claimedTransitionCount(bytes)
-                ledger.reject(error, claimedTransitions: claimed)
+            case let .rejected(error, claimed):
                 metrics.messageRejected(reason: error.reason)
                 metrics.transitionsRejected.increment(by: claimed ?? 0)
-                if ledger.totalMessagesRejected <= 10 || ledger.totalMessagesRejected.isMultiple(of: 1_000) {
+                if rejections.shouldLog(now: now, reason: error.reason) {
                     logger.warning("rejected message (\(error.reason)): \(error); \(ledger.totalMessagesRejected) rejected so far")
                 }
+            }
+        }
+        for notice in ingest.ledger.takeNotices() {
+            switch notice {
+            case let .duplicateWorkerId(id, sessions, seeds):
+                metrics.duplicateWorkerIds.increment()
+                logger.warning("""
+                    worker id \(id) is used by \(sessions.count) processes at once (sessions \(sessions.map(hex).joined(separator: ", ")), \
+                    seeds \(seeds.map(String.init).joined(separator: ", "))): give each worker its own --worker-id; their data is accounted per session
+                    """)
             }
         }
     }
@@ -271,18 +262,22 @@ public final class LearnerService {
     private func trainSlice(maxUpdates: Int = 8) -> Bool {
         let batchSize = configuration.training.agent.batchSize
         var updates = 0
-        while updates < maxUpdates, limiter.canSample(batchSize) {
+        while updates < maxUpdates, limiter.canSample(batchSize), consecutiveRollbacks < Self.maxConsecutiveRollbacks {
             replay.sample(batchSize, into: batch, using: &replayGenerator)
             let started = clock.now
             let stats = agent.update(batch)
             metrics.updateDuration.recordNanoseconds((clock.now - started).wholeNanoseconds)
+            limiter.sampled(batchSize)
+            updates += 1
+            guard stats.criticLoss.isFinite, stats.actorLoss.isFinite else {
+                rollBack(because: "update \(agent.updateCount) had a critic loss of \(stats.criticLoss) and an actor loss of \(stats.actorLoss)")
+                continue
+            }
             if let events, agent.updateCount % 10 == 0 {
                 events.scalar("Qmax", Double(stats.maxQ), step: envSteps)
                 events.scalar("loss/critic", Double(stats.criticLoss), step: envSteps)
                 events.scalar("loss/actor", Double(stats.actorLoss), step: envSteps)
             }
-            limiter.sampled(batchSize)
-            updates += 1
             if agent.updateCount - updatesAtLastBroadcast >= configuration.learner.broadcastEvery || weightsVersion == 0 {
                 broadcastWeights()
             }
@@ -290,8 +285,11 @@ public final class LearnerService {
         return updates > 0
     }
 
-    /// Publishes the actor with the next version, in one frame (so subscribers can conflate).
+    /// Publishes the actor with the next version, in one frame (so subscribers can conflate),
+    /// once the whole state is known to be finite.
     private func broadcastWeights() {
+        guard ensureFiniteState(before: "publishing weights") else { return }
+        reserveVersions(through: weightsVersion + 1)
         weightsVersion += 1
         metrics.weightsPublished.increment()
         metrics.weightsVersion.record(Int64(weightsVersion))
@@ -300,22 +298,19 @@ public final class LearnerService {
         let bytes = encoder.encodeWeights(
             version: weightsVersion, learnerId: learnerId, publishedAtNanoseconds: WallClock.nanoseconds(), shape: actorShape,
             parameters: UnsafeBufferPointer(start: parameters.values, count: parameters.count))
-        do {
-            try bytes.withUnsafeBytes { _ = try weightsSocket.send($0, blocking: false) }
-        } catch {
-            logger.error("publishing weights failed: \(error)")
-        }
+        publish(bytes, what: "weights")
     }
 
     private func evaluate() {
         let c = configuration.training
+        _ = ensureFiniteState(before: "evaluating")
         let started = clock.now
         let result = evaluator.evaluate(agent.actor, episodes: c.evalEpisodes, envSteps: envSteps, wallSeconds: trainingSeconds)
         metrics.evaluationDuration.recordNanoseconds((clock.now - started).wholeNanoseconds)
         metrics.evaluations.increment()
         metrics.evalReturn.record(result.meanReturn)
         evaluations.append(result)
-        while nextEvaluationAt <= envSteps { nextEvaluationAt += c.evalEvery }
+        nextEvaluationAt = saturatingAdd(envSteps / c.evalEvery * c.evalEvery, c.evalEvery)
         events?.scalar("eval/mean_return", result.meanReturn, step: result.envSteps)
         logger.debug("eval at \(result.envSteps) env steps: \(format(result.meanReturn)) ± \(format(result.stdReturn))")
         if solvedAt == nil, result.meanReturn >= c.solvedReturn {
@@ -327,30 +322,32 @@ public final class LearnerService {
     // MARK: Shutdown
 
     /// Tells the workers to stop, then keeps reading (without rate limiting or
-    /// training) until every active worker has sent its final status, or the
-    /// drain period ends, so that what they sent is accounted for.
+    /// training) until every active worker has sent its final status, or
+    /// `drainSeconds` pass: a hard deadline, however long peers keep talking.
     private func drain() throws {
-        var deadline = elapsed + configuration.learner.drainSeconds
+        let deadline = elapsed + configuration.learner.drainSeconds
         var lastShutdownNotice = -1.0
         while elapsed < deadline {
             if elapsed - lastShutdownNotice >= 0.25 {
                 // Repeated: a subscriber that is reconnecting would miss a single notice.
-                let bytes = encoder.encodeShutdown()
-                _ = try? bytes.withUnsafeBytes { try weightsSocket.send($0, blocking: false) }
+                publish(encoder.encodeShutdown(), what: "the shutdown notice")
                 lastShutdownNotice = elapsed
             }
+            serviceSubscriptions()
             var drained = 0
-            while let message = try transitionsSocket.receive(blocking: false) {
+            while drained < 256, elapsed < deadline, let message = try transitionsSocket.receive(blocking: false) {
                 handle(message)
                 drained += 1
             }
-            if drained > 0 { deadline = max(deadline, elapsed + 0.5) }
-            if ledger.activeWorkers(now: elapsed, window: 3).isEmpty { break }
+            if ledger.activeSessions(now: elapsed, window: 3).isEmpty { break }
             reportStatusIfDue()
             _ = try transitionsSocket.waitForInput(timeoutMilliseconds: 20)
         }
         let unfinished = ledger.activeWorkers(now: elapsed, window: 3)
-        if !unfinished.isEmpty { logger.warning("workers \(unfinished) did not finish within the drain period") }
+        if !unfinished.isEmpty {
+            logger.warning("workers \(unfinished) did not finish within the drain period (--drain-seconds \(format(configuration.learner.drainSeconds)))")
+        }
+        if let summary = rejections.summary(now: .infinity) { logger.warning("\(summary)") }
     }
 
     private func makeSummary(stopReason: String) -> LearnerSummary {
@@ -360,28 +357,50 @@ public final class LearnerService {
         logger.info("\(finalEvaluationLine(finalEval, solvedAt: solvedAt))")
         let run = RunSummary(envSteps: envSteps, updates: agent.updateCount, episodes: episodes,
                              wallSeconds: wall, eval: evaluations, solvedAt: solvedAt, finalEval: finalEval, config: c)
-        let workers = ledger.workers.values.sorted { $0.workerId < $1.workerId }
         return LearnerSummary(
             run: run, learnerConfig: configuration.learner,
-            transitionsSent: Dictionary(uniqueKeysWithValues: workers.map { ("\($0.workerId)", $0.transitionsSent) }),
+            transitionsSent: Dictionary(uniqueKeysWithValues: ledger.claimedTransitionsSent.map { ("\($0.key)", $0.value) }),
             transitionsReceived: ledger.transitionsReceived, transitionsAccepted: ledger.transitionsAccepted,
             transitionsRejected: ledger.transitionsRejected, messagesRejected: ledger.messagesRejected,
             weightsVersion: weightsVersion, policyLag: ledger.policyLag.summary, randomTransitions: ledger.randomTransitions,
-            replaySize: replay.count, samplesPerInsert: ratioAtStop, stopReason: stopReason, workers: workers,
-            resumedFrom: resumedFile?.path, checkpoints: checkpointsWritten)
+            replaySize: replay.count, samplesPerInsert: ratioAtStop, stopReason: stopReason, workers: ledger.sortedWorkers,
+            duplicateWorkerIds: ledger.duplicateWorkerIds.sorted(), rollbacks: rollbacks,
+            resumedFrom: resumedFile?.path, checkpoints: checkpointsWritten, checkpointFailures: checkpointWriter?.failures ?? 0)
     }
 }
 
-/// Logs refusals of the same kind the first 3 times, then every 100th, with the count; called from the ZAP thread only.
-final class RefusalLog: @unchecked Sendable {
-    private let logger: Logger
-    private var counts: [String: Int] = [:]
+/// A session id as the log and /status show it.
+func hex(_ session: UInt32) -> String { String(session, radix: 16) }
 
-    init(logger: Logger) { self.logger = logger }
+/// Which rejections reach the log: the first ten of the run in full, then one in
+/// full per interval, and once per interval a count by reason of the ones left
+/// out, so that a flood neither fills the disk nor goes unmentioned.
+struct RejectionLog {
+    static let logInFull = 10
+    static let interval = 10.0
+    private var logged = 0
+    private var lastFullAt = -Double.infinity
+    private var lastSummaryAt = 0.0
+    private(set) var suppressed: [String: Int] = [:]
 
-    func log(_ message: String, key: String) {
-        let count = (counts[key] ?? 0) + 1
-        if counts.count < 10_000 || counts[key] != nil { counts[key] = count }
-        if count <= 3 || count.isMultiple(of: 100) { logger.warning("\(message) (\(count) so far)") }
+    /// Whether to log this rejection in full; if not, it is counted for the next ``summary(now:)``.
+    mutating func shouldLog(now: Double, reason: String) -> Bool {
+        if logged < Self.logInFull || now - lastFullAt >= Self.interval {
+            logged += 1
+            lastFullAt = now
+            return true
+        }
+        suppressed[reason, default: 0] += 1
+        return false
+    }
+
+    /// The line about rejections not logged, at most once per interval (`now` infinite: whatever is left).
+    mutating func summary(now: Double) -> String? {
+        guard !suppressed.isEmpty, now - lastSummaryAt >= Self.interval else { return nil }
+        lastSummaryAt = now
+        let total = suppressed.values.reduce(0, +)
+        let reasons = suppressed.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+        suppressed.removeAll()
+        return "\(total) more rejected messages were not logged one by one (\(reasons))"
     }
 }

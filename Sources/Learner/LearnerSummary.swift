@@ -1,12 +1,14 @@
 import Foundation
+import Ingest
 import Training
 
 /// `summary.json` of a distributed run: every key of `ddpg train`'s summary, plus the data-flow accounting.
 public struct LearnerSummary: Encodable, Sendable {
     public var run: RunSummary
     public var learnerConfig: LearnerSettings
-    /// Per worker id: transitions the worker handed to ZeroMQ, from its own final (or latest) report.
-    public var transitionsSent: [String: Int]
+    /// Per worker id: transitions its processes say they handed to ZeroMQ, from each one's final (or latest) status.
+    /// Claims, not the learner's own counts; after a clean stop with honest workers they equal received plus rejected.
+    public var transitionsSent: [String: UInt64]
     public var transitionsReceived: Int
     public var transitionsAccepted: Int
     public var transitionsRejected: Int
@@ -18,15 +20,23 @@ public struct LearnerSummary: Encodable, Sendable {
     public var replaySize: Int
     public var samplesPerInsert: Double
     public var stopReason: String
+    /// One record per worker session (a process; a restarted worker has a new one).
     public var workers: [WorkerRecord]
+    /// Worker ids used by two live processes at once.
+    public var duplicateWorkerIds: [UInt32]
+    /// Times the networks went non-finite and were put back to their last finite state.
+    public var rollbacks: Int
     /// The checkpoint this run resumed from, if any.
     public var resumedFrom: String?
     /// Checkpoints taken during this run, including the last one at stop.
     public var checkpoints: Int
+    /// Checkpoints that could not be written.
+    public var checkpointFailures: Int
 
     enum CodingKeys: String, CodingKey {
         case learnerConfig, transitionsSent, transitionsReceived, transitionsAccepted, transitionsRejected, messagesRejected
         case weightsVersion, policyLag, randomTransitions, replaySize, samplesPerInsert, stopReason, workers, resumedFrom, checkpoints
+        case duplicateWorkerIds, rollbacks, checkpointFailures
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -47,6 +57,9 @@ public struct LearnerSummary: Encodable, Sendable {
         try container.encode(workers, forKey: .workers)
         try container.encode(resumedFrom, forKey: .resumedFrom)
         try container.encode(checkpoints, forKey: .checkpoints)
+        try container.encode(duplicateWorkerIds, forKey: .duplicateWorkerIds)
+        try container.encode(rollbacks, forKey: .rollbacks)
+        try container.encode(checkpointFailures, forKey: .checkpointFailures)
     }
 
     public func write(toDirectory directory: URL) throws {

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import NIOPosix
@@ -11,7 +12,15 @@ import Prometheus
 /// - `GET /metrics`: the Prometheus text exposition format (version 0.0.4);
 /// - `GET /status`: the latest status snapshot as JSON;
 /// - `GET /healthz`: `ok` while the process serves.
+///
+/// Slow or idle clients cannot hold it: a connection that has not sent a whole
+/// request head within ``idleTimeoutSeconds`` (or stays idle that long between
+/// requests) is closed, and at most ``maxConnections`` are open at once; further
+/// ones wait in the listen backlog until a slot frees.
 public final class MonitoringServer: @unchecked Sendable {
+    public static let idleTimeoutSeconds: Int64 = 10
+    public static let maxConnections = 64
+
     public enum StartError: Error, CustomStringConvertible {
         case bindFailed(address: String, underlying: String)
         case timedOut(address: String)
@@ -51,9 +60,14 @@ public final class MonitoringServer: @unchecked Sendable {
 
         let started = StartSignal()
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let http1 = HTTP1Channel.Configuration(
+            idleTimeout: .seconds(Self.idleTimeoutSeconds),
+            httpDecoderConfiguration: .init(maxHeaderFieldSize: 8 << 10, maxHeaderListSize: 16 << 10, maxHeaderFieldCount: 100))
         let app = Application(
             router: router,
-            configuration: .init(address: .hostname(host, port: port), serverName: "ddpg"),
+            server: .http1(configuration: http1),
+            configuration: .init(address: .hostname(host, port: port), serverName: "ddpg",
+                                 availableConnectionsDelegate: .maximum(Self.maxConnections, logger: logger)),
             onServerRunning: { channel in started.succeed(port: channel.localAddress?.port ?? port) },
             eventLoopGroupProvider: .shared(group),
             logger: logger)

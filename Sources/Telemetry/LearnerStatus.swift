@@ -44,6 +44,8 @@ public struct EvaluationPoint: Codable, Sendable, Equatable {
 /// One worker as the learner sees it.
 public struct WorkerStatusRow: Codable, Sendable, Equatable {
     public var workerId: UInt32
+    /// The worker process's random session id (a restarted worker has a new one).
+    public var session: UInt32
     public var environments: Int
     /// Heard from within the last 10 s and has not said goodbye.
     public var connected: Bool
@@ -55,9 +57,10 @@ public struct WorkerStatusRow: Codable, Sendable, Equatable {
     public var weightsVersion: UInt64
     public var sequenceGaps: Int
 
-    public init(workerId: UInt32, environments: Int, connected: Bool, finished: Bool, transitionsReceived: Int,
+    public init(workerId: UInt32, session: UInt32 = 0, environments: Int, connected: Bool, finished: Bool, transitionsReceived: Int,
                 transitionsPerSecond: WindowedRate, episodes: Int, lastEpisodeReturn: Double?, weightsVersion: UInt64, sequenceGaps: Int) {
         self.workerId = workerId
+        self.session = session
         self.environments = environments
         self.connected = connected
         self.finished = finished
@@ -103,13 +106,20 @@ public struct LearnerStatus: Codable, Sendable, Equatable {
     public var workers: [WorkerStatusRow]
     /// Seconds to `maxEnvSteps` at the 60 s (or, early on, 10 s) ingest rate; nil when unknown.
     public var etaSeconds: Double?
+    /// Times the networks went non-finite and were put back to their last finite state, and why the last time.
+    public var rollbacks: Int
+    public var lastRollback: String?
+    public var checkpointFailures: Int
+    /// Worker ids that two live processes use at once.
+    public var duplicateWorkerIds: [UInt32]
 
     public init(phase: String, learnerId: String, uptimeSeconds: Double, wallSeconds: Double, envSteps: Int, maxEnvSteps: Int, updates: Int,
                 transitionsPerSecond: WindowedRate, updatesPerSecond: WindowedRate, samplesPerInsert: Double,
                 targetSamplesPerInsert: Double, replaySize: Int, replayCapacity: Int, weightsVersion: UInt64,
                 policyLag: LagRange?, recentEpisodeReturn: Double?, latestEvaluation: EvaluationPoint?, solvedAtEnvSteps: Int?,
                 transitionsRejected: Int, messagesRejected: Int, messagesRejectedByReason: [String: Int],
-                workersConnected: Int, workers: [WorkerStatusRow], etaSeconds: Double?) {
+                workersConnected: Int, workers: [WorkerStatusRow], etaSeconds: Double?, rollbacks: Int = 0, lastRollback: String? = nil,
+                checkpointFailures: Int = 0, duplicateWorkerIds: [UInt32] = []) {
         self.phase = phase
         self.learnerId = learnerId
         self.uptimeSeconds = uptimeSeconds
@@ -134,6 +144,10 @@ public struct LearnerStatus: Codable, Sendable, Equatable {
         self.workersConnected = workersConnected
         self.workers = workers
         self.etaSeconds = etaSeconds
+        self.rollbacks = rollbacks
+        self.lastRollback = lastRollback
+        self.checkpointFailures = checkpointFailures
+        self.duplicateWorkerIds = duplicateWorkerIds
     }
 
     /// snake_case JSON, the convention of summary.json and of Prometheus names.

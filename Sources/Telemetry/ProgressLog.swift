@@ -28,6 +28,29 @@ public final class ProgressLog {
         handle.seekToEndOfFile()
     }
 
+    /// Removes the rows after `wallSeconds` (a resumed run continues from an earlier checkpoint, so the
+    /// file's time and step columns keep increasing). Returns how many were removed.
+    @discardableResult
+    public func discardRows(after wallSeconds: Double) -> Int {
+        guard let text = try? String(contentsOf: url, encoding: .utf8) else { return 0 }
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
+        guard lines.count > 1 else { return 0 }
+        let header = lines.removeFirst()
+        let kept = lines.filter { line in
+            guard let first = line.split(separator: ",", maxSplits: 1).first, let seconds = Double(first) else { return false }
+            return seconds <= wallSeconds
+        }
+        guard kept.count < lines.count else { return 0 }
+        let body = ([header] + kept).joined(separator: "\n") + "\n"
+        do {
+            try handle.truncate(atOffset: 0)
+            handle.write(Data(body.utf8))
+        } catch {
+            return 0
+        }
+        return lines.count - kept.count
+    }
+
     public func append(_ s: LearnerStatus) {
         func field(_ value: Double?) -> String { value.map { $0.isFinite ? String(format: "%.6g", $0) : "" } ?? "" }
         let row = [

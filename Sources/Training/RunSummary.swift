@@ -51,16 +51,20 @@ public struct RunSummary: Codable, Sendable {
         try container.encode(config, forKey: .config)
     }
 
+    /// snake_case, sorted keys; NaN and infinities are written as the strings "nan", "inf" and "-inf",
+    /// so that a run whose numbers went non-finite still keeps its record, losslessly.
     public static func encoder() -> JSONEncoder {
         let encoder = JSONEncoder()
         encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         return encoder
     }
 
     public static func decoder() -> JSONDecoder {
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         return decoder
     }
 

@@ -1,4 +1,5 @@
 import DDPG
+import Foundation
 
 /// Everything that defines a single-process training run; written into `summary.json`.
 public struct TrainingConfiguration: Codable, Sendable, Equatable {
@@ -26,13 +27,19 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
 
     public init() {}
 
-    public func validate() throws(ConfigurationError) {
+    /// Checks every field. `trains` false (a learner that only ingests) allows a run that ends before its first update.
+    public func validate(trains: Bool = true) throws(ConfigurationError) {
         let check = ConfigurationError.check
         try check(environment == "Pendulum-v1", "environment", "unknown environment '\(environment)'; available: Pendulum-v1")
         try check(maxEnvSteps > 0, "maxEnvSteps", "must be positive, got \(maxEnvSteps)")
         try check(replayCapacity > 0, "replayCapacity", "must be positive, got \(replayCapacity)")
+        try checkReplayFits()
         try check(randomSteps >= 0, "randomSteps", "must be non-negative, got \(randomSteps)")
         try check(learningStarts >= 1, "learningStarts", "must be at least 1, got \(learningStarts)")
+        if trains {
+            try check(learningStarts <= maxEnvSteps, "learningStarts",
+                      "\(learningStarts) exceeds --max-env-steps \(maxEnvSteps): the run would end before its first update")
+        }
         try check(updatesPerStep >= 0, "updatesPerStep", "must be non-negative, got \(updatesPerStep)")
         try check(evalEvery > 0, "evalEvery", "must be positive, got \(evalEvery)")
         try check(evalEpisodes > 0, "evalEpisodes", "must be positive, got \(evalEpisodes)")
@@ -41,4 +48,28 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         try agent.validate()
         try noise.validate()
     }
+
+    /// Replay storage is reserved up front: a capacity beyond this machine's memory fails here, by name, not in the allocator.
+    private func checkReplayFits() throws(ConfigurationError) {
+        let perTransition = ReplayBuffer.bytesPerTransition(observationSize: 3, actionSize: 1)
+        let (bytes, overflow) = replayCapacity.multipliedReportingOverflow(by: perTransition)
+        let physical = Int(ProcessInfo.processInfo.physicalMemory)
+        guard overflow || bytes > physical else { return }
+        let needed = overflow ? "more than \(Int.max) bytes" : formatBytes(Double(bytes))
+        throw ConfigurationError(field: "replayCapacity", message: """
+            \(replayCapacity) transitions of \(environment) need \(needed) (\(perTransition) bytes each); \
+            this machine has \(formatBytes(Double(physical))) of memory
+            """)
+    }
+}
+
+/// Bytes in binary units: 37.0 MiB, 3.2 PiB.
+public func formatBytes(_ bytes: Double) -> String {
+    let units = ["bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"]
+    var value = bytes, unit = 0
+    while value >= 1_024, unit < units.count - 1 {
+        value /= 1_024
+        unit += 1
+    }
+    return unit == 0 ? "\(Int(value)) bytes" : "\(String(format: "%.1f", value)) \(units[unit])"
 }

@@ -1,30 +1,58 @@
-/// What the receiving side expects, so that a decode can reject messages built for another environment.
+/// What the receiving side expects, so that a decode can reject messages built
+/// for another environment, and values no such environment can produce.
 public struct ExpectedShapes: Sendable, Equatable {
     public var environmentId: String
     public var observationSize: Int
     public var actionSize: Int
+    /// Every action component must lie in [−actionBound, actionBound], exactly.
     public var actionBound: Float
+    /// Per-dimension bounds of observations (and next observations), inclusive.
+    public var observationLow: [Float]
+    public var observationHigh: [Float]
+    /// Bounds of one reward, inclusive.
+    public var rewardLow: Float
+    public var rewardHigh: Float
+    /// The longest episode the environment runs (its time limit).
+    public var maxEpisodeSteps: Int
 
-    public init(environmentId: String, observationSize: Int, actionSize: Int, actionBound: Float) {
+    /// Shapes whose value bounds are unknown: ±``WireFormat/magnitudeCap`` for observations and rewards.
+    public init(environmentId: String, observationSize: Int, actionSize: Int, actionBound: Float,
+                observationLow: [Float]? = nil, observationHigh: [Float]? = nil,
+                rewardLow: Float = -WireFormat.magnitudeCap, rewardHigh: Float = WireFormat.magnitudeCap,
+                maxEpisodeSteps: Int = Int(UInt32.max)) {
         self.environmentId = environmentId
         self.observationSize = observationSize
         self.actionSize = actionSize
         self.actionBound = actionBound
+        self.observationLow = observationLow ?? Array(repeating: -WireFormat.magnitudeCap, count: observationSize)
+        self.observationHigh = observationHigh ?? Array(repeating: WireFormat.magnitudeCap, count: observationSize)
+        precondition(self.observationLow.count == observationSize && self.observationHigh.count == observationSize,
+                     "observation bounds must have one entry per dimension")
+        self.rewardLow = rewardLow
+        self.rewardHigh = rewardHigh
+        self.maxEpisodeSteps = maxEpisodeSteps
     }
 }
 
-/// Validates and decodes messages. Checks magic, version, kind, every length,
-/// the dimensions against ``ExpectedShapes``, flag bytes, ranges and finiteness,
-/// and throws a ``ProtocolError`` for anything else, whatever the bytes.
+/// Validates and decodes messages. Checks magic, version, that the kind belongs
+/// to the socket's direction, every length, the dimensions against
+/// ``ExpectedShapes``, flag bytes, and every value against its bounds, and
+/// throws a ``ProtocolError`` for anything else, whatever the bytes.
 public struct MessageDecoder: Sendable {
     public let expected: ExpectedShapes
+    /// The kinds this side accepts; any other kind is rejected before its body is read.
+    public let direction: MessageDirection
 
-    public init(expected: ExpectedShapes) { self.expected = expected }
+    public init(expected: ExpectedShapes, accepting direction: MessageDirection) {
+        self.expected = expected
+        self.direction = direction
+    }
 
     /// Decodes one message. Views in the result point into `bytes`.
     public func decode(_ bytes: UnsafeRawBufferPointer) throws(ProtocolError) -> DecodedMessage {
         var reader = ByteReader(bytes)
         let kind = try readHeader(&reader)
+        guard kind.direction == direction else { throw .unexpectedKind(kind.rawValue) }
         switch kind {
         case .hello: return .hello(try decodeHello(&reader))
         case .transitions: return .transitions(try decodeTransitions(&reader))
@@ -33,7 +61,9 @@ public struct MessageDecoder: Sendable {
         case .weights: return .weights(try decodeWeights(&reader))
         case .shutdown:
             try expectEnd(&reader, bodyLength: 4, field: "shutdown")
+            guard try reader.read(UInt32.self, field: "reserved") == 0 else { throw .reservedBitsSet(field: "shutdown reserved") }
             return .shutdown
+        case .announce: return .announce(try decodeAnnounce(&reader))
         }
     }
 
@@ -70,16 +100,24 @@ public struct MessageDecoder: Sendable {
         }
     }
 
+    private func readSession(_ reader: inout ByteReader) throws(ProtocolError) -> UInt32 {
+        let session = try reader.read(UInt32.self, field: "session")
+        guard session != 0 else { throw .outOfRange(field: "session", value: "0") }
+        return session
+    }
+
     private func decodeHello(_ reader: inout ByteReader) throws(ProtocolError) -> Hello {
         let workerId = try reader.read(UInt32.self, field: "worker id")
+        let session = try readSession(&reader)
         let observation = Int(try reader.read(UInt16.self, field: "observation size"))
         let action = Int(try reader.read(UInt16.self, field: "action size"))
         let environments = Int(try reader.read(UInt16.self, field: "environment count"))
         guard try reader.read(UInt16.self, field: "reserved") == 0 else { throw .reservedBitsSet(field: "hello reserved") }
         let seed = try reader.read(UInt64.self, field: "seed")
+        let nextSequence = try reader.read(UInt64.self, field: "next sequence")
         let idLength = Int(try reader.read(UInt16.self, field: "environment id length"))
         guard idLength <= WireFormat.maxEnvironmentIdLength else { throw .outOfRange(field: "environment id length", value: "\(idLength)") }
-        try expectEnd(&reader, bodyLength: 22 + idLength, field: "hello")
+        try expectEnd(&reader, bodyLength: WireFormat.helloFixedBody + idLength, field: "hello")
         let start = try reader.take(idLength, field: "environment id")
         guard let id = String(validating: reader.bytes[start..<(start + idLength)], as: UTF8.self) else {
             throw .outOfRange(field: "environment id", value: "invalid UTF-8")
@@ -87,20 +125,22 @@ public struct MessageDecoder: Sendable {
         guard id == expected.environmentId else { throw .invalidEnvironment(id) }
         try checkDimensions(observation: observation, action: action)
         guard environments >= 1 else { throw .outOfRange(field: "environment count", value: "0") }
-        return Hello(workerId: workerId, observationSize: observation, actionSize: action, environmentCount: environments, seed: seed, environmentId: id)
+        return Hello(workerId: workerId, session: session, observationSize: observation, actionSize: action, environmentCount: environments,
+                     seed: seed, nextSequence: nextSequence, environmentId: id)
     }
 
     private func decodeTransitions(_ reader: inout ByteReader) throws(ProtocolError) -> TransitionsView {
         let workerId = try reader.read(UInt32.self, field: "worker id")
+        let session = try readSession(&reader)
         let o = Int(try reader.read(UInt16.self, field: "observation size"))
         let a = Int(try reader.read(UInt16.self, field: "action size"))
         let sequence = try reader.read(UInt64.self, field: "sequence")
         let version = try reader.read(UInt64.self, field: "weights version")
         let count = Int(try reader.read(UInt32.self, field: "count"))
-        guard try reader.read(UInt32.self, field: "reserved") == 0 else { throw .reservedBitsSet(field: "transitions reserved") }
         try checkDimensions(observation: o, action: a)
         guard count >= 1, count <= WireFormat.maxTransitionsPerMessage else { throw .outOfRange(field: "count", value: "\(count)") }
-        try expectEnd(&reader, bodyLength: 32 + count * (4 * (2 * o + a + 1) + 2), field: "transitions")
+        try expectEnd(&reader, bodyLength: WireFormat.transitionsMessageSize(count: count, observationSize: o, actionSize: a) - WireFormat.headerSize,
+                      field: "transitions")
         let base = reader.bytes.baseAddress!
         let observations = try reader.take(4 * count * o, field: "observations")
         let actions = try reader.take(4 * count * a, field: "actions")
@@ -108,13 +148,14 @@ public struct MessageDecoder: Sendable {
         let next = try reader.take(4 * count * o, field: "next observations")
         let terminated = try reader.take(count, field: "terminated")
         let truncated = try reader.take(count, field: "truncated")
-        try checkFinite(reader.bytes, offset: observations, count: count * o, field: "observations")
-        try checkFinite(reader.bytes, offset: rewards, count: count, field: "rewards")
-        try checkFinite(reader.bytes, offset: next, count: count * o, field: "next observations")
-        try checkActions(reader.bytes, offset: actions, count: count * a)
+        try checkObservations(base + observations, rows: count, field: "observation")
+        try checkObservations(base + next, rows: count, field: "next observation")
+        try checkRange(base + actions, count: count * a, low: -expected.actionBound, high: expected.actionBound, field: "action")
+        try checkRange(base + rewards, count: count, low: expected.rewardLow, high: expected.rewardHigh, field: "reward")
         try checkFlags(reader.bytes, offset: terminated, count: count, field: "terminated")
         try checkFlags(reader.bytes, offset: truncated, count: count, field: "truncated")
-        let header = TransitionsHeader(workerId: workerId, observationSize: o, actionSize: a, sequence: sequence, weightsVersion: version, count: count)
+        let header = TransitionsHeader(workerId: workerId, session: session, observationSize: o, actionSize: a, sequence: sequence,
+                                       weightsVersion: version, count: count)
         return TransitionsView(
             header: header, observations: base + observations, actions: base + actions, rewards: base + rewards,
             nextObservations: base + next,
@@ -123,28 +164,51 @@ public struct MessageDecoder: Sendable {
     }
 
     private func decodeEpisode(_ reader: inout ByteReader) throws(ProtocolError) -> EpisodeReport {
-        try expectEnd(&reader, bodyLength: 24, field: "episode")
+        try expectEnd(&reader, bodyLength: WireFormat.episodeBody, field: "episode")
         let workerId = try reader.read(UInt32.self, field: "worker id")
+        let session = try readSession(&reader)
         let length = try reader.read(UInt32.self, field: "length")
+        guard try reader.read(UInt32.self, field: "reserved") == 0 else { throw .reservedBitsSet(field: "episode reserved") }
         let value = try reader.readDouble(field: "return")
         let version = try reader.read(UInt64.self, field: "weights version")
+        guard length >= 1, Int(length) <= expected.maxEpisodeSteps else {
+            throw .outOfRange(field: "episode length", value: "\(length) (1...\(expected.maxEpisodeSteps))")
+        }
         guard value.isFinite else { throw .nonFinite(field: "episode return") }
-        return EpisodeReport(workerId: workerId, length: length, episodeReturn: value, weightsVersion: version)
+        // A return is a sum of `length` rewards, each within the reward bounds.
+        let steps = Double(length)
+        let low = steps * Double(expected.rewardLow), high = steps * Double(expected.rewardHigh)
+        let slack = 1e-9 * Swift.max(abs(low), abs(high), 1)
+        guard value >= low - slack, value <= high + slack else {
+            throw .outOfRange(field: "episode return", value: "\(value) for \(length) steps (\(low)...\(high))")
+        }
+        return EpisodeReport(workerId: workerId, session: session, length: length, episodeReturn: value, weightsVersion: version)
     }
 
     private func decodeStatus(_ reader: inout ByteReader) throws(ProtocolError) -> WorkerStatus {
-        try expectEnd(&reader, bodyLength: 32, field: "worker status")
+        try expectEnd(&reader, bodyLength: WireFormat.statusBody, field: "worker status")
         let workerId = try reader.read(UInt32.self, field: "worker id")
+        let session = try readSession(&reader)
         let flags = try reader.read(UInt8.self, field: "flags")
         guard flags <= 1 else { throw .reservedBitsSet(field: "worker status flags") }
         guard try reader.read(UInt8.self, field: "reserved") == 0, try reader.read(UInt16.self, field: "reserved") == 0 else {
             throw .reservedBitsSet(field: "worker status reserved")
         }
         return WorkerStatus(
-            workerId: workerId, isFinal: flags == 1,
+            workerId: workerId, session: session, isFinal: flags == 1,
             transitionsSent: try reader.read(UInt64.self, field: "transitions sent"),
             episodes: try reader.read(UInt64.self, field: "episodes"),
             messagesSent: try reader.read(UInt64.self, field: "messages sent"))
+    }
+
+    private func decodeAnnounce(_ reader: inout ByteReader) throws(ProtocolError) -> Announce {
+        try expectEnd(&reader, bodyLength: WireFormat.announceBody, field: "announce")
+        let learnerId = try reader.read(UInt64.self, field: "learner id")
+        let version = try reader.read(UInt64.self, field: "weights version")
+        let maxCount = Int(try reader.read(UInt32.self, field: "max transitions per message"))
+        guard try reader.read(UInt32.self, field: "reserved") == 0 else { throw .reservedBitsSet(field: "announce reserved") }
+        guard maxCount >= 1 else { throw .outOfRange(field: "max transitions per message", value: "0") }
+        return Announce(learnerId: learnerId, weightsVersion: version, maxTransitionsPerMessage: maxCount)
     }
 
     private func decodeWeights(_ reader: inout ByteReader) throws(ProtocolError) -> WeightsView {
@@ -186,14 +250,51 @@ public struct MessageDecoder: Sendable {
         if bad { throw .nonFinite(field: field) }
     }
 
-    /// Actions must be finite and within the action bound (a tiny tolerance for float rounding).
-    private func checkActions(_ bytes: UnsafeRawBufferPointer, offset: Int, count: Int) throws(ProtocolError) {
-        try checkFinite(bytes, offset: offset, count: count, field: "actions")
-        let limit = expected.actionBound * (1 + 1e-6)
+    /// One little-endian Float32 at `index` of a possibly unaligned column.
+    @inline(__always)
+    private static func float(_ column: UnsafeRawPointer, _ index: Int) -> Float {
+        Float(bitPattern: UInt32(littleEndian: column.loadUnaligned(fromByteOffset: 4 * index, as: UInt32.self)))
+    }
+
+    /// Every value in [low, high]; NaN fails the comparison, so this also rejects non-finite values.
+    private func checkRange(_ column: UnsafeRawPointer, count: Int, low: Float, high: Float, field: String) throws(ProtocolError) {
+        var inside = true
         for i in 0..<count {
-            let value = Float(bitPattern: UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset + 4 * i, as: UInt32.self)))
-            if abs(value) > limit { throw .outOfRange(field: "action", value: "\(value)") }
+            let value = Self.float(column, i)
+            inside = inside && value >= low && value <= high
         }
+        if !inside { throw Self.rangeError(column, count: count, field: field) { _ in (low, high) } }
+    }
+
+    /// Every row within the per-dimension observation bounds.
+    private func checkObservations(_ column: UnsafeRawPointer, rows: Int, field: String) throws(ProtocolError) {
+        let o = expected.observationSize
+        var inside = true
+        expected.observationLow.withUnsafeBufferPointer { low in
+            expected.observationHigh.withUnsafeBufferPointer { high in
+                for row in 0..<rows {
+                    for j in 0..<o {
+                        let value = Self.float(column, row * o + j)
+                        inside = inside && value >= low[j] && value <= high[j]
+                    }
+                }
+            }
+        }
+        if !inside {
+            throw Self.rangeError(column, count: rows * o, field: field) { [expected] i in
+                (expected.observationLow[i % o], expected.observationHigh[i % o])
+            }
+        }
+    }
+
+    /// The error for the first value outside its bounds (only computed once a message is known to be bad).
+    private static func rangeError(_ column: UnsafeRawPointer, count: Int, field: String, bounds: (Int) -> (Float, Float)) -> ProtocolError {
+        for i in 0..<count {
+            let value = float(column, i), (low, high) = bounds(i)
+            if !value.isFinite { return .nonFinite(field: field) }
+            if !(value >= low && value <= high) { return .outOfRange(field: field, value: "\(value) at \(i), outside [\(low), \(high)]") }
+        }
+        return .outOfRange(field: field, value: "outside its bounds")
     }
 
     private func checkFlags(_ bytes: UnsafeRawBufferPointer, offset: Int, count: Int, field: String) throws(ProtocolError) {
@@ -218,11 +319,11 @@ extension TransitionsView {
 
 extension MessageDecoder {
     /// The transition count a message claims in its header, if it looks like a
-    /// transitions message at all; for accounting the transitions of rejected messages.
+    /// transitions message of this protocol version at all; for accounting the transitions of rejected messages.
     public static func claimedTransitionCount(_ bytes: UnsafeRawBufferPointer) -> Int? {
-        guard bytes.count >= WireFormat.headerSize + 32, Array(bytes[0..<4]) == WireFormat.magic,
-              bytes[6] == MessageKind.transitions.rawValue else { return nil }
-        let count = Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: WireFormat.headerSize + 24, as: UInt32.self)))
+        guard bytes.count >= WireFormat.headerSize + WireFormat.transitionsFixedBody, Array(bytes[0..<4]) == WireFormat.magic,
+              UInt16(bytes[4]) | UInt16(bytes[5]) << 8 == WireFormat.version, bytes[6] == MessageKind.transitions.rawValue else { return nil }
+        let count = Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: WireFormat.headerSize + 28, as: UInt32.self)))
         return count <= WireFormat.maxTransitionsPerMessage ? count : nil
     }
 }

@@ -22,11 +22,13 @@ public struct MessageEncoder {
     public mutating func encode(_ hello: Hello) -> [UInt8] {
         begin(.hello)
         writer.write(hello.workerId)
+        writer.write(hello.session)
         writer.write(UInt16(hello.observationSize))
         writer.write(UInt16(hello.actionSize))
         writer.write(UInt16(hello.environmentCount))
         writer.write(UInt16(0))
         writer.write(hello.seed)
+        writer.write(hello.nextSequence)
         let id = Array(hello.environmentId.utf8.prefix(WireFormat.maxEnvironmentIdLength))
         writer.write(UInt16(id.count))
         id.withUnsafeBytes { writer.write(bytes: $0) }
@@ -45,12 +47,12 @@ public struct MessageEncoder {
                      "column sizes do not match the header")
         begin(.transitions)
         writer.write(header.workerId)
+        writer.write(header.session)
         writer.write(UInt16(header.observationSize))
         writer.write(UInt16(header.actionSize))
         writer.write(header.sequence)
         writer.write(header.weightsVersion)
         writer.write(UInt32(n))
-        writer.write(UInt32(0))
         writer.write(floats: observations)
         writer.write(floats: actions)
         writer.write(floats: rewards)
@@ -63,7 +65,9 @@ public struct MessageEncoder {
     public mutating func encode(_ episode: EpisodeReport) -> [UInt8] {
         begin(.episode)
         writer.write(episode.workerId)
+        writer.write(episode.session)
         writer.write(episode.length)
+        writer.write(UInt32(0))
         writer.write(episode.episodeReturn)
         writer.write(episode.weightsVersion)
         return finish()
@@ -72,6 +76,7 @@ public struct MessageEncoder {
     public mutating func encode(_ status: WorkerStatus) -> [UInt8] {
         begin(.workerStatus)
         writer.write(status.workerId)
+        writer.write(status.session)
         writer.write(UInt8(status.isFinal ? 1 : 0))
         writer.write(UInt8(0))
         writer.write(UInt16(0))
@@ -97,6 +102,15 @@ public struct MessageEncoder {
         for size in shape.layerSizes { writer.write(UInt32(size)) }
         writer.write(UInt32(parameters.count))
         writer.write(floats: parameters)
+        return finish()
+    }
+
+    public mutating func encode(_ announce: Announce) -> [UInt8] {
+        begin(.announce)
+        writer.write(announce.learnerId)
+        writer.write(announce.weightsVersion)
+        writer.write(UInt32(clamping: announce.maxTransitionsPerMessage))
+        writer.write(UInt32(0))
         return finish()
     }
 

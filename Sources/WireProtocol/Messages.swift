@@ -1,18 +1,26 @@
-/// A worker introduces itself and the environment it runs.
+/// A worker introduces itself and the environment it runs. The learner accepts
+/// nothing else from a worker session before its hello.
 public struct Hello: Equatable, Sendable {
     public var workerId: UInt32
+    /// Random and non-zero, chosen when the worker process starts: two processes with one worker id differ here.
+    public var session: UInt32
     public var observationSize: Int
     public var actionSize: Int
     public var environmentCount: Int
     public var seed: UInt64
+    /// The sequence number of the next transitions message this session sends.
+    public var nextSequence: UInt64
     public var environmentId: String
 
-    public init(workerId: UInt32, observationSize: Int, actionSize: Int, environmentCount: Int, seed: UInt64, environmentId: String) {
+    public init(workerId: UInt32, session: UInt32, observationSize: Int, actionSize: Int, environmentCount: Int, seed: UInt64,
+                nextSequence: UInt64 = 0, environmentId: String) {
         self.workerId = workerId
+        self.session = session
         self.observationSize = observationSize
         self.actionSize = actionSize
         self.environmentCount = environmentCount
         self.seed = seed
+        self.nextSequence = nextSequence
         self.environmentId = environmentId
     }
 }
@@ -20,16 +28,18 @@ public struct Hello: Equatable, Sendable {
 /// The fixed part of a transition batch; the arrays stay in the received buffer.
 public struct TransitionsHeader: Equatable, Sendable {
     public var workerId: UInt32
+    public var session: UInt32
     public var observationSize: Int
     public var actionSize: Int
-    /// Per-worker message counter, from 0; a gap means messages were lost.
+    /// The session's transitions-message counter, from 0, +1 per message; a gap means messages were lost.
     public var sequence: UInt64
-    /// Version of the actor weights the worker acted with (0: random actions before any weights).
+    /// Version of this learner's actor weights the worker acted with (0: none of this learner's weights yet).
     public var weightsVersion: UInt64
     public var count: Int
 
-    public init(workerId: UInt32, observationSize: Int, actionSize: Int, sequence: UInt64, weightsVersion: UInt64, count: Int) {
+    public init(workerId: UInt32, session: UInt32, observationSize: Int, actionSize: Int, sequence: UInt64, weightsVersion: UInt64, count: Int) {
         self.workerId = workerId
+        self.session = session
         self.observationSize = observationSize
         self.actionSize = actionSize
         self.sequence = sequence
@@ -55,12 +65,15 @@ public struct TransitionsView {
 /// The end of one episode on a worker.
 public struct EpisodeReport: Equatable, Sendable {
     public var workerId: UInt32
+    public var session: UInt32
     public var length: UInt32
     public var episodeReturn: Double
+    /// The weights version of the episode's last step.
     public var weightsVersion: UInt64
 
-    public init(workerId: UInt32, length: UInt32, episodeReturn: Double, weightsVersion: UInt64) {
+    public init(workerId: UInt32, session: UInt32, length: UInt32, episodeReturn: Double, weightsVersion: UInt64) {
         self.workerId = workerId
+        self.session = session
         self.length = length
         self.episodeReturn = episodeReturn
         self.weightsVersion = weightsVersion
@@ -68,15 +81,18 @@ public struct EpisodeReport: Equatable, Sendable {
 }
 
 /// A worker's running totals; the final one (`isFinal`) is sent after its last transitions.
+/// Its counts are the worker's claims: the learner reports them beside its own and never trusts them for its accounting.
 public struct WorkerStatus: Equatable, Sendable {
     public var workerId: UInt32
+    public var session: UInt32
     public var isFinal: Bool
     public var transitionsSent: UInt64
     public var episodes: UInt64
     public var messagesSent: UInt64
 
-    public init(workerId: UInt32, isFinal: Bool, transitionsSent: UInt64, episodes: UInt64, messagesSent: UInt64) {
+    public init(workerId: UInt32, session: UInt32, isFinal: Bool, transitionsSent: UInt64, episodes: UInt64, messagesSent: UInt64) {
         self.workerId = workerId
+        self.session = session
         self.isFinal = isFinal
         self.transitionsSent = transitionsSent
         self.episodes = episodes
@@ -114,6 +130,22 @@ public struct WeightsView {
     public let parameters: UnsafeRawPointer
 }
 
+/// The learner says it is there, about once a second: a worker that has not said
+/// hello to this learner id does so before its next message.
+public struct Announce: Equatable, Sendable {
+    public var learnerId: UInt64
+    /// The newest weights version this learner has published (0: none yet).
+    public var weightsVersion: UInt64
+    /// The most transitions this learner accepts in one message.
+    public var maxTransitionsPerMessage: Int
+
+    public init(learnerId: UInt64, weightsVersion: UInt64, maxTransitionsPerMessage: Int = WireFormat.maxTransitionsPerMessage) {
+        self.learnerId = learnerId
+        self.weightsVersion = weightsVersion
+        self.maxTransitionsPerMessage = maxTransitionsPerMessage
+    }
+}
+
 /// Everything a decoder can return.
 public enum DecodedMessage {
     case hello(Hello)
@@ -122,6 +154,7 @@ public enum DecodedMessage {
     case workerStatus(WorkerStatus)
     case weights(WeightsView)
     case shutdown
+    case announce(Announce)
 
     public var kind: MessageKind {
         switch self {
@@ -131,6 +164,7 @@ public enum DecodedMessage {
         case .workerStatus: .workerStatus
         case .weights: .weights
         case .shutdown: .shutdown
+        case .announce: .announce
         }
     }
 }

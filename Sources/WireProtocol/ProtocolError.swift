@@ -1,4 +1,6 @@
-/// Why a message was rejected. Every decode failure is one of these, never a crash.
+/// Why a message was rejected. Every decode failure is one of these, never a
+/// crash; the last three come from the learner's accounting of a worker session
+/// (a well-formed message that does not fit what that session said before).
 public enum ProtocolError: Error, Equatable, CustomStringConvertible, Sendable {
     case tooShort(needed: Int, got: Int)
     case badMagic
@@ -11,6 +13,9 @@ public enum ProtocolError: Error, Equatable, CustomStringConvertible, Sendable {
     case nonFinite(field: String)
     case invalidEnvironment(String)
     case unexpectedKind(UInt8)
+    case noHello(workerId: UInt32, session: UInt32)
+    case badSequence(workerId: UInt32, expected: UInt64, got: UInt64)
+    case tooManyWorkers(limit: Int)
 
     /// A short, stable label for metrics (`messages_rejected{reason=...}`).
     public var reason: String {
@@ -26,6 +31,9 @@ public enum ProtocolError: Error, Equatable, CustomStringConvertible, Sendable {
         case .nonFinite: "non_finite"
         case .invalidEnvironment: "wrong_environment"
         case .unexpectedKind: "unexpected_kind"
+        case .noHello: "no_hello"
+        case .badSequence: "bad_sequence"
+        case .tooManyWorkers: "too_many_workers"
         }
     }
 
@@ -33,6 +41,7 @@ public enum ProtocolError: Error, Equatable, CustomStringConvertible, Sendable {
     public static let allReasons = [
         "too_short", "bad_magic", "unsupported_version", "unknown_kind", "reserved_bits", "length_mismatch",
         "dimension_mismatch", "out_of_range", "non_finite", "wrong_environment", "unexpected_kind",
+        "no_hello", "bad_sequence", "too_many_workers",
     ]
 
     public var description: String {
@@ -48,6 +57,11 @@ public enum ProtocolError: Error, Equatable, CustomStringConvertible, Sendable {
         case let .nonFinite(field): "\(field) contains NaN or infinity"
         case let .invalidEnvironment(id): "environment '\(id)' does not match the learner's"
         case let .unexpectedKind(k): "message kind \(k) is not accepted on this socket"
+        case let .noHello(workerId, session):
+            "worker \(workerId) session \(String(session, radix: 16)) sent this before its hello (or after the learner stopped tracking it)"
+        case let .badSequence(workerId, expected, got):
+            "worker \(workerId): sequence \(got) where \(expected) was expected (a replay, a wrap-around or an implausible jump)"
+        case let .tooManyWorkers(limit): "already tracking \(limit) worker sessions"
         }
     }
 }

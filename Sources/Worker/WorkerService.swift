@@ -28,10 +28,15 @@ public final class WorkerService {
     private var noises: [ExplorationNoise]
     private var actor: Actor?
     private var actorShape: ActorShape?
+    /// The version of the greeted learner's weights this worker acts with (0: none yet).
     private var weightsVersion: UInt64 = 0
-    private var learnerId: UInt64?
-    /// The newest message read from the weights socket and not yet applied.
-    private var pendingWeights: ZMQMessage?
+    /// Random and non-zero, chosen at start: tells this process apart from any other with the same worker id.
+    private let session = UInt32.random(in: 1...UInt32.max)
+    /// The learner id of the last announcement or weights, and the one this worker said hello to.
+    private var latestLearnerId: UInt64?
+    private var greetedLearnerId: UInt64?
+    /// The newest weights read from the socket and not yet applied, with their learner id.
+    private var pendingWeights: (message: ZMQMessage, learnerId: UInt64)?
     private var buffer: TransitionBuffer
     private var bufferStartedAt = 0.0
     private var generator: Xoshiro256
@@ -57,7 +62,7 @@ public final class WorkerService {
         let template = Pendulum()
         decoder = MessageDecoder(expected: ExpectedShapes(
             environmentId: Pendulum.id, observationSize: template.observationSize,
-            actionSize: template.actionSize, actionBound: template.actionBound))
+            actionSize: template.actionSize, actionBound: template.actionBound), accepting: .learnerToWorker)
         environments = Array(repeating: template, count: configuration.environments)
         var noise = configuration.noise
         noise.sigma = configuration.effectiveSigma
@@ -165,65 +170,76 @@ public final class WorkerService {
 
     // MARK: Weights
 
-    /// Reads everything queued on the weights socket, keeping only the newest message.
+    /// Reads everything queued on the weights socket: keeps the newest valid weights,
+    /// notes the newest learner id it has seen, and whether the learner said to stop.
     private func drainWeightsSocket() throws {
         // hasInput (ZMQ_EVENTS) makes libzmq process pending commands, which a
         // non-blocking receive only does once a millisecond or so.
         while weightsSocket.hasInput, let message = try weightsSocket.receive(blocking: false) {
-            pendingWeights = message
+            message.withUnsafeBytes { bytes in
+                do throws(ProtocolError) {
+                    switch try decoder.decode(bytes) {
+                    case let .weights(view):
+                        pendingWeights = (message, view.learnerId)
+                        latestLearnerId = view.learnerId
+                    case let .announce(announce):
+                        latestLearnerId = announce.learnerId
+                    case .shutdown:
+                        receivedShutdown = true
+                    case .hello, .transitions, .episode, .workerStatus:
+                        throw ProtocolError.unexpectedKind(bytes[6])  // unreachable: the decoder accepts learner kinds only
+                    }
+                } catch {
+                    weightsRejected += 1
+                    if weightsRejected <= 10 || weightsRejected.isMultiple(of: 1_000) {
+                        logger.warning("rejected a message on the weights socket (\(error.reason)): \(error); \(weightsRejected) so far")
+                    }
+                }
+            }
         }
     }
 
-    /// Applies the newest queued weights, if any. Returns true on a shutdown notice.
+    /// Greets a learner it has not greeted yet, then applies the newest queued weights, if any.
+    /// Returns true once the learner said to stop.
     private func receiveWeights() throws -> Bool {
         try drainWeightsSocket()
-        guard let message = pendingWeights else { return receivedShutdown }
+        try greetNewLearner()
+        guard pendingWeights != nil else { return receivedShutdown }
         // Transitions of one message share one weights version: send the old ones first.
-        let carriesWeights = message.withUnsafeBytes { $0.count > 6 && $0[6] == MessageKind.weights.rawValue }
-        if carriesWeights, buffer.count > 0 { try flush() }
-        return try applyPendingWeights() || receivedShutdown
+        if buffer.count > 0 { try flush() }
+        applyPendingWeights()
+        return receivedShutdown
     }
 
-    /// A shutdown notice seen while waiting to send.
+    /// Says hello before anything else reaches a learner this worker has not greeted
+    /// (at the first announcement, and after a learner restart). What it holds was not
+    /// acted with the new learner's weights, so it is sent as version 0.
+    private func greetNewLearner() throws {
+        guard let id = latestLearnerId, id != greetedLearnerId else { return }
+        if greetedLearnerId != nil {
+            logger.info("a new learner (id \(String(id, radix: 16))) is publishing: the learner restarted; saying hello again")
+        }
+        greetedLearnerId = id
+        weightsVersion = 0
+        try sendHello()
+    }
+
+    /// A shutdown notice seen while draining.
     private var receivedShutdown = false
 
-    /// Decodes and applies `pendingWeights`. The caller guarantees no batch is half collected.
-    private func applyPendingWeights() throws -> Bool {
-        guard let message = pendingWeights else { return false }
+    /// Applies `pendingWeights` if they come from the greeted learner. The caller guarantees no batch is half collected.
+    private func applyPendingWeights() {
+        guard let (message, learner) = pendingWeights, learner == greetedLearnerId else { return }
         pendingWeights = nil
-        var shutdown = false
-        var newVersion: UInt64?
-        var newLearner: UInt64?
         message.withUnsafeBytes { bytes in
-            do throws(ProtocolError) {
-                switch try decoder.decode(bytes) {
-                case .shutdown:
-                    shutdown = true
-                case let .weights(view):
-                    logger.debug("applying weights version \(view.version)")
-                    apply(view)
-                    newVersion = view.version
-                    newLearner = view.learnerId
-                    let applied = WallClock.nanoseconds()
-                    let latency = Double(Int64(bitPattern: applied &- view.publishedAtNanoseconds)) / 1e6
-                    if latencies.count < 100_000 { latencies.append(latency) }
-                default:
-                    throw ProtocolError.unexpectedKind(bytes[6])
-                }
-            } catch {
-                weightsRejected += 1
-                logger.warning("rejected weights message (\(error.reason)): \(error)")
-            }
+            // Decoded once already; cannot fail now.
+            guard case let .weights(view)? = try? decoder.decode(bytes) else { return }
+            logger.debug("applying weights version \(view.version)")
+            apply(view)
+            weightsVersion = view.version
+            let latency = Double(Int64(bitPattern: WallClock.nanoseconds() &- view.publishedAtNanoseconds)) / 1e6
+            if latencies.count < 100_000 { latencies.append(latency) }
         }
-        if let version = newVersion, let id = newLearner {
-            if let known = learnerId, known != id {
-                logger.info("weights from a new learner (version \(version), was \(weightsVersion)): the learner restarted; saying hello again")
-                try sendHello()
-            }
-            learnerId = id
-            weightsVersion = version
-        }
-        return shutdown
     }
 
     private func apply(_ view: WeightsView) {
@@ -269,7 +285,7 @@ public final class WorkerService {
             let ready = try ZMQPoller.poll([(transitionsSocket, .writable), (weightsSocket, .readable)], timeoutMilliseconds: 50)
             if ready[1] {
                 try drainWeightsSocket()
-                if applyWeights, deadline == nil, try applyPendingWeights() { receivedShutdown = true }
+                if applyWeights, deadline == nil { applyPendingWeights() }
             }
         }
     }
@@ -278,7 +294,7 @@ public final class WorkerService {
     @discardableResult
     private func flush(untilDeadline deadline: Double? = nil) throws -> Bool {
         guard buffer.count > 0 else { return true }
-        let header = TransitionsHeader(workerId: configuration.workerId, observationSize: buffer.observationSize,
+        let header = TransitionsHeader(workerId: configuration.workerId, session: session, observationSize: buffer.observationSize,
                                        actionSize: buffer.actionSize, sequence: sequence, weightsVersion: weightsVersion, count: buffer.count)
         let n = buffer.count, o = buffer.observationSize, a = buffer.actionSize
         let bytes = buffer.observations.withUnsafeBufferPointer { obs in buffer.actions.withUnsafeBufferPointer { act in
@@ -301,21 +317,22 @@ public final class WorkerService {
 
     private func sendHello() throws {
         let template = environments[0]
-        let hello = Hello(workerId: configuration.workerId, observationSize: template.observationSize, actionSize: template.actionSize,
-                          environmentCount: environments.count, seed: configuration.seed, environmentId: Pendulum.id)
+        let hello = Hello(workerId: configuration.workerId, session: session, observationSize: template.observationSize,
+                          actionSize: template.actionSize, environmentCount: environments.count, seed: configuration.seed,
+                          nextSequence: sequence, environmentId: Pendulum.id)
         _ = try send(encoder.encode(hello))
     }
 
     private func sendEpisode(length: Int, episodeReturn: Double) throws {
         episodes += 1
-        _ = try send(encoder.encode(EpisodeReport(workerId: configuration.workerId, length: UInt32(length),
+        _ = try send(encoder.encode(EpisodeReport(workerId: configuration.workerId, session: session, length: UInt32(clamping: length),
                                                    episodeReturn: episodeReturn, weightsVersion: weightsVersion)))
     }
 
     private func sendStatus(final: Bool, deadline: Double? = nil) throws {
         lastStatus = elapsed
         // The status counts itself among the messages sent.
-        let status = WorkerStatus(workerId: configuration.workerId, isFinal: final, transitionsSent: UInt64(transitionsSent),
+        let status = WorkerStatus(workerId: configuration.workerId, session: session, isFinal: final, transitionsSent: UInt64(transitionsSent),
                                   episodes: UInt64(episodes), messagesSent: UInt64(messagesSent + 1))
         _ = try send(encoder.encode(status), untilDeadline: deadline)
     }

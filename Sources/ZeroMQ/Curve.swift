@@ -52,12 +52,11 @@ public enum Curve {
 
 extension ZMQSocket {
     /// Makes this (binding) socket a CURVE server with `secretKey`. Every peer must
-    /// then handshake with CURVE and this server's public key; the ZAP handler of
-    /// `domain` decides which client keys are let in. Set before `bind`.
-    public func makeCurveServer(secretKey: String, domain: String) throws {
+    /// then handshake with CURVE and this server's public key; a ``ConnectionGate``
+    /// guarding the socket decides which client keys are let in. Set before `bind`.
+    public func makeCurveServer(secretKey: String) throws {
         try setOption(ZMQ_CURVE_SERVER, 1, "ZMQ_CURVE_SERVER")
         try setOption(ZMQ_CURVE_SECRETKEY, bytes: Array(secretKey.utf8), "ZMQ_CURVE_SECRETKEY")
-        try setOption(ZMQ_ZAP_DOMAIN, bytes: Array(domain.utf8), "ZMQ_ZAP_DOMAIN")
     }
 
     /// Makes this (connecting) socket a CURVE client of the server with public key `serverKey`. Set before `connect`.
@@ -65,11 +64,5 @@ extension ZMQSocket {
         try setOption(ZMQ_CURVE_SERVERKEY, bytes: Array(serverKey.utf8), "ZMQ_CURVE_SERVERKEY")
         try setOption(ZMQ_CURVE_PUBLICKEY, bytes: Array(keys.publicKey.utf8), "ZMQ_CURVE_PUBLICKEY")
         try setOption(ZMQ_CURVE_SECRETKEY, bytes: Array(keys.secretKey.utf8), "ZMQ_CURVE_SECRETKEY")
-    }
-
-    /// Publishes this socket's handshake failures on an inproc PAIR endpoint (`zmq_socket_monitor`).
-    public func monitorHandshakeFailures(endpoint: String) throws {
-        let events = ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH
-        try check(zmq_socket_monitor(handle, endpoint, events), "monitor \(endpoint)")
     }
 }

@@ -3,6 +3,8 @@ import CZeroMQ
 /// The socket patterns ddpg uses.
 public enum ZMQSocketType: Int32, Sendable {
     case push, pull, pub, sub
+    /// A publisher that hands subscriptions to the application (with ``ZMQSocket/setManualSubscriptions(_:)``).
+    case xpub
     /// The ZAP handler's socket.
     case rep
     /// The reading end of a socket monitor.
@@ -14,6 +16,7 @@ public enum ZMQSocketType: Int32, Sendable {
         case .pull: ZMQ_PULL
         case .pub: ZMQ_PUB
         case .sub: ZMQ_SUB
+        case .xpub: ZMQ_XPUB
         case .rep: ZMQ_REP
         case .pair: ZMQ_PAIR
         }
@@ -103,6 +106,11 @@ public final class ZMQSocket {
     /// Send and receive timeouts for blocking calls, in milliseconds (-1: forever).
     public func setSendTimeout(milliseconds: Int32) throws { try setOption(ZMQ_SNDTIMEO, milliseconds, "ZMQ_SNDTIMEO") }
     public func setReceiveTimeout(milliseconds: Int32) throws { try setOption(ZMQ_RCVTIMEO, milliseconds, "ZMQ_RCVTIMEO") }
+    /// Time allowed for a new connection's ZMTP handshake before libzmq drops it.
+    public func setHandshakeInterval(milliseconds: Int32) throws { try setOption(ZMQ_HANDSHAKE_IVL, milliseconds, "ZMQ_HANDSHAKE_IVL") }
+    /// On an XPUB: subscriptions are only passed to the application, which applies
+    /// the ones it accepts with ``subscribe(_:)`` (to the peer whose subscription it read last).
+    public func setManualSubscriptions(_ on: Bool) throws { try setOption(ZMQ_XPUB_MANUAL, Int32(on ? 1 : 0), "ZMQ_XPUB_MANUAL") }
     /// Subscribes a SUB socket to messages starting with `prefix` (empty: everything).
     public func subscribe(_ prefix: [UInt8] = []) throws { try setOption(ZMQ_SUBSCRIBE, bytes: prefix, "ZMQ_SUBSCRIBE") }
 
@@ -197,6 +205,11 @@ public final class ZMQMessage {
 
     /// Whether more frames of the same message follow (multipart messages are not part of ddpg's protocol).
     public var hasMoreFrames: Bool { zmq_msg_more(message) == 1 }
+
+    /// A metadata property of the connection the message came from, such as `Peer-Address` or `User-Id`.
+    public func property(_ name: String) -> String? {
+        zmq_msg_gets(message, name).map { String(cString: $0) }
+    }
 }
 
 /// `zmq_poll` over several sockets.

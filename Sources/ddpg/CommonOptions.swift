@@ -91,6 +91,68 @@ struct CommonOptions: ParsableArguments {
     }
 }
 
+/// Makes sure a run can write its records before it starts, rather than losing
+/// them at the end: creates `directory`, writes and removes a probe file, and
+/// checks that the file system has `bytesNeeded` free.
+func prepareRunDirectory(_ directory: URL, flag: String = "--run-dir", bytesNeeded: Int = 1 << 20) throws {
+    let path = directory.path
+    do {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    } catch {
+        throw ValidationError("\(flag): cannot create '\(path)': \(posixReason(error))")
+    }
+    let probe = directory.appendingPathComponent(".ddpg-write-probe-\(getpid())")
+    guard FileManager.default.createFile(atPath: probe.path, contents: Data("probe\n".utf8)) else {
+        throw ValidationError("\(flag): cannot write into '\(path)': \(String(cString: strerror(errno)))")
+    }
+    try? FileManager.default.removeItem(at: probe)
+    var stats = statvfs()
+    if statvfs(path, &stats) == 0 {
+        let free = Double(stats.f_bavail) * Double(stats.f_frsize)
+        if free < Double(bytesNeeded) {
+            throw ValidationError("\(flag): '\(path)' has \(formatBytes(free)) free, and this run needs about \(formatBytes(Double(bytesNeeded))) for its checkpoints and records")
+        }
+    }
+}
+
+/// "Permission denied", not Foundation's "You don't have permission to save the file…".
+func posixReason(_ error: any Error) -> String {
+    let underlying = (error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError
+    if let code = underlying?.code ?? ((error as NSError).domain == NSPOSIXErrorDomain ? (error as NSError).code : nil) {
+        return String(cString: strerror(Int32(code)))
+    }
+    return error.localizedDescription
+}
+
+/// Checks a `--bind` address before anything binds: dotted quads must be IPv4 addresses,
+/// and anything with a colon an IPv6 one; other names (interfaces, host names) are left to the bind.
+func checkBindAddress(_ address: String) throws {
+    if address == "*" { return }
+    if !address.isEmpty, address.allSatisfy({ $0.isNumber || $0 == "." }) {
+        var ipv4 = in_addr()
+        guard inet_pton(AF_INET, address, &ipv4) == 1 else {
+            throw ValidationError("--bind: '\(address)' is not a valid IPv4 address")
+        }
+    } else if address.contains(":") {
+        var ipv6 = in6_addr()
+        let bare = address.hasPrefix("[") && address.hasSuffix("]") ? String(address.dropFirst().dropLast()) : address
+        guard inet_pton(AF_INET6, bare, &ipv6) == 1 else { throw ValidationError("--bind: '\(address)' is not a valid IPv6 address") }
+    } else if address.isEmpty {
+        throw ValidationError("--bind: the address must not be empty")
+    }
+}
+
+/// Whether a `--bind` address keeps the learner on this machine.
+func isLoopback(_ address: String) -> Bool {
+    let bare = address.hasPrefix("[") && address.hasSuffix("]") ? String(address.dropFirst().dropLast()) : address
+    return bare.hasPrefix("127.") || bare == "::1" || bare == "localhost" || bare == "lo"
+}
+
+/// A host as a ZeroMQ TCP endpoint needs it: IPv6 literals in brackets.
+func endpointHost(_ host: String) -> String {
+    host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host
+}
+
 /// Checks the two ZeroMQ ports a learner binds or a worker connects to.
 func checkPorts(transitions: Int, weights: Int) throws {
     for (flag, port) in [("--transitions-port", transitions), ("--weights-port", weights)] where !(1...65_535).contains(port) {

@@ -43,7 +43,7 @@ struct LaunchCommand: ParsableCommand {
         learnerCommand.monitoring = monitoring
         // The learner's CURVE flags come from --curve-keys at run time; none to check here.
         learnerCommand.security = try LearnerSecurityOptions.parse([])
-        try learnerCommand.validate()
+        try learnerCommand.validate(usesCurve: curveKeys != nil)
         _ = try worker.parsedSigmas()
         try noise.workerConfiguration.validateAsFlags()
     }
@@ -54,7 +54,8 @@ struct LaunchCommand: ParsableCommand {
         bootstrapLogging(level: common.logLevel, interactive: interactive)
         let logger = Logger(label: "ddpg.launch")
         let runDirectory = learner.resume.map { URL(fileURLWithPath: $0) } ?? common.runDirectory(default: "launch")
-        try FileManager.default.createDirectory(at: runDirectory, withIntermediateDirectories: true)
+        try prepareRunDirectory(runDirectory, flag: learner.resume != nil ? "--resume" : "--run-dir",
+                                bytesNeeded: learner.checkpointBytes(agent: agent, replayCapacity: common.replayCapacity))
         var commonOptions = common
         commonOptions.runDir = runDirectory.path
         let supervisor = Supervisor(logger: logger)
@@ -64,9 +65,12 @@ struct LaunchCommand: ParsableCommand {
         var learnerMonitoring = monitoring
         // The learner draws on the terminal the launcher was given; decided here, where the terminal is known.
         learnerMonitoring.console = monitoring.consoleMode.rawValue
-        let learnerProcess = try supervisor.start(["learner"] + commonOptions.arguments + learner.arguments + agent.arguments
+        var learnerOptions = learner
+        // Every worker holds a connection on each socket; leave room for restarts and a few more.
+        learnerOptions.maxPeers = max(learner.maxPeers, workers + 8)
+        let learnerProcess = try supervisor.start(["learner"] + commonOptions.arguments + learnerOptions.arguments + agent.arguments
                                                   + learnerMonitoring.arguments + learnerSecurity + parent)
-        let host = learner.bind == "0.0.0.0" || learner.bind == "*" ? "127.0.0.1" : learner.bind
+        let host = ["0.0.0.0", "*", "::", "[::]"].contains(learner.bind) ? "127.0.0.1" : learner.bind
         // Workers that start before the learner listens back off for a while before retrying.
         if !Supervisor.waitUntilListening(host: host, port: learner.transitionsPort, timeout: 10, while: learnerProcess) {
             logger.warning("the learner is not accepting connections on \(host):\(learner.transitionsPort) yet; starting workers anyway")

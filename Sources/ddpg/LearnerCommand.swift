@@ -11,8 +11,17 @@ import Training
 struct LearnerOptions: ParsableArguments {
     private static let defaults = LearnerSettings()
 
-    @Option(parsing: .unconditional, help: "Address to bind both endpoints on.")
-    var bind = "0.0.0.0"
+    @Option(parsing: .unconditional, help: "Address to bind both endpoints on (127.0.0.1: this machine only; 0.0.0.0: every interface, which needs CURVE keys or --insecure).")
+    var bind = "127.0.0.1"
+
+    @Flag(help: "Allow binding an address other than loopback without CURVE: anyone who can reach the ports can then feed replay and read the actor.")
+    var insecure = false
+
+    @Option(parsing: .unconditional, help: "Open connections allowed on each socket; more are refused (bounds the memory peers can take).")
+    var maxPeers = defaults.maxPeers
+
+    @Flag(help: "Accept and count transitions but never train (for measuring ingest).")
+    var ingestOnly = false
 
     @Option(parsing: .unconditional, help: "Port where workers send transitions (PUSH → PULL).")
     var transitionsPort = 5555
@@ -61,10 +70,32 @@ struct LearnerOptions: ParsableArguments {
         throw ValidationError("--checkpoint-every: '\(checkpointEvery)' is not a duration (60s, 5m, 1h), a number of updates (20000u) or off")
     }
 
+    /// Closed by default: a learner reachable from other machines must authenticate them, or be told not to.
+    func checkExposure(usesCurve: Bool) throws {
+        guard !isLoopback(bind), !usesCurve, !insecure else { return }
+        throw ValidationError("""
+            --bind: \(bind) lets other machines reach the learner, and without CURVE anyone who can reach ports \
+            \(transitionsPort)/\(weightsPort) can feed replay and read the actor. Secure it with CURVE keys (see `ddpg keys generate`), \
+            or pass --insecure on a network you trust.
+            """)
+    }
+
+    /// About what the checkpoints of a run take on disk: the current file and the one being written.
+    func checkpointBytes(agent: AgentOptions, replayCapacity: Int) -> Int {
+        func parameters(_ sizes: [Int]) -> Int { zip(sizes, sizes.dropFirst()).reduce(0) { $0 + ($1.0 + 1) * $1.1 } }
+        let c = agent.configuration
+        // Networks, targets and both Adam moments, four bytes each; the critic's action joins early (its size counts once).
+        let vectors = 4 * (parameters([3] + c.actorHiddenSizes + [1]) + parameters([4] + c.criticHiddenSizes + [1]))
+        let replay = checkpointReplay ? replayCapacity * 37 : 0
+        return checkpointEvery.lowercased() == "off" ? 1 << 20 : 2 * (4 * vectors + replay) + (1 << 20)
+    }
+
     func settings(batchSize: Int) -> LearnerSettings {
         var s = LearnerSettings()
-        s.transitionsEndpoint = "tcp://\(bind):\(transitionsPort)"
-        s.weightsEndpoint = "tcp://\(bind):\(weightsPort)"
+        s.transitionsEndpoint = "tcp://\(endpointHost(bind)):\(transitionsPort)"
+        s.weightsEndpoint = "tcp://\(endpointHost(bind)):\(weightsPort)"
+        s.maxPeers = maxPeers
+        s.ingestOnly = ingestOnly
         s.samplesPerInsert = samplesPerInsert ?? Double(batchSize)
         s.rateTolerance = rateTolerance
         s.broadcastEvery = broadcastEvery
@@ -80,6 +111,7 @@ struct LearnerOptions: ParsableArguments {
 
     func validatePorts() throws {
         try checkPorts(transitions: transitionsPort, weights: weightsPort)
+        try checkBindAddress(bind)
         _ = try checkpointSchedule()
         if let resume {
             var isDirectory: ObjCBool = false
@@ -92,8 +124,10 @@ struct LearnerOptions: ParsableArguments {
     var arguments: [String] {
         var result = ["--bind", bind, "--transitions-port", "\(transitionsPort)", "--weights-port", "\(weightsPort)",
                       "--rate-tolerance", "\(rateTolerance)", "--broadcast-every", "\(broadcastEvery)", "--drain-seconds", "\(drainSeconds)",
-                      "--checkpoint-every", checkpointEvery, "--keep-checkpoints", "\(keepCheckpoints)"]
+                      "--checkpoint-every", checkpointEvery, "--keep-checkpoints", "\(keepCheckpoints)", "--max-peers", "\(maxPeers)"]
         if checkpointReplay { result.append("--checkpoint-replay") }
+        if insecure { result.append("--insecure") }
+        if ingestOnly { result.append("--ingest-only") }
         if let resume { result += ["--resume", resume] }
         if let samplesPerInsert { result += ["--samples-per-insert", "\(samplesPerInsert)"] }
         if let untilReturn { result += ["--until-return", "\(untilReturn)"] }
@@ -125,6 +159,11 @@ struct LearnerCommand: ParsableCommand {
     }
 
     func validate() throws {
+        try validate(usesCurve: security.curveSecretKey != nil)
+    }
+
+    /// Everything `validate()` checks; `launch` gives its learner CURVE flags only at run time.
+    func validate(usesCurve: Bool) throws {
         do {
             try learnerConfiguration.validate()
         } catch {
@@ -134,6 +173,7 @@ struct LearnerCommand: ParsableCommand {
         try common.validateLogLevel()
         try monitoring.validate()
         try security.validate()
+        try learner.checkExposure(usesCurve: usesCurve)
     }
 
     func run() throws {
@@ -141,6 +181,8 @@ struct LearnerCommand: ParsableCommand {
         ShutdownSignal.install()
         bootstrapLogging(level: common.logLevel, interactive: monitoring.consoleMode == .interactive)
         let directory = learner.resume.map { URL(fileURLWithPath: $0) } ?? common.runDirectory(default: "learner")
+        try prepareRunDirectory(directory, flag: learner.resume != nil ? "--resume" : "--run-dir",
+                                bytesNeeded: learner.checkpointBytes(agent: agent, replayCapacity: common.replayCapacity))
         let logger = Logger(label: "ddpg.learner")
         let (learnerMonitoring, console, server) = try monitoring.start(runDirectory: directory, resuming: learner.resume != nil, events: try common.eventWriter(), logger: logger)
         let checkpointLogger = logger
@@ -171,7 +213,20 @@ struct LearnerCommand: ParsableCommand {
         console.finish()
         // The endpoint keeps serving the final status until the process exits.
         _ = server
-        try summary.write(toDirectory: directory)
+        do {
+            try summary.write(toDirectory: directory)
+        } catch {
+            logger.critical("cannot write \(directory.appendingPathComponent("summary.json").path): \(posixReason(error))")
+            throw ExitCode.failure
+        }
         print(directory.appendingPathComponent("summary.json").path)
+        if summary.checkpointFailures > 0 {
+            logger.error("\(summary.checkpointFailures) checkpoints could not be written (\(writer.lastFailureDescription ?? "unknown reason")); exiting with status 1")
+            throw ExitCode.failure
+        }
+        if summary.stopReason == "non_finite" {
+            logger.error("training stopped: the networks kept going non-finite (see the rollbacks above); summary.json is written")
+            throw ExitCode.failure
+        }
     }
 }

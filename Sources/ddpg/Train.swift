@@ -45,9 +45,15 @@ struct Train: ParsableCommand {
 
     func run() throws {
         bootstrapLogging(level: common.logLevel)
-        let summary = Trainer(configuration: trainingConfiguration, events: try common.eventWriter()).run()
         let directory = common.runDirectory(default: "train")
-        try summary.write(toDirectory: directory)
+        // Fails now, not after training, if the summary could not be written.
+        try prepareRunDirectory(directory)
+        let summary = Trainer(configuration: trainingConfiguration, events: try common.eventWriter()).run()
+        do {
+            try summary.write(toDirectory: directory)
+        } catch {
+            throw ValidationError("--run-dir: cannot write \(directory.appendingPathComponent("summary.json").path): \(posixReason(error))")
+        }
         print(directory.appendingPathComponent("summary.json").path)
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import DDPG
 import Foundation
+import Logging
 import ProcessSupport
 import Training
 import Worker
@@ -50,6 +51,34 @@ struct WorkerOptions: ParsableArguments {
 }
 
 struct WorkerCommand: ParsableCommand {
+    /// libzmq resolves the learner's name on every reconnect and says nothing when it cannot;
+    /// resolving it here first turns a typo into an error that names it.
+    func resolveLearner(logger: Logger) throws {
+        let host = learner.hasPrefix("[") && learner.hasSuffix("]") ? String(learner.dropFirst().dropLast()) : learner
+        let deadline = Date().addingTimeInterval(resolveTimeout)
+        var nextWarning = Date()
+        while true {
+            var hints = addrinfo()
+            hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+            var result: UnsafeMutablePointer<addrinfo>?
+            let status = getaddrinfo(host, nil, &hints, &result)
+            if status == 0 {
+                freeaddrinfo(result)
+                return
+            }
+            let reason = String(cString: gai_strerror(status))
+            // Only a temporary failure (no DNS answer yet) is worth waiting for.
+            guard status == EAI_AGAIN || status == EAI_NONAME, Date() < deadline, !ShutdownSignal.isRequested else {
+                throw ValidationError("--learner: cannot resolve '\(learner)' (\(reason))")
+            }
+            if Date() >= nextWarning {
+                logger.warning("cannot resolve learner host '\(learner)' (\(reason)); retrying for up to \(Int(deadline.timeIntervalSinceNow.rounded(.up))) s")
+                nextWarning = Date().addingTimeInterval(5)
+            }
+            usleep(500_000)
+        }
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "worker",
         abstract: "Run a worker: its own Pendulum copies, seed and noise, streaming transitions to a learner.",
@@ -89,6 +118,9 @@ struct WorkerCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Stop after this many environment steps (0: until the learner stops).")
     var maxEnvSteps = 0
 
+    @Option(parsing: .unconditional, help: "Seconds to keep trying to resolve --learner before giving up (containers may start before DNS knows the learner).")
+    var resolveTimeout = 30.0
+
     @Option(parsing: .unconditional, help: "Write a JSON report of this worker here when it stops.")
     var statsFile: String?
 
@@ -104,7 +136,7 @@ struct WorkerCommand: ParsableCommand {
     var workerConfiguration: WorkerConfiguration {
         var c = WorkerConfiguration()
         // Brackets make an IPv6 literal a valid ZeroMQ endpoint.
-        let host = learner.contains(":") && !learner.hasPrefix("[") ? "[\(learner)]" : learner
+        let host = endpointHost(learner)
         c.transitionsEndpoint = "tcp://\(host):\(transitionsPort)"
         c.weightsEndpoint = "tcp://\(host):\(weightsPort)"
         c.workerId = (try? resolvedWorkerId()) ?? 0
@@ -125,6 +157,7 @@ struct WorkerCommand: ParsableCommand {
             throw error.validationError
         }
         guard !learner.isEmpty else { throw ValidationError("--learner: host must not be empty") }
+        guard resolveTimeout >= 0, resolveTimeout.isFinite else { throw ValidationError("--resolve-timeout: must be non-negative, got \(resolveTimeout)") }
         try checkPorts(transitions: transitionsPort, weights: weightsPort)
         try security.validate()
     }
@@ -133,6 +166,7 @@ struct WorkerCommand: ParsableCommand {
         if let parentPid { ParentWatch.terminateWithParent(parentPid) }
         ShutdownSignal.install()
         bootstrapLogging(level: logLevel)
+        try resolveLearner(logger: Logger(label: "ddpg.worker"))
         let service: WorkerService
         do {
             service = try WorkerService(configuration: workerConfiguration, security: try security.security())

@@ -64,11 +64,26 @@ struct TrainCommandTests {
         }
     }
 
-    @Test("a learner whose port is taken fails with a clear error")
+    @Test("a learner whose port is taken, or whose address is not this machine's, fails saying which")
     func portTaken() throws {
-        let first = try DDPGProcess.run(["learner", "--bind", "256.0.0.1", "--transitions-port", "5999", "--weights-port", "5998"], timeout: 30)
-        #expect(first.status != 0)
-        #expect(first.stderr.contains("cannot start the learner") && first.stderr.contains("256.0.0.1"), "got: \(first.stderr.prefix(300))")
+        let ports = DDPGExecutable.freePorts(2)
+        let listener = try #require(DDPGExecutable.silentListener(port: ports[0]))
+        defer { close(listener) }
+        let directory = DDPGProcess.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let cases: [(bind: String, expected: String)] = [
+            ("127.0.0.1", "port \(ports[0]) is already in use"),
+            ("999.1.1.1", "'999.1.1.1' is not a valid IPv4 address"),
+            ("256.0.0.1", "'256.0.0.1' is not a valid IPv4 address"),
+            ("10.255.255.254", "'10.255.255.254' is not an address of this machine"),
+            ("nosuchif9", "'nosuchif9' is neither an address of this machine nor a network interface"),
+        ]
+        for (bind, expected) in cases {
+            let result = try DDPGProcess.run(["learner", "--bind", bind, "--insecure", "--transitions-port", "\(ports[0])",
+                                              "--weights-port", "\(ports[1])", "--run-dir", directory.path], timeout: 30)
+            #expect(result.status != 0)
+            #expect(result.stderr.contains(expected), "--bind \(bind): got: \(result.stderr.prefix(300))")
+        }
     }
 
     @Test("a learner whose metrics port is taken fails naming --metrics-port and the address")

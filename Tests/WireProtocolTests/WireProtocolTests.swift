@@ -2,26 +2,31 @@ import Foundation
 import Testing
 @testable import WireProtocol
 
-let pendulum = ExpectedShapes(environmentId: "Pendulum-v1", observationSize: 3, actionSize: 1, actionBound: 2)
-let decoder = MessageDecoder(expected: pendulum)
+/// Pendulum-v1's shapes and bounds, as the learner checks them.
+let pendulum = ExpectedShapes(environmentId: "Pendulum-v1", observationSize: 3, actionSize: 1, actionBound: 2,
+                              observationLow: [-1, -1, -8], observationHigh: [1, 1, 8], rewardLow: -16.3, rewardHigh: 0, maxEpisodeSteps: 200)
+/// The learner's side: worker → learner kinds.
+let decoder = MessageDecoder(expected: pendulum, accepting: .workerToLearner)
+/// The worker's side: learner → worker kinds.
+let workerDecoder = MessageDecoder(expected: pendulum, accepting: .learnerToWorker)
 
-func decode(_ bytes: [UInt8]) throws(ProtocolError) -> DecodedMessage {
+func decode(_ bytes: [UInt8], with decoder: MessageDecoder = decoder) throws(ProtocolError) -> DecodedMessage {
     let result: Result<DecodedMessage, ProtocolError> = bytes.withUnsafeBytes { raw in
         Result { () throws(ProtocolError) in try decoder.decode(raw) }
     }
     return try result.get()
 }
 
-/// A valid transitions message with `count` rows of recognisable values.
+/// A valid transitions message with `count` rows of recognisable values (all within Pendulum's bounds).
 func transitionsMessage(count: Int = 4, sequence: UInt64 = 7, version: UInt64 = 3) -> [UInt8] {
     var encoder = MessageEncoder()
-    let obs = (0..<(3 * count)).map { Float($0) / 10 }
+    let obs = (0..<(3 * count)).map { Float($0 % 10) / 10 }
     let act = (0..<count).map { Float($0 % 4) / 2 - 1 }
     let rew = (0..<count).map { -Float($0) }
-    let next = obs.map { $0 + 1 }
+    let next = obs.map { -$0 }
     let term = (0..<count).map { UInt8($0 % 2) }
     let trunc = (0..<count).map { UInt8($0 == count - 1 ? 1 : 0) }
-    let header = TransitionsHeader(workerId: 5, observationSize: 3, actionSize: 1, sequence: sequence, weightsVersion: version, count: count)
+    let header = TransitionsHeader(workerId: 5, session: 0x5E55, observationSize: 3, actionSize: 1, sequence: sequence, weightsVersion: version, count: count)
     return obs.withUnsafeBufferPointer { o in act.withUnsafeBufferPointer { a in rew.withUnsafeBufferPointer { r in
         next.withUnsafeBufferPointer { n in term.withUnsafeBufferPointer { t in trunc.withUnsafeBufferPointer { u in
             encoder.encodeTransitions(header, observations: o, actions: a, rewards: r, nextObservations: n, terminated: t, truncated: u)
@@ -35,9 +40,9 @@ func weightsMessage(sizes: [Int] = [3, 8, 1], version: UInt64 = 9) -> [UInt8] {
     return parameters.withUnsafeBufferPointer { encoder.encodeWeights(version: version, learnerId: 77, publishedAtNanoseconds: 123, shape: shape, parameters: $0) }
 }
 
-func expectRejection(_ bytes: [UInt8], _ reason: String, sourceLocation: SourceLocation = #_sourceLocation) {
+func expectRejection(_ bytes: [UInt8], _ reason: String, by decoder: MessageDecoder = decoder, sourceLocation: SourceLocation = #_sourceLocation) {
     do {
-        _ = try decode(bytes)
+        _ = try decode(bytes, with: decoder)
         Issue.record("expected a \(reason) rejection", sourceLocation: sourceLocation)
     } catch {
         #expect(error.reason == reason, "\(error)", sourceLocation: sourceLocation)
@@ -49,8 +54,11 @@ struct RoundTripTests {
     @Test("hello")
     func hello() throws {
         var encoder = MessageEncoder()
-        let hello = Hello(workerId: 42, observationSize: 3, actionSize: 1, environmentCount: 8, seed: 99, environmentId: "Pendulum-v1")
-        guard case let .hello(decoded) = try decode(encoder.encode(hello)) else { Issue.record("wrong kind"); return }
+        let hello = Hello(workerId: 42, session: 0xDEAD_BEEF, observationSize: 3, actionSize: 1, environmentCount: 8, seed: 99,
+                          nextSequence: 1_234, environmentId: "Pendulum-v1")
+        let bytes = encoder.encode(hello)
+        #expect(bytes.count == 12 + 34 + 11)
+        guard case let .hello(decoded) = try decode(bytes) else { Issue.record("wrong kind"); return }
         #expect(decoded == hello)
     }
 
@@ -60,34 +68,37 @@ struct RoundTripTests {
         #expect(bytes.count == 12 + 32 + 5 * (4 * 8 + 2))
         try bytes.withUnsafeBytes { raw in
             guard case let .transitions(view) = try decoder.decode(raw) else { Issue.record("wrong kind"); return }
-            #expect(view.header == TransitionsHeader(workerId: 5, observationSize: 3, actionSize: 1, sequence: 7, weightsVersion: 3, count: 5))
+            #expect(view.header == TransitionsHeader(workerId: 5, session: 0x5E55, observationSize: 3, actionSize: 1, sequence: 7, weightsVersion: 3, count: 5))
             var observations = [Float](repeating: 0, count: 15), rewards = [Float](repeating: 0, count: 5)
             TransitionsView.copyFloats(view.observations, count: 15, to: &observations)
             TransitionsView.copyFloats(view.rewards, count: 5, to: &rewards)
-            #expect(observations == (0..<15).map { Float($0) / 10 })
+            #expect(observations == (0..<15).map { Float($0 % 10) / 10 })
             #expect(rewards == [0, -1, -2, -3, -4])
             #expect((0..<5).map { view.terminated[$0] } == [0, 1, 0, 1, 0])
             #expect((0..<5).map { view.truncated[$0] } == [0, 0, 0, 0, 1])
         }
     }
 
-    @Test("episode, status and shutdown")
+    @Test("episode, status, announce and shutdown")
     func small() throws {
         var encoder = MessageEncoder()
-        let episode = EpisodeReport(workerId: 1, length: 200, episodeReturn: -150.25, weightsVersion: 12)
+        let episode = EpisodeReport(workerId: 1, session: 9, length: 200, episodeReturn: -150.25, weightsVersion: 12)
         guard case let .episode(e) = try decode(encoder.encode(episode)) else { Issue.record("wrong kind"); return }
         #expect(e == episode)
-        let status = WorkerStatus(workerId: 2, isFinal: true, transitionsSent: 1_000_000, episodes: 5_000, messagesSent: 12_345)
+        let status = WorkerStatus(workerId: 2, session: 9, isFinal: true, transitionsSent: 1_000_000, episodes: 5_000, messagesSent: 12_345)
         guard case let .workerStatus(s) = try decode(encoder.encode(status)) else { Issue.record("wrong kind"); return }
         #expect(s == status)
-        guard case .shutdown = try decode(encoder.encodeShutdown()) else { Issue.record("wrong kind"); return }
+        let announce = Announce(learnerId: 0xABCD, weightsVersion: 77)
+        guard case let .announce(a) = try decode(encoder.encode(announce), with: workerDecoder) else { Issue.record("wrong kind"); return }
+        #expect(a == announce)
+        guard case .shutdown = try decode(encoder.encodeShutdown(), with: workerDecoder) else { Issue.record("wrong kind"); return }
     }
 
     @Test("weights: shapes and every parameter in one frame")
     func weights() throws {
         let bytes = weightsMessage()
         try bytes.withUnsafeBytes { raw in
-            guard case let .weights(view) = try decoder.decode(raw) else { Issue.record("wrong kind"); return }
+            guard case let .weights(view) = try workerDecoder.decode(raw) else { Issue.record("wrong kind"); return }
             #expect(view.version == 9 && view.learnerId == 77 && view.publishedAtNanoseconds == 123)
             #expect(view.shape == ActorShape(layerSizes: [3, 8, 1], actionBound: 2))
             var parameters = [Float](repeating: 0, count: 41)
@@ -105,17 +116,19 @@ struct ValidationTests {
         expectRejection([], "too_short")
         expectRejection(Array(good.prefix(11)), "too_short")
         var bytes = good; bytes[0] = 0x45; expectRejection(bytes, "bad_magic")
-        bytes = good; bytes[4] = 2; expectRejection(bytes, "unsupported_version")
+        bytes = good; bytes[4] = 1; expectRejection(bytes, "unsupported_version")
         bytes = good; bytes[6] = 99; expectRejection(bytes, "unknown_kind")
         bytes = good; bytes[7] = 1; expectRejection(bytes, "reserved_bits")
         expectRejection(Array(good.dropLast()), "length_mismatch")
         expectRejection(good + [0], "length_mismatch")
         // Body length field that disagrees with the frame.
         bytes = good; bytes[8] = bytes[8] &+ 4; expectRejection(bytes, "length_mismatch")
-        // Observation size 4 instead of 3 (offset 12 + 4).
-        bytes = good; bytes[16] = 4; expectRejection(bytes, "dimension_mismatch")
-        // Count 0.
-        bytes = good; bytes[12 + 24] = 0; expectRejection(bytes, "out_of_range")
+        // Observation size 4 instead of 3 (offset 12 + 8).
+        bytes = good; bytes[20] = 4; expectRejection(bytes, "dimension_mismatch")
+        // Count 0 (offset 12 + 28).
+        bytes = good; bytes[12 + 28] = 0; expectRejection(bytes, "out_of_range")
+        // Session 0.
+        bytes = good; bytes.replaceSubrange(16..<20, with: [0, 0, 0, 0]); expectRejection(bytes, "out_of_range")
         // A NaN reward (first reward at 44 + 4·(3·4) + 4·4).
         bytes = good
         let reward = 44 + 48 + 16
@@ -132,20 +145,78 @@ struct ValidationTests {
     @Test("hello for another environment or shape is rejected")
     func wrongEnvironment() {
         var encoder = MessageEncoder()
-        expectRejection(encoder.encode(Hello(workerId: 1, observationSize: 3, actionSize: 1, environmentCount: 1, seed: 0, environmentId: "CartPole-v1")), "wrong_environment")
-        expectRejection(encoder.encode(Hello(workerId: 1, observationSize: 4, actionSize: 1, environmentCount: 1, seed: 0, environmentId: "Pendulum-v1")), "dimension_mismatch")
-        expectRejection(weightsMessage(sizes: [3, 8, 2]), "dimension_mismatch")
-        expectRejection(weightsMessage(sizes: [4, 8, 1]), "dimension_mismatch")
+        expectRejection(encoder.encode(Hello(workerId: 1, session: 1, observationSize: 3, actionSize: 1, environmentCount: 1, seed: 0, environmentId: "CartPole-v1")), "wrong_environment")
+        expectRejection(encoder.encode(Hello(workerId: 1, session: 1, observationSize: 4, actionSize: 1, environmentCount: 1, seed: 0, environmentId: "Pendulum-v1")), "dimension_mismatch")
+        expectRejection(encoder.encode(Hello(workerId: 1, session: 0, observationSize: 3, actionSize: 1, environmentCount: 1, seed: 0, environmentId: "Pendulum-v1")), "out_of_range")
+        expectRejection(weightsMessage(sizes: [3, 8, 2]), "dimension_mismatch", by: workerDecoder)
+        expectRejection(weightsMessage(sizes: [4, 8, 1]), "dimension_mismatch", by: workerDecoder)
+    }
+
+    @Test("every kind arriving on the wrong socket is unexpected_kind, whatever its body")
+    func direction() {
+        var encoder = MessageEncoder()
+        expectRejection(weightsMessage(), "unexpected_kind")
+        expectRejection(encoder.encodeShutdown(), "unexpected_kind")
+        expectRejection(encoder.encode(Announce(learnerId: 1, weightsVersion: 1)), "unexpected_kind")
+        // A weights header with a zero-filled body: the kind decides, not the body.
+        var zeroBody = WireFormat.magic + [2, 0, 16, 0] + [100, 0, 0, 0]
+        zeroBody += [UInt8](repeating: 0, count: 100)
+        expectRejection(zeroBody, "unexpected_kind")
+        expectRejection(transitionsMessage(), "unexpected_kind", by: workerDecoder)
+        expectRejection(encoder.encode(WorkerStatus(workerId: 1, session: 1, isFinal: false, transitionsSent: 0, episodes: 0, messagesSent: 0)),
+                        "unexpected_kind", by: workerDecoder)
+    }
+
+    /// `good` with one float replaced, at byte `offset`.
+    func replacingFloat(_ good: [UInt8], at offset: Int, with value: Float) -> [UInt8] {
+        var bytes = good
+        withUnsafeBytes(of: value.bitPattern.littleEndian) { bytes.replaceSubrange(offset..<(offset + 4), with: $0) }
+        return bytes
+    }
+
+    @Test("values outside the environment's bounds are rejected: finite poison, and actions one float past the bound")
+    func bounds() throws {
+        let good = transitionsMessage()  // 4 rows: observations at 44, actions at 92, rewards at 108, next observations at 124
+        _ = try decode(good)
+        expectRejection(replacingFloat(good, at: 44, with: 1e30), "out_of_range")
+        expectRejection(replacingFloat(good, at: 44 + 8, with: 8.0001), "out_of_range")
+        _ = try decode(replacingFloat(good, at: 44 + 8, with: 8))  // θ̇ exactly at its bound
+        expectRejection(replacingFloat(good, at: 124 + 4, with: -1.0000001), "out_of_range")
+        expectRejection(replacingFloat(good, at: 124, with: .infinity), "non_finite")
+        expectRejection(replacingFloat(good, at: 92, with: Float(2).nextUp), "out_of_range")
+        expectRejection(replacingFloat(good, at: 92, with: -Float(2).nextUp), "out_of_range")
+        _ = try decode(replacingFloat(good, at: 92, with: 2))
+        expectRejection(replacingFloat(good, at: 92, with: .nan), "non_finite")
+        expectRejection(replacingFloat(good, at: 108, with: 0.5), "out_of_range")
+        expectRejection(replacingFloat(good, at: 108, with: -1e30), "out_of_range")
+    }
+
+    @Test("impossible episodes are rejected: no steps, more than the time limit, a return no rewards can sum to")
+    func episodes() throws {
+        var encoder = MessageEncoder()
+        func episode(_ length: UInt32, _ value: Double) -> [UInt8] {
+            encoder.encode(EpisodeReport(workerId: 1, session: 1, length: length, episodeReturn: value, weightsVersion: 0))
+        }
+        _ = try decode(episode(200, -3_254))
+        _ = try decode(episode(1, 0))
+        expectRejection(episode(0, 0), "out_of_range")
+        expectRejection(episode(201, -100), "out_of_range")
+        expectRejection(episode(200, 1e300), "out_of_range")
+        expectRejection(episode(10, -200), "out_of_range")
+        expectRejection(episode(10, 0.5), "out_of_range")
+        expectRejection(episode(10, .nan), "non_finite")
     }
 
     @Test("thousands of random, truncated and bit-flipped messages never crash the decoder")
     func fuzz() {
         var generator = SystemRandomNumberGenerator()
-        let seeds = [transitionsMessage(count: 3), weightsMessage(), transitionsMessage(count: 1)]
+        var encoder = MessageEncoder()
+        let seeds = [transitionsMessage(count: 3), weightsMessage(), transitionsMessage(count: 1),
+                     encoder.encode(Hello(workerId: 3, session: 3, observationSize: 3, actionSize: 1, environmentCount: 1, seed: 0, environmentId: "Pendulum-v1"))]
         var rejected = 0, accepted = 0
         func attempt(_ bytes: [UInt8]) {
             do {
-                _ = try decode(bytes)
+                _ = try decode(bytes, with: bytes.count > 6 && bytes[6] >= 16 ? workerDecoder : decoder)
                 accepted += 1
             } catch {
                 rejected += 1

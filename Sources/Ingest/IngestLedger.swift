@@ -1,0 +1,288 @@
+import WireProtocol
+
+/// Min, mean and max of a stream of integers, weighted by counts.
+public struct RunningRange: Codable, Sendable, Equatable {
+    public var min: Int64 = .max
+    public var max: Int64 = .min
+    public var sum: Double = 0
+    public var count: Int = 0
+
+    public init() {}
+
+    public mutating func record(_ value: Int64, weight: Int = 1) {
+        min = Swift.min(min, value)
+        max = Swift.max(max, value)
+        sum += Double(value) * Double(weight)
+        count += weight
+    }
+
+    public var mean: Double { count > 0 ? sum / Double(count) : 0 }
+
+    /// `{min, mean, max}`, or nil before anything was recorded.
+    public var summary: PolicyLagSummary? {
+        count > 0 ? PolicyLagSummary(min: min, mean: mean, max: max, transitions: count) : nil
+    }
+}
+
+public struct PolicyLagSummary: Codable, Sendable, Equatable {
+    public var min: Int64
+    public var mean: Double
+    public var max: Int64
+    /// Transitions measured (those acted with this learner's weights; the others have no lag).
+    public var transitions: Int
+}
+
+/// One worker process, as the learner knows it: a worker id and the random session it chose at start.
+public struct SessionKey: Hashable, Sendable, Comparable {
+    public var workerId: UInt32
+    public var session: UInt32
+
+    public init(workerId: UInt32, session: UInt32) {
+        self.workerId = workerId
+        self.session = session
+    }
+
+    public static func < (a: Self, b: Self) -> Bool { (a.workerId, a.session) < (b.workerId, b.session) }
+}
+
+/// What a worker says of itself in its status messages. Claims only: the
+/// learner reports them beside its own counts and never accounts with them.
+public struct WorkerClaims: Codable, Sendable, Equatable {
+    public var transitionsSent: UInt64
+    public var episodes: UInt64
+    public var messagesSent: UInt64
+}
+
+/// What the learner knows of one worker session.
+public struct WorkerRecord: Codable, Sendable, Equatable {
+    public var workerId: UInt32
+    public var session: UInt32
+    public var seed: UInt64
+    public var environments = 0
+    /// Transitions the learner accepted from this session (its own count).
+    public var transitionsReceived = 0
+    /// Transitions messages accepted.
+    public var messages = 0
+    /// Transitions messages this session sent that never arrived: jumps in its sequence numbers.
+    public var sequenceGaps = 0
+    public var episodes = 0
+    public var lastEpisodeReturn: Double?
+    /// The newest weights version this session acted with.
+    public var latestWeightsVersion: UInt64 = 0
+    /// The session's latest status, if any.
+    public var claimed: WorkerClaims?
+    public var finished = false
+    /// The sequence number this session's next transitions message must carry (or exceed, within the gap limit).
+    var nextSequence: UInt64 = 0
+    var lastSeen: Double = 0
+
+    init(workerId: UInt32, session: UInt32, seed: UInt64) {
+        self.workerId = workerId
+        self.session = session
+        self.seed = seed
+    }
+
+    var key: SessionKey { SessionKey(workerId: workerId, session: session) }
+
+    enum CodingKeys: String, CodingKey {
+        case workerId, session, seed, environments, transitionsReceived, messages, sequenceGaps, episodes
+        case lastEpisodeReturn, latestWeightsVersion, claimed, finished
+    }
+}
+
+/// Something the learner should say about the workers, once.
+public enum IngestNotice: Sendable, Equatable {
+    /// Two live processes use one worker id: their sessions, and their seeds.
+    case duplicateWorkerId(UInt32, sessions: [UInt32], seeds: [UInt64])
+}
+
+/// The learner's accounting of everything that arrived: what was accepted,
+/// what was rejected and why, per worker session, and the policy lag of accepted data.
+///
+/// Every number a peer supplies is checked before it is used: a session must
+/// say hello first, sequence numbers must move forward by at most
+/// ``maxSequenceGap`` + 1, versions may not be ahead of the learner's, and the
+/// number of sessions tracked is capped. Counts a worker claims are kept apart
+/// from the learner's own. Nothing here can trap, whatever arrives.
+public struct IngestLedger: Sendable {
+    public static let defaultMaxSessions = 1_024
+    /// The most transitions messages that can be missing between two accepted ones;
+    /// a larger jump is not a loss but a broken or hostile sender.
+    public static let maxSequenceGap: UInt64 = 1_024
+    /// A session that was never heard from for this long and sent no transitions may make room for a new one.
+    public static let evictableAfterSeconds = 10.0
+
+    public let maxSessions: Int
+    public private(set) var transitionsReceived = 0
+    public private(set) var transitionsAccepted = 0
+    /// Transitions in rejected messages, where their header could still be read.
+    public private(set) var transitionsRejected = 0
+    public private(set) var messagesRejected: [String: Int] = [:]
+    public private(set) var workers: [SessionKey: WorkerRecord] = [:]
+    /// Per worker id, its sessions, in the order of their hellos; the last is the current one.
+    private var sessionsByWorker: [UInt32: [UInt32]] = [:]
+    /// Worker ids already reported as used by two live processes.
+    public private(set) var duplicateWorkerIds: Set<UInt32> = []
+    public private(set) var policyLag = RunningRange()
+    /// Transitions acted without this learner's weights (random actions, or a previous learner's weights).
+    public private(set) var randomTransitions = 0
+    public private(set) var episodeReturns: [Double] = []
+    private var notices: [IngestNotice] = []
+
+    public init(maxSessions: Int = IngestLedger.defaultMaxSessions) {
+        self.maxSessions = Swift.max(maxSessions, 1)
+    }
+
+    public var totalMessagesRejected: Int { messagesRejected.values.reduce(0, +) }
+
+    public mutating func reject(_ error: ProtocolError, claimedTransitions: Int?) {
+        messagesRejected[error.reason, default: 0] += 1
+        transitionsRejected += Swift.min(Swift.max(claimedTransitions ?? 0, 0), WireFormat.maxTransitionsPerMessage)
+    }
+
+    /// Notices gathered since the last call.
+    public mutating func takeNotices() -> [IngestNotice] {
+        defer { notices.removeAll() }
+        return notices
+    }
+
+    // MARK: Messages
+
+    /// Registers a session, or refreshes one that greets a new learner. A new session
+    /// beyond ``maxSessions`` evicts a silent one that never sent transitions, or is refused.
+    public mutating func hello(_ hello: Hello, now: Double) throws(ProtocolError) {
+        guard hello.nextSequence < .max else {
+            throw .badSequence(workerId: hello.workerId, expected: 0, got: hello.nextSequence)
+        }
+        let key = SessionKey(workerId: hello.workerId, session: hello.session)
+        if workers[key] == nil {
+            if workers.count >= maxSessions, !evictOneSilentSession(now: now) { throw .tooManyWorkers(limit: maxSessions) }
+            workers[key] = WorkerRecord(workerId: hello.workerId, session: hello.session, seed: hello.seed)
+            sessionsByWorker[hello.workerId, default: []].append(hello.session)
+        } else {
+            // Greeting again makes this the worker id's current session.
+            sessionsByWorker[hello.workerId]?.removeAll { $0 == hello.session }
+            sessionsByWorker[hello.workerId, default: []].append(hello.session)
+        }
+        workers[key]!.environments = hello.environmentCount
+        workers[key]!.nextSequence = hello.nextSequence
+        workers[key]!.finished = false
+        workers[key]!.lastSeen = now
+    }
+
+    /// Checks a transitions batch acted with `header.weightsVersion` against its session, and
+    /// records it, while the learner is at `currentVersion`. Throws (recording nothing) if it does not fit.
+    /// Returns its policy lag, or nil when it was acted without this learner's weights (version 0).
+    @discardableResult
+    public mutating func transitions(_ header: TransitionsHeader, currentVersion: UInt64, now: Double) throws(ProtocolError) -> Int64? {
+        let key = SessionKey(workerId: header.workerId, session: header.session)
+        guard var record = workers[key] else { throw .noHello(workerId: header.workerId, session: header.session) }
+        try checkVersion(header.weightsVersion, currentVersion: currentVersion)
+        let expected = record.nextSequence
+        guard header.sequence >= expected, header.sequence - expected <= Self.maxSequenceGap, header.sequence < .max else {
+            throw .badSequence(workerId: header.workerId, expected: expected, got: header.sequence)
+        }
+        record.sequenceGaps += Int(header.sequence - expected)
+        record.nextSequence = header.sequence + 1
+        record.transitionsReceived += header.count
+        record.messages += 1
+        record.latestWeightsVersion = Swift.max(record.latestWeightsVersion, header.weightsVersion)
+        record.lastSeen = now
+        workers[key] = record
+        noteIfDuplicate(key)
+
+        transitionsReceived += header.count
+        transitionsAccepted += header.count
+        guard header.weightsVersion > 0 else {
+            randomTransitions += header.count
+            return nil
+        }
+        let lag = Int64(currentVersion - header.weightsVersion)
+        policyLag.record(lag, weight: header.count)
+        return lag
+    }
+
+    public mutating func episode(_ report: EpisodeReport, currentVersion: UInt64, now: Double) throws(ProtocolError) {
+        let key = SessionKey(workerId: report.workerId, session: report.session)
+        guard workers[key] != nil else { throw .noHello(workerId: report.workerId, session: report.session) }
+        try checkVersion(report.weightsVersion, currentVersion: currentVersion)
+        workers[key]!.episodes += 1
+        workers[key]!.lastEpisodeReturn = report.episodeReturn
+        workers[key]!.lastSeen = now
+        episodeReturns.append(report.episodeReturn)
+        if episodeReturns.count > 100 { episodeReturns.removeFirst(episodeReturns.count - 100) }
+        noteIfDuplicate(key)
+    }
+
+    /// Keeps the session's claims and whether it said goodbye; the learner's own counts do not change.
+    public mutating func status(_ status: WorkerStatus, now: Double) throws(ProtocolError) {
+        let key = SessionKey(workerId: status.workerId, session: status.session)
+        guard workers[key] != nil else { throw .noHello(workerId: status.workerId, session: status.session) }
+        workers[key]!.claimed = WorkerClaims(transitionsSent: status.transitionsSent, episodes: status.episodes, messagesSent: status.messagesSent)
+        workers[key]!.finished = status.isFinal
+        workers[key]!.lastSeen = now
+        if !status.isFinal { noteIfDuplicate(key) }
+    }
+
+    private func checkVersion(_ version: UInt64, currentVersion: UInt64) throws(ProtocolError) {
+        guard version <= currentVersion else {
+            throw .outOfRange(field: "weights version", value: "\(version), ahead of the learner's \(currentVersion)")
+        }
+    }
+
+    // MARK: Sessions
+
+    /// A message from a session that is not its worker id's newest, while that one is
+    /// alive, means two processes share the id (a restarted process's old session goes silent).
+    private mutating func noteIfDuplicate(_ key: SessionKey) {
+        guard let sessions = sessionsByWorker[key.workerId], sessions.count > 1, sessions.last != key.session,
+              !duplicateWorkerIds.contains(key.workerId) else { return }
+        let live = sessions.filter { workers[SessionKey(workerId: key.workerId, session: $0)]?.finished == false }
+        guard live.count > 1 else { return }
+        duplicateWorkerIds.insert(key.workerId)
+        notices.append(.duplicateWorkerId(key.workerId, sessions: live,
+                                          seeds: live.map { workers[SessionKey(workerId: key.workerId, session: $0)]?.seed ?? 0 }))
+    }
+
+    private mutating func evictOneSilentSession(now: Double) -> Bool {
+        guard let victim = workers.values
+            .filter({ $0.transitionsReceived == 0 && $0.episodes == 0 && now - $0.lastSeen >= Self.evictableAfterSeconds })
+            .min(by: { $0.lastSeen < $1.lastSeen }) else { return false }
+        workers[victim.key] = nil
+        sessionsByWorker[victim.workerId]?.removeAll { $0 == victim.session }
+        if sessionsByWorker[victim.workerId]?.isEmpty == true { sessionsByWorker[victim.workerId] = nil }
+        return true
+    }
+
+    // MARK: Reading
+
+    /// Sessions heard from within `window` seconds that have not said goodbye.
+    public func activeSessions(now: Double, window: Double) -> [SessionKey] {
+        workers.values.filter { !$0.finished && now - $0.lastSeen <= window }.map(\.key).sorted()
+    }
+
+    /// Worker ids with an active session.
+    public func activeWorkers(now: Double, window: Double) -> [UInt32] {
+        Array(Set(activeSessions(now: now, window: window).map(\.workerId))).sorted()
+    }
+
+    /// Every session, ordered by worker id, then session.
+    public var sortedWorkers: [WorkerRecord] { workers.values.sorted { $0.key < $1.key } }
+
+    /// Per worker id, the transitions its sessions claim to have sent (their latest status each, summed, saturating).
+    public var claimedTransitionsSent: [UInt32: UInt64] {
+        var result: [UInt32: UInt64] = [:]
+        for record in workers.values {
+            guard let claim = record.claimed?.transitionsSent else { continue }
+            let (sum, overflow) = result[record.workerId, default: 0].addingReportingOverflow(claim)
+            result[record.workerId] = overflow ? .max : sum
+        }
+        return result
+    }
+
+    /// Mean of the last `count` episode returns reported by workers.
+    public func recentEpisodeReturn(count: Int = 10) -> Double? {
+        let recent = episodeReturns.suffix(count)
+        return recent.isEmpty ? nil : recent.reduce(0, +) / Double(recent.count)
+    }
+}

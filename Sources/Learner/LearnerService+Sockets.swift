@@ -1,0 +1,153 @@
+import Foundation
+import Logging
+import WireProtocol
+import ZeroMQ
+
+/// Why the learner could not listen where it was told to.
+public struct BindError: Error, CustomStringConvertible {
+    public var endpoint: String
+    public var underlying: ZMQError
+
+    public var description: String {
+        let host = endpoint.split(separator: "/").last.map { String($0.split(separator: ":").dropLast().joined(separator: ":")) } ?? endpoint
+        let port = endpoint.split(separator: ":").last.map(String.init) ?? "?"
+        switch underlying.code {
+        case ENODEV: return "cannot bind \(endpoint): '\(host)' is neither an address of this machine nor a network interface (--bind)"
+        case EADDRNOTAVAIL: return "cannot bind \(endpoint): '\(host)' is not an address of this machine (--bind)"
+        case EADDRINUSE: return "cannot bind \(endpoint): port \(port) is already in use (another learner?)"
+        case EACCES: return "cannot bind \(endpoint): permission denied (ports below 1024 need privileges)"
+        default: return "cannot bind \(endpoint): \(underlying.message)"
+        }
+    }
+}
+
+/// The learner's two sockets and what guards them.
+///
+/// Memory that peers can make the learner hold is bounded on both:
+/// - transitions (PULL): at most `maxPeers` connections, each holding at most
+///   ZMQ_RCVHWM (2) queued messages plus one being read, each at most the largest
+///   legal message for the environment (ZMQ_MAXMSGSIZE): for Pendulum-v1,
+///   64 × 3 × 157 KiB ≈ 29 MiB;
+/// - weights (XPUB): frames are at most 64 bytes (1 KiB with CURVE, whose
+///   handshake needs it), subscriptions are handed to the learner, which accepts
+///   only "everything" and cuts off any address that sends anything else, so a
+///   subscription flood cannot grow libzmq's subscription trie; at most
+///   `maxPeers` subscribers, each queueing at most ZMQ_SNDHWM (4) weights messages.
+extension LearnerService {
+    static let handshakeMilliseconds: Int32 = 5_000
+    /// A SUB's handshake frame (READY with its socket type) is 25 bytes, its subscription 1.
+    static let weightsFrameLimit: Int64 = 64
+    /// CURVE's INITIATE command carries a vouch, the metadata and 80 bytes of boxes.
+    static let curveWeightsFrameLimit: Int64 = 1_024
+    static let announceSeconds = 0.5
+
+    static func openSockets(settings: LearnerSettings, expected: ExpectedShapes, security: LearnerSecurity?, logger: Logger,
+                            metrics: LearnerMetrics)
+        throws -> (context: ZMQContext, transitions: ZMQSocket, weights: ZMQSocket, gate: ConnectionGate) {
+        let context = try ZMQContext()
+        // Refused peers retry every few hundred milliseconds: every refusal is counted, but only some are logged.
+        let refusals = RefusalLog(logger: logger)
+        let gate = try ConnectionGate(context: context, allowedKeys: security?.authorizedKeys, maxPeers: settings.maxPeers) { [logger] event in
+            switch event {
+            case let .accepted(socket, key, address):
+                if key != nil { metrics.connectionsAuthorized.increment() }
+                logger.debug("accepted a \(socket) connection from \(address)\(key.map { " with worker key \($0)" } ?? "")")
+            case let .refused(_, key, address):
+                metrics.connectionRejected(reason: "unauthorized_key")
+                refusals.log("refused a connection from \(address): worker key \(key) is not in --authorized-keys", key: key)
+            case let .tooManyPeers(socket, address, limit):
+                metrics.connectionRejected(reason: "too_many_peers")
+                refusals.log("refused a \(socket) connection from \(address): \(limit) are open already (--max-peers)", key: "peers-\(socket)")
+            case let .handshakeFailed(endpoint, reason):
+                metrics.connectionRejected(reason: "handshake_failed")
+                refusals.log("refused a connection on \(endpoint): \(reason)", key: reason)
+            case let .closedDuringHandshake(endpoint):
+                logger.debug("a peer closed its connection on \(endpoint) before the handshake")
+            }
+        }
+        let transitions = try ZMQSocket(context, type: .pull)
+        // Small queues keep backpressure tight, so workers do not run far ahead of the learner's weights.
+        try transitions.setReceiveHighWaterMark(2)
+        try transitions.setKernelBuffers(send: 2 << 10, receive: 2 << 10)
+        // The largest legal message, and room for CURVE's framing.
+        let largest = WireFormat.maxWorkerMessageSize(observationSize: expected.observationSize, actionSize: expected.actionSize)
+        try transitions.setMaximumMessageSize(Int64(largest + 1_024))
+        try transitions.setLinger(milliseconds: 0)
+        try transitions.setHandshakeInterval(milliseconds: handshakeMilliseconds)
+        let weights = try ZMQSocket(context, type: .xpub)
+        try weights.setManualSubscriptions(true)
+        try weights.setSendHighWaterMark(4)
+        try weights.setReceiveHighWaterMark(16)
+        try weights.setMaximumMessageSize(security == nil ? weightsFrameLimit : curveWeightsFrameLimit)
+        try weights.setLinger(milliseconds: 500)
+        try weights.setHandshakeInterval(milliseconds: handshakeMilliseconds)
+        for (socket, name) in [(transitions, "transitions"), (weights, "weights")] {
+            // Both directions: only listed workers may feed replay, and only they can read (decrypt) the weights.
+            if let security { try socket.makeCurveServer(secretKey: security.secretKey) }
+            try gate.guard(socket, name: name)
+        }
+        gate.start()
+        for (socket, endpoint) in [(transitions, settings.transitionsEndpoint), (weights, settings.weightsEndpoint)] {
+            do {
+                try socket.bind(endpoint)
+            } catch let error as ZMQError {
+                gate.stop()
+                throw BindError(endpoint: endpoint, underlying: error)
+            }
+        }
+        return (context, transitions, weights, gate)
+    }
+
+    /// Reads the subscriptions waiting on the weights socket. A worker subscribes to
+    /// everything (one byte, 1); anything else is not a worker, and every connection
+    /// from its address is cut off, which also frees what libzmq kept of it.
+    func serviceSubscriptions() {
+        while let message = try? weightsSocket.receive(blocking: false) {
+            let kind = message.withUnsafeBytes { bytes -> UInt8? in bytes.count == 1 ? bytes[0] : nil }
+            switch kind {
+            case 1:
+                try? weightsSocket.subscribe()
+            case 0:
+                break  // unsubscribing from everything: libzmq forgets the peer when it leaves
+            default:
+                let address = message.property("Peer-Address") ?? "unknown"
+                let cut = gate.disconnect(address: address, socket: "weights")
+                metrics.connectionRejected(reason: "bad_subscription")
+                if rejections.shouldLog(now: elapsed, reason: "bad_subscription") {
+                    logger.warning("a peer at \(address) sent \(message.count) bytes on the weights socket that are not a subscription to everything; cut off \(cut) connections from it")
+                }
+            }
+        }
+    }
+
+    /// Sends one message to every subscriber without waiting; a subscriber whose queue is full misses it (PUB semantics).
+    func publish(_ bytes: [UInt8], what: String) {
+        do {
+            try bytes.withUnsafeBytes { _ = try weightsSocket.send($0, blocking: false) }
+        } catch {
+            logger.error("publishing \(what) failed: \(error)")
+        }
+    }
+
+    /// Tells workers this learner is here, so that one that has not greeted it (after a learner restart) says hello.
+    func announceIfDue() {
+        let now = elapsed
+        guard now >= nextAnnounceAt else { return }
+        nextAnnounceAt = now + Self.announceSeconds
+        publish(encoder.encode(Announce(learnerId: learnerId, weightsVersion: weightsVersion)), what: "the announcement")
+    }
+}
+
+/// Logs refusals of the same kind the first 3 times, then every 100th, with the count; called from the gate's thread only.
+final class RefusalLog: @unchecked Sendable {
+    private let logger: Logger
+    private var counts: [String: Int] = [:]
+
+    init(logger: Logger) { self.logger = logger }
+
+    func log(_ message: String, key: String) {
+        let count = (counts[key] ?? 0) + 1
+        if counts.count < 10_000 || counts[key] != nil { counts[key] = count }
+        if count <= 3 || count.isMultiple(of: 100) { logger.warning("\(message) (\(count) so far)") }
+    }
+}

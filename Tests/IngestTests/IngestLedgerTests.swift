@@ -1,0 +1,165 @@
+import Testing
+import WireProtocol
+@testable import Ingest
+
+func hello(worker: UInt32 = 7, session: UInt32 = 0xA, next: UInt64 = 0, seed: UInt64 = 1) -> Hello {
+    Hello(workerId: worker, session: session, observationSize: 3, actionSize: 1, environmentCount: 1, seed: seed, nextSequence: next,
+          environmentId: "Pendulum-v1")
+}
+
+func header(worker: UInt32 = 7, session: UInt32 = 0xA, sequence: UInt64, version: UInt64 = 0, count: Int = 1) -> TransitionsHeader {
+    TransitionsHeader(workerId: worker, session: session, observationSize: 3, actionSize: 1, sequence: sequence, weightsVersion: version, count: count)
+}
+
+func expectReason(_ reason: String, sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> Void) {
+    do {
+        try body()
+        Issue.record("expected a \(reason) rejection", sourceLocation: sourceLocation)
+    } catch {
+        #expect((error as? ProtocolError)?.reason == reason, "\(error)", sourceLocation: sourceLocation)
+    }
+}
+
+@Suite("Ingest accounting")
+struct IngestLedgerTests {
+    @Test("policy lag is weighted by transitions and excludes version 0")
+    func policyLag() throws {
+        var ledger = IngestLedger()
+        try ledger.hello(hello(worker: 0), now: 0)
+        try ledger.hello(hello(worker: 1), now: 0)
+        try ledger.transitions(header(worker: 0, sequence: 0, version: 0, count: 64), currentVersion: 3, now: 0)
+        try ledger.transitions(header(worker: 0, sequence: 1, version: 2, count: 10), currentVersion: 3, now: 0)
+        try ledger.transitions(header(worker: 1, sequence: 0, version: 3, count: 30), currentVersion: 3, now: 0)
+        #expect(ledger.randomTransitions == 64)
+        let lag = ledger.policyLag.summary
+        #expect(lag?.min == 0 && lag?.max == 1 && lag?.transitions == 40)
+        #expect(abs((lag?.mean ?? 0) - 0.25) < 1e-12)
+        #expect(ledger.transitionsReceived == 104 && ledger.transitionsAccepted == 104)
+    }
+
+    @Test("nothing is accepted from a session before its hello")
+    func helloRequired() throws {
+        var ledger = IngestLedger()
+        expectReason("no_hello") { try ledger.transitions(header(sequence: 0), currentVersion: 0, now: 0) }
+        expectReason("no_hello") { try ledger.status(WorkerStatus(workerId: 7, session: 0xA, isFinal: true, transitionsSent: 1_000_000, episodes: 0, messagesSent: 1), now: 0) }
+        expectReason("no_hello") { try ledger.episode(EpisodeReport(workerId: 7, session: 0xA, length: 200, episodeReturn: -100, weightsVersion: 0), currentVersion: 0, now: 0) }
+        #expect(ledger.workers.isEmpty && ledger.claimedTransitionsSent.isEmpty, "an unknown worker's claims never reach the summary")
+        try ledger.hello(hello(), now: 0)
+        expectReason("no_hello") { try ledger.transitions(header(session: 0xB, sequence: 0), currentVersion: 0, now: 0) }
+        try ledger.transitions(header(sequence: 0), currentVersion: 0, now: 0)
+        #expect(ledger.transitionsAccepted == 1)
+    }
+
+    @Test("sequence gaps count lost messages; replays, wrap-around and absurd jumps are refused")
+    func sequences() throws {
+        var ledger = IngestLedger()
+        try ledger.hello(hello(next: 5), now: 0)
+        for sequence: UInt64 in [5, 6, 9, 10] { try ledger.transitions(header(sequence: sequence), currentVersion: 0, now: 0) }
+        #expect(ledger.workers.values.first?.sequenceGaps == 2)
+        expectReason("bad_sequence") { try ledger.transitions(header(sequence: 10), currentVersion: 0, now: 0) }   // replayed
+        expectReason("bad_sequence") { try ledger.transitions(header(sequence: 0), currentVersion: 0, now: 0) }    // backwards
+        expectReason("bad_sequence") { try ledger.transitions(header(sequence: 11 + IngestLedger.maxSequenceGap + 1), currentVersion: 0, now: 0) }
+        expectReason("bad_sequence") { try ledger.transitions(header(sequence: .max), currentVersion: 0, now: 0) }
+        try ledger.transitions(header(sequence: 11 + IngestLedger.maxSequenceGap), currentVersion: 0, now: 0)
+        #expect(ledger.workers.values.first?.sequenceGaps == 2 + Int(IngestLedger.maxSequenceGap))
+        #expect(ledger.transitionsAccepted == 5 && ledger.workers.values.first?.messages == 5)
+    }
+
+    @Test("the overflow cases that trapped: status claims of 2^63, sequence max then 0, 0 then 2^63+5")
+    func overflowValues() throws {
+        var ledger = IngestLedger()
+        try ledger.hello(hello(), now: 0)
+        try ledger.status(WorkerStatus(workerId: 7, session: 0xA, isFinal: false, transitionsSent: 1 << 63, episodes: .max, messagesSent: .max), now: 0)
+        try ledger.hello(hello(worker: 8), now: 0)
+        try ledger.status(WorkerStatus(workerId: 8, session: 0xA, isFinal: false, transitionsSent: .max, episodes: 0, messagesSent: 0), now: 0)
+        #expect(ledger.claimedTransitionsSent[7] == 1 << 63 && ledger.claimedTransitionsSent[8] == .max)
+        try ledger.hello(hello(worker: 8, session: 0xB), now: 0)
+        try ledger.status(WorkerStatus(workerId: 8, session: 0xB, isFinal: false, transitionsSent: .max, episodes: 0, messagesSent: 0), now: 0)
+        #expect(ledger.claimedTransitionsSent[8] == .max, "claims of two sessions saturate")
+        expectReason("bad_sequence") { try ledger.transitions(header(sequence: .max), currentVersion: 0, now: 0) }
+        try ledger.transitions(header(sequence: 0), currentVersion: 0, now: 0)
+        expectReason("bad_sequence") { try ledger.transitions(header(sequence: (1 << 63) + 5), currentVersion: 0, now: 0) }
+        expectReason("bad_sequence") { try ledger.hello(hello(next: .max), now: 0) }
+        expectReason("out_of_range") { try ledger.transitions(header(sequence: 1, version: .max), currentVersion: 3, now: 0) }
+        expectReason("out_of_range") {
+            try ledger.episode(EpisodeReport(workerId: 7, session: 0xA, length: 1, episodeReturn: 0, weightsVersion: 1 << 63), currentVersion: 3, now: 0)
+        }
+        #expect(ledger.transitionsAccepted == 1 && ledger.policyLag.summary == nil)
+    }
+
+    @Test("a hello again (to a new learner) resynchronizes the sequence without a gap")
+    func helloAgain() throws {
+        var ledger = IngestLedger()
+        try ledger.hello(hello(), now: 0)
+        try ledger.transitions(header(sequence: 0), currentVersion: 0, now: 0)
+        try ledger.hello(hello(next: 40), now: 1)
+        try ledger.transitions(header(sequence: 40), currentVersion: 0, now: 1)
+        #expect(ledger.workers.values.first?.sequenceGaps == 0 && ledger.workers.count == 1)
+    }
+
+    @Test("two live processes with one worker id are noticed once and accounted apart")
+    func duplicateWorkerIds() throws {
+        var ledger = IngestLedger()
+        try ledger.hello(hello(session: 1, seed: 3), now: 0)
+        try ledger.transitions(header(session: 1, sequence: 0, count: 10), currentVersion: 0, now: 0)
+        try ledger.hello(hello(session: 2, seed: 4), now: 1)
+        #expect(ledger.takeNotices().isEmpty, "a new session alone may be a restart")
+        try ledger.transitions(header(session: 2, sequence: 0, count: 5), currentVersion: 0, now: 1)
+        try ledger.transitions(header(session: 1, sequence: 1, count: 10), currentVersion: 0, now: 1)
+        #expect(ledger.takeNotices() == [.duplicateWorkerId(7, sessions: [1, 2], seeds: [3, 4])])
+        try ledger.transitions(header(session: 1, sequence: 2, count: 10), currentVersion: 0, now: 2)
+        #expect(ledger.takeNotices().isEmpty, "noticed once")
+        let records = ledger.sortedWorkers
+        #expect(records.map(\.transitionsReceived) == [30, 5] && records.allSatisfy { $0.sequenceGaps == 0 })
+        try ledger.status(WorkerStatus(workerId: 7, session: 1, isFinal: true, transitionsSent: 30, episodes: 0, messagesSent: 4), now: 3)
+        try ledger.status(WorkerStatus(workerId: 7, session: 2, isFinal: false, transitionsSent: 5, episodes: 0, messagesSent: 3), now: 3)
+        #expect(ledger.claimedTransitionsSent[7] == 35, "sent = received, summed over both processes")
+        #expect(ledger.activeWorkers(now: 3, window: 3) == [7], "one of the two is still running")
+    }
+
+    @Test("a restarted worker's old session going silent is not a duplicate")
+    func restartIsNotDuplicate() throws {
+        var ledger = IngestLedger()
+        try ledger.hello(hello(session: 1), now: 0)
+        try ledger.transitions(header(session: 1, sequence: 0), currentVersion: 0, now: 0)
+        try ledger.hello(hello(session: 2), now: 5)
+        try ledger.transitions(header(session: 2, sequence: 0), currentVersion: 0, now: 5)
+        #expect(ledger.takeNotices().isEmpty && ledger.duplicateWorkerIds.isEmpty)
+    }
+
+    @Test("sessions are capped; silent ones without data make room, others do not")
+    func sessionCap() throws {
+        var ledger = IngestLedger(maxSessions: 2)
+        try ledger.hello(hello(worker: 1), now: 0)
+        try ledger.hello(hello(worker: 2), now: 0)
+        try ledger.transitions(header(worker: 1, sequence: 0), currentVersion: 0, now: 0)
+        expectReason("too_many_workers") { try ledger.hello(hello(worker: 3), now: 1) }
+        try ledger.hello(hello(worker: 3), now: 20)
+        #expect(Set(ledger.workers.keys.map(\.workerId)) == [1, 3], "worker 2 never sent data and was silent for 20 s")
+        expectReason("too_many_workers") { try ledger.hello(hello(worker: 4), now: 20) }
+    }
+
+    @Test("rejections are counted by reason, with the transitions they claimed (bounded)")
+    func rejections() {
+        var ledger = IngestLedger()
+        ledger.reject(.badMagic, claimedTransitions: nil)
+        ledger.reject(.nonFinite(field: "rewards"), claimedTransitions: 64)
+        ledger.reject(.nonFinite(field: "actions"), claimedTransitions: 32)
+        ledger.reject(.outOfRange(field: "count", value: ""), claimedTransitions: .max)
+        #expect(ledger.messagesRejected == ["bad_magic": 1, "non_finite": 2, "out_of_range": 1])
+        #expect(ledger.totalMessagesRejected == 4 && ledger.transitionsRejected == 96 + WireFormat.maxTransitionsPerMessage)
+        #expect(ledger.transitionsReceived == 0)
+    }
+
+    @Test("only recently heard, unfinished sessions count as active")
+    func activeWorkers() throws {
+        var ledger = IngestLedger()
+        for worker: UInt32 in [1, 2, 3] { try ledger.hello(hello(worker: worker), now: 0) }
+        try ledger.transitions(header(worker: 1, sequence: 0), currentVersion: 1, now: 0)
+        try ledger.transitions(header(worker: 2, sequence: 0), currentVersion: 1, now: 9)
+        try ledger.status(WorkerStatus(workerId: 3, session: 0xA, isFinal: true, transitionsSent: 5, episodes: 0, messagesSent: 1), now: 9)
+        #expect(ledger.activeWorkers(now: 10, window: 3) == [2])
+        let three = ledger.workers[SessionKey(workerId: 3, session: 0xA)]
+        #expect(three?.claimed?.transitionsSent == 5 && three?.finished == true && three?.transitionsReceived == 0)
+    }
+}
