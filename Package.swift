@@ -14,6 +14,9 @@ let package = Package(
     products: [
         .executable(name: "ddpg", targets: ["ddpg"]),
         .executable(name: "ddpg-bench", targets: ["DDPGBench"]),
+        .executable(name: "ddpg-hostile", targets: ["HostilePeers"]),
+        // For the libFuzzer harness in Fuzz/, a package of its own so that its flags stay out of this one.
+        .library(name: "DDPGIngest", targets: ["Ingest", "WireProtocol"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -86,6 +89,7 @@ let package = Package(
             name: "DDPGBench",
             dependencies: ["Training", "DDPG", "Environments", "NeuralNetwork", "Randomness", "CBLAS", "ZeroMQ", "WireProtocol", "ProcessSupport", "Telemetry", "Checkpoint"]
         ),
+        .executableTarget(name: "HostilePeers", dependencies: ["WireProtocol", "ZeroMQ", "Telemetry"]),
         .testTarget(name: "NeuralNetworkTests", dependencies: ["NeuralNetwork", "Randomness"]),
         .testTarget(name: "EnvironmentsTests", dependencies: ["Environments", "Randomness"]),
         .testTarget(name: "DDPGTests", dependencies: ["DDPG", "NeuralNetwork", "Randomness"]),

@@ -118,6 +118,8 @@ public struct IngestLedger: Sendable {
     /// Transitions in rejected messages, where their header could still be read.
     public private(set) var transitionsRejected = 0
     public private(set) var messagesRejected: [String: Int] = [:]
+    /// Messages accepted, by kind (`hello`, `transitions`, `episode`, `worker_status`).
+    public private(set) var messagesAccepted: [String: Int] = [:]
     public private(set) var workers: [SessionKey: WorkerRecord] = [:]
     /// Per worker id, its sessions, in the order of their hellos; the last is the current one.
     private var sessionsByWorker: [UInt32: [UInt32]] = [:]
@@ -139,6 +141,8 @@ public struct IngestLedger: Sendable {
         messagesRejected[error.reason, default: 0] += 1
         transitionsRejected += Swift.min(Swift.max(claimedTransitions ?? 0, 0), WireFormat.maxTransitionsPerMessage)
     }
+
+    mutating func accepted(kind: String) { messagesAccepted[kind, default: 0] += 1 }
 
     /// Notices gathered since the last call.
     public mutating func takeNotices() -> [IngestNotice] {

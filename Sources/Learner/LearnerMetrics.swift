@@ -136,7 +136,7 @@ public final class LearnerMetrics: @unchecked Sendable {
 
     func messageRejected(reason: String) { messagesRejected[reason]?.increment() }
 
-    func connectionRejected(reason: String) { connectionsRejected[reason]?.increment() }
+    func connectionRejected(reason: String, count: Int = 1) { connectionsRejected[reason]?.increment(by: count) }
 
     /// Counts `count` transitions from `workerId`, in its own series while there are fewer than `maxWorkerSeries`.
     func workerTransitionsReceived(_ workerId: UInt32, count: Int) {

@@ -112,7 +112,8 @@ extension LearnerService {
             default:
                 let address = message.property("Peer-Address") ?? "unknown"
                 let cut = gate.disconnect(address: address, socket: "weights")
-                metrics.connectionRejected(reason: "bad_subscription")
+                guard cut > 0 else { continue }  // already cut off; its last frames are still being read
+                metrics.connectionRejected(reason: "bad_subscription", count: cut)
                 if rejections.shouldLog(now: elapsed, reason: "bad_subscription") {
                     logger.warning("a peer at \(address) sent \(message.count) bytes on the weights socket that are not a subscription to everything; cut off \(cut) connections from it")
                 }

@@ -70,7 +70,8 @@ extension LearnerService {
             targetSamplesPerInsert: configuration.learner.samplesPerInsert, replaySize: replay.count,
             replayCapacity: replay.capacity, weightsVersion: weightsVersion, policyLag: recentLag.range,
             recentEpisodeReturn: ledger.recentEpisodeReturn(), latestEvaluation: latest, solvedAtEnvSteps: solvedAt?.envSteps,
-            transitionsRejected: ledger.transitionsRejected, messagesRejected: ledger.totalMessagesRejected,
+            transitionsRejected: ledger.transitionsRejected, messagesAccepted: ledger.messagesAccepted.values.reduce(0, +),
+            messagesRejected: ledger.totalMessagesRejected,
             messagesRejectedByReason: ledger.messagesRejected, workersConnected: active.count, workers: workers,
             etaSeconds: phase == "draining" ? 0 : (rate > 0 ? remaining / rate : nil), rollbacks: rollbacks, lastRollback: lastRollback,
             checkpointFailures: checkpointWriter?.failures ?? 0, duplicateWorkerIds: ledger.duplicateWorkerIds.sorted())

@@ -362,7 +362,7 @@ public final class LearnerService {
             transitionsSent: Dictionary(uniqueKeysWithValues: ledger.claimedTransitionsSent.map { ("\($0.key)", $0.value) }),
             transitionsReceived: ledger.transitionsReceived, transitionsAccepted: ledger.transitionsAccepted,
             transitionsRejected: ledger.transitionsRejected, messagesRejected: ledger.messagesRejected,
-            weightsVersion: weightsVersion, policyLag: ledger.policyLag.summary, randomTransitions: ledger.randomTransitions,
+            messagesAccepted: ledger.messagesAccepted, weightsVersion: weightsVersion, policyLag: ledger.policyLag.summary, randomTransitions: ledger.randomTransitions,
             replaySize: replay.count, samplesPerInsert: ratioAtStop, stopReason: stopReason, workers: ledger.sortedWorkers,
             duplicateWorkerIds: ledger.duplicateWorkerIds.sorted(), rollbacks: rollbacks,
             resumedFrom: resumedFile?.path, checkpoints: checkpointsWritten, checkpointFailures: checkpointWriter?.failures ?? 0)

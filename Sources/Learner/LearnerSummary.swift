@@ -13,6 +13,8 @@ public struct LearnerSummary: Encodable, Sendable {
     public var transitionsAccepted: Int
     public var transitionsRejected: Int
     public var messagesRejected: [String: Int]
+    /// Messages accepted, by kind; with `messages_rejected`, every message that reached the learner.
+    public var messagesAccepted: [String: Int]
     public var weightsVersion: UInt64
     public var policyLag: PolicyLagSummary?
     /// Transitions acted with random actions, before the worker had any weights (no policy lag).
@@ -34,7 +36,7 @@ public struct LearnerSummary: Encodable, Sendable {
     public var checkpointFailures: Int
 
     enum CodingKeys: String, CodingKey {
-        case learnerConfig, transitionsSent, transitionsReceived, transitionsAccepted, transitionsRejected, messagesRejected
+        case learnerConfig, transitionsSent, transitionsReceived, transitionsAccepted, transitionsRejected, messagesRejected, messagesAccepted
         case weightsVersion, policyLag, randomTransitions, replaySize, samplesPerInsert, stopReason, workers, resumedFrom, checkpoints
         case duplicateWorkerIds, rollbacks, checkpointFailures
     }
@@ -48,6 +50,7 @@ public struct LearnerSummary: Encodable, Sendable {
         try container.encode(transitionsAccepted, forKey: .transitionsAccepted)
         try container.encode(transitionsRejected, forKey: .transitionsRejected)
         try container.encode(messagesRejected, forKey: .messagesRejected)
+        try container.encode(messagesAccepted, forKey: .messagesAccepted)
         try container.encode(weightsVersion, forKey: .weightsVersion)
         try container.encode(policyLag, forKey: .policyLag)
         try container.encode(randomTransitions, forKey: .randomTransitions)

@@ -100,6 +100,8 @@ public struct LearnerStatus: Codable, Sendable, Equatable {
     public var latestEvaluation: EvaluationPoint?
     public var solvedAtEnvSteps: Int?
     public var transitionsRejected: Int
+    /// Messages accepted (of every kind) and rejected: together, every message that reached the learner.
+    public var messagesAccepted: Int
     public var messagesRejected: Int
     public var messagesRejectedByReason: [String: Int]
     public var workersConnected: Int
@@ -117,7 +119,7 @@ public struct LearnerStatus: Codable, Sendable, Equatable {
                 transitionsPerSecond: WindowedRate, updatesPerSecond: WindowedRate, samplesPerInsert: Double,
                 targetSamplesPerInsert: Double, replaySize: Int, replayCapacity: Int, weightsVersion: UInt64,
                 policyLag: LagRange?, recentEpisodeReturn: Double?, latestEvaluation: EvaluationPoint?, solvedAtEnvSteps: Int?,
-                transitionsRejected: Int, messagesRejected: Int, messagesRejectedByReason: [String: Int],
+                transitionsRejected: Int, messagesAccepted: Int = 0, messagesRejected: Int, messagesRejectedByReason: [String: Int],
                 workersConnected: Int, workers: [WorkerStatusRow], etaSeconds: Double?, rollbacks: Int = 0, lastRollback: String? = nil,
                 checkpointFailures: Int = 0, duplicateWorkerIds: [UInt32] = []) {
         self.phase = phase
@@ -139,6 +141,7 @@ public struct LearnerStatus: Codable, Sendable, Equatable {
         self.latestEvaluation = latestEvaluation
         self.solvedAtEnvSteps = solvedAtEnvSteps
         self.transitionsRejected = transitionsRejected
+        self.messagesAccepted = messagesAccepted
         self.messagesRejected = messagesRejected
         self.messagesRejectedByReason = messagesRejectedByReason
         self.workersConnected = workersConnected

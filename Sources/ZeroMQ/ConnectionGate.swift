@@ -43,6 +43,8 @@ public final class ConnectionGate: @unchecked Sendable {
     private var stopping = false
     /// Per guarded socket: open TCP connections, by file descriptor, with the peer's address.
     private var open: [String: [Int32: String]] = [:]
+    /// Descriptors already shut down by ``disconnect(address:socket:)``, until libzmq reports them closed.
+    private var cutOff: Set<Int32> = []
     private var thread: Thread?
     private let finished = DispatchSemaphore(value: 0)
 
@@ -92,10 +94,15 @@ public final class ConnectionGate: @unchecked Sendable {
     public func openConnections(socket: String) -> Int { lock.withLock { open[socket]?.count ?? 0 } }
 
     /// Shuts down every open connection of `socket` from `address` (an IP address, as ZeroMQ's
-    /// `Peer-Address` gives it); libzmq then closes them as if the peers had left. Returns how many.
+    /// `Peer-Address` gives it); libzmq then closes them as if the peers had left. Returns how many
+    /// were cut off now (connections already cut off and not yet closed are not counted again).
     @discardableResult
     public func disconnect(address: String, socket: String) -> Int {
-        let descriptors = lock.withLock { open[socket, default: [:]].filter { $0.value == address }.map(\.key) }
+        let descriptors = lock.withLock {
+            let found = open[socket, default: [:]].filter { $0.value == address && !cutOff.contains($0.key) }.map(\.key)
+            cutOff.formUnion(found)
+            return found
+        }
         for descriptor in descriptors { Foundation.shutdown(descriptor, Int32(SHUT_RDWR)) }
         return descriptors.count
     }
@@ -163,10 +170,16 @@ public final class ConnectionGate: @unchecked Sendable {
         case (ZMQ_EVENT_ACCEPTED, _):
             let descriptor = Int32(bitPattern: value)
             let peer = Self.peerAddress(descriptor) ?? "unknown"
-            lock.withLock { open[socket, default: [:]][descriptor] = peer }
+            lock.withLock {
+                open[socket, default: [:]][descriptor] = peer
+                cutOff.remove(descriptor)
+            }
             return
         case (ZMQ_EVENT_DISCONNECTED, _):
-            _ = lock.withLock { open[socket]?.removeValue(forKey: Int32(bitPattern: value)) }
+            lock.withLock {
+                open[socket]?.removeValue(forKey: Int32(bitPattern: value))
+                cutOff.remove(Int32(bitPattern: value))
+            }
             return
         case (ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL, UInt32(ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH)):
             reason = "security mechanism mismatch (a peer without CURVE keys?)"

@@ -23,6 +23,8 @@ struct TrainCommandTests {
         (["--env", "CartPole-v1"], "--env"),
         (["--max-env-steps", "ten"], "--max-env-steps"),
         (["--no-such-flag"], "--no-such-flag"),
+        (["--replay-capacity", "100000000000000"], "--replay-capacity"),
+        (["--learning-starts", "30000"], "--learning-starts"),
     ]
 
     @Test("a bad flag value fails with a message naming the flag")
@@ -52,6 +54,13 @@ struct TrainCommandTests {
         (["top", "localhost"], "HOST:PORT"),
         (["top", "127.0.0.1:9464", "--interval", "0"], "--interval"),
         (["plot", "/nonexistent-run"], "no summary.json"),
+        (["learner", "--bind", "0.0.0.0"], "--insecure"),
+        (["launch", "--bind", "0.0.0.0"], "--insecure"),
+        (["learner", "--bind", "999.1.1.1"], "--bind"),
+        (["learner", "--max-peers", "0"], "--max-peers"),
+        (["learner", "--replay-capacity", "100000000000000"], "--replay-capacity"),
+        (["learner", "--learning-starts", "100000000", "--max-env-steps", "20000"], "--learning-starts"),
+        (["worker", "--resolve-timeout", "-1"], "--resolve-timeout"),
         (["plot", "/tmp", "--out", "curve.pdf"], "--out"),
     ]
 
@@ -62,6 +71,32 @@ struct TrainCommandTests {
             #expect(result.status != 0, "\(arguments) should fail")
             #expect(result.stderr.contains(flag), "\(arguments): error should name \(flag), got: \(result.stderr.prefix(300))")
         }
+    }
+
+    @Test("an unusable run directory fails at start, naming it, before any training")
+    func unusableRunDirectory() throws {
+        let file = DDPGProcess.temporaryDirectory().appendingPathComponent("a-file")
+        try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: file.deletingLastPathComponent()) }
+        try Data("x".utf8).write(to: file)
+        let run = file.appendingPathComponent("run")
+        for command in [["train"], ["learner", "--transitions-port", "1", "--weights-port", "2"], ["launch", "--workers", "1"]] {
+            let started = Date()
+            let result = try DDPGProcess.run(command + ["--run-dir", run.path, "--max-env-steps", "20000"], timeout: 30)
+            #expect(result.status != 0)
+            #expect(result.stderr.contains("--run-dir: cannot create '\(run.path)'"), "\(command[0]): \(result.stderr.prefix(300))")
+            #expect(Date().timeIntervalSince(started) < 10, "fails before training")
+        }
+    }
+
+    @Test("a worker whose learner host does not resolve says so and gives up after --resolve-timeout")
+    func unresolvableLearner() throws {
+        let started = Date()
+        let result = try DDPGProcess.run(["worker", "--learner", "no-such-learner.invalid", "--resolve-timeout", "1"], timeout: 30)
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("cannot resolve learner host 'no-such-learner.invalid'"), "\(result.stderr.prefix(400))")
+        #expect(result.stderr.contains("--learner: cannot resolve 'no-such-learner.invalid'"))
+        #expect(Date().timeIntervalSince(started) < 15)
     }
 
     @Test("a learner whose port is taken, or whose address is not this machine's, fails saying which")

@@ -147,6 +147,38 @@ struct CheckpointTests {
         sections["target_critic"] = nil
         let missing = LearnerCheckpoint(header: Self.checkpoint(agent).header, sections: sections).encoded()
         #expect(error(missing) == .missingSection("target_critic"))
+
+        // A valid CRC around counters no run reaches: refused before any sum can overflow.
+        for (field, value) in [("env_steps", Int.max - 3), ("updates", -1), ("episodes", 1 << 60)] {
+            var checkpoint = Self.checkpoint(agent)
+            switch field {
+            case "env_steps": checkpoint.header.envSteps = value
+            case "updates": checkpoint.header.updates = value
+            default: checkpoint.header.episodes = value
+            }
+            #expect(error(checkpoint.encoded()) == .badHeader("\(field) \(value) is outside 0...2^53"))
+        }
+        var late = Self.checkpoint(agent)
+        late.header.weightsVersion = .max
+        if case .badHeader(let detail) = error(late.encoded()) { #expect(detail.contains("weights_version")) } else { Issue.record("version") }
+        late = Self.checkpoint(agent)
+        late.header.wallSeconds = .nan
+        if case .badHeader(let detail) = error(late.encoded()) { #expect(detail.contains("wall_seconds")) } else { Issue.record("NaN seconds") }
+    }
+
+    @Test("weights versions reserved ahead survive a crash, and a missing or bad reservation reads as none")
+    func versionReservation() throws {
+        let directory = Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = CheckpointStore(directory: directory)
+        #expect(store.reservedWeightsVersion() == 0)
+        try store.reserveWeightsVersions(through: 2_047)
+        #expect(CheckpointStore(directory: directory).reservedWeightsVersion() == 2_047)
+        try Data("not a number".utf8).write(to: directory.appendingPathComponent("weights-versions"))
+        #expect(store.reservedWeightsVersion() == 0)
+        try Data("\(UInt64.max)".utf8).write(to: directory.appendingPathComponent("weights-versions"))
+        #expect(store.reservedWeightsVersion() == 0, "beyond 2^53 is corruption")
+        #expect(store.files().isEmpty, "the reservation is not a checkpoint")
     }
 
     @Test("a checkpoint of other layer sizes or a wrong-sized section is refused, naming what differs")

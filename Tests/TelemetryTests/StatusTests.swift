@@ -105,6 +105,28 @@ struct StatusTests {
         #expect(ProgressTable(csv: try String(contentsOf: log.url, encoding: .utf8)).rowCount == 0)
     }
 
+    @Test("resuming from a checkpoint drops the rows written after it, so time and steps only increase")
+    func discardAfterCheckpoint() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("progress-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let log = try ProgressLog(directory: directory)
+        var s = Self.status()
+        for second in 1...6 {
+            s.wallSeconds = Double(second)
+            s.envSteps = second * 1_000
+            log.append(s)
+        }
+        let resumed = try ProgressLog(directory: directory, appending: true)
+        #expect(resumed.discardRows(after: 3.5) == 3)
+        s.wallSeconds = 3.6
+        s.envSteps = 3_600
+        resumed.append(s)
+        let table = ProgressTable(csv: try String(contentsOf: log.url, encoding: .utf8))
+        #expect(table.series("wall_seconds", "env_steps").map(\.0) == [1, 2, 3, 3.6])
+        #expect(table.series("wall_seconds", "env_steps").map(\.1) == [1_000, 2_000, 3_000, 3_600])
+        #expect(resumed.discardRows(after: 100) == 0)
+    }
+
     @Test("a log line erases the status block, prints, and redraws the block below it")
     func terminalScreen() throws {
         var fds: [Int32] = [0, 0]

@@ -88,3 +88,42 @@ struct TrainerTests {
         #expect(a.allSatisfy { $0 < 0 && $0 > -2_000 })
     }
 }
+
+@Suite("Run records survive NaN and absurd settings")
+struct RunRecordTests {
+    @Test("summary.json writes NaN and infinities as strings and reads them back")
+    func nanRoundTrip() throws {
+        let bad = EvaluationResult(envSteps: 1_000, wallSeconds: 1, meanReturn: .nan, stdReturn: .infinity, minReturn: -.infinity, maxReturn: .nan, episodes: 2)
+        let summary = RunSummary(envSteps: 1_000, updates: 10, episodes: 5, wallSeconds: .nan, eval: [bad], solvedAt: nil, finalEval: bad,
+                                 config: TrainingConfiguration())
+        let data = try RunSummary.encoder().encode(summary)
+        let text = String(decoding: data, as: UTF8.self)
+        #expect(text.contains("\"mean_return\" : \"nan\"") && text.contains("\"std_return\" : \"inf\"") && text.contains("\"-inf\""))
+        #expect(try JSONSerialization.jsonObject(with: data) is [String: Any], "still valid JSON")
+        let decoded = try RunSummary.decoder().decode(RunSummary.self, from: data)
+        #expect(decoded.finalEval.meanReturn.isNaN && decoded.finalEval.stdReturn == .infinity && decoded.eval[0].minReturn == -.infinity)
+    }
+
+    @Test("a replay capacity beyond this machine's memory, or a run that ends before learning starts, is refused by name")
+    func absurdSettings() {
+        var c = TrainingConfiguration()
+        c.replayCapacity = 100_000_000_000_000
+        #expect(throws: ConfigurationError.self) { try c.validate() }
+        do {
+            try c.validate()
+        } catch {
+            #expect(error.field == "replayCapacity" && error.message.contains("37 bytes each") && error.message.contains("PiB"), "\(error)")
+        }
+        c.replayCapacity = .max
+        #expect((try? c.validate()) == nil, "a capacity whose byte count overflows is refused too")
+        c = TrainingConfiguration()
+        c.learningStarts = 100_000_000
+        do {
+            try c.validate()
+            Issue.record("learning starts after the run ends")
+        } catch {
+            #expect(error.field == "learningStarts" && error.message.contains("before its first update"))
+        }
+        #expect((try? c.validate(trains: false)) != nil, "an ingest-only learner never trains anyway")
+    }
+}

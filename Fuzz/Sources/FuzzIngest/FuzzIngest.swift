@@ -1,0 +1,115 @@
+import Ingest
+import WireProtocol
+
+/// Fuzzes the learner's ingest as a whole: decoding and the session ledger together,
+/// over a sequence of messages, with the learner's clock and weights version moving.
+///
+/// Input: records of one opcode byte, then
+/// - opcode % 4 == 0: a message: u16 length (little-endian, capped by the input) and its bytes;
+/// - 1: the learner publishes a new weights version;
+/// - 2: one second passes (sessions age, eviction becomes possible);
+/// - 3: a message built from a template (a hello, transitions, episode or status of
+///   a few sessions), with bytes of the input written over it, so that well-formed
+///   messages with hostile numbers are common.
+///
+/// After every step the ledger's invariants must hold; a violation traps, which
+/// libFuzzer reports with the input that caused it.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
+    let input = UnsafeBufferPointer(start: data, count: size)
+    var ingest = MessageIngest(expected: pendulum, maxSessions: 8)
+    var version: UInt64 = 0, now = 0.0
+    var accepted = 0, rejected = 0, claimed = 0, handled = 0
+    var offset = 0
+    func take(_ count: Int) -> ArraySlice<UInt8> {
+        let end = min(offset + count, input.count)
+        defer { offset = end }
+        return ArraySlice(input[offset..<end])
+    }
+    while offset < input.count {
+        let opcode = input[offset]
+        offset += 1
+        var message: [UInt8]
+        switch opcode % 4 {
+        case 1:
+            version += 1
+            continue
+        case 2:
+            now += 1
+            continue
+        case 0:
+            let lengthBytes = take(2)
+            let length = lengthBytes.count == 2 ? Int(lengthBytes.first!) | Int(lengthBytes.last!) << 8 : 0
+            message = Array(take(length))
+        default:
+            message = Templates.all[Int(opcode >> 2) % Templates.all.count]
+            // Overwrite a few bytes at input-chosen places.
+            for _ in 0..<Int(take(1).first ?? 0) % 4 {
+                let place = take(2), value = take(1)
+                guard place.count == 2, let byte = value.first else { break }
+                let position = (Int(place.first!) | Int(place.last!) << 8) % message.count
+                message[position] = byte
+            }
+        }
+        let outcome = message.withUnsafeBytes { ingest.handle($0, currentVersion: version, now: now) }
+        handled += 1
+        switch outcome {
+        case let .transitions(view, lag):
+            accepted += view.header.count
+            if let lag { precondition(lag >= 0 && UInt64(lag) <= version, "lag \(lag) at version \(version)") }
+        case let .rejected(_, claimedTransitions):
+            rejected += 1
+            claimed += min(max(claimedTransitions ?? 0, 0), WireFormat.maxTransitionsPerMessage)
+        case .hello, .episode, .workerStatus:
+            break
+        }
+        check(ingest.ledger, accepted: accepted, rejected: rejected, claimed: claimed, handled: handled, version: version)
+    }
+    return 0
+}
+
+/// What must hold whatever arrived.
+func check(_ ledger: IngestLedger, accepted: Int, rejected: Int, claimed: Int, handled: Int, version: UInt64) {
+    precondition(ledger.messagesAccepted.values.reduce(0, +) + ledger.totalMessagesRejected == handled, "every message accounted")
+    precondition(ledger.transitionsAccepted == accepted && ledger.transitionsReceived == accepted, "accepted transitions")
+    precondition(ledger.workers.values.reduce(0) { $0 + $1.transitionsReceived } == accepted, "per-session sums")
+    precondition(ledger.totalMessagesRejected == rejected, "rejected messages")
+    precondition(ledger.transitionsRejected == claimed, "rejected transitions")
+    precondition(ledger.workers.count <= ledger.maxSessions, "session cap")
+    precondition(ledger.randomTransitions + ledger.policyLag.count == accepted, "lagged + random = accepted")
+    if ledger.policyLag.count > 0 { precondition(ledger.policyLag.min >= 0 && UInt64(ledger.policyLag.max) <= version, "lag range") }
+    for record in ledger.workers.values {
+        precondition(record.sequenceGaps >= 0 && record.transitionsReceived >= 0 && record.latestWeightsVersion <= version, "session record")
+    }
+}
+
+let pendulum = ExpectedShapes(
+    environmentId: "Pendulum-v1", observationSize: 3, actionSize: 1, actionBound: 2,
+    observationLow: [-1, -1, -8], observationHigh: [1, 1, 8], rewardLow: -16.3, rewardHigh: 0, maxEpisodeSteps: 200)
+
+/// Valid messages of three sessions (two sharing worker id 1), to start mutations from.
+enum Templates {
+    static let all: [[UInt8]] = {
+        var encoder = MessageEncoder()
+        var result: [[UInt8]] = []
+        for (worker, session): (UInt32, UInt32) in [(1, 0xA), (1, 0xB), (2, 0xC)] {
+            result.append(encoder.encode(Hello(workerId: worker, session: session, observationSize: 3, actionSize: 1, environmentCount: 1,
+                                               seed: 1, nextSequence: 0, environmentId: "Pendulum-v1")))
+            let n = 3
+            let observations = [Float](repeating: 0.5, count: 3 * n), actions = [Float](repeating: -1, count: n)
+            let rewards = [Float](repeating: -2, count: n), flags = [UInt8](repeating: 0, count: n)
+            for sequence: UInt64 in [0, 1] {
+                let header = TransitionsHeader(workerId: worker, session: session, observationSize: 3, actionSize: 1, sequence: sequence,
+                                               weightsVersion: sequence, count: n)
+                result.append(observations.withUnsafeBufferPointer { o in actions.withUnsafeBufferPointer { a in
+                    rewards.withUnsafeBufferPointer { r in flags.withUnsafeBufferPointer { f in
+                        encoder.encodeTransitions(header, observations: o, actions: a, rewards: r, nextObservations: o, terminated: f, truncated: f)
+                    } }
+                } })
+            }
+            result.append(encoder.encode(EpisodeReport(workerId: worker, session: session, length: 200, episodeReturn: -300, weightsVersion: 0)))
+            result.append(encoder.encode(WorkerStatus(workerId: worker, session: session, isFinal: false, transitionsSent: 6, episodes: 1, messagesSent: 5)))
+        }
+        return result
+    }()
+}

@@ -1,0 +1,312 @@
+import Foundation
+import Telemetry
+import WireProtocol
+import ZeroMQ
+
+/// One check of one attack, as the report shows it.
+struct Outcome {
+    var attack: String
+    var check: String
+    var observed: String
+    var passed: Bool
+}
+
+/// A protocol peer on its own PUSH socket, with its own worker session; used by one thread at a time.
+final class Peer: @unchecked Sendable {
+    let context: ZMQContext
+    let socket: ZMQSocket
+    var encoder = MessageEncoder()
+    let workerId: UInt32
+    let session = UInt32.random(in: 1...UInt32.max)
+    private(set) var sent = 0
+
+    init(port: Int, workerId: UInt32) throws {
+        self.workerId = workerId
+        context = try ZMQContext()
+        socket = try ZMQSocket(context, type: .push)
+        try socket.setLinger(milliseconds: 2_000)
+        try socket.setSendTimeout(milliseconds: 5_000)
+        try socket.connect("tcp://127.0.0.1:\(port)")
+    }
+
+    func send(_ bytes: [UInt8]) {
+        if (try? bytes.withUnsafeBytes({ try socket.send($0) })) == true { sent += 1 }
+    }
+
+    func hello(session: UInt32? = nil) -> [UInt8] {
+        encoder.encode(Hello(workerId: workerId, session: session ?? self.session, observationSize: 3, actionSize: 1, environmentCount: 1,
+                             seed: 1, environmentId: "Pendulum-v1"))
+    }
+
+    func status(final: Bool = false, sent claim: UInt64 = 0, session: UInt32? = nil) -> [UInt8] {
+        encoder.encode(WorkerStatus(workerId: workerId, session: session ?? self.session, isFinal: final, transitionsSent: claim,
+                                    episodes: 0, messagesSent: 0))
+    }
+
+    func transitions(sequence: UInt64, count: Int = 4, observation: Float = 0.5, reward: Float = -1) -> [UInt8] {
+        let header = TransitionsHeader(workerId: workerId, session: session, observationSize: 3, actionSize: 1, sequence: sequence,
+                                       weightsVersion: 0, count: count)
+        let observations = [Float](repeating: observation, count: 3 * count), actions = [Float](repeating: 0.5, count: count)
+        let rewards = [Float](repeating: reward, count: count), flags = [UInt8](repeating: 0, count: count)
+        return observations.withUnsafeBufferPointer { o in actions.withUnsafeBufferPointer { a in rewards.withUnsafeBufferPointer { r in
+            flags.withUnsafeBufferPointer { f in
+                encoder.encodeTransitions(header, observations: o, actions: a, rewards: r, nextObservations: o, terminated: f, truncated: f)
+            } } } }
+    }
+
+    /// Says goodbye from a fresh session and waits until the learner has it: then it has read everything this peer sent.
+    func flushThrough(_ target: Target) -> Bool {
+        let goodbye = UInt32.random(in: 1...UInt32.max)
+        send(hello(session: goodbye))
+        send(status(final: true, session: goodbye))
+        return target.waitForStatus(timeout: 60) { $0.workers.contains { $0.session == goodbye && $0.finished } } != nil
+    }
+}
+
+enum Attacks {
+    static func megabytes(_ value: Double) -> String { String(format: "%.1f MiB", value) }
+
+    /// The numbers that used to trap, then unrestricted random bit flips of valid messages.
+    static func overflowAndBitFlips(_ target: Target, flips: Int) -> [Outcome] {
+        let name = "overflow values, \(flips) bit flips"
+        guard let peer = try? Peer(port: target.ports.transitions, workerId: 700), let before = target.status else {
+            return [Outcome(attack: name, check: "set up", observed: "no peer or no status", passed: false)]
+        }
+        peer.send(peer.status(final: true, sent: 1_000_000))  // a claim before any hello
+        peer.send(peer.hello())
+        peer.send(peer.status(sent: 1 << 63))
+        peer.send(peer.transitions(sequence: .max))
+        peer.send(peer.transitions(sequence: 0))
+        peer.send(peer.transitions(sequence: (1 << 63) + 5))
+        let templates = [peer.hello(), peer.transitions(sequence: 1), peer.status(),
+                         peer.encoder.encode(EpisodeReport(workerId: 700, session: peer.session, length: 200, episodeReturn: -500, weightsVersion: 0))]
+        var generator = SystemRandomNumberGenerator()
+        for i in 0..<flips {
+            var bytes = templates[i % templates.count]
+            for _ in 0..<Int.random(in: 1...3, using: &generator) {
+                let bit = Int.random(in: 0..<(bytes.count * 8), using: &generator)
+                bytes[bit / 8] ^= UInt8(1 << (bit % 8))
+            }
+            peer.send(bytes)
+        }
+        let flushed = peer.flushThrough(target)
+        guard let after = target.status else { return [Outcome(attack: name, check: "learner up", observed: "no status", passed: false)] }
+        let handled = (after.messagesAccepted + after.messagesRejected) - (before.messagesAccepted + before.messagesRejected)
+        let claims = after.workers.filter { $0.workerId == 700 }
+        return [
+            Outcome(attack: name, check: "learner stays up", observed: target.isAlive ? "up" : "exited", passed: target.isAlive && flushed),
+            Outcome(attack: name, check: "every message accepted or rejected", observed: "\(handled) handled of \(peer.sent) sent (and the worker's)",
+                    passed: handled >= peer.sent),
+            Outcome(attack: name, check: "rejections counted by reason", observed: "\(after.messagesRejected - before.messagesRejected) rejected: "
+                        + after.messagesRejectedByReason.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "),
+                    passed: after.messagesRejected > before.messagesRejected),
+            Outcome(attack: name, check: "sessions stay capped (1,024)", observed: "\(after.workers.count) sessions listed, \(claims.count) of worker 700",
+                    passed: after.workers.count <= 1_024),
+            Outcome(attack: name, check: "no non-finite state", observed: "\(after.rollbacks) rollbacks", passed: after.rollbacks == 0),
+        ]
+    }
+
+    /// One message of finite but absurd values; then every weights message for a few seconds must be finite.
+    static func finitePoison(_ target: Target, seconds: Double) -> [Outcome] {
+        let name = "finite poison (1e30)"
+        guard let peer = try? Peer(port: target.ports.transitions, workerId: 701), let before = target.status,
+              let context = try? ZMQContext(), let subscriber = try? ZMQSocket(context, type: .sub) else {
+            return [Outcome(attack: name, check: "set up", observed: "failed", passed: false)]
+        }
+        try? subscriber.subscribe()
+        try? subscriber.connect("tcp://127.0.0.1:\(target.ports.weights)")
+        peer.send(peer.hello())
+        peer.send(peer.transitions(sequence: 0, count: 64, observation: 1e30))
+        peer.send(peer.transitions(sequence: 1, count: 64, reward: -1e30))
+        peer.send(peer.transitions(sequence: 2, count: 64, observation: -3.4e38))
+        let flushed = peer.flushThrough(target)
+        let decoder = MessageDecoder(expected: ExpectedShapes(environmentId: "Pendulum-v1", observationSize: 3, actionSize: 1, actionBound: 2),
+                                     accepting: .learnerToWorker)
+        var weights = 0, nonFinite = 0
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            guard (try? subscriber.waitForInput(timeoutMilliseconds: 100)) == true, let message = try? subscriber.receive(blocking: false) else { continue }
+            message.withUnsafeBytes { bytes in
+                guard bytes.count > 6, bytes[6] == MessageKind.weights.rawValue else { return }
+                weights += 1
+                do throws(ProtocolError) { _ = try decoder.decode(bytes) } catch { nonFinite += 1 }
+            }
+        }
+        let after = target.status
+        let outOfRange = (after?.messagesRejectedByReason["out_of_range"] ?? 0) - (before.messagesRejectedByReason["out_of_range"] ?? 0)
+        return [
+            Outcome(attack: name, check: "poisoned batches rejected", observed: "\(outOfRange) more out_of_range", passed: flushed && outOfRange >= 3),
+            Outcome(attack: name, check: "every broadcast finite", observed: "\(weights) weights messages, \(nonFinite) not finite",
+                    passed: weights > 0 && nonFinite == 0),
+            Outcome(attack: name, check: "no rollback needed", observed: "\(after?.rollbacks ?? -1) rollbacks", passed: after?.rollbacks == 0),
+        ]
+    }
+
+    /// Raw ZMTP subscribers: one subscription frame of 21 MiB, then as many distinct subscriptions as fit in `seconds`.
+    static func subscriptionFlood(_ target: Target, seconds: Double) -> [Outcome] {
+        let name = "subscription flood"
+        let before = target.memory, versionBefore = target.status?.weightsVersion ?? 0
+        let cutBefore = target.metric("ddpg_connections_rejected_total{reason=\"bad_subscription\"}") ?? 0
+        // One frame announcing 21 MiB: libzmq drops the connection at the frame header (ZMQ_MAXMSGSIZE).
+        var hugeDelivered = 0
+        if let fd = RawSubscriber.handshake(port: target.ports.weights) {
+            if RawTCP.write(fd, RawSubscriber.longSubscriptionHeader(size: 21 << 20)) {
+                let chunk = [UInt8](repeating: 0x41, count: 64 << 10)
+                while hugeDelivered < 21 << 20, RawTCP.write(fd, chunk) { hugeDelivered += chunk.count }
+            }
+            close(fd)
+        }
+        // Many small distinct prefixes, reconnecting whenever the learner cuts the connection off.
+        var bytes = 0, connections = 0
+        var generator = SystemRandomNumberGenerator()
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            guard let fd = RawSubscriber.handshake(port: target.ports.weights) else { usleep(10_000); continue }
+            connections += 1
+            while Date() < deadline {
+                let prefix = (0..<60).map { _ in UInt8.random(in: 0...255, using: &generator) }
+                guard RawTCP.write(fd, RawSubscriber.subscription(prefix)) else { break }
+                bytes += 62
+            }
+            close(fd)
+        }
+        usleep(500_000)
+        let after = target.memory
+        let cut = (target.metric("ddpg_connections_rejected_total{reason=\"bad_subscription\"}") ?? 0) - cutBefore
+        let versionAfter = target.waitForStatus(timeout: 10) { $0.weightsVersion > versionBefore }?.weightsVersion ?? versionBefore
+        let growth = after.peak - before.peak
+        return [
+            Outcome(attack: name, check: "a 21 MiB subscription frame is refused at its header",
+                    observed: "\(hugeDelivered / 1_024) KiB accepted by the socket before it closed", passed: hugeDelivered < 4 << 20),
+            Outcome(attack: name, check: "distinct subscriptions cut off, memory flat",
+                    observed: "\(bytes / 1_024) KiB over \(connections) connections, \(Int(cut)) cut off; RSS \(megabytes(before.rss)) → \(megabytes(after.rss)), peak +\(megabytes(growth))",
+                    passed: cut >= 1 && growth < 64),
+            Outcome(attack: name, check: "weights still published", observed: "v\(versionBefore) → v\(versionAfter)",
+                    passed: target.isAlive && versionAfter > versionBefore),
+        ]
+    }
+
+    /// `connections` PUSH sockets each sending frames just under the transitions socket's limit.
+    static func nearMaximumFrames(_ target: Target, connections: Int, seconds: Double) -> [Outcome] {
+        let name = "near-maximum frames, \(connections) connections"
+        let before = target.memory
+        let refusedBefore = target.metric("ddpg_connections_rejected_total{reason=\"too_many_peers\"}") ?? 0
+        let limit = WireFormat.maxWorkerMessageSize(observationSize: 3, actionSize: 1)
+        // A transitions header claiming 4,096 rows, then junk: as large as a legal message, and rejected.
+        var frame = WireFormat.magic + [2, 0, 2, 0]
+        let body = UInt32(limit - WireFormat.headerSize - 16)
+        frame += withUnsafeBytes(of: body.littleEndian, Array.init)
+        frame += [UInt8](repeating: 0x5A, count: Int(body))
+        guard let context = try? ZMQContext() else { return [Outcome(attack: name, check: "set up", observed: "no context", passed: false)] }
+        let sockets: [ZMQSocket] = (0..<connections).compactMap { _ in
+            guard let socket = try? ZMQSocket(context, type: .push) else { return nil }
+            try? socket.setLinger(milliseconds: 0)
+            try? socket.setSendHighWaterMark(4)
+            try? socket.connect("tcp://127.0.0.1:\(target.ports.transitions)")
+            return socket
+        }
+        var sent = 0, peak = before.peak
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            for socket in sockets where (try? frame.withUnsafeBytes { try socket.send($0, blocking: false) }) == true { sent += 1 }
+            peak = max(peak, target.memory.peak)
+            usleep(1_000)
+        }
+        sockets.forEach { $0.close() }
+        // Frames just under the old 16 MiB limit, on connections of their own: refused at the frame header now.
+        var oversized = 0
+        for _ in 0..<8 {
+            guard let fd = RawTCP.connect(port: target.ports.transitions) else { continue }
+            if let accepted = RawPush.sendFrame(fd, size: (16 << 20) - 64) { oversized = max(oversized, accepted) }
+            close(fd)
+        }
+        peak = max(peak, target.memory.peak)
+        let refused = (target.metric("ddpg_connections_rejected_total{reason=\"too_many_peers\"}") ?? 0) - refusedBefore
+        let bound = Double(64 * 3 * (limit + 1_024)) / 1_048_576
+        let growth = peak - before.peak
+        return [
+            Outcome(attack: name, check: "connections beyond --max-peers refused", observed: "\(Int(refused)) refusals (too_many_peers)",
+                    passed: refused >= 1),
+            Outcome(attack: name, check: "16 MiB frames refused at their header", observed: "at most \(oversized / 1_024) KiB of one accepted",
+                    passed: oversized < 4 << 20),
+            Outcome(attack: name, check: "memory within the documented bound (\(megabytes(bound)) + allocator slack)",
+                    observed: "\(sent) frames of \(limit / 1_024) KiB; peak RSS \(megabytes(before.peak)) → \(megabytes(peak)) (+\(megabytes(growth)))",
+                    passed: target.isAlive && growth < bound * 2 + 16),
+        ]
+    }
+
+    /// Slow HTTP clients on the metrics port: one header byte every 2 s.
+    static func slowloris(_ target: Target, connections: Int, seconds: Double) -> [Outcome] {
+        let name = "slowloris, \(connections) connections"
+        let baseline = target.openDescriptors
+        var sockets: [Int32] = []
+        for _ in 0..<connections {
+            guard let fd = RawTCP.connect(port: target.ports.metrics, timeoutSeconds: 1) else { continue }
+            _ = RawTCP.write(fd, Array("GET /metrics HTTP/1.1\r\nHost: x\r\n".utf8))
+            sockets.append(fd)
+        }
+        var most = target.openDescriptors, firstClosedAfter: Double?
+        let started = Date()
+        var closed = Set<Int32>()
+        while Date().timeIntervalSince(started) < seconds {
+            for fd in sockets where !closed.contains(fd) {
+                if RawTCP.isClosedByPeer(fd) || !RawTCP.write(fd, Array("X".utf8)) {
+                    closed.insert(fd)
+                    if firstClosedAfter == nil { firstClosedAfter = Date().timeIntervalSince(started) }
+                }
+            }
+            most = max(most, target.openDescriptors)
+            usleep(2_000_000)
+        }
+        sockets.forEach { close($0) }
+        let answered = (0..<30).contains { _ in
+            if (try? MonitoringClient(address: "127.0.0.1:\(target.ports.metrics)", timeout: 2).get("healthz")) != nil { return true }
+            usleep(500_000)
+            return false
+        }
+        return [
+            Outcome(attack: name, check: "open sockets stay bounded (64 HTTP connections)",
+                    observed: "\(sockets.count) connected; learner descriptors \(baseline) → at most \(most)", passed: most - baseline <= 64 + 8),
+            Outcome(attack: name, check: "idle connections closed (10 s)",
+                    observed: "\(closed.count) closed by the server within \(Int(seconds)) s, first after \(String(format: "%.0f", firstClosedAfter ?? -1)) s",
+                    passed: !closed.isEmpty && (firstClosedAfter ?? 99) <= 14),
+            Outcome(attack: name, check: "/healthz answers after the attack", observed: answered ? "yes" : "no", passed: answered),
+        ]
+    }
+
+    /// A peer that keeps saying it is not done while the learner stops: the drain ends at its deadline anyway.
+    static func drainHolder(_ target: Target, drainSeconds: Double) -> [Outcome] {
+        let name = "drain holder"
+        guard let peer = try? Peer(port: target.ports.transitions, workerId: 702) else {
+            return [Outcome(attack: name, check: "set up", observed: "no peer", passed: false)]
+        }
+        peer.send(peer.hello())
+        let stopTalking = Atomic()
+        let talker = Thread {
+            while !stopTalking.isSet {
+                peer.send(peer.status(final: false, sent: 0))
+                usleep(10_000)
+            }
+        }
+        talker.start()
+        usleep(500_000)
+        let (status, seconds) = target.stop()
+        stopTalking.set()
+        let finished = target.log.contains("did not finish within the drain period")
+        return [
+            Outcome(attack: name, check: "learner exits within the drain deadline (\(Int(drainSeconds)) s) plus its final evaluation",
+                    observed: String(format: "exit %d after %.1f s", status, seconds), passed: status == 0 && seconds <= drainSeconds + 5),
+            Outcome(attack: name, check: "says which workers did not finish, and writes summary.json",
+                    observed: "\(finished ? "named" : "not named"), summary \(target.summaryExists ? "written" : "missing")",
+                    passed: finished && target.summaryExists),
+        ]
+    }
+}
+
+/// A flag set by one thread and read by another.
+final class Atomic: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    var isSet: Bool { lock.withLock { value } }
+    func set() { lock.withLock { value = true } }
+}

@@ -1,0 +1,52 @@
+import Foundation
+
+// ddpg-hostile: a real learner (and one real worker) against hostile peers, run by
+// scripts/hostile-peers.sh. Prints one line per check and a summary; exits 1 if any check failed.
+//
+//   ddpg-hostile [--quick]
+
+signal(SIGPIPE, SIG_IGN)
+let quick = CommandLine.arguments.contains("--quick")
+let ddpg = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("ddpg")
+
+func report(_ outcomes: [Outcome]) {
+    for outcome in outcomes {
+        print("\(outcome.passed ? "PASS" : "FAIL")  \(outcome.attack): \(outcome.check) — \(outcome.observed)")
+        fflush(nil)
+    }
+}
+
+var outcomes: [Outcome] = []
+do {
+    let target = try Target(ddpg: ddpg)
+    guard target.waitForStatus(timeout: 60, { $0.updates > 0 && $0.workersConnected >= 1 }) != nil else {
+        print("FAIL  set up: the learner did not start training; its log:\n\(target.log.suffix(2_000))")
+        exit(1)
+    }
+    let attacks: [() -> [Outcome]] = [
+        { Attacks.overflowAndBitFlips(target, flips: quick ? 5_000 : 20_000) },
+        { Attacks.finitePoison(target, seconds: 3) },
+        { Attacks.subscriptionFlood(target, seconds: quick ? 4 : 10) },
+        { Attacks.nearMaximumFrames(target, connections: 100, seconds: quick ? 4 : 8) },
+        { Attacks.slowloris(target, connections: quick ? 300 : 1_000, seconds: 16) },
+    ]
+    for attack in attacks {
+        let result = attack()
+        report(result)
+        outcomes += result
+        guard target.isAlive else {
+            print("FAIL  the learner died; its log:\n\(target.log.suffix(3_000))")
+            exit(1)
+        }
+    }
+    // Last: it stops the learner.
+    let drain = Attacks.drainHolder(target, drainSeconds: 5)
+    report(drain)
+    outcomes += drain
+} catch {
+    print("FAIL  set up: \(error)")
+    exit(1)
+}
+let failed = outcomes.filter { !$0.passed }
+print("hostile-peers: \(outcomes.count - failed.count) of \(outcomes.count) checks passed\(failed.isEmpty ? "" : "; FAILED: " + failed.map { "\($0.attack): \($0.check)" }.joined(separator: "; "))")
+exit(failed.isEmpty ? 0 : 1)
