@@ -3,10 +3,10 @@ import Foundation
 /// Plain TCP, for peers that do not go through libzmq: raw ZMTP frames and slow HTTP.
 enum RawTCP {
     /// A blocking TCP connection to 127.0.0.1:`port`, or nil.
-    static func connect(port: Int, timeoutSeconds: Int = 2) -> Int32? {
+    static func connect(port: Int, timeoutMilliseconds: Int = 2_000) -> Int32? {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return nil }
-        var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
+        var timeout = timeval(tv_sec: timeoutMilliseconds / 1_000, tv_usec: (timeoutMilliseconds % 1_000) * 1_000)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var address = sockaddr_in()

@@ -22,6 +22,8 @@ final class Target {
             "--run-dir", directory.appendingPathComponent("run").path, "--console", "plain", "--max-env-steps", "100000000",
             "--learning-starts", "500", "--eval-every", "5000", "--eval-episodes", "2", "--final-eval-episodes", "2",
             "--broadcast-every", "50", "--checkpoint-every", "off",
+            // A light ratio: the learner reads only as fast as it trains, and these attacks are about reading.
+            "--samples-per-insert", "8",
         ] + extra, log: learnerLog)
         worker = try Self.start(ddpg, ["worker", "--transitions-port", "\(ports.transitions)", "--weights-port", "\(ports.weights)",
                                        "--worker-id", "0", "--log-level", "warning"],

@@ -23,6 +23,7 @@ do {
         print("FAIL  set up: the learner did not start training; its log:\n\(target.log.suffix(2_000))")
         exit(1)
     }
+    let atStart = target.memory
     let attacks: [() -> [Outcome]] = [
         { Attacks.overflowAndBitFlips(target, flips: quick ? 5_000 : 20_000) },
         { Attacks.finitePoison(target, seconds: 3) },
@@ -31,14 +32,19 @@ do {
         { Attacks.slowloris(target, connections: quick ? 300 : 1_000, seconds: 16) },
     ]
     for attack in attacks {
+        let started = Date()
         let result = attack()
         report(result)
+        print(String(format: "      (%.0f s)", Date().timeIntervalSince(started)))
         outcomes += result
         guard target.isAlive else {
             print("FAIL  the learner died; its log:\n\(target.log.suffix(3_000))")
             exit(1)
         }
     }
+    let worst = target.memory
+    print(String(format: "learner memory: %.1f MiB resident when the attacks began, %.1f MiB at the worst (peak resident over every attack above)",
+                 atStart.rss, worst.peak))
     // Last: it stops the learner.
     let drain = Attacks.drainHolder(target, drainSeconds: 5)
     report(drain)

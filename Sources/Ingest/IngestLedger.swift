@@ -154,12 +154,15 @@ public struct IngestLedger: Sendable {
 
     /// Registers a session, or refreshes one that greets a new learner. A new session
     /// beyond ``maxSessions`` evicts a silent one that never sent transitions, or is refused.
-    public mutating func hello(_ hello: Hello, now: Double) throws(ProtocolError) {
+    /// Returns whether the session is new.
+    @discardableResult
+    public mutating func hello(_ hello: Hello, now: Double) throws(ProtocolError) -> Bool {
         guard hello.nextSequence < .max else {
             throw .badSequence(workerId: hello.workerId, expected: 0, got: hello.nextSequence)
         }
         let key = SessionKey(workerId: hello.workerId, session: hello.session)
-        if workers[key] == nil {
+        let isNew = workers[key] == nil
+        if isNew {
             if workers.count >= maxSessions, !evictOneSilentSession(now: now) { throw .tooManyWorkers(limit: maxSessions) }
             workers[key] = WorkerRecord(workerId: hello.workerId, session: hello.session, seed: hello.seed)
             sessionsByWorker[hello.workerId, default: []].append(hello.session)
@@ -172,6 +175,7 @@ public struct IngestLedger: Sendable {
         workers[key]!.nextSequence = hello.nextSequence
         workers[key]!.finished = false
         workers[key]!.lastSeen = now
+        return isNew
     }
 
     /// Checks a transitions batch acted with `header.weightsVersion` against its session, and
@@ -240,7 +244,7 @@ public struct IngestLedger: Sendable {
     /// alive, means two processes share the id (a restarted process's old session goes silent).
     private mutating func noteIfDuplicate(_ key: SessionKey) {
         guard let sessions = sessionsByWorker[key.workerId], sessions.count > 1, sessions.last != key.session,
-              !duplicateWorkerIds.contains(key.workerId) else { return }
+              !duplicateWorkerIds.contains(key.workerId), duplicateWorkerIds.count < maxSessions else { return }
         let live = sessions.filter { workers[SessionKey(workerId: key.workerId, session: $0)]?.finished == false }
         guard live.count > 1 else { return }
         duplicateWorkerIds.insert(key.workerId)

@@ -18,7 +18,8 @@ public struct MessageIngest: Sendable {
     public enum Outcome {
         /// Accepted transitions: insert `view` into replay (it points into the message's bytes). `lag` is nil for version 0.
         case transitions(TransitionsView, lag: Int64?)
-        case hello(Hello)
+        /// `isNew`: a session the learner had not heard from.
+        case hello(Hello, isNew: Bool)
         case episode(EpisodeReport)
         case workerStatus(WorkerStatus)
         /// Rejected and counted; nothing else changed. `claimedTransitions` is what its header claimed, if readable.
@@ -34,9 +35,9 @@ public struct MessageIngest: Sendable {
                 ledger.accepted(kind: "transitions")
                 return .transitions(view, lag: lag)
             case let .hello(hello):
-                try ledger.hello(hello, now: now)
+                let isNew = try ledger.hello(hello, now: now)
                 ledger.accepted(kind: "hello")
-                return .hello(hello)
+                return .hello(hello, isNew: isNew)
             case let .episode(report):
                 try ledger.episode(report, currentVersion: currentVersion, now: now)
                 ledger.accepted(kind: "episode")

@@ -32,14 +32,14 @@ public struct BindError: Error, CustomStringConvertible {
 ///   handshake needs it), subscriptions are handed to the learner, which accepts
 ///   only "everything" and cuts off any address that sends anything else, so a
 ///   subscription flood cannot grow libzmq's subscription trie; at most
-///   `maxPeers` subscribers, each queueing at most ZMQ_SNDHWM (4) weights messages.
+///   `maxPeers` subscribers, each queueing at most ZMQ_SNDHWM (2) weights messages.
 extension LearnerService {
     static let handshakeMilliseconds: Int32 = 5_000
     /// A SUB's handshake frame (READY with its socket type) is 25 bytes, its subscription 1.
     static let weightsFrameLimit: Int64 = 64
     /// CURVE's INITIATE command carries a vouch, the metadata and 80 bytes of boxes.
     static let curveWeightsFrameLimit: Int64 = 1_024
-    static let announceSeconds = 0.5
+    static let announceSeconds = 0.2
 
     static func openSockets(settings: LearnerSettings, expected: ExpectedShapes, security: LearnerSecurity?, logger: Logger,
                             metrics: LearnerMetrics)
@@ -76,7 +76,7 @@ extension LearnerService {
         try transitions.setHandshakeInterval(milliseconds: handshakeMilliseconds)
         let weights = try ZMQSocket(context, type: .xpub)
         try weights.setManualSubscriptions(true)
-        try weights.setSendHighWaterMark(4)
+        try weights.setSendHighWaterMark(2)
         try weights.setReceiveHighWaterMark(16)
         try weights.setMaximumMessageSize(security == nil ? weightsFrameLimit : curveWeightsFrameLimit)
         try weights.setLinger(milliseconds: 500)

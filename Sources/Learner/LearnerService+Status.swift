@@ -16,7 +16,10 @@ extension LearnerService {
         if phase == "warming_up", agent.updateCount > 0 { phase = "training" }
         acceptedRate.record(ledger.transitionsAccepted, at: now)
         updateRate.record(agent.updateCount, at: now)
-        for (id, record) in ledger.workers { workerRates[id, default: RateWindow()].record(record.transitionsReceived, at: now) }
+        let workers = ledger.workers
+        for (id, record) in workers { workerRates[id, default: RateWindow()].record(record.transitionsReceived, at: now) }
+        // Sessions the ledger let go of (silent ones evicted to make room) take their rates with them.
+        if workerRates.count > workers.count { workerRates = workerRates.filter { workers[$0.key] != nil } }
         let status = makeStatus(now: now)
         recentLag.advance()
 

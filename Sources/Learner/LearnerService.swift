@@ -206,9 +206,12 @@ public final class LearnerService {
             case let .transitions(view, lag):
                 insert(view)
                 recordTransitionMetrics(view.header, lag: lag)
-            case let .hello(hello):
+            case let .hello(hello, isNew):
                 metrics.messageReceived(kind: "hello")
-                logger.info("worker \(hello.workerId) joined (session \(hex(hello.session))): \(hello.environmentCount) environments, seed \(hello.seed)")
+                logger.log(level: isNew ? .info : .debug, """
+                    worker \(hello.workerId) \(isNew ? "joined" : "said hello again") (session \(hex(hello.session))): \
+                    \(hello.environmentCount) environments, seed \(hello.seed)
+                    """)
             case let .episode(report):
                 metrics.messageReceived(kind: "episode")
                 metrics.episodes.increment()
