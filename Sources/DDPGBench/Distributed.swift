@@ -28,7 +28,8 @@ enum DistributedBenchmarks {
     /// Transitions/s a learner absorbs into replay from `senders` synthetic workers
     /// (training off), over `seconds`. Counted at the senders: with the shallow
     /// queues of the protocol, a send completes only as fast as the learner reads.
-    static func ingest(senders: Int, seconds: Double, perMessage: Int, port: Int, curve: Bool = false) throws -> Double {
+    /// Returns the rate and the learner's CPU time (all its threads) per transition accepted in the window.
+    static func ingest(senders: Int, seconds: Double, perMessage: Int, port: Int, curve: Bool = false) throws -> (rate: Double, cpuNanoseconds: Double) {
         let directory = NSTemporaryDirectory() + "ddpg-bench-ingest-\(port)"
         // With CURVE: a learner keypair and one worker keypair, the worker's public key authorized.
         var security: (learnerArguments: [String], client: (CurveKeyPair, String))?
@@ -60,14 +61,23 @@ enum DistributedBenchmarks {
         }
         threads.forEach { $0.start() }
         usleep(300_000)  // connect and warm up
-        let before = counter.value
+        let before = counter.value, cpuBefore = cpuSeconds(learner.processIdentifier)
         usleep(UInt32(seconds * 1_000_000))
-        let rate = Double(counter.value - before) / seconds
+        let sent = counter.value - before, cpu = cpuSeconds(learner.processIdentifier) - cpuBefore
+        let rate = Double(sent) / seconds
         counter.stop()
         kill(learner.processIdentifier, SIGTERM)
         learner.waitUntilExit()
         try? FileManager.default.removeItem(atPath: directory)
-        return rate
+        return (rate, sent > 0 ? cpu * 1e9 / Double(sent) : .nan)
+    }
+
+    /// User and system CPU time of a process, all threads, from /proc (in clock ticks of 10 ms).
+    static func cpuSeconds(_ pid: Int32) -> Double {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return 0 }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
     final class TransitionCounter: @unchecked Sendable {

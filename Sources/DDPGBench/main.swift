@@ -47,8 +47,10 @@ if CommandLine.arguments.contains("--ingest") {
     var port = 19_555
     let curve = CommandLine.arguments.contains("--curve")
     for senders in [1, 2, 4, 8] {
-        let rate = try DistributedBenchmarks.ingest(senders: senders, seconds: quick ? 1 : 3, perMessage: 1_024, port: port, curve: curve)
+        let (rate, cpu) = try DistributedBenchmarks.ingest(senders: senders, seconds: quick ? 1 : 3, perMessage: 1_024, port: port, curve: curve)
         report("learner_ingest_\(senders)_senders\(curve ? "_curve" : "")", rate, "transitions/s")
+        // The learner's own cost, which the sender-side rate above hides when two cores are shared.
+        report("learner_ingest_cpu_\(senders)_senders\(curve ? "_curve" : "")", cpu, "ns/transition")
         port += 2
     }
     exit(0)

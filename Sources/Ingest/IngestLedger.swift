@@ -84,6 +84,16 @@ public struct WorkerRecord: Codable, Sendable, Equatable {
 
     var key: SessionKey { SessionKey(workerId: workerId, session: session) }
 
+    /// Records an accepted transitions message whose sequence was checked.
+    mutating func accept(_ header: TransitionsHeader, now: Double) {
+        sequenceGaps += Int(header.sequence - nextSequence)
+        nextSequence = header.sequence + 1
+        transitionsReceived += header.count
+        messages += 1
+        latestWeightsVersion = max(latestWeightsVersion, header.weightsVersion)
+        lastSeen = now
+    }
+
     enum CodingKeys: String, CodingKey {
         case workerId, session, seed, environments, transitionsReceived, messages, sequenceGaps, episodes
         case lastEpisodeReturn, latestWeightsVersion, claimed, finished
@@ -118,8 +128,17 @@ public struct IngestLedger: Sendable {
     /// Transitions in rejected messages, where their header could still be read.
     public private(set) var transitionsRejected = 0
     public private(set) var messagesRejected: [String: Int] = [:]
-    /// Messages accepted, by kind (`hello`, `transitions`, `episode`, `worker_status`).
-    public private(set) var messagesAccepted: [String: Int] = [:]
+    /// Messages accepted, by kind: hello, transitions, episode, worker status (counted without hashing a name per message).
+    private var acceptedByKind = (hello: 0, transitions: 0, episode: 0, workerStatus: 0)
+    /// Messages accepted, by kind (`hello`, `transitions`, `episode`, `worker_status`; kinds not seen are left out).
+    public var messagesAccepted: [String: Int] {
+        let counts = ["hello": acceptedByKind.hello, "transitions": acceptedByKind.transitions,
+                      "episode": acceptedByKind.episode, "worker_status": acceptedByKind.workerStatus]
+        return counts.filter { $0.value > 0 }
+    }
+    public var totalMessagesAccepted: Int {
+        acceptedByKind.hello + acceptedByKind.transitions + acceptedByKind.episode + acceptedByKind.workerStatus
+    }
     public private(set) var workers: [SessionKey: WorkerRecord] = [:]
     /// Per worker id, its sessions, in the order of their hellos; the last is the current one.
     private var sessionsByWorker: [UInt32: [UInt32]] = [:]
@@ -142,10 +161,9 @@ public struct IngestLedger: Sendable {
         transitionsRejected += Swift.min(Swift.max(claimedTransitions ?? 0, 0), WireFormat.maxTransitionsPerMessage)
     }
 
-    mutating func accepted(kind: String) { messagesAccepted[kind, default: 0] += 1 }
-
     /// Notices gathered since the last call.
     public mutating func takeNotices() -> [IngestNotice] {
+        guard !notices.isEmpty else { return [] }
         defer { notices.removeAll() }
         return notices
     }
@@ -175,6 +193,7 @@ public struct IngestLedger: Sendable {
         workers[key]!.nextSequence = hello.nextSequence
         workers[key]!.finished = false
         workers[key]!.lastSeen = now
+        acceptedByKind.hello += 1
         return isNew
     }
 
@@ -184,19 +203,15 @@ public struct IngestLedger: Sendable {
     @discardableResult
     public mutating func transitions(_ header: TransitionsHeader, currentVersion: UInt64, now: Double) throws(ProtocolError) -> Int64? {
         let key = SessionKey(workerId: header.workerId, session: header.session)
-        guard var record = workers[key] else { throw .noHello(workerId: header.workerId, session: header.session) }
+        guard let index = workers.index(forKey: key) else { throw .noHello(workerId: header.workerId, session: header.session) }
         try checkVersion(header.weightsVersion, currentVersion: currentVersion)
-        let expected = record.nextSequence
+        let expected = workers.values[index].nextSequence
         guard header.sequence >= expected, header.sequence - expected <= Self.maxSequenceGap, header.sequence < .max else {
             throw .badSequence(workerId: header.workerId, expected: expected, got: header.sequence)
         }
-        record.sequenceGaps += Int(header.sequence - expected)
-        record.nextSequence = header.sequence + 1
-        record.transitionsReceived += header.count
-        record.messages += 1
-        record.latestWeightsVersion = Swift.max(record.latestWeightsVersion, header.weightsVersion)
-        record.lastSeen = now
-        workers[key] = record
+        // Through the index: the record changes in place, with one hash lookup per message.
+        workers.values[index].accept(header, now: now)
+        acceptedByKind.transitions += 1
         noteIfDuplicate(key)
 
         transitionsReceived += header.count
@@ -219,6 +234,7 @@ public struct IngestLedger: Sendable {
         workers[key]!.lastSeen = now
         episodeReturns.append(report.episodeReturn)
         if episodeReturns.count > 100 { episodeReturns.removeFirst(episodeReturns.count - 100) }
+        acceptedByKind.episode += 1
         noteIfDuplicate(key)
     }
 
@@ -229,6 +245,7 @@ public struct IngestLedger: Sendable {
         workers[key]!.claimed = WorkerClaims(transitionsSent: status.transitionsSent, episodes: status.episodes, messagesSent: status.messagesSent)
         workers[key]!.finished = status.isFinal
         workers[key]!.lastSeen = now
+        acceptedByKind.workerStatus += 1
         if !status.isFinal { noteIfDuplicate(key) }
     }
 

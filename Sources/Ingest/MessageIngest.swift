@@ -32,19 +32,15 @@ public struct MessageIngest: Sendable {
             switch try decoder.decode(bytes) {
             case let .transitions(view):
                 let lag = try ledger.transitions(view.header, currentVersion: currentVersion, now: now)
-                ledger.accepted(kind: "transitions")
                 return .transitions(view, lag: lag)
             case let .hello(hello):
                 let isNew = try ledger.hello(hello, now: now)
-                ledger.accepted(kind: "hello")
                 return .hello(hello, isNew: isNew)
             case let .episode(report):
                 try ledger.episode(report, currentVersion: currentVersion, now: now)
-                ledger.accepted(kind: "episode")
                 return .episode(report)
             case let .workerStatus(status):
                 try ledger.status(status, now: now)
-                ledger.accepted(kind: "worker_status")
                 return .workerStatus(status)
             case .weights, .shutdown, .announce:
                 // The decoder accepts worker → learner kinds only; kept for exhaustiveness.

@@ -102,6 +102,9 @@ extension LearnerService {
     /// everything (one byte, 1); anything else is not a worker, and every connection
     /// from its address is cut off, which also frees what libzmq kept of it.
     func serviceSubscriptions() {
+        // Every few milliseconds, not per message: subscriptions are rare, and libzmq takes in
+        // new ones only during calls on this socket, a bounded number each.
+        nextSubscriptionsAt = elapsed + 0.005
         while let message = try? weightsSocket.receive(blocking: false) {
             let kind = message.withUnsafeBytes { bytes -> UInt8? in bytes.count == 1 ? bytes[0] : nil }
             switch kind {

@@ -73,7 +73,7 @@ extension LearnerService {
             targetSamplesPerInsert: configuration.learner.samplesPerInsert, replaySize: replay.count,
             replayCapacity: replay.capacity, weightsVersion: weightsVersion, policyLag: recentLag.range,
             recentEpisodeReturn: ledger.recentEpisodeReturn(), latestEvaluation: latest, solvedAtEnvSteps: solvedAt?.envSteps,
-            transitionsRejected: ledger.transitionsRejected, messagesAccepted: ledger.messagesAccepted.values.reduce(0, +),
+            transitionsRejected: ledger.transitionsRejected, messagesAccepted: ledger.totalMessagesAccepted,
             messagesRejected: ledger.totalMessagesRejected,
             messagesRejectedByReason: ledger.messagesRejected, workersConnected: active.count, workers: workers,
             etaSeconds: phase == "draining" ? 0 : (rate > 0 ? remaining / rate : nil), rollbacks: rollbacks, lastRollback: lastRollback,

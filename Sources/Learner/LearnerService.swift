@@ -59,6 +59,7 @@ public final class LearnerService {
     let learnerId = UInt64.random(in: 1...UInt64.max)
     var updatesAtLastBroadcast = 0
     var nextAnnounceAt = 0.0
+    var nextSubscriptionsAt = 0.0
     var evaluations: [EvaluationResult] = []
     var solvedAt: SolvedAt?
     var nextEvaluationAt: Int
@@ -156,7 +157,7 @@ public final class LearnerService {
                 stopReason = "signal"
                 break
             }
-            serviceSubscriptions()
+            if elapsed >= nextSubscriptionsAt { serviceSubscriptions() }
             var progressed = try ingestSlice()
             if !configuration.learner.ingestOnly { progressed = trainSlice() || progressed }
             if consecutiveRollbacks >= Self.maxConsecutiveRollbacks { stopReason = "non_finite" }

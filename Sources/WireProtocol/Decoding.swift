@@ -42,10 +42,16 @@ public struct MessageDecoder: Sendable {
     public let expected: ExpectedShapes
     /// The kinds this side accepts; any other kind is rejected before its body is read.
     public let direction: MessageDirection
+    private let observationBounds: ValueBounds
+    private let actionBounds: ValueBounds
+    private let rewardBounds: ValueBounds
 
     public init(expected: ExpectedShapes, accepting direction: MessageDirection) {
         self.expected = expected
         self.direction = direction
+        observationBounds = ValueBounds(low: expected.observationLow, high: expected.observationHigh)
+        actionBounds = ValueBounds(repeating: -expected.actionBound, expected.actionBound)
+        rewardBounds = ValueBounds(repeating: expected.rewardLow, expected.rewardHigh)
     }
 
     /// Decodes one message. Views in the result point into `bytes`.
@@ -148,10 +154,13 @@ public struct MessageDecoder: Sendable {
         let next = try reader.take(4 * count * o, field: "next observations")
         let terminated = try reader.take(count, field: "terminated")
         let truncated = try reader.take(count, field: "truncated")
-        try checkObservations(base + observations, rows: count, field: "observation")
-        try checkObservations(base + next, rows: count, field: "next observation")
-        try checkRange(base + actions, count: count * a, low: -expected.actionBound, high: expected.actionBound, field: "action")
-        try checkRange(base + rewards, count: count, low: expected.rewardLow, high: expected.rewardHigh, field: "reward")
+        func check(_ bounds: ValueBounds, _ start: Int, _ values: Int, _ field: String) throws(ProtocolError) {
+            guard bounds.contains(base + start, count: values) else { throw bounds.violation(in: base + start, count: values, field: field) }
+        }
+        try check(observationBounds, observations, count * o, "observation")
+        try check(observationBounds, next, count * o, "next observation")
+        try check(actionBounds, actions, count * a, "action")
+        try check(rewardBounds, rewards, count, "reward")
         try checkFlags(reader.bytes, offset: terminated, count: count, field: "terminated")
         try checkFlags(reader.bytes, offset: truncated, count: count, field: "truncated")
         let header = TransitionsHeader(workerId: workerId, session: session, observationSize: o, actionSize: a, sequence: sequence,
@@ -248,53 +257,6 @@ public struct MessageDecoder: Sendable {
             bad = bad || (bits & 0x7F80_0000) == 0x7F80_0000
         }
         if bad { throw .nonFinite(field: field) }
-    }
-
-    /// One little-endian Float32 at `index` of a possibly unaligned column.
-    @inline(__always)
-    private static func float(_ column: UnsafeRawPointer, _ index: Int) -> Float {
-        Float(bitPattern: UInt32(littleEndian: column.loadUnaligned(fromByteOffset: 4 * index, as: UInt32.self)))
-    }
-
-    /// Every value in [low, high]; NaN fails the comparison, so this also rejects non-finite values.
-    private func checkRange(_ column: UnsafeRawPointer, count: Int, low: Float, high: Float, field: String) throws(ProtocolError) {
-        var inside = true
-        for i in 0..<count {
-            let value = Self.float(column, i)
-            inside = inside && value >= low && value <= high
-        }
-        if !inside { throw Self.rangeError(column, count: count, field: field) { _ in (low, high) } }
-    }
-
-    /// Every row within the per-dimension observation bounds.
-    private func checkObservations(_ column: UnsafeRawPointer, rows: Int, field: String) throws(ProtocolError) {
-        let o = expected.observationSize
-        var inside = true
-        expected.observationLow.withUnsafeBufferPointer { low in
-            expected.observationHigh.withUnsafeBufferPointer { high in
-                for row in 0..<rows {
-                    for j in 0..<o {
-                        let value = Self.float(column, row * o + j)
-                        inside = inside && value >= low[j] && value <= high[j]
-                    }
-                }
-            }
-        }
-        if !inside {
-            throw Self.rangeError(column, count: rows * o, field: field) { [expected] i in
-                (expected.observationLow[i % o], expected.observationHigh[i % o])
-            }
-        }
-    }
-
-    /// The error for the first value outside its bounds (only computed once a message is known to be bad).
-    private static func rangeError(_ column: UnsafeRawPointer, count: Int, field: String, bounds: (Int) -> (Float, Float)) -> ProtocolError {
-        for i in 0..<count {
-            let value = float(column, i), (low, high) = bounds(i)
-            if !value.isFinite { return .nonFinite(field: field) }
-            if !(value >= low && value <= high) { return .outOfRange(field: field, value: "\(value) at \(i), outside [\(low), \(high)]") }
-        }
-        return .outOfRange(field: field, value: "outside its bounds")
     }
 
     private func checkFlags(_ bytes: UnsafeRawBufferPointer, offset: Int, count: Int, field: String) throws(ProtocolError) {
