@@ -204,6 +204,13 @@ public struct LearnerCheckpoint: Sendable {
             }
         }
         guard replayGenerator != nil else { throw .badHeader("replay_generator_state is not four non-zero hexadecimal words") }
+        // A run that went non-finite before this file was written must not come back to life from it.
+        for name in Self.networkSections {
+            let finite = sections[name]!.withUnsafeBytes { raw in
+                (0..<(raw.count / 4)).allSatisfy { raw.loadUnaligned(fromByteOffset: 4 * $0, as: Float.self).isFinite }
+            }
+            if !finite { throw .corrupt("section \(name) holds NaN or infinity") }
+        }
     }
 
     public var replayGenerator: Xoshiro256? {

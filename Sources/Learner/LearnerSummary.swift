@@ -17,7 +17,8 @@ public struct LearnerSummary: Encodable, Sendable {
     public var messagesAccepted: [String: Int]
     public var weightsVersion: UInt64
     public var policyLag: PolicyLagSummary?
-    /// Transitions acted with random actions, before the worker had any weights (no policy lag).
+    /// Transitions acted without this learner's weights: random actions before a worker's first weights,
+    /// or a previous learner's weights just after a restart (no policy lag).
     public var randomTransitions: Int
     public var replaySize: Int
     public var samplesPerInsert: Double

@@ -196,6 +196,12 @@ struct CheckpointTests {
         sections["critic_adam_v"] = Array(sections["critic_adam_v"]!.dropLast(4))
         let short = LearnerCheckpoint(header: checkpoint.header, sections: sections)
         #expect(throws: CheckpointError.self) { try short.checkCompatible(with: small, environment: "Pendulum-v1") }
+        // Networks that went non-finite before the file was written: refused, so --resume falls back to an older one.
+        sections = checkpoint.sections
+        withUnsafeBytes(of: Float.nan.bitPattern.littleEndian) { sections["target_critic"]!.replaceSubrange(8..<12, with: $0) }
+        #expect(throws: CheckpointError.corrupt("section target_critic holds NaN or infinity")) {
+            try LearnerCheckpoint(header: checkpoint.header, sections: sections).checkCompatible(with: small, environment: "Pendulum-v1")
+        }
         // An agent rebuilt from the checkpoint alone acts exactly as the one that wrote it.
         let rebuilt = try checkpoint.makeAgent()
         #expect(Self.bits(rebuilt.actor.network.parameters) == Self.bits(small.actor.network.parameters))
