@@ -7,6 +7,7 @@ import PackageDescription
 //   ddpg (CLI) ──▶ Training ──▶ DDPG ──▶ NeuralNetwork ──▶ CBLAS (OpenBLAS)
 //                     │                      └───────────▶ Randomness
 //                     └──▶ Environments ──▶ CShims, Randomness
+//   Learner ──▶ Ingest ──▶ WireProtocol;  Learner, Worker ──▶ ZeroMQ ──▶ CZeroMQ (libzmq)
 //   DDPGBench ──▶ Training, DDPG, NeuralNetwork, Environments, ZeroMQ, WireProtocol
 let package = Package(
     name: "ddpg",
