@@ -30,7 +30,11 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .target(name: "Randomness"),
-        .target(name: "NeuralNetwork", dependencies: ["CBLAS", "Randomness"]),
+        // Without -fno-math-errno, sqrtf in a loop keeps it scalar (it may set errno).
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]),
+        .target(name: "NeuralNetwork", dependencies: ["CBLAS", "CKernels", "Randomness"]),
+        // Process start-up: re-executes with the OpenBLAS kernels the CPU supports best.
+        .target(name: "KernelSelection", dependencies: ["NeuralNetwork"]),
         .target(name: "CShims", linkerSettings: [.linkedLibrary("m")]),
         .systemLibrary(name: "CZeroMQ", providers: [.apt(["libzmq3-dev"])]),
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
@@ -81,14 +85,14 @@ let package = Package(
             name: "ddpg",
             dependencies: [
                 "Training", "DDPG", "Environments", "NeuralNetwork", "Learner", "Worker", "ProcessSupport", "Telemetry",
-                "MetricsServer", "Plotting", "Checkpoint",
+                "MetricsServer", "Plotting", "Checkpoint", "KernelSelection",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(
             name: "DDPGBench",
-            dependencies: ["Training", "DDPG", "Environments", "NeuralNetwork", "Randomness", "CBLAS", "ZeroMQ", "WireProtocol", "ProcessSupport", "Telemetry", "Checkpoint"]
+            dependencies: ["Training", "DDPG", "Environments", "NeuralNetwork", "Randomness", "CBLAS", "ZeroMQ", "WireProtocol", "ProcessSupport", "Telemetry", "Checkpoint", "KernelSelection"]
         ),
         .executableTarget(name: "HostilePeers", dependencies: ["WireProtocol", "ZeroMQ", "Telemetry"]),
         .testTarget(name: "NeuralNetworkTests", dependencies: ["NeuralNetwork", "Randomness"]),
@@ -101,6 +105,7 @@ let package = Package(
         .testTarget(name: "WireProtocolTests", dependencies: ["WireProtocol"]),
         .testTarget(name: "LearnerTests", dependencies: ["Learner", "WireProtocol", "Telemetry"]),
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "WireProtocol"]),
+        .testTarget(name: "KernelSelectionTests", dependencies: ["KernelSelection"]),
         .testTarget(name: "WorkerTests", dependencies: ["Worker"]),
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry", "Checksum"]),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "DDPG", "NeuralNetwork", "Randomness", "Training"]),

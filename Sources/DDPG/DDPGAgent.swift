@@ -196,8 +196,6 @@ public final class DDPGAgent {
     }
 
     private func copy(_ source: MatrixView, into destination: MatrixView, scale: Float) {
-        for r in 0..<source.rows {
-            VectorKernels.scaledCopy(source.row(r), to: destination.row(r), factor: scale, count: source.columns)
-        }
+        VectorKernels.scaledCopy(source, into: destination, factor: scale)
     }
 }

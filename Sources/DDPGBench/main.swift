@@ -2,15 +2,19 @@ import CBLAS
 import DDPG
 import Environments
 import Foundation
+import KernelSelection
 import NeuralNetwork
 import Randomness
 
 // Learner micro-benchmarks. Prints one JSON object per line:
 // {"name": ..., "value": ..., "unit": ...}. Run through scripts/bench-learner.sh.
 
-if !CommandLine.arguments.contains("--default-kernels") { BLAS.preferAVX512KernelsIfSupported() }
+if !CommandLine.arguments.contains("--default-kernels") { KernelSelection.selectAtStartup() }
 BLAS.setThreadCount(1)
 print("{\"name\": \"openblas_core\", \"value\": \"\(BLAS.coreName)\", \"unit\": \"\"}")
+if let choice = KernelSelection.report.openblasChoice {
+    print("{\"name\": \"openblas_own_choice\", \"value\": \"\(choice)\", \"unit\": \"\"}")
+}
 let clock = ContinuousClock()
 let quick = CommandLine.arguments.contains("--quick")
 /// `--only SUBSTRING` runs just the benchmarks whose name contains it (for profiling one shape).
@@ -135,11 +139,15 @@ if let index = CommandLine.arguments.firstIndex(of: "--fixed-updates"), index + 
 }
 
 // 1. The sgemm ceiling, at the shape of a [256,256] hidden layer on a batch of 256.
-if selected("sgemm") {
+/// GFLOP/s of one-threaded sgemm at 256³, over `seconds`.
+func sgemmRate(seconds: Double) -> Double {
     let n = 256
     let a = Matrix(rows: n, columns: n, fill: 0.5), b = Matrix(rows: n, columns: n, fill: 0.25), c = Matrix(rows: n, columns: n)
     let calls = rate(seconds: seconds) { BLAS.gemm(a.view, b.view, into: c.view) }
-    report("sgemm_256x256x256", calls * 2 * Double(n * n * n) / 1e9, "GFLOP/s")
+    return calls * 2 * Double(n * n * n) / 1e9
+}
+if selected("sgemm") {
+    report("sgemm_256x256x256", sgemmRate(seconds: seconds), "GFLOP/s")
 }
 
 /// Floating-point operations one DDPG update executes, counted from the GEMMs it runs.
@@ -188,13 +196,20 @@ for hidden in [[256, 256], [400, 300], [64, 64]] where selected("update_b256_" +
         swap(&obs, &next)
     }
     let batch = TransitionBatch(capacity: 256, observationSize: 3, actionSize: 1)
+    // The bound is sgemm's rate measured just before and just after, so that clock drift
+    // of the machine (turbo, neighbours) falls on both alike.
+    let before = sgemmRate(seconds: seconds / 3)
     let updates = rate(seconds: seconds) {
         replay.sample(256, into: batch, using: &generator)
         agent.update(batch)
     }
+    let bound = (before + sgemmRate(seconds: seconds / 3)) / 2
     let shape = hidden.map(String.init).joined(separator: "x")
+    let gflops = updates * updateFlops(agent, batch: 256) / 1e9
     report("update_b256_\(shape)", updates, "updates/s")
-    report("update_b256_\(shape)_gflops", updates * updateFlops(agent, batch: 256) / 1e9, "GFLOP/s")
+    report("update_b256_\(shape)_gflops", gflops, "GFLOP/s")
+    report("update_b256_\(shape)_sgemm_bound", bound * 1e9 / updateFlops(agent, batch: 256), "updates/s")
+    report("update_b256_\(shape)_fraction_of_bound", gflops / bound * 100, "%")
 }
 
 // 3. Raw Pendulum steps per second (observation included), actions cycling through a fixed table.

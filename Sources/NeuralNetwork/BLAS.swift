@@ -84,3 +84,41 @@ public enum BLAS {
         cblas_snrm2(Int32(count), x, 1)
     }
 }
+
+extension BLAS {
+    /// The OpenBLAS kernel family in use, e.g. "Haswell" or "SkylakeX".
+    public static var coreName: String { String(cString: openblas_get_corename()) }
+
+    /// OpenBLAS's build description, e.g. "OpenBLAS 0.3.21 NO_LAPACKE DYNAMIC_ARCH NO_AFFINITY Haswell MAX_THREADS=64".
+    public static var configuration: String { String(cString: openblas_get_config()) }
+
+    /// "OpenBLAS 0.3.21": the library and its version, the first two words of its configuration.
+    public static var library: String { configuration.split(separator: " ").prefix(2).joined(separator: " ") }
+}
+
+/// Which BLAS a run used, for summary.json, logs and `ddpg info`.
+public struct BLASReport: Codable, Sendable, Equatable {
+    /// Library and version, e.g. "OpenBLAS 0.3.21".
+    public var library: String
+    /// The kernel family in use, e.g. "SkylakeX".
+    public var kernels: String
+    /// The family OpenBLAS chose by itself, when the process replaced it by one the CPU supports better.
+    public var openblasChoice: String?
+    /// Why these kernels: the CPU features they need, or that OpenBLAS chose them.
+    public var reason: String
+    public var threads: Int
+
+    public init(library: String, kernels: String, openblasChoice: String?, reason: String, threads: Int) {
+        self.library = library
+        self.kernels = kernels
+        self.openblasChoice = openblasChoice
+        self.reason = reason
+        self.threads = threads
+    }
+
+    /// "OpenBLAS 0.3.21, SkylakeX kernels (for AVX-512 F/CD/BW/DQ/VL; OpenBLAS chose Haswell), 1 thread".
+    public var line: String {
+        let chose = openblasChoice.map { "; OpenBLAS chose \($0)" } ?? ""
+        return "\(library), \(kernels) kernels (\(reason)\(chose)), \(threads) thread\(threads == 1 ? "" : "s")"
+    }
+}

@@ -164,11 +164,12 @@ public final class MLP {
         for index in stride(from: layers.count - 1, through: lowest, by: -1) {
             let layer = layers[index]
             let delta = workspace.layerGradient(index, batch: batch)
-            layer.activation.backpropagate(delta, outputs: workspace.layerOutput(index, batch: batch))
+            // With parameter gradients, the bias gradient (the column sums of dL/dz) comes out of the same pass.
+            layer.activation.backpropagate(delta, outputs: workspace.layerOutput(index, batch: batch),
+                                           columnSums: parameterGradients ? biasGradients(index) : nil)
             let w = weights(index)
             if parameterGradients {
                 BLAS.gemm(workspace.layerInput(index, batch: batch), transposeA: true, delta, into: weightGradients(index))
-                sumRows(delta, into: biasGradients(index))
             }
             if auxiliaryGradient, layer.auxiliaryInputSize > 0 {
                 let auxWeights = MatrixView(
@@ -185,9 +186,4 @@ public final class MLP {
         }
     }
 
-    func sumRows(_ m: MatrixView, into sum: UnsafeMutablePointer<Float>) {
-        let n = m.columns
-        sum.update(repeating: 0, count: n)
-        for r in 0..<m.rows { VectorKernels.accumulate(sum, m.row(r), count: n) }
-    }
 }

@@ -37,13 +37,8 @@ public final class ParameterVector {
         VectorKernels.blend(values, towards: source.values, rate: tau, count: count)
     }
 
-    /// Whether every value is finite: x·0 is 0 for finite x and NaN otherwise, so one
-    /// vectorizable sum answers for the whole vector.
-    public var isFinite: Bool {
-        var sum: Float = 0
-        for i in 0..<count { sum += values[i] * 0 }
-        return sum == 0
-    }
+    /// Whether every value is finite.
+    public var isFinite: Bool { VectorKernels.allFinite(values, count: count) }
 
     /// The Euclidean norm of the whole vector.
     public var norm: Float { BLAS.norm(values, count: count) }

@@ -1,4 +1,5 @@
 import Foundation
+import NeuralNetwork
 
 /// The moment a run first reached the solved threshold.
 public struct SolvedAt: Codable, Sendable, Equatable {
@@ -21,6 +22,8 @@ public struct RunSummary: Codable, Sendable {
     public var solvedAt: SolvedAt?
     public var finalEval: EvaluationResult
     public var config: TrainingConfiguration
+    /// The BLAS library and kernels the run used (set by the command that ran it).
+    public var blas: BLASReport?
 
     public init(envSteps: Int, updates: Int, episodes: Int, wallSeconds: Double, eval: [EvaluationResult],
                 solvedAt: SolvedAt?, finalEval: EvaluationResult, config: TrainingConfiguration) {
@@ -35,7 +38,7 @@ public struct RunSummary: Codable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case envSteps, updates, episodes, wallSeconds, eval, solvedAt, finalEval, config
+        case envSteps, updates, episodes, wallSeconds, eval, solvedAt, finalEval, config, blas
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -49,6 +52,7 @@ public struct RunSummary: Codable, Sendable {
         try container.encode(solvedAt, forKey: .solvedAt)
         try container.encode(finalEval, forKey: .finalEval)
         try container.encode(config, forKey: .config)
+        try container.encodeIfPresent(blas, forKey: .blas)
     }
 
     /// snake_case, sorted keys; NaN and infinities are written as the strings "nan", "inf" and "-inf",

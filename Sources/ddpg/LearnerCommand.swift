@@ -2,6 +2,7 @@ import ArgumentParser
 import DDPG
 import Checkpoint
 import Foundation
+import KernelSelection
 import Learner
 import Logging
 import ProcessSupport
@@ -209,7 +210,9 @@ struct LearnerCommand: ParsableCommand {
                 throw ValidationError("--resume: \(error)")
             }
         }
-        let summary = try service.run()
+        logger.info("BLAS: \(KernelSelection.report.line)")
+        var summary = try service.run()
+        summary.run.blas = KernelSelection.report
         console.finish()
         // The endpoint keeps serving the final status until the process exits.
         _ = server

@@ -1,6 +1,9 @@
 import ArgumentParser
 import DDPG
 import Foundation
+import KernelSelection
+import Logging
+import NeuralNetwork
 import Training
 
 struct Train: ParsableCommand {
@@ -48,7 +51,11 @@ struct Train: ParsableCommand {
         let directory = common.runDirectory(default: "train")
         // Fails now, not after training, if the summary could not be written.
         try prepareRunDirectory(directory)
-        let summary = Trainer(configuration: trainingConfiguration, events: try common.eventWriter()).run()
+        BLAS.setThreadCount(common.blasThreads)
+        let blas = KernelSelection.report
+        Logger(label: "ddpg.train").info("BLAS: \(blas.line)")
+        var summary = Trainer(configuration: trainingConfiguration, events: try common.eventWriter()).run()
+        summary.blas = blas
         do {
             try summary.write(toDirectory: directory)
         } catch {

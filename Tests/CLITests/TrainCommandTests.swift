@@ -73,6 +73,36 @@ struct TrainCommandTests {
         }
     }
 
+    @Test("ddpg info names the BLAS, its kernels and why; a core OpenBLAS mistakes for an old one is replaced")
+    func info() throws {
+        let result = try DDPGProcess.run(["info", "--json"], timeout: 30)
+        #expect(result.status == 0)
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        let blas = try #require(document["blas"] as? [String: Any])
+        let cpu = try #require(document["cpu"] as? [String: Any])
+        #expect((blas["library"] as? String)?.hasPrefix("OpenBLAS") == true && blas["threads"] as? Int == 1)
+        #expect(cpu["flags"] is [String])
+        // Pretend OpenBLAS chose its SSE3 kernels, as it does on recent Intel Xeons.
+        let process = Process()
+        process.executableURL = DDPGProcess.executable
+        process.arguments = ["info", "--json"]
+        process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("DDPG_") && $0.key != "OPENBLAS_CORETYPE" }
+            .merging(["OPENBLAS_CORETYPE": "PRESCOTT"]) { $1 }
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let forced = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let forcedBLAS = try #require(forced["blas"] as? [String: Any])
+        if let best = cpu["best_kernels"] as? String {
+            #expect((forcedBLAS["kernels"] as? String)?.uppercased() == best, "replaced by \(best): \(forcedBLAS)")
+            #expect(forcedBLAS["openblas_choice"] as? String == "Prescott")
+        } else {
+            #expect(forcedBLAS["kernels"] as? String == "Prescott", "a CPU without AVX2 and FMA keeps OpenBLAS's choice")
+        }
+    }
+
     @Test("an unusable run directory fails at start, naming it, before any training")
     func unusableRunDirectory() throws {
         let file = DDPGProcess.temporaryDirectory().appendingPathComponent("a-file")
@@ -165,8 +195,11 @@ struct TrainCommandTests {
         ])
         #expect(result.status == 0, "stderr: \(result.stderr)")
         #expect(result.stderr.contains("step 1000"), "progress is logged while training")
+        #expect(result.stderr.contains("BLAS: OpenBLAS"), "the kernels in use are logged")
         let data = try Data(contentsOf: directory.appendingPathComponent("summary.json"))
         let summary = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let blas = try #require(summary["blas"] as? [String: Any], "summary.json records the BLAS")
+        #expect((blas["kernels"] as? String)?.isEmpty == false && blas["threads"] as? Int == 1)
         let evals = try #require(summary["eval"] as? [[String: Any]])
         let returns = evals.compactMap { $0["mean_return"] as? Double }
         #expect(returns.count == 6)

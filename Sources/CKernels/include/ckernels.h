@@ -1,0 +1,33 @@
+// Element-wise and narrow-matrix kernels of the networks, in C so that each is
+// compiled for AVX-512, AVX2/FMA and baseline x86-64 and the best one is bound
+// when the library loads (function multi-versioning); Swift's own SIMD types
+// compile to the baseline only. Row-major matrices with a row stride.
+#ifndef DDPG_CKERNELS_H
+#define DDPG_CKERNELS_H
+
+#include <stddef.h>
+
+/// One Adam step over n parameters, with coupled L2 decay (see Adam.swift).
+void ddpg_adam_step(float *w, const float *g, float *m, float *v, ptrdiff_t n, float beta1, float beta2, float epsilon,
+                    float decay, float step_size, float inv_sqrt_correction2);
+/// target = (1 − rate)·target + rate·source.
+void ddpg_blend(float *target, const float *source, float rate, ptrdiff_t n);
+/// y[r][j] = f(y[r][j] + bias[j]); activation 0 identity, 1 ReLU, 2 tanh.
+void ddpg_bias_activation(float *y, ptrdiff_t rows, ptrdiff_t columns, ptrdiff_t stride, const float *bias, int activation);
+/// g[r][j] ·= f′ from the outputs y: ReLU [y > 0], tanh 1 − y²; activation as above (0: unchanged).
+/// If `column_sums` is not null, it receives Σ_r g[r][j] afterwards (the bias gradient), from the same pass.
+void ddpg_activation_backward(float *g, ptrdiff_t g_stride, const float *y, ptrdiff_t y_stride, ptrdiff_t rows, ptrdiff_t columns,
+                              int activation, float *column_sums);
+/// y = factor · x row by row: destination[r][j] = factor · source[r][j].
+void ddpg_scaled_copy(const float *source, ptrdiff_t source_stride, float *destination, ptrdiff_t destination_stride,
+                      ptrdiff_t rows, ptrdiff_t columns, float factor);
+/// c = alpha·a·b + beta·c for an inner dimension k ≤ 4 (a: m × k, b: k × n).
+void ddpg_narrow_inner_product(const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc,
+                               ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha, float beta);
+/// c = alpha·aᵀ·b + beta·c for m ≤ 4 output rows (a: k × m, b: k × n).
+void ddpg_narrow_transposed_product(const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc,
+                                    ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha, float beta);
+/// Whether all n values are finite.
+int ddpg_all_finite(const float *x, ptrdiff_t n);
+
+#endif

@@ -1,0 +1,137 @@
+#include "ckernels.h"
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+// One version per instruction set, bound by an ifunc when the library loads. The
+// loops are plain so that the compiler vectorizes each version to its width.
+#if defined(__x86_64__) && defined(__linux__)
+#define MULTIVERSIONED __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define MULTIVERSIONED
+#endif
+
+MULTIVERSIONED
+void ddpg_adam_step(float *restrict w, const float *restrict g, float *restrict m, float *restrict v, ptrdiff_t n, float beta1,
+                    float beta2, float epsilon, float decay, float step_size, float inv_sqrt_correction2) {
+    const float c1 = 1 - beta1, c2 = 1 - beta2;
+    for (ptrdiff_t i = 0; i < n; i++) {
+        const float weight = w[i];
+        const float grad = g[i] + decay * weight;
+        const float mi = beta1 * m[i] + c1 * grad;
+        const float vi = beta2 * v[i] + c2 * grad * grad;
+        m[i] = mi;
+        v[i] = vi;
+        w[i] = weight - step_size * mi / (sqrtf(vi) * inv_sqrt_correction2 + epsilon);
+    }
+}
+
+MULTIVERSIONED
+void ddpg_blend(float *restrict target, const float *restrict source, float rate, ptrdiff_t n) {
+    const float keep = 1 - rate;
+    for (ptrdiff_t i = 0; i < n; i++) target[i] = keep * target[i] + rate * source[i];
+}
+
+MULTIVERSIONED
+void ddpg_bias_activation(float *restrict y, ptrdiff_t rows, ptrdiff_t columns, ptrdiff_t stride, const float *restrict bias,
+                          int activation) {
+    for (ptrdiff_t r = 0; r < rows; r++) {
+        float *restrict row = y + r * stride;
+        switch (activation) {
+        case 1:
+            for (ptrdiff_t j = 0; j < columns; j++) {
+                const float value = row[j] + bias[j];
+                row[j] = value > 0 ? value : 0;
+            }
+            break;
+        case 2:
+            for (ptrdiff_t j = 0; j < columns; j++) row[j] = tanhf(row[j] + bias[j]);
+            break;
+        default:
+            for (ptrdiff_t j = 0; j < columns; j++) row[j] += bias[j];
+        }
+    }
+}
+
+MULTIVERSIONED
+void ddpg_activation_backward(float *restrict g, ptrdiff_t g_stride, const float *restrict y, ptrdiff_t y_stride, ptrdiff_t rows,
+                              ptrdiff_t columns, int activation, float *restrict column_sums) {
+    if (column_sums) {
+        for (ptrdiff_t j = 0; j < columns; j++) column_sums[j] = 0;
+    }
+    for (ptrdiff_t r = 0; r < rows; r++) {
+        float *restrict grad = g + r * g_stride;
+        const float *restrict out = y + r * y_stride;
+        if (activation == 1) {
+            for (ptrdiff_t j = 0; j < columns; j++) grad[j] = out[j] > 0 ? grad[j] : 0;
+        } else if (activation == 2) {
+            for (ptrdiff_t j = 0; j < columns; j++) grad[j] *= 1 - out[j] * out[j];
+        }
+        if (column_sums) {
+            for (ptrdiff_t j = 0; j < columns; j++) column_sums[j] += grad[j];
+        }
+    }
+}
+
+MULTIVERSIONED
+void ddpg_scaled_copy(const float *restrict source, ptrdiff_t source_stride, float *restrict destination, ptrdiff_t destination_stride,
+                      ptrdiff_t rows, ptrdiff_t columns, float factor) {
+    for (ptrdiff_t r = 0; r < rows; r++) {
+        const float *restrict from = source + r * source_stride;
+        float *restrict to = destination + r * destination_stride;
+        for (ptrdiff_t j = 0; j < columns; j++) to[j] = factor * from[j];
+    }
+}
+
+// A layer fed by a few inputs (Pendulum's 3 observations): each output row is a
+// combination of k ≤ 4 rows of b, computed in one pass instead of sgemm's packing.
+MULTIVERSIONED
+void ddpg_narrow_inner_product(const float *restrict a, ptrdiff_t lda, const float *restrict b, ptrdiff_t ldb, float *restrict c,
+                               ptrdiff_t ldc, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha, float beta) {
+    // Unused terms get a zero coefficient (and repeat the last row of b) so one loop serves k = 1…4.
+    const float *b0 = b, *b1 = b + (k > 1 ? 1 : 0) * ldb, *b2 = b + (k > 2 ? 2 : k - 1) * ldb, *b3 = b + (k > 3 ? 3 : k - 1) * ldb;
+    for (ptrdiff_t r = 0; r < m; r++) {
+        const float *x = a + r * lda;
+        const float f0 = alpha * x[0], f1 = k > 1 ? alpha * x[1] : 0, f2 = k > 2 ? alpha * x[2] : 0, f3 = k > 3 ? alpha * x[3] : 0;
+        float *restrict out = c + r * ldc;
+        if (beta == 0) {
+            for (ptrdiff_t j = 0; j < n; j++) out[j] = f0 * b0[j] + f1 * b1[j] + f2 * b2[j] + f3 * b3[j];
+        } else {
+            for (ptrdiff_t j = 0; j < n; j++) out[j] = f0 * b0[j] + f1 * b1[j] + f2 * b2[j] + f3 * b3[j] + beta * out[j];
+        }
+    }
+}
+
+// The weight gradient of such a layer: m ≤ 4 output rows, each a sum of k rows of b.
+MULTIVERSIONED
+void ddpg_narrow_transposed_product(const float *restrict a, ptrdiff_t lda, const float *restrict b, ptrdiff_t ldb, float *restrict c,
+                                    ptrdiff_t ldc, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha, float beta) {
+    for (ptrdiff_t i = 0; i < m; i++) {
+        float *restrict out = c + i * ldc;
+        if (beta == 0) {
+            for (ptrdiff_t j = 0; j < n; j++) out[j] = 0;
+        } else {
+            for (ptrdiff_t j = 0; j < n; j++) out[j] *= beta;
+        }
+    }
+    for (ptrdiff_t p = 0; p < k; p++) {
+        const float *restrict row = b + p * ldb;
+        for (ptrdiff_t i = 0; i < m; i++) {
+            const float factor = alpha * a[p * lda + i];
+            float *restrict out = c + i * ldc;
+            for (ptrdiff_t j = 0; j < n; j++) out[j] += factor * row[j];
+        }
+    }
+}
+
+MULTIVERSIONED
+int ddpg_all_finite(const float *restrict x, ptrdiff_t n) {
+    // NaN and infinities have an all-ones exponent; an integer OR vectorizes where a float sum may not be reordered.
+    uint32_t bad = 0;
+    for (ptrdiff_t i = 0; i < n; i++) {
+        uint32_t bits;
+        memcpy(&bits, x + i, sizeof bits);
+        bad |= (bits & 0x7F800000u) == 0x7F800000u;
+    }
+    return bad == 0;
+}
