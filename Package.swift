@@ -103,7 +103,7 @@ let package = Package(
         .testTarget(name: "CLITests", dependencies: ["ddpg", "DDPGTestSupport"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "WireProtocolTests", dependencies: ["WireProtocol"]),
-        .testTarget(name: "LearnerTests", dependencies: ["Learner", "WireProtocol", "Telemetry"]),
+        .testTarget(name: "LearnerTests", dependencies: ["Learner", "Ingest", "WireProtocol", "Telemetry"]),
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "WireProtocol"]),
         .testTarget(name: "KernelSelectionTests", dependencies: ["KernelSelection"]),
         .testTarget(name: "WorkerTests", dependencies: ["Worker"]),

@@ -286,6 +286,13 @@ public struct IngestLedger: Sendable {
         workers.values.filter { !$0.finished && now - $0.lastSeen <= window }.map(\.key).sorted()
     }
 
+    /// What the learner has consumed of each session heard from within `window` seconds:
+    /// the next sequence number it expects, for the workers' flow control.
+    public func acknowledgements(now: Double, window: Double) -> [Announce.Acknowledgement] {
+        workers.values.filter { now - $0.lastSeen <= window }
+            .map { Announce.Acknowledgement(workerId: $0.workerId, session: $0.session, nextSequence: $0.nextSequence) }
+    }
+
     /// Worker ids with an active session.
     public func activeWorkers(now: Double, window: Double) -> [UInt32] {
         Array(Set(activeSessions(now: now, window: window).map(\.workerId))).sorted()

@@ -10,9 +10,12 @@ public struct LearnerSettings: Codable, Sendable, Equatable {
     /// Sampled transitions per inserted one (batch size × updates per transition); 0 disables rate limiting.
     public var samplesPerInsert: Double = 128
     /// How many transitions inserts may run ahead of the target ratio before workers feel backpressure.
-    public var rateTolerance = 1_000
-    /// Publish actor weights every this many updates.
-    public var broadcastEvery = 1_000
+    public var rateTolerance = 32
+    /// Publish actor weights every this many updates (if the bandwidth budget allows).
+    public var broadcastEvery = 25
+    /// Bytes per second that weight broadcasts may take, over all subscribers: a large actor or
+    /// many workers publish less often than every `broadcastEvery` updates, never more than this.
+    public var broadcastBytesPerSecond: Double = 100_000_000
     /// Stop once an evaluation reaches this mean return (nil: run to maxEnvSteps).
     public var untilReturn: Double?
     /// At shutdown, how long to wait for workers to flush their last transitions: a hard deadline, whatever peers send.
@@ -22,6 +25,8 @@ public struct LearnerSettings: Codable, Sendable, Equatable {
     public var maxPeers = 64
     /// Accept and count transitions but never train (for measuring ingest).
     public var ingestOnly = false
+    /// Announce a pace to workers: how many transitions to act with one weights version before waiting for the next.
+    public var workerPace = true
     /// Checkpoint every this many seconds of wall time (nil: not by time).
     public var checkpointEverySeconds: Double? = 60
     /// Checkpoint every this many updates (nil: not by updates).
@@ -38,6 +43,8 @@ public struct LearnerSettings: Codable, Sendable, Equatable {
         try check(samplesPerInsert >= 0 && samplesPerInsert.isFinite, "samplesPerInsert", "must be non-negative, got \(samplesPerInsert)")
         try check(rateTolerance >= 1, "rateTolerance", "must be at least 1, got \(rateTolerance)")
         try check(broadcastEvery >= 1, "broadcastEvery", "must be at least 1, got \(broadcastEvery)")
+        try check(broadcastBytesPerSecond >= 1_000 && broadcastBytesPerSecond.isFinite, "broadcastBytesPerSecond",
+                  "must be at least 0.001 MB/s, got \(broadcastBytesPerSecond / 1e6) MB/s")
         try check(drainSeconds >= 0 && drainSeconds <= 600, "drainSeconds", "must be in 0...600, got \(drainSeconds)")
         try check(maxPeers >= 1 && maxPeers <= 4_096, "maxPeers", "must be in 1...4096, got \(maxPeers)")
         try check(!transitionsEndpoint.isEmpty && transitionsEndpoint != weightsEndpoint, "transitionsEndpoint",

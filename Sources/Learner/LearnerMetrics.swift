@@ -45,6 +45,10 @@ public final class LearnerMetrics: @unchecked Sendable {
         .init(name: "ddpg_eval_return", kind: .gauge, help: "Mean return of the latest evaluation."),
         .init(name: "ddpg_policy_lag", kind: .histogram, help: "Weights versions between the learner and the actor that produced each accepted message.",
               buckets: [0, 1, 2, 4, 8, 16, 32, 64, 128]),
+        .init(name: "ddpg_policy_lag_updates", kind: .histogram, help: "Updates between the weights that acted each accepted message and the learner's state when it arrived.",
+              buckets: [0, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000]),
+        .init(name: "ddpg_policy_lag_seconds", kind: .histogram, help: "Seconds between the publication of the weights that acted each accepted message and its arrival.",
+              buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1]),
         .init(name: "ddpg_episode_return", kind: .histogram, help: "Undiscounted returns of the episodes the workers report.",
               buckets: [-1500, -1200, -1000, -800, -600, -400, -300, -200, -150, -100, -50, 0]),
         .init(name: "ddpg_update_duration_seconds", kind: .histogram, help: "Wall time of one update: critic, actor and target networks.",
@@ -82,6 +86,8 @@ public final class LearnerMetrics: @unchecked Sendable {
     let updatesPerSecond: (last10s: Gauge, last60s: Gauge)
     let evalReturn: Gauge
     let policyLag: Recorder
+    let policyLagUpdates: Recorder
+    let policyLagSeconds: Recorder
     let episodeReturn: Recorder
     let updateDuration: Timer
     let evaluationDuration: Timer
@@ -120,6 +126,8 @@ public final class LearnerMetrics: @unchecked Sendable {
         updatesPerSecond = (gauge("ddpg_updates_per_second", [("window", "10s")]), gauge("ddpg_updates_per_second", [("window", "60s")]))
         evalReturn = gauge("ddpg_eval_return")
         policyLag = Recorder(label: "ddpg_policy_lag", dimensions: [], aggregate: true, factory: factory)
+        policyLagUpdates = Recorder(label: "ddpg_policy_lag_updates", dimensions: [], aggregate: true, factory: factory)
+        policyLagSeconds = Recorder(label: "ddpg_policy_lag_seconds", dimensions: [], aggregate: true, factory: factory)
         episodeReturn = Recorder(label: "ddpg_episode_return", dimensions: [], aggregate: true, factory: factory)
         updateDuration = Timer(label: "ddpg_update_duration_seconds", dimensions: [], factory: factory)
         evaluationDuration = Timer(label: "ddpg_evaluation_duration_seconds", dimensions: [], factory: factory)

@@ -133,12 +133,41 @@ extension LearnerService {
         }
     }
 
-    /// Tells workers this learner is here, so that one that has not greeted it (after a learner restart) says hello.
-    func announceIfDue() {
+    /// Tells workers this learner is here (so that one that has not greeted it, after a learner
+    /// restart, says hello), and how much of each one's data it has consumed: every 0.2 s, and
+    /// at most every millisecond after accepting transitions, which is what paces the workers.
+    func announceIfDue(acceptedSinceLast: Bool = false) {
         let now = elapsed
-        guard now >= nextAnnounceAt else { return }
-        nextAnnounceAt = now + Self.announceSeconds
-        publish(encoder.encode(Announce(learnerId: learnerId, weightsVersion: weightsVersion)), what: "the announcement")
+        guard now >= nextAnnounceAt || (acceptedSinceLast && workerCredit > 0 && now >= nextAcknowledgementAt) else { return }
+        if now >= nextAnnounceAt {
+            nextAnnounceAt = now + Self.announceSeconds
+            updateWorkerCredit(now: now)
+        }
+        nextAcknowledgementAt = now + Self.acknowledgementSeconds
+        acceptedSinceAnnounce = false
+        let announce = Announce(learnerId: learnerId, weightsVersion: weightsVersion, credit: workerCredit,
+                                acknowledgements: workerCredit > 0 ? ledger.acknowledgements(now: now, window: 10) : [])
+        publish(encoder.encode(announce), what: "the announcement")
+    }
+
+    static let acknowledgementSeconds = 0.001
+
+    /// The credit announced to workers: twice each active worker's share of the transitions the
+    /// learner consumes between two broadcasts. A worker with that much sent and not yet consumed
+    /// waits for the learner, so its data does not age in queues (the kernel's socket buffers alone
+    /// hold hundreds of transitions). 0 (no limit) while nothing is consumed, or with `--no-worker-pace`.
+    func updateWorkerCredit(now: Double) {
+        defer { creditSample = (agent.updateCount, weightsVersion) }
+        let settings = configuration.learner
+        guard settings.workerPace, !settings.ingestOnly, limiter.samplesPerInsert > 0, weightsVersion > 0 else {
+            workerCredit = 0
+            return
+        }
+        let versions = weightsVersion &- creditSample.version, updates = agent.updateCount - creditSample.updates
+        let updatesPerVersion = versions > 0 && updates > 0 ? Double(updates) / Double(versions) : Double(settings.broadcastEvery)
+        let transitionsPerVersion = updatesPerVersion * Double(configuration.training.agent.batchSize) / limiter.samplesPerInsert
+        let workers = max(ledger.activeSessions(now: now, window: 10).count, 1)
+        workerCredit = max(Int((2 * transitionsPerVersion / Double(workers)).rounded(.up)), 1)
     }
 }
 

@@ -21,7 +21,7 @@ extension LearnerService {
         // Sessions the ledger let go of (silent ones evicted to make room) take their rates with them.
         if workerRates.count > workers.count { workerRates = workerRates.filter { workers[$0.key] != nil } }
         let status = makeStatus(now: now)
-        recentLag.advance()
+        policyLag.advance()
 
         metrics.updates.increment(by: status.updates - updatesReported)
         updatesReported = status.updates
@@ -44,6 +44,8 @@ extension LearnerService {
             events.scalar("throughput/transitions_per_second", status.transitionsPerSecond.last10s, step: step)
             events.scalar("throughput/updates_per_second", status.updatesPerSecond.last10s, step: step)
             if let lag = status.policyLag { events.scalar("policy_lag/mean", lag.mean, step: step) }
+            if let lag = status.policyLagUpdates { events.scalar("policy_lag/mean_updates", lag.mean, step: step) }
+            if let lag = status.policyLagSeconds { events.scalar("policy_lag/mean_seconds", lag.mean, step: step) }
             events.flush()
         }
         monitoring.onStatus(status)
@@ -60,6 +62,7 @@ extension LearnerService {
                             lastEpisodeReturn: record.lastEpisodeReturn, weightsVersion: record.latestWeightsVersion,
                             sequenceGaps: record.sequenceGaps)
         }
+        let lag = policyLag.recent
         let rates = acceptedRate.rates
         let rate = rates.last60s > 0 ? rates.last60s : rates.last10s
         let remaining = Double(max(c.maxEnvSteps - envSteps, 0))
@@ -71,12 +74,13 @@ extension LearnerService {
             maxEnvSteps: c.maxEnvSteps, updates: agent.updateCount, transitionsPerSecond: rates, updatesPerSecond: updateRate.rates,
             samplesPerInsert: phase == "draining" ? ratioAtStop : limiter.observedRatio,
             targetSamplesPerInsert: configuration.learner.samplesPerInsert, replaySize: replay.count,
-            replayCapacity: replay.capacity, weightsVersion: weightsVersion, policyLag: recentLag.range,
+            replayCapacity: replay.capacity, weightsVersion: weightsVersion, policyLag: lag.versions,
             recentEpisodeReturn: ledger.recentEpisodeReturn(), latestEvaluation: latest, solvedAtEnvSteps: solvedAt?.envSteps,
             transitionsRejected: ledger.transitionsRejected, messagesAccepted: ledger.totalMessagesAccepted,
             messagesRejected: ledger.totalMessagesRejected,
             messagesRejectedByReason: ledger.messagesRejected, workersConnected: active.count, workers: workers,
             etaSeconds: phase == "draining" ? 0 : (rate > 0 ? remaining / rate : nil), rollbacks: rollbacks, lastRollback: lastRollback,
-            checkpointFailures: checkpointWriter?.failures ?? 0, duplicateWorkerIds: ledger.duplicateWorkerIds.sorted())
+            checkpointFailures: checkpointWriter?.failures ?? 0, duplicateWorkerIds: ledger.duplicateWorkerIds.sorted(),
+            policyLagUpdates: lag.updates, policyLagSeconds: lag.seconds)
     }
 }

@@ -59,6 +59,13 @@ public final class LearnerService {
     let learnerId = UInt64.random(in: 1...UInt64.max)
     var updatesAtLastBroadcast = 0
     var nextAnnounceAt = 0.0
+    /// When the bandwidth budget allows the next broadcast.
+    var nextBroadcastAllowedAt = 0.0
+    /// Transitions a worker may have in flight (see `updateWorkerCredit`), and where its last estimate started.
+    var workerCredit = 0
+    var creditSample = (updates: 0, version: UInt64(0))
+    var nextAcknowledgementAt = 0.0
+    var acceptedSinceAnnounce = false
     var nextSubscriptionsAt = 0.0
     var evaluations: [EvaluationResult] = []
     var solvedAt: SolvedAt?
@@ -73,7 +80,7 @@ public final class LearnerService {
     var acceptedRate = RateWindow()
     var updateRate = RateWindow()
     var workerRates: [SessionKey: RateWindow] = [:]
-    var recentLag = RecentLag()
+    var policyLag = PolicyLagTracker()
     /// Updates already added to `ddpg_updates_total` (advanced once a second, not on the hot path).
     var updatesReported = 0
     /// Checkpoint failures already added to `ddpg_checkpoint_failures_total`.
@@ -168,7 +175,7 @@ public final class LearnerService {
                 }
             }
             if envSteps >= c.maxEnvSteps { stopReason = stopReason ?? "max_env_steps" }
-            announceIfDue()
+            announceIfDue(acceptedSinceLast: acceptedSinceAnnounce)
             reportStatusIfDue()
             checkpointIfDue()
             if !progressed, stopReason == nil {
@@ -206,11 +213,12 @@ public final class LearnerService {
             switch ingest.handle(bytes, currentVersion: weightsVersion, now: now) {
             case let .transitions(view, lag):
                 insert(view)
-                recordTransitionMetrics(view.header, lag: lag)
+                acceptedSinceAnnounce = true
+                recordTransitionMetrics(view.header, versionLag: lag, now: now)
             case let .hello(hello, isNew):
                 metrics.messageReceived(kind: "hello")
                 logger.log(level: isNew ? .info : .debug, """
-                    worker \(hello.workerId) \(isNew ? "joined" : "said hello again") (session \(hex(hello.session))): \
+                    worker \(hello.workerId) \(isNew ? "joined" : "said hello again") (session \(hex(hello.session)), \(format(now * 1_000)) ms after the learner started): \
                     \(hello.environmentCount) environments, seed \(hello.seed)
                     """)
             case let .episode(report):
@@ -243,13 +251,16 @@ public final class LearnerService {
         }
     }
 
-    private func recordTransitionMetrics(_ header: TransitionsHeader, lag: Int64?) {
+    private func recordTransitionMetrics(_ header: TransitionsHeader, versionLag: Int64?, now: Double) {
         metrics.messageReceived(kind: "transitions")
         metrics.transitionsReceived.increment(by: header.count)
         metrics.workerTransitionsReceived(header.workerId, count: header.count)
-        if let lag {
-            metrics.policyLag.record(lag)
-            recentLag.record(lag, weight: header.count)
+        guard let versionLag else { return }
+        metrics.policyLag.record(versionLag)
+        if let lag = policyLag.accepted(version: header.weightsVersion, versionLag: versionLag, count: header.count,
+                                        updates: agent.updateCount, now: now) {
+            metrics.policyLagUpdates.record(lag.updates)
+            metrics.policyLagSeconds.record(lag.seconds)
         }
     }
 
@@ -282,7 +293,8 @@ public final class LearnerService {
                 events.scalar("loss/critic", Double(stats.criticLoss), step: envSteps)
                 events.scalar("loss/actor", Double(stats.actorLoss), step: envSteps)
             }
-            if agent.updateCount - updatesAtLastBroadcast >= configuration.learner.broadcastEvery || weightsVersion == 0 {
+            if weightsVersion == 0
+                || (agent.updateCount - updatesAtLastBroadcast >= configuration.learner.broadcastEvery && elapsed >= nextBroadcastAllowedAt) {
                 broadcastWeights()
             }
         }
@@ -298,11 +310,14 @@ public final class LearnerService {
         metrics.weightsPublished.increment()
         metrics.weightsVersion.record(Int64(weightsVersion))
         updatesAtLastBroadcast = agent.updateCount
+        policyLag.published(version: weightsVersion, updates: agent.updateCount, seconds: elapsed)
         let parameters = agent.actor.network.parameters
         let bytes = encoder.encodeWeights(
             version: weightsVersion, learnerId: learnerId, publishedAtNanoseconds: WallClock.nanoseconds(), shape: actorShape,
             parameters: UnsafeBufferPointer(start: parameters.values, count: parameters.count))
         publish(bytes, what: "weights")
+        let subscribers = max(gate.openConnections(socket: "weights"), 1)
+        nextBroadcastAllowedAt = elapsed + Double(bytes.count * subscribers) / configuration.learner.broadcastBytesPerSecond
     }
 
     private func evaluate() {
@@ -316,7 +331,7 @@ public final class LearnerService {
         evaluations.append(result)
         nextEvaluationAt = saturatingAdd(envSteps / c.evalEvery * c.evalEvery, c.evalEvery)
         events?.scalar("eval/mean_return", result.meanReturn, step: result.envSteps)
-        logger.debug("eval at \(result.envSteps) env steps: \(format(result.meanReturn)) ± \(format(result.stdReturn))")
+        logger.debug("eval at \(result.envSteps) env steps, \(agent.updateCount) updates, weights v\(weightsVersion): \(format(result.meanReturn)) ± \(format(result.stdReturn))")
         if solvedAt == nil, result.meanReturn >= c.solvedReturn {
             solvedAt = SolvedAt(envSteps: result.envSteps, wallSeconds: result.wallSeconds)
             logger.notice("solved: eval \(format(result.meanReturn)) ± \(format(result.stdReturn)) ≥ \(format(c.solvedReturn)) at \(result.envSteps) env steps, \(format(result.wallSeconds)) s")
@@ -366,7 +381,8 @@ public final class LearnerService {
             transitionsSent: Dictionary(uniqueKeysWithValues: ledger.claimedTransitionsSent.map { ("\($0.key)", $0.value) }),
             transitionsReceived: ledger.transitionsReceived, transitionsAccepted: ledger.transitionsAccepted,
             transitionsRejected: ledger.transitionsRejected, messagesRejected: ledger.messagesRejected,
-            messagesAccepted: ledger.messagesAccepted, weightsVersion: weightsVersion, policyLag: ledger.policyLag.summary, randomTransitions: ledger.randomTransitions,
+            messagesAccepted: ledger.messagesAccepted, weightsVersion: weightsVersion, policyLag: ledger.policyLag.summary,
+            policyLagUpdates: policyLag.updates.summary, policyLagSeconds: policyLag.secondsSummary, randomTransitions: ledger.randomTransitions,
             replaySize: replay.count, samplesPerInsert: ratioAtStop, stopReason: stopReason, workers: ledger.sortedWorkers,
             duplicateWorkerIds: ledger.duplicateWorkerIds.sorted(), rollbacks: rollbacks,
             resumedFrom: resumedFile?.path, checkpoints: checkpointsWritten, checkpointFailures: checkpointWriter?.failures ?? 0)

@@ -16,7 +16,10 @@ public struct LearnerSummary: Encodable, Sendable {
     /// Messages accepted, by kind; with `messages_rejected`, every message that reached the learner.
     public var messagesAccepted: [String: Int]
     public var weightsVersion: UInt64
+    /// In weights versions, in updates, and in seconds from publication to arrival.
     public var policyLag: PolicyLagSummary?
+    public var policyLagUpdates: PolicyLagSummary?
+    public var policyLagSeconds: DurationSummary?
     /// Transitions acted without this learner's weights: random actions before a worker's first weights,
     /// or a previous learner's weights just after a restart (no policy lag).
     public var randomTransitions: Int
@@ -38,7 +41,7 @@ public struct LearnerSummary: Encodable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case learnerConfig, transitionsSent, transitionsReceived, transitionsAccepted, transitionsRejected, messagesRejected, messagesAccepted
-        case weightsVersion, policyLag, randomTransitions, replaySize, samplesPerInsert, stopReason, workers, resumedFrom, checkpoints
+        case weightsVersion, policyLag, policyLagUpdates, policyLagSeconds, randomTransitions, replaySize, samplesPerInsert, stopReason, workers, resumedFrom, checkpoints
         case duplicateWorkerIds, rollbacks, checkpointFailures
     }
 
@@ -54,6 +57,8 @@ public struct LearnerSummary: Encodable, Sendable {
         try container.encode(messagesAccepted, forKey: .messagesAccepted)
         try container.encode(weightsVersion, forKey: .weightsVersion)
         try container.encode(policyLag, forKey: .policyLag)
+        try container.encode(policyLagUpdates, forKey: .policyLagUpdates)
+        try container.encode(policyLagSeconds, forKey: .policyLagSeconds)
         try container.encode(randomTransitions, forKey: .randomTransitions)
         try container.encode(replaySize, forKey: .replaySize)
         try container.encode(samplesPerInsert, forKey: .samplesPerInsert)

@@ -26,6 +26,19 @@ public struct LagRange: Codable, Sendable, Equatable {
     }
 }
 
+/// Min, mean and max of a duration, in seconds.
+public struct DurationRange: Codable, Sendable, Equatable {
+    public var min: Double
+    public var mean: Double
+    public var max: Double
+
+    public init(min: Double, mean: Double, max: Double) {
+        self.min = min
+        self.mean = mean
+        self.max = max
+    }
+}
+
 /// The latest evaluation of the greedy policy.
 public struct EvaluationPoint: Codable, Sendable, Equatable {
     public var envSteps: Int
@@ -93,8 +106,11 @@ public struct LearnerStatus: Codable, Sendable, Equatable {
     public var replaySize: Int
     public var replayCapacity: Int
     public var weightsVersion: UInt64
-    /// Over the transitions accepted in the last 10 s (nil if all were random or none arrived).
+    /// Over the transitions accepted in the last 10 s (nil if all were random or none arrived): in weights
+    /// versions, in updates, and in seconds from the publication of the weights acted with to the data's arrival.
     public var policyLag: LagRange?
+    public var policyLagUpdates: LagRange?
+    public var policyLagSeconds: DurationRange?
     /// Mean of the last 10 episode returns the workers reported.
     public var recentEpisodeReturn: Double?
     public var latestEvaluation: EvaluationPoint?
@@ -121,7 +137,8 @@ public struct LearnerStatus: Codable, Sendable, Equatable {
                 policyLag: LagRange?, recentEpisodeReturn: Double?, latestEvaluation: EvaluationPoint?, solvedAtEnvSteps: Int?,
                 transitionsRejected: Int, messagesAccepted: Int = 0, messagesRejected: Int, messagesRejectedByReason: [String: Int],
                 workersConnected: Int, workers: [WorkerStatusRow], etaSeconds: Double?, rollbacks: Int = 0, lastRollback: String? = nil,
-                checkpointFailures: Int = 0, duplicateWorkerIds: [UInt32] = []) {
+                checkpointFailures: Int = 0, duplicateWorkerIds: [UInt32] = [], policyLagUpdates: LagRange? = nil,
+                policyLagSeconds: DurationRange? = nil) {
         self.phase = phase
         self.learnerId = learnerId
         self.uptimeSeconds = uptimeSeconds
@@ -151,6 +168,8 @@ public struct LearnerStatus: Codable, Sendable, Equatable {
         self.lastRollback = lastRollback
         self.checkpointFailures = checkpointFailures
         self.duplicateWorkerIds = duplicateWorkerIds
+        self.policyLagUpdates = policyLagUpdates
+        self.policyLagSeconds = policyLagSeconds
     }
 
     /// snake_case JSON, the convention of summary.json and of Prometheus names.

@@ -7,6 +7,7 @@ public final class ProgressLog {
     public static let columns = [
         "wall_seconds", "env_steps", "updates", "transitions_per_second", "updates_per_second", "replay_size",
         "weights_version", "policy_lag_mean", "episode_return", "eval_return", "workers_connected", "messages_rejected",
+        "policy_lag_updates_mean", "policy_lag_seconds_mean",
     ]
 
     private let handle: FileHandle
@@ -57,6 +58,7 @@ public final class ProgressLog {
             String(format: "%.3f", s.wallSeconds), "\(s.envSteps)", "\(s.updates)", field(s.transitionsPerSecond.last10s),
             field(s.updatesPerSecond.last10s), "\(s.replaySize)", "\(s.weightsVersion)", field(s.policyLag?.mean),
             field(s.recentEpisodeReturn), field(s.latestEvaluation?.meanReturn), "\(s.workersConnected)", "\(s.messagesRejected)",
+            field(s.policyLagUpdates?.mean), field(s.policyLagSeconds?.mean),
         ]
         handle.write(Data((row.joined(separator: ",") + "\n").utf8))
     }

@@ -32,6 +32,15 @@ public enum StatusFormat {
         return "\(range.min)/\(String(format: "%.1f", range.mean))/\(range.max)"
     }
 
+    /// "lag 37 updates, 4 ms (0/0.6/2 versions)": the policy's mean age in updates and seconds when its
+    /// data arrived, and its min/mean/max in weights versions.
+    public static func lag(_ s: LearnerStatus) -> String {
+        let versions = s.policyLag.map { "\(lag($0)) versions" }
+        guard let updates = s.policyLagUpdates else { return "lag \(versions ?? "–")" }
+        let seconds = s.policyLagSeconds.map { $0.mean >= 1 ? String(format: ", %.1f s", $0.mean) : String(format: ", %.0f ms", $0.mean * 1_000) } ?? ""
+        return "lag \(count(updates.mean)) updates\(seconds)\(versions.map { " (\($0))" } ?? "")"
+    }
+
     /// `[██████░░░░]` filled to `fraction`.
     public static func progressBar(_ fraction: Double, width: Int) -> String {
         let clamped = fraction.isFinite ? min(max(fraction, 0), 1) : 0
@@ -59,7 +68,7 @@ public enum StatusFormat {
         return [
             "\(progressBar(fraction, width: barWidth)) \(String(format: "%3.0f%%", fraction * 100)) \(count(s.envSteps))/\(count(s.maxEnvSteps)) env steps | \(eta) | \(duration(s.uptimeSeconds)) | \(s.phase)",
             "in \(count(s.transitionsPerSecond.last10s))/s (10s) \(count(s.transitionsPerSecond.last60s))/s (60s) | updates \(count(s.updatesPerSecond.last10s))/s | samples/insert \(String(format: "%.1f", s.samplesPerInsert)) | replay \(count(s.replaySize))/\(count(s.replayCapacity))",
-            "\(workersSummary(s)) | weights v\(s.weightsVersion) lag \(lag(s.policyLag)) | episode \(returnValue(s.recentEpisodeReturn)) | \(evaluationSummary(s)) | rejected \(s.messagesRejected)",
+            "\(workersSummary(s)) | weights v\(s.weightsVersion) \(lag(s)) | episode \(returnValue(s.recentEpisodeReturn)) | \(evaluationSummary(s)) | rejected \(s.messagesRejected)",
         ]
     }
 
@@ -70,7 +79,7 @@ public enum StatusFormat {
             step \(s.envSteps)/\(s.maxEnvSteps) | in \(count(s.transitionsPerSecond.last10s))/s (10s) \
             \(count(s.transitionsPerSecond.last60s))/s (60s) | updates \(count(s.updatesPerSecond.last10s))/s | \
             samples/insert \(String(format: "%.1f", s.samplesPerInsert)) | replay \(s.replaySize)/\(s.replayCapacity) | \
-            \(workersSummary(s)) | weights v\(s.weightsVersion) lag \(lag(s.policyLag)) | \
+            \(workersSummary(s)) | weights v\(s.weightsVersion) \(lag(s)) | \
             episode \(returnValue(s.recentEpisodeReturn)) | \(evaluationSummary(s)) | rejected \(s.messagesRejected)\(eta)
             """
     }

@@ -211,13 +211,23 @@ public struct MessageDecoder: Sendable {
     }
 
     private func decodeAnnounce(_ reader: inout ByteReader) throws(ProtocolError) -> Announce {
-        try expectEnd(&reader, bodyLength: WireFormat.announceBody, field: "announce")
         let learnerId = try reader.read(UInt64.self, field: "learner id")
         let version = try reader.read(UInt64.self, field: "weights version")
         let maxCount = Int(try reader.read(UInt32.self, field: "max transitions per message"))
-        guard try reader.read(UInt32.self, field: "reserved") == 0 else { throw .reservedBitsSet(field: "announce reserved") }
+        let credit = Int(try reader.read(UInt32.self, field: "credit"))
+        let count = Int(try reader.read(UInt32.self, field: "acknowledgement count"))
         guard maxCount >= 1 else { throw .outOfRange(field: "max transitions per message", value: "0") }
-        return Announce(learnerId: learnerId, weightsVersion: version, maxTransitionsPerMessage: maxCount)
+        guard count <= WireFormat.maxAcknowledgements else { throw .outOfRange(field: "acknowledgement count", value: "\(count)") }
+        try expectEnd(&reader, bodyLength: WireFormat.announceFixedBody + 16 * count, field: "announce")
+        var acknowledgements: [Announce.Acknowledgement] = []
+        acknowledgements.reserveCapacity(count)
+        for _ in 0..<count {
+            acknowledgements.append(Announce.Acknowledgement(
+                workerId: try reader.read(UInt32.self, field: "worker id"), session: try reader.read(UInt32.self, field: "session"),
+                nextSequence: try reader.read(UInt64.self, field: "next sequence")))
+        }
+        return Announce(learnerId: learnerId, weightsVersion: version, maxTransitionsPerMessage: maxCount, credit: credit,
+                        acknowledgements: acknowledgements)
     }
 
     private func decodeWeights(_ reader: inout ByteReader) throws(ProtocolError) -> WeightsView {

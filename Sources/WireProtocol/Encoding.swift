@@ -110,7 +110,14 @@ public struct MessageEncoder {
         writer.write(announce.learnerId)
         writer.write(announce.weightsVersion)
         writer.write(UInt32(clamping: announce.maxTransitionsPerMessage))
-        writer.write(UInt32(0))
+        writer.write(UInt32(clamping: announce.credit))
+        let acknowledgements = announce.acknowledgements.prefix(WireFormat.maxAcknowledgements)
+        writer.write(UInt32(acknowledgements.count))
+        for acknowledgement in acknowledgements {
+            writer.write(acknowledgement.workerId)
+            writer.write(acknowledgement.session)
+            writer.write(acknowledgement.nextSequence)
+        }
         return finish()
     }
 

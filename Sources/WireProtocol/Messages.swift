@@ -130,19 +130,41 @@ public struct WeightsView {
     public let parameters: UnsafeRawPointer
 }
 
-/// The learner says it is there, about once a second: a worker that has not said
-/// hello to this learner id does so before its next message.
+/// The learner says it is there, and how much of each worker's data it has consumed.
+/// A worker that has not said hello to this learner id does so before its next message.
 public struct Announce: Equatable, Sendable {
+    /// What the learner has consumed of one worker session: the sequence number of the
+    /// transitions message it expects next.
+    public struct Acknowledgement: Equatable, Sendable {
+        public var workerId: UInt32
+        public var session: UInt32
+        public var nextSequence: UInt64
+
+        public init(workerId: UInt32, session: UInt32, nextSequence: UInt64) {
+            self.workerId = workerId
+            self.session = session
+            self.nextSequence = nextSequence
+        }
+    }
+
     public var learnerId: UInt64
     /// The newest weights version this learner has published (0: none yet).
     public var weightsVersion: UInt64
     /// The most transitions this learner accepts in one message.
     public var maxTransitionsPerMessage: Int
+    /// The most transitions a worker should have sent and not yet seen acknowledged (0: no limit).
+    /// Data beyond it would only wait in queues while the policy that produced it ages.
+    public var credit: Int
+    /// The sessions the learner heard from recently.
+    public var acknowledgements: [Acknowledgement]
 
-    public init(learnerId: UInt64, weightsVersion: UInt64, maxTransitionsPerMessage: Int = WireFormat.maxTransitionsPerMessage) {
+    public init(learnerId: UInt64, weightsVersion: UInt64, maxTransitionsPerMessage: Int = WireFormat.maxTransitionsPerMessage,
+                credit: Int = 0, acknowledgements: [Acknowledgement] = []) {
         self.learnerId = learnerId
         self.weightsVersion = weightsVersion
         self.maxTransitionsPerMessage = maxTransitionsPerMessage
+        self.credit = credit
+        self.acknowledgements = acknowledgements
     }
 }
 

@@ -22,7 +22,9 @@ public enum WireFormat {
     static let transitionsFixedBody = 32
     static let episodeBody = 32
     static let statusBody = 36
-    static let announceBody = 24
+    /// Fixed part of an announce; each acknowledgement adds 16 bytes.
+    static let announceFixedBody = 28
+    public static let maxAcknowledgements = 1_024
 
     /// Bytes of a transitions message of `count` rows.
     public static func transitionsMessageSize(count: Int, observationSize: Int, actionSize: Int) -> Int {

@@ -68,6 +68,8 @@ public struct WorkerReport: Codable, Sendable {
     /// Publish-to-applied latency of weights, in milliseconds (p50, p90, p99, max).
     public var weightsLatencyMilliseconds: [String: Double]
     public var weightsRejected: Int
+    /// Seconds spent waiting for the learner to consume what this worker sent (its credit).
+    public var pacedSeconds: Double
     public var stopReason: String
 }
 

@@ -37,6 +37,16 @@ public final class WorkerService {
     private var greetedLearnerId: UInt64?
     /// The newest weights read from the socket and not yet applied, with their learner id.
     private var pendingWeights: (message: ZMQMessage, learnerId: UInt64)?
+    /// The greeted learner's credit: transitions this worker may have sent and not yet seen
+    /// acknowledged (0: no limit), and the sequence number it acknowledged last.
+    private var credit = 0
+    private var acknowledgedSequence: UInt64 = 0
+    /// Transitions messages sent and not yet acknowledged: (sequence, transitions).
+    private var unacknowledged: [(sequence: UInt64, count: Int)] = []
+    /// Seconds spent waiting for acknowledgements.
+    private var pacedSeconds = 0.0
+    /// How long to wait for an acknowledgement before sending anyway (an announce may have been missed).
+    static let maxCreditWait = 0.1
     private var buffer: TransitionBuffer
     private var bufferStartedAt = 0.0
     private var generator: Xoshiro256
@@ -128,6 +138,10 @@ public final class WorkerService {
         while stopReason == nil {
             if ShutdownSignal.isRequested { stopReason = "signal"; break }
             if try receiveWeights() { stopReason = "learner_shutdown"; break }
+            if credit > 0, unacknowledgedTransitions + buffer.count >= credit, try awaitCredit() {
+                stopReason = "learner_shutdown"
+                break
+            }
             // Act: the newest policy on every environment at once, or uniform noise before any weights.
             if let actor {
                 actor.act(observations: observations, count: k, actions: &actions)
@@ -184,6 +198,7 @@ public final class WorkerService {
                         latestLearnerId = view.learnerId
                     case let .announce(announce):
                         latestLearnerId = announce.learnerId
+                        if announce.learnerId == greetedLearnerId { takeCredit(announce) }
                     case .shutdown:
                         receivedShutdown = true
                     case .hello, .transitions, .episode, .workerStatus:
@@ -221,7 +236,36 @@ public final class WorkerService {
         }
         greetedLearnerId = id
         weightsVersion = 0
+        // Whatever the previous learner had not consumed is gone; this one starts from the hello.
+        unacknowledged.removeAll()
+        credit = 0
         try sendHello()
+    }
+
+    /// Takes the credit and this session's acknowledgement from an announce of the greeted learner.
+    private func takeCredit(_ announce: Announce) {
+        credit = announce.credit
+        guard let mine = announce.acknowledgements.first(where: { $0.workerId == configuration.workerId && $0.session == session })
+        else { return }
+        acknowledgedSequence = max(acknowledgedSequence, mine.nextSequence)
+        unacknowledged.removeAll { $0.sequence < acknowledgedSequence }
+    }
+
+    private var unacknowledgedTransitions: Int { unacknowledged.reduce(0) { $0 + $1.count } }
+
+    /// Sends what it holds, then waits until the learner has consumed enough to restore credit,
+    /// for ``maxCreditWait`` at most (an announce may be lost). Returns true on a shutdown notice.
+    private func awaitCredit() throws -> Bool {
+        let started = elapsed
+        defer { pacedSeconds += elapsed - started }
+        if buffer.count > 0, try !flush() { return false }
+        while credit > 0, unacknowledgedTransitions >= credit, elapsed - started < Self.maxCreditWait, !ShutdownSignal.isRequested {
+            _ = try weightsSocket.waitForInput(timeoutMilliseconds: 2)
+            if try receiveWeights() { return true }
+        }
+        // Waited long enough without news: what is unacknowledged no longer holds this worker back.
+        if elapsed - started >= Self.maxCreditWait { unacknowledged.removeAll() }
+        return false
     }
 
     /// A shutdown notice seen while draining.
@@ -309,6 +353,7 @@ public final class WorkerService {
             } }
         } }
         guard try send(bytes, untilDeadline: deadline, applyWeights: true) else { return false }
+        if credit > 0 { unacknowledged.append((sequence, n)) }
         transitionsSent += n
         sequence += 1
         buffer.clear()
@@ -359,6 +404,6 @@ public final class WorkerService {
             episodes: episodes, wallSeconds: wall, envStepsPerSecond: Double(envSteps) / max(wall, 1e-9),
             sigma: configuration.effectiveSigma, weightsApplied: weightsApplied, latestWeightsVersion: weightsVersion,
             weightsLatencyMilliseconds: ["p50": percentile(0.5), "p90": percentile(0.9), "p99": percentile(0.99), "max": sorted.last ?? 0],
-            weightsRejected: weightsRejected, stopReason: reason)
+            weightsRejected: weightsRejected, pacedSeconds: pacedSeconds, stopReason: reason)
     }
 }

@@ -24,6 +24,9 @@ struct LearnerOptions: ParsableArguments {
     @Flag(help: "Accept and count transitions but never train (for measuring ingest).")
     var ingestOnly = false
 
+    @Flag(inversion: .prefixedNo, help: "Pace workers: each acts with one weights version about twice its share of what the learner consumes between broadcasts, then waits briefly for newer weights, so its data does not age in queues.")
+    var workerPace = true
+
     @Option(parsing: .unconditional, help: "Port where workers send transitions (PUSH → PULL).")
     var transitionsPort = 5555
 
@@ -36,8 +39,11 @@ struct LearnerOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Transitions inserts may run ahead of the ratio before workers are slowed.")
     var rateTolerance = defaults.rateTolerance
 
-    @Option(parsing: .unconditional, help: "Publish actor weights every K updates.")
+    @Option(parsing: .unconditional, help: "Publish actor weights every K updates (if --broadcast-budget allows).")
     var broadcastEvery = defaults.broadcastEvery
+
+    @Option(parsing: .unconditional, help: "MB/s that weight broadcasts may take over all subscribers; larger actors or more workers publish less often.")
+    var broadcastBudget = defaults.broadcastBytesPerSecond / 1e6
 
     @Option(parsing: .unconditional, help: "Stop once an evaluation's mean return reaches R.")
     var untilReturn: Double?
@@ -97,9 +103,11 @@ struct LearnerOptions: ParsableArguments {
         s.weightsEndpoint = "tcp://\(endpointHost(bind)):\(weightsPort)"
         s.maxPeers = maxPeers
         s.ingestOnly = ingestOnly
+        s.workerPace = workerPace
         s.samplesPerInsert = samplesPerInsert ?? Double(batchSize)
         s.rateTolerance = rateTolerance
         s.broadcastEvery = broadcastEvery
+        s.broadcastBytesPerSecond = broadcastBudget * 1e6
         s.untilReturn = untilReturn
         s.drainSeconds = drainSeconds
         let schedule = (try? checkpointSchedule()) ?? (seconds: nil, updates: nil)
@@ -124,11 +132,12 @@ struct LearnerOptions: ParsableArguments {
 
     var arguments: [String] {
         var result = ["--bind", bind, "--transitions-port", "\(transitionsPort)", "--weights-port", "\(weightsPort)",
-                      "--rate-tolerance", "\(rateTolerance)", "--broadcast-every", "\(broadcastEvery)", "--drain-seconds", "\(drainSeconds)",
+                      "--rate-tolerance", "\(rateTolerance)", "--broadcast-every", "\(broadcastEvery)", "--broadcast-budget", "\(broadcastBudget)", "--drain-seconds", "\(drainSeconds)",
                       "--checkpoint-every", checkpointEvery, "--keep-checkpoints", "\(keepCheckpoints)", "--max-peers", "\(maxPeers)"]
         if checkpointReplay { result.append("--checkpoint-replay") }
         if insecure { result.append("--insecure") }
         if ingestOnly { result.append("--ingest-only") }
+        if !workerPace { result.append("--no-worker-pace") }
         if let resume { result += ["--resume", resume] }
         if let samplesPerInsert { result += ["--samples-per-insert", "\(samplesPerInsert)"] }
         if let untilReturn { result += ["--until-return", "\(untilReturn)"] }

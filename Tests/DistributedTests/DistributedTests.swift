@@ -28,6 +28,9 @@ struct DistributedTests {
         #expect((summary["weights_version"] as? Int ?? 0) > 5)
         let lag = try #require(summary["policy_lag"] as? [String: Any])
         #expect((lag["max"] as? Int ?? -1) >= 0 && (lag["mean"] as? Double ?? -1) >= 0)
+        let lagUpdates = try #require(summary["policy_lag_updates"] as? [String: Any], "lag in updates, not only versions")
+        let lagSeconds = try #require(summary["policy_lag_seconds"] as? [String: Any])
+        #expect((lagUpdates["mean"] as? Double ?? -1) >= 0 && (lagSeconds["mean"] as? Double ?? -1) >= 0)
         for key in ["env_steps", "updates", "wall_seconds", "eval", "solved_at", "final_eval", "config", "messages_rejected"] {
             #expect(summary[key] != nil, "summary lacks \(key)")
         }
@@ -41,6 +44,7 @@ struct DistributedTests {
         #expect(!launcher.log.contains("did not finish"))
         let reports = try #require(summary["worker_reports"] as? [[String: Any]])
         #expect(reports.count == 2 && reports.allSatisfy { $0["sigma"] is Double }, "the launcher adds the workers' own reports")
+        #expect(reports.contains { ($0["paced_seconds"] as? Double ?? 0) > 0 }, "workers wait for the learner's credit instead of filling queues")
     }
 
     @Test("kill -9 of a worker leaves the learner learning, and a restarted worker rejoins")

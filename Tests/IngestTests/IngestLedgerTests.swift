@@ -87,6 +87,18 @@ struct IngestLedgerTests {
         #expect(ledger.transitionsAccepted == 1 && ledger.policyLag.summary == nil)
     }
 
+    @Test("acknowledgements tell each recent session the sequence the learner expects next")
+    func acknowledgements() throws {
+        var ledger = IngestLedger()
+        try ledger.hello(hello(worker: 1, next: 7), now: 0)
+        try ledger.hello(hello(worker: 2), now: 0)
+        try ledger.transitions(header(worker: 1, sequence: 7), currentVersion: 0, now: 1)
+        try ledger.transitions(header(worker: 1, sequence: 9), currentVersion: 0, now: 1)
+        let acks = ledger.acknowledgements(now: 5, window: 10).sorted { $0.workerId < $1.workerId }
+        #expect(acks.map(\.workerId) == [1, 2] && acks.map(\.nextSequence) == [10, 0])
+        #expect(ledger.acknowledgements(now: 20, window: 10).isEmpty, "silent sessions are left out")
+    }
+
     @Test("a hello again (to a new learner) resynchronizes the sequence without a gap")
     func helloAgain() throws {
         var ledger = IngestLedger()

@@ -17,7 +17,8 @@ struct StatusTests {
                                 transitionsPerSecond: WindowedRate(last10s: 2_050, last60s: 1_950), episodes: 125, lastEpisodeReturn: -130.5,
                                 weightsVersion: 47, sequenceGaps: 0)
             },
-            etaSeconds: 36.6)
+            etaSeconds: 36.6, policyLagUpdates: LagRange(min: 8, mean: 37.4, max: 90),
+            policyLagSeconds: DurationRange(min: 0.001, mean: 0.0042, max: 0.011))
     }
 
     @Test("rates over 10 s and 60 s windows come from one sample a second")
@@ -46,7 +47,7 @@ struct StatusTests {
         let s = Self.status()
         let plain = StatusFormat.plainLine(s)
         for field in ["step 50000/200000", "4.10k/s (10s)", "3.90k/s (60s)", "updates 4.00k/s", "samples/insert 127.6",
-                      "replay 50000/1000000", "workers 2 (#0 2.05k/s, #1 2.05k/s)", "weights v48", "lag 0/0.6/2",
+                      "replay 50000/1000000", "workers 2 (#0 2.05k/s, #1 2.05k/s)", "weights v48", "lag 37 updates, 4 ms (0/0.6/2 versions)",
                       "episode -812.4", "eval -150.2 ± 80.1", "rejected 3", "ETA 37s"] {
             #expect(plain.contains(field), "plain line lacks \(field): \(plain)")
         }

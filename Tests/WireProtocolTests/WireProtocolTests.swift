@@ -88,9 +88,20 @@ struct RoundTripTests {
         let status = WorkerStatus(workerId: 2, session: 9, isFinal: true, transitionsSent: 1_000_000, episodes: 5_000, messagesSent: 12_345)
         guard case let .workerStatus(s) = try decode(encoder.encode(status)) else { Issue.record("wrong kind"); return }
         #expect(s == status)
-        let announce = Announce(learnerId: 0xABCD, weightsVersion: 77)
-        guard case let .announce(a) = try decode(encoder.encode(announce), with: workerDecoder) else { Issue.record("wrong kind"); return }
+        let announce = Announce(learnerId: 0xABCD, weightsVersion: 77, credit: 25, acknowledgements: [
+            Announce.Acknowledgement(workerId: 3, session: 0xBEEF, nextSequence: 1_000_000), Announce.Acknowledgement(workerId: 4, session: 1, nextSequence: 0),
+        ])
+        let announceBytes = encoder.encode(announce)
+        #expect(announceBytes.count == 12 + 28 + 2 * 16)
+        guard case let .announce(a) = try decode(announceBytes, with: workerDecoder) else { Issue.record("wrong kind"); return }
         #expect(a == announce)
+        // An acknowledgement count that the frame does not hold, or beyond the limit.
+        var short = announceBytes
+        short[36] = 3
+        expectRejection(short, "length_mismatch", by: workerDecoder)
+        short = announceBytes
+        short.replaceSubrange(36..<40, with: [0xFF, 0xFF, 0, 0])
+        expectRejection(short, "out_of_range", by: workerDecoder)
         guard case .shutdown = try decode(encoder.encodeShutdown(), with: workerDecoder) else { Issue.record("wrong kind"); return }
     }
 
