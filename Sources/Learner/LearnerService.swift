@@ -64,7 +64,7 @@ public final class LearnerService {
     /// Transitions a worker may have in flight (see `updateWorkerCredit`), and where its last estimate started.
     var workerCredit = 0
     var creditSample = (updates: 0, version: UInt64(0))
-    var nextAcknowledgementAt = 0.0
+    var lastAnnouncedAt = -Double.infinity
     var acceptedSinceAnnounce = false
     var nextSubscriptionsAt = 0.0
     var evaluations: [EvaluationResult] = []
@@ -179,7 +179,9 @@ public final class LearnerService {
             reportStatusIfDue()
             checkpointIfDue()
             if !progressed, stopReason == nil {
-                _ = try transitionsSocket.waitForInput(timeoutMilliseconds: 20)
+                // Waking for subscriptions too: a new worker waits for its first announcement.
+                let ready = try ZMQPoller.poll([transitionsSocket, weightsSocket], timeoutMilliseconds: idleWaitMilliseconds)
+                if ready[1] { serviceSubscriptions() }
             }
         }
         let reason = stopReason ?? "signal"

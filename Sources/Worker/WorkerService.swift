@@ -34,12 +34,17 @@ public final class WorkerService {
     private let session = UInt32.random(in: 1...UInt32.max)
     /// The learner id of the last announcement or weights, and the one this worker said hello to.
     private var latestLearnerId: UInt64?
+    /// The credit of the newest announcement read, whichever learner sent it.
+    private var latestAnnouncedCredit: Int?
     private var greetedLearnerId: UInt64?
     /// The newest weights read from the socket and not yet applied, with their learner id.
     private var pendingWeights: (message: ZMQMessage, learnerId: UInt64)?
     /// The greeted learner's credit: transitions this worker may have sent and not yet seen
-    /// acknowledged (0: no limit), and the sequence number it acknowledged last.
-    private var credit = 0
+    /// acknowledged (0: no limit), and the sequence number it acknowledged last. Until a learner
+    /// has announced its credit, one message: at full speed a worker would otherwise send over a
+    /// thousand transitions before the first announcement arrives, all acted at random, and the
+    /// learner would train on that backlog long after its replay had filled.
+    private var credit: Int
     private var acknowledgedSequence: UInt64 = 0
     /// Transitions messages sent and not yet acknowledged: (sequence, transitions).
     private var unacknowledged: [(sequence: UInt64, count: Int)] = []
@@ -74,6 +79,7 @@ public final class WorkerService {
             environmentId: Pendulum.id, observationSize: template.observationSize,
             actionSize: template.actionSize, actionBound: template.actionBound), accepting: .learnerToWorker)
         environments = Array(repeating: template, count: configuration.environments)
+        credit = configuration.transitionsPerMessage
         var noise = configuration.noise
         noise.sigma = configuration.effectiveSigma
         noises = Array(repeating: ExplorationNoise(noise, actionSize: template.actionSize), count: configuration.environments)
@@ -90,7 +96,9 @@ public final class WorkerService {
         try transitionsSocket.setKernelBuffers(send: 2 << 10, receive: 2 << 10)
         // Queue only to a live connection, so a send waits for the learner instead of piling up.
         try transitionsSocket.setImmediate(true)
-        try transitionsSocket.setReconnectInterval(milliseconds: 100)
+        // A worker started alongside its learner connects within milliseconds of the learner's bind;
+        // one whose learner is away backs off exponentially to half a second.
+        try transitionsSocket.setReconnectInterval(milliseconds: 2)
         try transitionsSocket.setReconnectIntervalMax(milliseconds: 500)
         try transitionsSocket.setLinger(milliseconds: 2_000)
         if let security { try transitionsSocket.makeCurveClient(keys: security.keys, serverKey: security.learnerPublicKey) }
@@ -101,7 +109,7 @@ public final class WorkerService {
         // the queue instead and keeps only the newest message, which is what
         // CONFLATE promises; the queue is bounded so a stalled worker cannot hoard weights.
         try weightsSocket.setReceiveHighWaterMark(16)
-        try weightsSocket.setReconnectInterval(milliseconds: 100)
+        try weightsSocket.setReconnectInterval(milliseconds: 2)
         try weightsSocket.setReconnectIntervalMax(milliseconds: 500)
         try weightsSocket.setLinger(milliseconds: 0)
         try weightsSocket.subscribe()
@@ -198,6 +206,7 @@ public final class WorkerService {
                         latestLearnerId = view.learnerId
                     case let .announce(announce):
                         latestLearnerId = announce.learnerId
+                        latestAnnouncedCredit = announce.credit
                         if announce.learnerId == greetedLearnerId { takeCredit(announce) }
                     case .shutdown:
                         receivedShutdown = true
@@ -238,7 +247,8 @@ public final class WorkerService {
         weightsVersion = 0
         // Whatever the previous learner had not consumed is gone; this one starts from the hello.
         unacknowledged.removeAll()
-        credit = 0
+        // Greeted on its announcement: its credit holds (0 from a learner that does not pace).
+        credit = latestAnnouncedCredit ?? configuration.transitionsPerMessage
         try sendHello()
     }
 
@@ -264,7 +274,12 @@ public final class WorkerService {
             if try receiveWeights() { return true }
         }
         // Waited long enough without news: what is unacknowledged no longer holds this worker back.
-        if elapsed - started >= Self.maxCreditWait { unacknowledged.removeAll() }
+        if elapsed - started >= Self.maxCreditWait {
+            logger.debug("""
+                no acknowledgement for \(Int(Self.maxCreditWait * 1_000)) ms (credit \(credit), \(unacknowledgedTransitions) transitions unacknowledged from sequence \(unacknowledged.first?.sequence ?? sequence), acknowledged up to \(acknowledgedSequence)); sending anyway
+                """)
+            unacknowledged.removeAll()
+        }
         return false
     }
 

@@ -71,10 +71,6 @@ struct LaunchCommand: ParsableCommand {
         let learnerProcess = try supervisor.start(["learner"] + commonOptions.arguments + learnerOptions.arguments + agent.arguments
                                                   + learnerMonitoring.arguments + learnerSecurity + parent)
         let host = ["0.0.0.0", "*", "::", "[::]"].contains(learner.bind) ? "127.0.0.1" : learner.bind
-        // Workers that start before the learner listens back off for a while before retrying.
-        if !Supervisor.waitUntilListening(host: host, port: learner.transitionsPort, timeout: 10, while: learnerProcess) {
-            logger.warning("the learner is not accepting connections on \(host):\(learner.transitionsPort) yet; starting workers anyway")
-        }
         // Under an interactive console only the learner writes while it runs; another process's line would break its redraw.
         logger.log(level: interactive ? .debug : .info, "learner started (pid \(learnerProcess.processIdentifier)); starting \(workers) workers")
         // Under the learner's redrawn status block, the workers' routine info lines would scroll it away.
@@ -85,7 +81,13 @@ struct LaunchCommand: ParsableCommand {
              "--stats-file", runDirectory.appendingPathComponent("worker-\(id).json").path]
                 + worker.arguments + noise.arguments + workerSecurity + parent
         }
+        // Started alongside the learner, not after it listens: they retry their connection every few
+        // milliseconds, and process start-up, a good part of a Pendulum run, overlaps the learner's.
         var workerProcesses = try (0..<workers).map { try supervisor.start(workerArguments($0)) }
+        if !Supervisor.waitUntilListening(host: host, port: learner.transitionsPort, timeout: 10, while: learnerProcess),
+           learnerProcess.isRunning {
+            logger.warning("the learner is not accepting connections on \(host):\(learner.transitionsPort) after 10 s; the workers keep trying")
+        }
         var restarts = Array(repeating: 0, count: workers)
 
         var forwarded = false
@@ -201,7 +203,7 @@ final class Supervisor {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline, process.isRunning {
             if TCPProbe.canConnect(host: host, port: port) { return true }
-            usleep(10_000)
+            usleep(1_000)
         }
         return false
     }
