@@ -74,6 +74,9 @@ public final class WorkerService {
     public init(configuration: WorkerConfiguration, logger: Logger = Logger(label: "ddpg.worker"), security: WorkerSecurity? = nil) throws {
         self.configuration = configuration
         self.logger = logger
+        // One core per worker process: OpenBLAS's helper threads spin while they wait for work
+        // (a second core at 100% for a [256,256] actor), which starves the learner and delays weights by a time slice.
+        BLAS.setThreadCount(1)
         let template = Pendulum()
         decoder = MessageDecoder(expected: ExpectedShapes(
             environmentId: Pendulum.id, observationSize: template.observationSize,
