@@ -1,6 +1,7 @@
 import ZeroMQ
 import DDPG
 import Foundation
+import NeuralNetwork
 
 /// Everything that defines one worker process.
 public struct WorkerConfiguration: Codable, Sendable, Equatable {
@@ -71,6 +72,8 @@ public struct WorkerReport: Codable, Sendable {
     /// Seconds spent waiting for the learner to consume what this worker sent (its credit).
     public var pacedSeconds: Double
     public var stopReason: String
+    /// The BLAS it acted with; set by the executable, which chose the kernels.
+    public var blas: BLASReport?
 }
 
 /// The worker's CURVE keys and the learner's public key; not Codable, so that no key reaches a report.

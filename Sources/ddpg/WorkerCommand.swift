@@ -1,6 +1,7 @@
 import ArgumentParser
 import DDPG
 import Foundation
+import KernelSelection
 import Logging
 import ProcessSupport
 import Training
@@ -173,7 +174,10 @@ struct WorkerCommand: ParsableCommand {
         } catch {
             throw ValidationError("cannot start the worker: \(error)")
         }
-        let report = try service.run()
+        // After the service pinned OpenBLAS to one thread, so the line says what acting runs with.
+        Logger(label: "ddpg.worker").info("BLAS: \(KernelSelection.report.line)")
+        var report = try service.run()
+        report.blas = KernelSelection.report
         if let statsFile {
             let encoder = RunSummary.encoder()
             try encoder.encode(report).write(to: URL(fileURLWithPath: statsFile), options: .atomic)

@@ -68,6 +68,8 @@ extension DistributedTests {
         worker.signal(SIGTERM)
         other.signal(SIGTERM)
         #expect(worker.waitForExit() == 0 && other.waitForExit() == 0)
+        // OpenBLAS's helper threads spin: a worker that kept them would take a second core.
+        #expect(worker.log.contains("BLAS: ") && worker.log.contains("kernels") && worker.log.contains(", 1 thread\n"), "\(worker.log)")
         // What the workers sent last may still be queued at the learner: scrape until the total stops moving.
         var settled = try PrometheusText(String(decoding: try client.get("metrics"), as: UTF8.self))
         for _ in 0..<20 {
