@@ -1,17 +1,22 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// The module graph is the architecture; dependencies only point down
-// (docs/ARCHITECTURE.md):
+// The module graph is the architecture; dependencies only point down. Every module a target
+// imports is declared here (scripts/tools/check-imports.py checks it in CI). docs/ARCHITECTURE.md
+// has the picture and each module's job:
 //
-//   ddpg (CLI) ──▶ Training ──▶ DDPG ──▶ NeuralNetwork ──▶ CBLAS (OpenBLAS)
-//                     │                      └───────────▶ Randomness
-//                     └──▶ Environments ──▶ CShims, Randomness
+//   ddpg (CLI) ──▶ Learner, Worker, Training, Checkpoint, MetricsServer, Plotting, KernelSelection
 //   Learner ──▶ Ingest ──▶ WireProtocol;  Learner, Worker ──▶ ZeroMQ ──▶ CZeroMQ (libzmq)
-//   DDPGBench ──▶ Training, DDPG, NeuralNetwork, Environments, ZeroMQ, WireProtocol
+//   Learner ──▶ Checkpoint ──▶ Training ──▶ DDPG ──▶ Replay ──▶ NeuralNetwork ──▶ CBLAS (OpenBLAS), CKernels
+//   Training, Worker ──▶ Environments ──▶ CShims, Randomness
+//   Learner, Training, Plotting ──▶ Telemetry ──▶ Checksum;  ProcessSupport ──▶ CShims
+//   KernelSelection ──▶ NeuralNetwork;  MetricsServer ──▶ Hummingbird, swift-prometheus
+//   DDPGBench (ddpg-bench), HostilePeers (ddpg-hostile): executables over the modules above
+//
+// Linux only: the code uses /proc, prctl, glibc's sincos and Debian's OpenBLAS and libzmq.
+// `platforms` is not a SwiftPM filter for Linux, so it names no Apple platform it would be false for.
 let package = Package(
     name: "ddpg",
-    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "ddpg", targets: ["ddpg"]),
         .executable(name: "ddpg-bench", targets: ["DDPGBench"]),
@@ -43,7 +48,7 @@ let package = Package(
         .target(name: "ProcessSupport", dependencies: ["CShims"]),
         .target(name: "Checksum"),
         .target(name: "Telemetry", dependencies: ["Checksum", .product(name: "Logging", package: "swift-log")]),
-        .target(name: "Checkpoint", dependencies: ["Checksum", "DDPG", "NeuralNetwork", "Randomness", "Training"]),
+        .target(name: "Checkpoint", dependencies: ["Checksum", "DDPG", "NeuralNetwork", "Randomness", "Replay", "Training"]),
         .target(
             name: "MetricsServer",
             dependencies: [
@@ -67,37 +72,40 @@ let package = Package(
         .target(
             name: "Learner",
             dependencies: [
-                "DDPG", "Training", "Environments", "NeuralNetwork", "WireProtocol", "Ingest", "ZeroMQ", "ProcessSupport", "Telemetry", "Checkpoint",
+                "DDPG", "Replay", "Training", "Environments", "NeuralNetwork", "Randomness", "WireProtocol", "Ingest", "ZeroMQ", "ProcessSupport",
+                "Telemetry", "Checkpoint",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
             ]
         ),
         .target(name: "Environments", dependencies: ["CShims", "Randomness"]),
-        .target(name: "DDPG", dependencies: ["NeuralNetwork", "Randomness"]),
+        // Replay knows transitions and sampling, not the algorithm that learns from them.
+        .target(name: "Replay", dependencies: ["NeuralNetwork", "Randomness"]),
+        .target(name: "DDPG", dependencies: ["NeuralNetwork", "Randomness", "Replay"]),
         .target(
             name: "Training",
             dependencies: [
-                "DDPG", "Environments", "NeuralNetwork", "Randomness", "Telemetry", "ProcessSupport",
+                "DDPG", "Replay", "Environments", "NeuralNetwork", "Randomness", "Telemetry", "ProcessSupport",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(
             name: "ddpg",
             dependencies: [
-                "Training", "DDPG", "Environments", "NeuralNetwork", "Learner", "Worker", "ProcessSupport", "Telemetry",
-                "MetricsServer", "Plotting", "Checkpoint", "KernelSelection",
+                "Training", "DDPG", "Environments", "NeuralNetwork", "Randomness", "Learner", "Worker", "ZeroMQ", "ProcessSupport",
+                "Telemetry", "MetricsServer", "Plotting", "Checkpoint", "KernelSelection",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(
             name: "DDPGBench",
-            dependencies: ["Training", "DDPG", "Environments", "NeuralNetwork", "Randomness", "CBLAS", "ZeroMQ", "WireProtocol", "ProcessSupport", "Telemetry", "Checkpoint", "KernelSelection"]
+            dependencies: ["Training", "DDPG", "Replay", "Environments", "NeuralNetwork", "Randomness", "CBLAS", "ZeroMQ", "WireProtocol", "ProcessSupport", "Telemetry", "Checkpoint", "KernelSelection"]
         ),
         .executableTarget(name: "HostilePeers", dependencies: ["WireProtocol", "ZeroMQ", "Telemetry"]),
         .testTarget(name: "NeuralNetworkTests", dependencies: ["NeuralNetwork", "Randomness"]),
         .testTarget(name: "EnvironmentsTests", dependencies: ["Environments", "Randomness"]),
-        .testTarget(name: "DDPGTests", dependencies: ["DDPG", "NeuralNetwork", "Randomness"]),
+        .testTarget(name: "DDPGTests", dependencies: ["DDPG", "NeuralNetwork", "Randomness", "Replay"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "DDPG", "Environments"]),
         .target(name: "DDPGTestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "CLITests", dependencies: ["ddpg", "DDPGTestSupport"]),
@@ -108,7 +116,7 @@ let package = Package(
         .testTarget(name: "KernelSelectionTests", dependencies: ["KernelSelection"]),
         .testTarget(name: "WorkerTests", dependencies: ["Worker"]),
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry", "Checksum"]),
-        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "DDPG", "NeuralNetwork", "Randomness", "Training"]),
+        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "DDPG", "NeuralNetwork", "Randomness", "Replay", "Training"]),
         .testTarget(name: "PlottingTests", dependencies: ["Plotting"]),
         .testTarget(name: "DistributedTests", dependencies: ["ddpg", "ZeroMQ", "WireProtocol", "Telemetry", "Learner", "Checkpoint", "DDPGTestSupport"]),
     ]

@@ -2,6 +2,7 @@ import DDPG
 import Foundation
 import NeuralNetwork
 import Randomness
+import Replay
 import Training
 
 /// What a checkpoint's JSON header says: shapes (to refuse an incompatible

@@ -1,5 +1,6 @@
 import NeuralNetwork
 import Randomness
+import Replay
 
 /// Statistics of one update, for logging.
 public struct UpdateStatistics: Sendable, Equatable {

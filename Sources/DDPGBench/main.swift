@@ -5,6 +5,7 @@ import Foundation
 import KernelSelection
 import NeuralNetwork
 import Randomness
+import Replay
 
 // Learner micro-benchmarks. Prints one JSON object per line:
 // {"name": ..., "value": ..., "unit": ...}. Run through scripts/bench-learner.sh.

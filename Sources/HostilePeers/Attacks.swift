@@ -127,7 +127,7 @@ enum Attacks {
         while Date() < deadline {
             guard (try? subscriber.waitForInput(timeoutMilliseconds: 100)) == true, let message = try? subscriber.receive(blocking: false) else { continue }
             message.withUnsafeBytes { bytes in
-                guard bytes.count > 6, bytes[6] == MessageKind.weights.rawValue else { return }
+                guard WireFormat.kind(of: bytes) == .weights else { return }
                 weights += 1
                 do throws(ProtocolError) { _ = try decoder.decode(bytes) } catch { nonFinite += 1 }
             }

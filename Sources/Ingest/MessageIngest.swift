@@ -29,7 +29,8 @@ public struct MessageIngest: Sendable {
     /// Handles one message from a worker while the learner publishes `currentVersion`.
     public mutating func handle(_ bytes: UnsafeRawBufferPointer, currentVersion: UInt64, now: Double) -> Outcome {
         do throws(ProtocolError) {
-            switch try decoder.decode(bytes) {
+            let message = try decoder.decode(bytes)
+            switch message {
             case let .transitions(view):
                 let lag = try ledger.transitions(view.header, currentVersion: currentVersion, now: now)
                 return .transitions(view, lag: lag)
@@ -44,7 +45,7 @@ public struct MessageIngest: Sendable {
                 return .workerStatus(status)
             case .weights, .shutdown, .announce:
                 // The decoder accepts worker → learner kinds only; kept for exhaustiveness.
-                throw .unexpectedKind(bytes[6])
+                throw .unexpectedKind(message.kind.rawValue)
             }
         } catch {
             let claimed = MessageDecoder.claimedTransitionCount(bytes)

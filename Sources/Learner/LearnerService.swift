@@ -7,6 +7,7 @@ import Logging
 import NeuralNetwork
 import ProcessSupport
 import Randomness
+import Replay
 import Telemetry
 import Training
 import WireProtocol

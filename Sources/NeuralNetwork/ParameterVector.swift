@@ -1,8 +1,8 @@
 /// All of a network's parameters, or their gradients, in one contiguous buffer.
 ///
 /// One flat buffer makes the whole-network operations single loops over memory:
-/// Adam, Polyak averaging, gradient-norm clipping, hard target copies and,
-/// later, serializing weights into one message. Layers address it by offset.
+/// Adam, Polyak averaging, gradient-norm clipping and hard target copies; and the
+/// weights message and checkpoints are one copy each. Layers address it by offset.
 public final class ParameterVector {
     public let count: Int
     public let values: UnsafeMutablePointer<Float>

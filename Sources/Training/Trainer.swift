@@ -5,6 +5,7 @@ import Logging
 import NeuralNetwork
 import ProcessSupport
 import Randomness
+import Replay
 import Telemetry
 
 /// Single-process DDPG: one environment, one replay buffer, one agent, no network.

@@ -1,5 +1,6 @@
 import DDPG
 import Foundation
+import Replay
 
 /// Everything that defines a single-process training run; written into `summary.json`.
 public struct TrainingConfiguration: Codable, Sendable, Equatable {

@@ -294,7 +294,7 @@ extension MessageDecoder {
     /// transitions message of this protocol version at all; for accounting the transitions of rejected messages.
     public static func claimedTransitionCount(_ bytes: UnsafeRawBufferPointer) -> Int? {
         guard bytes.count >= WireFormat.headerSize + WireFormat.transitionsFixedBody, Array(bytes[0..<4]) == WireFormat.magic,
-              UInt16(bytes[4]) | UInt16(bytes[5]) << 8 == WireFormat.version, bytes[6] == MessageKind.transitions.rawValue else { return nil }
+              UInt16(bytes[4]) | UInt16(bytes[5]) << 8 == WireFormat.version, bytes[WireFormat.kindOffset] == MessageKind.transitions.rawValue else { return nil }
         let count = Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: WireFormat.headerSize + 28, as: UInt32.self)))
         return count <= WireFormat.maxTransitionsPerMessage ? count : nil
     }

@@ -26,6 +26,17 @@ public enum WireFormat {
     static let announceFixedBody = 28
     public static let maxAcknowledgements = 1_024
 
+    /// The kind a message's header names, without decoding or validating the rest; nil unless it
+    /// starts with the magic, this version and a known kind. For routing and tools, never for trust.
+    public static func kind(of bytes: UnsafeRawBufferPointer) -> MessageKind? {
+        guard bytes.count >= headerSize, bytes.prefix(4).elementsEqual(magic),
+              UInt16(bytes[4]) | UInt16(bytes[5]) << 8 == version else { return nil }
+        return MessageKind(rawValue: bytes[kindOffset])
+    }
+
+    /// Where the header keeps the kind: after the magic and the version.
+    static let kindOffset = 6
+
     /// Bytes of a transitions message of `count` rows.
     public static func transitionsMessageSize(count: Int, observationSize: Int, actionSize: Int) -> Int {
         headerSize + transitionsFixedBody + count * (4 * (2 * observationSize + actionSize + 1) + 2)

@@ -203,7 +203,8 @@ public final class WorkerService {
         while weightsSocket.hasInput, let message = try weightsSocket.receive(blocking: false) {
             message.withUnsafeBytes { bytes in
                 do throws(ProtocolError) {
-                    switch try decoder.decode(bytes) {
+                    let decoded = try decoder.decode(bytes)
+                    switch decoded {
                     case let .weights(view):
                         pendingWeights = (message, view.learnerId)
                         latestLearnerId = view.learnerId
@@ -214,7 +215,7 @@ public final class WorkerService {
                     case .shutdown:
                         receivedShutdown = true
                     case .hello, .transitions, .episode, .workerStatus:
-                        throw ProtocolError.unexpectedKind(bytes[6])  // unreachable: the decoder accepts learner kinds only
+                        throw ProtocolError.unexpectedKind(decoded.kind.rawValue)  // unreachable: the decoder accepts learner kinds only
                     }
                 } catch {
                     weightsRejected += 1

@@ -2,6 +2,7 @@ import DDPG
 import Foundation
 import NeuralNetwork
 import Randomness
+import Replay
 import Testing
 import Training
 @testable import Checkpoint

@@ -1,5 +1,6 @@
 import NeuralNetwork
 import Randomness
+import Replay
 import Testing
 @testable import DDPG
 

@@ -1,6 +1,7 @@
 import Foundation
 import NeuralNetwork
 import Randomness
+import Replay
 import Testing
 @testable import DDPG
 

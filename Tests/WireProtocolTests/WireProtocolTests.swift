@@ -251,3 +251,26 @@ struct ValidationTests {
         #expect(accepted > 0, "flips inside float values should still decode")
     }
 }
+
+@Suite("Wire protocol: the kind in a header")
+struct HeaderKindTests {
+    @Test("a valid header names its kind; anything else is nil, never a trap")
+    func kindOfHeader() {
+        var encoder = MessageEncoder()
+        let shutdown = encoder.encodeShutdown()
+        #expect(shutdown.withUnsafeBytes { WireFormat.kind(of: $0) } == .shutdown)
+        let announce = encoder.encode(Announce(learnerId: 7, weightsVersion: 3, credit: 64))
+        #expect(announce.withUnsafeBytes { WireFormat.kind(of: $0) } == .announce)
+        #expect(Array(shutdown.prefix(11)).withUnsafeBytes { WireFormat.kind(of: $0) } == nil, "shorter than a header")
+        #expect([UInt8]().withUnsafeBytes { WireFormat.kind(of: $0) } == nil)
+        var wrongMagic = shutdown
+        wrongMagic[0] = 0x45
+        #expect(wrongMagic.withUnsafeBytes { WireFormat.kind(of: $0) } == nil)
+        var oldVersion = shutdown
+        oldVersion[4] = 1
+        #expect(oldVersion.withUnsafeBytes { WireFormat.kind(of: $0) } == nil)
+        var unknownKind = shutdown
+        unknownKind[6] = 99
+        #expect(unknownKind.withUnsafeBytes { WireFormat.kind(of: $0) } == nil)
+    }
+}
