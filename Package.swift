@@ -78,10 +78,12 @@ let package = Package(
                 .product(name: "CoreMetrics", package: "swift-metrics"),
             ]
         ),
-        .target(name: "Environments", dependencies: ["CShims", "Randomness"]),
+        // The one type every layer may carry: an environment's spaces and limits.
+        .target(name: "Specs"),
+        .target(name: "Environments", dependencies: ["CShims", "Randomness", "Specs"]),
         // Replay knows transitions and sampling, not the algorithm that learns from them.
         .target(name: "Replay", dependencies: ["NeuralNetwork", "Randomness"]),
-        .target(name: "DDPG", dependencies: ["NeuralNetwork", "Randomness", "Replay"]),
+        .target(name: "DDPG", dependencies: ["NeuralNetwork", "Randomness", "Replay", "Specs"]),
         .target(
             name: "Training",
             dependencies: [
@@ -104,8 +106,8 @@ let package = Package(
         ),
         .executableTarget(name: "HostilePeers", dependencies: ["WireProtocol", "ZeroMQ", "Telemetry"]),
         .testTarget(name: "NeuralNetworkTests", dependencies: ["NeuralNetwork", "Randomness"]),
-        .testTarget(name: "EnvironmentsTests", dependencies: ["Environments", "Randomness"]),
-        .testTarget(name: "DDPGTests", dependencies: ["DDPG", "NeuralNetwork", "Randomness", "Replay"]),
+        .testTarget(name: "EnvironmentsTests", dependencies: ["Environments", "Randomness", "Specs"]),
+        .testTarget(name: "DDPGTests", dependencies: ["DDPG", "NeuralNetwork", "Randomness", "Replay", "Specs"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "DDPG", "Environments"]),
         .target(name: "DDPGTestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "CLITests", dependencies: ["ddpg", "DDPGTestSupport"]),

@@ -1,21 +1,49 @@
 import NeuralNetwork
 
-/// The deterministic policy μ(s) = bound · tanh(MLP(s)), with its own
+/// The deterministic policy μ(s) = scale · tanh(MLP(s)) + bias, mapping tanh's (−1, 1) onto
+/// each action dimension's [low, high] (CleanRL's `action_scale` / `action_bias`), with its own
 /// workspace for acting on batches of up to `inferenceCapacity` observations.
 public final class Actor {
     public let network: MLP
-    public let actionBound: Float
+    public let actionLow: [Float]
+    public let actionHigh: [Float]
+    /// (high − low) / 2 and (high + low) / 2 per dimension.
+    public let actionScale: [Float]
+    public let actionBias: [Float]
+    /// Every dimension is [−b, b] for one b: acting is then one multiplication, as it always was.
+    let symmetricBound: Float?
     public let observationSize: Int
     public let actionSize: Int
     private let inference: MLPWorkspace
 
-    public init(network: MLP, actionBound: Float, inferenceCapacity: Int = 64) {
+    public init(network: MLP, actionLow: [Float], actionHigh: [Float], inferenceCapacity: Int = 64) {
         precondition(network.architecture.outputActivation == .tanh, "the actor's output layer must be tanh")
+        precondition(actionLow.count == network.architecture.outputSize && actionHigh.count == actionLow.count,
+                     "\(actionLow.count) low and \(actionHigh.count) high bounds for \(network.architecture.outputSize) actions")
         self.network = network
-        self.actionBound = actionBound
+        self.actionLow = actionLow
+        self.actionHigh = actionHigh
+        (actionScale, actionBias, symmetricBound) = Self.affine(low: actionLow, high: actionHigh)
         observationSize = network.architecture.inputSize
         actionSize = network.architecture.outputSize
         inference = MLPWorkspace(for: network, capacity: inferenceCapacity)
+    }
+
+    /// Every dimension in [−bound, bound].
+    public convenience init(network: MLP, actionBound: Float, inferenceCapacity: Int = 64) {
+        let n = network.architecture.outputSize
+        self.init(network: network, actionLow: Array(repeating: -actionBound, count: n),
+                  actionHigh: Array(repeating: actionBound, count: n), inferenceCapacity: inferenceCapacity)
+    }
+
+    /// The largest |bound| of any dimension: what formats that store one symmetric bound record
+    /// (the weights message and checkpoints of this protocol version).
+    public var actionBound: Float { zip(actionLow, actionHigh).map { max(-$0, $1) }.max() ?? 0 }
+
+    static func affine(low: [Float], high: [Float]) -> (scale: [Float], bias: [Float], symmetricBound: Float?) {
+        let scale = zip(low, high).map { ($1 - $0) / 2 }, bias = zip(low, high).map { ($1 + $0) / 2 }
+        let symmetric = bias.allSatisfy { $0 == 0 } && Set(scale).count == 1
+        return (scale, bias, symmetric ? scale.first : nil)
     }
 
     public static func architecture(observationSize: Int, actionSize: Int, hiddenSizes: [Int]) -> MLPArchitecture {
@@ -34,7 +62,13 @@ public final class Actor {
             network.forward(batch: n, workspace: inference)
             let out = inference.output(batch: n).base
             let dst = actions + done * actionSize
-            for i in 0..<(n * actionSize) { dst[i] = actionBound * out[i] }
+            if let bound = symmetricBound {
+                for i in 0..<(n * actionSize) { dst[i] = bound * out[i] }
+            } else {
+                for row in 0..<n {
+                    for j in 0..<actionSize { dst[row * actionSize + j] = actionScale[j] * out[row * actionSize + j] + actionBias[j] }
+                }
+            }
             done += n
         }
     }

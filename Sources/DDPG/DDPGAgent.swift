@@ -1,6 +1,7 @@
 import NeuralNetwork
 import Randomness
 import Replay
+import Specs
 
 /// Statistics of one update, for logging.
 public struct UpdateStatistics: Sendable, Equatable {
@@ -28,7 +29,15 @@ public final class DDPGAgent {
     public let configuration: DDPGConfiguration
     public let observationSize: Int
     public let actionSize: Int
-    public let actionBound: Float
+    /// Per-dimension action bounds; the actor maps tanh onto them (scale · t + bias).
+    public let actionLow: [Float]
+    public let actionHigh: [Float]
+    private let actionScale: [Float]
+    private let actionBias: [Float]
+    /// Every dimension is [−b, b]: the scaling is then one fused kernel, as it always was.
+    private let symmetricBound: Float?
+    /// The largest |bound| of any dimension, for formats that store one symmetric bound.
+    public var actionBound: Float { actor.actionBound }
 
     public let actor: Actor
     public let critic: MLP
@@ -47,19 +56,37 @@ public final class DDPGAgent {
     private let targetCriticWorkspace: MLPWorkspace
     let targets: Matrix
 
-    public init<G: RandomNumberGenerator>(
+    /// Networks shaped by `spec` (Acme's `make_networks(spec)`).
+    public convenience init<G: RandomNumberGenerator>(spec: EnvironmentSpec, configuration: DDPGConfiguration, using generator: inout G) {
+        self.init(observationSize: spec.observationSize, actionLow: spec.actionLow, actionHigh: spec.actionHigh,
+                  configuration: configuration, using: &generator)
+    }
+
+    /// Every action dimension in [−actionBound, actionBound].
+    public convenience init<G: RandomNumberGenerator>(
         observationSize: Int, actionSize: Int, actionBound: Float,
         configuration: DDPGConfiguration, using generator: inout G
     ) {
+        self.init(observationSize: observationSize, actionLow: Array(repeating: -actionBound, count: actionSize),
+                  actionHigh: Array(repeating: actionBound, count: actionSize), configuration: configuration, using: &generator)
+    }
+
+    public init<G: RandomNumberGenerator>(
+        observationSize: Int, actionLow: [Float], actionHigh: [Float],
+        configuration: DDPGConfiguration, using generator: inout G
+    ) {
+        let actionSize = actionLow.count
         self.configuration = configuration
         self.observationSize = observationSize
         self.actionSize = actionSize
-        self.actionBound = actionBound
+        self.actionLow = actionLow
+        self.actionHigh = actionHigh
+        (actionScale, actionBias, symmetricBound) = Actor.affine(low: actionLow, high: actionHigh)
         let actorShape = Actor.architecture(observationSize: observationSize, actionSize: actionSize, hiddenSizes: configuration.actorHiddenSizes)
         let criticShape = Critic.architecture(observationSize: observationSize, actionSize: actionSize,
                                               hiddenSizes: configuration.criticHiddenSizes, actionLayer: configuration.criticActionLayer)
         let actorNetwork = MLP(actorShape, finalLayerScale: configuration.finalLayerInitScale, using: &generator)
-        actor = Actor(network: actorNetwork, actionBound: actionBound)
+        actor = Actor(network: actorNetwork, actionLow: actionLow, actionHigh: actionHigh)
         critic = MLP(criticShape, finalLayerScale: configuration.finalLayerInitScale, using: &generator)
         targetActor = MLP(actorShape)
         targetActor.parameters.copy(from: actorNetwork.parameters)
@@ -96,7 +123,7 @@ public final class DDPGAgent {
         let o = observationSize
         targetActorWorkspace.input(batch: n).base.update(from: batch.nextObservations.storage, count: n * o)
         targetActor.forward(batch: n, workspace: targetActorWorkspace)
-        copy(targetActorWorkspace.output(batch: n), into: targetCriticWorkspace.auxiliaryInput(batch: n), scale: actionBound)
+        toActions(targetActorWorkspace.output(batch: n), into: targetCriticWorkspace.auxiliaryInput(batch: n))
         targetCriticWorkspace.input(batch: n).base.update(from: batch.nextObservations.storage, count: n * o)
         targetCritic.forward(batch: n, workspace: targetCriticWorkspace)
         let nextQ = targetCriticWorkspace.output(batch: n).base
@@ -154,7 +181,7 @@ public final class DDPGAgent {
         actorWorkspace.input(batch: n).base.update(from: batch.observations.storage, count: n * observationSize)
         actorNetwork.forward(batch: n, workspace: actorWorkspace)
         criticWorkspace.input(batch: n).base.update(from: batch.observations.storage, count: n * observationSize)
-        copy(actorWorkspace.output(batch: n), into: criticWorkspace.auxiliaryInput(batch: n), scale: actionBound)
+        toActions(actorWorkspace.output(batch: n), into: criticWorkspace.auxiliaryInput(batch: n))
         critic.forward(batch: n, workspace: criticWorkspace)
         let q = criticWorkspace.output(batch: n).base
         let dq = criticWorkspace.outputGradient(batch: n).base
@@ -165,8 +192,8 @@ public final class DDPGAgent {
             dq[i] = -inverseN
         }
         critic.backward(batch: n, workspace: criticWorkspace, parameterGradients: false, auxiliaryGradient: true)
-        // a = bound · tanh(z): the tanh factor is applied by the actor's backward pass.
-        copy(criticWorkspace.auxiliaryGradient(batch: n), into: actorWorkspace.outputGradient(batch: n), scale: actionBound)
+        // a = scale · tanh(z) + bias: the tanh factor is applied by the actor's backward pass.
+        toTanhGradient(criticWorkspace.auxiliaryGradient(batch: n), into: actorWorkspace.outputGradient(batch: n))
         actorNetwork.backward(batch: n, workspace: actorWorkspace, parameterGradients: true)
         if configuration.gradientClipNorm > 0 { actorNetwork.gradients.clipNorm(to: configuration.gradientClipNorm) }
         actorOptimizer.update(actorNetwork.parameters, gradients: actorNetwork.gradients)
@@ -198,5 +225,25 @@ public final class DDPGAgent {
 
     private func copy(_ source: MatrixView, into destination: MatrixView, scale: Float) {
         VectorKernels.scaledCopy(source, into: destination, factor: scale)
+    }
+
+    /// a = scale · t + bias per column: tanh outputs to actions.
+    private func toActions(_ tanh: MatrixView, into actions: MatrixView) {
+        if let bound = symmetricBound { return copy(tanh, into: actions, scale: bound) }
+        affineColumns(tanh, into: actions, withBias: true)
+    }
+
+    /// dL/dt = scale · dL/da per column: the chain rule back through the action map.
+    private func toTanhGradient(_ actionGradient: MatrixView, into tanhGradient: MatrixView) {
+        if let bound = symmetricBound { return copy(actionGradient, into: tanhGradient, scale: bound) }
+        affineColumns(actionGradient, into: tanhGradient, withBias: false)
+    }
+
+    private func affineColumns(_ source: MatrixView, into destination: MatrixView, withBias: Bool) {
+        precondition(source.rows == destination.rows && source.columns == actionSize && destination.columns == actionSize)
+        for row in 0..<source.rows {
+            let from = source.base + row * source.stride, to = destination.base + row * destination.stride
+            for j in 0..<actionSize { to[j] = actionScale[j] * from[j] + (withBias ? actionBias[j] : 0) }
+        }
     }
 }

@@ -1,3 +1,5 @@
+import Specs
+
 /// What one step of an environment produced.
 public struct StepResult: Sendable, Equatable {
     public var reward: Double
@@ -39,4 +41,15 @@ public protocol Environment {
     mutating func reset<G: RandomNumberGenerator>(using generator: inout G, observation: UnsafeMutablePointer<Float>)
     /// Applies `action` (clipped to the bound by the environment) and writes the next observation.
     mutating func step(_ action: UnsafePointer<Float>, observation: UnsafeMutablePointer<Float>) -> StepResult
+}
+
+extension Environment {
+    /// What a learner needs to know of this environment. Every action dimension shares
+    /// `actionBound` today; the spec itself carries per-dimension bounds.
+    public var spec: EnvironmentSpec {
+        EnvironmentSpec(id: Self.id, observationLow: observationLow, observationHigh: observationHigh,
+                        actionLow: Array(repeating: -actionBound, count: actionSize),
+                        actionHigh: Array(repeating: actionBound, count: actionSize),
+                        rewardRange: rewardRange, maxEpisodeSteps: maxEpisodeSteps)
+    }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Randomness
+import Specs
 import Testing
 @testable import Environments
 
@@ -109,5 +110,20 @@ struct MountainCarReferenceTests {
                 if result.isDone { break }
             }
         }
+    }
+}
+
+@Suite("Environment specs")
+struct EnvironmentSpecTests {
+    @Test("each native environment describes itself with a valid spec")
+    func nativeSpecs() {
+        let pendulum = Pendulum().spec
+        #expect(pendulum.id == "Pendulum-v1" && pendulum.observationSize == 3 && pendulum.actionSize == 1)
+        #expect(pendulum.actionLow == [-2] && pendulum.actionHigh == [2] && pendulum.actionScale == [2] && pendulum.actionBias == [0])
+        #expect(pendulum.maxEpisodeSteps == 200 && pendulum.rewardHigh == 0 && pendulum.problem == nil)
+        let car = MountainCarContinuous().spec
+        #expect(car.id == "MountainCarContinuous-v0" && car.observationSize == 2 && car.actionLow == [-1] && car.actionHigh == [1])
+        #expect(car.observationLow == [-1.2, -0.07] && car.maxEpisodeSteps == 999 && car.rewardHigh == 100 && car.problem == nil)
+        #expect(car != pendulum)
     }
 }

@@ -1,0 +1,75 @@
+/// What a learner needs to know of an environment, and nothing it does not: the shapes
+/// and bounds of its spaces, its reward range and its episode limit (Acme's `EnvironmentSpec`).
+///
+/// A value type with no dependencies, so that every layer can carry it: the environment
+/// that defines it, the worker that announces it, the wire that transports it, and the
+/// networks and replay that are built from it.
+public struct EnvironmentSpec: Codable, Sendable, Equatable, CustomStringConvertible {
+    /// A stable identifier such as `"Pendulum-v1"`.
+    public var id: String
+    public var observationSize: Int
+    /// Per-dimension bounds of every observation the environment can produce.
+    public var observationLow: [Float]
+    public var observationHigh: [Float]
+    /// Per-dimension bounds of a valid action (gymnasium's `Box` low and high).
+    public var actionLow: [Float]
+    public var actionHigh: [Float]
+    /// Bounds of one reward, as float32 rounded outward.
+    public var rewardLow: Float
+    public var rewardHigh: Float
+    /// The step after which an episode is truncated.
+    public var maxEpisodeSteps: Int
+
+    public init(id: String, observationLow: [Float], observationHigh: [Float], actionLow: [Float], actionHigh: [Float],
+                rewardRange: ClosedRange<Float>, maxEpisodeSteps: Int) {
+        self.id = id
+        observationSize = observationLow.count
+        self.observationLow = observationLow
+        self.observationHigh = observationHigh
+        self.actionLow = actionLow
+        self.actionHigh = actionHigh
+        rewardLow = rewardRange.lowerBound
+        rewardHigh = rewardRange.upperBound
+        self.maxEpisodeSteps = maxEpisodeSteps
+    }
+
+    public var actionSize: Int { actionLow.count }
+
+    /// The affine map from tanh's (−1, 1) onto [low, high], per dimension: a = scale · t + bias
+    /// (CleanRL's `action_scale` and `action_bias`, computed in float32 as there).
+    public var actionScale: [Float] { zip(actionLow, actionHigh).map { ($1 - $0) / 2 } }
+    public var actionBias: [Float] { zip(actionLow, actionHigh).map { ($1 + $0) / 2 } }
+
+    /// The largest identifier a spec may carry, in UTF-8 bytes.
+    public static let maxIdLength = 64
+    /// The most dimensions an observation or an action may have.
+    public static let maxDimension = 1_024
+
+    /// Why this spec cannot describe an environment, or nil if it can. Every field is checked,
+    /// so a spec that arrived from a peer can be trusted after this says nil.
+    public var problem: String? {
+        if id.isEmpty || id.utf8.count > Self.maxIdLength { return "id \"\(id)\" must have 1 to \(Self.maxIdLength) bytes" }
+        if !(1...Self.maxDimension).contains(observationSize) { return "observation size \(observationSize) is not in 1...\(Self.maxDimension)" }
+        if observationLow.count != observationSize || observationHigh.count != observationSize {
+            return "observation bounds have \(observationLow.count) and \(observationHigh.count) values for \(observationSize) dimensions"
+        }
+        if !(1...Self.maxDimension).contains(actionSize) { return "action size \(actionSize) is not in 1...\(Self.maxDimension)" }
+        if actionHigh.count != actionSize { return "action bounds have \(actionLow.count) low and \(actionHigh.count) high values" }
+        for (i, (low, high)) in zip(observationLow, observationHigh).enumerated() where low.isNaN || high.isNaN || !(low <= high) {
+            return "observation dimension \(i): low \(low) is not ≤ high \(high)"
+        }
+        for (i, (low, high)) in zip(actionLow, actionHigh).enumerated() where !low.isFinite || !high.isFinite || !(low < high) {
+            return "action dimension \(i): bounds [\(low), \(high)] must be finite with low < high"
+        }
+        if !rewardLow.isFinite || !rewardHigh.isFinite || !(rewardLow <= rewardHigh) { return "reward range [\(rewardLow), \(rewardHigh)] must be finite and ordered" }
+        if maxEpisodeSteps <= 0 { return "episode limit \(maxEpisodeSteps) must be positive" }
+        return nil
+    }
+
+    /// "Pendulum-v1 (observation 3, action 1 in [-2.0, 2.0], 200 steps)", for logs and errors that name two specs.
+    public var description: String {
+        let uniform = Set(actionLow).count == 1 && Set(actionHigh).count == 1
+        let bounds = uniform ? "[\(actionLow[0]), \(actionHigh[0])]" : "low \(actionLow), high \(actionHigh)"
+        return "\(id) (observation \(observationSize), action \(actionSize) in \(bounds), \(maxEpisodeSteps) steps)"
+    }
+}
