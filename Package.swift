@@ -87,7 +87,7 @@ let package = Package(
         .target(
             name: "Training",
             dependencies: [
-                "DDPG", "Replay", "Environments", "NeuralNetwork", "Randomness", "Telemetry", "ProcessSupport",
+                "DDPG", "Replay", "Environments", "Specs", "NeuralNetwork", "Randomness", "Telemetry", "ProcessSupport",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -25,6 +25,11 @@ public struct StepResult: Sendable, Equatable {
 public protocol Environment {
     /// A stable identifier such as `"Pendulum-v1"`.
     static var id: String { get }
+    /// The mean evaluation return that counts as solving it (gymnasium's `reward_threshold` where
+    /// it has one; for Pendulum-v1, which has none, −200).
+    static var solvedReturn: Double { get }
+    /// The environment as gymnasium registers it, time limit included.
+    init()
     var observationSize: Int { get }
     var actionSize: Int { get }
     /// Actions are valid in `[-actionBound, actionBound]` in every dimension.

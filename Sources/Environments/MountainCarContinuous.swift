@@ -46,7 +46,12 @@ public struct MountainCarContinuous: Environment, Sendable {
     public private(set) var stateIsFloat32 = false
     public private(set) var elapsedSteps = 0
 
-    public init(maxEpisodeSteps: Int = 999) {
+    /// gymnasium's `reward_threshold` for this environment.
+    public static let solvedReturn = 90.0
+
+    public init() { self.init(maxEpisodeSteps: 999) }
+
+    public init(maxEpisodeSteps: Int) {
         precondition(maxEpisodeSteps > 0, "maxEpisodeSteps must be positive")
         self.maxEpisodeSteps = maxEpisodeSteps
     }

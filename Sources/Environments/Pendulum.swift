@@ -46,7 +46,11 @@ public struct Pendulum: Environment, Sendable {
     private var cosTheta: Double = 1
     public private(set) var elapsedSteps = 0
 
-    public init(maxEpisodeSteps: Int = 200) {
+    public static let solvedReturn = -200.0
+
+    public init() { self.init(maxEpisodeSteps: 200) }
+
+    public init(maxEpisodeSteps: Int) {
         precondition(maxEpisodeSteps > 0, "maxEpisodeSteps must be positive")
         self.maxEpisodeSteps = maxEpisodeSteps
     }

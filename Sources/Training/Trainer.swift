@@ -6,6 +6,7 @@ import NeuralNetwork
 import ProcessSupport
 import Randomness
 import Replay
+import Specs
 import Telemetry
 
 /// Single-process DDPG: one environment, one replay buffer, one agent, no network.
@@ -22,7 +23,8 @@ public final class Trainer {
     public let agent: DDPGAgent
     public let replay: ReplayBuffer
     private let logger: Logger
-    private let evaluator: Evaluator<Pendulum>
+    /// The native environment the configuration names; stepped through generics, not an existential.
+    private let environmentType: any Environment.Type
     /// TensorBoard scalars, when `--logdir` is given.
     private let events: TensorBoardWriter?
 
@@ -30,24 +32,30 @@ public final class Trainer {
         self.configuration = configuration
         self.logger = logger
         self.events = events
-        let environment = Pendulum()
+        guard let type = NativeEnvironments.type(named: configuration.environment) else {
+            preconditionFailure("unknown environment \(configuration.environment): validate the configuration first")
+        }
+        environmentType = type
+        let spec = type.init().spec
         var initGenerator = Xoshiro256(seed: configuration.seed, stream: Stream.networkInit.rawValue)
-        agent = DDPGAgent(
-            observationSize: environment.observationSize, actionSize: environment.actionSize,
-            actionBound: environment.actionBound, configuration: configuration.agent, using: &initGenerator)
-        replay = ReplayBuffer(capacity: configuration.replayCapacity,
-                              observationSize: environment.observationSize, actionSize: environment.actionSize)
-        evaluator = Evaluator(seed: configuration.evalSeed) { Pendulum() }
+        agent = DDPGAgent(spec: spec, configuration: configuration.agent, using: &initGenerator)
+        replay = ReplayBuffer(capacity: configuration.replayCapacity, observationSize: spec.observationSize, actionSize: spec.actionSize)
     }
 
     public func run() -> RunSummary {
+        run(environmentType)
+    }
+
+    private func run<Env: Environment>(_: Env.Type) -> RunSummary {
         BLAS.setThreadCount(configuration.blasThreads)
         let c = configuration
         let clock = ContinuousClock()
         let start = clock.now
         func elapsed() -> Double { (clock.now - start).seconds }
 
-        var environment = Pendulum()
+        var environment = Env()
+        let spec = environment.spec
+        let evaluator = Evaluator(seed: c.evalSeed) { Env() }
         var envGenerator = Xoshiro256(seed: c.seed, stream: Stream.environment.rawValue)
         var noiseGenerator = Xoshiro256(seed: c.seed, stream: Stream.noise.rawValue)
         var replayGenerator = Xoshiro256(seed: c.seed, stream: Stream.replay.rawValue)
@@ -55,7 +63,8 @@ public final class Trainer {
         var noise = ExplorationNoise(c.noise, actionSize: environment.actionSize)
         let batch = TransitionBatch(capacity: c.agent.batchSize, observationSize: environment.observationSize,
                                     actionSize: environment.actionSize)
-        let o = environment.observationSize, a = environment.actionSize, bound = environment.actionBound
+        let o = environment.observationSize, a = environment.actionSize
+        let low = spec.actionLow, high = spec.actionHigh, scale = spec.actionScale
         var observation = [Float](repeating: 0, count: o)
         var nextObservation = [Float](repeating: 0, count: o)
         var action = [Float](repeating: 0, count: a)
@@ -69,14 +78,16 @@ public final class Trainer {
         var lastStats = UpdateStatistics()
         var windowStart = (time: 0.0, steps: 0, updates: 0)
 
+        var stepsTaken = c.maxEnvSteps
         logger.info("training \(c.environment) seed \(c.seed) for \(c.maxEnvSteps) env steps; actor \(c.agent.actorHiddenSizes) critic \(c.agent.criticHiddenSizes) batch \(c.agent.batchSize)")
         for step in 0..<c.maxEnvSteps {
             if step < c.randomSteps {
-                for i in 0..<a { action[i] = actionGenerator.nextUniform(-bound, bound) }
+                for i in 0..<a { action[i] = actionGenerator.nextUniform(low[i], high[i]) }
             } else {
                 agent.actor.act(observations: observation, count: 1, actions: &action)
                 noise.sample(into: &perturbation, using: &noiseGenerator)
-                for i in 0..<a { action[i] = min(max(action[i] + bound * perturbation[i], -bound), bound) }
+                // Noise in units of each dimension's half-range (CleanRL: normal(0, action_scale · σ)), then clipped.
+                for i in 0..<a { action[i] = min(max(action[i] + scale[i] * perturbation[i], low[i]), high[i]) }
             }
             let result = environment.step(action, observation: &nextObservation)
             replay.add(observation: observation, action: action, reward: Float(result.reward),
@@ -129,15 +140,20 @@ public final class Trainer {
                     events.scalar("throughput/updates_per_second", Double(agent.updateCount - windowStart.updates) / window, step: envSteps)
                 }
                 windowStart = (now, envSteps, agent.updateCount)
+                if let target = c.untilReturn, result.meanReturn >= target {
+                    logger.info("evaluation \(format(result.meanReturn)) reached --until-return \(format(target)) at step \(envSteps): stopping")
+                    stepsTaken = envSteps
+                    break
+                }
             }
         }
 
         let wall = elapsed()
         events?.flush()
-        let finalEval = evaluator.evaluate(agent.actor, episodes: c.finalEvalEpisodes, envSteps: c.maxEnvSteps, wallSeconds: wall)
+        let finalEval = evaluator.evaluate(agent.actor, episodes: c.finalEvalEpisodes, envSteps: stepsTaken, wallSeconds: wall)
         logger.info("\(finalEvaluationLine(finalEval, solvedAt: solvedAt))")
         logger.info("\(agent.updateCount) updates in \(format(wall)) s; peak RSS \(peakResidentMegabytes()) MB")
-        return RunSummary(envSteps: c.maxEnvSteps, updates: agent.updateCount, episodes: episodes, wallSeconds: wall,
+        return RunSummary(envSteps: stepsTaken, updates: agent.updateCount, episodes: episodes, wallSeconds: wall,
                           eval: evaluations, solvedAt: solvedAt, finalEval: finalEval, config: c)
     }
 }

@@ -1,4 +1,5 @@
 import DDPG
+import Environments
 import Foundation
 import Replay
 
@@ -22,6 +23,8 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     public var evalSeed: UInt64 = 1_000_003
     /// The mean evaluation return that counts as solving the task.
     public var solvedReturn = -200.0
+    /// Stop at the first evaluation whose mean return reaches this (nil: run all `maxEnvSteps`).
+    public var untilReturn: Double?
     public var blasThreads = 1
     public var agent = DDPGConfiguration()
     public var noise = NoiseConfiguration()
@@ -31,7 +34,8 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     /// Checks every field. `trains` false (a learner that only ingests) allows a run that ends before its first update.
     public func validate(trains: Bool = true) throws(ConfigurationError) {
         let check = ConfigurationError.check
-        try check(environment == "Pendulum-v1", "environment", "unknown environment '\(environment)'; available: Pendulum-v1")
+        try check(NativeEnvironments.type(named: environment) != nil, "environment",
+                  "unknown environment '\(environment)'; available: \(NativeEnvironments.ids.joined(separator: ", "))")
         try check(maxEnvSteps > 0, "maxEnvSteps", "must be positive, got \(maxEnvSteps)")
         try check(replayCapacity > 0, "replayCapacity", "must be positive, got \(replayCapacity)")
         try checkReplayFits()
@@ -45,6 +49,7 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         try check(evalEvery > 0, "evalEvery", "must be positive, got \(evalEvery)")
         try check(evalEpisodes > 0, "evalEpisodes", "must be positive, got \(evalEpisodes)")
         try check(finalEvalEpisodes > 0, "finalEvalEpisodes", "must be positive, got \(finalEvalEpisodes)")
+        if let untilReturn { try check(untilReturn.isFinite, "untilReturn", "must be finite, got \(untilReturn)") }
         try check(blasThreads > 0, "blasThreads", "must be positive, got \(blasThreads)")
         try agent.validate()
         try noise.validate()
@@ -52,7 +57,8 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
 
     /// Replay storage is reserved up front: a capacity beyond this machine's memory fails here, by name, not in the allocator.
     private func checkReplayFits() throws(ConfigurationError) {
-        let perTransition = ReplayBuffer.bytesPerTransition(observationSize: 3, actionSize: 1)
+        let spec = NativeEnvironments.type(named: environment)?.init().spec
+        let perTransition = ReplayBuffer.bytesPerTransition(observationSize: spec?.observationSize ?? 3, actionSize: spec?.actionSize ?? 1)
         let (bytes, overflow) = replayCapacity.multipliedReportingOverflow(by: perTransition)
         let physical = Int(ProcessInfo.processInfo.physicalMemory)
         guard overflow || bytes > physical else { return }

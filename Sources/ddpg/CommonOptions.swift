@@ -1,4 +1,5 @@
 import ArgumentParser
+import Environments
 import Foundation
 import Logging
 import Telemetry
@@ -8,7 +9,7 @@ import Training
 struct CommonOptions: ParsableArguments {
     private static let defaults = TrainingConfiguration()
 
-    @Option(parsing: .unconditional, help: "Environment id.")
+    @Option(parsing: .unconditional, help: "Environment id: Pendulum-v1 or MountainCarContinuous-v0 (`train`; the distributed learner runs Pendulum-v1 only so far).")
     var env = defaults.environment
 
     @Option(parsing: .unconditional, help: "Seed of every random stream of the run.")
@@ -60,6 +61,8 @@ struct CommonOptions: ParsableArguments {
     /// The shared fields written into a training configuration.
     func apply(to c: inout TrainingConfiguration) {
         c.environment = env
+        // Each environment's own threshold (−200 for Pendulum-v1, gymnasium's 90 for MountainCarContinuous-v0).
+        c.solvedReturn = NativeEnvironments.type(named: env)?.solvedReturn ?? c.solvedReturn
         c.seed = seed
         c.maxEnvSteps = maxEnvSteps
         c.replayCapacity = replayCapacity

@@ -1,6 +1,7 @@
 import ArgumentParser
 import DDPG
 import Checkpoint
+import Environments
 import Foundation
 import KernelSelection
 import Learner
@@ -178,6 +179,10 @@ struct LearnerCommand: ParsableCommand {
             try learnerConfiguration.validate()
         } catch {
             throw error.validationError
+        }
+        // Until workers announce their environment's spec (issue 12), learner and workers are built for Pendulum-v1.
+        guard common.env == Pendulum.id else {
+            throw ValidationError("--env \(common.env): the distributed learner and workers run \(Pendulum.id) only so far; `ddpg train --env \(common.env)` trains it in one process")
         }
         try learner.validatePorts()
         try common.validateLogLevel()

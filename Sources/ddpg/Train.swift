@@ -21,6 +21,9 @@ struct Train: ParsableCommand {
     @Option(parsing: .unconditional, help: "Gradient updates per environment step.")
     var updatesPerStep = defaults.updatesPerStep
 
+    @Option(parsing: .unconditional, help: "Stop at the first evaluation whose mean return reaches this, then play the final evaluation with those weights.")
+    var untilReturn: Double?
+
     @OptionGroup(title: "DDPG")
     var agent: AgentOptions
 
@@ -32,6 +35,7 @@ struct Train: ParsableCommand {
         common.apply(to: &c)
         c.randomSteps = randomSteps
         c.updatesPerStep = updatesPerStep
+        c.untilReturn = untilReturn
         c.agent = agent.configuration
         c.noise = noise.configuration
         return c

@@ -25,6 +25,7 @@ struct TrainCommandTests {
         (["--no-such-flag"], "--no-such-flag"),
         (["--replay-capacity", "100000000000000"], "--replay-capacity"),
         (["--learning-starts", "30000"], "--learning-starts"),
+        (["--until-return", "nan"], "--until-return"),
     ]
 
     @Test("a bad flag value fails with a message naming the flag")
@@ -58,6 +59,8 @@ struct TrainCommandTests {
         (["launch", "--bind", "0.0.0.0"], "--insecure"),
         (["learner", "--bind", "999.1.1.1"], "--bind"),
         (["learner", "--max-peers", "0"], "--max-peers"),
+        (["learner", "--env", "MountainCarContinuous-v0"], "--env"),
+        (["launch", "--env", "MountainCarContinuous-v0"], "--env"),
         (["learner", "--replay-capacity", "100000000000000"], "--replay-capacity"),
         (["learner", "--learning-starts", "100000000", "--max-env-steps", "20000"], "--learning-starts"),
         (["worker", "--resolve-timeout", "-1"], "--resolve-timeout"),
@@ -209,6 +212,27 @@ struct TrainCommandTests {
         #expect(summary["env_steps"] as? Int == 6000)
         let eventFiles = try FileManager.default.contentsOfDirectory(atPath: directory.appendingPathComponent("tensorboard").path)
         #expect(eventFiles.count == 1 && eventFiles[0].hasPrefix("events.out.tfevents."), "one TensorBoard event file: \(eventFiles)")
+    }
+
+    @Test("train runs MountainCarContinuous-v0, and --until-return stops at the first evaluation that reaches it")
+    func mountainCarUntilReturn() throws {
+        let directory = DDPGProcess.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // An untrained policy scores about 0 on MountainCar (it never reaches the goal): −5 is reached at once.
+        let result = try DDPGProcess.run([
+            "train", "--env", "MountainCarContinuous-v0", "--run-dir", directory.path, "--max-env-steps", "20000",
+            "--eval-every", "1000", "--eval-episodes", "2", "--final-eval-episodes", "3", "--until-return", "-5",
+        ])
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        #expect(result.stderr.contains("reached --until-return"), "\(result.stderr.suffix(500))")
+        let data = try Data(contentsOf: directory.appendingPathComponent("summary.json"))
+        let summary = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        #expect(summary["env_steps"] as? Int == 1000, "stopped at the first evaluation, not at --max-env-steps")
+        #expect((summary["eval"] as? [[String: Any]])?.count == 1)
+        let config = try #require(summary["config"] as? [String: Any])
+        #expect(config["environment"] as? String == "MountainCarContinuous-v0")
+        #expect(config["solved_return"] as? Double == 90, "gymnasium's threshold for MountainCarContinuous-v0")
+        #expect((summary["final_eval"] as? [String: Any])?["env_steps"] as? Int == 1000)
     }
 
     @Test("the same seed gives the same summary.json apart from times")
