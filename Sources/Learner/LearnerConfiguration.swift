@@ -65,7 +65,12 @@ public struct LearnerSettings: Codable, Sendable, Equatable {
 /// Everything that defines a learner run; `training.learningStarts` is the
 /// minimum replay size before updates, `training.maxEnvSteps` the transitions to accept.
 public struct LearnerConfiguration: Codable, Sendable, Equatable {
-    public var training = TrainingConfiguration()
+    /// The learner's share of a training configuration: its workers act, so the acting settings are not its own.
+    public var training: TrainingConfiguration = {
+        var training = TrainingConfiguration()
+        training.actsInProcess = false
+        return training
+    }()
     public var learner = LearnerSettings()
 
     public init() {}

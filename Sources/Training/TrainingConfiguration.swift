@@ -28,8 +28,62 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     public var blasThreads = 1
     public var agent = DDPGConfiguration()
     public var noise = NoiseConfiguration()
+    /// False for a learner, whose workers act: then `randomSteps`, `updatesPerStep` and `noise`
+    /// are not its settings, and its records leave them out. Not itself recorded.
+    public var actsInProcess = true
 
     public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case environment, seed, maxEnvSteps, replayCapacity, randomSteps, learningStarts, updatesPerStep, evalEvery, evalEpisodes
+        case finalEvalEpisodes, evalSeed, solvedReturn, untilReturn, blasThreads, agent, noise
+    }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let defaults = TrainingConfiguration()
+        func value<T: Decodable>(_ key: CodingKeys, _ fallback: T) throws -> T { try container.decodeIfPresent(T.self, forKey: key) ?? fallback }
+        environment = try value(.environment, defaults.environment)
+        seed = try value(.seed, defaults.seed)
+        maxEnvSteps = try value(.maxEnvSteps, defaults.maxEnvSteps)
+        replayCapacity = try value(.replayCapacity, defaults.replayCapacity)
+        randomSteps = try value(.randomSteps, defaults.randomSteps)
+        learningStarts = try value(.learningStarts, defaults.learningStarts)
+        updatesPerStep = try value(.updatesPerStep, defaults.updatesPerStep)
+        evalEvery = try value(.evalEvery, defaults.evalEvery)
+        evalEpisodes = try value(.evalEpisodes, defaults.evalEpisodes)
+        finalEvalEpisodes = try value(.finalEvalEpisodes, defaults.finalEvalEpisodes)
+        evalSeed = try value(.evalSeed, defaults.evalSeed)
+        solvedReturn = try value(.solvedReturn, defaults.solvedReturn)
+        untilReturn = try container.decodeIfPresent(Double.self, forKey: .untilReturn)
+        blasThreads = try value(.blasThreads, defaults.blasThreads)
+        agent = try value(.agent, defaults.agent)
+        noise = try value(.noise, defaults.noise)
+        // A record without the acting settings was a learner's.
+        actsInProcess = container.contains(.noise)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(environment, forKey: .environment)
+        try container.encode(seed, forKey: .seed)
+        try container.encode(maxEnvSteps, forKey: .maxEnvSteps)
+        try container.encode(replayCapacity, forKey: .replayCapacity)
+        try container.encode(learningStarts, forKey: .learningStarts)
+        try container.encode(evalEvery, forKey: .evalEvery)
+        try container.encode(evalEpisodes, forKey: .evalEpisodes)
+        try container.encode(finalEvalEpisodes, forKey: .finalEvalEpisodes)
+        try container.encode(evalSeed, forKey: .evalSeed)
+        try container.encode(solvedReturn, forKey: .solvedReturn)
+        try container.encodeIfPresent(untilReturn, forKey: .untilReturn)
+        try container.encode(blasThreads, forKey: .blasThreads)
+        try container.encode(agent, forKey: .agent)
+        if actsInProcess {
+            try container.encode(randomSteps, forKey: .randomSteps)
+            try container.encode(updatesPerStep, forKey: .updatesPerStep)
+            try container.encode(noise, forKey: .noise)
+        }
+    }
 
     /// Checks every field. `trains` false (a learner that only ingests) allows a run that ends before its first update.
     public func validate(trains: Bool = true) throws(ConfigurationError) {

@@ -210,6 +210,9 @@ struct TrainCommandTests {
         // Before learning the policy scores about −1200; any real learning lifts it well clear.
         #expect(final > returns[0] + 200, "return should improve: first eval \(returns[0]), final \(final)")
         #expect(summary["env_steps"] as? Int == 6000)
+        let config = try #require(summary["config"] as? [String: Any])
+        #expect(config["noise"] != nil && config["random_steps"] as? Int == 1000 && config["updates_per_step"] as? Int == 1,
+                "train acts itself, so its acting settings are recorded")
         let eventFiles = try FileManager.default.contentsOfDirectory(atPath: directory.appendingPathComponent("tensorboard").path)
         #expect(eventFiles.count == 1 && eventFiles[0].hasPrefix("events.out.tfevents."), "one TensorBoard event file: \(eventFiles)")
     }

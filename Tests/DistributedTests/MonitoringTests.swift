@@ -85,6 +85,10 @@ extension DistributedTests {
         #expect(learner.waitForExit() == 0)
         let summary = try Harness.summary(in: directory)
         #expect((summary["transitions_received"] as? Int ?? 0) >= Int(received))
+        // The workers act: their settings are not the learner's, so its record leaves them out.
+        let config = try #require(summary["config"] as? [String: Any])
+        #expect(config["noise"] == nil && config["random_steps"] == nil && config["updates_per_step"] == nil, "\(config.keys.sorted())")
+        #expect(config["replay_capacity"] as? Int == 1_000_000 && config["agent"] != nil)
         let progress = ProgressTable(csv: try String(contentsOf: directory.appendingPathComponent("progress.csv"), encoding: .utf8))
         #expect(progress.rowCount >= 2, "progress.csv has a row a second")
         #expect(progress.series("wall_seconds", "updates_per_second").contains { $0.1 > 0 })

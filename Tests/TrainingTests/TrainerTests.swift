@@ -104,6 +104,25 @@ struct RunRecordTests {
         #expect(decoded.finalEval.meanReturn.isNaN && decoded.finalEval.stdReturn == .infinity && decoded.eval[0].minReturn == -.infinity)
     }
 
+    @Test("a configuration round-trips through JSON; one that does not act in process leaves its acting settings out")
+    func configurationRecord() throws {
+        var c = TrainingConfiguration()
+        c.environment = "MountainCarContinuous-v0"
+        c.noise.sigma = 0.7
+        c.untilReturn = 90
+        c.agent.actorHiddenSizes = [32, 16]
+        let encoder = RunSummary.encoder(), decoder = RunSummary.decoder()
+        #expect(try decoder.decode(TrainingConfiguration.self, from: encoder.encode(c)) == c)
+        c.actsInProcess = false
+        let data = try encoder.encode(c)
+        let keys = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any]).keys
+        #expect(!keys.contains("noise") && !keys.contains("random_steps") && !keys.contains("updates_per_step") && keys.contains("agent"))
+        #expect(try decoder.decode(TrainingConfiguration.self, from: data).actsInProcess == false)
+        // A record from before `until_return` existed still reads, with the defaults for what it lacks.
+        let old = try decoder.decode(TrainingConfiguration.self, from: Data(#"{"environment": "Pendulum-v1", "seed": 3}"#.utf8))
+        #expect(old.seed == 3 && old.untilReturn == nil && old.maxEnvSteps == TrainingConfiguration().maxEnvSteps)
+    }
+
     @Test("a replay capacity beyond this machine's memory, or a run that ends before learning starts, is refused by name")
     func absurdSettings() {
         var c = TrainingConfiguration()
