@@ -48,7 +48,7 @@ let package = Package(
         .target(name: "ProcessSupport", dependencies: ["CShims"]),
         .target(name: "Checksum"),
         .target(name: "Telemetry", dependencies: ["Checksum", .product(name: "Logging", package: "swift-log")]),
-        .target(name: "Checkpoint", dependencies: ["Checksum", "DDPG", "NeuralNetwork", "Randomness", "Replay", "Training"]),
+        .target(name: "Checkpoint", dependencies: ["Checksum", "DDPG", "NeuralNetwork", "Randomness", "Replay", "Specs", "Training"]),
         .target(
             name: "MetricsServer",
             dependencies: [
@@ -118,7 +118,7 @@ let package = Package(
         .testTarget(name: "KernelSelectionTests", dependencies: ["KernelSelection"]),
         .testTarget(name: "WorkerTests", dependencies: ["Worker"]),
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry", "Checksum"]),
-        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "DDPG", "NeuralNetwork", "Randomness", "Replay", "Training"]),
+        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "DDPG", "Environments", "NeuralNetwork", "Randomness", "Replay", "Specs", "Training"]),
         .testTarget(name: "PlottingTests", dependencies: ["Plotting"]),
         .testTarget(name: "DistributedTests", dependencies: ["ddpg", "ZeroMQ", "WireProtocol", "Telemetry", "Learner", "Checkpoint", "DDPGTestSupport"]),
     ]

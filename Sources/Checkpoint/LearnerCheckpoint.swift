@@ -3,6 +3,7 @@ import Foundation
 import NeuralNetwork
 import Randomness
 import Replay
+import Specs
 import Training
 
 /// What a checkpoint's JSON header says: shapes (to refuse an incompatible
@@ -32,6 +33,8 @@ public struct CheckpointHeader: Codable, Sendable, Equatable {
     public var configuration: TrainingConfiguration
     /// Present when the replay contents were saved (`--checkpoint-replay`).
     public var replay: ReplayPosition?
+    /// The environment the networks were trained on, bounds and all (absent in checkpoints written before it was recorded).
+    public var spec: EnvironmentSpec?
 
     public struct ReplayPosition: Codable, Sendable, Equatable {
         public var count: Int
@@ -93,7 +96,7 @@ public struct LearnerCheckpoint: Sendable {
 
     /// Copies everything needed to continue training exactly where it stands.
     public static func capture(agent: DDPGAgent, replay: ReplayBuffer?, replayGenerator: Xoshiro256, progress: LearnerProgress,
-                               configuration: TrainingConfiguration, environment: String) -> LearnerCheckpoint {
+                               configuration: TrainingConfiguration, spec: EnvironmentSpec) -> LearnerCheckpoint {
         func bytes(_ vector: ParameterVector) -> [UInt8] {
             Array(UnsafeRawBufferPointer(start: vector.values, count: vector.count * MemoryLayout<Float>.size))
         }
@@ -111,14 +114,14 @@ public struct LearnerCheckpoint: Sendable {
         }
         let state = replayGenerator.state
         let header = CheckpointHeader(
-            createdAt: ISO8601DateFormatter().string(from: Date()), environment: environment,
+            createdAt: ISO8601DateFormatter().string(from: Date()), environment: spec.id,
             observationSize: agent.observationSize, actionSize: agent.actionSize, actionBound: agent.actionBound,
             actorLayerSizes: layerSizes(agent.actor.network), criticLayerSizes: layerSizes(agent.critic),
             criticActionLayer: agent.configuration.criticActionLayer, envSteps: progress.envSteps, updates: agent.updateCount,
             weightsVersion: progress.weightsVersion, episodes: progress.episodes, actorAdamStep: agent.actorOptimizer.step,
             criticAdamStep: agent.criticOptimizer.step, wallSeconds: progress.wallSeconds,
             replayGeneratorState: [state.0, state.1, state.2, state.3].map { String($0, radix: 16) },
-            evaluations: progress.evaluations, solvedAt: progress.solvedAt, configuration: configuration, replay: position)
+            evaluations: progress.evaluations, solvedAt: progress.solvedAt, configuration: configuration, replay: position, spec: spec)
         return LearnerCheckpoint(header: header, sections: sections)
     }
 
@@ -173,16 +176,34 @@ public struct LearnerCheckpoint: Sendable {
             throw .badHeader("observation size \(header.observationSize), action size \(header.actionSize), bound \(header.actionBound)")
         }
         var generator = Xoshiro256(seed: 0)
-        let agent = DDPGAgent(observationSize: header.observationSize, actionSize: header.actionSize, actionBound: header.actionBound,
+        let agent: DDPGAgent
+        if let spec = header.spec {
+            if let problem = spec.problem { throw .badHeader("environment spec: \(problem)") }
+            guard spec.id == header.environment, spec.observationSize == header.observationSize, spec.actionSize == header.actionSize else {
+                throw .badHeader("the spec \(spec) disagrees with environment \(header.environment), sizes \(header.observationSize)/\(header.actionSize)")
+            }
+            agent = DDPGAgent(spec: spec, configuration: header.configuration.agent, using: &generator)
+        } else {
+            agent = DDPGAgent(observationSize: header.observationSize, actionSize: header.actionSize, actionBound: header.actionBound,
                               configuration: header.configuration.agent, using: &generator)
-        try checkCompatible(with: agent, environment: header.environment)
+        }
+        try checkShapes(of: agent)
         restore(into: agent)
         return agent
     }
 
-    /// Checks that this checkpoint fits `agent` (and `replay`, if its contents are to be restored).
-    public func checkCompatible(with agent: DDPGAgent, environment: String) throws(CheckpointError) {
-        if header.environment != environment { throw .incompatible("environment \(header.environment), this run is \(environment)") }
+    /// Checks that this checkpoint was trained on `spec` and fits `agent` (and `replay`, if its contents are to be restored).
+    public func checkCompatible(with agent: DDPGAgent, spec: EnvironmentSpec) throws(CheckpointError) {
+        if let saved = header.spec {
+            if saved != spec { throw .incompatible("it was trained on \(saved); this run is \(spec)") }
+        } else if header.environment != spec.id {
+            throw .incompatible("environment \(header.environment), this run is \(spec.id)")
+        }
+        try checkShapes(of: agent)
+    }
+
+    /// Checks that the networks and optimizer states fit `agent`.
+    func checkShapes(of agent: DDPGAgent) throws(CheckpointError) {
         if header.observationSize != agent.observationSize || header.actionSize != agent.actionSize {
             throw .incompatible("observation/action sizes \(header.observationSize)/\(header.actionSize), this run has \(agent.observationSize)/\(agent.actionSize)")
         }
@@ -220,7 +241,7 @@ public struct LearnerCheckpoint: Sendable {
         return Xoshiro256(state: (words[0], words[1], words[2], words[3]))
     }
 
-    /// Writes the networks, targets and Adam states into `agent`, bit for bit. Call ``checkCompatible(with:environment:)`` first.
+    /// Writes the networks, targets and Adam states into `agent`, bit for bit. Call ``checkCompatible(with:spec:)`` first.
     public func restore(into agent: DDPGAgent) {
         func load(_ name: String, _ vector: ParameterVector) {
             sections[name]!.withUnsafeBytes { UnsafeMutableRawPointer(vector.values).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }

@@ -1,5 +1,6 @@
 import Checkpoint
 import DDPG
+import Environments
 import Foundation
 import Randomness
 import Telemetry
@@ -29,7 +30,7 @@ extension DistributedBenchmarks {
         for i in 0..<30 {
             let start = ContinuousClock.now
             let checkpoint = LearnerCheckpoint.capture(agent: agent, replay: nil, replayGenerator: generator, progress: progress,
-                                                       configuration: training, environment: "Pendulum-v1")
+                                                       configuration: training, spec: Pendulum().spec)
             let captured = ContinuousClock.now
             let encoded = checkpoint.encoded()
             try store.write(encoded, updates: i)

@@ -23,7 +23,7 @@ extension LearnerService {
     @discardableResult
     public func resume(from store: CheckpointStore) throws -> URL {
         let scan = store.scan { checkpoint throws(CheckpointError) in
-            try checkpoint.checkCompatible(with: agent, environment: Pendulum.id)
+            try checkpoint.checkCompatible(with: agent, spec: Pendulum().spec)
             if let saved = checkpoint.header.replay, saved.count > replay.capacity {
                 throw .incompatible("its replay of \(saved.count) transitions exceeds --replay-capacity \(replay.capacity)")
             }
@@ -87,7 +87,7 @@ extension LearnerService {
                                        evaluations: evaluations, solvedAt: solvedAt)
         let checkpoint = LearnerCheckpoint.capture(
             agent: agent, replay: configuration.learner.checkpointReplay ? replay : nil, replayGenerator: replayGenerator,
-            progress: progress, configuration: configuration.training, environment: Pendulum.id)
+            progress: progress, configuration: configuration.training, spec: Pendulum().spec)
         checkpointWriter.submit(checkpoint)
         let stall = ContinuousClock.now - started
         metrics.checkpointStall.recordNanoseconds(stall.wholeNanoseconds)

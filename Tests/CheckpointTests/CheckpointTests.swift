@@ -1,4 +1,5 @@
 import DDPG
+import Environments
 import Foundation
 import NeuralNetwork
 import Randomness
@@ -37,7 +38,7 @@ struct CheckpointTests {
         var configuration = TrainingConfiguration()
         configuration.agent = agent.configuration
         return LearnerCheckpoint.capture(agent: agent, replay: replay, replayGenerator: Xoshiro256(seed: 99, stream: 3), progress: progress,
-                                         configuration: configuration, environment: "Pendulum-v1")
+                                         configuration: configuration, spec: Pendulum().spec)
     }
 
     static func temporaryDirectory() -> URL {
@@ -56,7 +57,7 @@ struct CheckpointTests {
         #expect(loaded.encoded() == bytes, "re-encoding gives the same file")
 
         let (fresh, _) = Self.trainedAgent(seed: 11)
-        try loaded.checkCompatible(with: fresh, environment: "Pendulum-v1")
+        try loaded.checkCompatible(with: fresh, spec: Pendulum().spec)
         loaded.restore(into: fresh)
         for (a, b) in [(agent.actor.network.parameters, fresh.actor.network.parameters), (agent.critic.parameters, fresh.critic.parameters),
                        (agent.targetActor.parameters, fresh.targetActor.parameters), (agent.targetCritic.parameters, fresh.targetCritic.parameters),
@@ -188,20 +189,38 @@ struct CheckpointTests {
         let (large, _) = Self.trainedAgent(hidden: [32, 32])
         let checkpoint = Self.checkpoint(small)
         #expect(throws: CheckpointError.incompatible("actor layers [3, 16, 16, 1], this run has [3, 32, 32, 1] (--actor-hidden)")) {
-            try checkpoint.checkCompatible(with: large, environment: "Pendulum-v1")
+            try checkpoint.checkCompatible(with: large, spec: Pendulum().spec)
         }
+        // The header records the spec: another environment, or the same id with other bounds, is named in full.
+        #expect(checkpoint.header.spec == Pendulum().spec)
+        #expect(throws: CheckpointError.incompatible("it was trained on Pendulum-v1 (observation 3, action 1 in [-2.0, 2.0], 200 steps); this run is MountainCarContinuous-v0 (observation 2, action 1 in [-1.0, 1.0], 999 steps)")) {
+            try checkpoint.checkCompatible(with: small, spec: MountainCarContinuous().spec)
+        }
+        var widened = Pendulum().spec
+        widened.actionLow = [-3]
+        widened.actionHigh = [3]
+        #expect(throws: CheckpointError.self) { try checkpoint.checkCompatible(with: small, spec: widened) }
+        // Checkpoints from before the spec was recorded are still matched by their environment id.
+        var legacyHeader = checkpoint.header
+        legacyHeader.spec = nil
+        let legacy = LearnerCheckpoint(header: legacyHeader, sections: checkpoint.sections)
+        try legacy.checkCompatible(with: small, spec: Pendulum().spec)
         #expect(throws: CheckpointError.incompatible("environment Pendulum-v1, this run is MountainCarContinuous-v0")) {
-            try checkpoint.checkCompatible(with: small, environment: "MountainCarContinuous-v0")
+            try legacy.checkCompatible(with: small, spec: MountainCarContinuous().spec)
         }
+        // A spec that cannot describe an environment is a corrupt header.
+        var forged = checkpoint.header
+        forged.spec?.actionHigh = [-5]
+        #expect(throws: CheckpointError.self) { _ = try LearnerCheckpoint(header: forged, sections: checkpoint.sections).makeAgent() }
         var sections = checkpoint.sections
         sections["critic_adam_v"] = Array(sections["critic_adam_v"]!.dropLast(4))
         let short = LearnerCheckpoint(header: checkpoint.header, sections: sections)
-        #expect(throws: CheckpointError.self) { try short.checkCompatible(with: small, environment: "Pendulum-v1") }
+        #expect(throws: CheckpointError.self) { try short.checkCompatible(with: small, spec: Pendulum().spec) }
         // Networks that went non-finite before the file was written: refused, so --resume falls back to an older one.
         sections = checkpoint.sections
         withUnsafeBytes(of: Float.nan.bitPattern.littleEndian) { sections["target_critic"]!.replaceSubrange(8..<12, with: $0) }
         #expect(throws: CheckpointError.corrupt("section target_critic holds NaN or infinity")) {
-            try LearnerCheckpoint(header: checkpoint.header, sections: sections).checkCompatible(with: small, environment: "Pendulum-v1")
+            try LearnerCheckpoint(header: checkpoint.header, sections: sections).checkCompatible(with: small, spec: Pendulum().spec)
         }
         // An agent rebuilt from the checkpoint alone acts exactly as the one that wrote it.
         let rebuilt = try checkpoint.makeAgent()
