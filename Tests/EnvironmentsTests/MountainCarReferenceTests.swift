@@ -4,24 +4,14 @@ import Specs
 import Testing
 @testable import Environments
 
-/// The folder of MountainCarContinuous-v0 trajectories: `$MOUNTAINCAR_REFERENCE_DIR`, default
-/// `../shared/reference/MountainCarContinuous-v0`, relative paths taken from the package root.
+/// `$MOUNTAINCAR_REFERENCE_DIR`, default `../shared/reference/MountainCarContinuous-v0` (recorded by
+/// `gen_mountaincar_reference.py` beside the trajectories).
 func mountainCarReferenceDirectory() -> URL {
-    let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    let configured = ProcessInfo.processInfo.environment["MOUNTAINCAR_REFERENCE_DIR"] ?? "../shared/reference/MountainCarContinuous-v0"
-    return configured.hasPrefix("/") ? URL(fileURLWithPath: configured) : packageRoot.appendingPathComponent(configured).standardizedFileURL
+    referenceDirectory(variable: "MOUNTAINCAR_REFERENCE_DIR", fallback: "../shared/reference/MountainCarContinuous-v0")
 }
 
-/// Every episode of every JSON file there (recorded by `gen_mountaincar_reference.py` beside them).
 func loadMountainCarEpisodes() throws -> [(file: String, episode: ReferenceEpisode)] {
-    let directory = mountainCarReferenceDirectory()
-    let files = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
-    let decoder = JSONDecoder()
-    decoder.keyDecodingStrategy = .convertFromSnakeCase
-    return try files.filter { $0.hasSuffix(".json") }.sorted().flatMap { name in
-        let data = try Data(contentsOf: directory.appendingPathComponent(name))
-        return try decoder.decode(ReferenceFile.self, from: data).episodes.map { (name, $0) }
-    }
+    try loadReferenceEpisodes(in: mountainCarReferenceDirectory())
 }
 
 @Suite("MountainCarContinuous-v0 against gymnasium's recorded trajectories")

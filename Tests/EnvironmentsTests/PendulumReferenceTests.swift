@@ -25,16 +25,16 @@ struct ReferenceFile: Decodable {
     let episodes: [ReferenceEpisode]
 }
 
-/// The folder of reference trajectories: `$PENDULUM_REFERENCE_DIR`, default `../shared/reference`,
-/// relative paths taken from the package root.
-func referenceDirectory() -> URL {
+/// A folder of reference trajectories named by the environment variable `variable`, else `fallback`;
+/// relative paths are taken from the package root.
+func referenceDirectory(variable: String = "PENDULUM_REFERENCE_DIR", fallback: String = "../shared/reference") -> URL {
     let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    let configured = ProcessInfo.processInfo.environment["PENDULUM_REFERENCE_DIR"] ?? "../shared/reference"
+    let configured = ProcessInfo.processInfo.environment[variable] ?? fallback
     return configured.hasPrefix("/") ? URL(fileURLWithPath: configured) : packageRoot.appendingPathComponent(configured).standardizedFileURL
 }
 
-func loadReferenceEpisodes() throws -> [(file: String, episode: ReferenceEpisode)] {
-    let directory = referenceDirectory()
+/// Every episode of every JSON file directly in `directory` (subfolders hold other environments).
+func loadReferenceEpisodes(in directory: URL = referenceDirectory()) throws -> [(file: String, episode: ReferenceEpisode)] {
     let files = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
     let decoder = JSONDecoder()
     decoder.keyDecodingStrategy = .convertFromSnakeCase
