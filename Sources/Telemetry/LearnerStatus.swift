@@ -13,31 +13,24 @@ public struct WindowedRate: Codable, Sendable, Equatable {
     public static let zero = WindowedRate(last10s: 0, last60s: 0)
 }
 
-/// Policy lag of recently accepted transitions: learner version minus acting version.
-public struct LagRange: Codable, Sendable, Equatable {
-    public var min: Int64
+/// Min, mean and max of recent values; the mean is fractional even when the values are whole.
+public struct MinMeanMax<Value: Codable & Sendable & Equatable>: Codable, Sendable, Equatable {
+    public var min: Value
     public var mean: Double
-    public var max: Int64
+    public var max: Value
 
-    public init(min: Int64, mean: Double, max: Int64) {
+    public init(min: Value, mean: Double, max: Value) {
         self.min = min
         self.mean = mean
         self.max = max
     }
 }
+
+/// Policy lag of recently accepted transitions: learner version minus acting version.
+public typealias LagRange = MinMeanMax<Int64>
 
 /// Min, mean and max of a duration, in seconds.
-public struct DurationRange: Codable, Sendable, Equatable {
-    public var min: Double
-    public var mean: Double
-    public var max: Double
-
-    public init(min: Double, mean: Double, max: Double) {
-        self.min = min
-        self.mean = mean
-        self.max = max
-    }
-}
+public typealias DurationRange = MinMeanMax<Double>
 
 /// The latest evaluation of the greedy policy.
 public struct EvaluationPoint: Codable, Sendable, Equatable {
