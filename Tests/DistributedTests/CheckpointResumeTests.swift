@@ -19,7 +19,9 @@ extension DistributedTests {
         learner.signal(SIGKILL)
         learner.waitForExit()
         let store = CheckpointStore(directory: CheckpointStore.directory(ofRun: directory))
-        #expect(store.files().count == 2, "--keep-checkpoints 2")
+        // The store makes room before each rename so that a crash never leaves more than --keep-checkpoints;
+        // a SIGKILL between the two leaves one.
+        #expect((1...2).contains(store.files().count), "--keep-checkpoints 2: \(store.files().map(\.lastPathComponent))")
         let saved = try #require(store.latestValid()).checkpoint.header
         #expect(saved.updates >= 1_500 && saved.envSteps > 0 && saved.weightsVersion > 0)
 
