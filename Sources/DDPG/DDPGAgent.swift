@@ -29,13 +29,9 @@ public final class DDPGAgent {
     public let configuration: DDPGConfiguration
     public let observationSize: Int
     public let actionSize: Int
-    /// Per-dimension action bounds; the actor maps tanh onto them (scale · t + bias).
-    public let actionLow: [Float]
-    public let actionHigh: [Float]
-    private let actionScale: [Float]
-    private let actionBias: [Float]
-    /// Every dimension is [−b, b]: the scaling is then one fused kernel, as it always was.
-    private let symmetricBound: Float?
+    /// Per-dimension action bounds; the actor owns the map of tanh onto them (scale · t + bias).
+    public var actionLow: [Float] { actor.actionLow }
+    public var actionHigh: [Float] { actor.actionHigh }
     /// The largest |bound| of any dimension, for formats that store one symmetric bound.
     public var actionBound: Float { actor.actionBound }
 
@@ -79,9 +75,6 @@ public final class DDPGAgent {
         self.configuration = configuration
         self.observationSize = observationSize
         self.actionSize = actionSize
-        self.actionLow = actionLow
-        self.actionHigh = actionHigh
-        (actionScale, actionBias, symmetricBound) = Actor.affine(low: actionLow, high: actionHigh)
         let actorShape = Actor.architecture(observationSize: observationSize, actionSize: actionSize, hiddenSizes: configuration.actorHiddenSizes)
         let criticShape = Critic.architecture(observationSize: observationSize, actionSize: actionSize,
                                               hiddenSizes: configuration.criticHiddenSizes, actionLayer: configuration.criticActionLayer)
@@ -229,18 +222,19 @@ public final class DDPGAgent {
 
     /// a = scale · t + bias per column: tanh outputs to actions.
     private func toActions(_ tanh: MatrixView, into actions: MatrixView) {
-        if let bound = symmetricBound { return copy(tanh, into: actions, scale: bound) }
+        if let bound = actor.symmetricBound { return copy(tanh, into: actions, scale: bound) }
         affineColumns(tanh, into: actions, withBias: true)
     }
 
     /// dL/dt = scale · dL/da per column: the chain rule back through the action map.
     private func toTanhGradient(_ actionGradient: MatrixView, into tanhGradient: MatrixView) {
-        if let bound = symmetricBound { return copy(actionGradient, into: tanhGradient, scale: bound) }
+        if let bound = actor.symmetricBound { return copy(actionGradient, into: tanhGradient, scale: bound) }
         affineColumns(actionGradient, into: tanhGradient, withBias: false)
     }
 
     private func affineColumns(_ source: MatrixView, into destination: MatrixView, withBias: Bool) {
         precondition(source.rows == destination.rows && source.columns == actionSize && destination.columns == actionSize)
+        let actionScale = actor.actionScale, actionBias = actor.actionBias
         for row in 0..<source.rows {
             let from = source.base + row * source.stride, to = destination.base + row * destination.stride
             for j in 0..<actionSize { to[j] = actionScale[j] * from[j] + (withBias ? actionBias[j] : 0) }
