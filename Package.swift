@@ -6,9 +6,10 @@ import PackageDescription
 // has the picture and each module's job:
 //
 //   ddpg (CLI) ──▶ Learner, Worker, Training, Checkpoint, MetricsServer, Plotting, KernelSelection
-//   Learner ──▶ Ingest ──▶ WireProtocol;  Learner, Worker ──▶ ZeroMQ ──▶ CZeroMQ (libzmq)
-//   Learner ──▶ Checkpoint ──▶ Training ──▶ DDPG ──▶ Replay ──▶ NeuralNetwork ──▶ CBLAS (OpenBLAS), CKernels
-//   Training, Worker ──▶ Environments ──▶ CShims, Randomness
+//   Learner ──▶ Ingest ──▶ WireProtocol ──▶ Specs;  Learner, Worker ──▶ ZeroMQ ──▶ CZeroMQ (libzmq)
+//   Learner ──▶ Checkpoint ──▶ RunRecords ──▶ DDPG ──▶ Replay ──▶ NeuralNetwork ──▶ CBLAS (OpenBLAS), CKernels
+//   Training, Worker ──▶ Evaluation ──▶ Environments ──▶ Specs, CShims, Randomness;  Evaluation ──▶ RunRecords
+//   The learner knows no environment: it learns the spec from --env (resolved by the CLI) or a worker's hello.
 //   Learner, Training, Plotting ──▶ Telemetry ──▶ Checksum;  ProcessSupport ──▶ CShims
 //   KernelSelection ──▶ NeuralNetwork;  MetricsServer ──▶ Hummingbird, swift-prometheus
 //   DDPGBench (ddpg-bench), HostilePeers (ddpg-hostile): executables over the modules above
@@ -22,7 +23,7 @@ let package = Package(
         .executable(name: "ddpg-bench", targets: ["DDPGBench"]),
         .executable(name: "ddpg-hostile", targets: ["HostilePeers"]),
         // For the libFuzzer harness in Fuzz/, a package of its own so that its flags stay out of this one.
-        .library(name: "DDPGIngest", targets: ["Ingest", "WireProtocol"]),
+        .library(name: "DDPGIngest", targets: ["Ingest", "WireProtocol", "Specs"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -43,12 +44,12 @@ let package = Package(
         .target(name: "CShims", linkerSettings: [.linkedLibrary("m")]),
         .systemLibrary(name: "CZeroMQ", providers: [.apt(["libzmq3-dev"])]),
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
-        .target(name: "WireProtocol"),
+        .target(name: "WireProtocol", dependencies: ["Specs"]),
         .target(name: "Ingest", dependencies: ["WireProtocol"]),
         .target(name: "ProcessSupport", dependencies: ["CShims"]),
         .target(name: "Checksum"),
         .target(name: "Telemetry", dependencies: ["Checksum", .product(name: "Logging", package: "swift-log")]),
-        .target(name: "Checkpoint", dependencies: ["Checksum", "DDPG", "NeuralNetwork", "Randomness", "Replay", "Specs", "Training"]),
+        .target(name: "Checkpoint", dependencies: ["Checksum", "DDPG", "NeuralNetwork", "Randomness", "Replay", "Specs", "RunRecords"]),
         .target(
             name: "MetricsServer",
             dependencies: [
@@ -65,14 +66,14 @@ let package = Package(
         .target(
             name: "Worker",
             dependencies: [
-                "DDPG", "Environments", "NeuralNetwork", "Randomness", "WireProtocol", "ZeroMQ", "ProcessSupport",
+                "DDPG", "Environments", "Evaluation", "NeuralNetwork", "Randomness", "Specs", "WireProtocol", "ZeroMQ", "ProcessSupport",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(
             name: "Learner",
             dependencies: [
-                "DDPG", "Replay", "Training", "Environments", "NeuralNetwork", "Randomness", "WireProtocol", "Ingest", "ZeroMQ", "ProcessSupport",
+                "DDPG", "Replay", "RunRecords", "Specs", "NeuralNetwork", "Randomness", "WireProtocol", "Ingest", "ZeroMQ", "ProcessSupport",
                 "Telemetry", "Checkpoint",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -84,42 +85,46 @@ let package = Package(
         // Replay knows transitions and sampling, not the algorithm that learns from them.
         .target(name: "Replay", dependencies: ["NeuralNetwork", "Randomness"]),
         .target(name: "DDPG", dependencies: ["NeuralNetwork", "Randomness", "Replay", "Specs"]),
+        // What a run records (its configuration, evaluations, summary): shared by the trainer and the learner.
+        .target(name: "RunRecords", dependencies: ["DDPG", "NeuralNetwork", "Replay", "Specs"]),
+        // Deterministic evaluation episodes, for the trainer and for evaluator workers.
+        .target(name: "Evaluation", dependencies: ["DDPG", "Environments", "Randomness", "RunRecords"]),
         .target(
             name: "Training",
             dependencies: [
-                "DDPG", "Replay", "Environments", "Specs", "NeuralNetwork", "Randomness", "Telemetry", "ProcessSupport",
+                "DDPG", "Replay", "Environments", "Evaluation", "RunRecords", "Specs", "NeuralNetwork", "Randomness", "Telemetry", "ProcessSupport",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(
             name: "ddpg",
             dependencies: [
-                "Training", "DDPG", "Environments", "NeuralNetwork", "Randomness", "Learner", "Worker", "ZeroMQ", "ProcessSupport",
-                "Telemetry", "MetricsServer", "Plotting", "Checkpoint", "KernelSelection",
+                "Training", "RunRecords", "Evaluation", "DDPG", "Environments", "Specs", "NeuralNetwork", "Randomness", "Replay", "Learner", "Worker",
+                "ZeroMQ", "ProcessSupport", "Telemetry", "MetricsServer", "Plotting", "Checkpoint", "KernelSelection", "WireProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(
             name: "DDPGBench",
-            dependencies: ["Training", "DDPG", "Replay", "Environments", "NeuralNetwork", "Randomness", "CBLAS", "ZeroMQ", "WireProtocol", "ProcessSupport", "Telemetry", "Checkpoint", "KernelSelection"]
+            dependencies: ["Training", "RunRecords", "DDPG", "Replay", "Environments", "Specs", "NeuralNetwork", "Randomness", "CBLAS", "ZeroMQ", "WireProtocol", "ProcessSupport", "Telemetry", "Checkpoint", "KernelSelection"]
         ),
-        .executableTarget(name: "HostilePeers", dependencies: ["WireProtocol", "ZeroMQ", "Telemetry"]),
+        .executableTarget(name: "HostilePeers", dependencies: ["Environments", "WireProtocol", "Specs", "ZeroMQ", "Telemetry"]),
         .testTarget(name: "NeuralNetworkTests", dependencies: ["NeuralNetwork", "Randomness"]),
         .testTarget(name: "EnvironmentsTests", dependencies: ["Environments", "Randomness", "Specs"]),
         .testTarget(name: "DDPGTests", dependencies: ["DDPG", "NeuralNetwork", "Randomness", "Replay", "Specs"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "DDPG", "Environments"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "RunRecords", "Evaluation", "DDPG", "Environments"]),
         .target(name: "DDPGTestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "CLITests", dependencies: ["ddpg", "DDPGTestSupport"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
-        .testTarget(name: "WireProtocolTests", dependencies: ["WireProtocol"]),
-        .testTarget(name: "LearnerTests", dependencies: ["Learner", "Ingest", "WireProtocol", "Telemetry"]),
-        .testTarget(name: "IngestTests", dependencies: ["Ingest", "WireProtocol"]),
+        .testTarget(name: "WireProtocolTests", dependencies: ["WireProtocol", "Specs"]),
+        .testTarget(name: "LearnerTests", dependencies: ["Learner", "Ingest", "WireProtocol", "Specs", "Telemetry"]),
+        .testTarget(name: "IngestTests", dependencies: ["Ingest", "WireProtocol", "Specs"]),
         .testTarget(name: "KernelSelectionTests", dependencies: ["KernelSelection"]),
         .testTarget(name: "WorkerTests", dependencies: ["Worker"]),
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry", "Checksum"]),
-        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "DDPG", "Environments", "NeuralNetwork", "Randomness", "Replay", "Specs", "Training"]),
+        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "DDPG", "Environments", "NeuralNetwork", "Randomness", "Replay", "Specs", "RunRecords", "Training"]),
         .testTarget(name: "PlottingTests", dependencies: ["Plotting"]),
-        .testTarget(name: "DistributedTests", dependencies: ["ddpg", "ZeroMQ", "WireProtocol", "Telemetry", "Learner", "Checkpoint", "DDPGTestSupport"]),
+        .testTarget(name: "DistributedTests", dependencies: ["ddpg", "Environments", "ZeroMQ", "WireProtocol", "Specs", "Telemetry", "Learner", "Checkpoint", "RunRecords", "DDPGTestSupport"]),
     ]
 )

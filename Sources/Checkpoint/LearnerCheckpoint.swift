@@ -4,7 +4,7 @@ import NeuralNetwork
 import Randomness
 import Replay
 import Specs
-import Training
+import RunRecords
 
 /// What a checkpoint's JSON header says: shapes (to refuse an incompatible
 /// checkpoint before touching a weight), counters, RNG state and the configuration.

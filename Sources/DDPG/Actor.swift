@@ -37,7 +37,7 @@ public final class Actor {
     }
 
     /// The largest |bound| of any dimension: what formats that store one symmetric bound record
-    /// (the weights message and checkpoints of this protocol version).
+    /// (checkpoint headers, and the exported actor's `action_bound` beside its per-dimension bounds).
     public var actionBound: Float { zip(actionLow, actionHigh).map { max(-$0, $1) }.max() ?? 0 }
 
     static func affine(low: [Float], high: [Float]) -> (scale: [Float], bias: [Float], symmetricBound: Float?) {

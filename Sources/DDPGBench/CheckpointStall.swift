@@ -4,6 +4,7 @@ import Environments
 import Foundation
 import Randomness
 import Telemetry
+import RunRecords
 import Training
 
 extension DistributedBenchmarks {

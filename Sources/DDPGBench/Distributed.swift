@@ -1,3 +1,4 @@
+import Environments
 import Foundation
 import ProcessSupport
 import WireProtocol
@@ -109,8 +110,7 @@ enum DistributedBenchmarks {
         var sequence: UInt64 = 0
         let session = UInt32.random(in: 1...UInt32.max)
         // The learner accepts nothing from a session before its hello.
-        let hello = encoder.encode(Hello(workerId: workerId, session: session, observationSize: 3, actionSize: 1, environmentCount: 1,
-                                         seed: 0, environmentId: "Pendulum-v1"))
+        let hello = encoder.encode(Hello(workerId: workerId, session: session, environmentCount: 1, seed: 0, spec: Pendulum().spec))
         try hello.withUnsafeBytes { _ = try socket.send($0) }
         while !counter.isStopped {
             let header = TransitionsHeader(workerId: workerId, session: session, observationSize: 3, actionSize: 1, sequence: sequence,

@@ -1,7 +1,12 @@
+import Environments
 import Foundation
+import Specs
 import Telemetry
 import WireProtocol
 import ZeroMQ
+
+/// The environment the attacked learner trains on: every peer here claims to run it.
+let pendulum = Pendulum().spec
 
 /// One check of one attack, as the report shows it.
 struct Outcome {
@@ -34,8 +39,7 @@ final class Peer: @unchecked Sendable {
     }
 
     func hello(session: UInt32? = nil) -> [UInt8] {
-        encoder.encode(Hello(workerId: workerId, session: session ?? self.session, observationSize: 3, actionSize: 1, environmentCount: 1,
-                             seed: 1, environmentId: "Pendulum-v1"))
+        encoder.encode(Hello(workerId: workerId, session: session ?? self.session, environmentCount: 1, seed: 1, spec: pendulum))
     }
 
     func status(final: Bool = false, sent claim: UInt64 = 0, session: UInt32? = nil) -> [UInt8] {
@@ -120,8 +124,7 @@ enum Attacks {
         peer.send(peer.transitions(sequence: 1, count: 64, reward: -1e30))
         peer.send(peer.transitions(sequence: 2, count: 64, observation: -3.4e38))
         let flushed = peer.flushThrough(target)
-        let decoder = MessageDecoder(expected: ExpectedShapes(environmentId: "Pendulum-v1", observationSize: 3, actionSize: 1, actionBound: 2),
-                                     accepting: .learnerToWorker)
+        let decoder = MessageDecoder(expected: ExpectedShapes(spec: pendulum), accepting: .learnerToWorker)
         var weights = 0, nonFinite = 0
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
@@ -191,9 +194,9 @@ enum Attacks {
         let name = "near-maximum frames, \(connections) connections"
         let before = target.memory
         let refusedBefore = target.metric("ddpg_connections_rejected_total{reason=\"too_many_peers\"}") ?? 0
-        let limit = WireFormat.maxWorkerMessageSize(observationSize: 3, actionSize: 1)
+        let limit = WireFormat.maxWorkerMessageBytes
         // A transitions header claiming 4,096 rows, then junk: as large as a legal message, and rejected.
-        var frame = WireFormat.magic + [2, 0, 2, 0]
+        var frame = WireFormat.magic + withUnsafeBytes(of: WireFormat.version.littleEndian, Array.init) + [MessageKind.transitions.rawValue, 0]
         let body = UInt32(limit - WireFormat.headerSize - 16)
         frame += withUnsafeBytes(of: body.littleEndian, Array.init)
         frame += [UInt8](repeating: 0x5A, count: Int(body))

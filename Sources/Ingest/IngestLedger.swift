@@ -58,6 +58,8 @@ public struct WorkerRecord: Codable, Sendable, Equatable {
     public var workerId: UInt32
     public var session: UInt32
     public var seed: UInt64
+    /// What the session said it does: acting (the default) or evaluating.
+    public var role: WorkerRole = .actor
     public var environments = 0
     /// Transitions the learner accepted from this session (its own count).
     public var transitionsReceived = 0
@@ -95,7 +97,7 @@ public struct WorkerRecord: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case workerId, session, seed, environments, transitionsReceived, messages, sequenceGaps, episodes
+        case workerId, session, seed, role, environments, transitionsReceived, messages, sequenceGaps, episodes
         case lastEpisodeReturn, latestWeightsVersion, claimed, finished
     }
 }
@@ -128,16 +130,17 @@ public struct IngestLedger: Sendable {
     /// Transitions in rejected messages, where their header could still be read.
     public private(set) var transitionsRejected = 0
     public private(set) var messagesRejected: [String: Int] = [:]
-    /// Messages accepted, by kind: hello, transitions, episode, worker status (counted without hashing a name per message).
-    private var acceptedByKind = (hello: 0, transitions: 0, episode: 0, workerStatus: 0)
-    /// Messages accepted, by kind (`hello`, `transitions`, `episode`, `worker_status`; kinds not seen are left out).
+    /// Messages accepted, by kind: hello, transitions, episode, worker status, evaluation (counted without hashing a name per message).
+    private var acceptedByKind = (hello: 0, transitions: 0, episode: 0, workerStatus: 0, evaluation: 0)
+    /// Messages accepted, by kind (`hello`, `transitions`, `episode`, `worker_status`, `evaluation`; kinds not seen are left out).
     public var messagesAccepted: [String: Int] {
         let counts = ["hello": acceptedByKind.hello, "transitions": acceptedByKind.transitions,
-                      "episode": acceptedByKind.episode, "worker_status": acceptedByKind.workerStatus]
+                      "episode": acceptedByKind.episode, "worker_status": acceptedByKind.workerStatus,
+                      "evaluation": acceptedByKind.evaluation]
         return counts.filter { $0.value > 0 }
     }
     public var totalMessagesAccepted: Int {
-        acceptedByKind.hello + acceptedByKind.transitions + acceptedByKind.episode + acceptedByKind.workerStatus
+        acceptedByKind.hello + acceptedByKind.transitions + acceptedByKind.episode + acceptedByKind.workerStatus + acceptedByKind.evaluation
     }
     public private(set) var workers: [SessionKey: WorkerRecord] = [:]
     /// Per worker id, its sessions, in the order of their hellos; the last is the current one.
@@ -189,6 +192,7 @@ public struct IngestLedger: Sendable {
             sessionsByWorker[hello.workerId]?.removeAll { $0 == hello.session }
             sessionsByWorker[hello.workerId, default: []].append(hello.session)
         }
+        workers[key]!.role = hello.role
         workers[key]!.environments = hello.environmentCount
         workers[key]!.nextSequence = hello.nextSequence
         workers[key]!.finished = false
@@ -204,6 +208,7 @@ public struct IngestLedger: Sendable {
     public mutating func transitions(_ header: TransitionsHeader, currentVersion: UInt64, now: Double) throws(ProtocolError) -> Int64? {
         let key = SessionKey(workerId: header.workerId, session: header.session)
         guard let index = workers.index(forKey: key) else { throw .noHello(workerId: header.workerId, session: header.session) }
+        guard workers.values[index].role == .actor else { throw .unexpectedKind(MessageKind.transitions.rawValue) }
         try checkVersion(header.weightsVersion, currentVersion: currentVersion)
         let expected = workers.values[index].nextSequence
         guard header.sequence >= expected, header.sequence - expected <= Self.maxSequenceGap, header.sequence < .max else {
@@ -249,6 +254,16 @@ public struct IngestLedger: Sendable {
         if !status.isFinal { noteIfDuplicate(key) }
     }
 
+    /// Checks that an evaluation comes from an evaluator session and answers a request (`requested`).
+    public mutating func evaluation(_ report: EvaluationReport, requested: Bool, now: Double) throws(ProtocolError) {
+        let key = SessionKey(workerId: report.workerId, session: report.session)
+        guard let record = workers[key] else { throw .noHello(workerId: report.workerId, session: report.session) }
+        guard record.role == .evaluator else { throw .notAnEvaluator(workerId: report.workerId, session: report.session) }
+        guard requested else { throw .unrequestedEvaluation(version: report.publication.version) }
+        workers[key]!.lastSeen = now
+        acceptedByKind.evaluation += 1
+    }
+
     private func checkVersion(_ version: UInt64, currentVersion: UInt64) throws(ProtocolError) {
         guard version <= currentVersion else {
             throw .outOfRange(field: "weights version", value: "\(version), ahead of the learner's \(currentVersion)")
@@ -281,9 +296,9 @@ public struct IngestLedger: Sendable {
 
     // MARK: Reading
 
-    /// Sessions heard from within `window` seconds that have not said goodbye.
-    public func activeSessions(now: Double, window: Double) -> [SessionKey] {
-        workers.values.filter { !$0.finished && now - $0.lastSeen <= window }.map(\.key).sorted()
+    /// Sessions heard from within `window` seconds that have not said goodbye (of one role, if given).
+    public func activeSessions(now: Double, window: Double, role: WorkerRole? = nil) -> [SessionKey] {
+        workers.values.filter { !$0.finished && now - $0.lastSeen <= window && (role == nil || $0.role == role) }.map(\.key).sorted()
     }
 
     /// What the learner has consumed of each session heard from within `window` seconds:
@@ -301,10 +316,10 @@ public struct IngestLedger: Sendable {
     /// Every session, ordered by worker id, then session.
     public var sortedWorkers: [WorkerRecord] { workers.values.sorted { $0.key < $1.key } }
 
-    /// Per worker id, the transitions its sessions claim to have sent (their latest status each, summed, saturating).
+    /// Per worker id, the transitions its acting sessions claim to have sent (their latest status each, summed, saturating).
     public var claimedTransitionsSent: [UInt32: UInt64] {
         var result: [UInt32: UInt64] = [:]
-        for record in workers.values {
+        for record in workers.values where record.role == .actor {
             guard let claim = record.claimed?.transitionsSent else { continue }
             let (sum, overflow) = result[record.workerId, default: 0].addingReportingOverflow(claim)
             result[record.workerId] = overflow ? .max : sum

@@ -8,10 +8,17 @@ import WireProtocol
 public struct MessageIngest: Sendable {
     public let decoder: MessageDecoder
     public var ledger: IngestLedger
+    /// The publications the learner asked evaluators to evaluate: an evaluation report is accepted only for one of these.
+    public private(set) var requestedEvaluations = RequestedEvaluations()
 
     public init(expected: ExpectedShapes, maxSessions: Int = IngestLedger.defaultMaxSessions) {
         decoder = MessageDecoder(expected: expected, accepting: .workerToLearner)
         ledger = IngestLedger(maxSessions: maxSessions)
+    }
+
+    /// Remembers that `publication` went out carrying `request`.
+    public mutating func requested(_ request: EvaluationRequest, of publication: Publication, wallSeconds: Double, at now: Double) {
+        requestedEvaluations.insert(RequestedEvaluation(publication: publication, request: request, wallSeconds: wallSeconds, publishedAt: now))
     }
 
     /// What one message did.
@@ -22,6 +29,8 @@ public struct MessageIngest: Sendable {
         case hello(Hello, isNew: Bool)
         case episode(EpisodeReport)
         case workerStatus(WorkerStatus)
+        /// From a session that said hello as an evaluator; the learner still matches it to a request it made.
+        case evaluation(EvaluationReport)
         /// Rejected and counted; nothing else changed. `claimedTransitions` is what its header claimed, if readable.
         case rejected(ProtocolError, claimedTransitions: Int?)
     }
@@ -43,6 +52,9 @@ public struct MessageIngest: Sendable {
             case let .workerStatus(status):
                 try ledger.status(status, now: now)
                 return .workerStatus(status)
+            case let .evaluation(report):
+                try ledger.evaluation(report, requested: requestedEvaluations.matches(report), now: now)
+                return .evaluation(report)
             case .weights, .shutdown, .announce:
                 // The decoder accepts worker → learner kinds only; kept for exhaustiveness.
                 throw .unexpectedKind(message.kind.rawValue)
@@ -52,5 +64,38 @@ public struct MessageIngest: Sendable {
             ledger.reject(error, claimedTransitions: claimed)
             return .rejected(error, claimedTransitions: claimed)
         }
+    }
+}
+
+/// A publication that carried an evaluation request, and when it went out.
+public struct RequestedEvaluation: Sendable, Equatable {
+    public var publication: Publication
+    public var request: EvaluationRequest
+    /// The run's training seconds at publication: the time axis of evaluations.
+    public var wallSeconds: Double
+    /// The learner's clock at publication, for the evaluation's delay.
+    public var publishedAt: Double
+}
+
+/// The newest publications that carried evaluation requests, by version; bounded, so an
+/// evaluator far behind finds its request forgotten (and its report rejected) rather than memory growing.
+public struct RequestedEvaluations: Sendable {
+    public static let capacity = 256
+    private var byVersion: [UInt64: RequestedEvaluation] = [:]
+
+    public init() {}
+
+    public subscript(version: UInt64) -> RequestedEvaluation? { byVersion[version] }
+
+    mutating func insert(_ requested: RequestedEvaluation) {
+        if byVersion.count >= Self.capacity, let oldest = byVersion.keys.min() { byVersion[oldest] = nil }
+        byVersion[requested.publication.version] = requested
+    }
+
+    /// Whether `report` answers a request exactly: the publication it names, that request's episode count and finality.
+    func matches(_ report: EvaluationReport) -> Bool {
+        guard let requested = byVersion[report.publication.version] else { return false }
+        return requested.publication == report.publication && requested.request.episodes == report.returns.count
+            && requested.request.isFinal == report.isFinal
     }
 }

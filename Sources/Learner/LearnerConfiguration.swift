@@ -1,5 +1,7 @@
 import DDPG
-import Training
+import RunRecords
+import Specs
+import WireProtocol
 
 /// Settings of `ddpg learner` beyond the shared training configuration.
 public struct LearnerSettings: Codable, Sendable, Equatable {
@@ -18,6 +20,8 @@ public struct LearnerSettings: Codable, Sendable, Equatable {
     public var broadcastBytesPerSecond: Double = 100_000_000
     /// Stop once an evaluation reaches this mean return (nil: run to maxEnvSteps).
     public var untilReturn: Double?
+    /// At the end of a run, how long to wait for an evaluator's final evaluation.
+    public var finalEvaluationSeconds = 60.0
     /// At shutdown, how long to wait for workers to flush their last transitions: a hard deadline, whatever peers send.
     public var drainSeconds = 5.0
     /// Open connections allowed on each socket; more are refused at the handshake. With the largest
@@ -46,6 +50,8 @@ public struct LearnerSettings: Codable, Sendable, Equatable {
         try check(broadcastBytesPerSecond >= 1_000 && broadcastBytesPerSecond.isFinite, "broadcastBytesPerSecond",
                   "must be at least 0.001 MB/s, got \(broadcastBytesPerSecond / 1e6) MB/s")
         try check(drainSeconds >= 0 && drainSeconds <= 600, "drainSeconds", "must be in 0...600, got \(drainSeconds)")
+        try check(finalEvaluationSeconds >= 0 && finalEvaluationSeconds <= 3_600, "finalEvaluationSeconds",
+                  "must be in 0...3600, got \(finalEvaluationSeconds)")
         try check(maxPeers >= 1 && maxPeers <= 4_096, "maxPeers", "must be in 1...4096, got \(maxPeers)")
         try check(!transitionsEndpoint.isEmpty && transitionsEndpoint != weightsEndpoint, "transitionsEndpoint",
                   "the transitions and weights endpoints must differ")
@@ -75,9 +81,31 @@ public struct LearnerConfiguration: Codable, Sendable, Equatable {
 
     public init() {}
 
-    public func validate() throws(ConfigurationError) {
-        try training.validate(trains: !learner.ingestOnly)
+    /// With `spec`, also that the replay fits in memory for it.
+    public func validate(spec: EnvironmentSpec? = nil) throws(ConfigurationError) {
+        try training.validate(trains: !learner.ingestOnly, spec: spec)
         try learner.validate()
+        // Evaluators report at most this many episodes at once (docs/PROTOCOL.md).
+        for (field, episodes) in [("evalEpisodes", training.evalEpisodes), ("finalEvalEpisodes", training.finalEvalEpisodes)] {
+            try ConfigurationError.check(episodes <= EvaluationReport.maxEpisodes, field,
+                                         "must be at most \(EvaluationReport.maxEpisodes) (what one evaluation report carries), got \(episodes)")
+        }
+    }
+}
+
+/// What the learner knows of its environment before any worker says hello.
+public struct LearnerEnvironment: Sendable {
+    /// The spec, when known up front (a native environment named by --env, or a checkpoint's); nil: the first hello's.
+    public var spec: EnvironmentSpec?
+    /// Without a spec, the environment id the first hello must announce (nil: any).
+    public var id: String?
+    /// The mean evaluation return that counts as solving an environment, for the ones the caller knows.
+    public var solvedReturn: @Sendable (String) -> Double?
+
+    public init(spec: EnvironmentSpec?, id: String? = nil, solvedReturn: @escaping @Sendable (String) -> Double? = { _ in nil }) {
+        self.spec = spec
+        self.id = spec?.id ?? id
+        self.solvedReturn = solvedReturn
     }
 }
 

@@ -33,12 +33,13 @@ public final class LearnerMetrics: @unchecked Sendable {
         .init(name: "ddpg_updates_total", kind: .counter, help: "Gradient updates (one minibatch each) of critic and actor."),
         .init(name: "ddpg_episodes_total", kind: .counter, help: "Episodes the workers finished and reported."),
         .init(name: "ddpg_weights_published_total", kind: .counter, help: "Actor weight broadcasts."),
-        .init(name: "ddpg_evaluations_total", kind: .counter, help: "Evaluations of the greedy policy."),
+        .init(name: "ddpg_evaluations_total", kind: .counter, help: "Evaluations of the greedy policy that evaluators reported."),
         .init(name: "ddpg_replay_size", kind: .gauge, help: "Transitions held in replay."),
         .init(name: "ddpg_replay_capacity", kind: .gauge, help: "Replay capacity in transitions."),
         .init(name: "ddpg_env_steps_target", kind: .gauge, help: "Transitions to accept before the run stops (--max-env-steps)."),
         .init(name: "ddpg_weights_version", kind: .gauge, help: "Version of the latest published actor weights."),
-        .init(name: "ddpg_workers_connected", kind: .gauge, help: "Workers heard from in the last 10 s that have not said goodbye."),
+        .init(name: "ddpg_workers_connected", kind: .gauge, help: "Acting workers heard from in the last 10 s that have not said goodbye."),
+        .init(name: "ddpg_evaluators_connected", kind: .gauge, help: "Evaluators heard from in the last 10 s; with none, no evaluation arrives."),
         .init(name: "ddpg_samples_per_insert", kind: .gauge, help: "Sampled transitions per inserted transition so far."),
         .init(name: "ddpg_transitions_per_second", kind: .gauge, help: "Transitions accepted per second over the window.", labels: ["window"]),
         .init(name: "ddpg_updates_per_second", kind: .gauge, help: "Updates per second over the window.", labels: ["window"]),
@@ -61,7 +62,7 @@ public final class LearnerMetrics: @unchecked Sendable {
         .init(name: "ddpg_checkpoints_total", kind: .counter, help: "Checkpoints taken (written by a background thread)."),
         .init(name: "ddpg_checkpoint_stall_seconds", kind: .histogram, help: "Time training stops to copy the state for one checkpoint; encoding and writing happen on another thread.",
               buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5]),
-        .init(name: "ddpg_evaluation_duration_seconds", kind: .histogram, help: "Wall time of one evaluation, during which training pauses.",
+        .init(name: "ddpg_evaluation_delay_seconds", kind: .histogram, help: "Seconds from publishing weights with an evaluation request to the evaluator's report (training goes on meanwhile).",
               buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]),
     ]
 
@@ -81,6 +82,7 @@ public final class LearnerMetrics: @unchecked Sendable {
     let envStepsTarget: Gauge
     let weightsVersion: Gauge
     let workersConnected: Gauge
+    let evaluatorsConnected: Gauge
     let samplesPerInsert: Gauge
     let transitionsPerSecond: (last10s: Gauge, last60s: Gauge)
     let updatesPerSecond: (last10s: Gauge, last60s: Gauge)
@@ -90,7 +92,7 @@ public final class LearnerMetrics: @unchecked Sendable {
     let policyLagSeconds: Recorder
     let episodeReturn: Recorder
     let updateDuration: Timer
-    let evaluationDuration: Timer
+    let evaluationDelay: Timer
     let checkpoints: Counter
     let checkpointFailures: Counter
     let duplicateWorkerIds: Counter
@@ -109,7 +111,7 @@ public final class LearnerMetrics: @unchecked Sendable {
         func counters(_ name: String, _ label: String, _ values: [String]) -> [String: Counter] {
             Dictionary(uniqueKeysWithValues: values.map { ($0, counter(name, [(label, $0)])) })
         }
-        messagesReceived = counters("ddpg_messages_received_total", "kind", ["hello", "transitions", "episode", "worker_status"])
+        messagesReceived = counters("ddpg_messages_received_total", "kind", ["hello", "transitions", "episode", "worker_status", "evaluation"])
         messagesRejected = counters("ddpg_messages_rejected_total", "reason", ProtocolError.allReasons)
         otherWorkersTransitions = counter("ddpg_worker_transitions_received_total", [("worker", "other")])
         updates = counter("ddpg_updates_total")
@@ -121,6 +123,7 @@ public final class LearnerMetrics: @unchecked Sendable {
         envStepsTarget = gauge("ddpg_env_steps_target")
         weightsVersion = gauge("ddpg_weights_version")
         workersConnected = gauge("ddpg_workers_connected")
+        evaluatorsConnected = gauge("ddpg_evaluators_connected")
         samplesPerInsert = gauge("ddpg_samples_per_insert")
         transitionsPerSecond = (gauge("ddpg_transitions_per_second", [("window", "10s")]), gauge("ddpg_transitions_per_second", [("window", "60s")]))
         updatesPerSecond = (gauge("ddpg_updates_per_second", [("window", "10s")]), gauge("ddpg_updates_per_second", [("window", "60s")]))
@@ -130,7 +133,7 @@ public final class LearnerMetrics: @unchecked Sendable {
         policyLagSeconds = Recorder(label: "ddpg_policy_lag_seconds", dimensions: [], aggregate: true, factory: factory)
         episodeReturn = Recorder(label: "ddpg_episode_return", dimensions: [], aggregate: true, factory: factory)
         updateDuration = Timer(label: "ddpg_update_duration_seconds", dimensions: [], factory: factory)
-        evaluationDuration = Timer(label: "ddpg_evaluation_duration_seconds", dimensions: [], factory: factory)
+        evaluationDelay = Timer(label: "ddpg_evaluation_delay_seconds", dimensions: [], factory: factory)
         checkpoints = counter("ddpg_checkpoints_total")
         checkpointFailures = counter("ddpg_checkpoint_failures_total")
         duplicateWorkerIds = counter("ddpg_duplicate_worker_ids_total")

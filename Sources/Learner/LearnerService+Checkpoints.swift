@@ -1,14 +1,18 @@
 import Checkpoint
 import DDPG
-import Environments
 import Foundation
 import ProcessSupport
-import Training
+import RunRecords
 
 /// Why `--resume` could not continue a run.
 public struct ResumeError: Error, CustomStringConvertible {
     public var directory: URL
     public var skipped: [(file: URL, error: CheckpointError)]
+
+    public init(directory: URL, skipped: [(file: URL, error: CheckpointError)]) {
+        self.directory = directory
+        self.skipped = skipped
+    }
 
     public var description: String {
         guard !skipped.isEmpty else { return "no checkpoints in \(directory.path)" }
@@ -23,7 +27,7 @@ extension LearnerService {
     @discardableResult
     public func resume(from store: CheckpointStore) throws -> URL {
         let scan = store.scan { checkpoint throws(CheckpointError) in
-            try checkpoint.checkCompatible(with: agent, spec: Pendulum().spec)
+            try checkpoint.checkCompatible(with: agent, spec: spec)
             if let saved = checkpoint.header.replay, saved.count > replay.capacity {
                 throw .incompatible("its replay of \(saved.count) transitions exceeds --replay-capacity \(replay.capacity)")
             }
@@ -47,6 +51,7 @@ extension LearnerService {
         solvedAt = header.solvedAt
         let c = configuration.training
         nextEvaluationAt = saturatingAdd(header.envSteps / c.evalEvery * c.evalEvery, c.evalEvery)
+        evaluationState.lastRecordedMark = UInt64(header.envSteps / c.evalEvery * c.evalEvery)
         // The rows after the checkpoint describe training that the crash lost; the run continues from the checkpoint.
         if let dropped = monitoring.progress?.discardRows(after: header.wallSeconds), dropped > 0 {
             logger.notice("dropped \(dropped) rows of progress.csv written after this checkpoint (training that was not saved)")
@@ -87,7 +92,7 @@ extension LearnerService {
                                        evaluations: evaluations, solvedAt: solvedAt)
         let checkpoint = LearnerCheckpoint.capture(
             agent: agent, replay: configuration.learner.checkpointReplay ? replay : nil, replayGenerator: replayGenerator,
-            progress: progress, configuration: configuration.training, spec: Pendulum().spec)
+            progress: progress, configuration: configuration.training, spec: spec)
         checkpointWriter.submit(checkpoint)
         let stall = ContinuousClock.now - started
         metrics.checkpointStall.recordNanoseconds(stall.wholeNanoseconds)

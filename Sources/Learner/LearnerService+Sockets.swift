@@ -21,13 +21,23 @@ public struct BindError: Error, CustomStringConvertible {
     }
 }
 
+/// The learner's two sockets, what guards them, and the id it announces: opened before the
+/// learner knows its environment, which it may learn from the first hello on them.
+struct LearnerSockets {
+    let context: ZMQContext
+    let transitions: ZMQSocket
+    let weights: ZMQSocket
+    let gate: ConnectionGate
+    /// Identifies this learner's run of versions to the workers.
+    let learnerId = UInt64.random(in: 1...UInt64.max)
+}
+
 /// The learner's two sockets and what guards them.
 ///
-/// Memory that peers can make the learner hold is bounded on both:
+/// Memory that peers can make the learner hold is bounded on both, whatever the environment:
 /// - transitions (PULL): at most `maxPeers` connections, each holding at most
-///   ZMQ_RCVHWM (2) queued messages plus one being read, each at most the largest
-///   legal message for the environment (ZMQ_MAXMSGSIZE): for Pendulum-v1,
-///   64 × 3 × 157 KiB ≈ 29 MiB;
+///   ZMQ_RCVHWM (2) queued messages plus one being read, each at most
+///   ``WireFormat/maxWorkerMessageBytes`` (ZMQ_MAXMSGSIZE): 64 × 3 × 257 KiB ≈ 48 MiB;
 /// - weights (XPUB): frames are at most 64 bytes (1 KiB with CURVE, whose
 ///   handshake needs it), subscriptions are handed to the learner, which accepts
 ///   only "everything" and cuts off any address that sends anything else, so a
@@ -41,9 +51,8 @@ extension LearnerService {
     static let curveWeightsFrameLimit: Int64 = 1_024
     static let announceSeconds = 0.2
 
-    static func openSockets(settings: LearnerSettings, expected: ExpectedShapes, security: LearnerSecurity?, logger: Logger,
-                            metrics: LearnerMetrics)
-        throws -> (context: ZMQContext, transitions: ZMQSocket, weights: ZMQSocket, gate: ConnectionGate) {
+    static func openSockets(settings: LearnerSettings, security: LearnerSecurity?, logger: Logger, metrics: LearnerMetrics)
+        throws -> LearnerSockets {
         let context = try ZMQContext()
         // Refused peers retry every few hundred milliseconds: every refusal is counted, but only some are logged.
         let refusals = RefusalLog(logger: logger)
@@ -70,8 +79,7 @@ extension LearnerService {
         try transitions.setReceiveHighWaterMark(2)
         try transitions.setKernelBuffers(send: 2 << 10, receive: 2 << 10)
         // The largest legal message, and room for CURVE's framing.
-        let largest = WireFormat.maxWorkerMessageSize(observationSize: expected.observationSize, actionSize: expected.actionSize)
-        try transitions.setMaximumMessageSize(Int64(largest + 1_024))
+        try transitions.setMaximumMessageSize(Int64(WireFormat.maxWorkerMessageBytes + 1_024))
         try transitions.setLinger(milliseconds: 0)
         try transitions.setHandshakeInterval(milliseconds: handshakeMilliseconds)
         let weights = try ZMQSocket(context, type: .xpub)
@@ -97,7 +105,7 @@ extension LearnerService {
                 throw BindError(endpoint: endpoint, underlying: error)
             }
         }
-        return (context, transitions, weights, gate)
+        return LearnerSockets(context: context, transitions: transitions, weights: weights, gate: gate)
     }
 
     /// Reads the subscriptions waiting on the weights socket. A worker subscribes to
@@ -152,8 +160,8 @@ extension LearnerService {
         }
         lastAnnouncedAt = now
         acceptedSinceAnnounce = false
-        let announce = Announce(learnerId: learnerId, weightsVersion: weightsVersion, credit: announcedCredit(now: now),
-                                acknowledgements: workerCredit > 0 ? ledger.acknowledgements(now: now, window: 10) : [])
+        let announce = Announce(learnerId: learnerId, weightsVersion: weightsVersion, maxTransitionsPerMessage: ingest.decoder.expected.maxTransitionsPerMessage,
+                                credit: announcedCredit(now: now), acknowledgements: workerCredit > 0 ? ledger.acknowledgements(now: now, window: 10) : [])
         publish(encoder.encode(announce), what: "the announcement")
     }
 
@@ -179,7 +187,7 @@ extension LearnerService {
     func announcedCredit(now: Double) -> Int {
         let missing = configuration.training.learningStarts - replay.count
         guard workerCredit > 0, missing > 0 else { return workerCredit }
-        let workers = max(ledger.activeSessions(now: now, window: 10).count, 1)
+        let workers = max(ledger.activeSessions(now: now, window: 10, role: .actor).count, 1)
         return max(workerCredit, min((missing + workers - 1) / workers, Self.fillCredit))
     }
 
@@ -201,7 +209,7 @@ extension LearnerService {
         let versions = weightsVersion &- creditSample.version, updates = agent.updateCount - creditSample.updates
         let updatesPerVersion = versions > 0 && updates > 0 ? Double(updates) / Double(versions) : Double(settings.broadcastEvery)
         let transitionsPerVersion = updatesPerVersion * Double(configuration.training.agent.batchSize) / limiter.samplesPerInsert
-        let workers = max(ledger.activeSessions(now: now, window: 10).count, 1)
+        let workers = max(ledger.activeSessions(now: now, window: 10, role: .actor).count, 1)
         workerCredit = max(Int((2 * transitionsPerVersion / Double(workers)).rounded(.up)), 1)
     }
 }

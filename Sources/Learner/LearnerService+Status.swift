@@ -33,6 +33,7 @@ extension LearnerService {
         if let line = rejections.summary(now: now) { logger.warning("\(line)") }
         metrics.replaySize.record(status.replaySize)
         metrics.workersConnected.record(status.workersConnected)
+        metrics.evaluatorsConnected.record(status.evaluatorsConnected ?? 0)
         metrics.samplesPerInsert.record(status.samplesPerInsert)
         metrics.transitionsPerSecond.last10s.record(status.transitionsPerSecond.last10s)
         metrics.transitionsPerSecond.last60s.record(status.transitionsPerSecond.last60s)
@@ -54,13 +55,14 @@ extension LearnerService {
     private func makeStatus(now: Double) -> LearnerStatus {
         let c = configuration.training
         let active = Set(ledger.activeSessions(now: now, window: 10))
+        let actors = ledger.activeSessions(now: now, window: 10, role: .actor).count
         let workers = ledger.sortedWorkers.map { record in
             let key = SessionKey(workerId: record.workerId, session: record.session)
             return WorkerStatusRow(workerId: record.workerId, session: record.session, environments: record.environments,
                             connected: active.contains(key), finished: record.finished, transitionsReceived: record.transitionsReceived,
                             transitionsPerSecond: workerRates[key]?.rates ?? .zero, episodes: record.episodes,
                             lastEpisodeReturn: record.lastEpisodeReturn, weightsVersion: record.latestWeightsVersion,
-                            sequenceGaps: record.sequenceGaps)
+                            sequenceGaps: record.sequenceGaps, role: record.role.name)
         }
         let lag = policyLag.recent
         let rates = acceptedRate.rates
@@ -78,9 +80,9 @@ extension LearnerService {
             recentEpisodeReturn: ledger.recentEpisodeReturn(), latestEvaluation: latest, solvedAtEnvSteps: solvedAt?.envSteps,
             transitionsRejected: ledger.transitionsRejected, messagesAccepted: ledger.totalMessagesAccepted,
             messagesRejected: ledger.totalMessagesRejected,
-            messagesRejectedByReason: ledger.messagesRejected, workersConnected: active.count, workers: workers,
+            messagesRejectedByReason: ledger.messagesRejected, workersConnected: actors, workers: workers,
             etaSeconds: phase == "draining" ? 0 : (rate > 0 ? remaining / rate : nil), rollbacks: rollbacks, lastRollback: lastRollback,
             checkpointFailures: checkpointWriter?.failures ?? 0, duplicateWorkerIds: ledger.duplicateWorkerIds.sorted(),
-            policyLagUpdates: lag.updates, policyLagSeconds: lag.seconds)
+            policyLagUpdates: lag.updates, policyLagSeconds: lag.seconds, evaluatorsConnected: evaluatorsConnected)
     }
 }

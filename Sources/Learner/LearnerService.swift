@@ -1,6 +1,5 @@
 import DDPG
 import Checkpoint
-import Environments
 import Foundation
 import Ingest
 import Logging
@@ -8,14 +7,18 @@ import NeuralNetwork
 import ProcessSupport
 import Randomness
 import Replay
+import RunRecords
+import Specs
 import Telemetry
-import Training
 import WireProtocol
 import ZeroMQ
 
 /// `ddpg learner`: owns the replay buffer and the four networks, ingests
 /// transitions from any number of workers, trains at a fixed samples-per-insert
-/// ratio, publishes actor weights, evaluates, and writes `summary.json`.
+/// ratio, publishes actor weights, asks evaluators to evaluate them, and writes `summary.json`.
+///
+/// It knows no environment: it builds its networks and its checks from an ``EnvironmentSpec``,
+/// given up front or learned from the first worker's hello (``start(configuration:environment:logger:monitoring:checkpoints:security:)``).
 ///
 /// One thread alternates between short ingest and training slices (a few
 /// updates, well under a millisecond for the default networks). libzmq's I/O
@@ -46,7 +49,8 @@ public final class LearnerService {
     var ingest: MessageIngest
     var ledger: IngestLedger { ingest.ledger }
     var rejections = RejectionLog()
-    private let evaluator: Evaluator<Pendulum>
+    /// The environment the workers run.
+    public let spec: EnvironmentSpec
     private let actorShape: ActorShape
     var replayGenerator: Xoshiro256
     /// The last state known to be finite, taken whenever weights are published.
@@ -57,7 +61,7 @@ public final class LearnerService {
 
     var weightsVersion: UInt64 = 0
     /// Identifies this learner's run of versions to the workers.
-    let learnerId = UInt64.random(in: 1...UInt64.max)
+    let learnerId: UInt64
     var updatesAtLastBroadcast = 0
     var nextAnnounceAt = 0.0
     /// When the bandwidth budget allows the next broadcast.
@@ -71,6 +75,8 @@ public final class LearnerService {
     var evaluations: [EvaluationResult] = []
     var solvedAt: SolvedAt?
     var nextEvaluationAt: Int
+    /// Evaluation requests and the publications that carried them (LearnerService+Evaluation.swift).
+    var evaluationState = EvaluationState()
     private let clock = ContinuousClock()
     private let start: ContinuousClock.Instant
     let monitoring: LearnerMonitoring
@@ -89,46 +95,73 @@ public final class LearnerService {
     /// Samples per insert measured when training stopped (the drain inserts without training).
     var ratioAtStop = 0.0
 
-    /// Binds both endpoints. Throws if an address is unusable or taken.
+    /// Binds both endpoints and, unless `environment` names a spec, waits for the first worker's hello to
+    /// learn it (answering subscriptions and announcing meanwhile, so that workers greet it). Throws if an
+    /// address is unusable or taken, or ``LearnerStopped`` if asked to stop before any worker said hello.
     /// `checkpoints`, when given, receives a checkpoint on the configured schedule and a last one when the run stops.
-    public init(configuration: LearnerConfiguration, logger: Logger = Logger(label: "ddpg.learner"),
-                monitoring: LearnerMonitoring = LearnerMonitoring(), checkpoints: CheckpointWriter? = nil,
-                security: LearnerSecurity? = nil) throws {
+    public static func start(configuration: LearnerConfiguration, environment: LearnerEnvironment,
+                             logger: Logger = Logger(label: "ddpg.learner"), monitoring: LearnerMonitoring = LearnerMonitoring(),
+                             checkpoints: CheckpointWriter? = nil, security: LearnerSecurity? = nil) throws -> LearnerService {
+        let sockets = try openSockets(settings: configuration.learner, security: security, logger: logger, metrics: monitoring.metrics)
+        logger.info("learner listening: transitions \(sockets.transitions.lastEndpoint), weights \(sockets.weights.lastEndpoint)")
+        var first: ZMQMessage?
+        var rejectedFirst: [(ProtocolError, Int?)] = []
+        var spec: EnvironmentSpec
+        if let known = environment.spec {
+            spec = known
+        } else {
+            do {
+                (spec, first, rejectedFirst) = try awaitSpec(sockets, id: environment.id, logger: logger, metrics: monitoring.metrics)
+            } catch {
+                sockets.gate.stop()
+                throw error
+            }
+        }
+        var c = configuration
+        c.training.environment = spec.id
+        if let solved = environment.solvedReturn(spec.id) { c.training.solvedReturn = solved }
+        do {
+            try c.training.checkReplayFits(spec)
+        } catch {
+            sockets.gate.stop()
+            throw error
+        }
+        let service = LearnerService(configuration: c, spec: spec, sockets: sockets, logger: logger, monitoring: monitoring,
+                                     checkpoints: checkpoints)
+        for (error, claimed) in rejectedFirst { service.ingest.ledger.reject(error, claimedTransitions: claimed) }
+        if let first { service.handle(first) }
+        return service
+    }
+
+    private init(configuration: LearnerConfiguration, spec: EnvironmentSpec, sockets: LearnerSockets, logger: Logger,
+                 monitoring: LearnerMonitoring, checkpoints: CheckpointWriter?) {
         self.configuration = configuration
+        self.spec = spec
         self.logger = logger
         self.monitoring = monitoring
         self.checkpointWriter = checkpoints
         let c = configuration.training, settings = configuration.learner
         BLAS.setThreadCount(c.blasThreads)
-        let environment = Pendulum()
-        let expected = ExpectedShapes(
-            environmentId: Pendulum.id, observationSize: environment.observationSize, actionSize: environment.actionSize,
-            actionBound: environment.actionBound, observationLow: environment.observationLow, observationHigh: environment.observationHigh,
-            rewardLow: environment.rewardRange.lowerBound, rewardHigh: environment.rewardRange.upperBound,
-            maxEpisodeSteps: environment.maxEpisodeSteps)
-        ingest = MessageIngest(expected: expected)
+        ingest = MessageIngest(expected: ExpectedShapes(spec: spec))
         var initGenerator = Xoshiro256(seed: c.seed, stream: 0)
-        agent = DDPGAgent(observationSize: environment.observationSize, actionSize: environment.actionSize,
-                          actionBound: environment.actionBound, configuration: c.agent, using: &initGenerator)
+        agent = DDPGAgent(spec: spec, configuration: c.agent, using: &initGenerator)
         lastGoodState = AgentSnapshot(of: agent)
-        replay = ReplayBuffer(capacity: c.replayCapacity, observationSize: environment.observationSize, actionSize: environment.actionSize)
-        batch = TransitionBatch(capacity: c.agent.batchSize, observationSize: environment.observationSize, actionSize: environment.actionSize)
+        replay = ReplayBuffer(capacity: c.replayCapacity, observationSize: spec.observationSize, actionSize: spec.actionSize)
+        batch = TransitionBatch(capacity: c.agent.batchSize, observationSize: spec.observationSize, actionSize: spec.actionSize)
         // Ingest only: nothing samples, so nothing may hold inserts back.
         let ratio = settings.ingestOnly ? 0 : settings.samplesPerInsert
         limiter = RateLimiter(samplesPerInsert: ratio, minSizeToSample: c.learningStarts, errorBuffer: ratio * Double(settings.rateTolerance))
-        evaluator = Evaluator(seed: c.evalSeed) { Pendulum() }
-        actorShape = ActorShape(layerSizes: [environment.observationSize] + c.agent.actorHiddenSizes + [environment.actionSize],
-                                actionBound: environment.actionBound)
+        actorShape = ActorShape(layerSizes: [spec.observationSize] + c.agent.actorHiddenSizes + [spec.actionSize],
+                                actionLow: spec.actionLow, actionHigh: spec.actionHigh)
         replayGenerator = Xoshiro256(seed: c.seed, stream: 3)
         nextEvaluationAt = c.evalEvery
-
-        let sockets = try Self.openSockets(settings: settings, expected: expected, security: security, logger: logger, metrics: monitoring.metrics)
         (context, transitionsSocket, weightsSocket, gate) = (sockets.context, sockets.transitions, sockets.weights, sockets.gate)
+        learnerId = sockets.learnerId
         start = clock.now
         scheduleNextCheckpoint()
         monitoring.metrics.replayCapacity.record(c.replayCapacity)
         monitoring.metrics.envStepsTarget.record(c.maxEnvSteps)
-        logger.info("learner listening: transitions \(transitionsSocket.lastEndpoint), weights \(weightsSocket.lastEndpoint)")
+        logger.info("training on \(spec)")
     }
 
     /// The endpoints actually bound (useful after binding port 0).
@@ -169,11 +202,9 @@ public final class LearnerService {
             var progressed = try ingestSlice()
             if !configuration.learner.ingestOnly { progressed = trainSlice() || progressed }
             if consecutiveRollbacks >= Self.maxConsecutiveRollbacks { stopReason = "non_finite" }
-            if envSteps >= nextEvaluationAt {
-                evaluate()
-                if let target = configuration.learner.untilReturn, let last = evaluations.last, last.meanReturn >= target {
-                    stopReason = stopReason ?? "until_return"
-                }
+            if envSteps >= nextEvaluationAt { requestEvaluation() }
+            if let target = configuration.learner.untilReturn, let last = evaluations.last, last.meanReturn >= target {
+                stopReason = stopReason ?? "until_return"
             }
             if envSteps >= c.maxEnvSteps { stopReason = stopReason ?? "max_env_steps" }
             announceIfDue(acceptedSinceLast: acceptedSinceAnnounce)
@@ -189,11 +220,12 @@ public final class LearnerService {
         ratioAtStop = limiter.observedRatio
         phase = "draining"
         logger.info("stopping (\(reason)) at \(envSteps) env steps (\(ledger.transitionsAccepted) transitions in this run) and \(agent.updateCount) updates")
+        let finalEval = try finalEvaluation()
         try drain()
         writeCheckpoint(reason: "final")
         checkpointWriter?.wait()
         gate.stop()
-        let summary = makeSummary(stopReason: reason)
+        let summary = makeSummary(stopReason: reason, finalEval: finalEval)
         reportStatus()
         return summary
     }
@@ -221,7 +253,8 @@ public final class LearnerService {
             case let .hello(hello, isNew):
                 metrics.messageReceived(kind: "hello")
                 logger.log(level: isNew ? .info : .debug, """
-                    worker \(hello.workerId) \(isNew ? "joined" : "said hello again") (session \(hex(hello.session)), \(format(now * 1_000)) ms after the learner started): \
+                    \(hello.role == .evaluator ? "evaluator" : "worker") \(hello.workerId) \(isNew ? "joined" : "said hello again") \
+                    (session \(hex(hello.session)), \(format(now * 1_000)) ms after the learner started): \
                     \(hello.environmentCount) environments, seed \(hello.seed)
                     """)
             case let .episode(report):
@@ -229,17 +262,16 @@ public final class LearnerService {
                 metrics.episodes.increment()
                 metrics.episodeReturn.record(report.episodeReturn)
                 events?.scalar("Reward", report.episodeReturn, step: envSteps)
+            case let .evaluation(report):
+                metrics.messageReceived(kind: "evaluation")
+                record(report, now: now)
             case let .workerStatus(status):
                 metrics.messageReceived(kind: "worker_status")
                 if status.isFinal {
                     logger.info("worker \(status.workerId) (session \(hex(status.session))) finished; it reports \(status.transitionsSent) transitions sent")
                 }
             case let .rejected(error, claimed):
-                metrics.messageRejected(reason: error.reason)
-                metrics.transitionsRejected.increment(by: claimed ?? 0)
-                if rejections.shouldLog(now: now, reason: error.reason) {
-                    logger.warning("rejected message (\(error.reason)): \(error); \(ledger.totalMessagesRejected) rejected so far")
-                }
+                noteRejection(error, claimedTransitions: claimed, now: now)
             }
         }
         for notice in ingest.ledger.takeNotices() {
@@ -251,6 +283,15 @@ public final class LearnerService {
                     seeds \(seeds.map(String.init).joined(separator: ", "))): give each worker its own --worker-id; their data is accounted per session
                     """)
             }
+        }
+    }
+
+    /// Counts and (rate-limited) logs a rejection the ingest or the learner made.
+    func noteRejection(_ error: ProtocolError, claimedTransitions: Int?, now: Double) {
+        metrics.messageRejected(reason: error.reason)
+        metrics.transitionsRejected.increment(by: claimedTransitions ?? 0)
+        if rejections.shouldLog(now: now, reason: error.reason) {
+            logger.warning("rejected message (\(error.reason)): \(error); \(ledger.totalMessagesRejected) rejected so far")
         }
     }
 
@@ -305,8 +346,8 @@ public final class LearnerService {
     }
 
     /// Publishes the actor with the next version, in one frame (so subscribers can conflate),
-    /// once the whole state is known to be finite.
-    private func broadcastWeights() {
+    /// once the whole state is known to be finite; with the open evaluation request, if any.
+    func broadcastWeights() {
         guard ensureFiniteState(before: "publishing weights") else { return }
         reserveVersions(through: weightsVersion + 1)
         weightsVersion += 1
@@ -314,31 +355,20 @@ public final class LearnerService {
         metrics.weightsVersion.record(Int64(weightsVersion))
         updatesAtLastBroadcast = agent.updateCount
         policyLag.published(version: weightsVersion, updates: agent.updateCount, seconds: elapsed)
-        let parameters = agent.actor.network.parameters
-        let bytes = encoder.encodeWeights(
-            version: weightsVersion, learnerId: learnerId, publishedAtNanoseconds: WallClock.nanoseconds(), shape: actorShape,
-            parameters: UnsafeBufferPointer(start: parameters.values, count: parameters.count))
+        let publication = Publication(version: weightsVersion, updates: UInt64(agent.updateCount), envSteps: UInt64(envSteps))
+        let request = evaluationState.open
+        if let request { ingest.requested(request, of: publication, wallSeconds: trainingSeconds, at: elapsed) }
+        let bytes = encodeWeights(publication, request: request)
         publish(bytes, what: "weights")
         let subscribers = max(gate.openConnections(socket: "weights"), 1)
         nextBroadcastAllowedAt = elapsed + Double(bytes.count * subscribers) / configuration.learner.broadcastBytesPerSecond
     }
 
-    private func evaluate() {
-        let c = configuration.training
-        _ = ensureFiniteState(before: "evaluating")
-        let started = clock.now
-        let result = evaluator.evaluate(agent.actor, episodes: c.evalEpisodes, envSteps: envSteps, wallSeconds: trainingSeconds)
-        metrics.evaluationDuration.recordNanoseconds((clock.now - started).wholeNanoseconds)
-        metrics.evaluations.increment()
-        metrics.evalReturn.record(result.meanReturn)
-        evaluations.append(result)
-        nextEvaluationAt = saturatingAdd(envSteps / c.evalEvery * c.evalEvery, c.evalEvery)
-        events?.scalar("eval/mean_return", result.meanReturn, step: result.envSteps)
-        logger.debug("eval at \(result.envSteps) env steps, \(agent.updateCount) updates, weights v\(weightsVersion): \(format(result.meanReturn)) ± \(format(result.stdReturn))")
-        if solvedAt == nil, result.meanReturn >= c.solvedReturn {
-            solvedAt = SolvedAt(envSteps: result.envSteps, wallSeconds: result.wallSeconds)
-            logger.notice("solved: eval \(format(result.meanReturn)) ± \(format(result.stdReturn)) ≥ \(format(c.solvedReturn)) at \(result.envSteps) env steps, \(format(result.wallSeconds)) s")
-        }
+    func encodeWeights(_ publication: Publication, request: EvaluationRequest?) -> [UInt8] {
+        let parameters = agent.actor.network.parameters
+        return encoder.encodeWeights(
+            publication, learnerId: learnerId, publishedAtNanoseconds: WallClock.nanoseconds(), shape: actorShape,
+            evaluationRequest: request, parameters: UnsafeBufferPointer(start: parameters.values, count: parameters.count))
     }
 
     // MARK: Shutdown
@@ -372,11 +402,12 @@ public final class LearnerService {
         if let summary = rejections.summary(now: .infinity) { logger.warning("\(summary)") }
     }
 
-    private func makeSummary(stopReason: String) -> LearnerSummary {
+    private func makeSummary(stopReason: String, finalEval: EvaluationResult?) -> LearnerSummary {
         let c = configuration.training
         let wall = trainingSeconds
-        let finalEval = evaluator.evaluate(agent.actor, episodes: c.finalEvalEpisodes, envSteps: envSteps, wallSeconds: wall)
-        logger.info("\(finalEvaluationLine(finalEval, solvedAt: solvedAt))")
+        if let finalEval {
+            logger.info("\(finalEvaluationLine(finalEval, solvedAt: solvedAt))")
+        }
         let run = RunSummary(envSteps: envSteps, updates: agent.updateCount, episodes: episodes,
                              wallSeconds: wall, eval: evaluations, solvedAt: solvedAt, finalEval: finalEval, config: c)
         return LearnerSummary(

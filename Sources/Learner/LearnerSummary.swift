@@ -1,6 +1,6 @@
 import Foundation
 import Ingest
-import Training
+import RunRecords
 
 /// `summary.json` of a distributed run: every key of `ddpg train`'s summary, plus the data-flow accounting.
 public struct LearnerSummary: Encodable, Sendable {

@@ -14,7 +14,7 @@ public struct EnvironmentSpec: Codable, Sendable, Equatable, CustomStringConvert
     /// Per-dimension bounds of a valid action (gymnasium's `Box` low and high).
     public var actionLow: [Float]
     public var actionHigh: [Float]
-    /// Bounds of one reward, as float32 rounded outward.
+    /// Bounds of one reward, as float32 rounded outward; infinite where the environment declares none.
     public var rewardLow: Float
     public var rewardHigh: Float
     /// The step after which an episode is truncated.
@@ -22,14 +22,21 @@ public struct EnvironmentSpec: Codable, Sendable, Equatable, CustomStringConvert
 
     public init(id: String, observationLow: [Float], observationHigh: [Float], actionLow: [Float], actionHigh: [Float],
                 rewardRange: ClosedRange<Float>, maxEpisodeSteps: Int) {
+        self.init(id: id, observationLow: observationLow, observationHigh: observationHigh, actionLow: actionLow, actionHigh: actionHigh,
+                  rewardLow: rewardRange.lowerBound, rewardHigh: rewardRange.upperBound, maxEpisodeSteps: maxEpisodeSteps)
+    }
+
+    /// Any values, as a peer may send them: check ``problem`` before trusting the result.
+    public init(id: String, observationLow: [Float], observationHigh: [Float], actionLow: [Float], actionHigh: [Float],
+                rewardLow: Float, rewardHigh: Float, maxEpisodeSteps: Int) {
         self.id = id
         observationSize = observationLow.count
         self.observationLow = observationLow
         self.observationHigh = observationHigh
         self.actionLow = actionLow
         self.actionHigh = actionHigh
-        rewardLow = rewardRange.lowerBound
-        rewardHigh = rewardRange.upperBound
+        self.rewardLow = rewardLow
+        self.rewardHigh = rewardHigh
         self.maxEpisodeSteps = maxEpisodeSteps
     }
 
@@ -61,7 +68,9 @@ public struct EnvironmentSpec: Codable, Sendable, Equatable, CustomStringConvert
         for (i, (low, high)) in zip(actionLow, actionHigh).enumerated() where !low.isFinite || !high.isFinite || !(low < high) {
             return "action dimension \(i): bounds [\(low), \(high)] must be finite with low < high"
         }
-        if !rewardLow.isFinite || !rewardHigh.isFinite || !(rewardLow <= rewardHigh) { return "reward range [\(rewardLow), \(rewardHigh)] must be finite and ordered" }
+        if rewardLow.isNaN || rewardHigh.isNaN || !(rewardLow <= rewardHigh) || rewardLow == .infinity || rewardHigh == -.infinity {
+            return "reward range [\(rewardLow), \(rewardHigh)] must be ordered"
+        }
         if maxEpisodeSteps <= 0 { return "episode limit \(maxEpisodeSteps) must be positive" }
         return nil
     }

@@ -62,9 +62,13 @@ public struct WorkerStatusRow: Codable, Sendable, Equatable {
     public var lastEpisodeReturn: Double?
     public var weightsVersion: UInt64
     public var sequenceGaps: Int
+    /// "actor" (acts and sends transitions) or "evaluator".
+    public var role: String
 
     public init(workerId: UInt32, session: UInt32 = 0, environments: Int, connected: Bool, finished: Bool, transitionsReceived: Int,
-                transitionsPerSecond: WindowedRate, episodes: Int, lastEpisodeReturn: Double?, weightsVersion: UInt64, sequenceGaps: Int) {
+                transitionsPerSecond: WindowedRate, episodes: Int, lastEpisodeReturn: Double?, weightsVersion: UInt64, sequenceGaps: Int,
+                role: String = "actor") {
+        self.role = role
         self.workerId = workerId
         self.session = session
         self.environments = environments
@@ -113,7 +117,10 @@ public struct LearnerStatus: Codable, Sendable, Equatable {
     public var messagesAccepted: Int
     public var messagesRejected: Int
     public var messagesRejectedByReason: [String: Int]
+    /// Acting workers heard from in the last 10 s.
     public var workersConnected: Int
+    /// Evaluators heard from in the last 10 s: with none, evaluations stop arriving (nil where evaluation is in-process).
+    public var evaluatorsConnected: Int?
     public var workers: [WorkerStatusRow]
     /// Seconds to `maxEnvSteps` at the 60 s (or, early on, 10 s) ingest rate; nil when unknown.
     public var etaSeconds: Double?
@@ -131,7 +138,8 @@ public struct LearnerStatus: Codable, Sendable, Equatable {
                 transitionsRejected: Int, messagesAccepted: Int = 0, messagesRejected: Int, messagesRejectedByReason: [String: Int],
                 workersConnected: Int, workers: [WorkerStatusRow], etaSeconds: Double?, rollbacks: Int = 0, lastRollback: String? = nil,
                 checkpointFailures: Int = 0, duplicateWorkerIds: [UInt32] = [], policyLagUpdates: LagRange? = nil,
-                policyLagSeconds: DurationRange? = nil) {
+                policyLagSeconds: DurationRange? = nil, evaluatorsConnected: Int? = nil) {
+        self.evaluatorsConnected = evaluatorsConnected
         self.phase = phase
         self.learnerId = learnerId
         self.uptimeSeconds = uptimeSeconds

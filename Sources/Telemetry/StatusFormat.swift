@@ -50,15 +50,18 @@ public enum StatusFormat {
 
     /// Connected workers and their ingest rates, the first few by id.
     static func workersSummary(_ status: LearnerStatus, shown: Int = 4) -> String {
-        let connected = status.workers.filter(\.connected)
+        let connected = status.workers.filter { $0.connected && $0.role == "actor" }
         var parts = connected.prefix(shown).map { "#\($0.workerId) \(count($0.transitionsPerSecond.last10s))/s" }
         if connected.count > shown { parts.append("+\(connected.count - shown) more") }
         return "workers \(status.workersConnected)" + (parts.isEmpty ? "" : " (" + parts.joined(separator: ", ") + ")")
     }
 
+    /// The latest evaluation; and, when no evaluator is connected, that no newer one will come.
     static func evaluationSummary(_ status: LearnerStatus) -> String {
-        guard let e = status.latestEvaluation else { return "eval –" }
-        return "eval \(returnValue(e.meanReturn)) ± \(String(format: "%.1f", e.stdReturn)) @ \(count(e.envSteps))"
+        let latest = status.latestEvaluation.map {
+            "eval \(returnValue($0.meanReturn)) ± \(String(format: "%.1f", $0.stdReturn)) @ \(count($0.envSteps))"
+        } ?? "eval –"
+        return status.evaluatorsConnected == 0 ? "\(latest) (no evaluator connected)" : latest
     }
 
     /// The block an interactive terminal redraws in place every second.
@@ -93,7 +96,7 @@ public enum StatusFormat {
         var rows = [header]
         for w in s.workers {
             rows.append([
-                "#\(w.workerId)", "\(w.environments)", w.finished ? "finished" : (w.connected ? "connected" : "silent"),
+                w.role == "actor" ? "#\(w.workerId)" : "#\(w.workerId) eval", "\(w.environments)", w.finished ? "finished" : (w.connected ? "connected" : "silent"),
                 "\(w.transitionsReceived)", count(w.transitionsPerSecond.last10s), count(w.transitionsPerSecond.last60s),
                 "\(w.episodes)", returnValue(w.lastEpisodeReturn), "v\(w.weightsVersion)", "\(w.sequenceGaps)",
             ])

@@ -1,4 +1,5 @@
 import DDPG
+import Evaluation
 import Environments
 import Foundation
 import Logging
@@ -6,6 +7,7 @@ import NeuralNetwork
 import ProcessSupport
 import Randomness
 import Replay
+import RunRecords
 import Specs
 import Telemetry
 
@@ -163,15 +165,4 @@ func peakResidentMegabytes() -> Int {
     var usage = rusage()
     getrusage(RUSAGE_SELF.rawValue, &usage)
     return usage.ru_maxrss / 1024  // kilobytes on Linux
-}
-
-/// One decimal for log lines, "n/a" for NaN or infinity.
-public func format(_ value: Double) -> String {
-    value.isFinite ? String(format: "%.1f", value) : "n/a"
-}
-
-/// The log line that closes a run, for `ddpg train` and the learner alike.
-public func finalEvaluationLine(_ result: EvaluationResult, solvedAt: SolvedAt?) -> String {
-    let solved = solvedAt.map { "solved at \($0.envSteps) steps, \(format($0.wallSeconds)) s" } ?? "not solved"
-    return "final eval over \(result.episodes) episodes: \(format(result.meanReturn)) ± \(format(result.stdReturn)); \(solved)"
 }

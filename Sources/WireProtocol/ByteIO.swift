@@ -27,6 +27,14 @@ struct ByteReader {
     }
 
     /// Skips `count` bytes and returns where they start.
+    /// `count` little-endian Float32 values, as they are (NaN and infinities included).
+    mutating func readFloats(_ count: Int, field: String) throws(ProtocolError) -> [Float] {
+        var values: [Float] = []
+        values.reserveCapacity(count)
+        for _ in 0..<count { values.append(try readFloat(field: field)) }
+        return values
+    }
+
     mutating func take(_ count: Int, field: String) throws(ProtocolError) -> Int {
         guard count >= 0, remaining >= count else { throw .tooShort(needed: offset + max(count, 0), got: bytes.count) }
         defer { offset += count }

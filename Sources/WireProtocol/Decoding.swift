@@ -1,37 +1,35 @@
+import Specs
+
 /// What the receiving side expects, so that a decode can reject messages built
 /// for another environment, and values no such environment can produce.
 public struct ExpectedShapes: Sendable, Equatable {
-    public var environmentId: String
-    public var observationSize: Int
-    public var actionSize: Int
-    /// Every action component must lie in [−actionBound, actionBound], exactly.
-    public var actionBound: Float
-    /// Per-dimension bounds of observations (and next observations), inclusive.
-    public var observationLow: [Float]
-    public var observationHigh: [Float]
-    /// Bounds of one reward, inclusive.
-    public var rewardLow: Float
-    public var rewardHigh: Float
-    /// The longest episode the environment runs (its time limit).
-    public var maxEpisodeSteps: Int
+    /// The environment both sides run; a hello must announce exactly this.
+    public let spec: EnvironmentSpec
+    /// The spec's observation bounds, with unbounded dimensions capped at ±``WireFormat/magnitudeCap``.
+    public let observationLow: [Float]
+    public let observationHigh: [Float]
+    /// The spec's reward range, capped the same way.
+    public let rewardLow: Float
+    public let rewardHigh: Float
+    /// The most transitions one message may carry for this spec.
+    public let maxTransitionsPerMessage: Int
 
-    /// Shapes whose value bounds are unknown: ±``WireFormat/magnitudeCap`` for observations and rewards.
-    public init(environmentId: String, observationSize: Int, actionSize: Int, actionBound: Float,
-                observationLow: [Float]? = nil, observationHigh: [Float]? = nil,
-                rewardLow: Float = -WireFormat.magnitudeCap, rewardHigh: Float = WireFormat.magnitudeCap,
-                maxEpisodeSteps: Int = Int(UInt32.max)) {
-        self.environmentId = environmentId
-        self.observationSize = observationSize
-        self.actionSize = actionSize
-        self.actionBound = actionBound
-        self.observationLow = observationLow ?? Array(repeating: -WireFormat.magnitudeCap, count: observationSize)
-        self.observationHigh = observationHigh ?? Array(repeating: WireFormat.magnitudeCap, count: observationSize)
-        precondition(self.observationLow.count == observationSize && self.observationHigh.count == observationSize,
-                     "observation bounds must have one entry per dimension")
-        self.rewardLow = rewardLow
-        self.rewardHigh = rewardHigh
-        self.maxEpisodeSteps = maxEpisodeSteps
+    /// `spec` must be valid (``EnvironmentSpec/problem`` nil).
+    public init(spec: EnvironmentSpec) {
+        precondition(spec.problem == nil, "invalid spec: \(spec.problem ?? "")")
+        self.spec = spec
+        let cap = WireFormat.magnitudeCap
+        observationLow = spec.observationLow.map { max($0, -cap) }
+        observationHigh = spec.observationHigh.map { min($0, cap) }
+        rewardLow = max(spec.rewardLow, -cap)
+        rewardHigh = min(spec.rewardHigh, cap)
+        maxTransitionsPerMessage = WireFormat.maxTransitionsPerMessage(observationSize: spec.observationSize, actionSize: spec.actionSize)
     }
+
+    public var environmentId: String { spec.id }
+    public var observationSize: Int { spec.observationSize }
+    public var actionSize: Int { spec.actionSize }
+    public var maxEpisodeSteps: Int { spec.maxEpisodeSteps }
 }
 
 /// Validates and decodes messages. Checks magic, version, that the kind belongs
@@ -50,30 +48,31 @@ public struct MessageDecoder: Sendable {
         self.expected = expected
         self.direction = direction
         observationBounds = ValueBounds(low: expected.observationLow, high: expected.observationHigh)
-        actionBounds = ValueBounds(repeating: -expected.actionBound, expected.actionBound)
+        actionBounds = ValueBounds(low: expected.spec.actionLow, high: expected.spec.actionHigh)
         rewardBounds = ValueBounds(repeating: expected.rewardLow, expected.rewardHigh)
     }
 
     /// Decodes one message. Views in the result point into `bytes`.
     public func decode(_ bytes: UnsafeRawBufferPointer) throws(ProtocolError) -> DecodedMessage {
         var reader = ByteReader(bytes)
-        let kind = try readHeader(&reader)
+        let kind = try Self.readHeader(&reader)
         guard kind.direction == direction else { throw .unexpectedKind(kind.rawValue) }
         switch kind {
         case .hello: return .hello(try decodeHello(&reader))
         case .transitions: return .transitions(try decodeTransitions(&reader))
         case .episode: return .episode(try decodeEpisode(&reader))
         case .workerStatus: return .workerStatus(try decodeStatus(&reader))
+        case .evaluation: return .evaluation(try decodeEvaluation(&reader))
         case .weights: return .weights(try decodeWeights(&reader))
         case .shutdown:
-            try expectEnd(&reader, bodyLength: 4, field: "shutdown")
+            try Self.expectEnd(&reader, bodyLength: 4, field: "shutdown")
             guard try reader.read(UInt32.self, field: "reserved") == 0 else { throw .reservedBitsSet(field: "shutdown reserved") }
             return .shutdown
         case .announce: return .announce(try decodeAnnounce(&reader))
         }
     }
 
-    private func readHeader(_ reader: inout ByteReader) throws(ProtocolError) -> MessageKind {
+    private static func readHeader(_ reader: inout ByteReader) throws(ProtocolError) -> MessageKind {
         let bytes = reader.bytes
         guard bytes.count >= WireFormat.headerSize else { throw .tooShort(needed: WireFormat.headerSize, got: bytes.count) }
         guard bytes[0] == WireFormat.magic[0], bytes[1] == WireFormat.magic[1], bytes[2] == WireFormat.magic[2], bytes[3] == WireFormat.magic[3] else {
@@ -92,7 +91,7 @@ public struct MessageDecoder: Sendable {
         return kind
     }
 
-    private func expectEnd(_ reader: inout ByteReader, bodyLength: Int, field: String) throws(ProtocolError) {
+    private static func expectEnd(_ reader: inout ByteReader, bodyLength: Int, field: String) throws(ProtocolError) {
         let actual = reader.bytes.count - WireFormat.headerSize
         guard actual == bodyLength else { throw .lengthMismatch(field: field, expected: bodyLength, actual: actual) }
     }
@@ -106,46 +105,77 @@ public struct MessageDecoder: Sendable {
         }
     }
 
-    private func readSession(_ reader: inout ByteReader) throws(ProtocolError) -> UInt32 {
+    private static func readSession(_ reader: inout ByteReader) throws(ProtocolError) -> UInt32 {
         let session = try reader.read(UInt32.self, field: "session")
         guard session != 0 else { throw .outOfRange(field: "session", value: "0") }
         return session
     }
 
     private func decodeHello(_ reader: inout ByteReader) throws(ProtocolError) -> Hello {
+        let hello = try Self.readHello(&reader)
+        guard hello.spec == expected.spec else { throw .specMismatch(expected: expected.spec.description, announced: hello.spec.description) }
+        return hello
+    }
+
+    /// A hello's fields, checked on their own: a learner that has not learned its environment yet
+    /// learns it from the first one (``decodeHello(_:)``).
+    static func readHello(_ reader: inout ByteReader) throws(ProtocolError) -> Hello {
         let workerId = try reader.read(UInt32.self, field: "worker id")
-        let session = try readSession(&reader)
+        let session = try Self.readSession(&reader)
         let observation = Int(try reader.read(UInt16.self, field: "observation size"))
         let action = Int(try reader.read(UInt16.self, field: "action size"))
         let environments = Int(try reader.read(UInt16.self, field: "environment count"))
-        guard try reader.read(UInt16.self, field: "reserved") == 0 else { throw .reservedBitsSet(field: "hello reserved") }
+        let rawRole = try reader.read(UInt8.self, field: "role")
+        guard let role = WorkerRole(rawValue: rawRole) else { throw .outOfRange(field: "role", value: "\(rawRole)") }
+        guard try reader.read(UInt8.self, field: "reserved") == 0 else { throw .reservedBitsSet(field: "hello reserved") }
         let seed = try reader.read(UInt64.self, field: "seed")
         let nextSequence = try reader.read(UInt64.self, field: "next sequence")
+        let maxEpisodeSteps = Int(try reader.read(UInt32.self, field: "episode limit"))
+        let rewardLow = try reader.readFloat(field: "reward low"), rewardHigh = try reader.readFloat(field: "reward high")
         let idLength = Int(try reader.read(UInt16.self, field: "environment id length"))
+        guard try reader.read(UInt16.self, field: "reserved") == 0 else { throw .reservedBitsSet(field: "hello reserved") }
+        guard (1...WireFormat.maxDimension).contains(observation) else { throw .outOfRange(field: "observation size", value: "\(observation)") }
+        guard (1...WireFormat.maxDimension).contains(action) else { throw .outOfRange(field: "action size", value: "\(action)") }
         guard idLength <= WireFormat.maxEnvironmentIdLength else { throw .outOfRange(field: "environment id length", value: "\(idLength)") }
-        try expectEnd(&reader, bodyLength: WireFormat.helloFixedBody + idLength, field: "hello")
+        try Self.expectEnd(&reader, bodyLength: WireFormat.helloBody(observationSize: observation, actionSize: action, idLength: idLength), field: "hello")
+        let observationLow = try reader.readFloats(observation, field: "observation low")
+        let observationHigh = try reader.readFloats(observation, field: "observation high")
+        let actionLow = try reader.readFloats(action, field: "action low")
+        let actionHigh = try reader.readFloats(action, field: "action high")
         let start = try reader.take(idLength, field: "environment id")
         guard let id = String(validating: reader.bytes[start..<(start + idLength)], as: UTF8.self) else {
             throw .outOfRange(field: "environment id", value: "invalid UTF-8")
         }
-        guard id == expected.environmentId else { throw .invalidEnvironment(id) }
-        try checkDimensions(observation: observation, action: action)
         guard environments >= 1 else { throw .outOfRange(field: "environment count", value: "0") }
-        return Hello(workerId: workerId, session: session, observationSize: observation, actionSize: action, environmentCount: environments,
-                     seed: seed, nextSequence: nextSequence, environmentId: id)
+        let spec = EnvironmentSpec(id: id, observationLow: observationLow, observationHigh: observationHigh, actionLow: actionLow,
+                                   actionHigh: actionHigh, rewardLow: rewardLow, rewardHigh: rewardHigh, maxEpisodeSteps: maxEpisodeSteps)
+        if let problem = spec.problem { throw .outOfRange(field: "environment spec", value: problem) }
+        return Hello(workerId: workerId, session: session, role: role, environmentCount: environments, seed: seed,
+                     nextSequence: nextSequence, spec: spec)
+    }
+
+    /// Decodes a worker's hello without knowing the environment: its spec is checked for
+    /// consistency only. Throws for anything that is not a valid hello of this protocol version.
+    public static func decodeHello(_ bytes: UnsafeRawBufferPointer) throws(ProtocolError) -> Hello {
+        var reader = ByteReader(bytes)
+        let kind = try readHeader(&reader)
+        guard kind == .hello else { throw .unexpectedKind(kind.rawValue) }
+        return try readHello(&reader)
     }
 
     private func decodeTransitions(_ reader: inout ByteReader) throws(ProtocolError) -> TransitionsView {
         let workerId = try reader.read(UInt32.self, field: "worker id")
-        let session = try readSession(&reader)
+        let session = try Self.readSession(&reader)
         let o = Int(try reader.read(UInt16.self, field: "observation size"))
         let a = Int(try reader.read(UInt16.self, field: "action size"))
         let sequence = try reader.read(UInt64.self, field: "sequence")
         let version = try reader.read(UInt64.self, field: "weights version")
         let count = Int(try reader.read(UInt32.self, field: "count"))
         try checkDimensions(observation: o, action: a)
-        guard count >= 1, count <= WireFormat.maxTransitionsPerMessage else { throw .outOfRange(field: "count", value: "\(count)") }
-        try expectEnd(&reader, bodyLength: WireFormat.transitionsMessageSize(count: count, observationSize: o, actionSize: a) - WireFormat.headerSize,
+        guard count >= 1, count <= expected.maxTransitionsPerMessage else {
+            throw .outOfRange(field: "count", value: "\(count) (1...\(expected.maxTransitionsPerMessage))")
+        }
+        try Self.expectEnd(&reader, bodyLength: WireFormat.transitionsMessageSize(count: count, observationSize: o, actionSize: a) - WireFormat.headerSize,
                       field: "transitions")
         let base = reader.bytes.baseAddress!
         let observations = try reader.take(4 * count * o, field: "observations")
@@ -173,31 +203,21 @@ public struct MessageDecoder: Sendable {
     }
 
     private func decodeEpisode(_ reader: inout ByteReader) throws(ProtocolError) -> EpisodeReport {
-        try expectEnd(&reader, bodyLength: WireFormat.episodeBody, field: "episode")
+        try Self.expectEnd(&reader, bodyLength: WireFormat.episodeBody, field: "episode")
         let workerId = try reader.read(UInt32.self, field: "worker id")
-        let session = try readSession(&reader)
+        let session = try Self.readSession(&reader)
         let length = try reader.read(UInt32.self, field: "length")
         guard try reader.read(UInt32.self, field: "reserved") == 0 else { throw .reservedBitsSet(field: "episode reserved") }
         let value = try reader.readDouble(field: "return")
         let version = try reader.read(UInt64.self, field: "weights version")
-        guard length >= 1, Int(length) <= expected.maxEpisodeSteps else {
-            throw .outOfRange(field: "episode length", value: "\(length) (1...\(expected.maxEpisodeSteps))")
-        }
-        guard value.isFinite else { throw .nonFinite(field: "episode return") }
-        // A return is a sum of `length` rewards, each within the reward bounds.
-        let steps = Double(length)
-        let low = steps * Double(expected.rewardLow), high = steps * Double(expected.rewardHigh)
-        let slack = 1e-9 * Swift.max(abs(low), abs(high), 1)
-        guard value >= low - slack, value <= high + slack else {
-            throw .outOfRange(field: "episode return", value: "\(value) for \(length) steps (\(low)...\(high))")
-        }
+        try checkReturn(value, length: length, field: "episode return")
         return EpisodeReport(workerId: workerId, session: session, length: length, episodeReturn: value, weightsVersion: version)
     }
 
     private func decodeStatus(_ reader: inout ByteReader) throws(ProtocolError) -> WorkerStatus {
-        try expectEnd(&reader, bodyLength: WireFormat.statusBody, field: "worker status")
+        try Self.expectEnd(&reader, bodyLength: WireFormat.statusBody, field: "worker status")
         let workerId = try reader.read(UInt32.self, field: "worker id")
-        let session = try readSession(&reader)
+        let session = try Self.readSession(&reader)
         let flags = try reader.read(UInt8.self, field: "flags")
         guard flags <= 1 else { throw .reservedBitsSet(field: "worker status flags") }
         guard try reader.read(UInt8.self, field: "reserved") == 0, try reader.read(UInt16.self, field: "reserved") == 0 else {
@@ -218,7 +238,7 @@ public struct MessageDecoder: Sendable {
         let count = Int(try reader.read(UInt32.self, field: "acknowledgement count"))
         guard maxCount >= 1 else { throw .outOfRange(field: "max transitions per message", value: "0") }
         guard count <= WireFormat.maxAcknowledgements else { throw .outOfRange(field: "acknowledgement count", value: "\(count)") }
-        try expectEnd(&reader, bodyLength: WireFormat.announceFixedBody + 16 * count, field: "announce")
+        try Self.expectEnd(&reader, bodyLength: WireFormat.announceFixedBody + 16 * count, field: "announce")
         var acknowledgements: [Announce.Acknowledgement] = []
         acknowledgements.reserveCapacity(count)
         for _ in 0..<count {
@@ -234,9 +254,16 @@ public struct MessageDecoder: Sendable {
         let version = try reader.read(UInt64.self, field: "version")
         let learnerId = try reader.read(UInt64.self, field: "learner id")
         let published = try reader.read(UInt64.self, field: "published at")
-        let bound = try reader.readFloat(field: "action bound")
+        let updates = try reader.read(UInt64.self, field: "updates")
+        let envSteps = try reader.read(UInt64.self, field: "env steps")
+        let mark = try reader.read(UInt64.self, field: "evaluation mark")
+        let evaluationSeed = try reader.read(UInt64.self, field: "evaluation seed")
+        let episodes = Int(try reader.read(UInt16.self, field: "evaluation episodes"))
+        let flags = try reader.read(UInt8.self, field: "evaluation flags")
+        guard flags <= 1 else { throw .reservedBitsSet(field: "evaluation flags") }
         guard try reader.read(UInt8.self, field: "hidden activation") == 1 else { throw .outOfRange(field: "hidden activation", value: "not ReLU") }
         guard try reader.read(UInt8.self, field: "output activation") == 2 else { throw .outOfRange(field: "output activation", value: "not tanh") }
+        guard try reader.read(UInt8.self, field: "reserved") == 0 else { throw .reservedBitsSet(field: "weights reserved") }
         let layers = Int(try reader.read(UInt16.self, field: "layer count"))
         guard layers >= 1, layers <= WireFormat.maxLayers else { throw .outOfRange(field: "layer count", value: "\(layers)") }
         var sizes: [Int] = []
@@ -246,17 +273,68 @@ public struct MessageDecoder: Sendable {
             sizes.append(size)
         }
         try checkDimensions(observation: sizes[0], action: sizes[layers])
-        guard bound.isFinite, bound == expected.actionBound else { throw .outOfRange(field: "action bound", value: "\(bound)") }
-        let shape = ActorShape(layerSizes: sizes, actionBound: bound)
+        let actionLow = try reader.readFloats(sizes[layers], field: "action low")
+        let actionHigh = try reader.readFloats(sizes[layers], field: "action high")
+        guard actionLow == expected.spec.actionLow, actionHigh == expected.spec.actionHigh else {
+            throw .outOfRange(field: "action bounds", value: "low \(actionLow), high \(actionHigh) where the environment has low \(expected.spec.actionLow), high \(expected.spec.actionHigh)")
+        }
+        let shape = ActorShape(layerSizes: sizes, actionLow: actionLow, actionHigh: actionHigh)
         let count = Int(try reader.read(UInt32.self, field: "parameter count"))
         guard count == shape.parameterCount else {
             throw .dimensionMismatch(field: "parameter count", expected: shape.parameterCount, actual: count)
         }
-        try expectEnd(&reader, bodyLength: 32 + 4 * sizes.count + 4 + 4 * count, field: "weights")
+        let body = WireFormat.weightsFixedBody + 4 * sizes.count + 8 * sizes[layers] + 4 + 4 * count
+        try Self.expectEnd(&reader, bodyLength: body, field: "weights")
         let start = try reader.take(4 * count, field: "parameters")
         try checkFinite(reader.bytes, offset: start, count: count, field: "parameters")
-        return WeightsView(version: version, learnerId: learnerId, publishedAtNanoseconds: published, shape: shape,
+        var request: EvaluationRequest?
+        if episodes > 0 {
+            guard episodes <= EvaluationReport.maxEpisodes else { throw .outOfRange(field: "evaluation episodes", value: "\(episodes)") }
+            request = EvaluationRequest(mark: mark, episodes: episodes, seed: evaluationSeed, isFinal: flags == 1)
+        } else if mark != 0 || evaluationSeed != 0 || flags != 0 {
+            throw .reservedBitsSet(field: "evaluation request without episodes")
+        }
+        return WeightsView(publication: Publication(version: version, updates: updates, envSteps: envSteps), learnerId: learnerId,
+                           publishedAtNanoseconds: published, shape: shape, evaluationRequest: request,
                            parameters: reader.bytes.baseAddress! + start)
+    }
+
+    private func decodeEvaluation(_ reader: inout ByteReader) throws(ProtocolError) -> EvaluationReport {
+        let workerId = try reader.read(UInt32.self, field: "worker id")
+        let session = try Self.readSession(&reader)
+        let flags = try reader.read(UInt8.self, field: "flags")
+        guard flags <= 1 else { throw .reservedBitsSet(field: "evaluation flags") }
+        guard try reader.read(UInt8.self, field: "reserved") == 0 else { throw .reservedBitsSet(field: "evaluation reserved") }
+        let count = Int(try reader.read(UInt16.self, field: "episode count"))
+        guard try reader.read(UInt32.self, field: "reserved") == 0 else { throw .reservedBitsSet(field: "evaluation reserved") }
+        guard (1...EvaluationReport.maxEpisodes).contains(count) else { throw .outOfRange(field: "episode count", value: "\(count)") }
+        try Self.expectEnd(&reader, bodyLength: WireFormat.evaluationFixedBody + 12 * count, field: "evaluation")
+        let publication = Publication(version: try reader.read(UInt64.self, field: "weights version"),
+                                      updates: try reader.read(UInt64.self, field: "updates"),
+                                      envSteps: try reader.read(UInt64.self, field: "env steps"))
+        var returns: [Double] = [], lengths: [UInt32] = []
+        returns.reserveCapacity(count)
+        lengths.reserveCapacity(count)
+        for _ in 0..<count { returns.append(try reader.readDouble(field: "return")) }
+        for _ in 0..<count { lengths.append(try reader.read(UInt32.self, field: "length")) }
+        for (value, length) in zip(returns, lengths) { try checkReturn(value, length: length, field: "evaluation return") }
+        return EvaluationReport(workerId: workerId, session: session, isFinal: flags == 1, publication: publication,
+                                returns: returns, lengths: lengths)
+    }
+
+    /// An episode's length must be within the environment's limit, and its return a finite sum
+    /// of that many rewards, each within the reward bounds.
+    private func checkReturn(_ value: Double, length: UInt32, field: String) throws(ProtocolError) {
+        guard length >= 1, Int(length) <= expected.maxEpisodeSteps else {
+            throw .outOfRange(field: "episode length", value: "\(length) (1...\(expected.maxEpisodeSteps))")
+        }
+        guard value.isFinite else { throw .nonFinite(field: field) }
+        let steps = Double(length)
+        let low = steps * Double(expected.rewardLow), high = steps * Double(expected.rewardHigh)
+        let slack = 1e-9 * Swift.max(abs(low), abs(high), 1)
+        guard value >= low - slack, value <= high + slack else {
+            throw .outOfRange(field: field, value: "\(value) for \(length) steps (\(low)...\(high))")
+        }
     }
 
     /// Rejects NaN and ±infinity (all-ones exponent) among `count` little-endian floats.

@@ -20,17 +20,26 @@ public struct MessageEncoder {
     }
 
     public mutating func encode(_ hello: Hello) -> [UInt8] {
+        let spec = hello.spec
         begin(.hello)
         writer.write(hello.workerId)
         writer.write(hello.session)
-        writer.write(UInt16(hello.observationSize))
-        writer.write(UInt16(hello.actionSize))
-        writer.write(UInt16(hello.environmentCount))
-        writer.write(UInt16(0))
+        writer.write(UInt16(clamping: spec.observationSize))
+        writer.write(UInt16(clamping: spec.actionSize))
+        writer.write(UInt16(clamping: hello.environmentCount))
+        writer.write(hello.role.rawValue)
+        writer.write(UInt8(0))
         writer.write(hello.seed)
         writer.write(hello.nextSequence)
-        let id = Array(hello.environmentId.utf8.prefix(WireFormat.maxEnvironmentIdLength))
+        writer.write(UInt32(clamping: spec.maxEpisodeSteps))
+        writer.write(spec.rewardLow)
+        writer.write(spec.rewardHigh)
+        let id = Array(spec.id.utf8.prefix(WireFormat.maxEnvironmentIdLength))
         writer.write(UInt16(id.count))
+        writer.write(UInt16(0))
+        for column in [spec.observationLow, spec.observationHigh, spec.actionLow, spec.actionHigh] {
+            column.withUnsafeBufferPointer { writer.write(floats: $0) }
+        }
         id.withUnsafeBytes { writer.write(bytes: $0) }
         return finish()
     }
@@ -86,20 +95,46 @@ public struct MessageEncoder {
         return finish()
     }
 
+    public mutating func encode(_ report: EvaluationReport) -> [UInt8] {
+        precondition(report.returns.count == report.lengths.count, "one length per return")
+        begin(.evaluation)
+        writer.write(report.workerId)
+        writer.write(report.session)
+        writer.write(UInt8(report.isFinal ? 1 : 0))
+        writer.write(UInt8(0))
+        writer.write(UInt16(clamping: report.returns.count))
+        writer.write(UInt32(0))
+        writer.write(report.publication.version)
+        writer.write(report.publication.updates)
+        writer.write(report.publication.envSteps)
+        for value in report.returns.prefix(Int(UInt16.max)) { writer.write(value) }
+        for length in report.lengths.prefix(Int(UInt16.max)) { writer.write(length) }
+        return finish()
+    }
+
     /// Weights and shapes in one frame, so that subscribers can CONFLATE to the newest.
     public mutating func encodeWeights(
-        version: UInt64, learnerId: UInt64, publishedAtNanoseconds: UInt64, shape: ActorShape, parameters: UnsafeBufferPointer<Float>
+        _ publication: Publication, learnerId: UInt64, publishedAtNanoseconds: UInt64, shape: ActorShape,
+        evaluationRequest: EvaluationRequest? = nil, parameters: UnsafeBufferPointer<Float>
     ) -> [UInt8] {
         precondition(parameters.count == shape.parameterCount, "parameter count does not match the shape")
         begin(.weights)
-        writer.write(version)
+        writer.write(publication.version)
         writer.write(learnerId)
         writer.write(publishedAtNanoseconds)
-        writer.write(shape.actionBound)
+        writer.write(publication.updates)
+        writer.write(publication.envSteps)
+        writer.write(evaluationRequest?.mark ?? 0)
+        writer.write(evaluationRequest?.seed ?? 0)
+        writer.write(UInt16(clamping: evaluationRequest?.episodes ?? 0))
+        writer.write(UInt8(evaluationRequest?.isFinal == true ? 1 : 0))
         writer.write(UInt8(1))  // hidden activation: ReLU
-        writer.write(UInt8(2))  // output activation: tanh
+        writer.write(UInt8(2))  // output activation: tanh onto [low, high]
+        writer.write(UInt8(0))
         writer.write(UInt16(shape.layerSizes.count - 1))
         for size in shape.layerSizes { writer.write(UInt32(size)) }
+        shape.actionLow.withUnsafeBufferPointer { writer.write(floats: $0) }
+        shape.actionHigh.withUnsafeBufferPointer { writer.write(floats: $0) }
         writer.write(UInt32(parameters.count))
         writer.write(floats: parameters)
         return finish()

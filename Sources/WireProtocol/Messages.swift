@@ -1,28 +1,43 @@
+import Specs
+
+/// What a worker process does for the learner.
+public enum WorkerRole: UInt8, Sendable, Codable {
+    /// Acts with exploration noise and sends transitions.
+    case actor = 0
+    /// Plays deterministic evaluation episodes when the learner asks, and reports their returns.
+    case evaluator = 1
+
+    public var name: String { self == .actor ? "actor" : "evaluator" }
+}
+
 /// A worker introduces itself and the environment it runs. The learner accepts
 /// nothing else from a worker session before its hello.
 public struct Hello: Equatable, Sendable {
     public var workerId: UInt32
     /// Random and non-zero, chosen when the worker process starts: two processes with one worker id differ here.
     public var session: UInt32
-    public var observationSize: Int
-    public var actionSize: Int
+    public var role: WorkerRole
     public var environmentCount: Int
     public var seed: UInt64
     /// The sequence number of the next transitions message this session sends.
     public var nextSequence: UInt64
-    public var environmentId: String
+    /// The environment's spaces and limits, which the learner builds its networks and checks from.
+    public var spec: EnvironmentSpec
 
-    public init(workerId: UInt32, session: UInt32, observationSize: Int, actionSize: Int, environmentCount: Int, seed: UInt64,
-                nextSequence: UInt64 = 0, environmentId: String) {
+    public init(workerId: UInt32, session: UInt32, role: WorkerRole = .actor, environmentCount: Int, seed: UInt64,
+                nextSequence: UInt64 = 0, spec: EnvironmentSpec) {
         self.workerId = workerId
         self.session = session
-        self.observationSize = observationSize
-        self.actionSize = actionSize
+        self.role = role
         self.environmentCount = environmentCount
         self.seed = seed
         self.nextSequence = nextSequence
-        self.environmentId = environmentId
+        self.spec = spec
     }
+
+    public var observationSize: Int { spec.observationSize }
+    public var actionSize: Int { spec.actionSize }
+    public var environmentId: String { spec.id }
 }
 
 /// The fixed part of a transition batch; the arrays stay in the received buffer.
@@ -100,15 +115,18 @@ public struct WorkerStatus: Equatable, Sendable {
     }
 }
 
-/// The actor's shape in a weights message: ReLU hidden layers, tanh output scaled by the bound.
+/// The actor's shape in a weights message: ReLU hidden layers, a tanh output mapped onto
+/// [low, high] per action dimension (CleanRL's `action_scale` and `action_bias`).
 public struct ActorShape: Equatable, Sendable {
     /// Layer widths from input to output: observation size, hidden sizes…, action size.
     public var layerSizes: [Int]
-    public var actionBound: Float
+    public var actionLow: [Float]
+    public var actionHigh: [Float]
 
-    public init(layerSizes: [Int], actionBound: Float) {
+    public init(layerSizes: [Int], actionLow: [Float], actionHigh: [Float]) {
         self.layerSizes = layerSizes
-        self.actionBound = actionBound
+        self.actionLow = actionLow
+        self.actionHigh = actionHigh
     }
 
     /// Σ (inputs + 1) · outputs over the dense layers.
@@ -117,15 +135,50 @@ public struct ActorShape: Equatable, Sendable {
     }
 }
 
+/// The learner asks evaluators to play deterministic episodes with the weights that carry this.
+public struct EvaluationRequest: Equatable, Sendable {
+    /// Names the request: the env-step mark it evaluates. Weights published while one is open all carry
+    /// it, so an evaluator that missed some still sees it, and evaluates it once.
+    public var mark: UInt64
+    public var episodes: Int
+    /// Episode i starts from the state that seed and stream i give, the same in every evaluation.
+    public var seed: UInt64
+    /// The run's last evaluation: the learner waits for it before it stops.
+    public var isFinal: Bool
+
+    public init(mark: UInt64, episodes: Int, seed: UInt64, isFinal: Bool = false) {
+        self.mark = mark
+        self.episodes = episodes
+        self.seed = seed
+        self.isFinal = isFinal
+    }
+}
+
+/// Where weights came from: the learner's counts when it published them.
+public struct Publication: Equatable, Sendable {
+    public var version: UInt64
+    public var updates: UInt64
+    public var envSteps: UInt64
+
+    public init(version: UInt64, updates: UInt64, envSteps: UInt64) {
+        self.version = version
+        self.updates = updates
+        self.envSteps = envSteps
+    }
+}
+
 /// A validated weights message, viewing the parameters inside the message it was decoded from.
 public struct WeightsView {
-    /// Increases with every publication of one learner.
-    public let version: UInt64
+    /// The version (increasing with every publication of one learner), and the updates and env steps behind it.
+    public let publication: Publication
+    public var version: UInt64 { publication.version }
     /// Random, chosen when the learner starts: a new id means a new learner, whose versions start again.
     public let learnerId: UInt64
     /// When the learner published it, in nanoseconds since the Unix epoch.
     public let publishedAtNanoseconds: UInt64
     public let shape: ActorShape
+    /// Set when the learner wants these weights evaluated.
+    public let evaluationRequest: EvaluationRequest?
     /// `shape.parameterCount` little-endian Float32, layer by layer: weights (inputs × outputs, row-major), then biases.
     public let parameters: UnsafeRawPointer
 }
@@ -168,12 +221,38 @@ public struct Announce: Equatable, Sendable {
     }
 }
 
+/// An evaluator's returns for the weights of one publication.
+public struct EvaluationReport: Equatable, Sendable {
+    /// The most episodes one report may carry.
+    public static let maxEpisodes = 1_000
+
+    public var workerId: UInt32
+    public var session: UInt32
+    /// Answers the learner's final request.
+    public var isFinal: Bool
+    /// The weights evaluated, as their message described them.
+    public var publication: Publication
+    /// One return and one length per episode, in episode order.
+    public var returns: [Double]
+    public var lengths: [UInt32]
+
+    public init(workerId: UInt32, session: UInt32, isFinal: Bool, publication: Publication, returns: [Double], lengths: [UInt32]) {
+        self.workerId = workerId
+        self.session = session
+        self.isFinal = isFinal
+        self.publication = publication
+        self.returns = returns
+        self.lengths = lengths
+    }
+}
+
 /// Everything a decoder can return.
 public enum DecodedMessage {
     case hello(Hello)
     case transitions(TransitionsView)
     case episode(EpisodeReport)
     case workerStatus(WorkerStatus)
+    case evaluation(EvaluationReport)
     case weights(WeightsView)
     case shutdown
     case announce(Announce)
@@ -184,6 +263,7 @@ public enum DecodedMessage {
         case .transitions: .transitions
         case .episode: .episode
         case .workerStatus: .workerStatus
+        case .evaluation: .evaluation
         case .weights: .weights
         case .shutdown: .shutdown
         case .announce: .announce

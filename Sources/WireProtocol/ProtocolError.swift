@@ -1,5 +1,5 @@
 /// Why a message was rejected. Every decode failure is one of these, never a
-/// crash; the last three come from the learner's accounting of a worker session
+/// crash; the last five come from the learner's accounting of a worker session
 /// (a well-formed message that does not fit what that session said before).
 public enum ProtocolError: Error, Equatable, CustomStringConvertible, Sendable {
     case tooShort(needed: Int, got: Int)
@@ -11,11 +11,16 @@ public enum ProtocolError: Error, Equatable, CustomStringConvertible, Sendable {
     case dimensionMismatch(field: String, expected: Int, actual: Int)
     case outOfRange(field: String, value: String)
     case nonFinite(field: String)
-    case invalidEnvironment(String)
+    /// A hello announcing another environment than the learner's; both specs, described.
+    case specMismatch(expected: String, announced: String)
     case unexpectedKind(UInt8)
     case noHello(workerId: UInt32, session: UInt32)
     case badSequence(workerId: UInt32, expected: UInt64, got: UInt64)
     case tooManyWorkers(limit: Int)
+    /// An evaluation report from a session that did not say hello as an evaluator.
+    case notAnEvaluator(workerId: UInt32, session: UInt32)
+    /// An evaluation of weights the learner did not publish with an evaluation request.
+    case unrequestedEvaluation(version: UInt64)
 
     /// A short, stable label for metrics (`messages_rejected{reason=...}`).
     public var reason: String {
@@ -29,11 +34,13 @@ public enum ProtocolError: Error, Equatable, CustomStringConvertible, Sendable {
         case .dimensionMismatch: "dimension_mismatch"
         case .outOfRange: "out_of_range"
         case .nonFinite: "non_finite"
-        case .invalidEnvironment: "wrong_environment"
+        case .specMismatch: "wrong_environment"
         case .unexpectedKind: "unexpected_kind"
         case .noHello: "no_hello"
         case .badSequence: "bad_sequence"
         case .tooManyWorkers: "too_many_workers"
+        case .notAnEvaluator: "not_an_evaluator"
+        case .unrequestedEvaluation: "unrequested_evaluation"
         }
     }
 
@@ -41,27 +48,31 @@ public enum ProtocolError: Error, Equatable, CustomStringConvertible, Sendable {
     public static let allReasons = [
         "too_short", "bad_magic", "unsupported_version", "unknown_kind", "reserved_bits", "length_mismatch",
         "dimension_mismatch", "out_of_range", "non_finite", "wrong_environment", "unexpected_kind",
-        "no_hello", "bad_sequence", "too_many_workers",
+        "no_hello", "bad_sequence", "too_many_workers", "not_an_evaluator", "unrequested_evaluation",
     ]
 
     public var description: String {
         switch self {
         case let .tooShort(needed, got): "message too short: \(got) bytes, need at least \(needed)"
         case .badMagic: "bad magic: not a ddpg message"
-        case let .unsupportedVersion(v): "unsupported protocol version \(v) (this build speaks \(WireFormat.version))"
+        case let .unsupportedVersion(v):
+            "unsupported protocol version \(v): this build speaks version \(WireFormat.version) only; run the same ddpg release (docs/PROTOCOL.md) on both sides"
         case let .unknownKind(k): "unknown message kind \(k)"
         case let .reservedBitsSet(field): "reserved field \(field) is not zero"
         case let .lengthMismatch(field, expected, actual): "\(field): expected \(expected) bytes, got \(actual)"
         case let .dimensionMismatch(field, expected, actual): "\(field): expected \(expected), got \(actual)"
         case let .outOfRange(field, value): "\(field) out of range: \(value)"
         case let .nonFinite(field): "\(field) contains NaN or infinity"
-        case let .invalidEnvironment(id): "environment '\(id)' does not match the learner's"
+        case let .specMismatch(expected, announced): "the worker runs \(announced), but the learner trains on \(expected)"
         case let .unexpectedKind(k): "message kind \(k) is not accepted on this socket"
         case let .noHello(workerId, session):
             "worker \(workerId) session \(String(session, radix: 16)) sent this before its hello (or after the learner stopped tracking it)"
         case let .badSequence(workerId, expected, got):
             "worker \(workerId): sequence \(got) where \(expected) was expected (a replay, a wrap-around or an implausible jump)"
         case let .tooManyWorkers(limit): "already tracking \(limit) worker sessions"
+        case let .notAnEvaluator(workerId, session):
+            "worker \(workerId) session \(String(session, radix: 16)) sent an evaluation but did not say hello as an evaluator"
+        case let .unrequestedEvaluation(version): "an evaluation of weights version \(version), which the learner did not ask to evaluate"
         }
     }
 }

@@ -1,27 +1,39 @@
+import Specs
+
 /// Constants of the ddpg wire protocol, specified in `docs/PROTOCOL.md`.
 public enum WireFormat {
     /// "DDPG" in ASCII: the first four bytes of every message.
     public static let magic: [UInt8] = [0x44, 0x44, 0x50, 0x47]
-    /// 2 added worker sessions, the hello's next sequence, the learner's announce, and bounds on every value.
-    public static let version: UInt16 = 2
+    /// 2 added worker sessions, the hello's next sequence, the learner's announce, and bounds on every value;
+    /// 3 the environment spec in the hello, per-dimension action bounds and evaluation requests in the
+    /// weights, and evaluation reports.
+    public static let version: UInt16 = 3
     public static let headerSize = 12
 
     /// Limits that keep a hostile message from asking for huge allocations, or
     /// one message from carrying a run far past its length.
     public static let maxTransitionsPerMessage = 4_096
-    public static let maxEnvironmentIdLength = 64
+    public static let maxEnvironmentIdLength = EnvironmentSpec.maxIdLength
     public static let maxLayers = 16
     public static let maxLayerWidth = 4_096
-    public static let maxDimension = 1_024
+    public static let maxDimension = EnvironmentSpec.maxDimension
+    /// The largest message a worker may send, whatever its environment: a learner can bound what
+    /// peers make it hold before it knows the environment. Wide environments send fewer rows per message
+    /// (``maxTransitionsPerMessage(observationSize:actionSize:)``); the widest spec still fits 21.
+    public static let maxWorkerMessageBytes = 256 << 10
     /// The largest magnitude accepted for an observation or reward where the
     /// environment declares no bound of its own.
     public static let magnitudeCap: Float = 1e6
 
     /// Fixed body bytes of each worker → learner kind (before any variable part).
-    static let helloFixedBody = 34
+    static let helloFixedBody = 48
     static let transitionsFixedBody = 32
     static let episodeBody = 32
     static let statusBody = 36
+    /// Fixed part of an evaluation report; each episode adds 12 bytes.
+    static let evaluationFixedBody = 40
+    /// Fixed part of a weights message, before the layer sizes.
+    static let weightsFixedBody = 64
     /// Fixed part of an announce; each acknowledgement adds 16 bytes.
     static let announceFixedBody = 28
     public static let maxAcknowledgements = 1_024
@@ -42,20 +54,26 @@ public enum WireFormat {
         headerSize + transitionsFixedBody + count * (4 * (2 * observationSize + actionSize + 1) + 2)
     }
 
-    /// The largest message a worker may send for these shapes: a full transitions batch,
-    /// or a hello, whichever is larger. The learner refuses larger frames at the socket.
-    public static func maxWorkerMessageSize(observationSize: Int, actionSize: Int) -> Int {
-        max(transitionsMessageSize(count: maxTransitionsPerMessage, observationSize: observationSize, actionSize: actionSize),
-            headerSize + helloFixedBody + maxEnvironmentIdLength)
+    /// The most transitions one message may carry for these shapes: ``maxTransitionsPerMessage``,
+    /// or fewer where that many rows would not fit in ``maxWorkerMessageBytes``.
+    public static func maxTransitionsPerMessage(observationSize: Int, actionSize: Int) -> Int {
+        let row = transitionsMessageSize(count: 1, observationSize: observationSize, actionSize: actionSize) - headerSize - transitionsFixedBody
+        return max(1, min(maxTransitionsPerMessage, (maxWorkerMessageBytes - headerSize - transitionsFixedBody) / row))
+    }
+
+    /// Bytes of a hello for these shapes and an id of `idLength` bytes.
+    static func helloBody(observationSize: Int, actionSize: Int, idLength: Int) -> Int {
+        helloFixedBody + 8 * (observationSize + actionSize) + idLength
     }
 }
 
-/// The message kinds. Workers send the first four to the learner; the learner publishes the last three.
+/// The message kinds. Workers send the first five to the learner; the learner publishes the last three.
 public enum MessageKind: UInt8, CaseIterable, Sendable {
     case hello = 1
     case transitions = 2
     case episode = 3
     case workerStatus = 4
+    case evaluation = 5
     case weights = 16
     case shutdown = 17
     case announce = 18
@@ -68,7 +86,7 @@ public enum MessageKind: UInt8, CaseIterable, Sendable {
 
 /// The two directions of the protocol, one per socket.
 public enum MessageDirection: Sendable {
-    /// Transitions socket: hello, transitions, episode, worker status.
+    /// Transitions socket: hello, transitions, episode, worker status, evaluation.
     case workerToLearner
     /// Weights socket: weights, shutdown, announce.
     case learnerToWorker

@@ -1,7 +1,8 @@
-import ZeroMQ
 import DDPG
 import Foundation
 import NeuralNetwork
+import WireProtocol
+import ZeroMQ
 
 /// Everything that defines one worker process.
 public struct WorkerConfiguration: Codable, Sendable, Equatable {
@@ -9,6 +10,10 @@ public struct WorkerConfiguration: Codable, Sendable, Equatable {
     public var transitionsEndpoint = "tcp://127.0.0.1:5555"
     /// Where the learner publishes weights, e.g. "tcp://10.0.0.5:5556".
     public var weightsEndpoint = "tcp://127.0.0.1:5556"
+    /// The native environment this worker steps (`NativeEnvironments`).
+    public var environment = "Pendulum-v1"
+    /// Acting (noise, transitions) or evaluating (deterministic episodes when the learner asks).
+    public var role = WorkerRole.actor
     public var workerId: UInt32 = 0
     /// Workers in the run, for the Ape-X noise spread.
     public var workerCount = 1
@@ -69,6 +74,8 @@ public struct WorkerReport: Codable, Sendable {
     /// Publish-to-applied latency of weights, in milliseconds (p50, p90, p99, max).
     public var weightsLatencyMilliseconds: [String: Double]
     public var weightsRejected: Int
+    /// Evaluations played and reported (an evaluator's; 0 for an actor).
+    public var evaluations: Int
     /// Seconds spent waiting for the learner to consume what this worker sent (its credit).
     public var pacedSeconds: Double
     public var stopReason: String

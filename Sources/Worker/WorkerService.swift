@@ -1,16 +1,26 @@
 import DDPG
 import Environments
+import Evaluation
 import Foundation
 import Logging
 import NeuralNetwork
 import ProcessSupport
 import Randomness
+import Specs
 import WireProtocol
 import ZeroMQ
 
-/// `ddpg worker`: steps its own Pendulum copies with its own seed and noise,
+/// Why a worker cannot start.
+public struct WorkerError: Error, CustomStringConvertible {
+    public var description: String
+}
+
+/// `ddpg worker`: steps its own copies of a native environment with its own seed and noise,
 /// acts with the newest actor weights it has (uniformly random until the
 /// first arrive), and streams transitions to the learner.
+///
+/// As an evaluator (`--evaluator`) it sends no transitions: when weights arrive with an
+/// evaluation request it plays the requested deterministic episodes with them and reports the returns.
 ///
 /// Sends block when the learner's queues are full: that backpressure is how a
 /// worker learns to slow down, and nothing is dropped on the way. libzmq
@@ -24,10 +34,18 @@ public final class WorkerService {
     private let decoder: MessageDecoder
     private var encoder = MessageEncoder(capacity: 64 << 10)
 
-    private var environments: [Pendulum]
+    /// The environment, stepped through generics (``run()`` opens it), and what it announces in its hello.
+    private let environmentType: any Environment.Type
+    public let spec: EnvironmentSpec
     private var noises: [ExplorationNoise]
     private var actor: Actor?
     private var actorShape: ActorShape?
+    /// What the applied weights' message said of them: their publication and any evaluation request.
+    private var appliedPublication: Publication?
+    private var appliedRequest: EvaluationRequest?
+    /// The request evaluated last, so that weights republished with it are not evaluated twice.
+    private var evaluatedRequest: (learnerId: UInt64, mark: UInt64, isFinal: Bool)?
+    private var evaluations = 0
     /// The version of the greeted learner's weights this worker acts with (0: none yet).
     private var weightsVersion: UInt64 = 0
     /// Random and non-zero, chosen at start: tells this process apart from any other with the same worker id.
@@ -53,6 +71,8 @@ public final class WorkerService {
     /// How long to wait for an acknowledgement before sending anyway (an announce may have been missed).
     static let maxCreditWait = 0.1
     private var buffer: TransitionBuffer
+    /// Transitions per message: `transitionsPerMessage`, within what the protocol allows for this environment.
+    private let rowsPerMessage: Int
     private var bufferStartedAt = 0.0
     private var generator: Xoshiro256
 
@@ -77,17 +97,22 @@ public final class WorkerService {
         // One core per worker process: OpenBLAS's helper threads spin while they wait for work
         // (a second core at 100% for a [256,256] actor), which starves the learner and delays weights by a time slice.
         BLAS.setThreadCount(1)
-        let template = Pendulum()
-        decoder = MessageDecoder(expected: ExpectedShapes(
-            environmentId: Pendulum.id, observationSize: template.observationSize,
-            actionSize: template.actionSize, actionBound: template.actionBound), accepting: .learnerToWorker)
-        environments = Array(repeating: template, count: configuration.environments)
+        guard let type = NativeEnvironments.type(named: configuration.environment) else {
+            throw WorkerError(description: "unknown environment '\(configuration.environment)'; native environments: \(NativeEnvironments.ids.joined(separator: ", "))")
+        }
+        environmentType = type
+        spec = type.init().spec
+        decoder = MessageDecoder(expected: ExpectedShapes(spec: spec), accepting: .learnerToWorker)
         credit = configuration.transitionsPerMessage
         var noise = configuration.noise
         noise.sigma = configuration.effectiveSigma
-        noises = Array(repeating: ExplorationNoise(noise, actionSize: template.actionSize), count: configuration.environments)
-        buffer = TransitionBuffer(capacity: configuration.transitionsPerMessage + configuration.environments,
-                                  observationSize: template.observationSize, actionSize: template.actionSize)
+        noises = Array(repeating: ExplorationNoise(noise, actionSize: spec.actionSize), count: configuration.environments)
+        // Rows beyond what one message may carry for this environment are sent in the next.
+        let rowsPerMessage = min(configuration.transitionsPerMessage,
+                                 WireFormat.maxTransitionsPerMessage(observationSize: spec.observationSize, actionSize: spec.actionSize))
+        buffer = TransitionBuffer(capacity: rowsPerMessage + configuration.environments,
+                                  observationSize: spec.observationSize, actionSize: spec.actionSize)
+        self.rowsPerMessage = rowsPerMessage
         // Worker streams are independent of each other and of the learner's.
         generator = Xoshiro256(seed: configuration.seed, stream: 1_000 + UInt64(configuration.workerId))
 
@@ -129,10 +154,16 @@ public final class WorkerService {
     /// Runs until SIGINT/SIGTERM, a shutdown notice from the learner, or `maxEnvSteps`;
     /// then flushes what it holds and sends its final status.
     public func run() throws -> WorkerReport {
+        configuration.role == .evaluator ? try serveEvaluations(environmentType) : try act(environmentType)
+    }
+
+    private func act<Env: Environment>(_: Env.Type) throws -> WorkerReport {
         let c = configuration
-        logger.info("worker \(c.workerId) of \(c.workerCount): \(c.environments) environments, σ \(String(format: "%.4f", c.effectiveSigma)), learner \(c.transitionsEndpoint)")
-        let o = environments[0].observationSize, a = environments[0].actionSize, bound = environments[0].actionBound
-        let k = environments.count
+        logger.info("worker \(c.workerId) of \(c.workerCount): \(c.environments) × \(spec), σ \(String(format: "%.4f", c.effectiveSigma)) (\(c.noise.kind.rawValue)), learner \(c.transitionsEndpoint)")
+        let o = spec.observationSize, a = spec.actionSize
+        let low = spec.actionLow, high = spec.actionHigh, scale = spec.actionScale
+        let k = c.environments
+        var environments = (0..<k).map { _ in Env() }
         var observations = [Float](repeating: 0, count: k * o)
         var nextObservation = [Float](repeating: 0, count: o)
         var actions = [Float](repeating: 0, count: k * a)
@@ -158,10 +189,11 @@ public final class WorkerService {
                 actor.act(observations: observations, count: k, actions: &actions)
                 for i in 0..<k {
                     noises[i].sample(into: &perturbation, using: &generator)
-                    for j in 0..<a { actions[i * a + j] = min(max(actions[i * a + j] + bound * perturbation[j], -bound), bound) }
+                    // Noise in units of each dimension's half-range, then clipped to the bounds (as `ddpg train`).
+                    for j in 0..<a { actions[i * a + j] = min(max(actions[i * a + j] + scale[j] * perturbation[j], low[j]), high[j]) }
                 }
             } else {
-                for i in 0..<(k * a) { actions[i] = generator.nextUniform(-bound, bound) }
+                for i in 0..<k { for j in 0..<a { actions[i * a + j] = generator.nextUniform(low[j], high[j]) } }
             }
             for i in 0..<k {
                 let result = actions.withUnsafeBufferPointer { environments[i].step($0.baseAddress! + i * a, observation: &nextObservation) }
@@ -183,12 +215,44 @@ public final class WorkerService {
                 }
             }
             envSteps += k
-            if buffer.count >= c.transitionsPerMessage || elapsed - bufferStartedAt >= c.flushMilliseconds / 1_000 {
+            if buffer.count >= rowsPerMessage || elapsed - bufferStartedAt >= c.flushMilliseconds / 1_000 {
                 if try !flush() { stopReason = "signal"; break }
             }
             if elapsed - lastStatus >= c.statusSeconds { try sendStatus(final: false) }
             if c.maxEnvSteps > 0, envSteps >= c.maxEnvSteps { stopReason = "max_env_steps" }
             if elapsed - lastLog.time >= 10 { logProgress() }
+        }
+        return try finish(reason: stopReason ?? "signal")
+    }
+
+    /// The evaluator's loop: waits for weights, and whenever the newest carry a request it has not
+    /// answered, plays the requested episodes with them (no noise, fixed starts) and reports the returns.
+    private func serveEvaluations<Env: Environment>(_: Env.Type) throws -> WorkerReport {
+        logger.info("evaluator \(configuration.workerId): \(spec), learner \(configuration.transitionsEndpoint)")
+        try sendHello()
+        var stopReason: String?
+        while stopReason == nil {
+            if ShutdownSignal.isRequested { stopReason = "signal"; break }
+            if try receiveWeights() { stopReason = "learner_shutdown"; break }
+            if let actor, let request = appliedRequest, let publication = appliedPublication, let learner = greetedLearnerId,
+               evaluatedRequest.map({ $0 != (learner, request.mark, request.isFinal) }) ?? true {
+                evaluatedRequest = (learner, request.mark, request.isFinal)
+                let started = elapsed
+                let (returns, lengths) = Evaluator(seed: request.seed) { Env() }.play(actor, episodes: request.episodes)
+                let report = EvaluationReport(workerId: configuration.workerId, session: session, isFinal: request.isFinal,
+                                              publication: publication, returns: returns, lengths: lengths.map { UInt32(clamping: $0) })
+                _ = try send(encoder.encode(report))
+                evaluations += 1
+                envSteps += lengths.reduce(0, +)
+                let mean = returns.reduce(0, +) / Double(returns.count)
+                logger.log(level: request.isFinal ? .info : .debug, """
+                    \(request.isFinal ? "final " : "")evaluation of weights v\(publication.version) (\(publication.envSteps) env steps): \
+                    \(String(format: "%.1f", mean)) over \(returns.count) episodes in \(String(format: "%.0f", (elapsed - started) * 1_000)) ms
+                    """)
+                continue
+            }
+            if elapsed - lastStatus >= configuration.statusSeconds { try sendStatus(final: false) }
+            _ = try weightsSocket.waitForInput(timeoutMilliseconds: 50)
         }
         return try finish(reason: stopReason ?? "signal")
     }
@@ -214,7 +278,7 @@ public final class WorkerService {
                         if announce.learnerId == greetedLearnerId { takeCredit(announce) }
                     case .shutdown:
                         receivedShutdown = true
-                    case .hello, .transitions, .episode, .workerStatus:
+                    case .hello, .transitions, .episode, .workerStatus, .evaluation:
                         throw ProtocolError.unexpectedKind(decoded.kind.rawValue)  // unreachable: the decoder accepts learner kinds only
                     }
                 } catch {
@@ -300,6 +364,8 @@ public final class WorkerService {
             logger.debug("applying weights version \(view.version)")
             apply(view)
             weightsVersion = view.version
+            appliedPublication = view.publication
+            appliedRequest = view.evaluationRequest
             let latency = Double(Int64(bitPattern: WallClock.nanoseconds() &- view.publishedAtNanoseconds)) / 1e6
             if latencies.count < 100_000 { latencies.append(latency) }
         }
@@ -310,7 +376,8 @@ public final class WorkerService {
             let sizes = view.shape.layerSizes
             let network = MLP(Actor.architecture(observationSize: sizes[0], actionSize: sizes[sizes.count - 1],
                                                  hiddenSizes: Array(sizes.dropFirst().dropLast())))
-            actor = Actor(network: network, actionBound: view.shape.actionBound, inferenceCapacity: max(1, environments.count))
+            actor = Actor(network: network, actionLow: view.shape.actionLow, actionHigh: view.shape.actionHigh,
+                          inferenceCapacity: max(1, configuration.environments))
             actorShape = view.shape
             logger.info("acting with a \(sizes) actor from weights version \(view.version)")
         }
@@ -380,10 +447,8 @@ public final class WorkerService {
     }
 
     private func sendHello() throws {
-        let template = environments[0]
-        let hello = Hello(workerId: configuration.workerId, session: session, observationSize: template.observationSize,
-                          actionSize: template.actionSize, environmentCount: environments.count, seed: configuration.seed,
-                          nextSequence: sequence, environmentId: Pendulum.id)
+        let hello = Hello(workerId: configuration.workerId, session: session, role: configuration.role,
+                          environmentCount: configuration.environments, seed: configuration.seed, nextSequence: sequence, spec: spec)
         _ = try send(encoder.encode(hello))
     }
 
@@ -423,6 +488,6 @@ public final class WorkerService {
             episodes: episodes, wallSeconds: wall, envStepsPerSecond: Double(envSteps) / max(wall, 1e-9),
             sigma: configuration.effectiveSigma, weightsApplied: weightsApplied, latestWeightsVersion: weightsVersion,
             weightsLatencyMilliseconds: ["p50": percentile(0.5), "p90": percentile(0.9), "p99": percentile(0.99), "max": sorted.last ?? 0],
-            weightsRejected: weightsRejected, pacedSeconds: pacedSeconds, stopReason: reason)
+            weightsRejected: weightsRejected, evaluations: evaluations, pacedSeconds: pacedSeconds, stopReason: reason)
     }
 }

@@ -5,7 +5,8 @@ import Environments
 import Foundation
 import Plotting
 import Randomness
-import Training
+import Evaluation
+import RunRecords
 
 /// A checkpoint named on the command line: a file, or a run directory (its newest valid checkpoint).
 struct CheckpointArgument: ParsableArguments {
@@ -44,6 +45,20 @@ struct CheckpointArgument: ParsableArguments {
     }
 }
 
+extension CheckpointHeader {
+    /// The native environment this checkpoint was trained on, checked against the spec it recorded.
+    func nativeEnvironment(file: URL) throws -> any Environment.Type {
+        guard let type = NativeEnvironments.type(named: environment) else {
+            throw ValidationError("\(file.path): trained on \(environment), which is not a native environment (\(NativeEnvironments.ids.joined(separator: ", ")))")
+        }
+        let native = type.init().spec
+        if let spec, spec != native {
+            throw ValidationError("\(file.path): trained on \(spec), but this build's \(environment) is \(native)")
+        }
+        return type
+    }
+}
+
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
@@ -67,7 +82,7 @@ struct EvalCommand: ParsableCommand {
 
     func run() throws {
         let (checkpoint, agent, file) = try source.load()
-        let returns = Evaluator(seed: seed) { Pendulum() }.returns(of: agent.actor, episodes: episodes)
+        let returns = Self.returns(of: agent.actor, on: try checkpoint.header.nativeEnvironment(file: file), episodes: episodes, seed: seed)
         let mean = returns.reduce(0, +) / Double(returns.count)
         let std = (returns.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(returns.count)).squareRoot()
         let h = checkpoint.header
@@ -83,6 +98,12 @@ struct EvalCommand: ParsableCommand {
             print("\(file.path): \(h.environment), \(h.envSteps) env steps, \(h.updates) updates")
             print("\(episodes) episodes, seed \(seed): mean \(format(mean)) ± \(format(std)), min \(format(returns.min()!)), max \(format(returns.max()!))")
         }
+    }
+}
+
+extension EvalCommand {
+    static func returns<Env: Environment>(of actor: Actor, on _: Env.Type, episodes: Int, seed: UInt64) -> [Double] {
+        Evaluator(seed: seed) { Env() }.returns(of: actor, episodes: episodes)
     }
 }
 
@@ -107,7 +128,8 @@ struct ExportCommand: ParsableCommand {
     }
 }
 
-/// The `ddpg-actor` JSON document: y = x·W + b layer by layer, ReLU between, tanh × bound at the end.
+/// The `ddpg-actor` JSON document: y = x·W + b layer by layer, ReLU between, tanh at the end mapped onto
+/// [action_low, action_high] per dimension (version 2; version 1 had one symmetric `action_bound`, still written).
 enum ActorExport {
     static func document(actor: Actor, header: CheckpointHeader) -> [String: Any] {
         let network = actor.network
@@ -120,8 +142,9 @@ enum ActorExport {
             return ["weights": weights, "bias": bias, "activation": layer.activation.rawValue]
         }
         return [
-            "format": "ddpg-actor", "version": 1, "environment": header.environment,
+            "format": "ddpg-actor", "version": 2, "environment": header.environment,
             "observation_size": actor.observationSize, "action_size": actor.actionSize, "action_bound": Double(actor.actionBound),
+            "action_low": actor.actionLow.map(Double.init), "action_high": actor.actionHigh.map(Double.init),
             "layer_sizes": [network.layers[0].inputSize] + network.layers.map(\.outputSize), "layers": layers,
             "env_steps": header.envSteps, "updates": header.updates, "weights_version": header.weightsVersion,
         ]
@@ -158,6 +181,9 @@ struct RenderCommand: ParsableCommand {
 
     func run() throws {
         let (checkpoint, agent, file) = try source.load()
+        guard try checkpoint.header.nativeEnvironment(file: file) == Pendulum.self else {
+            throw ValidationError("\(file.path): trained on \(checkpoint.header.environment); render draws \(Pendulum.id) only (use `ddpg eval` for the others)")
+        }
         var environment = Pendulum()
         var observation = [Float](repeating: 0, count: environment.observationSize)
         var action = [Float](repeating: 0, count: environment.actionSize)

@@ -3,14 +3,18 @@ import Environments
 import Foundation
 import Logging
 import Telemetry
+import RunRecords
 import Training
 
 /// Options every training command shares: the run's identity, length, replay and evaluation.
 struct CommonOptions: ParsableArguments {
     private static let defaults = TrainingConfiguration()
 
-    @Option(parsing: .unconditional, help: "Environment id: Pendulum-v1 or MountainCarContinuous-v0 (`train`; the distributed learner runs Pendulum-v1 only so far).")
-    var env = defaults.environment
+    @Option(parsing: .unconditional, help: "Environment id: \(NativeEnvironments.ids.joined(separator: " or ")) (default Pendulum-v1; a learner without --env learns it from its first worker's hello).")
+    var env: String?
+
+    /// The environment a run trains on: `--env`, or Pendulum-v1.
+    var environment: String { env ?? Self.defaults.environment }
 
     @Option(parsing: .unconditional, help: "Seed of every random stream of the run.")
     var seed = defaults.seed
@@ -60,9 +64,9 @@ struct CommonOptions: ParsableArguments {
 
     /// The shared fields written into a training configuration.
     func apply(to c: inout TrainingConfiguration) {
-        c.environment = env
+        c.environment = environment
         // Each environment's own threshold (−200 for Pendulum-v1, gymnasium's 90 for MountainCarContinuous-v0).
-        c.solvedReturn = NativeEnvironments.type(named: env)?.solvedReturn ?? c.solvedReturn
+        c.solvedReturn = NativeEnvironments.type(named: environment)?.solvedReturn ?? c.solvedReturn
         c.seed = seed
         c.maxEnvSteps = maxEnvSteps
         c.replayCapacity = replayCapacity
@@ -72,6 +76,12 @@ struct CommonOptions: ParsableArguments {
         c.finalEvalEpisodes = finalEvalEpisodes
         c.evalSeed = evalSeed
         c.blasThreads = blasThreads
+    }
+
+    /// `--env` must name a native environment (what `train` and Swift workers can run).
+    func validateNativeEnvironment() throws {
+        guard NativeEnvironments.type(named: environment) == nil else { return }
+        throw ValidationError("--env: unknown environment '\(environment)'; native environments: \(NativeEnvironments.ids.joined(separator: ", "))")
     }
 
     func validateLogLevel() throws {
@@ -84,7 +94,7 @@ struct CommonOptions: ParsableArguments {
 
     /// The arguments that reproduce these options in a child process.
     var arguments: [String] {
-        var result = ["--env", env, "--seed", "\(seed)", "--max-env-steps", "\(maxEnvSteps)", "--replay-capacity", "\(replayCapacity)",
+        var result = ["--env", environment, "--seed", "\(seed)", "--max-env-steps", "\(maxEnvSteps)", "--replay-capacity", "\(replayCapacity)",
                       "--learning-starts", "\(learningStarts)", "--eval-every", "\(evalEvery)", "--eval-episodes", "\(evalEpisodes)",
                       "--final-eval-episodes", "\(finalEvalEpisodes)", "--eval-seed", "\(evalSeed)", "--blas-threads", "\(blasThreads)",
                       "--log-level", logLevel]

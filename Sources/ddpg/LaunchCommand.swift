@@ -7,19 +7,23 @@ import ZeroMQ
 struct LaunchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "launch",
-        abstract: "Run a learner and N workers on this machine, as child processes of this binary.",
+        abstract: "Run a learner, N workers and an evaluator on this machine, as child processes of this binary.",
         discussion: """
             Stops at --max-env-steps transitions or --until-return R, or on SIGINT/SIGTERM, which it \
             forwards. Children exit with the launcher even if it is killed. The learner writes \
-            summary.json into --run-dir (default runs/launch); each worker writes worker-ID.json beside it.
+            summary.json into --run-dir (default runs/launch); each worker writes worker-ID.json beside it, \
+            the evaluator evaluator.json.
             """
     )
 
     @Option(parsing: .unconditional, help: "Number of worker processes.")
     var workers = 2
 
-    @Option(parsing: .unconditional, help: "Restarts allowed per worker that crashes while the learner runs.")
+    @Option(parsing: .unconditional, help: "Restarts allowed per worker (or evaluator) that crashes while the learner runs.")
     var workerRestarts = 3
+
+    @Option(parsing: .unconditional, help: "Evaluator processes (0: none; the run then has no evaluations).")
+    var evaluators = 1
 
     @OptionGroup var common: CommonOptions
     @OptionGroup(title: "Learner") var learner: LearnerOptions
@@ -34,6 +38,8 @@ struct LaunchCommand: ParsableCommand {
     func validate() throws {
         if curveKeys != nil, !Curve.isAvailable { throw ValidationError("--curve-keys: this libzmq is built without CURVE") }
         guard workers >= 1, workers <= 256 else { throw ValidationError("--workers: must be in 1...256, got \(workers)") }
+        guard evaluators >= 0, evaluators <= 8 else { throw ValidationError("--evaluators: must be in 0...8, got \(evaluators)") }
+        try common.validateNativeEnvironment()
         guard workerRestarts >= 0 else { throw ValidationError("--worker-restarts: must be non-negative, got \(workerRestarts)") }
         // The children validate everything again; checking here reports errors before anything starts.
         var learnerCommand = LearnerCommand()
@@ -55,7 +61,7 @@ struct LaunchCommand: ParsableCommand {
         let logger = Logger(label: "ddpg.launch")
         let runDirectory = learner.resume.map { URL(fileURLWithPath: $0) } ?? common.runDirectory(default: "launch")
         try prepareRunDirectory(runDirectory, flag: learner.resume != nil ? "--resume" : "--run-dir",
-                                bytesNeeded: learner.checkpointBytes(agent: agent, replayCapacity: common.replayCapacity))
+                                bytesNeeded: learner.checkpointBytes(agent: agent, replayCapacity: common.replayCapacity, environment: common.environment))
         var commonOptions = common
         commonOptions.runDir = runDirectory.path
         let supervisor = Supervisor(logger: logger)
@@ -72,23 +78,26 @@ struct LaunchCommand: ParsableCommand {
                                                   + learnerMonitoring.arguments + learnerSecurity + parent)
         let host = ["0.0.0.0", "*", "::", "[::]"].contains(learner.bind) ? "127.0.0.1" : learner.bind
         // Under an interactive console only the learner writes while it runs; another process's line would break its redraw.
-        logger.log(level: interactive ? .debug : .info, "learner started (pid \(learnerProcess.processIdentifier)); starting \(workers) workers")
+        logger.log(level: interactive ? .debug : .info, "learner started (pid \(learnerProcess.processIdentifier)); starting \(workers) workers and \(evaluators) evaluator\(evaluators == 1 ? "" : "s")")
         // Under the learner's redrawn status block, the workers' routine info lines would scroll it away.
         let workerLogLevel = interactive && common.logLevel == "info" ? "notice" : common.logLevel
+        // Process `id` < workers acts; the ones after it evaluate, with the next ids (one id space for the learner's accounting).
         func workerArguments(_ id: Int) -> [String] {
-            ["worker", "--learner", host, "--transitions-port", "\(learner.transitionsPort)", "--weights-port", "\(learner.weightsPort)",
-             "--worker-id", "\(id)", "--workers", "\(workers)", "--seed", "\(common.seed)", "--log-level", workerLogLevel,
-             "--stats-file", runDirectory.appendingPathComponent("worker-\(id).json").path]
-                + worker.arguments + noise.arguments + workerSecurity + parent
+            let evaluator = id >= workers
+            let stats = evaluator ? (evaluators == 1 ? "evaluator.json" : "evaluator-\(id - workers).json") : "worker-\(id).json"
+            return ["worker", "--env", common.environment, "--learner", host, "--transitions-port", "\(learner.transitionsPort)",
+                    "--weights-port", "\(learner.weightsPort)", "--worker-id", "\(id)", "--workers", "\(workers)", "--seed", "\(common.seed)",
+                    "--log-level", workerLogLevel, "--stats-file", runDirectory.appendingPathComponent(stats).path]
+                + (evaluator ? ["--evaluator"] : worker.arguments + noise.arguments) + workerSecurity + parent
         }
         // Started alongside the learner, not after it listens: they retry their connection every few
         // milliseconds, and process start-up, a good part of a Pendulum run, overlaps the learner's.
-        var workerProcesses = try (0..<workers).map { try supervisor.start(workerArguments($0)) }
+        var workerProcesses = try (0..<(workers + evaluators)).map { try supervisor.start(workerArguments($0)) }
         if !Supervisor.waitUntilListening(host: host, port: learner.transitionsPort, timeout: 10, while: learnerProcess),
            learnerProcess.isRunning {
             logger.warning("the learner is not accepting connections on \(host):\(learner.transitionsPort) after 10 s; the workers keep trying")
         }
-        var restarts = Array(repeating: 0, count: workers)
+        var restarts = Array(repeating: 0, count: workerProcesses.count)
 
         var forwarded = false
         while learnerProcess.isRunning {
@@ -102,7 +111,7 @@ struct LaunchCommand: ParsableCommand {
                 && !(workerProcesses[id].terminationReason == .exit && workerProcesses[id].terminationStatus == 0) {
                 guard restarts[id] < workerRestarts else { continue }
                 restarts[id] += 1
-                logger.warning("worker \(id) exited (\(Supervisor.describe(workerProcesses[id]))); restarting it (\(restarts[id]) of \(workerRestarts))")
+                logger.warning("\(id < workers ? "worker" : "evaluator") \(id) exited (\(Supervisor.describe(workerProcesses[id]))); restarting it (\(restarts[id]) of \(workerRestarts))")
                 workerProcesses[id] = try supervisor.start(workerArguments(id))
             }
             usleep(50_000)
@@ -114,7 +123,7 @@ struct LaunchCommand: ParsableCommand {
             throw ExitCode(learnerProcess.terminationStatus == 0 ? 1 : learnerProcess.terminationStatus)
         }
         do {
-            try Self.attachWorkerReports(to: summary, from: runDirectory, workers: workers)
+            try Self.attachWorkerReports(to: summary, from: runDirectory, workers: workers, evaluators: evaluators)
         } catch {
             logger.warning("could not add the worker reports to \(summary.path): \(error)")
         }
@@ -142,13 +151,16 @@ struct LaunchCommand: ParsableCommand {
     }
 
     /// Adds each worker's own report (its σ, env steps/s, weights latency…) to the
-    /// learner's summary as `worker_reports`, so one file describes the whole run.
-    static func attachWorkerReports(to summary: URL, from directory: URL, workers: Int) throws {
+    /// learner's summary as `worker_reports`, and the evaluators' as `evaluator_reports`, so one file describes the whole run.
+    static func attachWorkerReports(to summary: URL, from directory: URL, workers: Int, evaluators: Int) throws {
         var document = try JSONSerialization.jsonObject(with: Data(contentsOf: summary)) as? [String: Any] ?? [:]
-        document["worker_reports"] = (0..<workers).compactMap { id -> Any? in
-            let file = directory.appendingPathComponent("worker-\(id).json")
-            return (try? Data(contentsOf: file)).flatMap { try? JSONSerialization.jsonObject(with: $0) }
+        func reports(_ names: [String]) -> [Any] {
+            names.compactMap { name -> Any? in
+                (try? Data(contentsOf: directory.appendingPathComponent(name))).flatMap { try? JSONSerialization.jsonObject(with: $0) }
+            }
         }
+        document["worker_reports"] = reports((0..<workers).map { "worker-\($0).json" })
+        document["evaluator_reports"] = reports(evaluators == 1 ? ["evaluator.json"] : (0..<evaluators).map { "evaluator-\($0).json" })
         let data = try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys])
         try data.write(to: summary, options: .atomic)
     }

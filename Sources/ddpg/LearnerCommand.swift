@@ -6,8 +6,10 @@ import Foundation
 import KernelSelection
 import Learner
 import Logging
+import Replay
+import Specs
 import ProcessSupport
-import Training
+import RunRecords
 
 /// Flags of the learner's network side and rate limiting.
 struct LearnerOptions: ParsableArguments {
@@ -52,6 +54,9 @@ struct LearnerOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Seconds to wait at shutdown for workers to flush.")
     var drainSeconds = defaults.drainSeconds
 
+    @Option(parsing: .unconditional, help: "Seconds to wait at the end for an evaluator's final evaluation (--final-eval-episodes).")
+    var finalEvalSeconds = defaults.finalEvaluationSeconds
+
     @Option(parsing: .unconditional, help: "Checkpoint every N seconds (60s, 5m) or N updates (20000u), or off. A last checkpoint is always written when the learner stops.")
     var checkpointEvery = "60s"
 
@@ -88,13 +93,16 @@ struct LearnerOptions: ParsableArguments {
             """)
     }
 
-    /// About what the checkpoints of a run take on disk: the current file and the one being written.
-    func checkpointBytes(agent: AgentOptions, replayCapacity: Int) -> Int {
+    /// About what the checkpoints of a run take on disk: the current file and the one being written
+    /// (for Pendulum-v1's sizes when the environment is not known yet).
+    func checkpointBytes(agent: AgentOptions, replayCapacity: Int, environment: String?) -> Int {
         func parameters(_ sizes: [Int]) -> Int { zip(sizes, sizes.dropFirst()).reduce(0) { $0 + ($1.0 + 1) * $1.1 } }
         let c = agent.configuration
+        let spec = environment.flatMap { NativeEnvironments.type(named: $0) }?.init().spec
+        let o = spec?.observationSize ?? 3, a = spec?.actionSize ?? 1
         // Networks, targets and both Adam moments, four bytes each; the critic's action joins early (its size counts once).
-        let vectors = 4 * (parameters([3] + c.actorHiddenSizes + [1]) + parameters([4] + c.criticHiddenSizes + [1]))
-        let replay = checkpointReplay ? replayCapacity * 37 : 0
+        let vectors = 4 * (parameters([o] + c.actorHiddenSizes + [a]) + parameters([o + a] + c.criticHiddenSizes + [1]))
+        let replay = checkpointReplay ? replayCapacity * ReplayBuffer.bytesPerTransition(observationSize: o, actionSize: a) : 0
         return checkpointEvery.lowercased() == "off" ? 1 << 20 : 2 * (4 * vectors + replay) + (1 << 20)
     }
 
@@ -111,6 +119,7 @@ struct LearnerOptions: ParsableArguments {
         s.broadcastBytesPerSecond = broadcastBudget * 1e6
         s.untilReturn = untilReturn
         s.drainSeconds = drainSeconds
+        s.finalEvaluationSeconds = finalEvalSeconds
         let schedule = (try? checkpointSchedule()) ?? (seconds: nil, updates: nil)
         s.checkpointEverySeconds = schedule.seconds
         s.checkpointEveryUpdates = schedule.updates
@@ -133,7 +142,7 @@ struct LearnerOptions: ParsableArguments {
 
     var arguments: [String] {
         var result = ["--bind", bind, "--transitions-port", "\(transitionsPort)", "--weights-port", "\(weightsPort)",
-                      "--rate-tolerance", "\(rateTolerance)", "--broadcast-every", "\(broadcastEvery)", "--broadcast-budget", "\(broadcastBudget)", "--drain-seconds", "\(drainSeconds)",
+                      "--rate-tolerance", "\(rateTolerance)", "--broadcast-every", "\(broadcastEvery)", "--broadcast-budget", "\(broadcastBudget)", "--drain-seconds", "\(drainSeconds)", "--final-eval-seconds", "\(finalEvalSeconds)",
                       "--checkpoint-every", checkpointEvery, "--keep-checkpoints", "\(keepCheckpoints)", "--max-peers", "\(maxPeers)"]
         if checkpointReplay { result.append("--checkpoint-replay") }
         if insecure { result.append("--insecure") }
@@ -175,14 +184,13 @@ struct LearnerCommand: ParsableCommand {
 
     /// Everything `validate()` checks; `launch` gives its learner CURVE flags only at run time.
     func validate(usesCurve: Bool) throws {
+        // Before a worker announces the environment, the replay must at least fit for the smallest one.
+        let smallest = EnvironmentSpec(id: "the smallest environment (1 observation, 1 action)", observationLow: [0], observationHigh: [0],
+                                       actionLow: [-1], actionHigh: [1], rewardRange: 0...0, maxEpisodeSteps: 1)
         do {
-            try learnerConfiguration.validate()
+            try learnerConfiguration.validate(spec: common.env.flatMap { NativeEnvironments.type(named: $0) }?.init().spec ?? smallest)
         } catch {
             throw error.validationError
-        }
-        // Until workers announce their environment's spec (issue 12), learner and workers are built for Pendulum-v1.
-        guard common.env == Pendulum.id else {
-            throw ValidationError("--env \(common.env): the distributed learner and workers run \(Pendulum.id) only so far; `ddpg train --env \(common.env)` trains it in one process")
         }
         try learner.validatePorts()
         try common.validateLogLevel()
@@ -191,13 +199,32 @@ struct LearnerCommand: ParsableCommand {
         try learner.checkExposure(usesCurve: usesCurve)
     }
 
+    /// The spec `--env` names when it is native; else, when resuming without --env, the one its newest
+    /// checkpoint recorded; else none, and the learner learns it from the first hello (of `--env`'s id, if given).
+    func environment(resuming store: CheckpointStore) throws -> LearnerEnvironment {
+        let solved: @Sendable (String) -> Double? = { NativeEnvironments.type(named: $0)?.solvedReturn }
+        if let id = common.env {
+            return LearnerEnvironment(spec: NativeEnvironments.type(named: id)?.init().spec, id: id, solvedReturn: solved)
+        }
+        if learner.resume != nil {
+            let scan = store.scan()
+            guard let (checkpoint, _) = scan.found else {
+                throw ValidationError("--resume: \(ResumeError(directory: store.directory, skipped: scan.skipped))")
+            }
+            let header = checkpoint.header
+            let spec = header.spec ?? NativeEnvironments.type(named: header.environment)?.init().spec
+            return LearnerEnvironment(spec: spec, id: header.environment, solvedReturn: solved)
+        }
+        return LearnerEnvironment(spec: nil, solvedReturn: solved)
+    }
+
     func run() throws {
         if let parentPid { ParentWatch.terminateWithParent(parentPid) }
         ShutdownSignal.install()
         bootstrapLogging(level: common.logLevel, interactive: monitoring.consoleMode == .interactive)
         let directory = learner.resume.map { URL(fileURLWithPath: $0) } ?? common.runDirectory(default: "learner")
         try prepareRunDirectory(directory, flag: learner.resume != nil ? "--resume" : "--run-dir",
-                                bytesNeeded: learner.checkpointBytes(agent: agent, replayCapacity: common.replayCapacity))
+                                bytesNeeded: learner.checkpointBytes(agent: agent, replayCapacity: common.replayCapacity, environment: common.env))
         let logger = Logger(label: "ddpg.learner")
         let (learnerMonitoring, console, server) = try monitoring.start(runDirectory: directory, resuming: learner.resume != nil, events: try common.eventWriter(), logger: logger)
         let checkpointLogger = logger
@@ -210,10 +237,14 @@ struct LearnerCommand: ParsableCommand {
                 checkpointLogger.error("checkpoint not written: \(error)")
             }
         }
+        let environment = try environment(resuming: store)
         let service: LearnerService
         do {
-            service = try LearnerService(configuration: learnerConfiguration, logger: logger, monitoring: learnerMonitoring, checkpoints: writer,
-                                         security: try security.security())
+            service = try LearnerService.start(configuration: learnerConfiguration, environment: environment,
+                                               logger: logger, monitoring: learnerMonitoring, checkpoints: writer, security: try security.security())
+        } catch let stopped as LearnerStopped {
+            logger.notice("\(stopped)")
+            return
         } catch {
             throw ValidationError("cannot start the learner: \(error)")
         }

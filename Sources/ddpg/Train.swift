@@ -1,9 +1,11 @@
 import ArgumentParser
 import DDPG
+import Environments
 import Foundation
 import KernelSelection
 import Logging
 import NeuralNetwork
+import RunRecords
 import Training
 
 struct Train: ParsableCommand {
@@ -43,10 +45,11 @@ struct Train: ParsableCommand {
 
     func validate() throws {
         do {
-            try trainingConfiguration.validate()
+            try trainingConfiguration.validate(spec: NativeEnvironments.type(named: common.environment)?.init().spec)
         } catch {
             throw error.validationError
         }
+        try common.validateNativeEnvironment()
         try common.validateLogLevel()
     }
 

@@ -1,10 +1,12 @@
 import ArgumentParser
 import DDPG
+import Environments
 import Foundation
 import KernelSelection
 import Logging
 import ProcessSupport
-import Training
+import RunRecords
+import WireProtocol
 import Worker
 
 /// How workers explore and batch, shared by `ddpg worker` and `ddpg launch`.
@@ -82,9 +84,15 @@ struct WorkerCommand: ParsableCommand {
 
     static let configuration = CommandConfiguration(
         commandName: "worker",
-        abstract: "Run a worker: its own Pendulum copies, seed and noise, streaming transitions to a learner.",
-        discussion: "Acts randomly until the first weights arrive, then with the newest. Reconnects by itself when the learner restarts. SIGINT/SIGTERM flush what it holds and exit."
+        abstract: "Run a worker: its own environment copies, seed and noise, streaming transitions to a learner.",
+        discussion: "Acts randomly until the first weights arrive, then with the newest. With --evaluator it sends no transitions: it plays the deterministic evaluation episodes the learner asks for and reports their returns. Reconnects by itself when the learner restarts. SIGINT/SIGTERM flush what it holds and exit."
     )
+
+    @Option(parsing: .unconditional, help: "Environment id: \(NativeEnvironments.ids.joined(separator: " or ")). Its spec goes to the learner in the hello.")
+    var env = "Pendulum-v1"
+
+    @Flag(help: "Evaluate instead of acting: play the deterministic episodes the learner asks for with its newest weights, and report the returns.")
+    var evaluator = false
 
     @Option(parsing: .unconditional, help: "Host name or address of the learner.")
     var learner = "127.0.0.1"
@@ -140,6 +148,8 @@ struct WorkerCommand: ParsableCommand {
         let host = endpointHost(learner)
         c.transitionsEndpoint = "tcp://\(host):\(transitionsPort)"
         c.weightsEndpoint = "tcp://\(host):\(weightsPort)"
+        c.environment = env
+        c.role = evaluator ? .evaluator : .actor
         c.workerId = (try? resolvedWorkerId()) ?? 0
         c.workerCount = workers
         c.seed = seed
@@ -150,6 +160,9 @@ struct WorkerCommand: ParsableCommand {
     }
 
     func validate() throws {
+        guard NativeEnvironments.type(named: env) != nil else {
+            throw ValidationError("--env: unknown environment '\(env)'; native environments: \(NativeEnvironments.ids.joined(separator: ", "))")
+        }
         _ = try options.parsedSigmas()
         _ = try resolvedWorkerId()
         do {

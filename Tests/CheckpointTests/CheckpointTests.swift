@@ -5,6 +5,7 @@ import NeuralNetwork
 import Randomness
 import Replay
 import Testing
+import RunRecords
 import Training
 @testable import Checkpoint
 

@@ -14,6 +14,7 @@ extension DistributedTests {
         let extra = ["--checkpoint-every", "500u", "--keep-checkpoints", "2"]
         var learner = try Child(Harness.learnerArguments(ports: ports, runDirectory: directory, extra: extra), name: "learner")
         let worker = try Child(Harness.workerArguments(ports: ports, id: 0), name: "worker")
+        let evaluator = try Child(Harness.evaluatorArguments(ports: ports), name: "evaluator")
         Harness.waitForStatus(ports, "training past a few checkpoints") { $0.updates >= 2_000 && $0.latestEvaluation != nil }
         let atKill = try #require(Harness.status(ports))
         learner.signal(SIGKILL)
@@ -38,6 +39,7 @@ extension DistributedTests {
         learner.signal(SIGTERM)
         #expect(learner.waitForExit() == 0)
         #expect(worker.waitForExit() == 0, "the worker was never restarted and stops with the learner")
+        #expect(evaluator.waitForExit() == 0, "the evaluator followed the new learner too")
 
         let summary = try Harness.summary(in: directory)
         let updates = try #require(summary["updates"] as? Int)

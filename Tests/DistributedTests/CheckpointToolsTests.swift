@@ -51,7 +51,8 @@ extension DistributedTests {
                 for layer in actor["layers"]:
                     w, b = layer["weights"], layer["bias"]
                     x = [f[layer["activation"]](sum(x[i] * w[i][j] for i in range(len(x))) + b[j]) for j in range(len(b))]
-                print(actor["action_bound"] * x[0])
+                low, high = actor["action_low"][0], actor["action_high"][0]
+                print((high - low) / 2 * x[0] + (high + low) / 2)
             """
         let run = Process()
         run.executableURL = URL(fileURLWithPath: "/usr/bin/env")

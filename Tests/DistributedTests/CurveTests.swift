@@ -36,6 +36,9 @@ extension DistributedTests {
         let good = try Child(Harness.workerArguments(ports: ports, id: 0, extra: [
             "--curve-secret-key", authorized.appendingPathComponent("good.key").path, "--learner-public-key", learnerPublic,
         ]), name: "authorized worker")
+        let evaluator = try Child(Harness.evaluatorArguments(ports: ports, extra: [
+            "--curve-secret-key", authorized.appendingPathComponent("good.key").path, "--learner-public-key", learnerPublic,
+        ]), name: "authorized evaluator")
         let stranger = try Child(Harness.workerArguments(ports: ports, id: 1, extra: [
             "--curve-secret-key", keys.appendingPathComponent("stranger.key").path, "--learner-public-key", learnerPublic,
         ]), name: "unauthorized worker")
@@ -53,13 +56,14 @@ extension DistributedTests {
         #expect((metrics.value("ddpg_connections_rejected_total", ["reason": "handshake_failed"]) ?? 0) >= 2, "no keys, and a wrong server key")
         #expect((metrics.value("ddpg_connections_authorized_total") ?? 0) >= 2, "the authorized worker's two sockets")
         let status = try #require(Harness.status(ports))
-        #expect(status.workers.map(\.workerId) == [0], "only the authorized worker was ever heard from")
+        #expect(status.workers.map(\.workerId) == [0, 99], "only the authorized worker and evaluator were ever heard from")
         #expect(status.messagesRejected == 0)
         stranger.waitForLog("the rejected worker to point at the keys", timeout: 20) { $0.contains("--authorized-keys?") }
 
         learner.signal(SIGTERM)
         #expect(learner.waitForExit() == 0)
         #expect(good.waitForExit() == 0, "the authorized worker received the shutdown notice")
+        #expect(evaluator.waitForExit() == 0)
         for rejected in [stranger, keyless, impostor] {
             #expect(rejected.process.isRunning, "a rejected worker never hears the learner's shutdown")
             #expect(!rejected.log.contains("acting with"), "a rejected worker never receives weights")
@@ -68,7 +72,7 @@ extension DistributedTests {
         }
         let summary = try Harness.summary(in: directory)
         #expect((summary["transitions_sent"] as? [String: Int])?.keys.sorted() == ["0"])
-        #expect((summary["workers"] as? [[String: Any]])?.count == 1)
+        #expect((summary["workers"] as? [[String: Any]])?.count == 2)
         #expect(summary["transitions_received"] as? Int == (summary["transitions_sent"] as? [String: Int])?["0"],
                 "everything in replay came from the authorized worker")
         #expect(good.log.contains("acting with"))

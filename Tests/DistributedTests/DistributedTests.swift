@@ -191,7 +191,7 @@ extension DistributedTests {
         ], name: "launch")
         launcher.waitForLog("both workers to join") { $0.contains("worker 0 joined") && $0.contains("worker 1 joined") }
         let children = Self.children(of: launcher.pid)
-        #expect(children.count == 3, "a learner and two workers")
+        #expect(children.count == 4, "a learner, two workers and an evaluator")
         launcher.signal(SIGKILL)
         launcher.waitForExit()
         let deadline = Date().addingTimeInterval(10)

@@ -1,4 +1,6 @@
+import Environments
 import Foundation
+import Specs
 import Telemetry
 import Testing
 import WireProtocol
@@ -32,9 +34,9 @@ final class HostilePeer {
         return result
     }
 
-    func hello(worker: UInt32? = nil, session: UInt32? = nil, next: UInt64 = 0) -> [UInt8] {
-        encoder.encode(Hello(workerId: worker ?? workerId, session: session ?? self.session, observationSize: 3, actionSize: 1,
-                             environmentCount: 1, seed: 7, nextSequence: next, environmentId: "Pendulum-v1"))
+    func hello(worker: UInt32? = nil, session: UInt32? = nil, next: UInt64 = 0, role: WorkerRole = .actor) -> [UInt8] {
+        encoder.encode(Hello(workerId: worker ?? workerId, session: session ?? self.session, role: role, environmentCount: 1, seed: 7,
+                             nextSequence: next, spec: Pendulum().spec))
     }
 
     func transitions(sequence: UInt64, count: Int = 2, observation: Float = 0.5, action: Float = 1, worker: UInt32? = nil,
@@ -55,6 +57,12 @@ final class HostilePeer {
         encoder.encode(EpisodeReport(workerId: workerId, session: session, length: length, episodeReturn: value, weightsVersion: 0))
     }
 
+    func evaluation(version: UInt64 = 1, episodes: Int = 2) -> [UInt8] {
+        encoder.encode(EvaluationReport(workerId: workerId, session: session, isFinal: false,
+                                        publication: Publication(version: version, updates: 25, envSteps: 1_000),
+                                        returns: Array(repeating: -300, count: episodes), lengths: Array(repeating: 200, count: episodes)))
+    }
+
     func status(final: Bool = false, sent: UInt64 = 10, worker: UInt32? = nil, session: UInt32? = nil) -> [UInt8] {
         encoder.encode(WorkerStatus(workerId: worker ?? workerId, session: session ?? self.session, isFinal: final,
                                     transitionsSent: sent, episodes: 1, messagesSent: 5))
@@ -68,8 +76,9 @@ extension DistributedTests {
         return [
             ("version", transitions, 4, 2), ("kind", transitions, 6, 1), ("flags", transitions, 7, 1), ("body length", transitions, 8, 4),
             ("hello worker id", peer.hello(), 12, 4), ("hello session", peer.hello(), 16, 4), ("hello O", peer.hello(), 20, 2),
-            ("hello A", peer.hello(), 22, 2), ("hello environments", peer.hello(), 24, 2), ("hello reserved", peer.hello(), 26, 2),
-            ("hello seed", peer.hello(), 28, 8), ("hello next sequence", peer.hello(), 36, 8), ("hello id length", peer.hello(), 44, 2),
+            ("hello A", peer.hello(), 22, 2), ("hello environments", peer.hello(), 24, 2), ("hello role", peer.hello(), 26, 1),
+            ("hello reserved", peer.hello(), 27, 1), ("hello seed", peer.hello(), 28, 8), ("hello next sequence", peer.hello(), 36, 8),
+            ("hello episode limit", peer.hello(), 44, 4), ("hello id length", peer.hello(), 56, 2), ("hello reserved 2", peer.hello(), 58, 2),
             ("transitions worker id", transitions, 12, 4), ("transitions session", transitions, 16, 4), ("transitions O", transitions, 20, 2),
             ("transitions A", transitions, 22, 2), ("sequence", transitions, 24, 8), ("weights version", transitions, 32, 8),
             ("count", transitions, 40, 4),
@@ -78,6 +87,10 @@ extension DistributedTests {
             ("status worker id", peer.status(), 12, 4), ("status session", peer.status(), 16, 4), ("status flags", peer.status(), 20, 1),
             ("status reserved", peer.status(), 21, 1), ("status reserved 2", peer.status(), 22, 2), ("transitions sent", peer.status(), 24, 8),
             ("episodes", peer.status(), 32, 8), ("messages sent", peer.status(), 40, 8),
+            ("evaluation worker id", peer.evaluation(), 12, 4), ("evaluation session", peer.evaluation(), 16, 4),
+            ("evaluation flags", peer.evaluation(), 20, 1), ("evaluation count", peer.evaluation(), 22, 2),
+            ("evaluation reserved", peer.evaluation(), 24, 4), ("evaluation version", peer.evaluation(), 28, 8),
+            ("evaluation updates", peer.evaluation(), 36, 8), ("evaluation env steps", peer.evaluation(), 44, 8),
         ]
     }
 
@@ -108,9 +121,14 @@ extension DistributedTests {
         try peer.send(peer.transitions(sequence: 1, action: Float(2).nextUp))
         try peer.send(peer.episode(value: 1e300))
         try peer.send(peer.episode(length: 0, value: 0))
-        try peer.send(peer.encoder.encode(Hello(workerId: 900, session: 0x0BAD, observationSize: 3, actionSize: 1, environmentCount: 1,
-                                                seed: 7, environmentId: "CartPole-v1")))
-        var weights = WireFormat.magic + [2, 0, 16, 0] + [100, 0, 0, 0]
+        var cartPole = Pendulum().spec
+        cartPole.id = "CartPole-v1"
+        try peer.send(peer.encoder.encode(Hello(workerId: 900, session: 0x0BAD, environmentCount: 1, seed: 7, spec: cartPole)))
+        // Evaluations from an actor session, then from an evaluator session, of weights the learner never asked about.
+        try peer.send(peer.evaluation())
+        try peer.send(peer.hello(session: 0xE7A1, role: .evaluator))
+        try peer.send(HostilePeer.patch(peer.evaluation(version: 1 << 40), offset: 16, width: 4, value: 0xE7A1))
+        var weights = WireFormat.magic + [UInt8(WireFormat.version), 0, 16, 0] + [100, 0, 0, 0]
         weights += [UInt8](repeating: 0, count: 100)
         try peer.send(weights)
         // Every integer field at 0, 1, max−1 and max.
@@ -151,7 +169,8 @@ extension DistributedTests {
         #expect(accepted.values.reduce(0, +) + rejected.values.reduce(0, +) == hostileSent + realSent,
                 "accepted \(accepted) + rejected \(rejected) vs \(hostileSent) hostile + \(realSent) real")
         for reason in ["no_hello", "bad_sequence", "out_of_range", "unexpected_kind", "unsupported_version", "unknown_kind",
-                       "reserved_bits", "length_mismatch", "dimension_mismatch", "non_finite", "wrong_environment"] {
+                       "reserved_bits", "length_mismatch", "dimension_mismatch", "non_finite", "wrong_environment",
+                       "not_an_evaluator", "unrequested_evaluation"] {
             #expect((rejected[reason] ?? 0) > 0, "no \(reason) rejection among \(rejected)")
         }
         let sentByWorker = try #require(summary["transitions_sent"] as? [String: Int])

@@ -14,9 +14,15 @@ extension DistributedTests {
         let learner = try Child(Harness.learnerArguments(ports: ports, runDirectory: directory), name: "learner")
         let worker = try Child(Harness.workerArguments(ports: ports, id: 0), name: "worker 0")
         let other = try Child(Harness.workerArguments(ports: ports, id: 1), name: "worker 1")
-        Harness.waitForStatus(ports, "two workers training") { status in
-            status.workersConnected == 2 && status.updates > 2_000 && status.latestEvaluation != nil
-                && status.workers.allSatisfy { $0.transitionsPerSecond.last10s > 0 }
+        Harness.waitForStatus(ports, "two workers training, with no evaluator") { status in
+            status.workersConnected == 2 && status.updates > 500 && status.evaluatorsConnected == 0 && status.latestEvaluation == nil
+        }
+        let console = learner.log
+        #expect(console.contains("(no evaluator connected)"), "the console says why no evaluation comes")
+        let evaluator = try Child(Harness.evaluatorArguments(ports: ports), name: "evaluator")
+        Harness.waitForStatus(ports, "two workers training, evaluated") { status in
+            status.workersConnected == 2 && status.updates > 2_000 && status.latestEvaluation != nil && status.evaluatorsConnected == 1
+                && status.workers.allSatisfy { $0.role == "evaluator" || $0.transitionsPerSecond.last10s > 0 }
         }
 
         let client = try MonitoringClient(address: "127.0.0.1:\(ports.metrics)")
@@ -53,8 +59,8 @@ extension DistributedTests {
         #expect((metrics.value("ddpg_transitions_per_second", ["window": "10s"]) ?? 0) > 0)
 
         let status = try client.status()
-        #expect(status.workers.map(\.workerId) == [0, 1])
-        #expect(status.workers.allSatisfy { $0.connected && $0.transitionsReceived > 0 && $0.transitionsPerSecond.last10s > 0 })
+        #expect(status.workers.map(\.workerId) == [0, 1, 99] && status.workers.map(\.role) == ["actor", "actor", "evaluator"])
+        #expect(status.workers.filter { $0.role == "actor" }.allSatisfy { $0.connected && $0.transitionsReceived > 0 && $0.transitionsPerSecond.last10s > 0 })
         #expect(status.replayCapacity == 1_000_000 && status.maxEnvSteps == 100_000_000)
         #expect(status.envSteps >= Int(replaySize), "status is at least as recent as the gauges scraped before it")
         #expect(status.phase == "training")
@@ -63,7 +69,7 @@ extension DistributedTests {
         // `ddpg top` renders the same status as a table with a row per worker.
         let top = try DDPGProcess.run(["top", "127.0.0.1:\(ports.metrics)", "--once"], timeout: 20)
         #expect(top.status == 0, "ddpg top: \(top.stderr)")
-        #expect(top.stdout.contains("#0") && top.stdout.contains("#1") && top.stdout.contains("total"), "\(top.stdout)")
+        #expect(top.stdout.contains("#0") && top.stdout.contains("#1") && top.stdout.contains("#99 eval") && top.stdout.contains("total"), "\(top.stdout)")
 
         worker.signal(SIGTERM)
         other.signal(SIGTERM)
@@ -83,8 +89,10 @@ extension DistributedTests {
                 "with the workers stopped, per-worker counters add up to the total exactly")
         learner.signal(SIGTERM)
         #expect(learner.waitForExit() == 0)
+        #expect(evaluator.waitForExit() == 0)
         let summary = try Harness.summary(in: directory)
         #expect((summary["transitions_received"] as? Int ?? 0) >= Int(received))
+        #expect((summary["final_eval"] as? [String: Any])?["episodes"] as? Int == 2, "the evaluator played the final evaluation")
         // The workers act: their settings are not the learner's, so its record leaves them out.
         let config = try #require(summary["config"] as? [String: Any])
         #expect(config["noise"] == nil && config["random_steps"] == nil && config["updates_per_step"] == nil, "\(config.keys.sorted())")

@@ -126,4 +126,9 @@ enum Harness {
         ["worker", "--learner", "127.0.0.1", "--transitions-port", "\(ports.transitions)", "--weights-port", "\(ports.weights)",
          "--worker-id", "\(id)", "--workers", "2", "--seed", "\(id + 1)"] + extra
     }
+
+    /// An evaluator (`ddpg worker --evaluator`): the learner's evaluations come from it.
+    static func evaluatorArguments(ports: Ports, id: Int = 99, extra: [String] = []) -> [String] {
+        workerArguments(ports: ports, id: id, extra: ["--evaluator"] + extra)
+    }
 }

@@ -1,10 +1,13 @@
+import Specs
 import Testing
 import WireProtocol
 @testable import Ingest
 
-func hello(worker: UInt32 = 7, session: UInt32 = 0xA, next: UInt64 = 0, seed: UInt64 = 1) -> Hello {
-    Hello(workerId: worker, session: session, observationSize: 3, actionSize: 1, environmentCount: 1, seed: seed, nextSequence: next,
-          environmentId: "Pendulum-v1")
+let pendulumSpec = EnvironmentSpec(id: "Pendulum-v1", observationLow: [-1, -1, -8], observationHigh: [1, 1, 8], actionLow: [-2], actionHigh: [2],
+                                   rewardRange: -16.3...0, maxEpisodeSteps: 200)
+
+func hello(worker: UInt32 = 7, session: UInt32 = 0xA, next: UInt64 = 0, seed: UInt64 = 1, role: WorkerRole = .actor) -> Hello {
+    Hello(workerId: worker, session: session, role: role, environmentCount: 1, seed: seed, nextSequence: next, spec: pendulumSpec)
 }
 
 func header(worker: UInt32 = 7, session: UInt32 = 0xA, sequence: UInt64, version: UInt64 = 0, count: Int = 1) -> TransitionsHeader {
@@ -173,5 +176,60 @@ struct IngestLedgerTests {
         #expect(ledger.activeWorkers(now: 10, window: 3) == [2])
         let three = ledger.workers[SessionKey(workerId: 3, session: 0xA)]
         #expect(three?.claimed?.transitionsSent == 5 && three?.finished == true && three?.transitionsReceived == 0)
+    }
+}
+
+@Suite("Ingest of evaluations")
+struct EvaluationIngestTests {
+    func report(worker: UInt32 = 9, session: UInt32 = 0xE, version: UInt64 = 4, updates: UInt64 = 100, envSteps: UInt64 = 2_000,
+                episodes: Int = 3, isFinal: Bool = false) -> [UInt8] {
+        var encoder = MessageEncoder()
+        return encoder.encode(EvaluationReport(workerId: worker, session: session, isFinal: isFinal,
+                                               publication: Publication(version: version, updates: updates, envSteps: envSteps),
+                                               returns: Array(repeating: -150, count: episodes), lengths: Array(repeating: 200, count: episodes)))
+    }
+
+    func handle(_ ingest: inout MessageIngest, _ bytes: [UInt8]) -> MessageIngest.Outcome {
+        bytes.withUnsafeBytes { ingest.handle($0, currentVersion: 10, now: 1) }
+    }
+
+    func reason(_ outcome: MessageIngest.Outcome) -> String? {
+        if case let .rejected(error, _) = outcome { return error.reason }
+        return nil
+    }
+
+    @Test("an evaluation is accepted only from an evaluator, for a publication that carried a request, with the episodes asked for")
+    func requested() {
+        var ingest = MessageIngest(expected: ExpectedShapes(spec: pendulumSpec))
+        var encoder = MessageEncoder()
+        _ = handle(&ingest, encoder.encode(hello(worker: 9, session: 0xE, role: .evaluator)))
+        _ = handle(&ingest, encoder.encode(hello(worker: 1, session: 0x1)))
+        // Nothing was requested yet.
+        #expect(reason(handle(&ingest, report())) == "unrequested_evaluation")
+        ingest.requested(EvaluationRequest(mark: 2_000, episodes: 3, seed: 5), of: Publication(version: 4, updates: 100, envSteps: 2_000),
+                         wallSeconds: 1.5, at: 1)
+        #expect(reason(handle(&ingest, report(worker: 1, session: 0x1))) == "not_an_evaluator")
+        #expect(reason(handle(&ingest, report(session: 0xF))) == "no_hello")
+        #expect(reason(handle(&ingest, report(updates: 99))) == "unrequested_evaluation")
+        #expect(reason(handle(&ingest, report(episodes: 2))) == "unrequested_evaluation")
+        #expect(reason(handle(&ingest, report(isFinal: true))) == "unrequested_evaluation")
+        guard case let .evaluation(accepted) = handle(&ingest, report()) else { Issue.record("not accepted"); return }
+        #expect(accepted.returns.count == 3)
+        #expect(ingest.ledger.messagesAccepted["evaluation"] == 1)
+        #expect(ingest.ledger.messagesRejected["unrequested_evaluation"] == 4)
+        // An evaluator sends no transitions.
+        let header = TransitionsHeader(workerId: 9, session: 0xE, observationSize: 3, actionSize: 1, sequence: 0, weightsVersion: 0, count: 1)
+        expectReason("unexpected_kind") { try ingest.ledger.transitions(header, currentVersion: 10, now: 1) }
+    }
+
+    @Test("requests are remembered for a bounded number of publications")
+    func bounded() {
+        var ingest = MessageIngest(expected: ExpectedShapes(spec: pendulumSpec))
+        for version in 1...UInt64(RequestedEvaluations.capacity + 10) {
+            ingest.requested(EvaluationRequest(mark: version, episodes: 1, seed: 1), of: Publication(version: version, updates: version, envSteps: version),
+                             wallSeconds: 0, at: 0)
+        }
+        #expect(ingest.requestedEvaluations[1] == nil)
+        #expect(ingest.requestedEvaluations[UInt64(RequestedEvaluations.capacity + 10)] != nil)
     }
 }

@@ -1,10 +1,13 @@
 import Foundation
+import Specs
 import Testing
 @testable import WireProtocol
 
+/// Pendulum-v1's spaces and limits (a literal here: the wire knows no environment).
+let pendulumSpec = EnvironmentSpec(id: "Pendulum-v1", observationLow: [-1, -1, -8], observationHigh: [1, 1, 8], actionLow: [-2], actionHigh: [2],
+                                   rewardRange: -16.3...0, maxEpisodeSteps: 200)
 /// Pendulum-v1's shapes and bounds, as the learner checks them.
-let pendulum = ExpectedShapes(environmentId: "Pendulum-v1", observationSize: 3, actionSize: 1, actionBound: 2,
-                              observationLow: [-1, -1, -8], observationHigh: [1, 1, 8], rewardLow: -16.3, rewardHigh: 0, maxEpisodeSteps: 200)
+let pendulum = ExpectedShapes(spec: pendulumSpec)
 /// The learner's side: worker → learner kinds.
 let decoder = MessageDecoder(expected: pendulum, accepting: .workerToLearner)
 /// The worker's side: learner → worker kinds.
@@ -33,11 +36,27 @@ func transitionsMessage(count: Int = 4, sequence: UInt64 = 7, version: UInt64 = 
         } } } } } }
 }
 
-func weightsMessage(sizes: [Int] = [3, 8, 1], version: UInt64 = 9) -> [UInt8] {
+func weightsMessage(sizes: [Int] = [3, 8, 1], version: UInt64 = 9, low: Float = -2, high: Float = 2,
+                    request: EvaluationRequest? = nil) -> [UInt8] {
     var encoder = MessageEncoder()
-    let shape = ActorShape(layerSizes: sizes, actionBound: 2)
+    let actions = sizes[sizes.count - 1]
+    let shape = ActorShape(layerSizes: sizes, actionLow: Array(repeating: low, count: actions), actionHigh: Array(repeating: high, count: actions))
     let parameters = (0..<shape.parameterCount).map { Float($0) * 0.01 }
-    return parameters.withUnsafeBufferPointer { encoder.encodeWeights(version: version, learnerId: 77, publishedAtNanoseconds: 123, shape: shape, parameters: $0) }
+    return parameters.withUnsafeBufferPointer {
+        encoder.encodeWeights(Publication(version: version, updates: 450, envSteps: 5_000), learnerId: 77, publishedAtNanoseconds: 123,
+                              shape: shape, evaluationRequest: request, parameters: $0)
+    }
+}
+
+func helloMessage(workerId: UInt32 = 42, session: UInt32 = 0xDEAD_BEEF, role: WorkerRole = .actor, spec: EnvironmentSpec = pendulumSpec) -> [UInt8] {
+    var encoder = MessageEncoder()
+    return encoder.encode(Hello(workerId: workerId, session: session, role: role, environmentCount: 8, seed: 99, nextSequence: 1_234, spec: spec))
+}
+
+func evaluationMessage(returns: [Double] = [-150.5, -120.25], lengths: [UInt32] = [200, 200], isFinal: Bool = false) -> [UInt8] {
+    var encoder = MessageEncoder()
+    return encoder.encode(EvaluationReport(workerId: 7, session: 0xE7A1, isFinal: isFinal,
+                                           publication: Publication(version: 9, updates: 450, envSteps: 5_000), returns: returns, lengths: lengths))
 }
 
 func expectRejection(_ bytes: [UInt8], _ reason: String, by decoder: MessageDecoder = decoder, sourceLocation: SourceLocation = #_sourceLocation) {
@@ -51,15 +70,26 @@ func expectRejection(_ bytes: [UInt8], _ reason: String, by decoder: MessageDeco
 
 @Suite("Wire protocol round trips")
 struct RoundTripTests {
-    @Test("hello")
+    @Test("hello carries the whole spec and the role")
     func hello() throws {
-        var encoder = MessageEncoder()
-        let hello = Hello(workerId: 42, session: 0xDEAD_BEEF, observationSize: 3, actionSize: 1, environmentCount: 8, seed: 99,
-                          nextSequence: 1_234, environmentId: "Pendulum-v1")
-        let bytes = encoder.encode(hello)
-        #expect(bytes.count == 12 + 34 + 11)
+        let bytes = helloMessage(role: .evaluator)
+        // Fixed part, then 2 × 3 observation bounds and 2 × 1 action bounds, then "Pendulum-v1".
+        #expect(bytes.count == 12 + 48 + 4 * 8 + 11)
         guard case let .hello(decoded) = try decode(bytes) else { Issue.record("wrong kind"); return }
-        #expect(decoded == hello)
+        #expect(decoded == Hello(workerId: 42, session: 0xDEAD_BEEF, role: .evaluator, environmentCount: 8, seed: 99, nextSequence: 1_234,
+                                 spec: pendulumSpec))
+        // Without knowing the environment, as a learner that learns it from the first hello.
+        let unknown = try bytes.withUnsafeBytes { raw throws(ProtocolError) in try MessageDecoder.decodeHello(raw) }
+        #expect(unknown.spec == pendulumSpec && unknown.role == .evaluator)
+    }
+
+    @Test("an evaluation report keeps its publication, returns and lengths")
+    func evaluation() throws {
+        let bytes = evaluationMessage(isFinal: true)
+        #expect(bytes.count == 12 + 40 + 2 * 12)
+        guard case let .evaluation(report) = try decode(bytes) else { Issue.record("wrong kind"); return }
+        #expect(report == EvaluationReport(workerId: 7, session: 0xE7A1, isFinal: true, publication: Publication(version: 9, updates: 450, envSteps: 5_000),
+                                           returns: [-150.5, -120.25], lengths: [200, 200]))
     }
 
     @Test("transitions keep every column, byte for byte")
@@ -111,10 +141,16 @@ struct RoundTripTests {
         try bytes.withUnsafeBytes { raw in
             guard case let .weights(view) = try workerDecoder.decode(raw) else { Issue.record("wrong kind"); return }
             #expect(view.version == 9 && view.learnerId == 77 && view.publishedAtNanoseconds == 123)
-            #expect(view.shape == ActorShape(layerSizes: [3, 8, 1], actionBound: 2))
+            #expect(view.publication == Publication(version: 9, updates: 450, envSteps: 5_000) && view.evaluationRequest == nil)
+            #expect(view.shape == ActorShape(layerSizes: [3, 8, 1], actionLow: [-2], actionHigh: [2]))
             var parameters = [Float](repeating: 0, count: 41)
             TransitionsView.copyFloats(view.parameters, count: 41, to: &parameters)
             #expect(parameters == (0..<41).map { Float($0) * 0.01 })
+        }
+        let request = EvaluationRequest(mark: 5_000, episodes: 50, seed: 1_000_003, isFinal: true)
+        try weightsMessage(request: request).withUnsafeBytes { raw in
+            guard case let .weights(view) = try workerDecoder.decode(raw) else { Issue.record("wrong kind"); return }
+            #expect(view.evaluationRequest == request)
         }
     }
 }
@@ -128,6 +164,14 @@ struct ValidationTests {
         expectRejection(Array(good.prefix(11)), "too_short")
         var bytes = good; bytes[0] = 0x45; expectRejection(bytes, "bad_magic")
         bytes = good; bytes[4] = 1; expectRejection(bytes, "unsupported_version")
+        // A peer of the previous protocol version is told which version this build speaks.
+        bytes = good; bytes[4] = 2
+        do {
+            _ = try decode(bytes)
+            Issue.record("a version 2 message decoded")
+        } catch {
+            #expect("\(error)".contains("unsupported protocol version 2: this build speaks version 3"))
+        }
         bytes = good; bytes[6] = 99; expectRejection(bytes, "unknown_kind")
         bytes = good; bytes[7] = 1; expectRejection(bytes, "reserved_bits")
         expectRejection(Array(good.dropLast()), "length_mismatch")
@@ -153,14 +197,53 @@ struct ValidationTests {
         bytes = good; bytes[bytes.count - 8] = 2; expectRejection(bytes, "out_of_range")
     }
 
-    @Test("hello for another environment or shape is rejected")
-    func wrongEnvironment() {
-        var encoder = MessageEncoder()
-        expectRejection(encoder.encode(Hello(workerId: 1, session: 1, observationSize: 3, actionSize: 1, environmentCount: 1, seed: 0, environmentId: "CartPole-v1")), "wrong_environment")
-        expectRejection(encoder.encode(Hello(workerId: 1, session: 1, observationSize: 4, actionSize: 1, environmentCount: 1, seed: 0, environmentId: "Pendulum-v1")), "dimension_mismatch")
-        expectRejection(encoder.encode(Hello(workerId: 1, session: 0, observationSize: 3, actionSize: 1, environmentCount: 1, seed: 0, environmentId: "Pendulum-v1")), "out_of_range")
+    @Test("a hello whose spec differs in any field is rejected, naming both specs")
+    func wrongEnvironment() throws {
+        var other = pendulumSpec
+        other.id = "CartPole-v1"
+        var wider = pendulumSpec
+        wider.actionHigh = [3]
+        var longer = pendulumSpec
+        longer.maxEpisodeSteps = 1_000
+        let mountainCar = EnvironmentSpec(id: "MountainCarContinuous-v0", observationLow: [-1.2, -0.07], observationHigh: [0.6, 0.07],
+                                          actionLow: [-1], actionHigh: [1], rewardRange: -0.1...100, maxEpisodeSteps: 999)
+        for spec in [other, wider, longer, mountainCar] {
+            expectRejection(helloMessage(spec: spec), "wrong_environment")
+        }
+        do {
+            _ = try decode(helloMessage(spec: mountainCar))
+        } catch {
+            #expect("\(error)" == "the worker runs \(mountainCar), but the learner trains on \(pendulumSpec)")
+        }
+        expectRejection(helloMessage(session: 0), "out_of_range")
+        // A spec that cannot describe an environment: low above high.
+        var inverted = pendulumSpec
+        inverted.actionLow = [3]
+        expectRejection(helloMessage(spec: inverted), "out_of_range")
         expectRejection(weightsMessage(sizes: [3, 8, 2]), "dimension_mismatch", by: workerDecoder)
         expectRejection(weightsMessage(sizes: [4, 8, 1]), "dimension_mismatch", by: workerDecoder)
+        expectRejection(weightsMessage(high: 3), "out_of_range", by: workerDecoder)
+    }
+
+    @Test("impossible evaluations are rejected: no episodes, too many, lengths past the limit, returns no rewards can sum to")
+    func evaluations() throws {
+        _ = try decode(evaluationMessage())
+        var encoder = MessageEncoder()
+        let empty = encoder.encode(EvaluationReport(workerId: 7, session: 1, isFinal: false, publication: Publication(version: 1, updates: 1, envSteps: 1),
+                                                    returns: [], lengths: []))
+        expectRejection(empty, "out_of_range")
+        expectRejection(evaluationMessage(returns: [-1], lengths: [201]), "out_of_range")
+        expectRejection(evaluationMessage(returns: [-1], lengths: [0]), "out_of_range")
+        expectRejection(evaluationMessage(returns: [5], lengths: [10]), "out_of_range")
+        expectRejection(evaluationMessage(returns: [.nan], lengths: [10]), "non_finite")
+        var bytes = evaluationMessage()
+        bytes[20] = 2  // flags
+        expectRejection(bytes, "reserved_bits")
+        expectRejection(evaluationMessage(), "unexpected_kind", by: workerDecoder)
+        // More episodes claimed than the frame holds.
+        bytes = evaluationMessage()
+        bytes[22] = 3
+        expectRejection(bytes, "length_mismatch")
     }
 
     @Test("every kind arriving on the wrong socket is unexpected_kind, whatever its body")
@@ -170,7 +253,7 @@ struct ValidationTests {
         expectRejection(encoder.encodeShutdown(), "unexpected_kind")
         expectRejection(encoder.encode(Announce(learnerId: 1, weightsVersion: 1)), "unexpected_kind")
         // A weights header with a zero-filled body: the kind decides, not the body.
-        var zeroBody = WireFormat.magic + [2, 0, 16, 0] + [100, 0, 0, 0]
+        var zeroBody = WireFormat.magic + [UInt8(WireFormat.version), 0, 16, 0] + [100, 0, 0, 0]
         zeroBody += [UInt8](repeating: 0, count: 100)
         expectRejection(zeroBody, "unexpected_kind")
         expectRejection(transitionsMessage(), "unexpected_kind", by: workerDecoder)
@@ -222,8 +305,8 @@ struct ValidationTests {
     func fuzz() {
         var generator = SystemRandomNumberGenerator()
         var encoder = MessageEncoder()
-        let seeds = [transitionsMessage(count: 3), weightsMessage(), transitionsMessage(count: 1),
-                     encoder.encode(Hello(workerId: 3, session: 3, observationSize: 3, actionSize: 1, environmentCount: 1, seed: 0, environmentId: "Pendulum-v1"))]
+        let seeds = [transitionsMessage(count: 3), weightsMessage(), transitionsMessage(count: 1), helloMessage(), evaluationMessage(),
+                     weightsMessage(request: EvaluationRequest(mark: 1, episodes: 3, seed: 4))]
         var rejected = 0, accepted = 0
         func attempt(_ bytes: [UInt8]) {
             do {

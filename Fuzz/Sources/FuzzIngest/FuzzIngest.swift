@@ -1,4 +1,5 @@
 import Ingest
+import Specs
 import WireProtocol
 
 /// Fuzzes the learner's ingest as a whole: decoding and the session ledger together,
@@ -6,10 +7,10 @@ import WireProtocol
 ///
 /// Input: records of one opcode byte, then
 /// - opcode % 4 == 0: a message: u16 length (little-endian, capped by the input) and its bytes;
-/// - 1: the learner publishes a new weights version;
+/// - 1: the learner publishes a new weights version (every other one with an evaluation request);
 /// - 2: one second passes (sessions age, eviction becomes possible);
-/// - 3: a message built from a template (a hello, transitions, episode or status of
-///   a few sessions), with bytes of the input written over it, so that well-formed
+/// - 3: a message built from a template (a hello, transitions, episode, status or evaluation of
+///   a few sessions, one of them an evaluator), with bytes of the input written over it, so that well-formed
 ///   messages with hostile numbers are common.
 ///
 /// After every step the ledger's invariants must hold; a violation traps, which
@@ -33,6 +34,10 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
         switch opcode % 4 {
         case 1:
             version += 1
+            if version % 2 == 1 {
+                ingest.requested(EvaluationRequest(mark: version, episodes: 2, seed: 7), of: Templates.publication(version),
+                                 wallSeconds: now, at: now)
+            }
             continue
         case 2:
             now += 1
@@ -60,6 +65,8 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
         case let .rejected(_, claimedTransitions):
             rejected += 1
             claimed += min(max(claimedTransitions ?? 0, 0), WireFormat.maxTransitionsPerMessage)
+        case let .evaluation(report):
+            precondition(ingest.requestedEvaluations[report.publication.version]?.publication == report.publication, "requested evaluation")
         case .hello, .episode, .workerStatus:
             break
         }
@@ -83,18 +90,23 @@ func check(_ ledger: IngestLedger, accepted: Int, rejected: Int, claimed: Int, h
     }
 }
 
-let pendulum = ExpectedShapes(
-    environmentId: "Pendulum-v1", observationSize: 3, actionSize: 1, actionBound: 2,
-    observationLow: [-1, -1, -8], observationHigh: [1, 1, 8], rewardLow: -16.3, rewardHigh: 0, maxEpisodeSteps: 200)
+let pendulumSpec = EnvironmentSpec(id: "Pendulum-v1", observationLow: [-1, -1, -8], observationHigh: [1, 1, 8], actionLow: [-2], actionHigh: [2],
+                                   rewardRange: -16.3...0, maxEpisodeSteps: 200)
+let pendulum = ExpectedShapes(spec: pendulumSpec)
 
 /// Valid messages of three sessions (two sharing worker id 1), to start mutations from.
 enum Templates {
     static let all: [[UInt8]] = {
         var encoder = MessageEncoder()
         var result: [[UInt8]] = []
-        for (worker, session): (UInt32, UInt32) in [(1, 0xA), (1, 0xB), (2, 0xC)] {
-            result.append(encoder.encode(Hello(workerId: worker, session: session, observationSize: 3, actionSize: 1, environmentCount: 1,
-                                               seed: 1, nextSequence: 0, environmentId: "Pendulum-v1")))
+        for (worker, session): (UInt32, UInt32) in [(1, 0xA), (1, 0xB), (2, 0xC), (3, 0xD)] {
+            let role: WorkerRole = worker == 3 ? .evaluator : .actor
+            result.append(encoder.encode(Hello(workerId: worker, session: session, role: role, environmentCount: 1, seed: 1, nextSequence: 0,
+                                               spec: pendulumSpec)))
+            for version: UInt64 in [1, 3] {
+                result.append(encoder.encode(EvaluationReport(workerId: worker, session: session, isFinal: false, publication: publication(version),
+                                                              returns: [-300, -200], lengths: [200, 200])))
+            }
             let n = 3
             let observations = [Float](repeating: 0.5, count: 3 * n), actions = [Float](repeating: -1, count: n)
             let rewards = [Float](repeating: -2, count: n), flags = [UInt8](repeating: 0, count: n)
@@ -112,4 +124,9 @@ enum Templates {
         }
         return result
     }()
+
+    /// The counts the ingest is told a version was published at.
+    static func publication(_ version: UInt64) -> Publication {
+        Publication(version: version, updates: 10 * version, envSteps: 100 * version)
+    }
 }

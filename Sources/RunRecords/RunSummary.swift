@@ -1,6 +1,35 @@
 import Foundation
 import NeuralNetwork
 
+/// The outcome of a deterministic evaluation.
+public struct EvaluationResult: Codable, Sendable, Equatable {
+    public var envSteps: Int
+    public var wallSeconds: Double
+    public var meanReturn: Double
+    public var stdReturn: Double
+    public var minReturn: Double
+    public var maxReturn: Double
+    public var episodes: Int
+
+    /// Summarises the returns of `returns.count` (≥ 1) episodes.
+    public init(envSteps: Int, wallSeconds: Double, returns: [Double]) {
+        let mean = returns.reduce(0, +) / Double(returns.count)
+        let variance = returns.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(returns.count)
+        self.init(envSteps: envSteps, wallSeconds: wallSeconds, meanReturn: mean, stdReturn: variance.squareRoot(),
+                  minReturn: returns.min()!, maxReturn: returns.max()!, episodes: returns.count)
+    }
+
+    public init(envSteps: Int, wallSeconds: Double, meanReturn: Double, stdReturn: Double, minReturn: Double, maxReturn: Double, episodes: Int) {
+        self.envSteps = envSteps
+        self.wallSeconds = wallSeconds
+        self.meanReturn = meanReturn
+        self.stdReturn = stdReturn
+        self.minReturn = minReturn
+        self.maxReturn = maxReturn
+        self.episodes = episodes
+    }
+}
+
 /// The moment a run first reached the solved threshold.
 public struct SolvedAt: Codable, Sendable, Equatable {
     public var envSteps: Int
@@ -20,13 +49,14 @@ public struct RunSummary: Codable, Sendable {
     public var wallSeconds: Double
     public var eval: [EvaluationResult]
     public var solvedAt: SolvedAt?
-    public var finalEval: EvaluationResult
+    /// The last weights' evaluation over `finalEvalEpisodes`; null when a learner had no evaluator to play it.
+    public var finalEval: EvaluationResult?
     public var config: TrainingConfiguration
     /// The BLAS library and kernels the run used (set by the command that ran it).
     public var blas: BLASReport?
 
     public init(envSteps: Int, updates: Int, episodes: Int, wallSeconds: Double, eval: [EvaluationResult],
-                solvedAt: SolvedAt?, finalEval: EvaluationResult, config: TrainingConfiguration) {
+                solvedAt: SolvedAt?, finalEval: EvaluationResult?, config: TrainingConfiguration) {
         self.envSteps = envSteps
         self.updates = updates
         self.episodes = episodes
@@ -50,7 +80,7 @@ public struct RunSummary: Codable, Sendable {
         try container.encode(eval, forKey: .eval)
         // Written as an explicit null rather than omitted, so readers can rely on the key.
         try container.encode(solvedAt, forKey: .solvedAt)
-        try container.encode(finalEval, forKey: .finalEval)
+        try container.encode(finalEval, forKey: .finalEval)  // null, not omitted
         try container.encode(config, forKey: .config)
         try container.encodeIfPresent(blas, forKey: .blas)
     }
@@ -83,4 +113,15 @@ public struct RunSummary: Codable, Sendable {
         let data = try encoder().encode(summary)
         try data.write(to: directory.appendingPathComponent("summary.json"), options: .atomic)
     }
+}
+
+/// One decimal for log lines, "n/a" for NaN or infinity.
+public func format(_ value: Double) -> String {
+    value.isFinite ? String(format: "%.1f", value) : "n/a"
+}
+
+/// The log line that closes a run, for `ddpg train` and the learner alike.
+public func finalEvaluationLine(_ result: EvaluationResult, solvedAt: SolvedAt?) -> String {
+    let solved = solvedAt.map { "solved at \($0.envSteps) steps, \(format($0.wallSeconds)) s" } ?? "not solved"
+    return "final eval over \(result.episodes) episodes: \(format(result.meanReturn)) ± \(format(result.stdReturn)); \(solved)"
 }

@@ -1,10 +1,11 @@
 import DDPG
-import Environments
 import Foundation
 import Replay
+import Specs
 
 /// Everything that defines a single-process training run; written into `summary.json`.
 public struct TrainingConfiguration: Codable, Sendable, Equatable {
+    /// The environment's id; a learner started without one records the one its first worker announced.
     public var environment = "Pendulum-v1"
     public var seed: UInt64 = 1
     public var maxEnvSteps = 20_000
@@ -86,13 +87,13 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     }
 
     /// Checks every field. `trains` false (a learner that only ingests) allows a run that ends before its first update.
-    public func validate(trains: Bool = true) throws(ConfigurationError) {
+    /// With `spec`, also that the replay fits in memory (a learner that learns its spec from a hello checks then).
+    /// Whether `environment` names an environment is the caller's to check: only it knows which it can run.
+    public func validate(trains: Bool = true, spec: EnvironmentSpec? = nil) throws(ConfigurationError) {
         let check = ConfigurationError.check
-        try check(NativeEnvironments.type(named: environment) != nil, "environment",
-                  "unknown environment '\(environment)'; available: \(NativeEnvironments.ids.joined(separator: ", "))")
         try check(maxEnvSteps > 0, "maxEnvSteps", "must be positive, got \(maxEnvSteps)")
         try check(replayCapacity > 0, "replayCapacity", "must be positive, got \(replayCapacity)")
-        try checkReplayFits()
+        if let spec { try checkReplayFits(spec) }
         try check(randomSteps >= 0, "randomSteps", "must be non-negative, got \(randomSteps)")
         try check(learningStarts >= 1, "learningStarts", "must be at least 1, got \(learningStarts)")
         if trains {
@@ -110,15 +111,14 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     }
 
     /// Replay storage is reserved up front: a capacity beyond this machine's memory fails here, by name, not in the allocator.
-    private func checkReplayFits() throws(ConfigurationError) {
-        let spec = NativeEnvironments.type(named: environment)?.init().spec
-        let perTransition = ReplayBuffer.bytesPerTransition(observationSize: spec?.observationSize ?? 3, actionSize: spec?.actionSize ?? 1)
+    public func checkReplayFits(_ spec: EnvironmentSpec) throws(ConfigurationError) {
+        let perTransition = ReplayBuffer.bytesPerTransition(observationSize: spec.observationSize, actionSize: spec.actionSize)
         let (bytes, overflow) = replayCapacity.multipliedReportingOverflow(by: perTransition)
         let physical = Int(ProcessInfo.processInfo.physicalMemory)
         guard overflow || bytes > physical else { return }
         let needed = overflow ? "more than \(Int.max) bytes" : formatBytes(Double(bytes))
         throw ConfigurationError(field: "replayCapacity", message: """
-            \(replayCapacity) transitions of \(environment) need \(needed) (\(perTransition) bytes each); \
+            \(replayCapacity) transitions of \(spec.id) need \(needed) (\(perTransition) bytes each); \
             this machine has \(formatBytes(Double(physical))) of memory
             """)
     }
