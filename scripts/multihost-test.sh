@@ -71,6 +71,10 @@ run() {
             --stats-file "$dir/worker-$id.json" 2>"$WORK/$name-worker-$id.log" &
         PIDS+=("$!")
     done
+    # The evaluator beside worker 0: evaluations and the final one come from it.
+    in_ns "$wa" "$BIN" worker --evaluator --learner "$address" --worker-id 2 --stats-file "$dir/evaluator.json" \
+        2>"$WORK/$name-evaluator.log" &
+    PIDS+=("$!")
     local waited=0
     while kill -0 "$learner" 2>/dev/null; do
         sleep 1
@@ -99,6 +103,8 @@ rate = received / summary["wall_seconds"]
 print(json.dumps({"run": name, "transitions_received": received, "per_worker": sent,
                   "weights_version": summary["weights_version"], "wall_seconds": round(summary["wall_seconds"], 2),
                   "transitions_per_second": round(rate), "final_eval": round(summary["final_eval"]["mean_return"], 1)}))
+if expect_weights:
+    assert summary["eval"], "evaluations arrived from the evaluator on another host"
 PY
 }
 

@@ -30,8 +30,9 @@ import re, yaml
 
 compose = yaml.safe_load(open("deploy/docker-compose.yml"))
 services = compose["services"]
-assert set(services) == {"learner", "worker"}, services
-learner, worker = services["learner"], services["worker"]
+assert set(services) == {"learner", "worker", "evaluator"}, services
+learner, worker, evaluator = services["learner"], services["worker"], services["evaluator"]
+assert evaluator["command"][:2] == ["worker", "--evaluator"] and "--learner=learner" in evaluator["command"], "an evaluator for the evaluations"
 assert learner["command"][0] == "learner" and worker["command"][0] == "worker"
 assert "--learner=learner" in worker["command"], "workers reach the learner by its service name"
 assert "--worker-id=auto" in worker["command"], "replicas need distinct ids without per-replica config"
@@ -42,17 +43,20 @@ assert learner["image"] == worker["image"]
 kustomization = yaml.safe_load(open("deploy/kubernetes/kustomization.yaml"))
 documents = [d for f in kustomization["resources"] for d in yaml.safe_load_all(open(f"deploy/kubernetes/{f}"))]
 kinds = {(d["kind"], d["metadata"]["name"]) for d in documents}
-assert kinds == {("Service", "ddpg-learner"), ("StatefulSet", "ddpg-learner"), ("Deployment", "ddpg-worker")}, kinds
+assert kinds == {("Service", "ddpg-learner"), ("StatefulSet", "ddpg-learner"), ("Deployment", "ddpg-worker"),
+                 ("Deployment", "ddpg-evaluator")}, kinds
 statefulset = next(d for d in documents if d["kind"] == "StatefulSet")
 assert statefulset["spec"]["replicas"] == 1
 assert statefulset["spec"]["volumeClaimTemplates"], "a persistent volume for checkpoints"
 assert statefulset["spec"]["template"]["metadata"]["annotations"]["prometheus.io/scrape"] == "true"
 service = next(d for d in documents if d["kind"] == "Service")
 assert {p["port"] for p in service["spec"]["ports"]} == {5555, 5556, 9464}
-deployment = next(d for d in documents if d["kind"] == "Deployment")
+deployment = next(d for d in documents if d["kind"] == "Deployment" and d["metadata"]["name"] == "ddpg-worker")
 args = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
 assert "--learner=ddpg-learner" in args, "workers find the learner through the Service's DNS name"
-for d in (statefulset, deployment):
+evaluators = next(d for d in documents if d["metadata"]["name"] == "ddpg-evaluator")
+assert evaluators["spec"]["template"]["spec"]["containers"][0]["args"][:2] == ["worker", "--evaluator"]
+for d in (statefulset, deployment, evaluators):
     assert d["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"], "resource requests"
 
 dockerfile = open("deploy/Dockerfile").read()

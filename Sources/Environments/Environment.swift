@@ -32,8 +32,11 @@ public protocol Environment {
     init()
     var observationSize: Int { get }
     var actionSize: Int { get }
-    /// Actions are valid in `[-actionBound, actionBound]` in every dimension.
+    /// Actions are valid in `[-actionBound, actionBound]` in every dimension, unless the
+    /// environment gives per-dimension `actionLow` and `actionHigh` of its own.
     var actionBound: Float { get }
+    var actionLow: [Float] { get }
+    var actionHigh: [Float] { get }
     /// The episode length after which `truncated` is set.
     var maxEpisodeSteps: Int { get }
     /// Per-dimension bounds of every observation the environment can produce (its observation space).
@@ -49,12 +52,13 @@ public protocol Environment {
 }
 
 extension Environment {
-    /// What a learner needs to know of this environment. Every action dimension shares
-    /// `actionBound` today; the spec itself carries per-dimension bounds.
+    /// `[-actionBound, actionBound]` in every dimension.
+    public var actionLow: [Float] { Array(repeating: -actionBound, count: actionSize) }
+    public var actionHigh: [Float] { Array(repeating: actionBound, count: actionSize) }
+
+    /// What a learner needs to know of this environment.
     public var spec: EnvironmentSpec {
-        EnvironmentSpec(id: Self.id, observationLow: observationLow, observationHigh: observationHigh,
-                        actionLow: Array(repeating: -actionBound, count: actionSize),
-                        actionHigh: Array(repeating: actionBound, count: actionSize),
-                        rewardRange: rewardRange, maxEpisodeSteps: maxEpisodeSteps)
+        EnvironmentSpec(id: Self.id, observationLow: observationLow, observationHigh: observationHigh, actionLow: actionLow,
+                        actionHigh: actionHigh, rewardRange: rewardRange, maxEpisodeSteps: maxEpisodeSteps)
     }
 }

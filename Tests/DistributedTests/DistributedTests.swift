@@ -45,6 +45,10 @@ struct DistributedTests {
         let reports = try #require(summary["worker_reports"] as? [[String: Any]])
         #expect(reports.count == 2 && reports.allSatisfy { $0["sigma"] is Double }, "the launcher adds the workers' own reports")
         #expect(reports.contains { ($0["paced_seconds"] as? Double ?? 0) > 0 }, "workers wait for the learner's credit instead of filling queues")
+        let evaluators = try #require(summary["evaluator_reports"] as? [[String: Any]])
+        #expect(evaluators.count == 1 && (evaluators[0]["evaluations"] as? Int ?? 0) >= 2, "the launcher's evaluator evaluated, the final evaluation too")
+        #expect((summary["eval"] as? [[String: Any]] ?? []).count >= 2)
+        #expect((summary["final_eval"] as? [String: Any])?["episodes"] as? Int == 5)
     }
 
     @Test("kill -9 of a worker leaves the learner learning, and a restarted worker rejoins")

@@ -1,0 +1,45 @@
+import DDPGTestSupport
+import Environments
+import Foundation
+import Telemetry
+import Testing
+
+/// Part of the serialized suite, so no two tests that bind loopback ports run at once.
+extension DistributedTests {
+    @Test("a learner without --env learns MountainCarContinuous-v0 from its first hello; a Pendulum worker is rejected, counted, and both specs named")
+    func learnsSpecFromHello() throws {
+        let directory = Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let ports = Harness.freePorts()
+        let learner = try Child(Harness.learnerArguments(ports: ports, runDirectory: directory), name: "learner")
+        learner.waitForLog("the learner to wait for a hello") { $0.contains("waiting for a worker's hello to learn the environment") }
+        let car = try Child(Harness.workerArguments(ports: ports, id: 0, extra: ["--env", "MountainCarContinuous-v0"]), name: "MountainCar worker")
+        let evaluator = try Child(Harness.evaluatorArguments(ports: ports, extra: ["--env", "MountainCarContinuous-v0"]), name: "evaluator")
+        learner.waitForLog("the spec learned from the hello") {
+            $0.contains("learned the environment from worker ") && $0.contains("training on MountainCarContinuous-v0 (observation 2")
+        }
+        Harness.waitForStatus(ports, "training on MountainCar, evaluated") { $0.updates > 200 && $0.latestEvaluation != nil }
+
+        let pendulum = try Child(Harness.workerArguments(ports: ports, id: 1), name: "Pendulum worker")
+        let mountainCar = MountainCarContinuous().spec, pendulumSpec = Pendulum().spec
+        learner.waitForLog("a rejection naming both specs") {
+            $0.contains("rejected message (wrong_environment): the worker runs \(pendulumSpec), but the learner trains on \(mountainCar)")
+        }
+        let metrics = try PrometheusText(String(decoding: try MonitoringClient(address: "127.0.0.1:\(ports.metrics)").get("metrics"), as: UTF8.self))
+        #expect((metrics.value("ddpg_messages_rejected_total", ["reason": "wrong_environment"]) ?? 0) >= 1)
+        let status = try #require(Harness.status(ports))
+        #expect(!status.workers.contains { $0.workerId == 1 }, "the Pendulum worker never became a session")
+
+        learner.signal(SIGTERM)
+        #expect(learner.waitForExit() == 0, "learner log:\n\(learner.log.suffix(2_000))")
+        #expect(car.waitForExit() == 0 && evaluator.waitForExit() == 0)
+        pendulum.signal(SIGTERM)
+        pendulum.waitForExit()
+        let summary = try Harness.summary(in: directory)
+        let config = try #require(summary["config"] as? [String: Any])
+        #expect(config["environment"] as? String == "MountainCarContinuous-v0")
+        #expect(config["solved_return"] as? Double == 90, "the threshold of the environment it learned")
+        let final = try #require(summary["final_eval"] as? [String: Any], "the evaluator played the final evaluation")
+        #expect(final["episodes"] as? Int == 2)
+    }
+}
