@@ -27,6 +27,24 @@ struct EvaluationState {
     var lastRecordedMark: UInt64 = 0
     /// The final evaluation, once reported.
     var final: EvaluationResult?
+    /// With `--until-return`: the actor of each recent publication that carried a request, by version,
+    /// and the version whose evaluation reached the target. Training goes on while an evaluator plays,
+    /// so the last weights are a few hundred updates past the approved ones; the run ends with these.
+    private(set) var actors: [UInt64: [Float]] = [:]
+    private var keptFloats = 0
+    var approvedVersion: UInt64?
+    /// Every publication while a request is open carries it (dozens while an evaluator plays), and the
+    /// evaluator takes whichever is newest when it is free: keep them all, up to 32 MiB.
+    static let keptFloatsLimit = 8 << 20
+
+    mutating func keep(actor parameters: [Float], version: UInt64) {
+        while keptFloats + parameters.count > Self.keptFloatsLimit, let oldest = actors.keys.min() {
+            keptFloats -= actors.removeValue(forKey: oldest)?.count ?? 0
+        }
+        guard parameters.count <= Self.keptFloatsLimit else { return }
+        actors[version] = parameters
+        keptFloats += parameters.count
+    }
 }
 
 extension LearnerService {
@@ -62,6 +80,9 @@ extension LearnerService {
         metrics.evaluations.increment()
         metrics.evalReturn.record(result.meanReturn)
         evaluations.append(result)
+        if let target = configuration.learner.untilReturn, result.meanReturn >= target, evaluationState.approvedVersion == nil {
+            evaluationState.approvedVersion = report.publication.version
+        }
         events?.scalar("eval/mean_return", result.meanReturn, step: result.envSteps)
         logger.debug("""
             eval of weights v\(report.publication.version) (\(report.publication.updates) updates, \(result.envSteps) env steps) by worker \
@@ -72,6 +93,20 @@ extension LearnerService {
             solvedAt = SolvedAt(envSteps: result.envSteps, wallSeconds: result.wallSeconds)
             logger.notice("solved: eval \(format(result.meanReturn)) ± \(format(result.stdReturn)) ≥ \(format(c.solvedReturn)) at \(result.envSteps) env steps, \(format(result.wallSeconds)) s")
         }
+    }
+
+    /// A run stopped by `--until-return` ends with the actor whose evaluation reached it, not the one
+    /// trained further while the evaluator played: that is the policy `final_eval` then measures.
+    func restoreApprovedActor() {
+        guard let version = evaluationState.approvedVersion, let parameters = evaluationState.actors[version],
+              let requested = ingest.requestedEvaluations[version] else { return }
+        let actor = agent.actor.network.parameters
+        guard parameters.count == actor.count else { return }
+        parameters.withUnsafeBufferPointer { actor.values.update(from: $0.baseAddress!, count: $0.count) }
+        logger.notice("""
+            ending with the weights that reached --until-return: v\(version), published at \(requested.publication.updates) updates \
+            (\(agent.updateCount - Int(clamping: requested.publication.updates)) updates before the last)
+            """)
     }
 
     /// Asks the evaluators for the final evaluation (`finalEvalEpisodes`) of the last weights and

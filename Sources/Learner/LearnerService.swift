@@ -220,6 +220,7 @@ public final class LearnerService {
         ratioAtStop = limiter.observedRatio
         phase = "draining"
         logger.info("stopping (\(reason)) at \(envSteps) env steps (\(ledger.transitionsAccepted) transitions in this run) and \(agent.updateCount) updates")
+        if reason == "until_return" { restoreApprovedActor() }
         let finalEval = try finalEvaluation()
         try drain()
         writeCheckpoint(reason: "final")
@@ -357,7 +358,12 @@ public final class LearnerService {
         policyLag.published(version: weightsVersion, updates: agent.updateCount, seconds: elapsed)
         let publication = Publication(version: weightsVersion, updates: UInt64(agent.updateCount), envSteps: UInt64(envSteps))
         let request = evaluationState.open
-        if let request { ingest.requested(request, of: publication, wallSeconds: trainingSeconds, at: elapsed) }
+        if let request {
+            ingest.requested(request, of: publication, wallSeconds: trainingSeconds, at: elapsed)
+            if configuration.learner.untilReturn != nil, !request.isFinal {
+                evaluationState.keep(actor: agent.actor.network.parameters.toArray(), version: weightsVersion)
+            }
+        }
         let bytes = encodeWeights(publication, request: request)
         publish(bytes, what: "weights")
         let subscribers = max(gate.openConnections(socket: "weights"), 1)

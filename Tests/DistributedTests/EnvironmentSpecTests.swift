@@ -43,3 +43,24 @@ extension DistributedTests {
         #expect(final["episodes"] as? Int == 2)
     }
 }
+
+extension DistributedTests {
+    @Test("--until-return: the run stops at the evaluator's report and ends with the weights that report approved")
+    func untilReturnKeepsApprovedWeights() throws {
+        let directory = Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let ports = Harness.freePorts()
+        let launcher = try Child([
+            "launch", "--workers", "2", "--seed", "2", "--run-dir", directory.path, "--max-env-steps", "20000", "--log-level", "notice",
+            "--eval-every", "1000", "--eval-episodes", "3", "--final-eval-episodes", "3", "--until-return", "-1000",
+            "--bind", "127.0.0.1", "--transitions-port", "\(ports.transitions)", "--weights-port", "\(ports.weights)",
+        ], name: "launch")
+        #expect(launcher.waitForExit(timeout: 60) == 0, "launch log:\n\(launcher.log.suffix(2_000))")
+        let summary = try Harness.summary(in: directory)
+        #expect(summary["stop_reason"] as? String == "until_return")
+        let evaluations = try #require(summary["eval"] as? [[String: Any]])
+        #expect((evaluations.last?["mean_return"] as? Double ?? -.infinity) >= -1_000)
+        #expect(launcher.log.contains("ending with the weights that reached --until-return"), "\(launcher.log.suffix(2_000))")
+        #expect((summary["final_eval"] as? [String: Any])?["episodes"] as? Int == 3)
+    }
+}
