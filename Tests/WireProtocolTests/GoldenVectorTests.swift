@@ -1,0 +1,116 @@
+import Foundation
+import Specs
+import Testing
+@testable import WireProtocol
+
+/// The encoded messages in `python/tests/golden/`, one `.bin` per message beside a `.json` of its
+/// fields: this suite checks that the Swift encoder produces every `.bin` byte for byte, and the
+/// Python package's tests check its own codec against the same files, so the two cannot drift.
+/// `DDPG_WRITE_GOLDEN=1 swift test --filter GoldenVectorTests` rewrites them after a protocol change.
+enum GoldenVectors {
+    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("python/tests/golden")
+
+    static let mountainCar = EnvironmentSpec(id: "MountainCarContinuous-v0", observationLow: [-1.2, -0.07], observationHigh: [0.6, 0.07],
+                                             actionLow: [-1], actionHigh: [1], rewardRange: Float(-0.1).nextDown...100, maxEpisodeSteps: 999)
+    /// Two action dimensions with different bounds, and an unbounded observation.
+    static let wide = EnvironmentSpec(id: "Wide-v0", observationLow: [-.infinity, -1, 0], observationHigh: [.infinity, 1, 5],
+                                      actionLow: [-1, 0], actionHigh: [1, 4], rewardLow: -.infinity, rewardHigh: .infinity, maxEpisodeSteps: 1_000)
+
+    static func json(_ spec: EnvironmentSpec) -> [String: Any] {
+        func floats(_ values: [Float]) -> [Any] { values.map { $0.isFinite ? Double($0) as Any : ($0 > 0 ? "inf" : "-inf") as Any } }
+        return ["id": spec.id, "observation_low": floats(spec.observationLow), "observation_high": floats(spec.observationHigh),
+                "action_low": floats(spec.actionLow), "action_high": floats(spec.actionHigh),
+                "reward_low": floats([spec.rewardLow])[0], "reward_high": floats([spec.rewardHigh])[0], "max_episode_steps": spec.maxEpisodeSteps]
+    }
+
+    /// Every message, as (name, fields, bytes).
+    static func all() -> [(name: String, fields: [String: Any], bytes: [UInt8])] {
+        var encoder = MessageEncoder()
+        var result: [(String, [String: Any], [UInt8])] = []
+        for (name, role, spec) in [("hello_actor", WorkerRole.actor, mountainCar), ("hello_evaluator", WorkerRole.evaluator, wide)] {
+            let hello = Hello(workerId: 42, session: 0xDEAD_BEEF, role: role, environmentCount: 8, seed: 99, nextSequence: 1_234, spec: spec)
+            result.append((name, ["kind": "hello", "worker_id": 42, "session": 0xDEAD_BEEF, "role": role.name, "environment_count": 8,
+                                  "seed": 99, "next_sequence": 1_234, "spec": json(spec)], encoder.encode(hello)))
+        }
+        let observations: [Float] = [-1.0, 0.05, 0.25, -0.07], next: [Float] = [-0.5, 0.0125, 0.3, 0.01]
+        let actions: [Float] = [0.75, -1], rewards: [Float] = [-0.05625, 100], terminated: [UInt8] = [0, 1], truncated: [UInt8] = [1, 0]
+        let header = TransitionsHeader(workerId: 3, session: 0x5E55, observationSize: 2, actionSize: 1, sequence: 77, weightsVersion: 12, count: 2)
+        let transitions = observations.withUnsafeBufferPointer { o in actions.withUnsafeBufferPointer { a in rewards.withUnsafeBufferPointer { r in
+            next.withUnsafeBufferPointer { n in terminated.withUnsafeBufferPointer { t in truncated.withUnsafeBufferPointer { u in
+                encoder.encodeTransitions(header, observations: o, actions: a, rewards: r, nextObservations: n, terminated: t, truncated: u)
+            } } } } } }
+        result.append(("transitions", ["kind": "transitions", "worker_id": 3, "session": 0x5E55, "sequence": 77, "weights_version": 12,
+                                        "observation_size": 2, "action_size": 1, "observations": observations.map(Double.init),
+                                        "actions": actions.map(Double.init), "rewards": rewards.map(Double.init),
+                                        "next_observations": next.map(Double.init), "terminated": [false, true], "truncated": [true, false]],
+                       transitions))
+        result.append(("episode", ["kind": "episode", "worker_id": 3, "session": 0x5E55, "length": 999, "return": 93.25, "weights_version": 12],
+                       encoder.encode(EpisodeReport(workerId: 3, session: 0x5E55, length: 999, episodeReturn: 93.25, weightsVersion: 12))))
+        result.append(("worker_status", ["kind": "worker_status", "worker_id": 3, "session": 0x5E55, "final": true, "transitions_sent": 123_456,
+                                         "episodes": 120, "messages_sent": 2_000],
+                       encoder.encode(WorkerStatus(workerId: 3, session: 0x5E55, isFinal: true, transitionsSent: 123_456, episodes: 120,
+                                                   messagesSent: 2_000))))
+        let publication = Publication(version: 31, updates: 7_750, envSteps: 8_000)
+        result.append(("evaluation", ["kind": "evaluation", "worker_id": 9, "session": 0xE7A1, "final": false, "weights_version": 31,
+                                      "updates": 7_750, "env_steps": 8_000, "returns": [93.5, -12.25], "lengths": [120, 999]],
+                       encoder.encode(EvaluationReport(workerId: 9, session: 0xE7A1, isFinal: false, publication: publication,
+                                                       returns: [93.5, -12.25], lengths: [120, 999]))))
+        let shape = ActorShape(layerSizes: [3, 4, 2], actionLow: [-1, 0], actionHigh: [1, 4])
+        let parameters = (0..<shape.parameterCount).map { Float($0 - 13) / 8 }
+        for (name, request) in [("weights", nil), ("weights_evaluation_request", EvaluationRequest(mark: 8_000, episodes: 50, seed: 1_000_003, isFinal: true))] {
+            var fields: [String: Any] = ["kind": "weights", "version": 31, "learner_id": 0xABCD_EF01_2345, "published_at_ns": 1_700_000_000_123_456_789,
+                                         "updates": 7_750, "env_steps": 8_000, "layer_sizes": [3, 4, 2], "action_low": [-1.0, 0.0],
+                                         "action_high": [1.0, 4.0], "parameters": parameters.map(Double.init)]
+            if let request {
+                fields["evaluation_request"] = ["mark": request.mark, "episodes": request.episodes, "seed": request.seed, "final": request.isFinal]
+            }
+            let bytes = parameters.withUnsafeBufferPointer {
+                encoder.encodeWeights(publication, learnerId: 0xABCD_EF01_2345, publishedAtNanoseconds: 1_700_000_000_123_456_789, shape: shape,
+                                      evaluationRequest: request, parameters: $0)
+            }
+            result.append((name, fields, bytes))
+        }
+        let announce = Announce(learnerId: 0xABCD_EF01_2345, weightsVersion: 31, maxTransitionsPerMessage: 4_096, credit: 96, acknowledgements: [
+            Announce.Acknowledgement(workerId: 3, session: 0x5E55, nextSequence: 78), Announce.Acknowledgement(workerId: 4, session: 1, nextSequence: 0),
+        ])
+        result.append(("announce", ["kind": "announce", "learner_id": 0xABCD_EF01_2345, "weights_version": 31, "max_transitions_per_message": 4_096,
+                                    "credit": 96, "acknowledgements": [["worker_id": 3, "session": 0x5E55, "next_sequence": 78],
+                                                                       ["worker_id": 4, "session": 1, "next_sequence": 0]]],
+                       encoder.encode(announce)))
+        result.append(("shutdown", ["kind": "shutdown"], encoder.encodeShutdown()))
+        return result
+    }
+}
+
+@Suite("Golden vectors shared with the Python package")
+struct GoldenVectorTests {
+    @Test("every message in python/tests/golden is what the Swift encoder produces, byte for byte, and decodes")
+    func golden() throws {
+        let vectors = GoldenVectors.all()
+        if ProcessInfo.processInfo.environment["DDPG_WRITE_GOLDEN"] == "1" {
+            try FileManager.default.createDirectory(at: GoldenVectors.directory, withIntermediateDirectories: true)
+            for (name, fields, bytes) in vectors {
+                try Data(bytes).write(to: GoldenVectors.directory.appendingPathComponent("\(name).bin"))
+                let json = try JSONSerialization.data(withJSONObject: fields, options: [.prettyPrinted, .sortedKeys])
+                try json.write(to: GoldenVectors.directory.appendingPathComponent("\(name).json"))
+            }
+        }
+        let files = try FileManager.default.contentsOfDirectory(atPath: GoldenVectors.directory.path).filter { $0.hasSuffix(".bin") }
+        #expect(Set(files) == Set(vectors.map { "\($0.name).bin" }), "one file per vector, none stale")
+        for (name, _, bytes) in vectors {
+            let file = try Data(contentsOf: GoldenVectors.directory.appendingPathComponent("\(name).bin"))
+            #expect(Array(file) == bytes, "\(name).bin")
+            let spec = name == "hello_evaluator" ? GoldenVectors.wide : (name.hasPrefix("weights") ? GoldenVectors.weightsSpec : GoldenVectors.mountainCar)
+            let direction: MessageDirection = (bytes.withUnsafeBytes { WireFormat.kind(of: $0) } ?? .hello).direction
+            let decoder = MessageDecoder(expected: ExpectedShapes(spec: spec), accepting: direction)
+            #expect(throws: Never.self, "\(name) decodes") { _ = try file.withUnsafeBytes { try decoder.decode($0) } }
+        }
+    }
+}
+
+extension GoldenVectors {
+    /// What the golden weights' actor fits: 3 observations, 2 actions in [−1, 1] and [0, 4].
+    static let weightsSpec = EnvironmentSpec(id: "Wide-v0", observationLow: [-1, -1, -1], observationHigh: [1, 1, 1], actionLow: [-1, 0],
+                                             actionHigh: [1, 4], rewardRange: -1...1, maxEpisodeSteps: 1_000)
+}

@@ -1,0 +1,384 @@
+"""The ddpg wire protocol, version 3 (docs/PROTOCOL.md): every message kind, encoded and decoded.
+
+Pure: no sockets. Every message is one frame: a 12-byte header (magic "DDPG", version, kind,
+flags, body length), then a little-endian body. ``decode`` checks the header, the body length and
+every length and reserved field it reads, and raises ``ProtocolError`` with the same reason labels
+as the Swift decoder; value bounds against an environment are the learner's to check.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from dataclasses import dataclass, field
+from typing import Optional, Union
+
+import numpy as np
+
+MAGIC = b"DDPG"
+VERSION = 3
+HEADER = struct.Struct("<4sHBBI")
+MAX_TRANSITIONS_PER_MESSAGE = 4096
+MAX_WORKER_MESSAGE_BYTES = 256 << 10
+MAX_EVALUATION_EPISODES = 1000
+MAX_DIMENSION = 1024
+MAX_ID_LENGTH = 64
+
+HELLO, TRANSITIONS, EPISODE, WORKER_STATUS, EVALUATION = 1, 2, 3, 4, 5
+WEIGHTS, SHUTDOWN, ANNOUNCE = 16, 17, 18
+ROLES = {0: "actor", 1: "evaluator"}
+
+
+class ProtocolError(Exception):
+    """A message that is not valid; ``reason`` is the label the learner counts it under."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass
+class EnvironmentSpec:
+    id: str
+    observation_low: np.ndarray
+    observation_high: np.ndarray
+    action_low: np.ndarray
+    action_high: np.ndarray
+    reward_low: float
+    reward_high: float
+    max_episode_steps: int
+
+    def __post_init__(self) -> None:
+        for name in ("observation_low", "observation_high", "action_low", "action_high"):
+            setattr(self, name, np.asarray(getattr(self, name), dtype="<f4"))
+        self.reward_low = float(np.float32(self.reward_low))
+        self.reward_high = float(np.float32(self.reward_high))
+
+    @property
+    def observation_size(self) -> int:
+        return int(self.observation_low.size)
+
+    @property
+    def action_size(self) -> int:
+        return int(self.action_low.size)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, EnvironmentSpec):
+            return NotImplemented
+        same = lambda a, b: a.shape == b.shape and a.tobytes() == b.tobytes()  # noqa: E731 (bitwise: inf and -0.0 count)
+        return (self.id == other.id and same(self.observation_low, other.observation_low)
+                and same(self.observation_high, other.observation_high) and same(self.action_low, other.action_low)
+                and same(self.action_high, other.action_high) and self.max_episode_steps == other.max_episode_steps
+                and np.float32(self.reward_low).tobytes() == np.float32(other.reward_low).tobytes()
+                and np.float32(self.reward_high).tobytes() == np.float32(other.reward_high).tobytes())
+
+
+@dataclass
+class Hello:
+    worker_id: int
+    session: int
+    environment_count: int
+    seed: int
+    spec: EnvironmentSpec
+    role: str = "actor"
+    next_sequence: int = 0
+
+
+@dataclass
+class Transitions:
+    worker_id: int
+    session: int
+    sequence: int
+    weights_version: int
+    observations: np.ndarray  # (count, observation size) float32
+    actions: np.ndarray  # (count, action size)
+    rewards: np.ndarray  # (count,)
+    next_observations: np.ndarray
+    terminated: np.ndarray  # (count,) bool
+    truncated: np.ndarray
+
+    @property
+    def count(self) -> int:
+        return int(self.rewards.size)
+
+
+@dataclass
+class EpisodeReport:
+    worker_id: int
+    session: int
+    length: int
+    episode_return: float
+    weights_version: int
+
+
+@dataclass
+class WorkerStatus:
+    worker_id: int
+    session: int
+    final: bool
+    transitions_sent: int
+    episodes: int
+    messages_sent: int
+
+
+@dataclass
+class Publication:
+    version: int
+    updates: int
+    env_steps: int
+
+
+@dataclass
+class EvaluationReport:
+    worker_id: int
+    session: int
+    final: bool
+    publication: Publication
+    returns: list[float]
+    lengths: list[int]
+
+
+@dataclass
+class EvaluationRequest:
+    mark: int
+    episodes: int
+    seed: int
+    final: bool = False
+
+
+@dataclass
+class Weights:
+    publication: Publication
+    learner_id: int
+    published_at_ns: int
+    layer_sizes: list[int]
+    action_low: np.ndarray
+    action_high: np.ndarray
+    parameters: np.ndarray  # float32, layer by layer: weights (inputs × outputs, row-major), then biases
+    evaluation_request: Optional[EvaluationRequest] = None
+
+
+@dataclass
+class Acknowledgement:
+    worker_id: int
+    session: int
+    next_sequence: int
+
+
+@dataclass
+class Announce:
+    learner_id: int
+    weights_version: int
+    max_transitions_per_message: int = MAX_TRANSITIONS_PER_MESSAGE
+    credit: int = 0
+    acknowledgements: list[Acknowledgement] = field(default_factory=list)
+
+
+@dataclass
+class Shutdown:
+    pass
+
+
+Message = Union[Hello, Transitions, EpisodeReport, WorkerStatus, EvaluationReport, Weights, Announce, Shutdown]
+
+
+def parameter_count(layer_sizes: list[int]) -> int:
+    return sum((i + 1) * o for i, o in zip(layer_sizes, layer_sizes[1:]))
+
+
+def _frame(kind: int, body: bytes) -> bytes:
+    return HEADER.pack(MAGIC, VERSION, kind, 0, len(body)) + body
+
+
+def _f32(values: np.ndarray) -> bytes:
+    return np.ascontiguousarray(values, dtype="<f4").tobytes()
+
+
+def encode(message: Message) -> bytes:
+    """The frame of one message."""
+    if isinstance(message, Hello):
+        spec = message.spec
+        name = spec.id.encode()[:MAX_ID_LENGTH]
+        role = {v: k for k, v in ROLES.items()}[message.role]
+        body = struct.pack("<IIHHHBBQQIffHH", message.worker_id, message.session, spec.observation_size, spec.action_size,
+                           message.environment_count, role, 0, message.seed, message.next_sequence, spec.max_episode_steps,
+                           spec.reward_low, spec.reward_high, len(name), 0)
+        body += _f32(spec.observation_low) + _f32(spec.observation_high) + _f32(spec.action_low) + _f32(spec.action_high) + name
+        return _frame(HELLO, body)
+    if isinstance(message, Transitions):
+        n = message.count
+        observations = np.asarray(message.observations, dtype="<f4").reshape(n, -1)
+        actions = np.asarray(message.actions, dtype="<f4").reshape(n, -1)
+        body = struct.pack("<IIHHQQI", message.worker_id, message.session, observations.shape[1], actions.shape[1], message.sequence,
+                           message.weights_version, n)
+        body += _f32(observations) + _f32(actions) + _f32(message.rewards) + _f32(message.next_observations)
+        body += np.asarray(message.terminated, dtype=np.uint8).tobytes() + np.asarray(message.truncated, dtype=np.uint8).tobytes()
+        return _frame(TRANSITIONS, body)
+    if isinstance(message, EpisodeReport):
+        return _frame(EPISODE, struct.pack("<IIIIdQ", message.worker_id, message.session, message.length, 0, message.episode_return,
+                                           message.weights_version))
+    if isinstance(message, WorkerStatus):
+        return _frame(WORKER_STATUS, struct.pack("<IIBBHQQQ", message.worker_id, message.session, int(message.final), 0, 0,
+                                                 message.transitions_sent, message.episodes, message.messages_sent))
+    if isinstance(message, EvaluationReport):
+        p = message.publication
+        body = struct.pack("<IIBBHIQQQ", message.worker_id, message.session, int(message.final), 0, len(message.returns), 0,
+                           p.version, p.updates, p.env_steps)
+        body += struct.pack(f"<{len(message.returns)}d", *message.returns) + struct.pack(f"<{len(message.lengths)}I", *message.lengths)
+        return _frame(EVALUATION, body)
+    if isinstance(message, Weights):
+        p, r = message.publication, message.evaluation_request
+        body = struct.pack("<QQQQQQQHBBBBH", p.version, message.learner_id, message.published_at_ns, p.updates, p.env_steps,
+                           r.mark if r else 0, r.seed if r else 0, r.episodes if r else 0, int(r.final) if r else 0, 1, 2, 0,
+                           len(message.layer_sizes) - 1)
+        body += struct.pack(f"<{len(message.layer_sizes)}I", *message.layer_sizes)
+        body += _f32(message.action_low) + _f32(message.action_high)
+        body += struct.pack("<I", message.parameters.size) + _f32(message.parameters)
+        return _frame(WEIGHTS, body)
+    if isinstance(message, Announce):
+        body = struct.pack("<QQIII", message.learner_id, message.weights_version, message.max_transitions_per_message, message.credit,
+                           len(message.acknowledgements))
+        body += b"".join(struct.pack("<IIQ", a.worker_id, a.session, a.next_sequence) for a in message.acknowledgements)
+        return _frame(ANNOUNCE, body)
+    if isinstance(message, Shutdown):
+        return _frame(SHUTDOWN, struct.pack("<I", 0))
+    raise TypeError(f"not a ddpg message: {type(message).__name__}")
+
+
+class _Reader:
+    def __init__(self, data: bytes, offset: int) -> None:
+        self.data, self.offset = data, offset
+
+    def take(self, fmt: str) -> tuple:
+        size = struct.calcsize(fmt)
+        if self.offset + size > len(self.data):
+            raise ProtocolError("length_mismatch", f"message ends inside a {size}-byte field at offset {self.offset}")
+        values = struct.unpack_from(fmt, self.data, self.offset)
+        self.offset += size
+        return values
+
+    def floats(self, count: int) -> np.ndarray:
+        end = self.offset + 4 * count
+        if end > len(self.data):
+            raise ProtocolError("length_mismatch", f"message ends inside {count} floats at offset {self.offset}")
+        values = np.frombuffer(self.data, dtype="<f4", count=count, offset=self.offset).copy()
+        self.offset = end
+        return values
+
+
+def _expect_body(data: bytes, body: int, what: str) -> None:
+    if len(data) - HEADER.size != body:
+        raise ProtocolError("length_mismatch", f"{what}: expected {body} bytes, got {len(data) - HEADER.size}")
+
+
+def _session(value: int) -> int:
+    if value == 0:
+        raise ProtocolError("out_of_range", "session out of range: 0")
+    return value
+
+
+def decode(data: bytes) -> Message:
+    """Decodes one frame, checking its header, lengths and reserved fields."""
+    data = bytes(data)
+    if len(data) < HEADER.size:
+        raise ProtocolError("too_short", f"message too short: {len(data)} bytes, need at least {HEADER.size}")
+    magic, version, kind, flags, length = HEADER.unpack_from(data)
+    if magic != MAGIC:
+        raise ProtocolError("bad_magic", "bad magic: not a ddpg message")
+    if version != VERSION:
+        raise ProtocolError("unsupported_version", f"unsupported protocol version {version}: this package speaks version {VERSION} only")
+    if flags != 0:
+        raise ProtocolError("reserved_bits", "reserved field header flags is not zero")
+    if length != len(data) - HEADER.size:
+        raise ProtocolError("length_mismatch", f"body length: expected {length} bytes, got {len(data) - HEADER.size}")
+    r = _Reader(data, HEADER.size)
+    if kind == HELLO:
+        (worker, session, o, a, environments, role, reserved, seed, next_sequence, limit, reward_low, reward_high, id_length,
+         reserved2) = r.take("<IIHHHBBQQIffHH")
+        if reserved or reserved2:
+            raise ProtocolError("reserved_bits", "reserved field hello reserved is not zero")
+        if role not in ROLES:
+            raise ProtocolError("out_of_range", f"role out of range: {role}")
+        if not (1 <= o <= MAX_DIMENSION and 1 <= a <= MAX_DIMENSION and id_length <= MAX_ID_LENGTH):
+            raise ProtocolError("out_of_range", f"hello sizes out of range: {o}, {a}, id {id_length}")
+        _expect_body(data, 48 + 8 * (o + a) + id_length, "hello")
+        low, high, action_low, action_high = r.floats(o), r.floats(o), r.floats(a), r.floats(a)
+        try:
+            name = data[r.offset:r.offset + id_length].decode("utf-8")
+        except UnicodeDecodeError:
+            raise ProtocolError("out_of_range", "environment id out of range: invalid UTF-8") from None
+        if environments < 1:
+            raise ProtocolError("out_of_range", "environment count out of range: 0")
+        spec = EnvironmentSpec(name, low, high, action_low, action_high, reward_low, reward_high, limit)
+        return Hello(worker, _session(session), environments, seed, spec, ROLES[role], next_sequence)
+    if kind == TRANSITIONS:
+        worker, session, o, a, sequence, version_, count = r.take("<IIHHQQI")
+        if not 1 <= count <= MAX_TRANSITIONS_PER_MESSAGE:
+            raise ProtocolError("out_of_range", f"count out of range: {count}")
+        _expect_body(data, 32 + count * (4 * (2 * o + a + 1) + 2), "transitions")
+        observations, actions = r.floats(count * o).reshape(count, o), r.floats(count * a).reshape(count, a)
+        rewards, next_observations = r.floats(count), r.floats(count * o).reshape(count, o)
+        flags_ = np.frombuffer(data, dtype=np.uint8, count=2 * count, offset=r.offset)
+        if (flags_ > 1).any():
+            raise ProtocolError("out_of_range", "terminated or truncated out of range")
+        return Transitions(worker, _session(session), sequence, version_, observations, actions, rewards, next_observations,
+                           flags_[:count].astype(bool), flags_[count:].astype(bool))
+    if kind == EPISODE:
+        _expect_body(data, 32, "episode")
+        worker, session, length_, reserved, value, version_ = r.take("<IIIIdQ")
+        if reserved:
+            raise ProtocolError("reserved_bits", "reserved field episode reserved is not zero")
+        return EpisodeReport(worker, _session(session), length_, value, version_)
+    if kind == WORKER_STATUS:
+        _expect_body(data, 36, "worker status")
+        worker, session, final, reserved, reserved2, sent, episodes, messages = r.take("<IIBBHQQQ")
+        if final > 1 or reserved or reserved2:
+            raise ProtocolError("reserved_bits", "reserved field worker status flags is not zero")
+        return WorkerStatus(worker, _session(session), bool(final), sent, episodes, messages)
+    if kind == EVALUATION:
+        worker, session, final, reserved, count, reserved2, version_, updates, env_steps = r.take("<IIBBHIQQQ")
+        if final > 1 or reserved or reserved2:
+            raise ProtocolError("reserved_bits", "reserved field evaluation flags is not zero")
+        if not 1 <= count <= MAX_EVALUATION_EPISODES:
+            raise ProtocolError("out_of_range", f"episode count out of range: {count}")
+        _expect_body(data, 40 + 12 * count, "evaluation")
+        returns = list(r.take(f"<{count}d"))
+        lengths = list(r.take(f"<{count}I"))
+        if not all(math.isfinite(v) for v in returns):
+            raise ProtocolError("non_finite", "evaluation return contains NaN or infinity")
+        return EvaluationReport(worker, _session(session), bool(final), Publication(version_, updates, env_steps), returns, lengths)
+    if kind == WEIGHTS:
+        (version_, learner, published, updates, env_steps, mark, seed, episodes, final, hidden, output, reserved,
+         layers) = r.take("<QQQQQQQHBBBBH")
+        if final > 1 or reserved:
+            raise ProtocolError("reserved_bits", "reserved field weights reserved is not zero")
+        if hidden != 1 or output != 2:
+            raise ProtocolError("out_of_range", "activations out of range: not ReLU hidden layers and a tanh output")
+        if not 1 <= layers <= 16:
+            raise ProtocolError("out_of_range", f"layer count out of range: {layers}")
+        sizes = list(r.take(f"<{layers + 1}I"))
+        if not all(1 <= s <= 4096 for s in sizes):
+            raise ProtocolError("out_of_range", f"layer size out of range: {sizes}")
+        action_low, action_high = r.floats(sizes[-1]), r.floats(sizes[-1])
+        (count,) = r.take("<I")
+        if count != parameter_count(sizes):
+            raise ProtocolError("dimension_mismatch", f"parameter count: expected {parameter_count(sizes)}, got {count}")
+        _expect_body(data, 64 + 4 * len(sizes) + 8 * sizes[-1] + 4 + 4 * count, "weights")
+        parameters = r.floats(count)
+        if not np.isfinite(parameters).all():
+            raise ProtocolError("non_finite", "parameters contains NaN or infinity")
+        request = EvaluationRequest(mark, episodes, seed, bool(final)) if episodes > 0 else None
+        return Weights(Publication(version_, updates, env_steps), learner, published, sizes, action_low, action_high, parameters, request)
+    if kind == ANNOUNCE:
+        learner, version_, max_count, credit, count = r.take("<QQIII")
+        if count > 1024 or max_count < 1:
+            raise ProtocolError("out_of_range", f"announce out of range: {count} acknowledgements, {max_count} per message")
+        _expect_body(data, 28 + 16 * count, "announce")
+        acknowledgements = [Acknowledgement(*r.take("<IIQ")) for _ in range(count)]
+        return Announce(learner, version_, max_count, credit, acknowledgements)
+    if kind == SHUTDOWN:
+        _expect_body(data, 4, "shutdown")
+        if r.take("<I")[0] != 0:
+            raise ProtocolError("reserved_bits", "reserved field shutdown reserved is not zero")
+        return Shutdown()
+    raise ProtocolError("unknown_kind", f"unknown message kind {kind}")

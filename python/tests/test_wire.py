@@ -1,0 +1,125 @@
+"""The Python codec against the golden vectors the Swift test suite writes and checks."""
+
+from __future__ import annotations
+
+import json
+import math
+import struct
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from ddpg_gym import wire
+
+GOLDEN = Path(__file__).parent / "golden"
+NAMES = sorted(p.stem for p in GOLDEN.glob("*.bin"))
+
+
+def floats(values: list[Any]) -> np.ndarray:
+    return np.array([float(v) if not isinstance(v, str) else float(v) for v in values], dtype="<f4")
+
+
+def build(fields: dict[str, Any]) -> wire.Message:
+    """The message a golden .json describes."""
+    kind = fields["kind"]
+    if kind == "hello":
+        s = fields["spec"]
+        spec = wire.EnvironmentSpec(s["id"], floats(s["observation_low"]), floats(s["observation_high"]), floats(s["action_low"]),
+                                    floats(s["action_high"]), float(s["reward_low"]), float(s["reward_high"]), s["max_episode_steps"])
+        return wire.Hello(fields["worker_id"], fields["session"], fields["environment_count"], fields["seed"], spec, fields["role"],
+                          fields["next_sequence"])
+    if kind == "transitions":
+        o, a = fields["observation_size"], fields["action_size"]
+        return wire.Transitions(fields["worker_id"], fields["session"], fields["sequence"], fields["weights_version"],
+                                floats(fields["observations"]).reshape(-1, o), floats(fields["actions"]).reshape(-1, a),
+                                floats(fields["rewards"]), floats(fields["next_observations"]).reshape(-1, o),
+                                np.array(fields["terminated"]), np.array(fields["truncated"]))
+    if kind == "episode":
+        return wire.EpisodeReport(fields["worker_id"], fields["session"], fields["length"], fields["return"], fields["weights_version"])
+    if kind == "worker_status":
+        return wire.WorkerStatus(fields["worker_id"], fields["session"], fields["final"], fields["transitions_sent"], fields["episodes"],
+                                 fields["messages_sent"])
+    if kind == "evaluation":
+        return wire.EvaluationReport(fields["worker_id"], fields["session"], fields["final"],
+                                     wire.Publication(fields["weights_version"], fields["updates"], fields["env_steps"]),
+                                     fields["returns"], fields["lengths"])
+    if kind == "weights":
+        r = fields.get("evaluation_request")
+        request = wire.EvaluationRequest(r["mark"], r["episodes"], r["seed"], r["final"]) if r else None
+        return wire.Weights(wire.Publication(fields["version"], fields["updates"], fields["env_steps"]), fields["learner_id"],
+                            fields["published_at_ns"], fields["layer_sizes"], floats(fields["action_low"]), floats(fields["action_high"]),
+                            floats(fields["parameters"]), request)
+    if kind == "announce":
+        return wire.Announce(fields["learner_id"], fields["weights_version"], fields["max_transitions_per_message"], fields["credit"],
+                             [wire.Acknowledgement(a["worker_id"], a["session"], a["next_sequence"]) for a in fields["acknowledgements"]])
+    if kind == "shutdown":
+        return wire.Shutdown()
+    raise AssertionError(f"unknown kind {kind}")
+
+
+def same(a: Any, b: Any) -> bool:
+    """Equality that compares float32 arrays bit for bit (infinities included)."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        x, y = np.asarray(a), np.asarray(b)
+        if x.dtype == bool or y.dtype == bool:
+            return x.shape == y.shape and bool((x.astype(bool) == y.astype(bool)).all())
+        return x.shape == y.shape and x.astype("<f4").tobytes() == y.astype("<f4").tobytes()
+    if hasattr(a, "__dataclass_fields__"):
+        return type(a) is type(b) and all(same(getattr(a, f), getattr(b, f)) for f in a.__dataclass_fields__)
+    if isinstance(a, list):
+        return isinstance(b, list) and len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    if isinstance(a, float) and math.isnan(a):
+        return isinstance(b, float) and math.isnan(b)
+    return bool(a == b)
+
+
+def test_every_kind_has_a_golden_vector() -> None:
+    kinds = {json.loads((GOLDEN / f"{name}.json").read_text())["kind"] for name in NAMES}
+    assert kinds == {"hello", "transitions", "episode", "worker_status", "evaluation", "weights", "announce", "shutdown"}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_encodes_the_golden_bytes(name: str) -> None:
+    fields = json.loads((GOLDEN / f"{name}.json").read_text())
+    assert wire.encode(build(fields)) == (GOLDEN / f"{name}.bin").read_bytes()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_decodes_the_golden_bytes(name: str) -> None:
+    fields = json.loads((GOLDEN / f"{name}.json").read_text())
+    assert same(wire.decode((GOLDEN / f"{name}.bin").read_bytes()), build(fields))
+
+
+def test_an_old_peer_is_told_the_version() -> None:
+    data = bytearray((GOLDEN / "episode.bin").read_bytes())
+    struct.pack_into("<H", data, 4, 2)
+    with pytest.raises(wire.ProtocolError, match="unsupported protocol version 2: this package speaks version 3 only") as error:
+        wire.decode(bytes(data))
+    assert error.value.reason == "unsupported_version"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_truncated_and_extended_frames_are_rejected_not_crashed(name: str) -> None:
+    data = (GOLDEN / f"{name}.bin").read_bytes()
+    for cut in range(len(data)):
+        with pytest.raises(wire.ProtocolError):
+            wire.decode(data[:cut])
+    with pytest.raises(wire.ProtocolError):
+        wire.decode(data + b"\0")
+
+
+def test_flipped_bits_raise_protocol_errors_only() -> None:
+    rng = np.random.default_rng(7)
+    for name in NAMES:
+        data = (GOLDEN / f"{name}.bin").read_bytes()
+        for _ in range(300):
+            flipped = bytearray(data)
+            bit = int(rng.integers(len(data) * 8))
+            flipped[bit // 8] ^= 1 << (bit % 8)
+            try:
+                wire.decode(bytes(flipped))
+            except wire.ProtocolError as error:
+                assert error.reason in {"too_short", "bad_magic", "unsupported_version", "unknown_kind", "reserved_bits",
+                                        "length_mismatch", "dimension_mismatch", "out_of_range", "non_finite"}
