@@ -24,8 +24,9 @@ public struct Evaluator<Env: Environment> {
         play(actor, episodes: episodes).returns
     }
 
-    /// The return and the length of each of `episodes` evaluation episodes.
-    public func play(_ actor: Actor, episodes: Int) -> (returns: [Double], lengths: [Int]) {
+    /// The return and the length of each of `episodes` evaluation episodes, numbered from `first`
+    /// (episode i always starts from the same state, however the episodes are split into calls).
+    public func play(_ actor: Actor, episodes: Int, first: Int = 0) -> (returns: [Double], lengths: [Int]) {
         var envs = (0..<episodes).map { _ in makeEnvironment() }
         let o = envs[0].observationSize, a = envs[0].actionSize
         let observations = UnsafeMutablePointer<Float>.allocate(capacity: episodes * o)
@@ -35,7 +36,7 @@ public struct Evaluator<Env: Environment> {
             actions.deallocate()
         }
         for i in 0..<episodes {
-            var generator = Xoshiro256(seed: seed, stream: UInt64(i))
+            var generator = Xoshiro256(seed: seed, stream: UInt64(first + i))
             envs[i].reset(using: &generator, observation: observations + i * o)
         }
         var totals = [Double](repeating: 0, count: episodes)

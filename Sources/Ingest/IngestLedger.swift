@@ -164,6 +164,12 @@ public struct IngestLedger: Sendable {
         transitionsRejected += Swift.min(Swift.max(claimedTransitions ?? 0, 0), WireFormat.maxTransitionsPerMessage)
     }
 
+    /// Rejections counted elsewhere, in bulk: `messages` messages of one reason that claimed `transitions` in all.
+    public mutating func reject(_ error: ProtocolError, messages: Int, transitions: Int) {
+        messagesRejected[error.reason, default: 0] += max(messages, 0)
+        transitionsRejected += max(transitions, 0)
+    }
+
     /// Notices gathered since the last call.
     public mutating func takeNotices() -> [IngestNotice] {
         guard !notices.isEmpty else { return [] }

@@ -79,8 +79,10 @@ public struct RequestedEvaluation: Sendable, Equatable {
 
 /// The newest publications that carried evaluation requests, by version; bounded, so an
 /// evaluator far behind finds its request forgotten (and its report rejected) rather than memory growing.
+/// Every publication while a request is open carries it (one every 25 updates by default), so the
+/// bound is wide: 4,096 entries of 80 bytes, an evaluation of up to a minute at 1,600 updates/s.
 public struct RequestedEvaluations: Sendable {
-    public static let capacity = 256
+    public static let capacity = 4_096
     private var byVersion: [UInt64: RequestedEvaluation] = [:]
 
     public init() {}

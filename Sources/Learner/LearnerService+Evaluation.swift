@@ -12,6 +12,20 @@ public struct LearnerStopped: Error, CustomStringConvertible {
     public var description: String { "stopped before any worker said hello; nothing was trained" }
 }
 
+/// Messages rejected before the learner knew its environment, of one reason: entered in the ledger once it exists.
+struct RejectedBeforeSpec {
+    var example: ProtocolError
+    var messages = 0
+    var transitions = 0
+
+    init(example: ProtocolError) { self.example = example }
+
+    mutating func add(transitions claimed: Int) {
+        messages += 1
+        transitions += min(max(claimed, 0), WireFormat.maxTransitionsPerMessage)
+    }
+}
+
 /// Evaluation by evaluator processes: the learner never pauses training to evaluate.
 ///
 /// When the env steps pass an evaluation mark, the learner opens a request, which every weights
@@ -27,21 +41,31 @@ struct EvaluationState {
     var lastRecordedMark: UInt64 = 0
     /// The final evaluation, once reported.
     var final: EvaluationResult?
+    /// Whether the open request went out yet (its first publication's actor is kept first).
+    var openPublished = false
     /// With `--until-return`: the actor of each recent publication that carried a request, by version,
     /// and the version whose evaluation reached the target. Training goes on while an evaluator plays,
     /// so the last weights are a few hundred updates past the approved ones; the run ends with these.
     private(set) var actors: [UInt64: [Float]] = [:]
     private var keptFloats = 0
+    /// The first publication of each request: an evaluator that is free when a request opens evaluates
+    /// that one, however many follow while it plays; the last few are kept before any other.
+    private var firsts: [UInt64] = []
     var approvedVersion: UInt64?
     /// Every publication while a request is open carries it (dozens while an evaluator plays), and the
-    /// evaluator takes whichever is newest when it is free: keep them all, up to 32 MiB.
+    /// evaluator takes whichever is newest when it is free: keep them, up to 32 MiB.
     static let keptFloatsLimit = 8 << 20
 
-    mutating func keep(actor parameters: [Float], version: UInt64) {
-        while keptFloats + parameters.count > Self.keptFloatsLimit, let oldest = actors.keys.min() {
+    mutating func keep(actor parameters: [Float], version: UInt64, first: Bool) {
+        guard parameters.count <= Self.keptFloatsLimit / 2 else { return }
+        if first {
+            firsts.append(version)
+            if firsts.count > 4 { firsts.removeFirst() }
+        }
+        while keptFloats + parameters.count > Self.keptFloatsLimit,
+              let oldest = actors.keys.filter({ !firsts.contains($0) }).min() ?? actors.keys.min() {
             keptFloats -= actors.removeValue(forKey: oldest)?.count ?? 0
         }
-        guard parameters.count <= Self.keptFloatsLimit else { return }
         actors[version] = parameters
         keptFloats += parameters.count
     }
@@ -60,6 +84,7 @@ extension LearnerService {
         let mark = UInt64(nextEvaluationAt)
         nextEvaluationAt = saturatingAdd(envSteps / c.evalEvery * c.evalEvery, c.evalEvery)
         evaluationState.open = EvaluationRequest(mark: mark, episodes: c.evalEpisodes, seed: c.evalSeed)
+        evaluationState.openPublished = false
         if weightsVersion > 0 { broadcastWeights() }
     }
 
@@ -98,10 +123,13 @@ extension LearnerService {
     /// A run stopped by `--until-return` ends with the actor whose evaluation reached it, not the one
     /// trained further while the evaluator played: that is the policy `final_eval` then measures.
     func restoreApprovedActor() {
-        guard let version = evaluationState.approvedVersion, let parameters = evaluationState.actors[version],
-              let requested = ingest.requestedEvaluations[version] else { return }
+        guard let version = evaluationState.approvedVersion else { return }
         let actor = agent.actor.network.parameters
-        guard parameters.count == actor.count else { return }
+        guard let parameters = evaluationState.actors[version], let requested = ingest.requestedEvaluations[version],
+              parameters.count == actor.count else {
+            logger.warning("the weights that reached --until-return (v\(version)) are no longer kept; ending with the last weights")
+            return
+        }
         parameters.withUnsafeBufferPointer { actor.values.update(from: $0.baseAddress!, count: $0.count) }
         logger.notice("""
             ending with the weights that reached --until-return: v\(version), published at \(requested.publication.updates) updates \
@@ -127,7 +155,9 @@ extension LearnerService {
         phase = "evaluating"
         let deadline = elapsed + configuration.learner.finalEvaluationSeconds
         var lastPublished = elapsed
-        while evaluationState.final == nil, elapsed < deadline, evaluatorsConnected > 0 {
+        // Evaluators send their status between chunks of episodes, so one that is playing stays connected.
+        func evaluatorsAlive() -> Bool { evaluatorsConnected > 0 }
+        while evaluationState.final == nil, elapsed < deadline, evaluatorsAlive() {
             if elapsed - lastPublished >= 0.25 {
                 // The same version again: a subscriber whose queue was full, or that was reconnecting, missed it.
                 publish(encodeWeights(requested.publication, request: requested.request), what: "the final weights")
@@ -145,7 +175,7 @@ extension LearnerService {
         }
         evaluationState.open = nil
         guard let result = evaluationState.final else {
-            let why = evaluatorsConnected == 0 ? "the evaluators left" : "none arrived within \(format(configuration.learner.finalEvaluationSeconds)) s"
+            let why = !evaluatorsAlive() ? "the evaluators left" : "none arrived within \(format(configuration.learner.finalEvaluationSeconds)) s"
             logger.warning("no final evaluation: \(why) (--final-eval-seconds)")
             return nil
         }
@@ -156,16 +186,18 @@ extension LearnerService {
     /// learner they heard announce), and returns the spec it carries with the message, to be handled
     /// again once the learner is built. Anything else that arrives first is counted as rejected.
     static func awaitSpec(_ sockets: LearnerSockets, id: String?, logger: Logger, metrics: LearnerMetrics)
-        throws -> (spec: EnvironmentSpec, hello: ZMQMessage, rejected: [(ProtocolError, Int?)]) {
+        throws -> (spec: EnvironmentSpec, hello: ZMQMessage, rejected: [String: RejectedBeforeSpec]) {
         logger.notice("waiting for a worker's hello to learn the environment\(id.map { " (\($0))" } ?? "")")
         var encoder = MessageEncoder(capacity: 4_096)
-        var rejected: [(ProtocolError, Int?)] = []
+        // Counts by reason (one example each), so that a flood costs no memory.
+        var rejected: [String: RejectedBeforeSpec] = [:]
         var logged = 0
         let clock = ContinuousClock(), started = clock.now
         var nextAnnounce = clock.now
         while !ShutdownSignal.isRequested {
             while let message = try? sockets.weights.receive(blocking: false) {
-                // A subscription to everything; anything else is dealt with once the learner runs.
+                // A subscription to everything; anything else is dropped here (libzmq keeps nothing of a
+                // manual subscription the learner does not make), and cut off once the learner runs.
                 if message.count == 1, message.withUnsafeBytes({ $0[0] }) == 1 {
                     try? sockets.weights.subscribe()
                     nextAnnounce = clock.now
@@ -195,8 +227,7 @@ extension LearnerService {
                 return (hello.spec, message, rejected)
             case let .failure(error):
                 let claimed = message.withUnsafeBytes { MessageDecoder.claimedTransitionCount($0) }
-                // Kept for the ledger (bounded: past that, counted in the metrics alone).
-                if rejected.count < 100_000 { rejected.append((error, claimed)) }
+                rejected[error.reason, default: RejectedBeforeSpec(example: error)].add(transitions: claimed ?? 0)
                 metrics.messageRejected(reason: error.reason)
                 metrics.transitionsRejected.increment(by: claimed ?? 0)
                 if logged < 10 {

@@ -105,7 +105,7 @@ public final class LearnerService {
         let sockets = try openSockets(settings: configuration.learner, security: security, logger: logger, metrics: monitoring.metrics)
         logger.info("learner listening: transitions \(sockets.transitions.lastEndpoint), weights \(sockets.weights.lastEndpoint)")
         var first: ZMQMessage?
-        var rejectedFirst: [(ProtocolError, Int?)] = []
+        var rejectedFirst: [String: RejectedBeforeSpec] = [:]
         var spec: EnvironmentSpec
         if let known = environment.spec {
             spec = known
@@ -128,7 +128,9 @@ public final class LearnerService {
         }
         let service = LearnerService(configuration: c, spec: spec, sockets: sockets, logger: logger, monitoring: monitoring,
                                      checkpoints: checkpoints)
-        for (error, claimed) in rejectedFirst { service.ingest.ledger.reject(error, claimedTransitions: claimed) }
+        for rejected in rejectedFirst.values {
+            service.ingest.ledger.reject(rejected.example, messages: rejected.messages, transitions: rejected.transitions)
+        }
         if let first { service.handle(first) }
         return service
     }
@@ -361,7 +363,9 @@ public final class LearnerService {
         if let request {
             ingest.requested(request, of: publication, wallSeconds: trainingSeconds, at: elapsed)
             if configuration.learner.untilReturn != nil, !request.isFinal {
-                evaluationState.keep(actor: agent.actor.network.parameters.toArray(), version: weightsVersion)
+                evaluationState.keep(actor: agent.actor.network.parameters.toArray(), version: weightsVersion,
+                                     first: !evaluationState.openPublished)
+                evaluationState.openPublished = true
             }
         }
         let bytes = encodeWeights(publication, request: request)

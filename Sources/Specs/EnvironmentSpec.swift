@@ -51,6 +51,9 @@ public struct EnvironmentSpec: Codable, Sendable, Equatable, CustomStringConvert
     public static let maxIdLength = 64
     /// The most dimensions an observation or an action may have.
     public static let maxDimension = 1_024
+    /// The largest magnitude of a finite bound: beyond it the actor's scale (high − low) / 2 could overflow
+    /// float32, and the wire caps unbounded values at this magnitude anyway.
+    public static let maxMagnitude: Float = 1e6
 
     /// Why this spec cannot describe an environment, or nil if it can. Every field is checked,
     /// so a spec that arrived from a peer can be trusted after this says nil.
@@ -62,11 +65,17 @@ public struct EnvironmentSpec: Codable, Sendable, Equatable, CustomStringConvert
         }
         if !(1...Self.maxDimension).contains(actionSize) { return "action size \(actionSize) is not in 1...\(Self.maxDimension)" }
         if actionHigh.count != actionSize { return "action bounds have \(actionLow.count) low and \(actionHigh.count) high values" }
+        let m = Self.maxMagnitude
         for (i, (low, high)) in zip(observationLow, observationHigh).enumerated() where low.isNaN || high.isNaN || !(low <= high) {
             return "observation dimension \(i): low \(low) is not ≤ high \(high)"
         }
-        for (i, (low, high)) in zip(actionLow, actionHigh).enumerated() where !low.isFinite || !high.isFinite || !(low < high) {
-            return "action dimension \(i): bounds [\(low), \(high)] must be finite with low < high"
+        // A finite bound past ±1e6 would be capped, and could cross the other bound.
+        for (i, (low, high)) in zip(observationLow, observationHigh).enumerated()
+            where (low.isFinite && abs(low) > m) || (high.isFinite && abs(high) > m) {
+            return "observation dimension \(i): finite bounds [\(low), \(high)] must lie within ±\(m) (or be infinite)"
+        }
+        for (i, (low, high)) in zip(actionLow, actionHigh).enumerated() where !low.isFinite || !high.isFinite || !(low < high) || abs(low) > m || abs(high) > m {
+            return "action dimension \(i): bounds [\(low), \(high)] must be finite, within ±\(m), with low < high"
         }
         if rewardLow.isNaN || rewardHigh.isNaN || !(rewardLow <= rewardHigh) || rewardLow == .infinity || rewardHigh == -.infinity {
             return "reward range [\(rewardLow), \(rewardHigh)] must be ordered"
@@ -78,7 +87,10 @@ public struct EnvironmentSpec: Codable, Sendable, Equatable, CustomStringConvert
     /// "Pendulum-v1 (observation 3, action 1 in [-2.0, 2.0], 200 steps)", for logs and errors that name two specs.
     public var description: String {
         let uniform = Set(actionLow).count == 1 && Set(actionHigh).count == 1
-        let bounds = uniform ? "[\(actionLow[0]), \(actionHigh[0])]" : "low \(actionLow), high \(actionHigh)"
+        // Bounded in length: a spec from a peer may have a thousand dimensions.
+        let bounds = uniform ? "[\(actionLow.first ?? 0), \(actionHigh.first ?? 0)]"
+            : actionSize <= 8 ? "low \(actionLow), high \(actionHigh)"
+            : "per-dimension bounds within [\(actionLow.min() ?? 0), \(actionHigh.max() ?? 0)]"
         return "\(id) (observation \(observationSize), action \(actionSize) in \(bounds), \(maxEpisodeSteps) steps)"
     }
 }

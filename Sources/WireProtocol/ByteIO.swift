@@ -26,7 +26,6 @@ struct ByteReader {
         Double(bitPattern: try read(UInt64.self, field: field))
     }
 
-    /// Skips `count` bytes and returns where they start.
     /// `count` little-endian Float32 values, as they are (NaN and infinities included).
     mutating func readFloats(_ count: Int, field: String) throws(ProtocolError) -> [Float] {
         var values: [Float] = []
@@ -35,6 +34,7 @@ struct ByteReader {
         return values
     }
 
+    /// Skips `count` bytes and returns where they start.
     mutating func take(_ count: Int, field: String) throws(ProtocolError) -> Int {
         guard count >= 0, remaining >= count else { throw .tooShort(needed: offset + max(count, 0), got: bytes.count) }
         defer { offset += count }

@@ -43,4 +43,17 @@ struct TransitionBuffer {
     }
 
     mutating func clear() { count = 0 }
+
+    /// Forgets the first `rows` rows (already sent), keeping the rest in order.
+    mutating func removeFirst(_ rows: Int) {
+        let rows = min(rows, count), o = observationSize, a = actionSize, rest = count - rows
+        guard rows > 0 else { return }
+        observations.replaceSubrange(0..<(rest * o), with: observations[(rows * o)..<(count * o)])
+        nextObservations.replaceSubrange(0..<(rest * o), with: nextObservations[(rows * o)..<(count * o)])
+        actions.replaceSubrange(0..<(rest * a), with: actions[(rows * a)..<(count * a)])
+        rewards.replaceSubrange(0..<rest, with: rewards[rows..<count])
+        terminated.replaceSubrange(0..<rest, with: terminated[rows..<count])
+        truncated.replaceSubrange(0..<rest, with: truncated[rows..<count])
+        count = rest
+    }
 }

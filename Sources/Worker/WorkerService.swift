@@ -68,6 +68,8 @@ public final class WorkerService {
     private var unacknowledged: [(sequence: UInt64, count: Int)] = []
     /// Seconds spent waiting for acknowledgements.
     private var pacedSeconds = 0.0
+    /// Evaluation episodes played between two status messages at most.
+    static let episodesPerChunk = 10
     /// How long to wait for an acknowledgement before sending anyway (an announce may have been missed).
     static let maxCreditWait = 0.1
     private var buffer: TransitionBuffer
@@ -107,7 +109,7 @@ public final class WorkerService {
         var noise = configuration.noise
         noise.sigma = configuration.effectiveSigma
         noises = Array(repeating: ExplorationNoise(noise, actionSize: spec.actionSize), count: configuration.environments)
-        // Rows beyond what one message may carry for this environment are sent in the next.
+        // A message carries at most this many rows; `flush` splits a larger buffer.
         let rowsPerMessage = min(configuration.transitionsPerMessage,
                                  WireFormat.maxTransitionsPerMessage(observationSize: spec.observationSize, actionSize: spec.actionSize))
         buffer = TransitionBuffer(capacity: rowsPerMessage + configuration.environments,
@@ -238,7 +240,15 @@ public final class WorkerService {
                evaluatedRequest.map({ $0 != (learner, request.mark, request.isFinal) }) ?? true {
                 evaluatedRequest = (learner, request.mark, request.isFinal)
                 let started = elapsed
-                let (returns, lengths) = Evaluator(seed: request.seed) { Env() }.play(actor, episodes: request.episodes)
+                // In chunks, with a status between them: the learner counts a silent evaluator as gone.
+                let evaluator = Evaluator(seed: request.seed) { Env() }
+                var returns: [Double] = [], lengths: [Int] = []
+                while returns.count < request.episodes {
+                    let chunk = evaluator.play(actor, episodes: min(Self.episodesPerChunk, request.episodes - returns.count), first: returns.count)
+                    returns += chunk.returns
+                    lengths += chunk.lengths
+                    if elapsed - lastStatus >= configuration.statusSeconds { try sendStatus(final: false) }
+                }
                 let report = EvaluationReport(workerId: configuration.workerId, session: session, isFinal: request.isFinal,
                                               publication: publication, returns: returns, lengths: lengths.map { UInt32(clamping: $0) })
                 _ = try send(encoder.encode(report))
@@ -313,6 +323,9 @@ public final class WorkerService {
         }
         greetedLearnerId = id
         weightsVersion = 0
+        // An evaluation the previous learner asked for means nothing to this one.
+        appliedRequest = nil
+        appliedPublication = nil
         // Whatever the previous learner had not consumed is gone; this one starts from the hello.
         unacknowledged.removeAll()
         // Greeted on its announcement: its credit holds (0 from a learner that does not pace).
@@ -422,27 +435,35 @@ public final class WorkerService {
 
     /// Sends the buffered transitions as one message. Returns false if interrupted by a stop request.
     @discardableResult
+    /// Sends the buffered transitions, in messages of at most `rowsPerMessage` rows (the buffer can hold
+    /// a step of every environment more). Returns false if interrupted by a stop request; what was sent
+    /// by then leaves the buffer, the rest stays.
     private func flush(untilDeadline deadline: Double? = nil) throws -> Bool {
-        guard buffer.count > 0 else { return true }
-        let header = TransitionsHeader(workerId: configuration.workerId, session: session, observationSize: buffer.observationSize,
-                                       actionSize: buffer.actionSize, sequence: sequence, weightsVersion: weightsVersion, count: buffer.count)
-        let n = buffer.count, o = buffer.observationSize, a = buffer.actionSize
-        let bytes = buffer.observations.withUnsafeBufferPointer { obs in buffer.actions.withUnsafeBufferPointer { act in
-            buffer.rewards.withUnsafeBufferPointer { rew in buffer.nextObservations.withUnsafeBufferPointer { next in
-                buffer.terminated.withUnsafeBufferPointer { term in buffer.truncated.withUnsafeBufferPointer { trunc in
-                    encoder.encodeTransitions(
-                        header, observations: UnsafeBufferPointer(rebasing: obs[0..<(n * o)]),
-                        actions: UnsafeBufferPointer(rebasing: act[0..<(n * a)]), rewards: UnsafeBufferPointer(rebasing: rew[0..<n]),
-                        nextObservations: UnsafeBufferPointer(rebasing: next[0..<(n * o)]),
-                        terminated: UnsafeBufferPointer(rebasing: term[0..<n]), truncated: UnsafeBufferPointer(rebasing: trunc[0..<n]))
+        var start = 0
+        defer { buffer.removeFirst(start) }
+        let o = buffer.observationSize, a = buffer.actionSize
+        while start < buffer.count {
+            let n = min(buffer.count - start, rowsPerMessage), end = start + n
+            let header = TransitionsHeader(workerId: configuration.workerId, session: session, observationSize: o,
+                                           actionSize: a, sequence: sequence, weightsVersion: weightsVersion, count: n)
+            let bytes = buffer.observations.withUnsafeBufferPointer { obs in buffer.actions.withUnsafeBufferPointer { act in
+                buffer.rewards.withUnsafeBufferPointer { rew in buffer.nextObservations.withUnsafeBufferPointer { next in
+                    buffer.terminated.withUnsafeBufferPointer { term in buffer.truncated.withUnsafeBufferPointer { trunc in
+                        encoder.encodeTransitions(
+                            header, observations: UnsafeBufferPointer(rebasing: obs[(start * o)..<(end * o)]),
+                            actions: UnsafeBufferPointer(rebasing: act[(start * a)..<(end * a)]),
+                            rewards: UnsafeBufferPointer(rebasing: rew[start..<end]),
+                            nextObservations: UnsafeBufferPointer(rebasing: next[(start * o)..<(end * o)]),
+                            terminated: UnsafeBufferPointer(rebasing: term[start..<end]), truncated: UnsafeBufferPointer(rebasing: trunc[start..<end]))
+                    } }
                 } }
             } }
-        } }
-        guard try send(bytes, untilDeadline: deadline, applyWeights: true) else { return false }
-        if credit > 0 { unacknowledged.append((sequence, n)) }
-        transitionsSent += n
-        sequence += 1
-        buffer.clear()
+            guard try send(bytes, untilDeadline: deadline, applyWeights: true) else { return false }
+            if credit > 0 { unacknowledged.append((sequence, n)) }
+            transitionsSent += n
+            sequence += 1
+            start = end
+        }
         return true
     }
 

@@ -212,6 +212,9 @@ struct LearnerCommand: ParsableCommand {
                 throw ValidationError("--resume: \(ResumeError(directory: store.directory, skipped: scan.skipped))")
             }
             let header = checkpoint.header
+            if let problem = header.spec?.problem {
+                throw ValidationError("--resume: the newest checkpoint's environment spec is invalid: \(problem)")
+            }
             let spec = header.spec ?? NativeEnvironments.type(named: header.environment)?.init().spec
             return LearnerEnvironment(spec: spec, id: header.environment, solvedReturn: solved)
         }

@@ -367,6 +367,10 @@ def decode(data: bytes) -> Message:
         parameters = r.floats(count)
         if not np.isfinite(parameters).all():
             raise ProtocolError("non_finite", "parameters contains NaN or infinity")
+        if episodes > MAX_EVALUATION_EPISODES:
+            raise ProtocolError("out_of_range", f"evaluation episodes out of range: {episodes}")
+        if episodes == 0 and (mark or seed or final):
+            raise ProtocolError("reserved_bits", "reserved field evaluation request without episodes is not zero")
         request = EvaluationRequest(mark, episodes, seed, bool(final)) if episodes > 0 else None
         return Weights(Publication(version_, updates, env_steps), learner, published, sizes, action_low, action_high, parameters, request)
     if kind == ANNOUNCE:
