@@ -64,3 +64,25 @@ extension DistributedTests {
         #expect((summary["final_eval"] as? [String: Any])?["episodes"] as? Int == 3)
     }
 }
+
+extension DistributedTests {
+    @Test("a worker whose buffer holds more than one message may carry splits it: no message is rejected, every transition arrives")
+    func oversizedBufferIsSplit() throws {
+        let directory = Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let ports = Harness.freePorts()
+        // 4,096 rows a message (the protocol's most) and 3 environments a step: the buffer reaches 4,098 before it is sent.
+        let learner = try Child(Harness.learnerArguments(ports: ports, runDirectory: directory, extra: ["--ingest-only"]), name: "learner")
+        let worker = try Child(Harness.workerArguments(ports: ports, id: 0, extra: [
+            "--transitions-per-message", "4096", "--envs-per-worker", "3", "--flush-ms", "10000",
+        ]), name: "worker")
+        Harness.waitForStatus(ports, "a few full messages") { $0.envSteps >= 5 * 4_096 }
+        learner.signal(SIGTERM)
+        #expect(learner.waitForExit() == 0)
+        #expect(worker.waitForExit() == 0)
+        let summary = try Harness.summary(in: directory)
+        #expect((summary["messages_rejected"] as? [String: Int] ?? ["?": 1]).isEmpty, "\(summary["messages_rejected"] ?? "")")
+        let sent = try #require(summary["transitions_sent"] as? [String: Int])
+        #expect(sent["0"] == summary["transitions_received"] as? Int, "sent \(sent) = received")
+    }
+}
