@@ -22,7 +22,7 @@ def solve(run_dir: Path) -> dict[str, float | None]:
     summary = json.loads((run_dir / "summary.json").read_text())
     solved = summary.get("solved_at")
     return {"env_steps": solved and solved["env_steps"], "seconds": solved and solved["wall_seconds"],
-            "final_eval": summary["final_eval"]["mean_return"]}
+            "final_eval": (summary.get("final_eval") or {}).get("mean_return")}  # null: a learner without an evaluator
 
 
 def emit(name: str, value: object, unit: str = "") -> None:
