@@ -46,7 +46,12 @@ struct TransitionBuffer {
 
     /// Forgets the first `rows` rows (already sent), keeping the rest in order.
     mutating func removeFirst(_ rows: Int) {
-        let rows = min(rows, count), o = observationSize, a = actionSize, rest = count - rows
+        // Every flush sends the whole buffer but for a stop mid-way: then nothing moves.
+        guard rows < count else {
+            count = 0
+            return
+        }
+        let o = observationSize, a = actionSize, rest = count - rows
         guard rows > 0 else { return }
         observations.replaceSubrange(0..<(rest * o), with: observations[(rows * o)..<(count * o)])
         nextObservations.replaceSubrange(0..<(rest * o), with: nextObservations[(rows * o)..<(count * o)])
