@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Installs the Debian packages ddpg builds against (OpenBLAS, ZeroMQ, pkg-config),
+# Installs the Debian packages ddpg builds against (OpenBLAS, ZeroMQ, pkg-config) and its tests use
+# (python3-venv for the Python package, procps for pgrep),
 # skipping apt entirely when they are already present.
 set -euo pipefail
-packages=(libopenblas-dev libzmq3-dev pkg-config)
+packages=(libopenblas-dev libzmq3-dev pkg-config python3-venv procps)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -5,7 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 swift test -c release -Xswiftc -enable-testing "$@"
-# The Python package's codec against the same golden vectors the Swift suite checks (python/tests/golden).
+# The Python package (python/): its codec against the golden vectors the Swift suite checks, its
+# worker's parts, and real processes: `ddpg learner` and `ddpg launch` with `ddpg-gym-worker`s on
+# gymnasium environments, beside Swift workers (python/tests/test_processes.py), using the build above.
 [ -x .build/pyvenv/bin/python ] || python3 -m venv .build/pyvenv
 .build/pyvenv/bin/pip install --quiet --disable-pip-version-check "./python[test]"
-.build/pyvenv/bin/python -m pytest python/tests
+DDPG_BIN=.build/release/ddpg DDPG_REQUIRE_PROCESS_TESTS=1 .build/pyvenv/bin/python -m pytest python/tests

@@ -195,7 +195,7 @@ public struct LearnerCheckpoint: Sendable {
     /// Checks that this checkpoint was trained on `spec` and fits `agent` (and `replay`, if its contents are to be restored).
     public func checkCompatible(with agent: DDPGAgent, spec: EnvironmentSpec) throws(CheckpointError) {
         if let saved = header.spec {
-            if saved != spec { throw .incompatible("it was trained on \(saved); this run is \(spec)") }
+            if !saved.isSameEnvironment(as: spec) { throw .incompatible("it was trained on \(saved); this run is \(spec)") }
         } else if header.environment != spec.id {
             throw .incompatible("environment \(header.environment), this run is \(spec.id)")
         }

@@ -99,7 +99,8 @@ public struct LearnerEnvironment: Sendable {
     public var spec: EnvironmentSpec?
     /// Without a spec, the environment id the first hello must announce (nil: any).
     public var id: String?
-    /// The mean evaluation return that counts as solving an environment, for the ones the caller knows.
+    /// The mean evaluation return that counts as solving an environment (`--solved-return`, or the
+    /// native environment's); nil for an environment with none, whose runs report no solved_at.
     public var solvedReturn: @Sendable (String) -> Double?
 
     public init(spec: EnvironmentSpec?, id: String? = nil, solvedReturn: @escaping @Sendable (String) -> Double? = { _ in nil }) {

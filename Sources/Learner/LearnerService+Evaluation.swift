@@ -114,9 +114,9 @@ extension LearnerService {
             \(report.workerId): \(format(result.meanReturn)) ± \(format(result.stdReturn)), \(format((now - requested.publishedAt) * 1_000)) ms after publication
             """)
         let c = configuration.training
-        if solvedAt == nil, result.meanReturn >= c.solvedReturn {
+        if solvedAt == nil, let target = c.solvedReturn, result.meanReturn >= target {
             solvedAt = SolvedAt(envSteps: result.envSteps, wallSeconds: result.wallSeconds)
-            logger.notice("solved: eval \(format(result.meanReturn)) ± \(format(result.stdReturn)) ≥ \(format(c.solvedReturn)) at \(result.envSteps) env steps, \(format(result.wallSeconds)) s")
+            logger.notice("solved: eval \(format(result.meanReturn)) ± \(format(result.stdReturn)) ≥ \(format(target)) at \(result.envSteps) env steps, \(format(result.wallSeconds)) s")
         }
     }
 

@@ -119,7 +119,7 @@ public final class LearnerService {
         }
         var c = configuration
         c.training.environment = spec.id
-        if let solved = environment.solvedReturn(spec.id) { c.training.solvedReturn = solved }
+        c.training.solvedReturn = environment.solvedReturn(spec.id)
         do {
             try c.training.checkReplayFits(spec)
         } catch {

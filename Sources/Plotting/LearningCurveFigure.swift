@@ -15,7 +15,8 @@ public struct RunRecord: Sendable {
     public var evaluations: [Evaluation]
     public var finalEvaluation: (mean: Double, std: Double)?
     public var solvedAt: (envSteps: Double, wallSeconds: Double)?
-    public var solvedReturn: Double
+    /// nil: the run had no threshold (an environment that declares none).
+    public var solvedReturn: Double?
     public var progress: ProgressTable?
 
     public enum LoadError: Error, CustomStringConvertible {
@@ -52,7 +53,9 @@ public struct RunRecord: Sendable {
         let solved = (summary["solved_at"] as? [String: Any]).flatMap { s in
             number(s["env_steps"]).flatMap { steps in number(s["wall_seconds"]).map { (steps, $0) } }
         }
-        let solvedReturn = number((summary["config"] as? [String: Any])?["solved_return"]) ?? -200
+        let config = summary["config"] as? [String: Any]
+        // Summaries before thresholds could be absent (null) were Pendulum's: −200.
+        let solvedReturn = config?.keys.contains("solved_return") == true ? number(config?["solved_return"]) : -200
         let progressURL = directory.appendingPathComponent(ProgressLog.fileName)
         let progress = (try? String(contentsOf: progressURL, encoding: .utf8)).map(ProgressTable.init(csv:))
         return RunRecord(name: directory.standardizedFileURL.lastPathComponent, evaluations: evaluations, finalEvaluation: final,
@@ -66,10 +69,12 @@ public enum LearningCurveFigure {
         var canvas = SVGCanvas(width: 1280, height: 860)
         var subtitle: [String] = []
         if let final = run.finalEvaluation { subtitle.append(String(format: "final eval %.1f ± %.1f", final.mean, final.std)) }
-        if let solved = run.solvedAt {
-            subtitle.append("solved (≥ \(Axis.label(run.solvedReturn))) at \(Axis.label(solved.envSteps)) env steps, \(String(format: "%.1f", solved.wallSeconds)) s")
-        } else {
-            subtitle.append("not solved (≥ \(Axis.label(run.solvedReturn)))")
+        if let threshold = run.solvedReturn {
+            if let solved = run.solvedAt {
+                subtitle.append("solved (≥ \(Axis.label(threshold))) at \(Axis.label(solved.envSteps)) env steps, \(String(format: "%.1f", solved.wallSeconds)) s")
+            } else {
+                subtitle.append("not solved (≥ \(Axis.label(threshold)))")
+            }
         }
         canvas.text("ddpg · \(run.name)", x: 640, y: 30, size: 20, anchor: .middle, weight: "bold")
         canvas.text(subtitle.joined(separator: " · "), x: 640, y: 52, size: 14, anchor: .middle, fill: "#444")
@@ -80,7 +85,7 @@ public enum LearningCurveFigure {
                                  band: run.evaluations.map(\.stdReturn), markers: true)
         let evalByTime = Series(name: "eval return (mean ± std)", color: "#1f5fbf", points: run.evaluations.map { ($0.wallSeconds, $0.meanReturn) },
                                 band: run.evaluations.map(\.stdReturn), markers: true)
-        let reference = (run.solvedReturn, "solved: \(Axis.label(run.solvedReturn))")
+        let reference = run.solvedReturn.map { ($0, "solved: \(Axis.label($0))") }
         LineChart(title: "Return vs environment steps", xLabel: "environment steps", yLabel: "return",
                   series: episodeSeries(episodeByStep) + [evalBySteps], reference: reference)
             .draw(on: &canvas, x: 0, y: 70, width: 640, height: 400)

@@ -22,8 +22,8 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     public var finalEvalEpisodes = 50
     /// Seed of the evaluation episodes; fixed so every evaluation faces the same starts.
     public var evalSeed: UInt64 = 1_000_003
-    /// The mean evaluation return that counts as solving the task.
-    public var solvedReturn = -200.0
+    /// The mean evaluation return that counts as solving the task (nil: the environment declares none).
+    public var solvedReturn: Double? = -200.0
     /// Stop at the first evaluation whose mean return reaches this (nil: run all `maxEnvSteps`).
     public var untilReturn: Double?
     public var blasThreads = 1
@@ -55,7 +55,7 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         evalEpisodes = try value(.evalEpisodes, defaults.evalEpisodes)
         finalEvalEpisodes = try value(.finalEvalEpisodes, defaults.finalEvalEpisodes)
         evalSeed = try value(.evalSeed, defaults.evalSeed)
-        solvedReturn = try value(.solvedReturn, defaults.solvedReturn)
+        solvedReturn = container.contains(.solvedReturn) ? try container.decodeIfPresent(Double.self, forKey: .solvedReturn) : defaults.solvedReturn
         untilReturn = try container.decodeIfPresent(Double.self, forKey: .untilReturn)
         blasThreads = try value(.blasThreads, defaults.blasThreads)
         agent = try value(.agent, defaults.agent)
@@ -102,6 +102,7 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         }
         try check(updatesPerStep >= 0, "updatesPerStep", "must be non-negative, got \(updatesPerStep)")
         try check(evalEvery > 0, "evalEvery", "must be positive, got \(evalEvery)")
+        try check(solvedReturn?.isFinite ?? true, "solvedReturn", "must be a finite number, got \(solvedReturn ?? 0)")
         try check(evalEpisodes > 0, "evalEpisodes", "must be positive, got \(evalEpisodes)")
         try check(finalEvalEpisodes > 0, "finalEvalEpisodes", "must be positive, got \(finalEvalEpisodes)")
         if let untilReturn { try check(untilReturn.isFinite, "untilReturn", "must be finite, got \(untilReturn)") }

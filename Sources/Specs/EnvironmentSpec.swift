@@ -84,6 +84,17 @@ public struct EnvironmentSpec: Codable, Sendable, Equatable, CustomStringConvert
         return nil
     }
 
+    /// Whether `other` describes the same environment: identical in everything but the reward range.
+    /// Gymnasium 1.x declares no reward range, so a Python worker announces (−∞, ∞) for the Pendulum-v1
+    /// whose Swift worker announces [−16.27, 0]; the range only bounds the learner's own checks, and the
+    /// learner keeps the one it has.
+    public func isSameEnvironment(as other: EnvironmentSpec) -> Bool {
+        var other = other
+        other.rewardLow = rewardLow
+        other.rewardHigh = rewardHigh
+        return self == other
+    }
+
     /// "Pendulum-v1 (observation 3, action 1 in [-2.0, 2.0], 200 steps)", for logs and errors that name two specs.
     public var description: String {
         let uniform = Set(actionLow).count == 1 && Set(actionHigh).count == 1

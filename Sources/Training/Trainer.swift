@@ -123,7 +123,7 @@ public final class Trainer {
             if envSteps % c.evalEvery == 0 || envSteps == c.maxEnvSteps {
                 let result = evaluator.evaluate(agent.actor, episodes: c.evalEpisodes, envSteps: envSteps, wallSeconds: elapsed())
                 evaluations.append(result)
-                if solvedAt == nil, result.meanReturn >= c.solvedReturn {
+                if solvedAt == nil, let target = c.solvedReturn, result.meanReturn >= target {
                     solvedAt = SolvedAt(envSteps: envSteps, wallSeconds: result.wallSeconds)
                 }
                 let now = elapsed()

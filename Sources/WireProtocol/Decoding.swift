@@ -113,7 +113,7 @@ public struct MessageDecoder: Sendable {
 
     private func decodeHello(_ reader: inout ByteReader) throws(ProtocolError) -> Hello {
         let hello = try Self.readHello(&reader)
-        guard hello.spec == expected.spec else { throw .specMismatch(expected: expected.spec.description, announced: hello.spec.description) }
+        guard expected.spec.isSameEnvironment(as: hello.spec) else { throw .specMismatch(expected: expected.spec.description, announced: hello.spec.description) }
         return hello
     }
 

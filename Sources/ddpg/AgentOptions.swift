@@ -159,7 +159,7 @@ let flagForField: [String: String] = [
     "updatesPerStep": "--updates-per-step", "evalEvery": "--eval-every", "evalEpisodes": "--eval-episodes",
     "finalEvalEpisodes": "--final-eval-episodes", "blasThreads": "--blas-threads",
     "samplesPerInsert": "--samples-per-insert", "rateTolerance": "--rate-tolerance", "broadcastEvery": "--broadcast-every", "broadcastBytesPerSecond": "--broadcast-budget",
-    "drainSeconds": "--drain-seconds", "maxPeers": "--max-peers", "transitionsEndpoint": "--transitions-port and --weights-port", "untilReturn": "--until-return",
+    "drainSeconds": "--drain-seconds", "maxPeers": "--max-peers", "transitionsEndpoint": "--transitions-port and --weights-port", "untilReturn": "--until-return", "solvedReturn": "--solved-return",
     "checkpointEverySeconds": "--checkpoint-every", "checkpointEveryUpdates": "--checkpoint-every", "keepCheckpoints": "--keep-checkpoints",
     "workerCount": "--workers", "environments": "--envs-per-worker", "noiseSpreadAlpha": "--noise-spread-alpha",
     "noiseSigmas": "--noise-sigmas", "transitionsPerMessage": "--transitions-per-message", "flushMilliseconds": "--flush-ms",

@@ -16,6 +16,14 @@ struct CommonOptions: ParsableArguments {
     /// The environment a run trains on: `--env`, or Pendulum-v1.
     var environment: String { env ?? Self.defaults.environment }
 
+    @Option(parsing: .unconditional, help: "Mean evaluation return that counts as solved (default: the environment's own, e.g. -200 for Pendulum-v1, 90 for MountainCarContinuous-v0, gymnasium's reward_threshold for others; none if it declares none).")
+    var solvedReturn: Double?
+
+    /// `--solved-return`, else the native environment's threshold.
+    func solvedThreshold(for id: String) -> Double? {
+        solvedReturn ?? NativeEnvironments.type(named: id)?.solvedReturn
+    }
+
     @Option(parsing: .unconditional, help: "Seed of every random stream of the run.")
     var seed = defaults.seed
 
@@ -66,7 +74,7 @@ struct CommonOptions: ParsableArguments {
     func apply(to c: inout TrainingConfiguration) {
         c.environment = environment
         // Each environment's own threshold (−200 for Pendulum-v1, gymnasium's 90 for MountainCarContinuous-v0).
-        c.solvedReturn = NativeEnvironments.type(named: environment)?.solvedReturn ?? c.solvedReturn
+        c.solvedReturn = solvedThreshold(for: environment)
         c.seed = seed
         c.maxEnvSteps = maxEnvSteps
         c.replayCapacity = replayCapacity
@@ -81,7 +89,10 @@ struct CommonOptions: ParsableArguments {
     /// `--env` must name a native environment (what `train` and Swift workers can run).
     func validateNativeEnvironment() throws {
         guard NativeEnvironments.type(named: environment) == nil else { return }
-        throw ValidationError("--env: unknown environment '\(environment)'; native environments: \(NativeEnvironments.ids.joined(separator: ", "))")
+        throw ValidationError("""
+            --env: unknown environment '\(environment)'; native environments: \(NativeEnvironments.ids.joined(separator: ", ")). \
+            Gymnasium environments run on Python workers: `ddpg launch --env ID`, or `ddpg learner` with `ddpg-gym-worker` (python/)
+            """)
     }
 
     func validateLogLevel() throws {
@@ -99,6 +110,7 @@ struct CommonOptions: ParsableArguments {
                       "--final-eval-episodes", "\(finalEvalEpisodes)", "--eval-seed", "\(evalSeed)", "--blas-threads", "\(blasThreads)",
                       "--log-level", logLevel]
         if let runDir { result += ["--run-dir", runDir] }
+        if let solvedReturn { result += ["--solved-return", "\(solvedReturn)"] }
         if let logdir { result += ["--logdir", logdir] }
         return result
     }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Environments
 import Foundation
 import Logging
 import ProcessSupport
@@ -12,7 +13,9 @@ struct LaunchCommand: ParsableCommand {
             Stops at --max-env-steps transitions or --until-return R, or on SIGINT/SIGTERM, which it \
             forwards. Children exit with the launcher even if it is killed. The learner writes \
             summary.json into --run-dir (default runs/launch); each worker writes worker-ID.json beside it, \
-            the evaluator evaluator.json.
+            the evaluator evaluator.json. An --env that is not native (any gymnasium environment with a Box \
+            action space, e.g. HalfCheetah-v5) runs on Python workers: `ddpg-gym-worker` from the ddpg_gym \
+            package (pip install ./python) under --python.
             """
     )
 
@@ -24,6 +27,9 @@ struct LaunchCommand: ParsableCommand {
 
     @Option(parsing: .unconditional, help: "Evaluator processes (0: none; the run then has no evaluations).")
     var evaluators = 1
+
+    @Option(parsing: .unconditional, help: "Python interpreter with the ddpg_gym package and gymnasium, for an --env that is not native.")
+    var python = "python3"
 
     @OptionGroup var common: CommonOptions
     @OptionGroup(title: "Learner") var learner: LearnerOptions
@@ -39,7 +45,7 @@ struct LaunchCommand: ParsableCommand {
         if curveKeys != nil, !Curve.isAvailable { throw ValidationError("--curve-keys: this libzmq is built without CURVE") }
         guard workers >= 1, workers <= 256 else { throw ValidationError("--workers: must be in 1...256, got \(workers)") }
         guard evaluators >= 0, evaluators <= 8 else { throw ValidationError("--evaluators: must be in 0...8, got \(evaluators)") }
-        try common.validateNativeEnvironment()
+        // An --env that is not native is checked when run() asks Python about it (a second or two, once).
         guard workerRestarts >= 0 else { throw ValidationError("--worker-restarts: must be non-negative, got \(workerRestarts)") }
         // The children validate everything again; checking here reports errors before anything starts.
         var learnerCommand = LearnerCommand()
@@ -59,11 +65,23 @@ struct LaunchCommand: ParsableCommand {
         let interactive = monitoring.consoleMode == .interactive
         bootstrapLogging(level: common.logLevel, interactive: interactive)
         let logger = Logger(label: "ddpg.launch")
+        // Gymnasium environments run on Python workers; their spec reaches the learner in the hello.
+        let pythonWorkers = NativeEnvironments.type(named: common.environment) == nil
+            ? try PythonWorkers.probe(python: python, environment: common.environment) : nil
+        if let pythonWorkers {
+            logger.info("\(common.environment) is not a native environment: running it on Python workers (\(python) -m ddpg_gym)")
+        }
         let runDirectory = learner.resume.map { URL(fileURLWithPath: $0) } ?? common.runDirectory(default: "launch")
         try prepareRunDirectory(runDirectory, flag: learner.resume != nil ? "--resume" : "--run-dir",
                                 bytesNeeded: learner.checkpointBytes(agent: agent, replayCapacity: common.replayCapacity, environment: common.environment))
         var commonOptions = common
         commonOptions.runDir = runDirectory.path
+        if let pythonWorkers {
+            // gymnasium's threshold for the environment, unless the user gave one; and the id the hello
+            // carries ("module:Name-v0" imports module to register Name-v0).
+            commonOptions.solvedReturn = common.solvedReturn ?? pythonWorkers.description.rewardThreshold
+            commonOptions.env = pythonWorkers.description.id
+        }
         let supervisor = Supervisor(logger: logger)
         let parent = ["--parent-pid", "\(getpid())"]
         let (learnerSecurity, workerSecurity) = try curveKeys.map { try Self.curveArguments(directory: $0, logger: logger) } ?? ([], [])
@@ -85,14 +103,19 @@ struct LaunchCommand: ParsableCommand {
         func workerArguments(_ id: Int) -> [String] {
             let evaluator = id >= workers
             let stats = evaluator ? (evaluators == 1 ? "evaluator.json" : "evaluator-\(id - workers).json") : "worker-\(id).json"
-            return ["worker", "--env", common.environment, "--learner", host, "--transitions-port", "\(learner.transitionsPort)",
+            return (pythonWorkers == nil ? ["worker"] : []) + ["--env", common.environment, "--learner", host, "--transitions-port", "\(learner.transitionsPort)",
                     "--weights-port", "\(learner.weightsPort)", "--worker-id", "\(id)", "--workers", "\(workers)", "--seed", "\(common.seed)",
                     "--log-level", workerLogLevel, "--stats-file", runDirectory.appendingPathComponent(stats).path]
                 + (evaluator ? ["--evaluator"] : worker.arguments + noise.arguments) + workerSecurity + parent
         }
         // Started alongside the learner, not after it listens: they retry their connection every few
         // milliseconds, and process start-up, a good part of a Pendulum run, overlaps the learner's.
-        var workerProcesses = try (0..<(workers + evaluators)).map { try supervisor.start(workerArguments($0)) }
+        func startWorker(_ id: Int) throws -> Process {
+            guard let pythonWorkers else { return try supervisor.start(workerArguments(id)) }
+            let (executable, arguments) = pythonWorkers.command(workerArguments(id))
+            return try supervisor.start(arguments, executable: executable)
+        }
+        var workerProcesses = try (0..<(workers + evaluators)).map { try startWorker($0) }
         if !Supervisor.waitUntilListening(host: host, port: learner.transitionsPort, timeout: 10, while: learnerProcess),
            learnerProcess.isRunning {
             logger.warning("the learner is not accepting connections on \(host):\(learner.transitionsPort) after 10 s; the workers keep trying")
@@ -112,7 +135,7 @@ struct LaunchCommand: ParsableCommand {
                 guard restarts[id] < workerRestarts else { continue }
                 restarts[id] += 1
                 logger.warning("\(id < workers ? "worker" : "evaluator") \(id) exited (\(Supervisor.describe(workerProcesses[id]))); restarting it (\(restarts[id]) of \(workerRestarts))")
-                workerProcesses[id] = try supervisor.start(workerArguments(id))
+                workerProcesses[id] = try startWorker(id)
             }
             usleep(50_000)
         }
@@ -179,9 +202,10 @@ final class Supervisor {
         executable = URL(fileURLWithPath: path)
     }
 
-    func start(_ arguments: [String]) throws -> Process {
+    /// Starts this binary with `arguments`, or another program (a Python worker) when `executable` is given.
+    func start(_ arguments: [String], executable: URL? = nil) throws -> Process {
         let process = Process()
-        process.executableURL = executable
+        process.executableURL = executable ?? self.executable
         process.arguments = arguments
         // The learner prints its summary path; the launcher prints it once for all.
         process.standardOutput = FileHandle.nullDevice

@@ -202,7 +202,8 @@ struct LearnerCommand: ParsableCommand {
     /// The spec `--env` names when it is native; else, when resuming without --env, the one its newest
     /// checkpoint recorded; else none, and the learner learns it from the first hello (of `--env`'s id, if given).
     func environment(resuming store: CheckpointStore) throws -> LearnerEnvironment {
-        let solved: @Sendable (String) -> Double? = { NativeEnvironments.type(named: $0)?.solvedReturn }
+        let options = common
+        let solved: @Sendable (String) -> Double? = { options.solvedThreshold(for: $0) }
         if let id = common.env {
             return LearnerEnvironment(spec: NativeEnvironments.type(named: id)?.init().spec, id: id, solvedReturn: solved)
         }

@@ -161,7 +161,7 @@ struct WorkerCommand: ParsableCommand {
 
     func validate() throws {
         guard NativeEnvironments.type(named: env) != nil else {
-            throw ValidationError("--env: unknown environment '\(env)'; native environments: \(NativeEnvironments.ids.joined(separator: ", "))")
+            throw ValidationError("--env: unknown environment '\(env)'; native environments: \(NativeEnvironments.ids.joined(separator: ", ")). For a gymnasium environment run `ddpg-gym-worker --env \(env)` (python/) instead")
         }
         _ = try options.parsedSigmas()
         _ = try resolvedWorkerId()

@@ -197,7 +197,23 @@ struct ValidationTests {
         bytes = good; bytes[bytes.count - 8] = 2; expectRejection(bytes, "out_of_range")
     }
 
-    @Test("a hello whose spec differs in any field is rejected, naming both specs")
+    @Test("a hello whose spec differs only in its reward range is accepted: gymnasium declares none")
+    func rewardRangeIsTheLearners() throws {
+        var unbounded = pendulumSpec
+        unbounded.rewardLow = -.infinity
+        unbounded.rewardHigh = .infinity
+        guard case let .hello(hello) = try decode(helloMessage(spec: unbounded)) else {
+            Issue.record("not a hello")
+            return
+        }
+        #expect(hello.spec.rewardHigh == .infinity)
+        #expect(pendulumSpec.isSameEnvironment(as: unbounded) && unbounded.isSameEnvironment(as: pendulumSpec))
+        var observation = unbounded
+        observation.observationHigh[2] = 9
+        #expect(!pendulumSpec.isSameEnvironment(as: observation))
+    }
+
+    @Test("a hello whose spec differs in any field but the reward range is rejected, naming both specs")
     func wrongEnvironment() throws {
         var other = pendulumSpec
         other.id = "CartPole-v1"

@@ -182,6 +182,12 @@ class Shutdown:
 Message = Union[Hello, Transitions, EpisodeReport, WorkerStatus, EvaluationReport, Weights, Announce, Shutdown]
 
 
+def max_transitions_per_message(observation_size: int, action_size: int) -> int:
+    """The most rows one transitions message may carry for these shapes (at most 256 KiB per message)."""
+    row = 4 * (2 * observation_size + action_size + 1) + 2
+    return max(1, min(MAX_TRANSITIONS_PER_MESSAGE, (MAX_WORKER_MESSAGE_BYTES - HEADER.size - 32) // row))
+
+
 def parameter_count(layer_sizes: list[int]) -> int:
     return sum((i + 1) * o for i, o in zip(layer_sizes, layer_sizes[1:]))
 

@@ -1,0 +1,162 @@
+"""The worker's parts on their own: the numpy actor, noise, spec, buffer, evaluation and flags."""
+
+from __future__ import annotations
+
+import math
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+from ddpg_gym import wire
+from ddpg_gym.actor import NumpyActor, ShapeError
+from ddpg_gym.cli import config_from, parser, read_key, worker_id
+from ddpg_gym.noise import Noise, effective_sigma
+from ddpg_gym.spec import EnvironmentError_, _f32_outward, spec_of, wire_id
+from ddpg_gym.worker import GymWorker, TransitionBuffer, WorkerConfig, play
+
+
+def pendulum_spec() -> wire.EnvironmentSpec:
+    env = gym.make("Pendulum-v1")
+    try:
+        return spec_of(env, "Pendulum-v1")
+    finally:
+        env.close()
+
+
+def weights(sizes: list[int], parameters: np.ndarray, low: float = -2.0, high: float = 2.0) -> wire.Weights:
+    a = sizes[-1]
+    return wire.Weights(wire.Publication(3, 100, 1_000), 7, 0, sizes, np.full(a, low, np.float32), np.full(a, high, np.float32),
+                        parameters.astype(np.float32))
+
+
+def test_actor_matches_the_layout_of_the_protocol() -> None:
+    # 3 → 2 → 1: W1 (3×2 row-major), b1, W2 (2×1), b2.
+    w1 = np.array([[1, -1], [0.5, 0], [0, 2]], np.float32)
+    b1 = np.array([0.1, -0.2], np.float32)
+    w2 = np.array([[0.3], [-0.4]], np.float32)
+    b2 = np.array([0.05], np.float32)
+    actor = NumpyActor(weights([3, 2, 1], np.concatenate([w1.ravel(), b1, w2.ravel(), b2])), pendulum_spec())
+    x = np.array([[0.2, -0.7, 0.9], [-1, 1, -8]], np.float32)
+    expected = 2 * np.tanh(np.maximum(x @ w1 + b1, 0) @ w2 + b2)
+    np.testing.assert_allclose(actor(x), expected, rtol=1e-6)
+    assert actor(x).dtype == np.float32 and actor(x).shape == (2, 1)
+
+
+def test_actor_maps_tanh_onto_asymmetric_bounds() -> None:
+    spec = pendulum_spec()
+    spec.action_low, spec.action_high = np.array([0.0], np.float32), np.array([4.0], np.float32)
+    big = np.zeros(wire.parameter_count([3, 1]), np.float32)
+    big[-1] = 50  # the bias: tanh saturates at +1
+    actor = NumpyActor(weights([3, 1], big, 0.0, 4.0), spec)
+    assert actor(np.zeros((1, 3), np.float32))[0, 0] == pytest.approx(4.0)
+    big[-1] = -50
+    assert NumpyActor(weights([3, 1], big, 0.0, 4.0), spec)(np.zeros((1, 3), np.float32))[0, 0] == pytest.approx(0.0)
+
+
+def test_actor_refuses_weights_of_another_environment() -> None:
+    with pytest.raises(ShapeError, match="observation 3 and action 1"):
+        NumpyActor(weights([4, 8, 1], np.zeros(wire.parameter_count([4, 8, 1]))), pendulum_spec())
+    with pytest.raises(ShapeError, match="actions in"):
+        NumpyActor(weights([3, 1], np.zeros(4), -1.0, 1.0), pendulum_spec())
+
+
+def test_noise_spread_matches_the_swift_worker() -> None:
+    assert effective_sigma(0.2, 0, 1) == 0.2
+    assert [effective_sigma(0.2, i, 3) for i in range(3)] == pytest.approx([0.2, 0.2 ** 1.5, 0.04])
+    assert effective_sigma(0.2, 4, 3) == pytest.approx(0.2 ** 1.5), "ids past the count wrap around"
+    assert effective_sigma(0.2, 5, 3, sigmas=(0.3, 0.1)) == 0.1
+
+
+def test_ou_noise_reverts_and_resets_per_environment() -> None:
+    noise = Noise("ou", 0.5, 2, 3, np.random.default_rng(1))
+    for _ in range(100):
+        noise.sample()
+    assert (noise.state != 0).all()
+    noise.reset(1)
+    assert (noise.state[1] == 0).all() and (noise.state[0] != 0).all()
+    gaussian = Noise("gaussian", 0.3, 1000, 1, np.random.default_rng(2)).sample()
+    assert 0.27 < gaussian.std() < 0.33
+    with pytest.raises(ValueError, match="unknown noise"):
+        Noise("pink", 0.1, 1, 1, np.random.default_rng(0))
+
+
+def test_spec_of_pendulum_is_the_native_one_but_for_the_reward_range() -> None:
+    spec = pendulum_spec()
+    assert spec.id == "Pendulum-v1" and spec.max_episode_steps == 200
+    np.testing.assert_array_equal(spec.observation_high, np.array([1, 1, 8], np.float32))
+    np.testing.assert_array_equal(spec.action_low, np.array([-2], np.float32))
+    assert spec.reward_low == -math.inf and spec.reward_high == math.inf, "gymnasium 1.x declares no reward range"
+
+
+def test_spec_of_refuses_discrete_actions_and_names_the_space() -> None:
+    env = gym.make("CartPole-v1")
+    with pytest.raises(EnvironmentError_, match=r"CartPole-v1: its action space is Discrete\(2\), not a Box"):
+        spec_of(env, "CartPole-v1")
+    env.close()
+
+
+def test_float64_bounds_round_outward() -> None:
+    values = np.array([0.1, -0.1, np.inf, -np.inf])
+    low, high = _f32_outward(values, down=True), _f32_outward(values, down=False)
+    assert (low.astype(np.float64) <= values).all() and (high.astype(np.float64) >= values).all()
+    assert wire_id("gym_envs:PendulumPy-v1") == "PendulumPy-v1"
+
+
+def test_buffer_keeps_order_when_sent_in_parts() -> None:
+    buffer = TransitionBuffer(8, 2, 1)
+    for i in range(5):
+        buffer.extend(np.full((1, 2), i), np.full((1, 1), i), np.array([i]), np.full((1, 2), i + 1), np.array([False]), np.array([i == 4]))
+    buffer.remove_first(3)
+    assert buffer.count == 2
+    assert buffer.rewards[:2].tolist() == [3, 4] and buffer.truncated[:2].tolist() == [False, True]
+
+
+def test_evaluation_episodes_do_not_depend_on_chunking() -> None:
+    actor = NumpyActor(weights([3, 1], np.array([0.3, -0.2, 0.1, 0.0], np.float32)), pendulum_spec())
+    envs = [gym.make("Pendulum-v1") for _ in range(3)]
+    together = play(actor, envs, seed=11, first=0)
+    first = play(actor, envs[:2], seed=11, first=0)
+    rest = play(actor, envs[:1], seed=11, first=2)
+    # Equal but for float rounding: a batch of 3 and a batch of 1 take different matmul paths.
+    assert together[0] == pytest.approx(first[0] + rest[0], rel=1e-6)
+    assert together[0] != pytest.approx(play(actor, envs[:3], seed=12, first=0)[0], rel=1e-6), "the seed sets the starts"
+    assert together[1] == [200, 200, 200]
+    for env in envs:
+        env.close()
+
+
+def test_rows_the_learner_would_reject_are_dropped_and_counted() -> None:
+    worker = GymWorker(WorkerConfig(transitions_port=1, weights_port=2))
+    try:
+        o = np.array([[1, 0, 0], [np.nan, 0, 0], [0, 1, 9]], np.float32)  # 9 > θ̇'s bound of 8
+        worker._buffer(o, np.zeros((3, 1), np.float32), np.array([-1.0, -1.0, -1.0]), np.zeros((3, 3), np.float32),
+                       np.zeros(3, bool), np.zeros(3, bool))
+        assert worker.buffer.count == 1 and worker.transitions_dropped == 2
+    finally:
+        worker.close()
+
+
+def test_flags_are_checked_and_name_the_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    p = parser()
+    with pytest.raises(SystemExit):
+        config_from(p.parse_args(["--transitions-port", "7000", "--weights-port", "7000"]), p)
+    assert "--weights-port: must differ from --transitions-port (7000)" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        config_from(p.parse_args(["--curve-secret-key", "k"]), p)
+    assert "--curve-secret-key: needs --learner-public-key" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        p.parse_args(["--worker-id", "-3"])
+    assert "neither a non-negative integer nor auto" in capsys.readouterr().err
+    assert worker_id("auto") == worker_id("auto") < 2**31
+
+
+def test_keys_are_read_as_ddpg_keys_writes_them(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    key = tmp_path / "w.key"
+    key.write_text("# ddpg CURVE secret key: keep it private.\n" + "a" * 40 + "\n")
+    assert read_key(str(key), "--curve-secret-key") == "a" * 40
+    key.write_text("not a key\n")
+    with pytest.raises(SystemExit, match="holds no CURVE key"):
+        read_key(str(key), "--curve-secret-key")
+    with pytest.raises(SystemExit, match="cannot read"):
+        read_key(str(tmp_path / "missing"), "--learner-public-key")
