@@ -50,7 +50,7 @@ mkdir -p "$out"
 echo "bench-gym.sh: results in $out" >&2
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 MUJOCO_GL=egl
 cpu=$(grep -m1 "model name" /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
-echo "{\"cpu\": \"$cpu\", \"cores\": $(nproc), $(.build/release/ddpg-bench --only sgemm_256x256x256 2>/dev/null | head -1 | sed 's/^{//; s/}$//')}" | tee "$out/machine.json"
+echo "{\"cpu\": \"$cpu\", \"cores\": $(nproc --all), $(.build/release/ddpg-bench --only sgemm --quick 2>/dev/null | grep -m1 sgemm_256 | sed 's/^{//; s/}$//')}" | tee "$out/machine.json"
 eval_every=$((steps / 10))
 
 # 1. ours.
