@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 if ! python3 -c "import kubernetes_validate, yaml" 2>/dev/null; then
     python3 -m pip install --quiet --disable-pip-version-check kubernetes-validate pyyaml >&2
 fi
-python3 -m kubernetes_validate --strict deploy/kubernetes/learner.yaml deploy/kubernetes/workers.yaml
+python3 -m kubernetes_validate --strict deploy/kubernetes/learner.yaml deploy/kubernetes/workers.yaml deploy/kubernetes/gym/gym-workers.yaml
 
 # The Compose specification's JSON schema, as shipped in docker-compose 1.29.2's wheel (no install: only the schema is read).
 wheels=$(mktemp -d)
@@ -20,10 +20,15 @@ import glob, json, sys, zipfile
 import jsonschema, yaml
 wheel = zipfile.ZipFile(glob.glob(f"{sys.argv[1]}/docker_compose-*.whl")[0])
 schema = json.loads(wheel.read("compose/config/compose_spec.json"))
-errors = sorted(jsonschema.Draft7Validator(schema).iter_errors(yaml.safe_load(open("deploy/docker-compose.yml"))), key=str)
-for error in errors:
-    print(f"deploy/docker-compose.yml: {'/'.join(map(str, error.path)) or '(top)'}: {error.message}", file=sys.stderr)
-sys.exit(1 if errors else print("deploy/docker-compose.yml is valid against the Compose specification schema"))
+failed = False
+for path in ("deploy/docker-compose.yml", "deploy/docker-compose.gym.yml"):
+    errors = sorted(jsonschema.Draft7Validator(schema).iter_errors(yaml.safe_load(open(path))), key=str)
+    for error in errors:
+        print(f"{path}: {'/'.join(map(str, error.path)) or '(top)'}: {error.message}", file=sys.stderr)
+    failed = failed or bool(errors)
+    if not errors:
+        print(f"{path} is valid against the Compose specification schema")
+sys.exit(1 if failed else 0)
 PY
 python3 - <<'PY'
 import re, yaml
@@ -66,5 +71,39 @@ runtime = dockerfile.split("FROM debian")[1]
 packages = set(re.findall(r"\b(lib[a-z0-9.-]+)", runtime.split("rm -rf")[0]))
 assert packages == {"libzmq5", "libopenblas0-pthread", "libcurl4"}, packages
 assert "COPY --from=build" in runtime and "USER ddpg" in runtime
-print("deploy/: compose file, kustomization and Dockerfile structure OK")
+# Python workers: the gym compose file, the gym overlay (its patches applied here as kustomize would), the worker image.
+gym = yaml.safe_load(open("deploy/docker-compose.gym.yml"))["services"]
+assert set(gym) == {"learner", "gym-worker", "gym-evaluator"}, gym
+assert "--env=HalfCheetah-v5" in gym["learner"]["command"] and gym["learner"]["image"] == learner["image"]
+for name in ("gym-worker", "gym-evaluator"):
+    command = gym[name]["command"]
+    assert gym[name]["image"] == "ddpg-gym-worker:latest" and "--env=HalfCheetah-v5" in command and "--learner=learner" in command, name
+assert "--worker-id=auto" in gym["gym-worker"]["command"] and "--evaluator" in gym["gym-evaluator"]["command"]
+overlay = yaml.safe_load(open("deploy/kubernetes/gym/kustomization.yaml"))
+assert overlay["resources"] == ["..", "gym-workers.yaml"], overlay["resources"]
+by_name = {(d["kind"], d["metadata"]["name"]): d for d in documents}
+for patch in overlay["patches"]:
+    target = by_name[(patch["target"]["kind"], patch["target"]["name"])]
+    for op in yaml.safe_load(patch["patch"]):
+        *parents, last = op["path"].strip("/").split("/")
+        node = target
+        for key in parents:
+            node = node[int(key)] if isinstance(node, list) else node[key]
+        if op["op"] == "add" and last == "-":
+            node.append(op["value"])
+        else:
+            assert op["op"] == "replace" and last in node, op
+            node[last] = op["value"]
+learner_args = by_name[("StatefulSet", "ddpg-learner")]["spec"]["template"]["spec"]["containers"][0]["args"]
+assert "--env=HalfCheetah-v5" in learner_args and "--samples-per-insert=256" in learner_args, learner_args
+assert by_name[("Deployment", "ddpg-worker")]["spec"]["replicas"] == 0, "no Swift workers on a gymnasium environment"
+gym_documents = list(yaml.safe_load_all(open("deploy/kubernetes/gym/gym-workers.yaml")))
+assert {d["metadata"]["name"] for d in gym_documents} == {"ddpg-gym-worker", "ddpg-gym-evaluator"}
+for d in gym_documents:
+    container = d["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == "ddpg-gym-worker:latest" and "--learner=ddpg-learner" in container["args"], d["metadata"]["name"]
+    assert container["resources"]["requests"]
+gym_dockerfile = open("deploy/Dockerfile.gym-worker").read()
+assert 'ENTRYPOINT ["ddpg-gym-worker"]' in gym_dockerfile and "USER ddpg" in gym_dockerfile and "[mujoco]" in gym_dockerfile
+print("deploy/: compose files, kustomizations and Dockerfiles structure OK")
 PY

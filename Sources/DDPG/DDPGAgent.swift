@@ -117,7 +117,7 @@ public final class DDPGAgent {
         targetActorWorkspace.input(batch: n).base.update(from: batch.nextObservations.storage, count: n * o)
         targetActor.forward(batch: n, workspace: targetActorWorkspace)
         toActions(targetActorWorkspace.output(batch: n), into: targetCriticWorkspace.auxiliaryInput(batch: n))
-        targetCriticWorkspace.input(batch: n).base.update(from: batch.nextObservations.storage, count: n * o)
+        targetCriticWorkspace.input(batch: n).copyRows(from: batch.nextObservations.storage)
         targetCritic.forward(batch: n, workspace: targetCriticWorkspace)
         let nextQ = targetCriticWorkspace.output(batch: n).base
         let r = batch.rewards.storage, done = batch.terminated.storage, y = targets.storage
@@ -128,7 +128,7 @@ public final class DDPGAgent {
     }
 
     func updateCritic(_ batch: TransitionBatch, count n: Int, stats: inout UpdateStatistics) -> Float {
-        criticWorkspace.input(batch: n).base.update(from: batch.observations.storage, count: n * observationSize)
+        criticWorkspace.input(batch: n).copyRows(from: batch.observations.storage)
         copy(MatrixView(base: batch.actions.storage, rows: n, columns: actionSize), into: criticWorkspace.auxiliaryInput(batch: n), scale: 1)
         critic.forward(batch: n, workspace: criticWorkspace)
         let q = criticWorkspace.output(batch: n).base, y = targets.storage
@@ -173,7 +173,7 @@ public final class DDPGAgent {
         let actorNetwork = actor.network
         actorWorkspace.input(batch: n).base.update(from: batch.observations.storage, count: n * observationSize)
         actorNetwork.forward(batch: n, workspace: actorWorkspace)
-        criticWorkspace.input(batch: n).base.update(from: batch.observations.storage, count: n * observationSize)
+        criticWorkspace.input(batch: n).copyRows(from: batch.observations.storage)
         toActions(actorWorkspace.output(batch: n), into: criticWorkspace.auxiliaryInput(batch: n))
         critic.forward(batch: n, workspace: criticWorkspace)
         let q = criticWorkspace.output(batch: n).base

@@ -51,7 +51,9 @@ public final class LearnerMetrics: @unchecked Sendable {
         .init(name: "ddpg_policy_lag_seconds", kind: .histogram, help: "Seconds between the publication of the weights that acted each accepted message and its arrival.",
               buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1]),
         .init(name: "ddpg_episode_return", kind: .histogram, help: "Undiscounted returns of the episodes the workers report.",
-              buckets: [-1500, -1200, -1000, -800, -600, -400, -300, -200, -150, -100, -50, 0]),
+              // Pendulum's range (about −1600 … 0) finely, and the thousands of the MuJoCo tasks coarsely.
+              buckets: [-10000, -3000, -1500, -1200, -1000, -800, -600, -400, -300, -200, -150, -100, -50, 0,
+                        50, 100, 200, 500, 1000, 2000, 3000, 5000, 10000]),
         .init(name: "ddpg_update_duration_seconds", kind: .histogram, help: "Wall time of one update: critic, actor and target networks.",
               buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1]),
         .init(name: "ddpg_connections_authorized_total", kind: .counter, help: "CURVE connections whose worker key is in --authorized-keys."),

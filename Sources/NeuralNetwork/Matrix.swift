@@ -63,6 +63,14 @@ public struct MatrixView {
         }
     }
 
+    /// Overwrites the elements from `rows × columns` contiguous row-major values, honouring this view's
+    /// stride: a view of the first columns of a wider matrix (a critic's observation beside its action)
+    /// has rows that are not contiguous.
+    public func copyRows(from source: UnsafePointer<Float>) {
+        if stride == columns { return base.update(from: source, count: rows * columns) }
+        for r in 0..<rows { row(r).update(from: source + r * columns, count: columns) }
+    }
+
     public func fill(_ value: Float) {
         for r in 0..<rows {
             row(r).update(repeating: value, count: columns)

@@ -121,7 +121,8 @@ public func format(_ value: Double) -> String {
 }
 
 /// The log line that closes a run, for `ddpg train` and the learner alike.
-public func finalEvaluationLine(_ result: EvaluationResult, solvedAt: SolvedAt?) -> String {
-    let solved = solvedAt.map { "solved at \($0.envSteps) steps, \(format($0.wallSeconds)) s" } ?? "not solved"
+public func finalEvaluationLine(_ result: EvaluationResult, solvedAt: SolvedAt?, threshold: Double?) -> String {
+    let solved = threshold == nil ? "no solved threshold (--solved-return)"
+        : solvedAt.map { "solved at \($0.envSteps) steps, \(format($0.wallSeconds)) s" } ?? "not solved"
     return "final eval over \(result.episodes) episodes: \(format(result.meanReturn)) ± \(format(result.stdReturn)); \(solved)"
 }

@@ -153,7 +153,7 @@ public final class Trainer {
         let wall = elapsed()
         events?.flush()
         let finalEval = evaluator.evaluate(agent.actor, episodes: c.finalEvalEpisodes, envSteps: stepsTaken, wallSeconds: wall)
-        logger.info("\(finalEvaluationLine(finalEval, solvedAt: solvedAt))")
+        logger.info("\(finalEvaluationLine(finalEval, solvedAt: solvedAt, threshold: c.solvedReturn))")
         logger.info("\(agent.updateCount) updates in \(format(wall)) s; peak RSS \(peakResidentMegabytes()) MB")
         return RunSummary(envSteps: stepsTaken, updates: agent.updateCount, episodes: episodes, wallSeconds: wall,
                           eval: evaluations, solvedAt: solvedAt, finalEval: finalEval, config: c)

@@ -77,9 +77,11 @@ struct DDPGUpdateTests {
         #expect(agent.critic.parameters.toArray() == critic)
     }
 
-    @Test("truncation bootstraps, termination does not")
-    func bootstrapping() {
-        let (agent, batch) = makeAgent { $0.discount = 0.9 }
+    // Every action layer: joined with the observation (0), the critic's input rows are wider than the
+    // observation, and writing the batch's observations must honour that stride.
+    @Test("truncation bootstraps, termination does not", arguments: [0, 1, 2])
+    func bootstrapping(actionLayer: Int) {
+        let (agent, batch) = makeAgent(actionLayer: actionLayer) { $0.discount = 0.9 }
         // Same transition twice, once ended by the time limit (stored as not terminated), once terminal.
         for column in 0..<3 { batch.nextObservations[1, column] = batch.nextObservations[0, column] }
         batch.rewards[0, 0] = -1
@@ -102,6 +104,17 @@ struct DDPGUpdateTests {
         #expect(abs(nextQ) > 1e-3, "the bootstrap term must be visible")
         #expect(abs(agent.targets[0, 0] - (-1 + 0.9 * nextQ)) < 1e-5)
         #expect(agent.targets[1, 0] == -1)
+    }
+
+    @Test("the critic's reported loss is the mean squared error of Q(s, a) against the target", arguments: [0, 1, 2])
+    func criticLossOnTheBatch(actionLayer: Int) {
+        let (agent, batch) = makeAgent(actionLayer: actionLayer) { $0.criticLoss = .mse }
+        agent.computeTargets(batch, count: 8)
+        let targets = (0..<8).map { agent.targets[$0, 0] }
+        let q = agent.qValues(observations: batch.observations.view.toArray(), actions: batch.actions.view.toArray())
+        let expected = zip(q, targets).map { ($0 - $1) * ($0 - $1) }.reduce(0, +) / 8
+        let stats = agent.update(batch)
+        #expect(abs(stats.criticLoss - expected) <= 1e-5 * max(1, expected), "loss \(stats.criticLoss), expected \(expected)")
     }
 
     @Test("reward scale and shift enter the target")

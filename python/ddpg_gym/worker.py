@@ -10,7 +10,6 @@ learner asks for with the weights that asked, and reports their returns.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import os
@@ -144,7 +143,8 @@ class GymWorker:
         import gymnasium as gym
 
         self.config = config
-        self.stop = stop or StopFlag(config.parent_pid)
+        # Not `stop or …`: an unset flag is falsy, and the caller's flag is the one its signal handler sets.
+        self.stop = stop if stop is not None else StopFlag(config.parent_pid)
         self._make_env = make_env or (lambda: gym.make(config.env))
         probe = self._make_env()
         try:
@@ -587,9 +587,3 @@ def play(actor: NumpyActor, envs: list[Any], seed: int, first: int) -> tuple[lis
         live = still
     return returns, lengths
 
-
-def as_dict(config: WorkerConfig) -> dict:
-    """The configuration without its keys, for logs and reports."""
-    values = dataclasses.asdict(config)
-    values.pop("curve_secret_key")
-    return values

@@ -10,107 +10,15 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
-from typing import Any, Callable, Optional
 
-import pytest
+from harness import (DDPG, HERE, Child, assert_exact_accounting, free_ports, gym_worker_args, learner_args, require_ddpg, summary,
+                     wait_for_status)
 
-ROOT = Path(__file__).resolve().parents[2]
-DDPG = Path(os.environ.get("DDPG_BIN", ROOT / ".build" / "release" / "ddpg"))
-HERE = Path(__file__).resolve().parent
-
-if not DDPG.exists():
-    if os.environ.get("DDPG_REQUIRE_PROCESS_TESTS"):
-        raise RuntimeError(f"no ddpg binary at {DDPG}: build it (swift build -c release) or set DDPG_BIN")
-    pytest.skip(f"no ddpg binary at {DDPG} (swift build -c release, or set DDPG_BIN)", allow_module_level=True)
-
-
-def free_ports(n: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(n)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
-class Child:
-    """A process whose standard error goes to a file, killed at the end of the test if still running."""
-
-    def __init__(self, arguments: list[str], log: Path, env: Optional[dict] = None) -> None:
-        self.log = log
-        self.process = subprocess.Popen(arguments, stdout=subprocess.DEVNULL, stderr=open(log, "w"), env=env)
-
-    def text(self) -> str:
-        return self.log.read_text()
-
-    def wait(self, timeout: float = 120) -> int:
-        try:
-            return self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            raise AssertionError(f"{self.process.args[:3]} did not exit within {timeout} s; its log:\n{self.text()[-3000:]}")
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
-
-
-@pytest.fixture
-def children():  # type: ignore[no-untyped-def]
-    started: list[Child] = []
-    yield started
-    for child in started:
-        child.kill()
-
-
-def learner_args(ports: list[int], run: Path, *extra: str) -> list[str]:
-    return [str(DDPG), "learner", "--transitions-port", str(ports[0]), "--weights-port", str(ports[1]), "--metrics-port", str(ports[2]),
-            "--console", "none", "--run-dir", str(run), "--learning-starts", "500", "--eval-every", "2000", "--eval-episodes", "10",
-            "--final-eval-episodes", "10", "--drain-seconds", "3", *extra]
-
-
-def gym_worker_args(ports: list[int], worker: int, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "ddpg_gym", "--transitions-port", str(ports[0]), "--weights-port", str(ports[1]),
-            "--worker-id", str(worker), "--seed", str(worker + 1), *extra]
-
-
-def status(ports: list[int]) -> Optional[dict]:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{ports[2]}/status", timeout=2) as response:
-            return json.load(response)
-    except OSError:
-        return None
-
-
-def wait_for_status(ports: list[int], what: str, predicate: Callable[[dict], bool], timeout: float = 60) -> dict:
-    deadline, last = time.monotonic() + timeout, None
-    while time.monotonic() < deadline:
-        last = status(ports)
-        if last is not None and predicate(last):
-            return last
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}; last status: {last}")
-
-
-def summary(run: Path) -> dict[str, Any]:
-    return json.loads((run / "summary.json").read_text())
-
-
-def assert_exact_accounting(s: dict[str, Any]) -> None:
-    """What every session said it sent is what the learner received, and nothing was rejected."""
-    assert s["transitions_rejected"] == 0
-    assert sum(w["transitions_received"] for w in s["workers"]) == s["transitions_received"]
-    for w in s["workers"]:
-        assert w["finished"], f"worker {w['worker_id']} sent its final status"
-        assert w["claimed"]["transitions_sent"] == w["transitions_received"], w
+require_ddpg()
 
 
 def test_a_python_worker_solves_gymnasiums_pendulum(tmp_path: Path, children: list[Child]) -> None:
@@ -218,3 +126,43 @@ def test_launch_names_what_is_missing(tmp_path: Path) -> None:
                             capture_output=True, text=True, timeout=60)
     assert result.returncode != 0
     assert "has no ddpg_gym package" in result.stderr or "needs gymnasium" in result.stderr, result.stderr
+
+
+def test_curve_lets_in_only_authorized_python_workers(tmp_path: Path, children: list[Child]) -> None:
+    keys = tmp_path / "keys"
+    for out, name in ((keys, "learner"), (keys / "authorized", "worker"), (keys / "other", "intruder")):
+        subprocess.run([str(DDPG), "keys", "generate", "--out", str(out), "--name", name], check=True, capture_output=True)
+    ports, run = free_ports(3), tmp_path / "run"
+    learner = Child(learner_args(ports, run, "--env", "Pendulum-v1", "--max-env-steps", "3000", "--curve-secret-key",
+                                 str(keys / "learner.key"), "--authorized-keys", str(keys / "authorized")), tmp_path / "learner.log")
+    intruder = Child(gym_worker_args(ports, 5, "--curve-secret-key", str(keys / "other" / "intruder.key"), "--learner-public-key",
+                                     str(keys / "learner.pub"), "--stats-file", str(tmp_path / "intruder.json")), tmp_path / "intruder.log")
+    worker = Child(gym_worker_args(ports, 0, "--curve-secret-key", str(keys / "authorized" / "worker.key"), "--learner-public-key",
+                                   str(keys / "learner.pub")), tmp_path / "worker.log")
+    children += [learner, intruder, worker]
+    assert learner.wait() == 0, learner.text()[-3000:]
+    assert worker.wait(30) == 0
+    s = summary(run)
+    assert [w["worker_id"] for w in s["workers"]] == [0], "only the authorized key's worker got in"
+    assert_exact_accounting(s)
+    # The intruder never reached the learner: it stops on SIGTERM, having delivered nothing, without hanging on a send.
+    intruder.process.send_signal(signal.SIGTERM)
+    assert intruder.wait(15) == 0
+    report = json.loads((tmp_path / "intruder.json").read_text())
+    assert report["transitions_sent"] == 0 and report["stop_reason"] == "signal" and report["weights_applied"] == 0
+    intruder_public = (keys / "other" / "intruder.pub").read_text().split()[-1]
+    assert f"worker key {intruder_public} is not in --authorized-keys" in learner.text(), "the refusal names the key"
+
+
+def test_a_worker_without_a_learner_stops_promptly_on_sigterm(tmp_path: Path, children: list[Child]) -> None:
+    ports = free_ports(3)
+    worker = Child(gym_worker_args(ports, 0, "--send-timeout", "1", "--stats-file", str(tmp_path / "worker.json")), tmp_path / "worker.log")
+    children.append(worker)
+    time.sleep(2.5)
+    worker.process.send_signal(signal.SIGTERM)
+    began = time.monotonic()
+    assert worker.wait(10) == 0
+    assert time.monotonic() - began < 5, "the 3 s goodbye deadline bounds the exit"
+    assert "no learner has accepted data for 1 s" in worker.text(), "it warns instead of hanging in a send"
+    report = json.loads((tmp_path / "worker.json").read_text())
+    assert report["transitions_sent"] == 0 and report["stop_reason"] == "signal"
