@@ -9,8 +9,8 @@
 # Usage: scripts/bench-gym.sh ENV STEPS [--seeds 1,2,3] [--sb3-seeds LIST] [--sb3-algos ddpg,td3]
 #        [--out DIR] [--skip-ours] [--skip-sb3] [--ddpg-args "FLAGS"]   (FLAGS go to ddpg launch, after ours)
 # Our hyperparameters match the zoo's for the MuJoCo tasks: [400,300] networks, Adam 1e-3, batch 256,
-# one update per env step (samples per insert 256), 10,000 steps before learning, Gaussian σ 0.1, MSE;
-# --ddpg-args adds to them (e.g. "--critic-action-layer 0 --noise-spread-alpha 0", SB3's critic and noise).
+# one update per env step (samples per insert 256), 10,000 steps before learning, Gaussian σ 0.1 on every
+# worker (--noise-spread-alpha 0), MSE; --ddpg-args adds to them (e.g. "--critic-action-layer 0", SB3's critic).
 # Results: docs/BENCHMARKS.md ("Gymnasium environments through Python workers").
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -61,7 +61,7 @@ if [[ -z $skip_ours ]]; then
     .build/release/ddpg launch --env "$env_id" --workers 2 --python "$py" --seed "$seed" --max-env-steps "$steps" \
       --eval-every "$eval_every" --eval-episodes 10 --final-eval-episodes 10 \
       --actor-hidden 400,300 --critic-hidden 400,300 --actor-lr 1e-3 --critic-lr 1e-3 --batch-size 256 --samples-per-insert 256 \
-      --learning-starts 10000 --noise gaussian --noise-sigma 0.1 --critic-loss mse $ddpg_args \
+      --learning-starts 10000 --noise gaussian --noise-sigma 0.1 --noise-spread-alpha 0 --critic-loss mse $ddpg_args \
       --console none --log-level warning --run-dir "$out/ours-$seed" 2> >(grep -v settotalmass >&2) >/dev/null
     "$py" - "$out/ours-$seed/summary.json" "$seed" <<'PY' | tee -a "$out/ours.jsonl"
 import json, sys

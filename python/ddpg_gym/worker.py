@@ -155,6 +155,9 @@ class GymWorker:
         self.rows_per_message = min(config.transitions_per_message,
                                     wire.max_transitions_per_message(self.spec.observation_size, self.spec.action_size))
         self.buffer = TransitionBuffer(self.rows_per_message + config.envs_per_worker, self.spec.observation_size, self.spec.action_size)
+        # The bounds the learner checks observations against: the spec's, capped at ±1e6.
+        self.observation_low = np.maximum(self.spec.observation_low, np.float32(-1e6))
+        self.observation_high = np.minimum(self.spec.observation_high, np.float32(1e6))
         # Independent of other workers' streams and of the learner's.
         self.rng = np.random.default_rng([config.seed, 1_000 + config.worker_id])
 
@@ -294,8 +297,7 @@ class GymWorker:
                 terminated: np.ndarray, truncated: np.ndarray) -> None:
         """Keeps the rows the learner will accept; a row with a value it would reject (NaN, or beyond the
         bounds) is dropped here and counted, rather than costing the whole message it would travel in."""
-        spec = self.spec
-        low, high = np.maximum(spec.observation_low, -1e6), np.minimum(spec.observation_high, 1e6)
+        low, high = self.observation_low, self.observation_high
         ok = (np.isfinite(rewards) & (np.abs(rewards) <= 1e6)
               & ((observations >= low) & (observations <= high)).all(axis=1)
               & ((next_observations >= low) & (next_observations <= high)).all(axis=1))
