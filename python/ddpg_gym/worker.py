@@ -253,10 +253,8 @@ class GymWorker:
         self._send_hello()
         try:
             while True:
-                if self.stop:
-                    return "signal"
-                if self._receive_weights():
-                    return "learner_shutdown"
+                if reason := self._stop_reason():
+                    return reason
                 if self.credit > 0 and self._unacknowledged_count() + self.buffer.count >= self.credit and self._await_credit():
                     return "learner_shutdown"
                 if self.actor is not None:
@@ -319,10 +317,8 @@ class GymWorker:
         envs: list[Any] = []
         try:
             while True:
-                if self.stop:
-                    return "signal"
-                if self._receive_weights():
-                    return "learner_shutdown"
+                if reason := self._stop_reason():
+                    return reason
                 request, publication = self.applied_request, self.applied_publication
                 if (self.actor is not None and request is not None and publication is not None and self.greeted_learner is not None
                         and self.evaluated != (self.greeted_learner, request.mark, request.final)):
@@ -357,6 +353,14 @@ class GymWorker:
         finally:
             for env in envs:
                 env.close()
+
+    def _stop_reason(self) -> Optional[str]:
+        """Why to stop now, if at all: a signal (or the parent gone), or the learner's shutdown notice."""
+        if self.stop:
+            return "signal"
+        if self._receive_weights():
+            return "learner_shutdown"
+        return None
 
     # -- weights, announcements and credit ----------------------------------------------------------
 

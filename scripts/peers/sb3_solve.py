@@ -16,21 +16,13 @@ from stable_baselines3 import DDPG
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.noise import NormalActionNoise
 
+from sb3_gym import evaluate as evaluate_episodes  # beside this file: deterministic episodes from seed + i
+
 SOLVED_RETURN, EVAL_EVERY, EVAL_EPISODES, EVAL_SEED = -200.0, 1_000, 10, 1_000_003
 
 
 def evaluate(model: DDPG, env: gym.Env) -> float:
-    returns = []
-    for episode in range(EVAL_EPISODES):
-        observation, _ = env.reset(seed=EVAL_SEED + episode)
-        total, done = 0.0, False
-        while not done:
-            action, _ = model.predict(observation, deterministic=True)
-            observation, reward, terminated, truncated, _ = env.step(action)
-            total += float(reward)
-            done = terminated or truncated
-        returns.append(total)
-    return float(np.mean(returns))
+    return float(np.mean(evaluate_episodes(model, env, EVAL_EPISODES, EVAL_SEED)))
 
 
 class FirstSolve(BaseCallback):
