@@ -72,7 +72,10 @@ extension DistributedTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let ports = Harness.freePorts()
         // 4,096 rows a message (the protocol's most) and 3 environments a step: the buffer reaches 4,098 before it is sent.
-        let learner = try Child(Harness.learnerArguments(ports: ports, runDirectory: directory, extra: ["--ingest-only"]), name: "learner")
+        // A longer drain than the harness's 3 s: at full speed, under the parallel suite on 2 cores, the worker's
+        // final status once arrived after 3 s (its claim then lagged what was received; CI, 2026-11-22).
+        let learner = try Child(Harness.learnerArguments(ports: ports, runDirectory: directory, extra: ["--ingest-only", "--drain-seconds", "15"]),
+                                name: "learner")
         let worker = try Child(Harness.workerArguments(ports: ports, id: 0, extra: [
             "--transitions-per-message", "4096", "--envs-per-worker", "3", "--flush-ms", "10000",
         ]), name: "worker")
