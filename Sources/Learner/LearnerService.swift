@@ -416,7 +416,7 @@ public final class LearnerService {
         let c = configuration.training
         let wall = trainingSeconds
         if let finalEval {
-            logger.info("\(finalEvaluationLine(finalEval, solvedAt: solvedAt, threshold: configuration.training.solvedReturn))")
+            logger.info("\(finalEvaluationLine(finalEval, solvedAt: solvedAt, threshold: c.solvedReturn))")
         }
         let run = RunSummary(envSteps: envSteps, updates: agent.updateCount, episodes: episodes,
                              wallSeconds: wall, eval: evaluations, solvedAt: solvedAt, finalEval: finalEval, config: c)

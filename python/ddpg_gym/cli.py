@@ -8,9 +8,11 @@ import logging
 import socket
 import sys
 import time
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence, TypeVar
 
 from .worker import GymWorker, StopFlag, WorkerConfig
+
+T = TypeVar("T")
 
 Z85 = set("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#")
 
@@ -146,22 +148,19 @@ def resolve(host: str, timeout: float, stop: StopFlag) -> None:
             time.sleep(0.5)
 
 
-def make_checked(env_id: str) -> None:
-    """Turns gymnasium's errors for a missing or unusable environment into one line that names it."""
+def checked_environment(env_id: str, build: Callable[[], T]) -> T:
+    """`build()`, with gymnasium's errors for a missing or unusable environment turned into one
+    line that names it (the environment is made once, by whatever needs it)."""
     import gymnasium as gym
 
-    from .spec import EnvironmentError_, spec_of
+    from .spec import EnvironmentError_
 
     try:
-        env = gym.make(env_id)
-    except (gym.error.Error, ImportError, ModuleNotFoundError) as error:
-        raise SystemExit(f"--env: cannot make '{env_id}': {error}")
-    try:
-        spec_of(env, env_id)
+        return build()
     except EnvironmentError_ as error:
         raise SystemExit(f"--env: {error}")
-    finally:
-        env.close()
+    except (gym.error.Error, ImportError) as error:
+        raise SystemExit(f"--env: cannot make '{env_id}': {error}")
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -174,20 +173,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except ImportError:
         raise SystemExit("ddpg-gym-worker needs gymnasium: pip install gymnasium (and gymnasium[mujoco] for the MuJoCo environments)")
     if args.describe:
-        from .spec import EnvironmentError_, describe
+        from .spec import describe
 
-        make_checked(args.env)
-        try:
-            print(json.dumps(describe(args.env)))
-        except EnvironmentError_ as error:
-            raise SystemExit(f"--env: {error}")
+        print(json.dumps(checked_environment(args.env, lambda: describe(args.env))))
         return 0
     config = config_from(args, p)
-    make_checked(config.env)
     stop = StopFlag(config.parent_pid)
     stop.install()
     resolve(config.learner, args.resolve_timeout, stop)
-    worker = GymWorker(config, stop=stop)
+    worker = checked_environment(config.env, lambda: GymWorker(config, stop=stop))
     report = worker.run()
     return 0 if report["stop_reason"] in ("signal", "learner_shutdown", "max_env_steps") else 1
 
