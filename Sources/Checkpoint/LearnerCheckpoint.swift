@@ -22,8 +22,11 @@ public struct CheckpointHeader: Codable, Sendable, Equatable {
     public var updates: Int
     public var weightsVersion: UInt64
     public var episodes: Int
-    public var actorAdamStep: Int
-    public var criticAdamStep: Int
+    /// The agent's counters ("updates" and each optimizer's step). Absent in checkpoints written
+    /// before the Agent seam, which have `actorAdamStep` and `criticAdamStep` instead.
+    public var counters: [String: Int]?
+    public var actorAdamStep: Int?
+    public var criticAdamStep: Int?
     /// Seconds trained over all runs of this checkpoint's lineage.
     public var wallSeconds: Double
     /// The replay sampler's xoshiro256** state, four words in hexadecimal (exact in any JSON reader).
@@ -49,8 +52,7 @@ extension CheckpointHeader {
     public static let maxCounter = 1 << 53
 
     func checkRanges() throws(CheckpointError) {
-        let counters: [(String, Int)] = [("env_steps", envSteps), ("updates", updates), ("episodes", episodes),
-                                         ("actor_adam_step", actorAdamStep), ("critic_adam_step", criticAdamStep)]
+        let counters = [("env_steps", envSteps), ("updates", updates), ("episodes", episodes)] + agentCounters.sorted { $0.key < $1.key }
         for (name, value) in counters where !(0...Self.maxCounter).contains(value) {
             throw .badHeader("\(name) \(value) is outside 0...2^53")
         }
@@ -63,6 +65,17 @@ extension CheckpointHeader {
             || !(0...Self.maxCounter).contains(replay.totalAdded) {
             throw .badHeader("replay position \(replay) is out of range")
         }
+    }
+}
+
+extension CheckpointHeader {
+    /// The agent's counters, read from the fields of an older checkpoint when it has no `counters`.
+    public var agentCounters: [String: Int] {
+        if let counters { return counters }
+        var legacy = ["updates": updates]
+        legacy["actor_adam_step"] = actorAdamStep
+        legacy["critic_adam_step"] = criticAdamStep
+        return legacy
     }
 }
 
@@ -92,20 +105,13 @@ public struct LearnerCheckpoint: Sendable {
     /// Section name → raw little-endian bytes.
     public var sections: [String: [UInt8]]
 
-    static let networkSections = ["actor", "critic", "target_actor", "target_critic", "actor_adam_m", "actor_adam_v", "critic_adam_m", "critic_adam_v"]
-
-    /// Copies everything needed to continue training exactly where it stands.
-    public static func capture(agent: DDPGAgent, replay: ReplayBuffer?, replayGenerator: Xoshiro256, progress: LearnerProgress,
+    /// Copies everything needed to continue training exactly where it stands: one section per agent tensor.
+    public static func capture(agent: any Agent, replay: ReplayBuffer?, replayGenerator: Xoshiro256, progress: LearnerProgress,
                                configuration: TrainingConfiguration, spec: EnvironmentSpec) -> LearnerCheckpoint {
-        func bytes(_ vector: ParameterVector) -> [UInt8] {
-            Array(UnsafeRawBufferPointer(start: vector.values, count: vector.count * MemoryLayout<Float>.size))
+        var sections: [String: [UInt8]] = [:]
+        for tensor in agent.tensors {
+            sections[tensor.name] = Array(UnsafeRawBufferPointer(start: tensor.values.values, count: tensor.values.count * MemoryLayout<Float>.size))
         }
-        var sections: [String: [UInt8]] = [
-            "actor": bytes(agent.actor.network.parameters), "critic": bytes(agent.critic.parameters),
-            "target_actor": bytes(agent.targetActor.parameters), "target_critic": bytes(agent.targetCritic.parameters),
-            "actor_adam_m": bytes(agent.actorOptimizer.firstMoment), "actor_adam_v": bytes(agent.actorOptimizer.secondMoment),
-            "critic_adam_m": bytes(agent.criticOptimizer.firstMoment), "critic_adam_v": bytes(agent.criticOptimizer.secondMoment),
-        ]
         var position: CheckpointHeader.ReplayPosition?
         if let replay {
             replay.forEachColumn { name, raw in sections[name] = Array(raw) }
@@ -113,21 +119,18 @@ public struct LearnerCheckpoint: Sendable {
             position = .init(count: ring.count, nextSlot: ring.nextSlot, totalAdded: ring.totalAdded)
         }
         let state = replayGenerator.state
+        let c = agent.configuration
         let header = CheckpointHeader(
             createdAt: ISO8601DateFormatter().string(from: Date()), environment: spec.id,
             observationSize: agent.observationSize, actionSize: agent.actionSize, actionBound: agent.actionBound,
-            actorLayerSizes: layerSizes(agent.actor.network), criticLayerSizes: layerSizes(agent.critic),
-            criticActionLayer: agent.configuration.criticActionLayer, envSteps: progress.envSteps, updates: agent.updateCount,
-            weightsVersion: progress.weightsVersion, episodes: progress.episodes, actorAdamStep: agent.actorOptimizer.step,
-            criticAdamStep: agent.criticOptimizer.step, wallSeconds: progress.wallSeconds,
+            actorLayerSizes: [agent.observationSize] + c.actorHiddenSizes + [agent.actionSize],
+            criticLayerSizes: [agent.observationSize] + c.criticHiddenSizes + [1],
+            criticActionLayer: c.criticActionLayer, envSteps: progress.envSteps, updates: agent.updateCount,
+            weightsVersion: progress.weightsVersion, episodes: progress.episodes, counters: agent.counters,
+            wallSeconds: progress.wallSeconds,
             replayGeneratorState: [state.0, state.1, state.2, state.3].map { String($0, radix: 16) },
             evaluations: progress.evaluations, solvedAt: progress.solvedAt, configuration: configuration, replay: position, spec: spec)
         return LearnerCheckpoint(header: header, sections: sections)
-    }
-
-    /// Main inputs of each layer plus the output: [3, 64, 64, 1] for the default actor.
-    static func layerSizes(_ network: MLP) -> [Int] {
-        network.layers.map(\.mainInputSize) + [network.layers.last?.outputSize ?? 0]
     }
 
     // MARK: Files
@@ -160,13 +163,12 @@ public struct LearnerCheckpoint: Sendable {
         guard header.format == "ddpg-checkpoint" else { throw .badHeader("format is '\(header.format)'") }
         try header.checkRanges()
         sections = raw.mapValues { Array($0) }
-        for name in Self.networkSections where sections[name] == nil { throw .missingSection(name) }
     }
 
     // MARK: Restoring
 
-    /// A fresh agent of this checkpoint's shapes and configuration with its networks restored (for eval, export, render).
-    public func makeAgent() throws(CheckpointError) -> DDPGAgent {
+    /// A fresh agent of this checkpoint's algorithm, shapes and configuration with its state restored (for eval, export, render).
+    public func makeAgent() throws(CheckpointError) -> any Agent {
         do {
             try header.configuration.agent.validate()
         } catch {
@@ -176,16 +178,18 @@ public struct LearnerCheckpoint: Sendable {
             throw .badHeader("observation size \(header.observationSize), action size \(header.actionSize), bound \(header.actionBound)")
         }
         var generator = Xoshiro256(seed: 0)
-        let agent: DDPGAgent
+        let agent: any Agent
         if let spec = header.spec {
             if let problem = spec.problem { throw .badHeader("environment spec: \(problem)") }
             guard spec.id == header.environment, spec.observationSize == header.observationSize, spec.actionSize == header.actionSize else {
                 throw .badHeader("the spec \(spec) disagrees with environment \(header.environment), sizes \(header.observationSize)/\(header.actionSize)")
             }
-            agent = DDPGAgent(spec: spec, configuration: header.configuration.agent, using: &generator)
+            agent = DDPG.makeAgent(spec: spec, configuration: header.configuration.agent, using: &generator)
         } else {
-            agent = DDPGAgent(observationSize: header.observationSize, actionSize: header.actionSize, actionBound: header.actionBound,
-                              configuration: header.configuration.agent, using: &generator)
+            let bound = header.actionBound
+            agent = DDPG.makeAgent(observationSize: header.observationSize, actionLow: Array(repeating: -bound, count: header.actionSize),
+                                   actionHigh: Array(repeating: bound, count: header.actionSize),
+                                   configuration: header.configuration.agent, using: &generator)
         }
         try checkShapes(of: agent)
         restore(into: agent)
@@ -193,7 +197,7 @@ public struct LearnerCheckpoint: Sendable {
     }
 
     /// Checks that this checkpoint was trained on `spec` and fits `agent` (and `replay`, if its contents are to be restored).
-    public func checkCompatible(with agent: DDPGAgent, spec: EnvironmentSpec) throws(CheckpointError) {
+    public func checkCompatible(with agent: any Agent, spec: EnvironmentSpec) throws(CheckpointError) {
         if let saved = header.spec {
             if !saved.isSameEnvironment(as: spec) { throw .incompatible("it was trained on \(saved); this run is \(spec)") }
         } else if header.environment != spec.id {
@@ -202,37 +206,39 @@ public struct LearnerCheckpoint: Sendable {
         try checkShapes(of: agent)
     }
 
-    /// Checks that the networks and optimizer states fit `agent`.
-    func checkShapes(of agent: DDPGAgent) throws(CheckpointError) {
+    /// Checks that the checkpoint holds every tensor and counter of `agent`, each of its size, all finite.
+    func checkShapes(of agent: any Agent) throws(CheckpointError) {
+        let saved = header.configuration.agent.algorithm, running = agent.configuration.algorithm
+        if saved != running {
+            throw .incompatible("it was trained with \(saved.rawValue), this run uses \(running.rawValue) (--algorithm)")
+        }
         if header.observationSize != agent.observationSize || header.actionSize != agent.actionSize {
             throw .incompatible("observation/action sizes \(header.observationSize)/\(header.actionSize), this run has \(agent.observationSize)/\(agent.actionSize)")
         }
-        if header.actorLayerSizes != Self.layerSizes(agent.actor.network) {
-            throw .incompatible("actor layers \(header.actorLayerSizes), this run has \(Self.layerSizes(agent.actor.network)) (--actor-hidden)")
+        let c = agent.configuration
+        let actorSizes = [agent.observationSize] + c.actorHiddenSizes + [agent.actionSize]
+        let criticSizes = [agent.observationSize] + c.criticHiddenSizes + [1]
+        if header.actorLayerSizes != actorSizes {
+            throw .incompatible("actor layers \(header.actorLayerSizes), this run has \(actorSizes) (--actor-hidden)")
         }
-        if header.criticLayerSizes != Self.layerSizes(agent.critic) || header.criticActionLayer != agent.configuration.criticActionLayer {
-            throw .incompatible("critic layers \(header.criticLayerSizes) with the action at layer \(header.criticActionLayer), this run has \(Self.layerSizes(agent.critic)) at \(agent.configuration.criticActionLayer) (--critic-hidden, --critic-action-layer)")
+        if header.criticLayerSizes != criticSizes || header.criticActionLayer != c.criticActionLayer {
+            throw .incompatible("critic layers \(header.criticLayerSizes) with the action at layer \(header.criticActionLayer), this run has \(criticSizes) at \(c.criticActionLayer) (--critic-hidden, --critic-action-layer)")
         }
-        let expected: [(String, ParameterVector)] = [
-            ("actor", agent.actor.network.parameters), ("critic", agent.critic.parameters), ("target_actor", agent.targetActor.parameters),
-            ("target_critic", agent.targetCritic.parameters), ("actor_adam_m", agent.actorOptimizer.firstMoment),
-            ("actor_adam_v", agent.actorOptimizer.secondMoment), ("critic_adam_m", agent.criticOptimizer.firstMoment),
-            ("critic_adam_v", agent.criticOptimizer.secondMoment),
-        ]
-        for (name, vector) in expected {
-            let size = sections[name]?.count ?? 0
-            if size != vector.count * MemoryLayout<Float>.size {
-                throw .sectionSize(name: name, expected: vector.count * MemoryLayout<Float>.size, got: size)
-            }
-        }
-        guard replayGenerator != nil else { throw .badHeader("replay_generator_state is not four non-zero hexadecimal words") }
-        // A run that went non-finite before this file was written must not come back to life from it.
-        for name in Self.networkSections {
-            let finite = sections[name]!.withUnsafeBytes { raw in
+        for tensor in agent.tensors {
+            guard let section = sections[tensor.name] else { throw .missingSection(tensor.name) }
+            let expected = tensor.values.count * MemoryLayout<Float>.size
+            if section.count != expected { throw .sectionSize(name: tensor.name, expected: expected, got: section.count) }
+            // A run that went non-finite before this file was written must not come back to life from it.
+            let finite = section.withUnsafeBytes { raw in
                 (0..<(raw.count / 4)).allSatisfy { raw.loadUnaligned(fromByteOffset: 4 * $0, as: Float.self).isFinite }
             }
-            if !finite { throw .corrupt("section \(name) holds NaN or infinity") }
+            if !finite { throw .corrupt("section \(tensor.name) holds NaN or infinity") }
         }
+        let counters = header.agentCounters
+        for name in agent.counters.keys.sorted() where counters[name] == nil {
+            throw .badHeader("the agent's counter \(name) is missing")
+        }
+        guard replayGenerator != nil else { throw .badHeader("replay_generator_state is not four non-zero hexadecimal words") }
     }
 
     public var replayGenerator: Xoshiro256? {
@@ -241,22 +247,15 @@ public struct LearnerCheckpoint: Sendable {
         return Xoshiro256(state: (words[0], words[1], words[2], words[3]))
     }
 
-    /// Writes the networks, targets and Adam states into `agent`, bit for bit. Call ``checkCompatible(with:spec:)`` first.
-    public func restore(into agent: DDPGAgent) {
-        func load(_ name: String, _ vector: ParameterVector) {
-            sections[name]!.withUnsafeBytes { UnsafeMutableRawPointer(vector.values).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+    /// Writes every tensor and counter into `agent`, bit for bit. Call ``checkCompatible(with:spec:)`` first.
+    public func restore(into agent: any Agent) {
+        for tensor in agent.tensors {
+            sections[tensor.name]!.withUnsafeBytes {
+                UnsafeMutableRawPointer(tensor.values.values).copyMemory(from: $0.baseAddress!, byteCount: $0.count)
+            }
         }
-        load("actor", agent.actor.network.parameters)
-        load("critic", agent.critic.parameters)
-        load("target_actor", agent.targetActor.parameters)
-        load("target_critic", agent.targetCritic.parameters)
-        load("actor_adam_m", agent.actorOptimizer.firstMoment)
-        load("actor_adam_v", agent.actorOptimizer.secondMoment)
-        load("critic_adam_m", agent.criticOptimizer.firstMoment)
-        load("critic_adam_v", agent.criticOptimizer.secondMoment)
-        agent.actorOptimizer.restore(step: header.actorAdamStep)
-        agent.criticOptimizer.restore(step: header.criticAdamStep)
-        agent.restoreUpdateCount(header.updates)
+        let counters = header.agentCounters
+        for name in agent.counters.keys { agent.restore(counter: name, to: counters[name]!) }
     }
 
     /// Refills `replay` when the checkpoint holds its contents. Returns whether it did.

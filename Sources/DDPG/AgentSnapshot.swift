@@ -1,39 +1,27 @@
 import NeuralNetwork
 
-extension DDPGAgent {
-    /// Everything an update changes: the four networks and both Adam moment vectors.
-    public var trainedVectors: [ParameterVector] {
-        [actor.network.parameters, critic.parameters, targetActor.parameters, targetCritic.parameters,
-         actorOptimizer.firstMoment, actorOptimizer.secondMoment, criticOptimizer.firstMoment, criticOptimizer.secondMoment]
-    }
-
-    /// Whether every parameter and optimizer moment is finite.
-    public var isFinite: Bool { trainedVectors.allSatisfy(\.isFinite) }
-}
-
-/// A copy of an agent's trained state, to return to when an update goes non-finite.
-/// Its storage is allocated once; taking and restoring it copies memory and allocates nothing.
+/// A copy of an agent's training state, to return to when an update goes non-finite.
+/// Its tensors are allocated once; taking and restoring one copies memory.
 public final class AgentSnapshot {
-    private let vectors: [ParameterVector]
-    private var adamSteps = (actor: 0, critic: 0)
+    private let copies: [ParameterVector]
+    private var counters: [String: Int] = [:]
     /// The agent's update count when the snapshot was taken.
     public private(set) var updateCount = 0
 
-    public init(of agent: DDPGAgent) {
-        vectors = agent.trainedVectors.map { ParameterVector(count: $0.count) }
+    public init(of agent: any Agent) {
+        copies = agent.tensors.map { ParameterVector(count: $0.values.count) }
         take(agent)
     }
 
-    public func take(_ agent: DDPGAgent) {
-        for (copy, live) in zip(vectors, agent.trainedVectors) { copy.copy(from: live) }
-        adamSteps = (agent.actorOptimizer.step, agent.criticOptimizer.step)
+    public func take(_ agent: any Agent) {
+        for (copy, live) in zip(copies, agent.tensors) { copy.copy(from: live.values) }
+        counters = agent.counters
         updateCount = agent.updateCount
     }
 
-    /// Puts the saved networks and optimizer states back; the agent's update count keeps counting.
-    public func restore(into agent: DDPGAgent) {
-        for (copy, live) in zip(vectors, agent.trainedVectors) { live.copy(from: copy) }
-        agent.actorOptimizer.restore(step: adamSteps.actor)
-        agent.criticOptimizer.restore(step: adamSteps.critic)
+    /// Puts the saved tensors and optimizer steps back; the agent's update count keeps counting.
+    public func restore(into agent: any Agent) {
+        for (copy, live) in zip(copies, agent.tensors) { live.values.copy(from: copy) }
+        for (name, value) in counters where name != "updates" { agent.restore(counter: name, to: value) }
     }
 }

@@ -26,7 +26,7 @@ public struct NoiseConfiguration: Codable, Sendable, Equatable {
     }
 
     public func validate() throws(ConfigurationError) {
-        guard sigma >= 0, sigma.isFinite else { throw ConfigurationError(field: "noiseSigma", message: "must be non-negative, got \(sigma)") }
+        guard sigma >= 0, sigma.isFinite else { throw ConfigurationError(field: "sigma", message: "must be non-negative, got \(sigma)") }
         guard ouTheta >= 0, ouTheta.isFinite else { throw ConfigurationError(field: "ouTheta", message: "must be non-negative, got \(ouTheta)") }
         guard ouDt > 0, ouDt.isFinite else { throw ConfigurationError(field: "ouDt", message: "must be positive, got \(ouDt)") }
     }

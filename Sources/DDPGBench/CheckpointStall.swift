@@ -14,7 +14,7 @@ extension DistributedBenchmarks {
     /// `ddpg_checkpoint_stall_seconds` histogram records it, checkpointing every second.
     static func checkpointStall(seconds: Double, port: Int) throws -> [(String, Double, String)] {
         var results: [(String, Double, String)] = []
-        var configuration = DDPGConfiguration()
+        var configuration = AgentConfiguration()
         configuration.actorHiddenSizes = [256, 256]
         configuration.criticHiddenSizes = [256, 256]
         configuration.batchSize = 256

@@ -122,7 +122,7 @@ if CommandLine.arguments.contains("--checkpoint-stall") {
 /// so that scripts/check-allocations.sh can count heap allocations per update under valgrind.
 if let index = CommandLine.arguments.firstIndex(of: "--fixed-updates"), index + 1 < CommandLine.arguments.count,
    let count = Int(CommandLine.arguments[index + 1]) {
-    var config = DDPGConfiguration()
+    var config = AgentConfiguration()
     config.batchSize = 256
     var generator = Xoshiro256(seed: 7)
     let agent = DDPGAgent(observationSize: 3, actionSize: 1, actionBound: 2, configuration: config, using: &generator)
@@ -186,7 +186,7 @@ func nominalUpdateFlops(_ agent: DDPGAgent, batch: Int) -> Double {
 
 // 2. Updates per second, with replay sampling, for the shapes the issue names.
 for hidden in [[256, 256], [400, 300], [64, 64]] where selected("update_b256_" + hidden.map(String.init).joined(separator: "x")) {
-    var config = DDPGConfiguration()
+    var config = AgentConfiguration()
     config.actorHiddenSizes = hidden
     config.criticHiddenSizes = hidden
     config.batchSize = 256

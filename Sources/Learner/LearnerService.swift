@@ -41,7 +41,7 @@ public final class LearnerService {
     let gate: ConnectionGate
     var encoder = MessageEncoder(capacity: 1 << 20)
 
-    public let agent: DDPGAgent
+    public let agent: any Agent
     public let replay: ReplayBuffer
     private let batch: TransitionBatch
     var limiter: RateLimiter
@@ -146,9 +146,10 @@ public final class LearnerService {
         BLAS.setThreadCount(c.blasThreads)
         ingest = MessageIngest(expected: ExpectedShapes(spec: spec))
         var initGenerator = Xoshiro256(seed: c.seed, stream: 0)
-        agent = DDPGAgent(spec: spec, configuration: c.agent, using: &initGenerator)
+        agent = makeAgent(spec: spec, configuration: c.agent, using: &initGenerator)
         lastGoodState = AgentSnapshot(of: agent)
-        replay = ReplayBuffer(capacity: c.replayCapacity, observationSize: spec.observationSize, actionSize: spec.actionSize)
+        replay = ReplayBuffer(capacity: c.replayCapacity, observationSize: spec.observationSize, actionSize: spec.actionSize,
+                              prioritization: c.prioritizedReplay)
         batch = TransitionBatch(capacity: c.agent.batchSize, observationSize: spec.observationSize, actionSize: spec.actionSize)
         // Ingest only: nothing samples, so nothing may hold inserts back.
         let ratio = settings.ingestOnly ? 0 : settings.samplesPerInsert
@@ -322,10 +323,11 @@ public final class LearnerService {
 
     /// A few updates while the rate limiter allows them. Returns whether any ran.
     private func trainSlice(maxUpdates: Int = 8) -> Bool {
-        let batchSize = configuration.training.agent.batchSize
+        let c = configuration.training, batchSize = c.agent.batchSize
+        let beta = c.prioritizedReplay?.beta(envSteps: envSteps, maxEnvSteps: c.maxEnvSteps) ?? 1
         var updates = 0
         while updates < maxUpdates, limiter.canSample(batchSize), consecutiveRollbacks < Self.maxConsecutiveRollbacks {
-            replay.sample(batchSize, into: batch, using: &replayGenerator)
+            replay.sample(batchSize, into: batch, beta: beta, using: &replayGenerator)
             let started = clock.now
             let stats = agent.update(batch)
             metrics.updateDuration.recordNanoseconds((clock.now - started).wholeNanoseconds)
@@ -335,6 +337,7 @@ public final class LearnerService {
                 rollBack(because: "update \(agent.updateCount) had a critic loss of \(stats.criticLoss) and an actor loss of \(stats.actorLoss)")
                 continue
             }
+            replay.updatePriorities(from: batch)
             if let events, agent.updateCount % 10 == 0 {
                 events.scalar("Qmax", Double(stats.maxQ), step: envSteps)
                 events.scalar("loss/critic", Double(stats.criticLoss), step: envSteps)

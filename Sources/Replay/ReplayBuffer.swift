@@ -11,6 +11,14 @@ public final class TransitionBatch {
     /// 1 where the episode terminated (no bootstrap), 0 otherwise, including time-limit truncations.
     public let terminated: Matrix
     public private(set) var count = 0
+    /// The replay slot each row came from, so that a prioritized replay can update those slots' priorities.
+    public let slots: UnsafeMutablePointer<Int>
+    /// Importance-sampling weights of the rows, which scale each row's critic loss; read only when ``isWeighted``.
+    public let weights: Matrix
+    /// Whether the rows carry importance weights (a prioritized sample); a uniform sample weighs every row 1.
+    public internal(set) var isWeighted = false
+    /// Written by the agent's update: |δ| of each row, the TD error a prioritized replay turns into priorities.
+    public let tdErrors: Matrix
 
     public init(capacity: Int, observationSize: Int, actionSize: Int) {
         self.capacity = capacity
@@ -19,7 +27,13 @@ public final class TransitionBatch {
         rewards = Matrix(rows: capacity, columns: 1)
         nextObservations = Matrix(rows: capacity, columns: observationSize)
         terminated = Matrix(rows: capacity, columns: 1)
+        slots = .allocate(capacity: max(capacity, 1))
+        slots.initialize(repeating: 0, count: max(capacity, 1))
+        weights = Matrix(rows: capacity, columns: 1)
+        tdErrors = Matrix(rows: capacity, columns: 1)
     }
+
+    deinit { slots.deallocate() }
 
     func setCount(_ count: Int) {
         precondition(count <= capacity)
@@ -49,9 +63,13 @@ public final class ReplayBuffer {
     private let terminals: UnsafeMutablePointer<Float>
     private let truncations: UnsafeMutablePointer<UInt8>
 
-    public init(capacity: Int, observationSize: Int, actionSize: Int) {
+    /// Sampling by priority, when the replay was made with a ``PrioritizationConfiguration``.
+    public let prioritized: PrioritizedReplay?
+
+    public init(capacity: Int, observationSize: Int, actionSize: Int, prioritization: PrioritizationConfiguration? = nil) {
         precondition(capacity > 0, "replay capacity must be positive")
         self.capacity = capacity
+        prioritized = prioritization.map { PrioritizedReplay(capacity: capacity, configuration: $0) }
         self.observationSize = observationSize
         self.actionSize = actionSize
         // Uninitialized on purpose: pages stay untouched (and out of RSS) until written.
@@ -91,6 +109,7 @@ public final class ReplayBuffer {
         (nextObservations + slot * observationSize).update(from: nextObservation, count: observationSize)
         terminals[slot] = terminated ? 1 : 0
         truncations[slot] = truncated ? 1 : 0
+        prioritized?.inserted(startingAt: slot, count: 1)
         nextSlot = slot + 1 == capacity ? 0 : slot + 1
         count = Swift.min(count + 1, capacity)
         totalAdded += 1
@@ -116,6 +135,7 @@ public final class ReplayBuffer {
                 terminals[slot + i] = terminated[done + i] != 0 ? 1 : 0
                 truncations[slot + i] = truncated[done + i] != 0 ? 1 : 0
             }
+            prioritized?.inserted(startingAt: slot, count: n)
             done += n
             nextSlot = slot + n == capacity ? 0 : slot + n
             self.count = Swift.min(self.count + n, capacity)
@@ -123,15 +143,38 @@ public final class ReplayBuffer {
         }
     }
 
+    /// Fills `batch` with `size` transitions: by priority with importance exponent `beta` when the
+    /// replay is prioritized, otherwise uniformly.
+    public func sample<G: RandomNumberGenerator>(_ size: Int, into batch: TransitionBatch, beta: Double, using generator: inout G) {
+        if let prioritized {
+            prioritized.sample(size, from: self, beta: beta, into: batch, using: &generator)
+        } else {
+            sample(size, into: batch, using: &generator)
+        }
+    }
+
+    /// After an update on `batch`: new priorities from the TD errors the agent wrote into it (nothing if uniform).
+    public func updatePriorities(from batch: TransitionBatch) {
+        prioritized?.updatePriorities(from: batch)
+    }
+
     /// Fills `batch` with `size` transitions drawn uniformly with replacement.
     public func sample<G: RandomNumberGenerator>(_ size: Int, into batch: TransitionBatch, using generator: inout G) {
         precondition(count > 0, "cannot sample from an empty replay buffer")
         precondition(size <= batch.capacity, "batch of \(size) exceeds its capacity \(batch.capacity)")
+        for i in 0..<size { batch.slots[i] = generator.nextIndex(below: count) }
+        gather(size, into: batch)
+        batch.isWeighted = false
+    }
+
+    /// Copies the transitions in the first `size` of `batch.slots` into `batch`'s rows.
+    func gather(_ size: Int, into batch: TransitionBatch) {
         let o = observationSize, a = actionSize
         let obs = batch.observations.storage, act = batch.actions.storage
         let rew = batch.rewards.storage, next = batch.nextObservations.storage, term = batch.terminated.storage
         for i in 0..<size {
-            let j = generator.nextIndex(below: count)
+            let j = batch.slots[i]
+            precondition(j >= 0 && j < count, "slot \(j) outside the \(count) filled")
             (obs + i * o).update(from: observations + j * o, count: o)
             (act + i * a).update(from: actions + j * a, count: a)
             rew[i] = rewards[j]
@@ -178,6 +221,8 @@ public final class ReplayBuffer {
         self.count = count
         self.nextSlot = nextSlot
         self.totalAdded = totalAdded
+        // Priorities are not saved: restored transitions start at the largest, as new ones do.
+        prioritized?.inserted(startingAt: 0, count: count)
         return true
     }
 

@@ -27,7 +27,9 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     /// Stop at the first evaluation whose mean return reaches this (nil: run all `maxEnvSteps`).
     public var untilReturn: Double?
     public var blasThreads = 1
-    public var agent = DDPGConfiguration()
+    public var agent = AgentConfiguration()
+    /// Prioritized replay's settings; nil samples uniformly.
+    public var prioritizedReplay: PrioritizationConfiguration?
     public var noise = NoiseConfiguration()
     /// False for a learner, whose workers act: then `randomSteps`, `updatesPerStep` and `noise`
     /// are not its settings, and its records leave them out. Not itself recorded.
@@ -37,7 +39,7 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case environment, seed, maxEnvSteps, replayCapacity, randomSteps, learningStarts, updatesPerStep, evalEvery, evalEpisodes
-        case finalEvalEpisodes, evalSeed, solvedReturn, untilReturn, blasThreads, agent, noise
+        case finalEvalEpisodes, evalSeed, solvedReturn, untilReturn, blasThreads, agent, prioritizedReplay, noise
     }
 
     public init(from decoder: Decoder) throws {
@@ -59,6 +61,7 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         untilReturn = try container.decodeIfPresent(Double.self, forKey: .untilReturn)
         blasThreads = try value(.blasThreads, defaults.blasThreads)
         agent = try value(.agent, defaults.agent)
+        prioritizedReplay = try container.decodeIfPresent(PrioritizationConfiguration.self, forKey: .prioritizedReplay)
         noise = try value(.noise, defaults.noise)
         // A record without the acting settings was a learner's.
         actsInProcess = container.contains(.noise)
@@ -79,6 +82,7 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         try container.encodeIfPresent(untilReturn, forKey: .untilReturn)
         try container.encode(blasThreads, forKey: .blasThreads)
         try container.encode(agent, forKey: .agent)
+        try container.encodeIfPresent(prioritizedReplay, forKey: .prioritizedReplay)
         if actsInProcess {
             try container.encode(randomSteps, forKey: .randomSteps)
             try container.encode(updatesPerStep, forKey: .updatesPerStep)
@@ -108,6 +112,7 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         if let untilReturn { try check(untilReturn.isFinite, "untilReturn", "must be finite, got \(untilReturn)") }
         try check(blasThreads > 0, "blasThreads", "must be positive, got \(blasThreads)")
         try agent.validate()
+        if let problem = prioritizedReplay?.validate() { throw ConfigurationError(field: problem.field, message: problem.message) }
         try noise.validate()
     }
 

@@ -11,7 +11,7 @@ import RunRecords
 import Specs
 import Telemetry
 
-/// Single-process DDPG: one environment, one replay buffer, one agent, no network.
+/// Single-process training: one environment, one replay buffer, one agent (DDPG or TD3), no network.
 ///
 /// Every source of randomness is a separate stream derived from the run's
 /// seed, so the same seed and binary reproduce the same run step for step.
@@ -22,7 +22,7 @@ public final class Trainer {
     }
 
     public let configuration: TrainingConfiguration
-    public let agent: DDPGAgent
+    public let agent: any Agent
     public let replay: ReplayBuffer
     private let logger: Logger
     /// The native environment the configuration names; stepped through generics, not an existential.
@@ -40,8 +40,9 @@ public final class Trainer {
         environmentType = type
         let spec = type.init().spec
         var initGenerator = Xoshiro256(seed: configuration.seed, stream: Stream.networkInit.rawValue)
-        agent = DDPGAgent(spec: spec, configuration: configuration.agent, using: &initGenerator)
-        replay = ReplayBuffer(capacity: configuration.replayCapacity, observationSize: spec.observationSize, actionSize: spec.actionSize)
+        agent = makeAgent(spec: spec, configuration: configuration.agent, using: &initGenerator)
+        replay = ReplayBuffer(capacity: configuration.replayCapacity, observationSize: spec.observationSize, actionSize: spec.actionSize,
+                              prioritization: configuration.prioritizedReplay)
     }
 
     public func run() -> RunSummary {
@@ -108,9 +109,11 @@ public final class Trainer {
             }
 
             if step + 1 >= c.learningStarts {
+                let beta = c.prioritizedReplay?.beta(envSteps: step + 1, maxEnvSteps: c.maxEnvSteps) ?? 1
                 for _ in 0..<c.updatesPerStep {
-                    replay.sample(c.agent.batchSize, into: batch, using: &replayGenerator)
+                    replay.sample(c.agent.batchSize, into: batch, beta: beta, using: &replayGenerator)
                     lastStats = agent.update(batch)
+                    replay.updatePriorities(from: batch)
                 }
                 if let events, agent.updateCount % 10 == 0 {
                     events.scalar("Qmax", Double(lastStats.maxQ), step: step + 1)

@@ -20,14 +20,18 @@ struct LayerSizes: ExpressibleByArgument, Sendable {
 
 extension NoiseKind: ExpressibleByArgument {}
 extension CriticLoss: ExpressibleByArgument {}
+extension Algorithm: ExpressibleByArgument {}
 
-/// The DDPG update's hyperparameters as flags; defaults are ``DDPGConfiguration``'s.
+/// The DDPG update's hyperparameters as flags; defaults are ``AgentConfiguration``'s.
 ///
 /// Options parse their value unconditionally so that negative numbers
 /// (`--reward-shift -1`, or a mistaken `--replay-capacity -5`) reach validation
 /// instead of being read as flags.
 struct AgentOptions: ParsableArguments {
-    private static let defaults = DDPGConfiguration()
+    private static let defaults = AgentConfiguration()
+
+    @Option(parsing: .unconditional, help: "Update rule: \(Algorithm.allCases.map(\.rawValue).joined(separator: ", ")) (TD3: twin critics, target smoothing, delayed actor).")
+    var algorithm = defaults.algorithm
 
     @Option(parsing: .unconditional, help: "Actor hidden layer sizes, comma-separated.")
     var actorHidden = LayerSizes(defaults.actorHiddenSizes)
@@ -77,8 +81,17 @@ struct AgentOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Final layers start from U[-x, x].")
     var finalLayerInit = defaults.finalLayerInitScale
 
-    var configuration: DDPGConfiguration {
-        var c = DDPGConfiguration()
+    @Option(parsing: .unconditional, help: "TD3: actor and target updates once every this many critic updates.")
+    var policyDelay = defaults.policyDelay
+
+    @Option(parsing: .unconditional, help: "TD3: σ of the target policy smoothing noise, as a fraction of each action's half-range.")
+    var targetNoise = defaults.targetPolicyNoise
+
+    @Option(parsing: .unconditional, help: "TD3: the smoothing noise is clipped to ± this fraction of each action's half-range.")
+    var targetNoiseClip = defaults.targetNoiseClip
+
+    var configuration: AgentConfiguration {
+        var c = AgentConfiguration()
         c.actorHiddenSizes = actorHidden.sizes
         c.criticHiddenSizes = criticHidden.sizes
         c.criticActionLayer = criticActionLayer
@@ -95,20 +108,13 @@ struct AgentOptions: ParsableArguments {
         c.rewardScale = rewardScale
         c.rewardShift = rewardShift
         c.finalLayerInitScale = finalLayerInit
+        c.algorithm = algorithm
+        c.policyDelay = policyDelay
+        c.targetPolicyNoise = targetNoise
+        c.targetNoiseClip = targetNoiseClip
         return c
     }
 
-    /// The arguments that reproduce these options in a child process.
-    var arguments: [String] {
-        [
-            "--actor-hidden", actorHidden.defaultValueDescription, "--critic-hidden", criticHidden.defaultValueDescription,
-            "--critic-action-layer", "\(criticActionLayer)", "--actor-lr", "\(actorLr)", "--critic-lr", "\(criticLr)",
-            "--critic-weight-decay", "\(criticWeightDecay)", "--gamma", "\(gamma)", "--tau", "\(tau)",
-            "--hard-target-every", "\(hardTargetEvery)", "--batch-size", "\(batchSize)", "--critic-loss", criticLoss.rawValue,
-            "--huber-delta", "\(huberDelta)", "--grad-clip-norm", "\(gradClipNorm)", "--reward-scale", "\(rewardScale)",
-            "--reward-shift", "\(rewardShift)", "--final-layer-init", "\(finalLayerInit)",
-        ]
-    }
 }
 
 /// Exploration noise flags.
@@ -140,45 +146,12 @@ struct NoiseOptions: ParsableArguments {
         NoiseConfiguration(kind: noise, sigma: noiseSigma ?? Self.workerBaseSigma, ouTheta: ouTheta, ouDt: ouDt)
     }
 
-    var arguments: [String] {
-        ["--noise", noise.rawValue, "--ou-theta", "\(ouTheta)", "--ou-dt", "\(ouDt)"] + (noiseSigma.map { ["--noise-sigma", "\($0)"] } ?? [])
-    }
-}
-
-/// The flag each configuration field is set by, so that errors name what the user typed.
-let flagForField: [String: String] = [
-    "actorHiddenSizes": "--actor-hidden", "criticHiddenSizes": "--critic-hidden",
-    "criticActionLayer": "--critic-action-layer", "actorLearningRate": "--actor-lr",
-    "criticLearningRate": "--critic-lr", "criticWeightDecay": "--critic-weight-decay",
-    "discount": "--gamma", "tau": "--tau", "hardTargetUpdateInterval": "--hard-target-every",
-    "batchSize": "--batch-size", "huberDelta": "--huber-delta", "gradientClipNorm": "--grad-clip-norm",
-    "rewardScale": "--reward-scale", "finalLayerInitScale": "--final-layer-init",
-    "noiseSigma": "--noise-sigma", "ouTheta": "--ou-theta", "ouDt": "--ou-dt",
-    "environment": "--env", "maxEnvSteps": "--max-env-steps", "replayCapacity": "--replay-capacity",
-    "randomSteps": "--random-steps", "learningStarts": "--learning-starts",
-    "updatesPerStep": "--updates-per-step", "evalEvery": "--eval-every", "evalEpisodes": "--eval-episodes",
-    "finalEvalEpisodes": "--final-eval-episodes", "blasThreads": "--blas-threads",
-    "samplesPerInsert": "--samples-per-insert", "rateTolerance": "--rate-tolerance", "broadcastEvery": "--broadcast-every", "broadcastBytesPerSecond": "--broadcast-budget",
-    "drainSeconds": "--drain-seconds", "maxPeers": "--max-peers", "transitionsEndpoint": "--transitions-port and --weights-port", "untilReturn": "--until-return", "solvedReturn": "--solved-return",
-    "checkpointEverySeconds": "--checkpoint-every", "checkpointEveryUpdates": "--checkpoint-every", "keepCheckpoints": "--keep-checkpoints",
-    "workerCount": "--workers", "environments": "--envs-per-worker", "noiseSpreadAlpha": "--noise-spread-alpha",
-    "noiseSigmas": "--noise-sigmas", "transitionsPerMessage": "--transitions-per-message", "flushMilliseconds": "--flush-ms",
-    "statusSeconds": "--status-seconds",
-]
-
-extension NoiseConfiguration {
-    func validateAsFlags() throws {
+    /// Checks a worker's noise, naming the flag at fault.
+    func validateWorkerNoise() throws {
         do {
-            try validate()
+            try workerConfiguration.validate()
         } catch {
-            throw error.validationError
+            throw error.validationError(in: self, \.workerConfiguration)
         }
-    }
-}
-
-extension ConfigurationError {
-    /// The error phrased in terms of the command-line flag.
-    var validationError: ValidationError {
-        ValidationError("\(flagForField[field] ?? field): \(message)")
     }
 }

@@ -13,7 +13,7 @@ struct CheckpointArgument: ParsableArguments {
     @Argument(help: "A checkpoint file, or a run directory (its newest valid checkpoint is used).")
     var checkpoint: String
 
-    func load() throws -> (checkpoint: LearnerCheckpoint, agent: DDPGAgent, file: URL) {
+    func load() throws -> (checkpoint: LearnerCheckpoint, agent: any Agent, file: URL) {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: checkpoint, isDirectory: &isDirectory) else {
             throw ValidationError("\(checkpoint): no such checkpoint file or run directory")

@@ -2,6 +2,7 @@ import ArgumentParser
 import Environments
 import Foundation
 import Logging
+import Replay
 import Telemetry
 import RunRecords
 import Training
@@ -35,6 +36,18 @@ struct CommonOptions: ParsableArguments {
 
     @Option(parsing: .unconditional, help: "Replay buffer capacity, in transitions.")
     var replayCapacity = defaults.replayCapacity
+
+    @Flag(help: "Prioritized replay (Schaul et al. 2016): sample transitions in proportion to (|TD error| + ε)^α, weighting the critic loss by importance weights whose exponent β anneals to 1.")
+    var prioritizedReplay = false
+
+    @Option(parsing: .unconditional, help: "Prioritized replay: α, how much priorities count (0 = uniform).")
+    var priorityAlpha = PrioritizationConfiguration().alpha
+
+    @Option(parsing: .unconditional, help: "Prioritized replay: β at the start of the run, annealed linearly to 1 by --max-env-steps.")
+    var priorityBeta = PrioritizationConfiguration().initialBeta
+
+    @Option(parsing: .unconditional, help: "Prioritized replay: ε added to |TD error|.")
+    var priorityEpsilon = PrioritizationConfiguration().epsilon
 
     @Option(parsing: .unconditional, help: "Transitions collected before the first update.")
     var learningStarts = defaults.learningStarts
@@ -70,6 +83,13 @@ struct CommonOptions: ParsableArguments {
         }
     }
 
+    /// A training configuration with these options and every other field at its default.
+    var trainingConfiguration: TrainingConfiguration {
+        var c = TrainingConfiguration()
+        apply(to: &c)
+        return c
+    }
+
     /// The shared fields written into a training configuration.
     func apply(to c: inout TrainingConfiguration) {
         c.environment = environment
@@ -78,6 +98,13 @@ struct CommonOptions: ParsableArguments {
         c.seed = seed
         c.maxEnvSteps = maxEnvSteps
         c.replayCapacity = replayCapacity
+        if prioritizedReplay {
+            var prioritization = PrioritizationConfiguration()
+            prioritization.alpha = priorityAlpha
+            prioritization.initialBeta = priorityBeta
+            prioritization.epsilon = priorityEpsilon
+            c.prioritizedReplay = prioritization
+        }
         c.learningStarts = learningStarts
         c.evalEvery = evalEvery
         c.evalEpisodes = evalEpisodes
@@ -103,17 +130,6 @@ struct CommonOptions: ParsableArguments {
 
     func runDirectory(default name: String) -> URL { URL(fileURLWithPath: runDir ?? "runs/\(name)") }
 
-    /// The arguments that reproduce these options in a child process.
-    var arguments: [String] {
-        var result = ["--env", environment, "--seed", "\(seed)", "--max-env-steps", "\(maxEnvSteps)", "--replay-capacity", "\(replayCapacity)",
-                      "--learning-starts", "\(learningStarts)", "--eval-every", "\(evalEvery)", "--eval-episodes", "\(evalEpisodes)",
-                      "--final-eval-episodes", "\(finalEvalEpisodes)", "--eval-seed", "\(evalSeed)", "--blas-threads", "\(blasThreads)",
-                      "--log-level", logLevel]
-        if let runDir { result += ["--run-dir", runDir] }
-        if let solvedReturn { result += ["--solved-return", "\(solvedReturn)"] }
-        if let logdir { result += ["--logdir", logdir] }
-        return result
-    }
 }
 
 /// Makes sure a run can write its records before it starts, rather than losing

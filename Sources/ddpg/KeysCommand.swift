@@ -120,10 +120,6 @@ struct LearnerSecurityOptions: ParsableArguments {
                                authorizedKeys: try CurveKeyFile.readAuthorized(authorizedKeys, flag: "--authorized-keys"))
     }
 
-    var arguments: [String] {
-        guard let curveSecretKey, let authorizedKeys else { return [] }
-        return ["--curve-secret-key", curveSecretKey, "--authorized-keys", authorizedKeys]
-    }
 }
 
 /// CURVE flags of a worker.

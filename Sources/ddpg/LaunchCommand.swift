@@ -57,7 +57,7 @@ struct LaunchCommand: ParsableCommand {
         learnerCommand.security = try LearnerSecurityOptions.parse([])
         try learnerCommand.validate(usesCurve: curveKeys != nil)
         _ = try worker.parsedSigmas()
-        try noise.workerConfiguration.validateAsFlags()
+        try noise.validateWorkerNoise()
     }
 
     func run() throws {
@@ -74,40 +74,18 @@ struct LaunchCommand: ParsableCommand {
         let runDirectory = learner.resume.map { URL(fileURLWithPath: $0) } ?? common.runDirectory(default: "launch")
         try prepareRunDirectory(runDirectory, flag: learner.resume != nil ? "--resume" : "--run-dir",
                                 bytesNeeded: learner.checkpointBytes(agent: agent, replayCapacity: common.replayCapacity, environment: common.environment))
-        var commonOptions = common
-        commonOptions.runDir = runDirectory.path
-        if let pythonWorkers {
-            // gymnasium's threshold for the environment, unless the user gave one; and the id the hello
-            // carries ("module:Name-v0" imports module to register Name-v0).
-            commonOptions.solvedReturn = common.solvedReturn ?? pythonWorkers.description.rewardThreshold
-            commonOptions.env = pythonWorkers.description.id
-        }
         let supervisor = Supervisor(logger: logger)
         let parent = ["--parent-pid", "\(getpid())"]
         let (learnerSecurity, workerSecurity) = try curveKeys.map { try Self.curveArguments(directory: $0, logger: logger) } ?? ([], [])
-
-        var learnerMonitoring = monitoring
-        // The learner draws on the terminal the launcher was given; decided here, where the terminal is known.
-        learnerMonitoring.console = monitoring.consoleMode.rawValue
-        var learnerOptions = learner
-        // Every worker holds a connection on each socket; leave room for restarts and a few more.
-        learnerOptions.maxPeers = max(learner.maxPeers, workers + 8)
-        let learnerProcess = try supervisor.start(["learner"] + commonOptions.arguments + learnerOptions.arguments + agent.arguments
-                                                  + learnerMonitoring.arguments + learnerSecurity + parent)
-        let host = ["0.0.0.0", "*", "::", "[::]"].contains(learner.bind) ? "127.0.0.1" : learner.bind
-        // Under an interactive console only the learner writes while it runs; another process's line would break its redraw.
-        logger.log(level: interactive ? .debug : .info, "learner started (pid \(learnerProcess.processIdentifier)); starting \(workers) workers and \(evaluators) evaluator\(evaluators == 1 ? "" : "s")")
         // Under the learner's redrawn status block, the workers' routine info lines would scroll it away.
         let workerLogLevel = interactive && common.logLevel == "info" ? "notice" : common.logLevel
-        // Process `id` < workers acts; the ones after it evaluate, with the next ids (one id space for the learner's accounting).
-        func workerArguments(_ id: Int) -> [String] {
-            let evaluator = id >= workers
-            let stats = evaluator ? (evaluators == 1 ? "evaluator.json" : "evaluator-\(id - workers).json") : "worker-\(id).json"
-            return (pythonWorkers == nil ? ["worker"] : []) + ["--env", common.environment, "--learner", host, "--transitions-port", "\(learner.transitionsPort)",
-                    "--weights-port", "\(learner.weightsPort)", "--worker-id", "\(id)", "--workers", "\(workers)", "--seed", "\(common.seed)",
-                    "--log-level", workerLogLevel, "--stats-file", runDirectory.appendingPathComponent(stats).path]
-                + (evaluator ? ["--evaluator"] : worker.arguments + noise.arguments) + workerSecurity + parent
-        }
+        let children = childArguments(runDirectory: runDirectory, gym: pythonWorkers.map { ($0.description.id, $0.description.rewardThreshold) },
+                                      workerLogLevel: workerLogLevel)
+        let learnerProcess = try supervisor.start(children.learner + learnerSecurity + parent)
+        let host = learnerHost
+        // Under an interactive console only the learner writes while it runs; another process's line would break its redraw.
+        logger.log(level: interactive ? .debug : .info, "learner started (pid \(learnerProcess.processIdentifier)); starting \(workers) workers and \(evaluators) evaluator\(evaluators == 1 ? "" : "s")")
+        func workerArguments(_ id: Int) -> [String] { children.worker(id) + workerSecurity + parent }
         // Started alongside the learner, not after it listens: they retry their connection every few
         // milliseconds, and process start-up, a good part of a Pendulum run, overlaps the learner's.
         func startWorker(_ id: Int) throws -> Process {
@@ -155,6 +133,43 @@ struct LaunchCommand: ParsableCommand {
 
     /// Flags that give the learner and the workers CURVE keys from `directory`:
     /// learner.key/.pub, worker.key/.pub and authorized/worker.pub, generated if missing.
+    /// Where the workers find the learner: its --bind address, or loopback when it binds every interface.
+    var learnerHost: String { ["0.0.0.0", "*", "::", "[::]"].contains(learner.bind) ? "127.0.0.1" : learner.bind }
+
+    /// What each child is started with, CURVE and parent watch aside: the learner's arguments, and
+    /// worker `id`'s (ids from `workers` on are evaluators). `gym` describes a non-native environment
+    /// as its Python workers do; its workers then take the same arguments without the `worker` subcommand.
+    func childArguments(runDirectory: URL, gym: (id: String, rewardThreshold: Double?)?, workerLogLevel: String)
+        -> (learner: [String], worker: (Int) -> [String]) {
+        var commonOptions = common
+        commonOptions.runDir = runDirectory.path
+        // The learner knows the environment from the start, not from its first worker's hello.
+        commonOptions.env = common.environment
+        if let gym {
+            // gymnasium's threshold for the environment, unless the user gave one; and the id the hello
+            // carries ("module:Name-v0" imports module to register Name-v0).
+            commonOptions.solvedReturn = common.solvedReturn ?? gym.rewardThreshold
+            commonOptions.env = gym.id
+        }
+        var learnerMonitoring = monitoring
+        // The learner draws on the terminal the launcher was given; decided here, where the terminal is known.
+        learnerMonitoring.console = monitoring.consoleMode.rawValue
+        var learnerOptions = learner
+        // Every worker holds a connection on each socket; leave room for restarts and a few more.
+        learnerOptions.maxPeers = max(learner.maxPeers, workers + 8)
+        let learnerArguments = ["learner"] + commonOptions.arguments + learnerOptions.arguments + agent.arguments + learnerMonitoring.arguments
+        let (workers, evaluators, host) = (workers, evaluators, learnerHost)
+        let (common, learner, worker, noise) = (common, learner, worker, noise)
+        return (learnerArguments, { id in
+            let evaluator = id >= workers
+            let stats = evaluator ? (evaluators == 1 ? "evaluator.json" : "evaluator-\(id - workers).json") : "worker-\(id).json"
+            return (gym == nil ? ["worker"] : []) + ["--env", common.environment, "--learner", host, "--transitions-port", "\(learner.transitionsPort)",
+                    "--weights-port", "\(learner.weightsPort)", "--worker-id", "\(id)", "--workers", "\(workers)", "--seed", "\(common.seed)",
+                    "--log-level", workerLogLevel, "--stats-file", runDirectory.appendingPathComponent(stats).path]
+                + (evaluator ? ["--evaluator"] : worker.arguments + noise.arguments)
+        })
+    }
+
     static func curveArguments(directory: String, logger: Logger) throws -> (learner: [String], worker: [String]) {
         let root = URL(fileURLWithPath: directory), authorized = root.appendingPathComponent("authorized")
         try FileManager.default.createDirectory(at: authorized, withIntermediateDirectories: true)

@@ -140,19 +140,6 @@ struct LearnerOptions: ParsableArguments {
         }
     }
 
-    var arguments: [String] {
-        var result = ["--bind", bind, "--transitions-port", "\(transitionsPort)", "--weights-port", "\(weightsPort)",
-                      "--rate-tolerance", "\(rateTolerance)", "--broadcast-every", "\(broadcastEvery)", "--broadcast-budget", "\(broadcastBudget)", "--drain-seconds", "\(drainSeconds)", "--final-eval-seconds", "\(finalEvalSeconds)",
-                      "--checkpoint-every", checkpointEvery, "--keep-checkpoints", "\(keepCheckpoints)", "--max-peers", "\(maxPeers)"]
-        if checkpointReplay { result.append("--checkpoint-replay") }
-        if insecure { result.append("--insecure") }
-        if ingestOnly { result.append("--ingest-only") }
-        if !workerPace { result.append("--no-worker-pace") }
-        if let resume { result += ["--resume", resume] }
-        if let samplesPerInsert { result += ["--samples-per-insert", "\(samplesPerInsert)"] }
-        if let untilReturn { result += ["--until-return", "\(untilReturn)"] }
-        return result
-    }
 }
 
 struct LearnerCommand: ParsableCommand {
@@ -190,7 +177,7 @@ struct LearnerCommand: ParsableCommand {
         do {
             try learnerConfiguration.validate(spec: common.env.flatMap { NativeEnvironments.type(named: $0) }?.init().spec ?? smallest)
         } catch {
-            throw error.validationError
+            throw error.validationError(in: self, \.learnerConfiguration)
         }
         try learner.validatePorts()
         try common.validateLogLevel()

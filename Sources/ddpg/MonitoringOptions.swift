@@ -27,11 +27,6 @@ struct MonitoringOptions: ParsableArguments {
         }
     }
 
-    var arguments: [String] {
-        var result = ["--metrics-bind", metricsBind, "--console", console]
-        if let metricsPort { result += ["--metrics-port", "\(metricsPort)"] }
-        return result
-    }
 
     /// Starts the endpoint (if asked) and returns the learner's monitoring, wired to
     /// the console, `/status`, `progress.csv` in `runDirectory`, and TensorBoard.

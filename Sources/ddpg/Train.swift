@@ -47,7 +47,7 @@ struct Train: ParsableCommand {
         do {
             try trainingConfiguration.validate(spec: NativeEnvironments.type(named: common.environment)?.init().spec)
         } catch {
-            throw error.validationError
+            throw error.validationError(in: self, \.trainingConfiguration)
         }
         try common.validateNativeEnvironment()
         try common.validateLogLevel()

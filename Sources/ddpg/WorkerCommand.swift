@@ -45,12 +45,6 @@ struct WorkerOptions: ParsableArguments {
         c.flushMilliseconds = flushMs
     }
 
-    var arguments: [String] {
-        var result = ["--envs-per-worker", "\(envsPerWorker)", "--noise-spread-alpha", "\(noiseSpreadAlpha)",
-                      "--transitions-per-message", "\(transitionsPerMessage)", "--flush-ms", "\(flushMs)"]
-        if let noiseSigmas { result += ["--noise-sigmas", noiseSigmas] }
-        return result
-    }
 }
 
 struct WorkerCommand: ParsableCommand {
@@ -168,7 +162,7 @@ struct WorkerCommand: ParsableCommand {
         do {
             try workerConfiguration.validate()
         } catch {
-            throw error.validationError
+            throw error.validationError(in: self, \.workerConfiguration)
         }
         guard !learner.isEmpty else { throw ValidationError("--learner: host must not be empty") }
         guard resolveTimeout >= 0, resolveTimeout.isFinite else { throw ValidationError("--resolve-timeout: must be non-negative, got \(resolveTimeout)") }

@@ -26,6 +26,10 @@ struct TrainCommandTests {
         (["--replay-capacity", "100000000000000"], "--replay-capacity"),
         (["--learning-starts", "30000"], "--learning-starts"),
         (["--until-return", "nan"], "--until-return"),
+        (["--algorithm", "sac"], "--algorithm"),
+        (["--algorithm", "td3", "--policy-delay", "0"], "--policy-delay"),
+        (["--prioritized-replay", "--priority-beta", "1.5"], "--priority-beta"),
+        (["--noise-sigma", "-0.1"], "--noise-sigma"),
     ]
 
     @Test("a bad flag value fails with a message naming the flag")
@@ -65,6 +69,8 @@ struct TrainCommandTests {
         (["learner", "--replay-capacity", "100000000000000"], "--replay-capacity"),
         (["learner", "--learning-starts", "100000000", "--max-env-steps", "20000"], "--learning-starts"),
         (["worker", "--resolve-timeout", "-1"], "--resolve-timeout"),
+        (["worker", "--workers", "0"], "--workers"),
+        (["launch", "--target-noise-clip", "-1"], "--target-noise-clip"),
         (["plot", "/tmp", "--out", "curve.pdf"], "--out"),
     ]
 

@@ -13,7 +13,7 @@ import Training
 struct CheckpointTests {
     /// An agent trained for a few updates, so that targets and Adam moments differ from their initial values.
     static func trainedAgent(hidden: [Int] = [16, 16], seed: UInt64 = 3) -> (DDPGAgent, ReplayBuffer) {
-        var configuration = DDPGConfiguration()
+        var configuration = AgentConfiguration()
         configuration.actorHiddenSizes = hidden
         configuration.criticHiddenSizes = hidden
         configuration.batchSize = 32
@@ -124,7 +124,7 @@ struct CheckpointTests {
         let good = Self.checkpoint(agent).encoded()
         func error(_ bytes: [UInt8]) -> CheckpointError? {
             do throws(CheckpointError) {
-                _ = try LearnerCheckpoint(bytes: bytes)
+                _ = try LearnerCheckpoint(bytes: bytes).makeAgent()
                 return nil
             } catch {
                 return error

@@ -10,7 +10,7 @@ private let low: [Float] = [-2, 0, -0.5]
 private let high: [Float] = [2, 1, 3]
 
 private func asymmetricAgent() -> (DDPGAgent, TransitionBatch) {
-    var config = DDPGConfiguration()
+    var config = AgentConfiguration()
     config.actorHiddenSizes = [16, 16]
     config.criticHiddenSizes = [16, 16]
     config.batchSize = 8

@@ -77,10 +77,10 @@ struct ComponentTests {
         #expect(current == 0)
     }
 
-    static func invalidConfigurations() -> [(field: String, config: DDPGConfiguration)] {
-        var cases: [(String, DDPGConfiguration)] = []
-        func add(_ field: String, _ change: (inout DDPGConfiguration) -> Void) {
-            var config = DDPGConfiguration()
+    static func invalidConfigurations() -> [(field: String, config: AgentConfiguration)] {
+        var cases: [(String, AgentConfiguration)] = []
+        func add(_ field: String, _ change: (inout AgentConfiguration) -> Void) {
+            var config = AgentConfiguration()
             change(&config)
             cases.append((field, config))
         }
@@ -97,7 +97,7 @@ struct ComponentTests {
 
     @Test("invalid settings name the field")
     func validation() {
-        #expect(throws: Never.self) { try DDPGConfiguration().validate() }
+        #expect(throws: Never.self) { try AgentConfiguration().validate() }
         for (field, config) in Self.invalidConfigurations() {
             do {
                 try config.validate()

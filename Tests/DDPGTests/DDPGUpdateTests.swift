@@ -5,8 +5,8 @@ import Testing
 @testable import DDPG
 
 /// A small agent and a fixed batch of random Pendulum-shaped transitions.
-func makeAgent(actionLayer: Int = 1, configure: (inout DDPGConfiguration) -> Void = { _ in }) -> (DDPGAgent, TransitionBatch) {
-    var config = DDPGConfiguration()
+func makeAgent(actionLayer: Int = 1, configure: (inout AgentConfiguration) -> Void = { _ in }) -> (DDPGAgent, TransitionBatch) {
+    var config = AgentConfiguration()
     config.actorHiddenSizes = [16, 16]
     config.criticHiddenSizes = [16, 16]
     config.criticActionLayer = actionLayer
@@ -158,10 +158,12 @@ struct DDPGUpdateTests {
     func criticLearns(loss: CriticLoss) {
         let (agent, batch) = makeAgent { $0.criticLoss = loss; $0.hardTargetUpdateInterval = 1_000_000 }
         agent.computeTargets(batch, count: 8)
-        var stats = UpdateStatistics()
-        let first = agent.updateCritic(batch, count: 8, stats: &stats)
+        func criticStep() -> Float {
+            agent.q.fit(batch, targets: agent.targets.storage, count: 8, configuration: agent.configuration, tdErrors: nil)
+        }
+        let first = criticStep()
         var last = first
-        for _ in 0..<200 { last = agent.updateCritic(batch, count: 8, stats: &stats) }
+        for _ in 0..<200 { last = criticStep() }
         #expect(last < first * 0.5, "loss \(first) → \(last)")
     }
 

@@ -4,13 +4,22 @@ import NeuralNetwork
 public enum CriticLoss: String, Codable, Sendable, CaseIterable {
     /// Mean squared error, as in the paper.
     case mse
-    /// Huber (smooth L1) with threshold ``DDPGConfiguration/huberDelta``: quadratic near zero, linear beyond.
+    /// Huber (smooth L1) with threshold ``AgentConfiguration/huberDelta``: quadratic near zero, linear beyond.
     case huber
 }
 
-/// Every hyperparameter of the DDPG update. Defaults favour wall-clock time to
-/// solve Pendulum on two cores; the paper's values are noted where they differ.
-public struct DDPGConfiguration: Codable, Sendable, Equatable {
+/// The update rule an agent trains with.
+public enum Algorithm: String, Codable, Sendable, CaseIterable {
+    /// Lillicrap et al. 2015: one critic, the actor and targets step on every update.
+    case ddpg
+    /// Fujimoto et al. 2018: twin critics (the minimum in the target), target policy smoothing, delayed actor and targets.
+    case td3
+}
+
+/// Every hyperparameter of the agent's update. Defaults favour wall-clock time to
+/// solve Pendulum on two cores; the papers' values are noted where they differ.
+public struct AgentConfiguration: Codable, Sendable, Equatable {
+    public var algorithm: Algorithm = .ddpg
     /// Hidden layer widths of the actor μ(s). The paper uses [400, 300].
     public var actorHiddenSizes: [Int] = [64, 64]
     /// Hidden layer widths of the critic Q(s, a). The paper uses [400, 300].
@@ -39,8 +48,42 @@ public struct DDPGConfiguration: Codable, Sendable, Equatable {
     public var rewardShift: Float = 0
     /// Bound of the uniform initialization of both networks' final layers.
     public var finalLayerInitScale: Float = 3e-3
+    /// TD3: the actor and the targets step once every this many critic updates (the paper's d = 2).
+    public var policyDelay: Int = 2
+    /// TD3: σ of the Gaussian noise added to the target action, as a fraction of each dimension's half-range.
+    public var targetPolicyNoise: Float = 0.2
+    /// TD3: that noise is clipped to ± this fraction of each dimension's half-range.
+    public var targetNoiseClip: Float = 0.5
 
     public init() {}
+
+    /// Reads configurations written before a field existed (checkpoints, summaries): a missing field keeps its default.
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        func read<T: Decodable>(_ key: CodingKeys, _ field: inout T) throws {
+            if let value = try container.decodeIfPresent(T.self, forKey: key) { field = value }
+        }
+        try read(.algorithm, &algorithm)
+        try read(.actorHiddenSizes, &actorHiddenSizes)
+        try read(.criticHiddenSizes, &criticHiddenSizes)
+        try read(.criticActionLayer, &criticActionLayer)
+        try read(.actorLearningRate, &actorLearningRate)
+        try read(.criticLearningRate, &criticLearningRate)
+        try read(.criticWeightDecay, &criticWeightDecay)
+        try read(.discount, &discount)
+        try read(.tau, &tau)
+        try read(.hardTargetUpdateInterval, &hardTargetUpdateInterval)
+        try read(.batchSize, &batchSize)
+        try read(.criticLoss, &criticLoss)
+        try read(.huberDelta, &huberDelta)
+        try read(.gradientClipNorm, &gradientClipNorm)
+        try read(.rewardScale, &rewardScale)
+        try read(.rewardShift, &rewardShift)
+        try read(.finalLayerInitScale, &finalLayerInitScale)
+        try read(.policyDelay, &policyDelay)
+        try read(.targetPolicyNoise, &targetPolicyNoise)
+        try read(.targetNoiseClip, &targetNoiseClip)
+    }
 
     /// Checks the values a user can get wrong; the message names the field.
     public func validate() throws(ConfigurationError) {
@@ -59,6 +102,9 @@ public struct DDPGConfiguration: Codable, Sendable, Equatable {
         try check(gradientClipNorm >= 0 && gradientClipNorm.isFinite, "gradientClipNorm", "must be non-negative (0 = off), got \(gradientClipNorm)")
         try check(rewardScale.isFinite && rewardShift.isFinite, "rewardScale", "reward scale and shift must be finite")
         try check(finalLayerInitScale > 0 && finalLayerInitScale.isFinite, "finalLayerInitScale", "must be positive, got \(finalLayerInitScale)")
+        try check(policyDelay >= 1, "policyDelay", "must be at least 1, got \(policyDelay)")
+        try check(targetPolicyNoise >= 0 && targetPolicyNoise.isFinite, "targetPolicyNoise", "must be non-negative, got \(targetPolicyNoise)")
+        try check(targetNoiseClip >= 0 && targetNoiseClip.isFinite, "targetNoiseClip", "must be non-negative, got \(targetNoiseClip)")
     }
 }
 

@@ -1,0 +1,196 @@
+import NeuralNetwork
+import Randomness
+import Replay
+
+// The parts DDPG and TD3 share, so that each algorithm's file is only its update rule:
+// a policy with its target, a critic with its target, the Bellman target, and the target move.
+// Every buffer is allocated when a part is made; an update allocates nothing.
+
+/// The actor μ with its target μ′, its Adam and its workspaces.
+final class PolicyPart {
+    let actor: Actor
+    let target: MLP
+    let optimizer: Adam
+    private let workspace: MLPWorkspace
+    private let targetWorkspace: MLPWorkspace
+
+    init<G: RandomNumberGenerator>(observationSize: Int, actionLow: [Float], actionHigh: [Float],
+                                   configuration c: AgentConfiguration, using generator: inout G) {
+        let shape = Actor.architecture(observationSize: observationSize, actionSize: actionLow.count, hiddenSizes: c.actorHiddenSizes)
+        let network = MLP(shape, finalLayerScale: c.finalLayerInitScale, using: &generator)
+        actor = Actor(network: network, actionLow: actionLow, actionHigh: actionHigh)
+        target = MLP(shape)
+        target.parameters.copy(from: network.parameters)
+        optimizer = Adam(parameterCount: network.parameterCount, configuration: .init(learningRate: c.actorLearningRate))
+        workspace = MLPWorkspace(for: network, capacity: c.batchSize)
+        targetWorkspace = MLPWorkspace(for: target, capacity: c.batchSize)
+    }
+
+    /// μ′(s′) as actions for the first `n` rows of `nextObservations`, written into `destination`.
+    func targetActions(_ nextObservations: Matrix, count n: Int, into destination: MatrixView) {
+        targetWorkspace.input(batch: n).base.update(from: nextObservations.storage, count: n * actor.observationSize)
+        target.forward(batch: n, workspace: targetWorkspace)
+        actor.writeActions(fromTanh: targetWorkspace.output(batch: n), into: destination)
+    }
+
+    /// One step ascending Q(s, μ(s)) of `critic`: dL/dθ_μ = −(1/N) Σ ∂Q/∂a · ∂μ/∂θ_μ, with ∂Q/∂a from a
+    /// backward pass through the critic that stops at the action's layer. Returns −mean Q before the step.
+    func ascend(_ critic: CriticPart, on batch: TransitionBatch, count n: Int, clipNorm: Float) -> Float {
+        let network = actor.network
+        workspace.input(batch: n).base.update(from: batch.observations.storage, count: n * actor.observationSize)
+        network.forward(batch: n, workspace: workspace)
+        let criticWorkspace = critic.workspace
+        criticWorkspace.input(batch: n).copyRows(from: batch.observations.storage)
+        actor.writeActions(fromTanh: workspace.output(batch: n), into: criticWorkspace.auxiliaryInput(batch: n))
+        critic.network.forward(batch: n, workspace: criticWorkspace)
+        let q = criticWorkspace.output(batch: n).base
+        let dq = criticWorkspace.outputGradient(batch: n).base
+        let inverseN = 1 / Float(n)
+        var meanQ: Float = 0
+        for i in 0..<n {
+            meanQ += q[i]
+            dq[i] = -inverseN
+        }
+        critic.network.backward(batch: n, workspace: criticWorkspace, parameterGradients: false, auxiliaryGradient: true)
+        // a = scale · tanh(z) + bias: the tanh factor is applied by the actor's backward pass.
+        actor.writeTanhGradient(fromActionGradient: criticWorkspace.auxiliaryGradient(batch: n), into: workspace.outputGradient(batch: n))
+        network.backward(batch: n, workspace: workspace, parameterGradients: true)
+        if clipNorm > 0 { network.gradients.clipNorm(to: clipNorm) }
+        optimizer.update(network.parameters, gradients: network.gradients)
+        return -meanQ * inverseN
+    }
+
+    /// The actor, its target and its Adam moments, under `actor`, `target_actor`, `actor_adam_m`, `actor_adam_v`.
+    var tensors: [NamedTensor] {
+        [NamedTensor("actor", actor.network.parameters), NamedTensor("target_actor", target.parameters),
+         NamedTensor("actor_adam_m", optimizer.firstMoment), NamedTensor("actor_adam_v", optimizer.secondMoment)]
+    }
+}
+
+/// A critic Q(s, a) with its target Q′, its Adam and its workspaces: DDPG trains one, TD3 two.
+final class CriticPart {
+    /// The name of its checkpoint sections: `critic`, `target_critic`, `critic_adam_m`, ….
+    let name: String
+    let network: MLP
+    let target: MLP
+    let optimizer: Adam
+    let workspace: MLPWorkspace
+    let targetWorkspace: MLPWorkspace
+
+    init<G: RandomNumberGenerator>(name: String, observationSize: Int, actionSize: Int, configuration c: AgentConfiguration,
+                                   using generator: inout G) {
+        self.name = name
+        let shape = Critic.architecture(observationSize: observationSize, actionSize: actionSize,
+                                        hiddenSizes: c.criticHiddenSizes, actionLayer: c.criticActionLayer)
+        network = MLP(shape, finalLayerScale: c.finalLayerInitScale, using: &generator)
+        target = MLP(shape)
+        target.parameters.copy(from: network.parameters)
+        optimizer = Adam(parameterCount: network.parameterCount,
+                         configuration: .init(learningRate: c.criticLearningRate, weightDecay: c.criticWeightDecay))
+        workspace = MLPWorkspace(for: network, capacity: c.batchSize)
+        targetWorkspace = MLPWorkspace(for: target, capacity: c.batchSize)
+    }
+
+    /// Where the caller writes a′ before ``targetValues(_:count:)``.
+    func targetActionInput(count n: Int) -> MatrixView { targetWorkspace.auxiliaryInput(batch: n) }
+
+    /// Q′(s′, a′) for the first `n` rows, with a′ already in ``targetActionInput(count:)``.
+    func targetValues(_ nextObservations: Matrix, count n: Int) -> UnsafeMutablePointer<Float> {
+        targetWorkspace.input(batch: n).copyRows(from: nextObservations.storage)
+        target.forward(batch: n, workspace: targetWorkspace)
+        return targetWorkspace.output(batch: n).base
+    }
+
+    /// One regression step of Q(s, a) toward `targets` on mean w·ℓ(Q − y), ℓ the squared error or Huber,
+    /// w each row's importance weight (1 unless the batch is weighted). Writes |Q − y| into `tdErrors`
+    /// when given. Returns the loss; ``meanAndMaxQ(count:)`` then reads the Q(s, a) it fitted.
+    func fit(_ batch: TransitionBatch, targets: UnsafePointer<Float>, count n: Int, configuration c: AgentConfiguration,
+             tdErrors: UnsafeMutablePointer<Float>?) -> Float {
+        workspace.input(batch: n).copyRows(from: batch.observations.storage)
+        VectorKernels.scaledCopy(MatrixView(base: batch.actions.storage, rows: n, columns: batch.actions.columns),
+                                 into: workspace.auxiliaryInput(batch: n), factor: 1)
+        network.forward(batch: n, workspace: workspace)
+        let q = workspace.output(batch: n).base, dq = workspace.outputGradient(batch: n).base
+        let weights: UnsafePointer<Float>? = batch.isWeighted ? UnsafePointer(batch.weights.storage) : nil
+        let inverseN = 1 / Float(n), delta = c.huberDelta
+        var loss: Float = 0
+        for i in 0..<n {
+            let e = q[i] - targets[i], w = weights?[i] ?? 1
+            tdErrors?[i] = abs(e)
+            switch c.criticLoss {
+            case .mse:
+                loss += w * e * e
+                dq[i] = 2 * w * e * inverseN
+            case .huber where abs(e) <= delta:
+                loss += w * 0.5 * e * e
+                dq[i] = w * e * inverseN
+            case .huber:
+                loss += w * delta * (abs(e) - 0.5 * delta)
+                dq[i] = w * (e > 0 ? delta : -delta) * inverseN
+            }
+        }
+        network.backward(batch: n, workspace: workspace, parameterGradients: true)
+        if c.gradientClipNorm > 0 { network.gradients.clipNorm(to: c.gradientClipNorm) }
+        optimizer.update(network.parameters, gradients: network.gradients)
+        return loss * inverseN
+    }
+
+    /// Mean and max of Q(s, a) from the last ``fit(_:targets:count:configuration:tdErrors:)``, until the workspace is used again.
+    func meanAndMaxQ(count n: Int) -> (mean: Float, max: Float) {
+        let q = workspace.output(batch: n).base
+        var sum: Float = 0, maxQ = -Float.infinity
+        for i in 0..<n {
+            sum += q[i]
+            maxQ = max(maxQ, q[i])
+        }
+        return (sum / Float(n), maxQ)
+    }
+
+    var tensors: [NamedTensor] {
+        [NamedTensor(name, network.parameters), NamedTensor("target_\(name)", target.parameters),
+         NamedTensor("\(name)_adam_m", optimizer.firstMoment), NamedTensor("\(name)_adam_v", optimizer.secondMoment)]
+    }
+}
+
+extension AgentConfiguration {
+    /// y = rewardScale·r + rewardShift + γ(1 − terminated)·Q′, written for the first `n` rows.
+    /// A time-limit truncation is not terminal: the episode would have gone on, so the target bootstraps.
+    func writeBellmanTargets(_ batch: TransitionBatch, nextQ: UnsafePointer<Float>, count n: Int, into y: UnsafeMutablePointer<Float>) {
+        let r = batch.rewards.storage, done = batch.terminated.storage
+        for i in 0..<n {
+            y[i] = rewardScale * r[i] + rewardShift + discount * (1 - done[i]) * nextQ[i]
+        }
+    }
+
+    /// Moves a target toward its online network: Polyak θ′ ← τθ + (1 − τ)θ′, or a hard copy
+    /// on every `hardTargetUpdateInterval`-th move when that is set. `move` counts moves from 1.
+    func moveTarget(_ target: MLP, towards online: MLP, move: Int) {
+        if hardTargetUpdateInterval > 0 {
+            if move % hardTargetUpdateInterval == 0 { target.parameters.copy(from: online.parameters) }
+        } else {
+            target.parameters.blend(towards: online.parameters, rate: tau)
+        }
+    }
+}
+
+extension Actor {
+    /// a = scale · t + bias per column: tanh outputs to actions.
+    func writeActions(fromTanh tanh: MatrixView, into actions: MatrixView) {
+        if let bound = symmetricBound { return VectorKernels.scaledCopy(tanh, into: actions, factor: bound) }
+        affineColumns(tanh, into: actions, withBias: true)
+    }
+
+    /// dL/dt = scale · dL/da per column: the chain rule back through the action map.
+    func writeTanhGradient(fromActionGradient actionGradient: MatrixView, into tanhGradient: MatrixView) {
+        if let bound = symmetricBound { return VectorKernels.scaledCopy(actionGradient, into: tanhGradient, factor: bound) }
+        affineColumns(actionGradient, into: tanhGradient, withBias: false)
+    }
+
+    private func affineColumns(_ source: MatrixView, into destination: MatrixView, withBias: Bool) {
+        precondition(source.rows == destination.rows && source.columns == actionSize && destination.columns == actionSize)
+        for row in 0..<source.rows {
+            let from = source.base + row * source.stride, to = destination.base + row * destination.stride
+            for j in 0..<actionSize { to[j] = actionScale[j] * from[j] + (withBias ? actionBias[j] : 0) }
+        }
+    }
+}
