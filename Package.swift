@@ -66,7 +66,7 @@ let package = Package(
         .target(
             name: "Worker",
             dependencies: [
-                "DDPG", "Environments", "Evaluation", "NeuralNetwork", "Randomness", "Specs", "WireProtocol", "ZeroMQ", "ProcessSupport",
+                "DDPG", "Environments", "Evaluation", "NeuralNetwork", "Randomness", "Replay", "Specs", "WireProtocol", "ZeroMQ", "ProcessSupport",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -153,12 +153,13 @@ final class CriticPart {
 }
 
 extension AgentConfiguration {
-    /// y = rewardScale·r + rewardShift + γ(1 − terminated)·Q′, written for the first `n` rows.
-    /// A time-limit truncation is not terminal: the episode would have gone on, so the target bootstraps.
+    /// y = rewardScale·r + rewardShift + discount·Q′, written for the first `n` rows, with each row's own
+    /// discount: γ^k for a k-step transition (γ for one step), 0 after a termination. A time-limit
+    /// truncation is not terminal: the episode would have gone on, so the target bootstraps through it.
     func writeBellmanTargets(_ batch: TransitionBatch, nextQ: UnsafePointer<Float>, count n: Int, into y: UnsafeMutablePointer<Float>) {
-        let r = batch.rewards.storage, done = batch.terminated.storage
+        let r = batch.rewards.storage, done = batch.terminated.storage, discounts = batch.discounts.storage
         for i in 0..<n {
-            y[i] = rewardScale * r[i] + rewardShift + discount * (1 - done[i]) * nextQ[i]
+            y[i] = rewardScale * r[i] + rewardShift + discounts[i] * (1 - done[i]) * nextQ[i]
         }
     }
 

@@ -48,6 +48,9 @@ public struct AgentConfiguration: Codable, Sendable, Equatable {
     public var rewardShift: Float = 0
     /// Bound of the uniform initialization of both networks' final layers.
     public var finalLayerInitScale: Float = 3e-3
+    /// Steps summed into each transition's return by the workers' adders (n-step returns, Ape-X DPG and D4PG).
+    public var nStep: Int = 1
+    public static let maxNStep = 64
     /// TD3: the actor and the targets step once every this many critic updates (the paper's d = 2).
     public var policyDelay: Int = 2
     /// TD3: σ of the Gaussian noise added to the target action, as a fraction of each dimension's half-range.
@@ -80,6 +83,7 @@ public struct AgentConfiguration: Codable, Sendable, Equatable {
         try read(.rewardScale, &rewardScale)
         try read(.rewardShift, &rewardShift)
         try read(.finalLayerInitScale, &finalLayerInitScale)
+        try read(.nStep, &nStep)
         try read(.policyDelay, &policyDelay)
         try read(.targetPolicyNoise, &targetPolicyNoise)
         try read(.targetNoiseClip, &targetNoiseClip)
@@ -102,6 +106,7 @@ public struct AgentConfiguration: Codable, Sendable, Equatable {
         try check(gradientClipNorm >= 0 && gradientClipNorm.isFinite, "gradientClipNorm", "must be non-negative (0 = off), got \(gradientClipNorm)")
         try check(rewardScale.isFinite && rewardShift.isFinite, "rewardScale", "reward scale and shift must be finite")
         try check(finalLayerInitScale > 0 && finalLayerInitScale.isFinite, "finalLayerInitScale", "must be positive, got \(finalLayerInitScale)")
+        try check((1...Self.maxNStep).contains(nStep), "nStep", "must be in 1...\(Self.maxNStep), got \(nStep)")
         try check(policyDelay >= 1, "policyDelay", "must be at least 1, got \(policyDelay)")
         try check(targetPolicyNoise >= 0 && targetPolicyNoise.isFinite, "targetPolicyNoise", "must be non-negative, got \(targetPolicyNoise)")
         try check(targetNoiseClip >= 0 && targetNoiseClip.isFinite, "targetNoiseClip", "must be non-negative, got \(targetNoiseClip)")

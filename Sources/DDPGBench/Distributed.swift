@@ -117,7 +117,7 @@ enum DistributedBenchmarks {
                                            weightsVersion: 0, count: perMessage)
             let bytes = observations.withUnsafeBufferPointer { o in actions.withUnsafeBufferPointer { a in rewards.withUnsafeBufferPointer { r in
                 flags.withUnsafeBufferPointer { f in
-                    encoder.encodeTransitions(header, observations: o, actions: a, rewards: r, nextObservations: o, terminated: f, truncated: f)
+                    encoder.encodeTransitions(header, observations: o, actions: a, rewards: r, nextObservations: o, terminated: f, truncated: f, gamma: 0.99)
                 } } } }
             // Blocking in short steps, so the run can end while the learner no longer reads.
             var sent = false

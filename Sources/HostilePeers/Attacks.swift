@@ -54,7 +54,7 @@ final class Peer: @unchecked Sendable {
         let rewards = [Float](repeating: reward, count: count), flags = [UInt8](repeating: 0, count: count)
         return observations.withUnsafeBufferPointer { o in actions.withUnsafeBufferPointer { a in rewards.withUnsafeBufferPointer { r in
             flags.withUnsafeBufferPointer { f in
-                encoder.encodeTransitions(header, observations: o, actions: a, rewards: r, nextObservations: o, terminated: f, truncated: f)
+                encoder.encodeTransitions(header, observations: o, actions: a, rewards: r, nextObservations: o, terminated: f, truncated: f, gamma: 0.99)
             } } } }
     }
 

@@ -144,12 +144,12 @@ public final class LearnerService {
         self.checkpointWriter = checkpoints
         let c = configuration.training, settings = configuration.learner
         BLAS.setThreadCount(c.blasThreads)
-        ingest = MessageIngest(expected: ExpectedShapes(spec: spec))
+        ingest = MessageIngest(expected: ExpectedShapes(spec: spec, nStep: c.agent.nStep, gamma: c.agent.discount))
         var initGenerator = Xoshiro256(seed: c.seed, stream: 0)
         agent = makeAgent(spec: spec, configuration: c.agent, using: &initGenerator)
         lastGoodState = AgentSnapshot(of: agent)
         replay = ReplayBuffer(capacity: c.replayCapacity, observationSize: spec.observationSize, actionSize: spec.actionSize,
-                              prioritization: c.prioritizedReplay)
+                              gamma: c.agent.discount, prioritization: c.prioritizedReplay)
         batch = TransitionBatch(capacity: c.agent.batchSize, observationSize: spec.observationSize, actionSize: spec.actionSize)
         // Ingest only: nothing samples, so nothing may hold inserts back.
         let ratio = settings.ingestOnly ? 0 : settings.samplesPerInsert
@@ -315,7 +315,7 @@ public final class LearnerService {
     private func insert(_ view: TransitionsView) {
         let n = view.header.count
         replay.append(count: n, observations: view.observations, actions: view.actions, rewards: view.rewards,
-                      nextObservations: view.nextObservations, terminated: view.terminated, truncated: view.truncated)
+                      nextObservations: view.nextObservations, terminated: view.terminated, truncated: view.truncated, discounts: view.discounts)
         limiter.inserted(n)
     }
 

@@ -10,6 +10,8 @@ public final class TransitionBatch {
     public let nextObservations: Matrix
     /// 1 where the episode terminated (no bootstrap), 0 otherwise, including time-limit truncations.
     public let terminated: Matrix
+    /// What multiplies Q′(s′, ·) in the target: γ^k for a k-step transition, 0 after a termination.
+    public let discounts: Matrix
     public private(set) var count = 0
     /// The replay slot each row came from, so that a prioritized replay can update those slots' priorities.
     public let slots: UnsafeMutablePointer<Int>
@@ -27,6 +29,7 @@ public final class TransitionBatch {
         rewards = Matrix(rows: capacity, columns: 1)
         nextObservations = Matrix(rows: capacity, columns: observationSize)
         terminated = Matrix(rows: capacity, columns: 1)
+        discounts = Matrix(rows: capacity, columns: 1)
         slots = .allocate(capacity: max(capacity, 1))
         slots.initialize(repeating: 0, count: max(capacity, 1))
         weights = Matrix(rows: capacity, columns: 1)
@@ -62,13 +65,18 @@ public final class ReplayBuffer {
     private let nextObservations: UnsafeMutablePointer<Float>
     private let terminals: UnsafeMutablePointer<Float>
     private let truncations: UnsafeMutablePointer<UInt8>
+    private let discounts: UnsafeMutablePointer<Float>
+    /// The discount of a one-step transition that did not terminate: what ``add(observation:action:reward:nextObservation:terminated:truncated:discount:)``
+    /// stores when given none, and what a checkpoint from before discounts were stored restores.
+    public let gamma: Float
 
     /// Sampling by priority, when the replay was made with a ``PrioritizationConfiguration``.
     public let prioritized: PrioritizedReplay?
 
-    public init(capacity: Int, observationSize: Int, actionSize: Int, prioritization: PrioritizationConfiguration? = nil) {
+    public init(capacity: Int, observationSize: Int, actionSize: Int, gamma: Float = 0.99, prioritization: PrioritizationConfiguration? = nil) {
         precondition(capacity > 0, "replay capacity must be positive")
         self.capacity = capacity
+        self.gamma = gamma
         prioritized = prioritization.map { PrioritizedReplay(capacity: capacity, configuration: $0) }
         self.observationSize = observationSize
         self.actionSize = actionSize
@@ -79,6 +87,7 @@ public final class ReplayBuffer {
         nextObservations = .allocate(capacity: capacity * observationSize)
         terminals = .allocate(capacity: capacity)
         truncations = .allocate(capacity: capacity)
+        discounts = .allocate(capacity: capacity)
     }
 
     deinit {
@@ -88,19 +97,21 @@ public final class ReplayBuffer {
         nextObservations.deallocate()
         terminals.deallocate()
         truncations.deallocate()
+        discounts.deallocate()
     }
 
     /// Bytes of storage per transition.
     public var bytesPerTransition: Int { Self.bytesPerTransition(observationSize: observationSize, actionSize: actionSize) }
 
     public static func bytesPerTransition(observationSize: Int, actionSize: Int) -> Int {
-        (2 * observationSize + actionSize + 2) * MemoryLayout<Float>.size + 1
+        (2 * observationSize + actionSize + 3) * MemoryLayout<Float>.size + 1
     }
 
-    /// Appends one transition, overwriting the oldest when full.
+    /// Appends one transition, overwriting the oldest when full. `discount` defaults to a one-step
+    /// transition's: 0 if it terminated, else ``gamma``.
     public func add(
         observation: UnsafePointer<Float>, action: UnsafePointer<Float>, reward: Float,
-        nextObservation: UnsafePointer<Float>, terminated: Bool, truncated: Bool
+        nextObservation: UnsafePointer<Float>, terminated: Bool, truncated: Bool, discount: Float? = nil
     ) {
         let slot = nextSlot
         (observations + slot * observationSize).update(from: observation, count: observationSize)
@@ -109,6 +120,7 @@ public final class ReplayBuffer {
         (nextObservations + slot * observationSize).update(from: nextObservation, count: observationSize)
         terminals[slot] = terminated ? 1 : 0
         truncations[slot] = truncated ? 1 : 0
+        discounts[slot] = discount ?? (terminated ? 0 : gamma)
         prioritized?.inserted(startingAt: slot, count: 1)
         nextSlot = slot + 1 == capacity ? 0 : slot + 1
         count = Swift.min(count + 1, capacity)
@@ -120,7 +132,7 @@ public final class ReplayBuffer {
     /// Each column is copied with at most two `memcpy`s (the ring may wrap).
     public func append(
         count: Int, observations: UnsafeRawPointer, actions: UnsafeRawPointer, rewards: UnsafeRawPointer,
-        nextObservations: UnsafeRawPointer, terminated: UnsafePointer<UInt8>, truncated: UnsafePointer<UInt8>
+        nextObservations: UnsafeRawPointer, terminated: UnsafePointer<UInt8>, truncated: UnsafePointer<UInt8>, discounts: UnsafeRawPointer
     ) {
         var done = 0
         while done < count {
@@ -131,6 +143,7 @@ public final class ReplayBuffer {
             UnsafeMutableRawPointer(self.actions + slot * a).copyMemory(from: actions + done * a * f, byteCount: n * a * f)
             UnsafeMutableRawPointer(self.rewards + slot).copyMemory(from: rewards + done * f, byteCount: n * f)
             UnsafeMutableRawPointer(self.nextObservations + slot * o).copyMemory(from: nextObservations + done * o * f, byteCount: n * o * f)
+            UnsafeMutableRawPointer(self.discounts + slot).copyMemory(from: discounts + done * f, byteCount: n * f)
             for i in 0..<n {
                 terminals[slot + i] = terminated[done + i] != 0 ? 1 : 0
                 truncations[slot + i] = truncated[done + i] != 0 ? 1 : 0
@@ -172,6 +185,7 @@ public final class ReplayBuffer {
         let o = observationSize, a = actionSize
         let obs = batch.observations.storage, act = batch.actions.storage
         let rew = batch.rewards.storage, next = batch.nextObservations.storage, term = batch.terminated.storage
+        let discount = batch.discounts.storage
         for i in 0..<size {
             let j = batch.slots[i]
             precondition(j >= 0 && j < count, "slot \(j) outside the \(count) filled")
@@ -180,6 +194,7 @@ public final class ReplayBuffer {
             rew[i] = rewards[j]
             (next + i * o).update(from: nextObservations + j * o, count: o)
             term[i] = terminals[j]
+            discount[i] = discounts[j]
         }
         batch.setCount(size)
     }
@@ -194,13 +209,16 @@ public final class ReplayBuffer {
         try body("replay_next_observations", UnsafeRawBufferPointer(start: nextObservations, count: count * o * f))
         try body("replay_terminated", UnsafeRawBufferPointer(start: terminals, count: count * f))
         try body("replay_truncated", UnsafeRawBufferPointer(start: truncations, count: count))
+        try body("replay_discounts", UnsafeRawBufferPointer(start: discounts, count: count * f))
     }
 
     /// Where the ring stands, for a checkpoint.
     public var ringPosition: (count: Int, nextSlot: Int, totalAdded: Int) { (count, nextSlot, totalAdded) }
 
     /// Refills the buffer from columns written by ``forEachColumn(_:)``. `column(name)`
-    /// returns that column's bytes, which must hold exactly `count` transitions.
+    /// returns that column's bytes, which must hold exactly `count` transitions. Checkpoints from
+    /// before discounts were stored have none: their transitions were one-step, so the discount is
+    /// rebuilt from the terminal flags.
     public func restore(count: Int, nextSlot: Int, totalAdded: Int, column: (String) -> [UInt8]?) -> Bool {
         guard (0...capacity).contains(count), (0..<capacity).contains(nextSlot) || (count == 0 && nextSlot == 0), totalAdded >= count else { return false }
         let o = observationSize, a = actionSize, f = MemoryLayout<Float>.size
@@ -215,8 +233,15 @@ public final class ReplayBuffer {
         for (name, _, bytes) in targets {
             guard let source = column(name), source.count == bytes else { return false }
         }
+        let savedDiscounts = column("replay_discounts")
+        guard savedDiscounts == nil || savedDiscounts!.count == count * f else { return false }
         for (name, destination, bytes) in targets where bytes > 0 {
             column(name)!.withUnsafeBytes { destination.copyMemory(from: $0.baseAddress!, byteCount: bytes) }
+        }
+        if let savedDiscounts, count > 0 {
+            savedDiscounts.withUnsafeBytes { UnsafeMutableRawPointer(discounts).copyMemory(from: $0.baseAddress!, byteCount: count * f) }
+        } else {
+            for i in 0..<count { discounts[i] = terminals[i] != 0 ? 0 : gamma }
         }
         self.count = count
         self.nextSlot = nextSlot
@@ -230,4 +255,5 @@ public final class ReplayBuffer {
     public func isTruncated(slot: Int) -> Bool { truncations[slot] != 0 }
     public func isTerminated(slot: Int) -> Bool { terminals[slot] != 0 }
     public func reward(slot: Int) -> Float { rewards[slot] }
+    public func discount(slot: Int) -> Float { discounts[slot] }
 }

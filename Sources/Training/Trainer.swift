@@ -42,7 +42,7 @@ public final class Trainer {
         var initGenerator = Xoshiro256(seed: configuration.seed, stream: Stream.networkInit.rawValue)
         agent = makeAgent(spec: spec, configuration: configuration.agent, using: &initGenerator)
         replay = ReplayBuffer(capacity: configuration.replayCapacity, observationSize: spec.observationSize, actionSize: spec.actionSize,
-                              prioritization: configuration.prioritizedReplay)
+                              gamma: configuration.agent.discount, prioritization: configuration.prioritizedReplay)
     }
 
     public func run() -> RunSummary {
@@ -72,6 +72,7 @@ public final class Trainer {
         var nextObservation = [Float](repeating: 0, count: o)
         var action = [Float](repeating: 0, count: a)
         var perturbation = [Float](repeating: 0, count: a)
+        var adder = NStepAdder(n: c.agent.nStep, gamma: c.agent.discount, observationSize: o, actionSize: a)
         environment.reset(using: &envGenerator, observation: &observation)
 
         var evaluations: [EvaluationResult] = []
@@ -93,8 +94,11 @@ public final class Trainer {
                 for i in 0..<a { action[i] = min(max(action[i] + scale[i] * perturbation[i], low[i]), high[i]) }
             }
             let result = environment.step(action, observation: &nextObservation)
-            replay.add(observation: observation, action: action, reward: Float(result.reward),
-                       nextObservation: nextObservation, terminated: result.terminated, truncated: result.truncated)
+            adder.add(observation: observation, action: action, reward: result.reward, nextObservation: nextObservation,
+                      terminated: result.terminated, truncated: result.truncated) { t in
+                replay.add(observation: t.observation, action: t.action, reward: t.reward, nextObservation: t.nextObservation,
+                           terminated: t.terminated, truncated: t.truncated, discount: t.discount)
+            }
             episodeReturn += result.reward
             if result.isDone {
                 events?.scalar("Reward", episodeReturn, step: step + 1)

@@ -13,16 +13,28 @@ public struct ExpectedShapes: Sendable, Equatable {
     public let rewardHigh: Float
     /// The most transitions one message may carry for this spec.
     public let maxTransitionsPerMessage: Int
+    /// The n of the n-step returns workers send, and the discount γ they compute them with.
+    public let nStep: Int
+    public let gamma: Float
+    /// The discounts a transition may carry: 0 after a termination, γ^k (1 ≤ k ≤ n) otherwise.
+    public let discounts: [Float]
 
-    /// `spec` must be valid (``EnvironmentSpec/problem`` nil).
-    public init(spec: EnvironmentSpec) {
+    /// `spec` must be valid (``EnvironmentSpec/problem`` nil). An n-step reward sums up to n
+    /// discounted rewards, so its bounds are the one-step range times Σ_{k<n} γ^k.
+    public init(spec: EnvironmentSpec, nStep: Int = 1, gamma: Float = 0.99) {
         precondition(spec.problem == nil, "invalid spec: \(spec.problem ?? "")")
+        precondition(nStep >= 1 && gamma >= 0 && gamma <= 1)
         self.spec = spec
+        self.nStep = nStep
+        self.gamma = gamma
+        let powers = (0...nStep).map { k in (0..<k).reduce(1.0) { product, _ in product * Double(gamma) } }
+        discounts = [0] + powers.dropFirst().map { Float($0) }
+        let horizon = Float(powers.dropLast().reduce(0, +))
         let cap = WireFormat.magnitudeCap
         observationLow = spec.observationLow.map { max($0, -cap) }
         observationHigh = spec.observationHigh.map { min($0, cap) }
-        rewardLow = max(spec.rewardLow, -cap)
-        rewardHigh = min(spec.rewardHigh, cap)
+        rewardLow = max(min(spec.rewardLow, horizon * spec.rewardLow), -cap)
+        rewardHigh = min(max(spec.rewardHigh, horizon * spec.rewardHigh), cap)
         maxTransitionsPerMessage = WireFormat.maxTransitionsPerMessage(observationSize: spec.observationSize, actionSize: spec.actionSize)
     }
 
@@ -181,6 +193,7 @@ public struct MessageDecoder: Sendable {
         let observations = try reader.take(4 * count * o, field: "observations")
         let actions = try reader.take(4 * count * a, field: "actions")
         let rewards = try reader.take(4 * count, field: "rewards")
+        let discounts = try reader.take(4 * count, field: "discounts")
         let next = try reader.take(4 * count * o, field: "next observations")
         let terminated = try reader.take(count, field: "terminated")
         let truncated = try reader.take(count, field: "truncated")
@@ -193,11 +206,12 @@ public struct MessageDecoder: Sendable {
         try check(rewardBounds, rewards, count, "reward")
         try checkFlags(reader.bytes, offset: terminated, count: count, field: "terminated")
         try checkFlags(reader.bytes, offset: truncated, count: count, field: "truncated")
+        try checkDiscounts(base + discounts, terminated: base + terminated, count: count)
         let header = TransitionsHeader(workerId: workerId, session: session, observationSize: o, actionSize: a, sequence: sequence,
                                        weightsVersion: version, count: count)
         return TransitionsView(
             header: header, observations: base + observations, actions: base + actions, rewards: base + rewards,
-            nextObservations: base + next,
+            discounts: base + discounts, nextObservations: base + next,
             terminated: (base + terminated).assumingMemoryBound(to: UInt8.self),
             truncated: (base + truncated).assumingMemoryBound(to: UInt8.self))
     }
@@ -345,6 +359,23 @@ public struct MessageDecoder: Sendable {
             bad = bad || (bits & 0x7F80_0000) == 0x7F80_0000
         }
         if bad { throw .nonFinite(field: field) }
+    }
+
+    /// A terminated row's discount is 0; any other's is γ^k for some 1 ≤ k ≤ n of this learner: a worker
+    /// with another --gamma or --n-step is told so rather than training the critic toward another target.
+    private func checkDiscounts(_ discounts: UnsafeRawPointer, terminated: UnsafeRawPointer, count: Int) throws(ProtocolError) {
+        let allowed = expected.discounts
+        for i in 0..<count {
+            let value = Float(bitPattern: UInt32(littleEndian: discounts.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
+            guard value.isFinite else { throw .nonFinite(field: "discount") }
+            let isTerminal = terminated.load(fromByteOffset: i, as: UInt8.self) != 0
+            let fits = isTerminal ? value == 0 : allowed.dropFirst().contains { abs($0 - value) <= 1e-6 * max($0, 1e-3) }
+            guard fits else {
+                let expectation = isTerminal ? "0 for a terminated transition"
+                    : "γ^k for γ \(expected.gamma) and 1 ≤ k ≤ \(expected.nStep) (the learner's --gamma and --n-step; workers need the same)"
+                throw .outOfRange(field: "discount", value: "\(value), expected \(expectation)")
+            }
+        }
     }
 
     private func checkFlags(_ bytes: UnsafeRawBufferPointer, offset: Int, count: Int, field: String) throws(ProtocolError) {

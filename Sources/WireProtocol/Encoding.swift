@@ -48,11 +48,13 @@ public struct MessageEncoder {
     public mutating func encodeTransitions(
         _ header: TransitionsHeader,
         observations: UnsafeBufferPointer<Float>, actions: UnsafeBufferPointer<Float>, rewards: UnsafeBufferPointer<Float>,
-        nextObservations: UnsafeBufferPointer<Float>, terminated: UnsafeBufferPointer<UInt8>, truncated: UnsafeBufferPointer<UInt8>
+        nextObservations: UnsafeBufferPointer<Float>, terminated: UnsafeBufferPointer<UInt8>, truncated: UnsafeBufferPointer<UInt8>,
+        discounts: UnsafeBufferPointer<Float>
     ) -> [UInt8] {
         let n = header.count
         precondition(observations.count == n * header.observationSize && nextObservations.count == n * header.observationSize
-                     && actions.count == n * header.actionSize && rewards.count == n && terminated.count == n && truncated.count == n,
+                     && actions.count == n * header.actionSize && rewards.count == n && terminated.count == n && truncated.count == n
+                     && discounts.count == n,
                      "column sizes do not match the header")
         begin(.transitions)
         writer.write(header.workerId)
@@ -65,10 +67,25 @@ public struct MessageEncoder {
         writer.write(floats: observations)
         writer.write(floats: actions)
         writer.write(floats: rewards)
+        writer.write(floats: discounts)
         writer.write(floats: nextObservations)
         writer.write(bytes: UnsafeRawBufferPointer(terminated))
         writer.write(bytes: UnsafeRawBufferPointer(truncated))
         return finish()
+    }
+
+    /// One-step rows with discount `gamma`, 0 where terminated (for tools and tests; workers give each row its own).
+    public mutating func encodeTransitions(
+        _ header: TransitionsHeader,
+        observations: UnsafeBufferPointer<Float>, actions: UnsafeBufferPointer<Float>, rewards: UnsafeBufferPointer<Float>,
+        nextObservations: UnsafeBufferPointer<Float>, terminated: UnsafeBufferPointer<UInt8>, truncated: UnsafeBufferPointer<UInt8>,
+        gamma: Float
+    ) -> [UInt8] {
+        let discounts = terminated.map { $0 != 0 ? Float(0) : gamma }
+        return discounts.withUnsafeBufferPointer {
+            encodeTransitions(header, observations: observations, actions: actions, rewards: rewards, nextObservations: nextObservations,
+                              terminated: terminated, truncated: truncated, discounts: $0)
+        }
     }
 
     public mutating func encode(_ episode: EpisodeReport) -> [UInt8] {

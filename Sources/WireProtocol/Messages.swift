@@ -71,6 +71,8 @@ public struct TransitionsView {
     public let observations: UnsafeRawPointer
     public let actions: UnsafeRawPointer
     public let rewards: UnsafeRawPointer
+    /// What multiplies the next state's value in the target: γ^k for a k-step transition, 0 after a termination.
+    public let discounts: UnsafeRawPointer
     public let nextObservations: UnsafeRawPointer
     /// One byte per transition, 0 or 1.
     public let terminated: UnsafePointer<UInt8>

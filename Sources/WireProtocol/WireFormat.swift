@@ -6,8 +6,8 @@ public enum WireFormat {
     public static let magic: [UInt8] = [0x44, 0x44, 0x50, 0x47]
     /// 2 added worker sessions, the hello's next sequence, the learner's announce, and bounds on every value;
     /// 3 the environment spec in the hello, per-dimension action bounds and evaluation requests in the
-    /// weights, and evaluation reports.
-    public static let version: UInt16 = 3
+    /// weights, and evaluation reports; 4 each transition's discount (n-step returns).
+    public static let version: UInt16 = 4
     public static let headerSize = 12
 
     /// Limits that keep a hostile message from asking for huge allocations, or
@@ -51,7 +51,7 @@ public enum WireFormat {
 
     /// Bytes of a transitions message of `count` rows.
     public static func transitionsMessageSize(count: Int, observationSize: Int, actionSize: Int) -> Int {
-        headerSize + transitionsFixedBody + count * (4 * (2 * observationSize + actionSize + 1) + 2)
+        headerSize + transitionsFixedBody + count * (4 * (2 * observationSize + actionSize + 2) + 2)
     }
 
     /// The most transitions one message may carry for these shapes: ``maxTransitionsPerMessage``,

@@ -1,3 +1,5 @@
+import Replay
+
 /// Transitions collected for the next message, in the wire format's column order.
 struct TransitionBuffer {
     let capacity: Int
@@ -6,6 +8,7 @@ struct TransitionBuffer {
     var observations: [Float]
     var actions: [Float]
     var rewards: [Float]
+    var discounts: [Float]
     var nextObservations: [Float]
     var terminated: [UInt8]
     var truncated: [UInt8]
@@ -18,6 +21,7 @@ struct TransitionBuffer {
         observations = Array(repeating: 0, count: capacity * observationSize)
         actions = Array(repeating: 0, count: capacity * actionSize)
         rewards = Array(repeating: 0, count: capacity)
+        discounts = Array(repeating: 0, count: capacity)
         nextObservations = Array(repeating: 0, count: capacity * observationSize)
         terminated = Array(repeating: 0, count: capacity)
         truncated = Array(repeating: 0, count: capacity)
@@ -25,8 +29,13 @@ struct TransitionBuffer {
 
     var isFull: Bool { count >= capacity }
 
+    mutating func append(_ transition: NStepAdder.Transition) {
+        append(observation: transition.observation, action: transition.action, reward: transition.reward, discount: transition.discount,
+               nextObservation: transition.nextObservation, terminated: transition.terminated, truncated: transition.truncated)
+    }
+
     mutating func append(
-        observation: UnsafePointer<Float>, action: UnsafePointer<Float>, reward: Float,
+        observation: UnsafePointer<Float>, action: UnsafePointer<Float>, reward: Float, discount: Float,
         nextObservation: UnsafePointer<Float>, terminated isTerminal: Bool, truncated isTruncated: Bool
     ) {
         precondition(count < capacity, "transition buffer overflow")
@@ -37,6 +46,7 @@ struct TransitionBuffer {
         }
         for j in 0..<a { actions[i * a + j] = action[j] }
         rewards[i] = reward
+        discounts[i] = discount
         terminated[i] = isTerminal ? 1 : 0
         truncated[i] = isTruncated ? 1 : 0
         count += 1
@@ -57,6 +67,7 @@ struct TransitionBuffer {
         nextObservations.replaceSubrange(0..<(rest * o), with: nextObservations[(rows * o)..<(count * o)])
         actions.replaceSubrange(0..<(rest * a), with: actions[(rows * a)..<(count * a)])
         rewards.replaceSubrange(0..<rest, with: rewards[rows..<count])
+        discounts.replaceSubrange(0..<rest, with: discounts[rows..<count])
         terminated.replaceSubrange(0..<rest, with: terminated[rows..<count])
         truncated.replaceSubrange(0..<rest, with: truncated[rows..<count])
         count = rest

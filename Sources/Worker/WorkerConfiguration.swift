@@ -33,6 +33,10 @@ public struct WorkerConfiguration: Codable, Sendable, Equatable {
     public var maxEnvSteps = 0
     /// Seconds between status messages.
     public var statusSeconds = 1.0
+    /// Steps summed into each transition's return (n-step returns); the learner's --n-step must match.
+    public var nStep = 1
+    /// The discount γ of those returns; the learner's --gamma must match.
+    public var gamma: Float = 0.99
 
     public init() {}
 
@@ -55,6 +59,8 @@ public struct WorkerConfiguration: Codable, Sendable, Equatable {
         try check(flushMilliseconds > 0 && flushMilliseconds.isFinite, "flushMilliseconds", "must be positive, got \(flushMilliseconds)")
         try check(maxEnvSteps >= 0, "maxEnvSteps", "must be non-negative, got \(maxEnvSteps)")
         try check(statusSeconds > 0, "statusSeconds", "must be positive, got \(statusSeconds)")
+        try check((1...AgentConfiguration.maxNStep).contains(nStep), "nStep", "must be in 1...\(AgentConfiguration.maxNStep), got \(nStep)")
+        try check(gamma >= 0 && gamma <= 1, "gamma", "must be in [0, 1], got \(gamma)")
         try noise.validate()
     }
 }

@@ -6,6 +6,7 @@ import Logging
 import NeuralNetwork
 import ProcessSupport
 import Randomness
+import Replay
 import Specs
 import WireProtocol
 import ZeroMQ
@@ -112,7 +113,8 @@ public final class WorkerService {
         // A message carries at most this many rows; `flush` splits a larger buffer.
         let rowsPerMessage = min(configuration.transitionsPerMessage,
                                  WireFormat.maxTransitionsPerMessage(observationSize: spec.observationSize, actionSize: spec.actionSize))
-        buffer = TransitionBuffer(capacity: rowsPerMessage + configuration.environments,
+        // An episode's end flushes up to n transitions of its environment at once.
+        buffer = TransitionBuffer(capacity: rowsPerMessage + configuration.environments * configuration.nStep,
                                   observationSize: spec.observationSize, actionSize: spec.actionSize)
         self.rowsPerMessage = rowsPerMessage
         // Worker streams are independent of each other and of the learner's.
@@ -173,6 +175,7 @@ public final class WorkerService {
         var returns = [Double](repeating: 0, count: k)
         var lengths = [Int](repeating: 0, count: k)
         var envGenerators = (0..<k).map { Xoshiro256(seed: c.seed, stream: 10_000 + UInt64(c.workerId) * 4_096 + UInt64($0)) }
+        var adders = Array(repeating: NStepAdder(n: c.nStep, gamma: c.gamma, observationSize: o, actionSize: a), count: k)
         for i in 0..<k {
             observations.withUnsafeMutableBufferPointer { environments[i].reset(using: &envGenerators[i], observation: $0.baseAddress! + i * o) }
         }
@@ -198,12 +201,13 @@ public final class WorkerService {
                 for i in 0..<k { for j in 0..<a { actions[i * a + j] = generator.nextUniform(low[j], high[j]) } }
             }
             for i in 0..<k {
+                let buffered = buffer.count
                 let result = actions.withUnsafeBufferPointer { environments[i].step($0.baseAddress! + i * a, observation: &nextObservation) }
                 observations.withUnsafeBufferPointer { obs in actions.withUnsafeBufferPointer { act in
-                    buffer.append(observation: obs.baseAddress! + i * o, action: act.baseAddress! + i * a, reward: Float(result.reward),
-                                  nextObservation: nextObservation, terminated: result.terminated, truncated: result.truncated)
+                    adders[i].add(observation: obs.baseAddress! + i * o, action: act.baseAddress! + i * a, reward: result.reward,
+                                  nextObservation: nextObservation, terminated: result.terminated, truncated: result.truncated) { buffer.append($0) }
                 } }
-                if buffer.count == 1 { bufferStartedAt = elapsed }
+                if buffered == 0, buffer.count > 0 { bufferStartedAt = elapsed }
                 returns[i] += result.reward
                 lengths[i] += 1
                 if result.isDone {
@@ -449,13 +453,15 @@ public final class WorkerService {
             let bytes = buffer.observations.withUnsafeBufferPointer { obs in buffer.actions.withUnsafeBufferPointer { act in
                 buffer.rewards.withUnsafeBufferPointer { rew in buffer.nextObservations.withUnsafeBufferPointer { next in
                     buffer.terminated.withUnsafeBufferPointer { term in buffer.truncated.withUnsafeBufferPointer { trunc in
+                    buffer.discounts.withUnsafeBufferPointer { disc in
                         encoder.encodeTransitions(
                             header, observations: UnsafeBufferPointer(rebasing: obs[(start * o)..<(end * o)]),
                             actions: UnsafeBufferPointer(rebasing: act[(start * a)..<(end * a)]),
                             rewards: UnsafeBufferPointer(rebasing: rew[start..<end]),
                             nextObservations: UnsafeBufferPointer(rebasing: next[(start * o)..<(end * o)]),
-                            terminated: UnsafeBufferPointer(rebasing: term[start..<end]), truncated: UnsafeBufferPointer(rebasing: trunc[start..<end]))
-                    } }
+                            terminated: UnsafeBufferPointer(rebasing: term[start..<end]), truncated: UnsafeBufferPointer(rebasing: trunc[start..<end]),
+                            discounts: UnsafeBufferPointer(rebasing: disc[start..<end]))
+                    } } }
                 } }
             } }
             guard try send(bytes, untilDeadline: deadline, applyWeights: true) else { return false }

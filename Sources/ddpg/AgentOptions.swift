@@ -81,6 +81,9 @@ struct AgentOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Final layers start from U[-x, x].")
     var finalLayerInit = defaults.finalLayerInitScale
 
+    @Option(parsing: .unconditional, help: "n-step returns: each transition sums n discounted rewards and bootstraps from the state n steps on (workers compute them; a termination cuts them, a truncation bootstraps).")
+    var nStep = defaults.nStep
+
     @Option(parsing: .unconditional, help: "TD3: actor and target updates once every this many critic updates.")
     var policyDelay = defaults.policyDelay
 
@@ -109,6 +112,7 @@ struct AgentOptions: ParsableArguments {
         c.rewardShift = rewardShift
         c.finalLayerInitScale = finalLayerInit
         c.algorithm = algorithm
+        c.nStep = nStep
         c.policyDelay = policyDelay
         c.targetPolicyNoise = targetNoise
         c.targetNoiseClip = targetNoiseClip

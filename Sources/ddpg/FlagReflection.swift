@@ -80,7 +80,9 @@ extension OptionGroup: ReflectedGroup where Value: ParsableArguments {
 }
 
 /// Set while re-parsing to find the flag behind an error: the validation that parse runs must not search again.
-nonisolated(unsafe) private var findingFlag = false
+private enum FlagSearch {
+    @TaskLocal static var isRunning = false
+}
 
 extension ParsableArguments {
     /// (flag, argument) for each @Option and @Flag of this group and the groups in it, in declaration order.
@@ -121,9 +123,11 @@ extension ParsableArguments {
     /// field to another value; else the flag of a property named like the field; else one without
     /// which the field is absent. Runs on the error path only.
     func flag<C>(setting field: String, in build: (Self) -> C) -> String? {
-        guard !findingFlag, let current = reflectedValue(field, in: build(self)), let given = wordsByFlag else { return flagNamed(like: field) }
-        findingFlag = true
-        defer { findingFlag = false }
+        guard !FlagSearch.isRunning, let current = reflectedValue(field, in: build(self)), let given = wordsByFlag else { return flagNamed(like: field) }
+        return FlagSearch.$isRunning.withValue(true) { search(field, current: current, given: given, build) }
+    }
+
+    private func search<C>(_ field: String, current: String, given: [(flag: String, words: [String])], _ build: (Self) -> C) -> String? {
         // A flag that only switches the field's whole section on (--prioritized-replay for --priority-alpha) comes last.
         var switchedOn: String?
         for (index, entry) in given.enumerated() where !entry.words.isEmpty {

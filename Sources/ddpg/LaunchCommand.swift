@@ -159,14 +159,14 @@ struct LaunchCommand: ParsableCommand {
         learnerOptions.maxPeers = max(learner.maxPeers, workers + 8)
         let learnerArguments = ["learner"] + commonOptions.arguments + learnerOptions.arguments + agent.arguments + learnerMonitoring.arguments
         let (workers, evaluators, host) = (workers, evaluators, learnerHost)
-        let (common, learner, worker, noise) = (common, learner, worker, noise)
+        let (common, learner, worker, noise, agent) = (common, learner, worker, noise, agent)
         return (learnerArguments, { id in
             let evaluator = id >= workers
             let stats = evaluator ? (evaluators == 1 ? "evaluator.json" : "evaluator-\(id - workers).json") : "worker-\(id).json"
             return (gym == nil ? ["worker"] : []) + ["--env", common.environment, "--learner", host, "--transitions-port", "\(learner.transitionsPort)",
                     "--weights-port", "\(learner.weightsPort)", "--worker-id", "\(id)", "--workers", "\(workers)", "--seed", "\(common.seed)",
                     "--log-level", workerLogLevel, "--stats-file", runDirectory.appendingPathComponent(stats).path]
-                + (evaluator ? ["--evaluator"] : worker.arguments + noise.arguments)
+                + (evaluator ? ["--evaluator"] : ["--n-step", "\(agent.nStep)", "--gamma", "\(agent.gamma)"] + worker.arguments + noise.arguments)
         })
     }
 

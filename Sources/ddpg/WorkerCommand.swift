@@ -130,6 +130,12 @@ struct WorkerCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
 
+    @Option(parsing: .unconditional, help: "Steps summed into each transition's return; the learner's --n-step must match.")
+    var nStep = WorkerConfiguration().nStep
+
+    @Option(parsing: .unconditional, help: "Discount γ of those returns; the learner's --gamma must match.")
+    var gamma = WorkerConfiguration().gamma
+
     @OptionGroup(title: "Worker") var options: WorkerOptions
     @OptionGroup(title: "Exploration") var noise: NoiseOptions
     @OptionGroup(title: "Security") var security: WorkerSecurityOptions
@@ -149,6 +155,8 @@ struct WorkerCommand: ParsableCommand {
         c.seed = seed
         c.maxEnvSteps = maxEnvSteps
         c.noise = noise.workerConfiguration
+        c.nStep = nStep
+        c.gamma = gamma
         options.apply(to: &c)
         return c
     }

@@ -37,7 +37,7 @@ struct ComponentTests {
     @Test("a million-transition buffer costs memory only as it fills")
     func replayMemory() {
         let replay = ReplayBuffer(capacity: 1_000_000, observationSize: 3, actionSize: 1)
-        #expect(replay.bytesPerTransition == 37)
+        #expect(replay.bytesPerTransition == 41)
     }
 
     @Test("Gaussian noise has the configured scale")
@@ -120,14 +120,15 @@ struct ReplayAppendTests {
             let rows = (next..<(next + chunk)).map(Float.init)
             let observations = rows.flatMap { [$0, -$0] }, nexts = rows.flatMap { [$0 + 1, -$0 - 1] }
             let terminated = rows.map { UInt8(Int($0) % 3 == 0 ? 1 : 0) }, truncated = rows.map { UInt8(Int($0) % 5 == 0 ? 1 : 0) }
+            let discounts = rows.map { Int($0) % 3 == 0 ? Float(0) : Float(0.9) + $0 / 1_000 }
             observations.withUnsafeBytes { o in rows.withUnsafeBytes { a in rows.withUnsafeBytes { r in nexts.withUnsafeBytes { n in
-                terminated.withUnsafeBufferPointer { t in truncated.withUnsafeBufferPointer { u in
+                terminated.withUnsafeBufferPointer { t in truncated.withUnsafeBufferPointer { u in discounts.withUnsafeBytes { d in
                     bulk.append(count: chunk, observations: o.baseAddress!, actions: a.baseAddress!, rewards: r.baseAddress!,
-                                nextObservations: n.baseAddress!, terminated: t.baseAddress!, truncated: u.baseAddress!)
-                } } } } } }
+                                nextObservations: n.baseAddress!, terminated: t.baseAddress!, truncated: u.baseAddress!, discounts: d.baseAddress!)
+                } } } } } } }
             for (i, row) in rows.enumerated() {
                 single.add(observation: [row, -row], action: [row], reward: row, nextObservation: [row + 1, -row - 1],
-                           terminated: terminated[i] == 1, truncated: truncated[i] == 1)
+                           terminated: terminated[i] == 1, truncated: truncated[i] == 1, discount: discounts[i])
             }
             next += chunk
         }
@@ -138,6 +139,7 @@ struct ReplayAppendTests {
         single.sample(50, into: b, using: &g2)
         #expect(a.observations.view.toArray() == b.observations.view.toArray())
         #expect(a.nextObservations.view.toArray() == b.nextObservations.view.toArray())
+        #expect(a.discounts.view.toArray() == b.discounts.view.toArray() && a.discounts.view.toArray().contains { $0 > 0.9 })
         #expect(a.rewards.view.toArray() == b.rewards.view.toArray())
         #expect(a.terminated.view.toArray() == b.terminated.view.toArray())
         for slot in 0..<7 { #expect(bulk.isTruncated(slot: slot) == single.isTruncated(slot: slot)) }

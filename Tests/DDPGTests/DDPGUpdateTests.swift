@@ -16,7 +16,7 @@ func makeAgent(actionLayer: Int = 1, configure: (inout AgentConfiguration) -> Vo
     var generator = Xoshiro256(seed: 21)
     let agent = DDPGAgent(observationSize: 3, actionSize: 1, actionBound: 2, configuration: config, using: &generator)
     let batch = TransitionBatch(capacity: 8, observationSize: 3, actionSize: 1)
-    let replay = ReplayBuffer(capacity: 8, observationSize: 3, actionSize: 1)
+    let replay = ReplayBuffer(capacity: 8, observationSize: 3, actionSize: 1, gamma: config.discount)
     for i in 0..<8 {
         let s = (0..<3).map { _ in generator.nextUniform(Float(-1), 1) }
         let s2 = (0..<3).map { _ in generator.nextUniform(Float(-1), 1) }

@@ -124,13 +124,13 @@ struct PrioritizedReplayTests {
         let replay = filledReplay(capacity: 3, count: 3)
         setPriorities(replay, slots: [0, 1, 2], errors: [0.1, 0.1, 9])
         let observations: [Float] = [10, 11]
-        let zeros: [Float] = [0, 0]
+        let zeros: [Float] = [0, 0], discounts: [Float] = [0.99, 0.99]
         let flags: [UInt8] = [0, 0]
         observations.withUnsafeBytes { o in
-            zeros.withUnsafeBytes { z in
+            zeros.withUnsafeBytes { z in discounts.withUnsafeBytes { d in
                 replay.append(count: 2, observations: o.baseAddress!, actions: z.baseAddress!, rewards: z.baseAddress!,
-                              nextObservations: o.baseAddress!, terminated: flags, truncated: flags)
-            }
+                              nextObservations: o.baseAddress!, terminated: flags, truncated: flags, discounts: d.baseAddress!)
+            } }
         }
         // Slots 0 and 1 now hold the new transitions at the largest priority, 9.
         #expect(abs(replay.prioritized!.probability(ofSlot: 0) - 1.0 / 3) < 1e-12)

@@ -16,7 +16,7 @@ func makeTD3(configure: (inout AgentConfiguration) -> Void = { _ in }) -> (TD3Ag
     var generator = Xoshiro256(seed: 8)
     let agent = TD3Agent(observationSize: 3, actionLow: [-1, -2], actionHigh: [3, 2], configuration: config, using: &generator)
     let batch = TransitionBatch(capacity: 8, observationSize: 3, actionSize: 2)
-    let replay = ReplayBuffer(capacity: 8, observationSize: 3, actionSize: 2)
+    let replay = ReplayBuffer(capacity: 8, observationSize: 3, actionSize: 2, gamma: config.discount)
     for i in 0..<8 {
         let s = (0..<3).map { _ in generator.nextUniform(Float(-1), 1) }
         let s2 = (0..<3).map { _ in generator.nextUniform(Float(-1), 1) }

@@ -142,7 +142,7 @@ struct DistributedTests {
             let header = TransitionsHeader(workerId: 9, session: 9, observationSize: size, actionSize: 1, sequence: 0, weightsVersion: 0, count: 2)
             let floats = [Float](repeating: 0.5, count: 2 * size), one = [Float](repeating: 0.5, count: 2), flags = [UInt8](repeating: 0, count: 2)
             let bytes = floats.withUnsafeBufferPointer { f in one.withUnsafeBufferPointer { o in flags.withUnsafeBufferPointer { b in
-                encoder.encodeTransitions(header, observations: f, actions: o, rewards: o, nextObservations: f, terminated: b, truncated: b)
+                encoder.encodeTransitions(header, observations: f, actions: o, rewards: o, nextObservations: f, terminated: b, truncated: b, gamma: 0.99)
             } } }
             for _ in 0..<100 { try send(bytes) }
         }
@@ -166,7 +166,7 @@ struct DistributedTests {
         let header = TransitionsHeader(workerId: 9, session: 9, observationSize: 3, actionSize: 1, sequence: 0, weightsVersion: 0, count: 2)
         let obs = [Float](repeating: 0.5, count: 6), one = [Float](repeating: 0.5, count: 2), flags = [UInt8](repeating: 0, count: 2)
         return obs.withUnsafeBufferPointer { f in one.withUnsafeBufferPointer { o in flags.withUnsafeBufferPointer { b in
-            encoder.encodeTransitions(header, observations: f, actions: o, rewards: o, nextObservations: f, terminated: b, truncated: b)
+            encoder.encodeTransitions(header, observations: f, actions: o, rewards: o, nextObservations: f, terminated: b, truncated: b, gamma: 0.99)
         } } }
     }
 }

@@ -48,7 +48,7 @@ final class HostilePeer {
         let flags = [UInt8](repeating: 0, count: count)
         return observations.withUnsafeBufferPointer { o in next.withUnsafeBufferPointer { n in actions.withUnsafeBufferPointer { a in
             rewards.withUnsafeBufferPointer { r in flags.withUnsafeBufferPointer { f in
-                encoder.encodeTransitions(header, observations: o, actions: a, rewards: r, nextObservations: n, terminated: f, truncated: f)
+                encoder.encodeTransitions(header, observations: o, actions: a, rewards: r, nextObservations: n, terminated: f, truncated: f, gamma: 0.99)
             } }
         } } }
     }

@@ -134,7 +134,7 @@ struct RunRecordTests {
         do {
             try c.validate(spec: spec)
         } catch {
-            #expect(error.field == "replayCapacity" && error.message.contains("37 bytes each") && error.message.contains("PiB"), "\(error)")
+            #expect(error.field == "replayCapacity" && error.message.contains("41 bytes each") && error.message.contains("PiB"), "\(error)")
         }
         #expect((try? c.validate()) != nil, "without a spec, the replay's size is checked once the spec is known")
         c.replayCapacity = .max

@@ -35,14 +35,19 @@ enum GoldenVectors {
         }
         let observations: [Float] = [-1.0, 0.05, 0.25, -0.07], next: [Float] = [-0.5, 0.0125, 0.3, 0.01]
         let actions: [Float] = [0.75, -1], rewards: [Float] = [-0.05625, 100], terminated: [UInt8] = [0, 1], truncated: [UInt8] = [1, 0]
+        // A 2-step row (γ² for γ = 0.99) and a terminated one.
+        let discounts: [Float] = [0.9801, 0]
         let header = TransitionsHeader(workerId: 3, session: 0x5E55, observationSize: 2, actionSize: 1, sequence: 77, weightsVersion: 12, count: 2)
         let transitions = observations.withUnsafeBufferPointer { o in actions.withUnsafeBufferPointer { a in rewards.withUnsafeBufferPointer { r in
             next.withUnsafeBufferPointer { n in terminated.withUnsafeBufferPointer { t in truncated.withUnsafeBufferPointer { u in
-                encoder.encodeTransitions(header, observations: o, actions: a, rewards: r, nextObservations: n, terminated: t, truncated: u)
+                discounts.withUnsafeBufferPointer { d in
+                    encoder.encodeTransitions(header, observations: o, actions: a, rewards: r, nextObservations: n, terminated: t, truncated: u,
+                                              discounts: d)
+                }
             } } } } } }
         result.append(("transitions", ["kind": "transitions", "worker_id": 3, "session": 0x5E55, "sequence": 77, "weights_version": 12,
                                         "observation_size": 2, "action_size": 1, "observations": observations.map(Double.init),
-                                        "actions": actions.map(Double.init), "rewards": rewards.map(Double.init),
+                                        "actions": actions.map(Double.init), "rewards": rewards.map(Double.init), "discounts": discounts.map(Double.init),
                                         "next_observations": next.map(Double.init), "terminated": [false, true], "truncated": [true, false]],
                        transitions))
         result.append(("episode", ["kind": "episode", "worker_id": 3, "session": 0x5E55, "length": 999, "return": 93.25, "weights_version": 12],
@@ -103,7 +108,8 @@ struct GoldenVectorTests {
             #expect(Array(file) == bytes, "\(name).bin")
             let spec = name == "hello_evaluator" ? GoldenVectors.wide : (name.hasPrefix("weights") ? GoldenVectors.weightsSpec : GoldenVectors.mountainCar)
             let direction: MessageDirection = (bytes.withUnsafeBytes { WireFormat.kind(of: $0) } ?? .hello).direction
-            let decoder = MessageDecoder(expected: ExpectedShapes(spec: spec), accepting: direction)
+            // The transitions vector has a 2-step row.
+            let decoder = MessageDecoder(expected: ExpectedShapes(spec: spec, nStep: 2), accepting: direction)
             #expect(throws: Never.self, "\(name) decodes") { _ = try file.withUnsafeBytes { try decoder.decode($0) } }
         }
     }

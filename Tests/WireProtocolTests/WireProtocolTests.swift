@@ -32,7 +32,7 @@ func transitionsMessage(count: Int = 4, sequence: UInt64 = 7, version: UInt64 = 
     let header = TransitionsHeader(workerId: 5, session: 0x5E55, observationSize: 3, actionSize: 1, sequence: sequence, weightsVersion: version, count: count)
     return obs.withUnsafeBufferPointer { o in act.withUnsafeBufferPointer { a in rew.withUnsafeBufferPointer { r in
         next.withUnsafeBufferPointer { n in term.withUnsafeBufferPointer { t in trunc.withUnsafeBufferPointer { u in
-            encoder.encodeTransitions(header, observations: o, actions: a, rewards: r, nextObservations: n, terminated: t, truncated: u)
+            encoder.encodeTransitions(header, observations: o, actions: a, rewards: r, nextObservations: n, terminated: t, truncated: u, gamma: 0.99)
         } } } } } }
 }
 
@@ -95,7 +95,7 @@ struct RoundTripTests {
     @Test("transitions keep every column, byte for byte")
     func transitions() throws {
         let bytes = transitionsMessage(count: 5)
-        #expect(bytes.count == 12 + 32 + 5 * (4 * 8 + 2))
+        #expect(bytes.count == 12 + 32 + 5 * (4 * 9 + 2))
         try bytes.withUnsafeBytes { raw in
             guard case let .transitions(view) = try decoder.decode(raw) else { Issue.record("wrong kind"); return }
             #expect(view.header == TransitionsHeader(workerId: 5, session: 0x5E55, observationSize: 3, actionSize: 1, sequence: 7, weightsVersion: 3, count: 5))
@@ -170,7 +170,7 @@ struct ValidationTests {
             _ = try decode(bytes)
             Issue.record("a version 2 message decoded")
         } catch {
-            #expect("\(error)".contains("unsupported protocol version 2: this build speaks version 3"))
+            #expect("\(error)".contains("unsupported protocol version 2: this build speaks version 4"))
         }
         bytes = good; bytes[6] = 99; expectRejection(bytes, "unknown_kind")
         bytes = good; bytes[7] = 1; expectRejection(bytes, "reserved_bits")

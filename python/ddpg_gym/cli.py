@@ -85,6 +85,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--ou-dt", type=float, default=d.ou_dt)
     p.add_argument("--transitions-per-message", type=int, default=d.transitions_per_message)
     p.add_argument("--flush-ms", type=float, default=d.flush_ms, help="send a partial message after this many milliseconds")
+    p.add_argument("--n-step", type=int, default=d.n_step, help="steps summed into each transition's return; the learner's --n-step must match")
+    p.add_argument("--gamma", type=float, default=d.gamma, help="discount γ of those returns; the learner's --gamma must match")
     p.add_argument("--send-timeout", type=float, default=d.send_timeout, help="seconds a send may wait before it warns (it keeps trying)")
     p.add_argument("--resolve-timeout", type=float, default=30.0, help="seconds to keep trying to resolve --learner")
     p.add_argument("--curve-secret-key", help="this worker's CURVE secret key file; requires --learner-public-key")
@@ -108,6 +110,8 @@ def config_from(args: argparse.Namespace, p: argparse.ArgumentParser) -> WorkerC
         (args.ou_dt > 0, "--ou-dt", f"must be positive, got {args.ou_dt}"),
         (1 <= args.transitions_per_message <= 65_536, "--transitions-per-message", f"must be in 1...65536, got {args.transitions_per_message}"),
         (args.flush_ms > 0, "--flush-ms", f"must be positive, got {args.flush_ms}"),
+        (1 <= args.n_step <= 64, "--n-step", f"must be in 1...64, got {args.n_step}"),
+        (0 <= args.gamma <= 1, "--gamma", f"must be in [0, 1], got {args.gamma}"),
         (args.max_env_steps >= 0, "--max-env-steps", f"must be non-negative, got {args.max_env_steps}"),
         (args.send_timeout > 0, "--send-timeout", f"must be positive, got {args.send_timeout}"),
         (args.seed >= 0, "--seed", f"must be non-negative, got {args.seed}"),
@@ -126,6 +130,7 @@ def config_from(args: argparse.Namespace, p: argparse.ArgumentParser) -> WorkerC
                         vectorization=args.vectorization, evaluator=args.evaluator, noise=args.noise, noise_sigma=args.noise_sigma,
                         noise_spread_alpha=args.noise_spread_alpha, noise_sigmas=args.noise_sigmas, ou_theta=args.ou_theta,
                         ou_dt=args.ou_dt, transitions_per_message=args.transitions_per_message, flush_ms=args.flush_ms,
+                        n_step=args.n_step, gamma=args.gamma,
                         max_env_steps=args.max_env_steps, send_timeout=args.send_timeout, curve_secret_key=secret,
                         learner_public_key=public, stats_file=args.stats_file, parent_pid=args.parent_pid)
 

@@ -16,7 +16,7 @@ from typing import Optional, Union
 import numpy as np
 
 MAGIC = b"DDPG"
-VERSION = 3
+VERSION = 4
 HEADER = struct.Struct("<4sHBBI")
 MAX_TRANSITIONS_PER_MESSAGE = 4096
 MAX_WORKER_MESSAGE_BYTES = 256 << 10
@@ -93,6 +93,7 @@ class Transitions:
     observations: np.ndarray  # (count, observation size) float32
     actions: np.ndarray  # (count, action size)
     rewards: np.ndarray  # (count,)
+    discounts: np.ndarray  # (count,): γ^k for a k-step row, 0 after a termination
     next_observations: np.ndarray
     terminated: np.ndarray  # (count,) bool
     truncated: np.ndarray
@@ -184,7 +185,7 @@ Message = Union[Hello, Transitions, EpisodeReport, WorkerStatus, EvaluationRepor
 
 def max_transitions_per_message(observation_size: int, action_size: int) -> int:
     """The most rows one transitions message may carry for these shapes (at most 256 KiB per message)."""
-    row = 4 * (2 * observation_size + action_size + 1) + 2
+    row = 4 * (2 * observation_size + action_size + 2) + 2
     return max(1, min(MAX_TRANSITIONS_PER_MESSAGE, (MAX_WORKER_MESSAGE_BYTES - HEADER.size - 32) // row))
 
 
@@ -217,7 +218,7 @@ def encode(message: Message) -> bytes:
         actions = np.asarray(message.actions, dtype="<f4").reshape(n, -1)
         body = struct.pack("<IIHHQQI", message.worker_id, message.session, observations.shape[1], actions.shape[1], message.sequence,
                            message.weights_version, n)
-        body += _f32(observations) + _f32(actions) + _f32(message.rewards) + _f32(message.next_observations)
+        body += _f32(observations) + _f32(actions) + _f32(message.rewards) + _f32(message.discounts) + _f32(message.next_observations)
         body += np.asarray(message.terminated, dtype=np.uint8).tobytes() + np.asarray(message.truncated, dtype=np.uint8).tobytes()
         return _frame(TRANSITIONS, body)
     if isinstance(message, EpisodeReport):
@@ -321,13 +322,15 @@ def decode(data: bytes) -> Message:
         worker, session, o, a, sequence, version_, count = r.take("<IIHHQQI")
         if not 1 <= count <= MAX_TRANSITIONS_PER_MESSAGE:
             raise ProtocolError("out_of_range", f"count out of range: {count}")
-        _expect_body(data, 32 + count * (4 * (2 * o + a + 1) + 2), "transitions")
+        _expect_body(data, 32 + count * (4 * (2 * o + a + 2) + 2), "transitions")
         observations, actions = r.floats(count * o).reshape(count, o), r.floats(count * a).reshape(count, a)
-        rewards, next_observations = r.floats(count), r.floats(count * o).reshape(count, o)
+        rewards, discounts, next_observations = r.floats(count), r.floats(count), r.floats(count * o).reshape(count, o)
         flags_ = np.frombuffer(data, dtype=np.uint8, count=2 * count, offset=r.offset)
         if (flags_ > 1).any():
             raise ProtocolError("out_of_range", "terminated or truncated out of range")
-        return Transitions(worker, _session(session), sequence, version_, observations, actions, rewards, next_observations,
+        if not (np.isfinite(discounts) & (discounts >= 0) & (discounts <= 1)).all():
+            raise ProtocolError("out_of_range", "discount out of range: not in [0, 1]")
+        return Transitions(worker, _session(session), sequence, version_, observations, actions, rewards, discounts, next_observations,
                            flags_[:count].astype(bool), flags_[count:].astype(bool))
     if kind == EPISODE:
         _expect_body(data, 32, "episode")

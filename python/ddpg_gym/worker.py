@@ -24,6 +24,7 @@ import zmq
 
 from . import wire
 from .actor import NumpyActor, ShapeError
+from .adder import NStepAdder
 from .noise import Noise, effective_sigma
 from .spec import spec_of
 
@@ -50,6 +51,8 @@ class WorkerConfig:
     ou_dt: float = 1e-2
     transitions_per_message: int = 64
     flush_ms: float = 5.0
+    n_step: int = 1
+    gamma: float = 0.99
     status_seconds: float = 1.0
     max_env_steps: int = 0
     send_timeout: float = 5.0
@@ -99,6 +102,7 @@ class TransitionBuffer:
     observations: np.ndarray = field(init=False)
     actions: np.ndarray = field(init=False)
     rewards: np.ndarray = field(init=False)
+    discounts: np.ndarray = field(init=False)
     next_observations: np.ndarray = field(init=False)
     terminated: np.ndarray = field(init=False)
     truncated: np.ndarray = field(init=False)
@@ -107,28 +111,30 @@ class TransitionBuffer:
         self.observations = np.zeros((self.capacity, self.observation_size), np.float32)
         self.actions = np.zeros((self.capacity, self.action_size), np.float32)
         self.rewards = np.zeros(self.capacity, np.float32)
+        self.discounts = np.zeros(self.capacity, np.float32)
         self.next_observations = np.zeros((self.capacity, self.observation_size), np.float32)
         self.terminated = np.zeros(self.capacity, bool)
         self.truncated = np.zeros(self.capacity, bool)
 
-    def extend(self, observations: np.ndarray, actions: np.ndarray, rewards: np.ndarray, next_observations: np.ndarray,
-               terminated: np.ndarray, truncated: np.ndarray) -> None:
+    def extend(self, observations: np.ndarray, actions: np.ndarray, rewards: np.ndarray, discounts: np.ndarray,
+               next_observations: np.ndarray, terminated: np.ndarray, truncated: np.ndarray) -> None:
         end = self.count + len(rewards)
         self.observations[self.count:end] = observations
         self.actions[self.count:end] = actions
         self.rewards[self.count:end] = rewards
+        self.discounts[self.count:end] = discounts
         self.next_observations[self.count:end] = next_observations
         self.terminated[self.count:end] = terminated
         self.truncated[self.count:end] = truncated
         self.count = end
 
     def rows(self, start: int, end: int) -> tuple[np.ndarray, ...]:
-        return (self.observations[start:end], self.actions[start:end], self.rewards[start:end], self.next_observations[start:end],
-                self.terminated[start:end], self.truncated[start:end])
+        return (self.observations[start:end], self.actions[start:end], self.rewards[start:end], self.discounts[start:end],
+                self.next_observations[start:end], self.terminated[start:end], self.truncated[start:end])
 
     def remove_first(self, n: int) -> None:
         keep = self.count - n
-        for a in (self.observations, self.actions, self.rewards, self.next_observations, self.terminated, self.truncated):
+        for a in (self.observations, self.actions, self.rewards, self.discounts, self.next_observations, self.terminated, self.truncated):
             a[:keep] = a[n:self.count].copy()
         self.count = keep
 
@@ -154,7 +160,10 @@ class GymWorker:
         self.session = random.SystemRandom().randint(1, 2**32 - 1)
         self.rows_per_message = min(config.transitions_per_message,
                                     wire.max_transitions_per_message(self.spec.observation_size, self.spec.action_size))
-        self.buffer = TransitionBuffer(self.rows_per_message + config.envs_per_worker, self.spec.observation_size, self.spec.action_size)
+        # An episode's end flushes up to n rows of its environment at once.
+        self.buffer = TransitionBuffer(self.rows_per_message + config.envs_per_worker * config.n_step, self.spec.observation_size,
+                                       self.spec.action_size)
+        self.adders = [NStepAdder(config.n_step, config.gamma) for _ in range(config.envs_per_worker)]
         # The bounds the learner checks observations against: the spec's, capped at ±1e6.
         self.observation_low = np.maximum(self.spec.observation_low, np.float32(-1e6))
         self.observation_high = np.minimum(self.spec.observation_high, np.float32(1e6))
@@ -270,7 +279,7 @@ class GymWorker:
                     for i in np.flatnonzero(infos["_final_obs"]):
                         final[i] = np.asarray(infos["final_obs"][i], dtype=np.float32).ravel()
                 rewards = np.asarray(rewards, dtype=np.float64)
-                self._buffer(observations, actions, rewards, final, terminated, truncated)
+                self._add(observations, actions, rewards, final, np.asarray(terminated), np.asarray(truncated))
                 returns += rewards
                 lengths += 1
                 for i in np.flatnonzero(np.logical_or(terminated, truncated)):
@@ -291,8 +300,26 @@ class GymWorker:
         finally:
             envs.close()
 
-    def _buffer(self, observations: np.ndarray, actions: np.ndarray, rewards: np.ndarray, next_observations: np.ndarray,
-                terminated: np.ndarray, truncated: np.ndarray) -> None:
+    def _add(self, observations: np.ndarray, actions: np.ndarray, rewards: np.ndarray, next_observations: np.ndarray,
+             terminated: np.ndarray, truncated: np.ndarray) -> None:
+        """Turns one step of every environment into rows: directly for one-step returns, through each
+        environment's n-step adder otherwise."""
+        if self.config.n_step == 1:
+            gamma = np.float32(self.config.gamma)
+            discounts = np.where(terminated, np.float32(0), gamma).astype(np.float32)
+            self._buffer(observations, actions, rewards, discounts, next_observations, terminated, truncated)
+            return
+        rows = [row for i, adder in enumerate(self.adders)
+                for row in adder.add(observations[i], actions[i], float(rewards[i]), next_observations[i], bool(terminated[i]),
+                                     bool(truncated[i]))]
+        if rows:
+            self._buffer(np.stack([r.observation for r in rows]), np.stack([r.action for r in rows]),
+                         np.array([r.reward for r in rows]), np.array([r.discount for r in rows], np.float32),
+                         np.stack([r.next_observation for r in rows]), np.array([r.terminated for r in rows]),
+                         np.array([r.truncated for r in rows]))
+
+    def _buffer(self, observations: np.ndarray, actions: np.ndarray, rewards: np.ndarray, discounts: np.ndarray,
+                next_observations: np.ndarray, terminated: np.ndarray, truncated: np.ndarray) -> None:
         """Keeps the rows the learner will accept; a row with a value it would reject (NaN, or beyond the
         bounds) is dropped here and counted, rather than costing the whole message it would travel in."""
         low, high = self.observation_low, self.observation_high
@@ -307,7 +334,7 @@ class GymWorker:
                             "the spec's bounds capped at ±1e6); %d so far", dropped, self.transitions_dropped)
         if self.buffer.count == 0:
             self.buffer.started_at = self.elapsed
-        self.buffer.extend(observations[ok], actions[ok], rewards[ok].astype(np.float32), next_observations[ok],
+        self.buffer.extend(observations[ok], actions[ok], rewards[ok].astype(np.float32), discounts[ok], next_observations[ok],
                            np.asarray(terminated)[ok], np.asarray(truncated)[ok])
 
     def _evaluate(self) -> str:
@@ -503,8 +530,8 @@ class GymWorker:
         try:
             while start < self.buffer.count:
                 end = min(self.buffer.count, start + self.rows_per_message)
-                o, a, r, n, te, tr = self.buffer.rows(start, end)
-                message = wire.Transitions(self.config.worker_id, self.session, self.sequence, self.weights_version, o, a, r, n, te, tr)
+                o, a, r, d, n, te, tr = self.buffer.rows(start, end)
+                message = wire.Transitions(self.config.worker_id, self.session, self.sequence, self.weights_version, o, a, r, d, n, te, tr)
                 # Encoded before waiting: weights applied during the wait cannot relabel these rows.
                 if not self._send(wire.encode(message), deadline, apply_weights=True):
                     return False

@@ -166,3 +166,31 @@ def test_a_worker_without_a_learner_stops_promptly_on_sigterm(tmp_path: Path, ch
     assert "no learner has accepted data for 1 s" in worker.text(), "it warns instead of hanging in a send"
     report = json.loads((tmp_path / "worker.json").read_text())
     assert report["transitions_sent"] == 0 and report["stop_reason"] == "signal"
+
+
+def test_n_step_workers_in_both_languages_feed_a_learner_of_the_same_n(tmp_path: Path, children: list[Child]) -> None:
+    ports, run = free_ports(3), tmp_path / "run"
+    n_step = ["--n-step", "3", "--gamma", "0.98"]
+    learner = Child(learner_args(ports, run, "--env", "Pendulum-v1", "--max-env-steps", "6000", *n_step), tmp_path / "learner.log")
+    swift = Child([str(DDPG), "worker", "--transitions-port", str(ports[0]), "--weights-port", str(ports[1]), "--worker-id", "0",
+                   "--workers", "2", *n_step], tmp_path / "swift.log")
+    python = Child(gym_worker_args(ports, 1, "--workers", "2", *n_step), tmp_path / "python.log")
+    children += [learner, swift, python]
+    assert learner.wait() == 0, learner.text()[-3000:]
+    assert swift.wait(30) == 0 and python.wait(30) == 0
+    s = summary(run)
+    assert_exact_accounting(s)
+    assert sum(s["messages_rejected"].values()) == 0, s["messages_rejected"]
+    assert all(w["transitions_received"] > 500 for w in s["workers"]), s["workers"]
+
+
+def test_a_worker_of_another_n_is_refused_by_name(tmp_path: Path, children: list[Child]) -> None:
+    ports, run = free_ports(3), tmp_path / "run"
+    learner = Child(learner_args(ports, run, "--env", "Pendulum-v1", "--max-env-steps", "100000", "--n-step", "3"), tmp_path / "learner.log")
+    worker = Child(gym_worker_args(ports, 0, "--n-step", "2"), tmp_path / "worker.log")
+    children += [learner, worker]
+    wait_for_status(ports, "rejections", lambda s: s.get("messages_rejected_by_reason", {}).get("out_of_range", 0) > 0)
+    learner.process.send_signal(signal.SIGTERM)
+    assert learner.wait(60) == 0
+    text = learner.text()
+    assert "discount" in text and "--n-step" in text, text[-2000:]

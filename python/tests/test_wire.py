@@ -34,7 +34,7 @@ def build(fields: dict[str, Any]) -> wire.Message:
         o, a = fields["observation_size"], fields["action_size"]
         return wire.Transitions(fields["worker_id"], fields["session"], fields["sequence"], fields["weights_version"],
                                 floats(fields["observations"]).reshape(-1, o), floats(fields["actions"]).reshape(-1, a),
-                                floats(fields["rewards"]), floats(fields["next_observations"]).reshape(-1, o),
+                                floats(fields["rewards"]), floats(fields["discounts"]), floats(fields["next_observations"]).reshape(-1, o),
                                 np.array(fields["terminated"]), np.array(fields["truncated"]))
     if kind == "episode":
         return wire.EpisodeReport(fields["worker_id"], fields["session"], fields["length"], fields["return"], fields["weights_version"])
@@ -94,8 +94,8 @@ def test_decodes_the_golden_bytes(name: str) -> None:
 
 def test_an_old_peer_is_told_the_version() -> None:
     data = bytearray((GOLDEN / "episode.bin").read_bytes())
-    struct.pack_into("<H", data, 4, 2)
-    with pytest.raises(wire.ProtocolError, match="unsupported protocol version 2: this package speaks version 3 only") as error:
+    struct.pack_into("<H", data, 4, 3)
+    with pytest.raises(wire.ProtocolError, match="unsupported protocol version 3: this package speaks version 4 only") as error:
         wire.decode(bytes(data))
     assert error.value.reason == "unsupported_version"
 

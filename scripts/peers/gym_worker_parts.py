@@ -52,7 +52,8 @@ def main() -> None:
 
         rows = 64
         message = wire.Transitions(1, 1, 0, 1, np.zeros((rows, spec.observation_size), np.float32), np.zeros((rows, spec.action_size), np.float32),
-                                   np.zeros(rows, np.float32), np.zeros((rows, spec.observation_size), np.float32), np.zeros(rows, bool), np.zeros(rows, bool))
+                                   np.zeros(rows, np.float32), np.full(rows, 0.99, np.float32), np.zeros((rows, spec.observation_size), np.float32),
+                                   np.zeros(rows, bool), np.zeros(rows, bool))
         n = max(200, args.steps // k)
         step_s, forward_s, noise_s = per_step(step, n), per_step(forward, n), per_step(noise, n) - per_step(forward, n)
         encode_s = per_step(lambda: wire.encode(message), 2_000) / rows * k

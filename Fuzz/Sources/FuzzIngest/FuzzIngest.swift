@@ -115,7 +115,7 @@ enum Templates {
                                                weightsVersion: sequence, count: n)
                 result.append(observations.withUnsafeBufferPointer { o in actions.withUnsafeBufferPointer { a in
                     rewards.withUnsafeBufferPointer { r in flags.withUnsafeBufferPointer { f in
-                        encoder.encodeTransitions(header, observations: o, actions: a, rewards: r, nextObservations: o, terminated: f, truncated: f)
+                        encoder.encodeTransitions(header, observations: o, actions: a, rewards: r, nextObservations: o, terminated: f, truncated: f, gamma: 0.99)
                     } }
                 } })
             }
