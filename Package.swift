@@ -117,7 +117,8 @@ let package = Package(
         .target(name: "DDPGTestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "CLITests", dependencies: ["ddpg", "DDPGTestSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
-        .testTarget(name: "WireProtocolTests", dependencies: ["WireProtocol", "Specs"]),
+        // DDPG and NeuralNetwork: the golden weights of a normalized actor carry the actions the Swift actor takes.
+        .testTarget(name: "WireProtocolTests", dependencies: ["WireProtocol", "Specs", "DDPG", "NeuralNetwork"]),
         .testTarget(name: "LearnerTests", dependencies: ["Learner", "Ingest", "WireProtocol", "Specs", "Telemetry"]),
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "WireProtocol", "Specs"]),
         .testTarget(name: "KernelSelectionTests", dependencies: ["KernelSelection"]),

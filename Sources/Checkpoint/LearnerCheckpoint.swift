@@ -212,6 +212,14 @@ public struct LearnerCheckpoint: Sendable {
         if saved != running {
             throw .incompatible("it was trained with \(saved.rawValue), this run uses \(running.rawValue) (--algorithm)")
         }
+        let savedAgent = header.configuration.agent
+        if savedAgent.actorNormalization != agent.configuration.actorNormalization
+            || savedAgent.criticNormalization != agent.configuration.criticNormalization {
+            throw .incompatible("""
+                it was trained with \(savedAgent.actorNormalization.rawValue)/\(savedAgent.criticNormalization.rawValue) normalization, \
+                this run has \(agent.configuration.actorNormalization.rawValue)/\(agent.configuration.criticNormalization.rawValue) (--actor-norm, --critic-norm)
+                """)
+        }
         if header.observationSize != agent.observationSize || header.actionSize != agent.actionSize {
             throw .incompatible("observation/action sizes \(header.observationSize)/\(header.actionSize), this run has \(agent.observationSize)/\(agent.actionSize)")
         }

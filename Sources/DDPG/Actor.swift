@@ -46,9 +46,10 @@ public final class Actor {
         return (scale, bias, symmetric ? scale.first : nil)
     }
 
-    public static func architecture(observationSize: Int, actionSize: Int, hiddenSizes: [Int]) -> MLPArchitecture {
+    public static func architecture(observationSize: Int, actionSize: Int, hiddenSizes: [Int],
+                                    normalization: Normalization = .none) -> MLPArchitecture {
         MLPArchitecture(inputSize: observationSize, hiddenSizes: hiddenSizes, outputSize: actionSize,
-                        hiddenActivation: .relu, outputActivation: .tanh)
+                        hiddenActivation: .relu, outputActivation: .tanh, normalization: normalization)
     }
 
     public var inferenceCapacity: Int { inference.capacity }
@@ -76,9 +77,10 @@ public final class Actor {
 
 /// The action-value function Q(s, a), an MLP whose action input joins at a configurable layer.
 public enum Critic {
-    public static func architecture(observationSize: Int, actionSize: Int, hiddenSizes: [Int], actionLayer: Int) -> MLPArchitecture {
+    public static func architecture(observationSize: Int, actionSize: Int, hiddenSizes: [Int], actionLayer: Int,
+                                    normalization: Normalization = .none) -> MLPArchitecture {
         MLPArchitecture(inputSize: observationSize, hiddenSizes: hiddenSizes, outputSize: 1,
                         hiddenActivation: .relu, outputActivation: .identity,
-                        auxiliaryInput: AuxiliaryInput(size: actionSize, layer: actionLayer))
+                        auxiliaryInput: AuxiliaryInput(size: actionSize, layer: actionLayer), normalization: normalization)
     }
 }

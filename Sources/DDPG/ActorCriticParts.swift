@@ -16,11 +16,12 @@ final class PolicyPart {
 
     init<G: RandomNumberGenerator>(observationSize: Int, actionLow: [Float], actionHigh: [Float],
                                    configuration c: AgentConfiguration, using generator: inout G) {
-        let shape = Actor.architecture(observationSize: observationSize, actionSize: actionLow.count, hiddenSizes: c.actorHiddenSizes)
+        let shape = Actor.architecture(observationSize: observationSize, actionSize: actionLow.count, hiddenSizes: c.actorHiddenSizes,
+                                       normalization: c.actorNormalization)
         let network = MLP(shape, finalLayerScale: c.finalLayerInitScale, using: &generator)
         actor = Actor(network: network, actionLow: actionLow, actionHigh: actionHigh)
         target = MLP(shape)
-        target.parameters.copy(from: network.parameters)
+        target.copyState(from: network)
         optimizer = Adam(parameterCount: network.parameterCount, configuration: .init(learningRate: c.actorLearningRate))
         workspace = MLPWorkspace(for: network, capacity: c.batchSize)
         targetWorkspace = MLPWorkspace(for: target, capacity: c.batchSize)
@@ -29,7 +30,7 @@ final class PolicyPart {
     /// μ′(s′) as actions for the first `n` rows of `nextObservations`, written into `destination`.
     func targetActions(_ nextObservations: Matrix, count n: Int, into destination: MatrixView) {
         targetWorkspace.input(batch: n).base.update(from: nextObservations.storage, count: n * actor.observationSize)
-        target.forward(batch: n, workspace: targetWorkspace)
+        target.forward(batch: n, workspace: targetWorkspace, mode: .inference)
         actor.writeActions(fromTanh: targetWorkspace.output(batch: n), into: destination)
     }
 
@@ -38,11 +39,11 @@ final class PolicyPart {
     func ascend(_ critic: CriticPart, on batch: TransitionBatch, count n: Int, clipNorm: Float) -> Float {
         let network = actor.network
         workspace.input(batch: n).base.update(from: batch.observations.storage, count: n * actor.observationSize)
-        network.forward(batch: n, workspace: workspace)
+        network.forward(batch: n, workspace: workspace, mode: .training(updatingStatistics: true))
         let criticWorkspace = critic.workspace
         criticWorkspace.input(batch: n).copyRows(from: batch.observations.storage)
         actor.writeActions(fromTanh: workspace.output(batch: n), into: criticWorkspace.auxiliaryInput(batch: n))
-        critic.network.forward(batch: n, workspace: criticWorkspace)
+        critic.network.forward(batch: n, workspace: criticWorkspace, mode: .training(updatingStatistics: false))
         let q = criticWorkspace.output(batch: n).base
         let dq = criticWorkspace.outputGradient(batch: n).base
         let inverseN = 1 / Float(n)
@@ -60,10 +61,12 @@ final class PolicyPart {
         return -meanQ * inverseN
     }
 
-    /// The actor, its target and its Adam moments, under `actor`, `target_actor`, `actor_adam_m`, `actor_adam_v`.
+    /// The actor, its target and its Adam moments, under `actor`, `target_actor`, `actor_adam_m`, `actor_adam_v`;
+    /// with batch normalization also `actor_statistics` and `target_actor_statistics`.
     var tensors: [NamedTensor] {
         [NamedTensor("actor", actor.network.parameters), NamedTensor("target_actor", target.parameters),
          NamedTensor("actor_adam_m", optimizer.firstMoment), NamedTensor("actor_adam_v", optimizer.secondMoment)]
+            + statisticsTensors(actor.network, target, name: "actor")
     }
 }
 
@@ -81,10 +84,10 @@ final class CriticPart {
                                    using generator: inout G) {
         self.name = name
         let shape = Critic.architecture(observationSize: observationSize, actionSize: actionSize,
-                                        hiddenSizes: c.criticHiddenSizes, actionLayer: c.criticActionLayer)
+                                        hiddenSizes: c.criticHiddenSizes, actionLayer: c.criticActionLayer, normalization: c.criticNormalization)
         network = MLP(shape, finalLayerScale: c.finalLayerInitScale, using: &generator)
         target = MLP(shape)
-        target.parameters.copy(from: network.parameters)
+        target.copyState(from: network)
         optimizer = Adam(parameterCount: network.parameterCount,
                          configuration: .init(learningRate: c.criticLearningRate, weightDecay: c.criticWeightDecay))
         workspace = MLPWorkspace(for: network, capacity: c.batchSize)
@@ -97,7 +100,7 @@ final class CriticPart {
     /// Q′(s′, a′) for the first `n` rows, with a′ already in ``targetActionInput(count:)``.
     func targetValues(_ nextObservations: Matrix, count n: Int) -> UnsafeMutablePointer<Float> {
         targetWorkspace.input(batch: n).copyRows(from: nextObservations.storage)
-        target.forward(batch: n, workspace: targetWorkspace)
+        target.forward(batch: n, workspace: targetWorkspace, mode: .inference)
         return targetWorkspace.output(batch: n).base
     }
 
@@ -109,7 +112,7 @@ final class CriticPart {
         workspace.input(batch: n).copyRows(from: batch.observations.storage)
         VectorKernels.scaledCopy(MatrixView(base: batch.actions.storage, rows: n, columns: batch.actions.columns),
                                  into: workspace.auxiliaryInput(batch: n), factor: 1)
-        network.forward(batch: n, workspace: workspace)
+        network.forward(batch: n, workspace: workspace, mode: .training(updatingStatistics: true))
         let q = workspace.output(batch: n).base, dq = workspace.outputGradient(batch: n).base
         let weights: UnsafePointer<Float>? = batch.isWeighted ? UnsafePointer(batch.weights.storage) : nil
         let inverseN = 1 / Float(n), delta = c.huberDelta
@@ -149,6 +152,20 @@ final class CriticPart {
     var tensors: [NamedTensor] {
         [NamedTensor(name, network.parameters), NamedTensor("target_\(name)", target.parameters),
          NamedTensor("\(name)_adam_m", optimizer.firstMoment), NamedTensor("\(name)_adam_v", optimizer.secondMoment)]
+            + statisticsTensors(network, target, name: name)
+    }
+}
+
+/// A network's and its target's batch-normalization statistics as tensors; none without batch normalization.
+private func statisticsTensors(_ online: MLP, _ target: MLP, name: String) -> [NamedTensor] {
+    online.statistics.count == 0 ? [] : [NamedTensor("\(name)_statistics", online.statistics), NamedTensor("target_\(name)_statistics", target.statistics)]
+}
+
+extension MLP {
+    /// Parameters and normalization statistics, as a target network takes them.
+    func copyState(from other: MLP) {
+        parameters.copy(from: other.parameters)
+        statistics.copy(from: other.statistics)
     }
 }
 
@@ -165,11 +182,13 @@ extension AgentConfiguration {
 
     /// Moves a target toward its online network: Polyak θ′ ← τθ + (1 − τ)θ′, or a hard copy
     /// on every `hardTargetUpdateInterval`-th move when that is set. `move` counts moves from 1.
+    /// Batch normalization's running statistics move with the parameters.
     func moveTarget(_ target: MLP, towards online: MLP, move: Int) {
         if hardTargetUpdateInterval > 0 {
-            if move % hardTargetUpdateInterval == 0 { target.parameters.copy(from: online.parameters) }
+            if move % hardTargetUpdateInterval == 0 { target.copyState(from: online) }
         } else {
             target.parameters.blend(towards: online.parameters, rate: tau)
+            target.statistics.blend(towards: online.statistics, rate: tau)
         }
     }
 }

@@ -48,6 +48,9 @@ public struct AgentConfiguration: Codable, Sendable, Equatable {
     public var rewardShift: Float = 0
     /// Bound of the uniform initialization of both networks' final layers.
     public var finalLayerInitScale: Float = 3e-3
+    /// Normalization of the actor's and the critic's hidden layers (none, layer, or batch as in the DDPG paper).
+    public var actorNormalization: Normalization = .none
+    public var criticNormalization: Normalization = .none
     /// Steps summed into each transition's return by the workers' adders (n-step returns, Ape-X DPG and D4PG).
     public var nStep: Int = 1
     public static let maxNStep = 64
@@ -83,6 +86,8 @@ public struct AgentConfiguration: Codable, Sendable, Equatable {
         try read(.rewardScale, &rewardScale)
         try read(.rewardShift, &rewardShift)
         try read(.finalLayerInitScale, &finalLayerInitScale)
+        try read(.actorNormalization, &actorNormalization)
+        try read(.criticNormalization, &criticNormalization)
         try read(.nStep, &nStep)
         try read(.policyDelay, &policyDelay)
         try read(.targetPolicyNoise, &targetPolicyNoise)

@@ -124,13 +124,13 @@ extension LearnerService {
     /// trained further while the evaluator played: that is the policy `final_eval` then measures.
     func restoreApprovedActor() {
         guard let version = evaluationState.approvedVersion else { return }
-        let actor = agent.actor.network.parameters
+        let actor = agent.actor.network
         guard let parameters = evaluationState.actors[version], let requested = ingest.requestedEvaluations[version],
-              parameters.count == actor.count else {
+              parameters.count == actor.parameters.count + actor.statistics.count else {
             logger.warning("the weights that reached --until-return (v\(version)) are no longer kept; ending with the last weights")
             return
         }
-        parameters.withUnsafeBufferPointer { actor.values.update(from: $0.baseAddress!, count: $0.count) }
+        parameters.withUnsafeBytes { actor.assignState(from: $0.baseAddress!) }
         logger.notice("""
             ending with the weights that reached --until-return: v\(version), published at \(requested.publication.updates) updates \
             (\(agent.updateCount - Int(clamping: requested.publication.updates)) updates before the last)

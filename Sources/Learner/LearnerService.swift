@@ -155,7 +155,8 @@ public final class LearnerService {
         let ratio = settings.ingestOnly ? 0 : settings.samplesPerInsert
         limiter = RateLimiter(samplesPerInsert: ratio, minSizeToSample: c.learningStarts, errorBuffer: ratio * Double(settings.rateTolerance))
         actorShape = ActorShape(layerSizes: [spec.observationSize] + c.agent.actorHiddenSizes + [spec.actionSize],
-                                actionLow: spec.actionLow, actionHigh: spec.actionHigh)
+                                actionLow: spec.actionLow, actionHigh: spec.actionHigh,
+                                normalization: ActorShape.Normalization(c.agent.actorNormalization))
         replayGenerator = Xoshiro256(seed: c.seed, stream: 3)
         nextEvaluationAt = c.evalEvery
         (context, transitionsSocket, weightsSocket, gate) = (sockets.context, sockets.transitions, sockets.weights, sockets.gate)
@@ -366,7 +367,7 @@ public final class LearnerService {
         if let request {
             ingest.requested(request, of: publication, wallSeconds: trainingSeconds, at: elapsed)
             if configuration.learner.untilReturn != nil, !request.isFinal {
-                evaluationState.keep(actor: agent.actor.network.parameters.toArray(), version: weightsVersion,
+                evaluationState.keep(actor: agent.actor.network.state, version: weightsVersion,
                                      first: !evaluationState.openPublished)
                 evaluationState.openPublished = true
             }
@@ -378,10 +379,14 @@ public final class LearnerService {
     }
 
     func encodeWeights(_ publication: Publication, request: EvaluationRequest?) -> [UInt8] {
-        let parameters = agent.actor.network.parameters
-        return encoder.encodeWeights(
-            publication, learnerId: learnerId, publishedAtNanoseconds: WallClock.nanoseconds(), shape: actorShape,
-            evaluationRequest: request, parameters: UnsafeBufferPointer(start: parameters.values, count: parameters.count))
+        let network = agent.actor.network
+        func encode(_ state: UnsafeBufferPointer<Float>) -> [UInt8] {
+            encoder.encodeWeights(publication, learnerId: learnerId, publishedAtNanoseconds: WallClock.nanoseconds(), shape: actorShape,
+                                  evaluationRequest: request, parameters: state)
+        }
+        // Batch normalization's statistics travel after the parameters; without it the parameters go as they lie.
+        guard network.statistics.count == 0 else { return network.state.withUnsafeBufferPointer(encode) }
+        return encode(UnsafeBufferPointer(start: network.parameters.values, count: network.parameters.count))
     }
 
     // MARK: Shutdown
@@ -469,5 +474,16 @@ struct RejectionLog {
         let reasons = suppressed.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
         suppressed.removeAll()
         return "\(total) more rejected messages were not logged one by one (\(reasons))"
+    }
+}
+
+extension ActorShape.Normalization {
+    /// How the weights message names the actor's normalization.
+    init(_ normalization: Normalization) {
+        switch normalization {
+        case .none: self = .none
+        case .layer: self = .layer
+        case .batch: self = .batch
+        }
     }
 }

@@ -22,11 +22,13 @@ public struct MLPArchitecture: Codable, Sendable, Equatable {
     public var hiddenActivation: Activation
     public var outputActivation: Activation
     public var auxiliaryInput: AuxiliaryInput?
+    /// Applied to every hidden layer's pre-activation (see Normalization.swift).
+    public var normalization: Normalization
 
     public init(
         inputSize: Int, hiddenSizes: [Int], outputSize: Int,
         hiddenActivation: Activation = .relu, outputActivation: Activation = .identity,
-        auxiliaryInput: AuxiliaryInput? = nil
+        auxiliaryInput: AuxiliaryInput? = nil, normalization: Normalization = .none
     ) {
         precondition(inputSize > 0 && outputSize > 0, "input and output sizes must be positive")
         precondition(hiddenSizes.allSatisfy { $0 > 0 }, "hidden layer sizes must be positive")
@@ -40,6 +42,7 @@ public struct MLPArchitecture: Codable, Sendable, Equatable {
         self.hiddenActivation = hiddenActivation
         self.outputActivation = outputActivation
         self.auxiliaryInput = auxiliaryInput
+        self.normalization = normalization
     }
 
     public var layerCount: Int { hiddenSizes.count + 1 }
@@ -57,9 +60,16 @@ public struct DenseLayer: Sendable {
     public let weightOffset: Int
     /// Offset of the `outputSize` biases, right after the weights.
     public let biasOffset: Int
+    /// How the pre-activation is normalized; a normalized layer's gains γ and shifts β follow its biases.
+    public let normalization: Normalization
+    /// Offset of the gains γ (then the shifts β) in the parameters, when normalized.
+    public let scaleOffset: Int
+    /// Offset of the running means (then the running variances) in the statistics, for batch normalization.
+    public let statisticsOffset: Int
 
     public var inputSize: Int { mainInputSize + auxiliaryInputSize }
-    public var parameterCount: Int { (inputSize + 1) * outputSize }
+    public var parameterCount: Int { (inputSize + 1) * outputSize + (normalization == .none ? 0 : 2 * outputSize) }
+    public var statisticsCount: Int { normalization == .batch ? 2 * outputSize : 0 }
 }
 
 /// A multilayer perceptron with hand-written backpropagation on OpenBLAS.
@@ -74,26 +84,47 @@ public final class MLP {
     public let parameters: ParameterVector
     /// Gradients of the loss with respect to ``parameters``, written by ``backward(batch:workspace:parameterGradients:inputGradient:auxiliaryGradient:)``.
     public let gradients: ParameterVector
+    /// Batch normalization's running means and variances: state, not trained (no gradient, no optimizer),
+    /// updated by training-mode forward passes and used by inference-mode ones. Empty without batch normalization.
+    public let statistics: ParameterVector
 
     public init(_ architecture: MLPArchitecture) {
         self.architecture = architecture
         var layers: [DenseLayer] = []
-        var offset = 0
+        var offset = 0, statisticsOffset = 0
         var below = architecture.inputSize
         let widths = architecture.hiddenSizes + [architecture.outputSize]
         for (index, width) in widths.enumerated() {
             let aux = architecture.auxiliaryInput?.layer == index ? architecture.auxiliaryInput!.size : 0
-            let activation = index == widths.count - 1 ? architecture.outputActivation : architecture.hiddenActivation
+            let isOutput = index == widths.count - 1
+            let activation = isOutput ? architecture.outputActivation : architecture.hiddenActivation
             let weights = (below + aux) * width
-            layers.append(DenseLayer(
+            let layer = DenseLayer(
                 mainInputSize: below, auxiliaryInputSize: aux, outputSize: width, activation: activation,
-                weightOffset: offset, biasOffset: offset + weights))
-            offset += weights + width
+                weightOffset: offset, biasOffset: offset + weights, normalization: isOutput ? .none : architecture.normalization,
+                scaleOffset: offset + weights + width, statisticsOffset: statisticsOffset)
+            layers.append(layer)
+            offset += layer.parameterCount
+            statisticsOffset += layer.statisticsCount
             below = width
         }
         self.layers = layers
         parameters = ParameterVector(count: offset)
         gradients = ParameterVector(count: offset)
+        statistics = ParameterVector(count: statisticsOffset)
+        resetNormalization()
+    }
+
+    /// Gains 1, shifts 0, running means 0 and variances 1: normalization starts as the identity.
+    func resetNormalization() {
+        for layer in layers where layer.normalization != .none {
+            (parameters.values + layer.scaleOffset).update(repeating: 1, count: layer.outputSize)
+            (parameters.values + layer.scaleOffset + layer.outputSize).update(repeating: 0, count: layer.outputSize)
+            if layer.normalization == .batch {
+                (statistics.values + layer.statisticsOffset).update(repeating: 0, count: layer.outputSize)
+                (statistics.values + layer.statisticsOffset + layer.outputSize).update(repeating: 1, count: layer.outputSize)
+            }
+        }
     }
 
     /// Builds the network and draws its parameters as DDPG's paper does: every
@@ -115,9 +146,19 @@ public final class MLP {
                 p[i] = generator.nextUniform(-bound, bound)
             }
         }
+        resetNormalization()
     }
 
     public var parameterCount: Int { parameters.count }
+
+    /// The parameters, then the normalization statistics: what the weights message carries and a kept actor holds.
+    public var state: [Float] { parameters.toArray() + statistics.toArray() }
+
+    /// Sets parameters and statistics from `values` laid out as ``state`` (little-endian Float32, possibly unaligned).
+    public func assignState(from values: UnsafeRawPointer) {
+        UnsafeMutableRawPointer(parameters.values).copyMemory(from: values, byteCount: 4 * parameters.count)
+        UnsafeMutableRawPointer(statistics.values).copyMemory(from: values + 4 * parameters.count, byteCount: 4 * statistics.count)
+    }
 
     /// Layer `index`'s weights as an `input × output` matrix over the parameter vector.
     public func weights(_ index: Int) -> MatrixView {
@@ -135,13 +176,21 @@ public final class MLP {
     public func biasGradients(_ index: Int) -> UnsafeMutablePointer<Float> { gradients.values + layers[index].biasOffset }
 
     /// Runs the first `batch` rows of `workspace`'s input (and auxiliary input)
-    /// through the network; the result is in `workspace.output(batch:)`.
-    public func forward(batch: Int, workspace: MLPWorkspace) {
+    /// through the network; the result is in `workspace.output(batch:)`. `mode` matters only
+    /// to batch normalization: the batch's statistics when training, the running ones otherwise.
+    public func forward(batch: Int, workspace: MLPWorkspace, mode: ForwardMode = .inference) {
         precondition(batch <= workspace.capacity, "batch \(batch) exceeds workspace capacity \(workspace.capacity)")
         for index in layers.indices {
             let output = workspace.layerOutput(index, batch: batch)
             BLAS.gemm(workspace.layerInput(index, batch: batch), weights(index), into: output)
-            layers[index].activation.applyWithBias(output, bias: biases(index))
+            let layer = layers[index]
+            if layer.normalization == .none {
+                layer.activation.applyWithBias(output, bias: biases(index))
+            } else {
+                // output ← γ·ẑ, then + β and the activation in one pass.
+                normalizeForward(index, output, workspace: workspace, mode: mode)
+                layer.activation.applyWithBias(output, bias: parameters.values + layer.scaleOffset + layer.outputSize)
+            }
         }
     }
 
@@ -164,9 +213,14 @@ public final class MLP {
         for index in stride(from: layers.count - 1, through: lowest, by: -1) {
             let layer = layers[index]
             let delta = workspace.layerGradient(index, batch: batch)
-            // With parameter gradients, the bias gradient (the column sums of dL/dz) comes out of the same pass.
+            // With parameter gradients, the bias gradient (the column sums of dL/dz) comes out of the same pass;
+            // for a normalized layer those sums are the shifts' gradient, and the normalization's backward pass follows.
+            let sums = layer.normalization == .none ? biasGradients(index) : gradients.values + layer.scaleOffset + layer.outputSize
             layer.activation.backpropagate(delta, outputs: workspace.layerOutput(index, batch: batch),
-                                           columnSums: parameterGradients ? biasGradients(index) : nil)
+                                           columnSums: parameterGradients ? sums : nil)
+            if layer.normalization != .none {
+                normalizeBackward(index, delta, workspace: workspace, parameterGradients: parameterGradients)
+            }
             let w = weights(index)
             if parameterGradients {
                 BLAS.gemm(workspace.layerInput(index, batch: batch), transposeA: true, delta, into: weightGradients(index))

@@ -15,6 +15,13 @@ public final class MLPWorkspace {
     let deltas: [Matrix]
     let inputDelta: Matrix
     let auxiliaryDelta: Matrix
+    /// Normalized layers only: ẑ of the last forward pass, and 1/σ per row (layer norm) or per unit (batch norm).
+    let normalized: [Matrix?]
+    let inverseDeviations: [Matrix?]
+    /// Whether each layer's last forward pass used batch statistics (its backward pass depends on it).
+    var usedBatchStatistics: [Bool]
+    /// Per-unit sums for batch normalization, two of the widest layer.
+    let columnScratch: Matrix
 
     public init(for network: MLP, capacity: Int) {
         precondition(capacity > 0, "workspace capacity must be positive")
@@ -26,6 +33,10 @@ public final class MLPWorkspace {
         deltas = network.layers.map { Matrix(rows: capacity, columns: $0.outputSize) }
         inputDelta = Matrix(rows: capacity, columns: network.architecture.inputSize)
         auxiliaryDelta = Matrix(rows: capacity, columns: network.architecture.auxiliaryInput?.size ?? 1)
+        normalized = network.layers.map { $0.normalization == .none ? nil : Matrix(rows: capacity, columns: $0.outputSize) }
+        inverseDeviations = network.layers.map { $0.normalization == .none ? nil : Matrix(rows: max(capacity, $0.outputSize), columns: 1) }
+        usedBatchStatistics = Array(repeating: false, count: network.layers.count)
+        columnScratch = Matrix(rows: 2 * (network.layers.map(\.outputSize).max() ?? 1), columns: 1)
     }
 
     /// Where the caller writes the network input before ``MLP/forward(batch:workspace:)``.

@@ -277,7 +277,10 @@ public struct MessageDecoder: Sendable {
         guard flags <= 1 else { throw .reservedBitsSet(field: "evaluation flags") }
         guard try reader.read(UInt8.self, field: "hidden activation") == 1 else { throw .outOfRange(field: "hidden activation", value: "not ReLU") }
         guard try reader.read(UInt8.self, field: "output activation") == 2 else { throw .outOfRange(field: "output activation", value: "not tanh") }
-        guard try reader.read(UInt8.self, field: "reserved") == 0 else { throw .reservedBitsSet(field: "weights reserved") }
+        let normalizationCode = try reader.read(UInt8.self, field: "normalization")
+        guard let normalization = ActorShape.Normalization(rawValue: normalizationCode) else {
+            throw .outOfRange(field: "normalization", value: "\(normalizationCode) (0 none, 1 layer, 2 batch)")
+        }
         let layers = Int(try reader.read(UInt16.self, field: "layer count"))
         guard layers >= 1, layers <= WireFormat.maxLayers else { throw .outOfRange(field: "layer count", value: "\(layers)") }
         var sizes: [Int] = []
@@ -292,7 +295,7 @@ public struct MessageDecoder: Sendable {
         guard actionLow == expected.spec.actionLow, actionHigh == expected.spec.actionHigh else {
             throw .outOfRange(field: "action bounds", value: "low \(actionLow), high \(actionHigh) where the environment has low \(expected.spec.actionLow), high \(expected.spec.actionHigh)")
         }
-        let shape = ActorShape(layerSizes: sizes, actionLow: actionLow, actionHigh: actionHigh)
+        let shape = ActorShape(layerSizes: sizes, actionLow: actionLow, actionHigh: actionHigh, normalization: normalization)
         let count = Int(try reader.read(UInt32.self, field: "parameter count"))
         guard count == shape.parameterCount else {
             throw .dimensionMismatch(field: "parameter count", expected: shape.parameterCount, actual: count)
@@ -301,6 +304,7 @@ public struct MessageDecoder: Sendable {
         try Self.expectEnd(&reader, bodyLength: body, field: "weights")
         let start = try reader.take(4 * count, field: "parameters")
         try checkFinite(reader.bytes, offset: start, count: count, field: "parameters")
+        try checkVariances(reader.bytes, offset: start, shape: shape)
         var request: EvaluationRequest?
         if episodes > 0 {
             guard episodes <= EvaluationReport.maxEpisodes else { throw .outOfRange(field: "evaluation episodes", value: "\(episodes)") }
@@ -359,6 +363,19 @@ public struct MessageDecoder: Sendable {
             bad = bad || (bits & 0x7F80_0000) == 0x7F80_0000
         }
         if bad { throw .nonFinite(field: field) }
+    }
+
+    /// Batch normalization's running variances (the second half of each hidden layer's statistics) must not be negative.
+    private func checkVariances(_ bytes: UnsafeRawBufferPointer, offset: Int, shape: ActorShape) throws(ProtocolError) {
+        guard shape.normalization == .batch else { return }
+        var position = offset + 4 * shape.trainedCount
+        for width in shape.layerSizes.dropFirst().dropLast() {
+            position += 4 * width
+            for i in 0..<width where Float(bitPattern: UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: position + 4 * i, as: UInt32.self))) < 0 {
+                throw .outOfRange(field: "running variance", value: "negative")
+            }
+            position += 4 * width
+        }
     }
 
     /// A terminated row's discount is 0; any other's is γ^k for some 1 ≤ k ≤ n of this learner: a worker

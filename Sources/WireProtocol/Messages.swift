@@ -120,21 +120,37 @@ public struct WorkerStatus: Equatable, Sendable {
 /// The actor's shape in a weights message: ReLU hidden layers, a tanh output mapped onto
 /// [low, high] per action dimension (CleanRL's `action_scale` and `action_bias`).
 public struct ActorShape: Equatable, Sendable {
+    /// How the hidden layers normalize their pre-activations (protocol 4).
+    public enum Normalization: UInt8, Sendable {
+        case none = 0, layer = 1, batch = 2
+    }
+
     /// Layer widths from input to output: observation size, hidden sizes…, action size.
     public var layerSizes: [Int]
     public var actionLow: [Float]
     public var actionHigh: [Float]
+    public var normalization: Normalization
 
-    public init(layerSizes: [Int], actionLow: [Float], actionHigh: [Float]) {
+    public init(layerSizes: [Int], actionLow: [Float], actionHigh: [Float], normalization: Normalization = .none) {
         self.layerSizes = layerSizes
         self.actionLow = actionLow
         self.actionHigh = actionHigh
+        self.normalization = normalization
     }
 
-    /// Σ (inputs + 1) · outputs over the dense layers.
-    public var parameterCount: Int {
-        zip(layerSizes, layerSizes.dropFirst()).reduce(0) { $0 + ($1.0 + 1) * $1.1 }
+    /// Σ (inputs + 1) · outputs over the dense layers, plus γ and β of each normalized hidden layer.
+    public var trainedCount: Int {
+        let dense = zip(layerSizes, layerSizes.dropFirst()).reduce(0) { $0 + ($1.0 + 1) * $1.1 }
+        return dense + (normalization == .none ? 0 : 2 * hiddenUnits)
     }
+
+    /// Batch normalization's running means and variances, after the trained parameters.
+    public var statisticsCount: Int { normalization == .batch ? 2 * hiddenUnits : 0 }
+
+    /// Every float the weights message carries.
+    public var parameterCount: Int { trainedCount + statisticsCount }
+
+    private var hiddenUnits: Int { layerSizes.dropFirst().dropLast().reduce(0, +) }
 }
 
 /// The learner asks evaluators to play deterministic episodes with the weights that carry this.
@@ -181,7 +197,8 @@ public struct WeightsView {
     public let shape: ActorShape
     /// Set when the learner wants these weights evaluated.
     public let evaluationRequest: EvaluationRequest?
-    /// `shape.parameterCount` little-endian Float32, layer by layer: weights (inputs × outputs, row-major), then biases.
+    /// `shape.parameterCount` little-endian Float32, layer by layer: weights (inputs × outputs, row-major), biases, and for a
+    /// normalized hidden layer its gains and shifts; then, with batch normalization, each hidden layer's running means and variances.
     public let parameters: UnsafeRawPointer
 }
 

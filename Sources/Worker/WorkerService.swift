@@ -392,14 +392,14 @@ public final class WorkerService {
         if actorShape != view.shape {
             let sizes = view.shape.layerSizes
             let network = MLP(Actor.architecture(observationSize: sizes[0], actionSize: sizes[sizes.count - 1],
-                                                 hiddenSizes: Array(sizes.dropFirst().dropLast())))
+                                                 hiddenSizes: Array(sizes.dropFirst().dropLast()),
+                                                 normalization: Normalization(view.shape.normalization)))
             actor = Actor(network: network, actionLow: view.shape.actionLow, actionHigh: view.shape.actionHigh,
                           inferenceCapacity: max(1, configuration.environments))
             actorShape = view.shape
             logger.info("acting with a \(sizes) actor from weights version \(view.version)")
         }
-        let parameters = actor!.network.parameters
-        TransitionsView.copyFloats(view.parameters, count: parameters.count, to: parameters.values)
+        actor!.network.assignState(from: view.parameters)
         weightsApplied += 1
     }
 
@@ -516,5 +516,16 @@ public final class WorkerService {
             sigma: configuration.effectiveSigma, weightsApplied: weightsApplied, latestWeightsVersion: weightsVersion,
             weightsLatencyMilliseconds: ["p50": percentile(0.5), "p90": percentile(0.9), "p99": percentile(0.99), "max": sorted.last ?? 0],
             weightsRejected: weightsRejected, evaluations: evaluations, pacedSeconds: pacedSeconds, stopReason: reason)
+    }
+}
+
+extension Normalization {
+    /// The hidden layers' normalization a weights message names.
+    init(_ wire: ActorShape.Normalization) {
+        switch wire {
+        case .none: self = .none
+        case .layer: self = .layer
+        case .batch: self = .batch
+        }
     }
 }

@@ -21,6 +21,7 @@ struct LayerSizes: ExpressibleByArgument, Sendable {
 extension NoiseKind: ExpressibleByArgument {}
 extension CriticLoss: ExpressibleByArgument {}
 extension Algorithm: ExpressibleByArgument {}
+extension Normalization: ExpressibleByArgument {}
 
 /// The DDPG update's hyperparameters as flags; defaults are ``AgentConfiguration``'s.
 ///
@@ -81,6 +82,12 @@ struct AgentOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Final layers start from U[-x, x].")
     var finalLayerInit = defaults.finalLayerInitScale
 
+    @Option(parsing: .unconditional, help: "Actor hidden layers' normalization: none, layer, or batch (the DDPG paper's; running statistics act, and travel with the weights).")
+    var actorNorm = defaults.actorNormalization
+
+    @Option(parsing: .unconditional, help: "Critic hidden layers' normalization: none, layer or batch.")
+    var criticNorm = defaults.criticNormalization
+
     @Option(parsing: .unconditional, help: "n-step returns: each transition sums n discounted rewards and bootstraps from the state n steps on (workers compute them; a termination cuts them, a truncation bootstraps).")
     var nStep = defaults.nStep
 
@@ -113,6 +120,8 @@ struct AgentOptions: ParsableArguments {
         c.finalLayerInitScale = finalLayerInit
         c.algorithm = algorithm
         c.nStep = nStep
+        c.actorNormalization = actorNorm
+        c.criticNormalization = criticNorm
         c.policyDelay = policyDelay
         c.targetPolicyNoise = targetNoise
         c.targetNoiseClip = targetNoiseClip

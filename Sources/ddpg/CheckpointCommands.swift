@@ -130,6 +130,8 @@ struct ExportCommand: ParsableCommand {
 
 /// The `ddpg-actor` JSON document: y = x·W + b layer by layer, ReLU between, tanh at the end mapped onto
 /// [action_low, action_high] per dimension (version 2; version 1 had one symmetric `action_bound`, still written).
+/// A normalized hidden layer also has `normalization` ("layer" or "batch"), `gain` and `shift`, and for batch
+/// normalization `running_mean` and `running_variance`: z = x·W + b, ẑ = (z − mean) / √(variance + 1e-5), y = ReLU(gain · ẑ + shift).
 enum ActorExport {
     static func document(actor: Actor, header: CheckpointHeader) -> [String: Any] {
         let network = actor.network
@@ -139,7 +141,19 @@ enum ActorExport {
                 (0..<layer.outputSize).map { Double(parameters[layer.weightOffset + row * layer.outputSize + $0]) }
             }
             let bias = (0..<layer.outputSize).map { Double(parameters[layer.biasOffset + $0]) }
-            return ["weights": weights, "bias": bias, "activation": layer.activation.rawValue]
+            var entry: [String: Any] = ["weights": weights, "bias": bias, "activation": layer.activation.rawValue]
+            if layer.normalization != .none {
+                let m = layer.outputSize
+                entry["normalization"] = layer.normalization.rawValue
+                entry["gain"] = (0..<m).map { Double(parameters[layer.scaleOffset + $0]) }
+                entry["shift"] = (0..<m).map { Double(parameters[layer.scaleOffset + m + $0]) }
+                if layer.normalization == .batch {
+                    let statistics = network.statistics.values + layer.statisticsOffset
+                    entry["running_mean"] = (0..<m).map { Double(statistics[$0]) }
+                    entry["running_variance"] = (0..<m).map { Double(statistics[m + $0]) }
+                }
+            }
+            return entry
         }
         return [
             "format": "ddpg-actor", "version": 2, "environment": header.environment,

@@ -1,6 +1,6 @@
 import ArgumentParser
 import DDPG
-import Replay
+import NeuralNetwork
 
 // Each flag is declared once, as an @Option or @Flag property. What else needs flags is derived
 // from those declarations by reflection, never listed again:
@@ -30,6 +30,7 @@ extension CommandLineWord where Self: RawRepresentable, RawValue == String {
 extension Algorithm: CommandLineWord {}
 extension CriticLoss: CommandLineWord {}
 extension NoiseKind: CommandLineWord {}
+extension Normalization: CommandLineWord {}
 extension LayerSizes: CommandLineWord { var commandLineWord: String? { defaultValueDescription } }
 
 /// An @Option or @Flag seen through reflection: the words that set it to its value, given its flag.

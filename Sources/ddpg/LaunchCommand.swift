@@ -48,7 +48,8 @@ struct LaunchCommand: ParsableCommand {
         // An --env that is not native is checked when run() asks Python about it (a second or two, once).
         guard workerRestarts >= 0 else { throw ValidationError("--worker-restarts: must be non-negative, got \(workerRestarts)") }
         // The children validate everything again; checking here reports errors before anything starts.
-        var learnerCommand = LearnerCommand()
+        // Parsed, not made empty: every option then has a value, which finding the flag behind an error reads.
+        var learnerCommand = try LearnerCommand.parse([])
         learnerCommand.common = common
         learnerCommand.learner = learner
         learnerCommand.agent = agent

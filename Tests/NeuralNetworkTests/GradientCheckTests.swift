@@ -5,20 +5,23 @@ import Testing
 /// A scalar loss L = Σ c·y with fixed random coefficients, so that dL/dy = c.
 struct LinearProbe {
     let coefficients: [Float]
+    /// Batch statistics without updating the running ones, so that repeated passes see the same function.
+    var mode = ForwardMode.inference
 
-    init(count: Int, generator: inout Xoshiro256) {
+    init(count: Int, generator: inout Xoshiro256, mode: ForwardMode = .inference) {
         coefficients = (0..<count).map { _ in generator.nextUniform(Float(-1), 1) }
+        self.mode = mode
     }
 
     func loss(_ network: MLP, _ workspace: MLPWorkspace, batch: Int) -> Double {
-        network.forward(batch: batch, workspace: workspace)
+        network.forward(batch: batch, workspace: workspace, mode: mode)
         let y = workspace.output(batch: batch).toArray()
         return zip(y, coefficients).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
     }
 
     /// Runs forward and backward, leaving analytic gradients in the network and workspace.
     func backward(_ network: MLP, _ workspace: MLPWorkspace, batch: Int) {
-        network.forward(batch: batch, workspace: workspace)
+        network.forward(batch: batch, workspace: workspace, mode: mode)
         workspace.outputGradient(batch: batch).assign(coefficients)
         network.backward(batch: batch, workspace: workspace, parameterGradients: true, inputGradient: true,
                          auxiliaryGradient: network.architecture.auxiliaryInput != nil)
@@ -65,7 +68,7 @@ func expectGradient(
 }
 
 /// Checks every weight, bias, input and auxiliary-input gradient of `architecture` against finite differences.
-func checkGradients(_ architecture: MLPArchitecture, batch: Int = 5, seed: UInt64 = 11) {
+func checkGradients(_ architecture: MLPArchitecture, batch: Int = 5, seed: UInt64 = 11, mode: ForwardMode = .inference) {
     var generator = Xoshiro256(seed: seed)
     // A larger final-layer scale than DDPG's 3e-3 keeps every gradient well above the float32 noise floor.
     let network = MLP(architecture, finalLayerScale: 0.5, using: &generator)
@@ -76,7 +79,11 @@ func checkGradients(_ architecture: MLPArchitecture, batch: Int = 5, seed: UInt6
         let aux = workspace.auxiliaryInput(batch: batch)
         aux.assign((0..<(batch * aux.columns)).map { _ in generator.nextUniform(Float(-1.5), 1.5) })
     }
-    let probe = LinearProbe(count: batch * architecture.outputSize, generator: &generator)
+    if network.statistics.count > 0 {
+        // Running statistics away from the identity, so that inference mode is not the trivial case.
+        for i in 0..<network.statistics.count { network.statistics.values[i] = generator.nextUniform(Float(0.2), 1.5) }
+    }
+    let probe = LinearProbe(count: batch * architecture.outputSize, generator: &generator, mode: mode)
     probe.backward(network, workspace, batch: batch)
     let parameterGradients = network.gradients.toArray()
     let inputGradients = workspace.inputGradient(batch: batch).toArray()
@@ -93,6 +100,11 @@ func checkGradients(_ architecture: MLPArchitecture, batch: Int = 5, seed: UInt6
         }
         for i in layer.biasOffset..<(layer.biasOffset + layer.outputSize) {
             expect(parameterGradients[i], network.parameters.values + i, "layer \(index) bias \(i - layer.biasOffset)")
+        }
+        if layer.normalization != .none {
+            for i in layer.scaleOffset..<(layer.scaleOffset + 2 * layer.outputSize) {
+                expect(parameterGradients[i], network.parameters.values + i, "layer \(index) gain/shift \(i - layer.scaleOffset)")
+            }
         }
     }
     for r in 0..<batch {
@@ -134,6 +146,47 @@ struct GradientCheckTests {
     func auxiliaryInput(layer: Int) {
         checkGradients(MLPArchitecture(inputSize: 3, hiddenSizes: [8, 6], outputSize: 1,
                                        auxiliaryInput: AuxiliaryInput(size: 2, layer: layer)))
+    }
+
+    @Test("layer normalization, and batch normalization in training and in inference mode, with the action joining the critic",
+          arguments: [(Normalization.layer, ForwardMode.inference), (.batch, .training(updatingStatistics: false)), (.batch, .inference)])
+    func normalization(kind: Normalization, mode: ForwardMode) {
+        checkGradients(MLPArchitecture(inputSize: 3, hiddenSizes: [7, 6], outputSize: 2, outputActivation: .tanh, normalization: kind),
+                       batch: 6, mode: mode)
+        checkGradients(MLPArchitecture(inputSize: 3, hiddenSizes: [8, 6], outputSize: 1, auxiliaryInput: AuxiliaryInput(size: 2, layer: 1),
+                                       normalization: kind), batch: 6, mode: mode)
+    }
+
+    @Test("batch normalization: batch statistics when training, folded into the running ones; those when acting")
+    func batchStatistics() {
+        var generator = Xoshiro256(seed: 2)
+        let network = MLP(MLPArchitecture(inputSize: 2, hiddenSizes: [3], outputSize: 1, normalization: .batch), finalLayerScale: 0.5, using: &generator)
+        let workspace = MLPWorkspace(for: network, capacity: 4)
+        let rows: [Float] = [1, 2, 3, 4, -1, 0, 2, 2]
+        workspace.input(batch: 4).assign(rows)
+        network.forward(batch: 4, workspace: workspace, mode: .training(updatingStatistics: true))
+        // The pre-activations' batch mean and unbiased variance, by hand, per unit.
+        let z = (0..<4).map { r in (0..<3).map { u in
+            rows[2 * r] * network.weights(0)[0, u] + rows[2 * r + 1] * network.weights(0)[1, u] + network.biases(0)[u]
+        } }
+        for u in 0..<3 {
+            let mean = z.map { $0[u] }.reduce(0, +) / 4
+            let variance = z.map { ($0[u] - mean) * ($0[u] - mean) }.reduce(0, +) / 3
+            #expect(abs(network.statistics.values[u] - 0.1 * mean) < 1e-5, "running mean moves 10% toward the batch's")
+            #expect(abs(network.statistics.values[3 + u] - (0.9 + 0.1 * variance)) < 1e-4, "running variance moves 10% toward the batch's")
+        }
+        // Training mode: each unit's normalized pre-activation has mean 0 and variance ≈ 1 over the batch.
+        let saved = workspace.normalized[0]!.view.topRows(4).toArray()
+        for u in 0..<3 {
+            let column = (0..<4).map { saved[3 * $0 + u] }
+            #expect(abs(column.reduce(0, +)) < 1e-4 && abs(column.map { $0 * $0 }.reduce(0, +) / 4 - 1) < 1e-2)
+        }
+        // Inference mode uses the running statistics: one row gives the same output alone as in a batch.
+        network.forward(batch: 4, workspace: workspace, mode: .inference)
+        let batched = workspace.output(batch: 4).toArray()
+        workspace.input(batch: 1).assign(Array(rows[2..<4]))
+        network.forward(batch: 1, workspace: workspace, mode: .inference)
+        #expect(workspace.output(batch: 1)[0, 0] == batched[1])
     }
 
     @Test("partial backward passes agree with the full one")

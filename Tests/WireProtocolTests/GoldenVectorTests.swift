@@ -1,4 +1,6 @@
+import DDPG
 import Foundation
+import NeuralNetwork
 import Specs
 import Testing
 @testable import WireProtocol
@@ -76,6 +78,7 @@ enum GoldenVectors {
             }
             result.append((name, fields, bytes))
         }
+        result.append(normalizedActorVector(&encoder, publication))
         let announce = Announce(learnerId: 0xABCD_EF01_2345, weightsVersion: 31, maxTransitionsPerMessage: 4_096, credit: 96, acknowledgements: [
             Announce.Acknowledgement(workerId: 3, session: 0x5E55, nextSequence: 78), Announce.Acknowledgement(workerId: 4, session: 1, nextSequence: 0),
         ])
@@ -85,6 +88,30 @@ enum GoldenVectors {
                        encoder.encode(announce)))
         result.append(("shutdown", ["kind": "shutdown"], encoder.encodeShutdown()))
         return result
+    }
+
+    /// A batch-normalized [3, 4, 2] actor, with the actions the Swift actor takes for three observations:
+    /// the Python package's actor must take the same ones from the same bytes.
+    static func normalizedActorVector(_ encoder: inout MessageEncoder, _ publication: Publication) -> (String, [String: Any], [UInt8]) {
+        let network = MLP(Actor.architecture(observationSize: 3, actionSize: 2, hiddenSizes: [4], normalization: .batch))
+        for i in 0..<network.parameters.count { network.parameters.values[i] = Float((i * 7) % 19 - 9) / 8 }
+        for i in 0..<4 { network.statistics.values[i] = Float(i) / 4 - 0.3 }          // running means
+        for i in 4..<8 { network.statistics.values[i] = Float(i) / 5 }                // running variances
+        let actor = Actor(network: network, actionLow: [-1, 0], actionHigh: [1, 4])
+        let observations: [Float] = [0.5, -0.25, 1, -1, 0, 0.75, 0.1, 0.2, -0.3]
+        var actions = [Float](repeating: 0, count: 6)
+        actor.act(observations: observations, count: 3, actions: &actions)
+        let shape = ActorShape(layerSizes: [3, 4, 2], actionLow: [-1, 0], actionHigh: [1, 4], normalization: .batch)
+        let state = network.state
+        let bytes = state.withUnsafeBufferPointer {
+            encoder.encodeWeights(publication, learnerId: 0xABCD_EF01_2345, publishedAtNanoseconds: 1_700_000_000_123_456_789, shape: shape,
+                                  parameters: $0)
+        }
+        let fields: [String: Any] = ["kind": "weights", "version": 31, "learner_id": 0xABCD_EF01_2345, "published_at_ns": 1_700_000_000_123_456_789,
+                                     "updates": 7_750, "env_steps": 8_000, "layer_sizes": [3, 4, 2], "action_low": [-1.0, 0.0],
+                                     "action_high": [1.0, 4.0], "parameters": state.map(Double.init), "normalization": "batch",
+                                     "probe_observations": observations.map(Double.init), "probe_actions": actions.map(Double.init)]
+        return ("weights_batch_norm", fields, bytes)
     }
 }
 

@@ -155,8 +155,9 @@ class Weights:
     layer_sizes: list[int]
     action_low: np.ndarray
     action_high: np.ndarray
-    parameters: np.ndarray  # float32, layer by layer: weights (inputs × outputs, row-major), then biases
+    parameters: np.ndarray  # float32, layer by layer: weights (inputs × outputs, row-major), biases, gains and shifts; then statistics
     evaluation_request: Optional[EvaluationRequest] = None
+    normalization: str = "none"  # of the hidden layers: "none", "layer" or "batch"
 
 
 @dataclass
@@ -189,8 +190,14 @@ def max_transitions_per_message(observation_size: int, action_size: int) -> int:
     return max(1, min(MAX_TRANSITIONS_PER_MESSAGE, (MAX_WORKER_MESSAGE_BYTES - HEADER.size - 32) // row))
 
 
-def parameter_count(layer_sizes: list[int]) -> int:
-    return sum((i + 1) * o for i, o in zip(layer_sizes, layer_sizes[1:]))
+NORMALIZATIONS = {0: "none", 1: "layer", 2: "batch"}
+
+
+def parameter_count(layer_sizes: list[int], normalization: str = "none") -> int:
+    """Dense weights and biases; γ and β of each normalized hidden layer; batch normalization's running means and variances."""
+    hidden = sum(layer_sizes[1:-1])
+    return (sum((i + 1) * o for i, o in zip(layer_sizes, layer_sizes[1:])) + (2 * hidden if normalization != "none" else 0)
+            + (2 * hidden if normalization == "batch" else 0))
 
 
 def _frame(kind: int, body: bytes) -> bytes:
@@ -236,7 +243,8 @@ def encode(message: Message) -> bytes:
     if isinstance(message, Weights):
         p, r = message.publication, message.evaluation_request
         body = struct.pack("<QQQQQQQHBBBBH", p.version, message.learner_id, message.published_at_ns, p.updates, p.env_steps,
-                           r.mark if r else 0, r.seed if r else 0, r.episodes if r else 0, int(r.final) if r else 0, 1, 2, 0,
+                           r.mark if r else 0, r.seed if r else 0, r.episodes if r else 0, int(r.final) if r else 0, 1, 2,
+                           {v: k for k, v in NORMALIZATIONS.items()}[message.normalization],
                            len(message.layer_sizes) - 1)
         body += struct.pack(f"<{len(message.layer_sizes)}I", *message.layer_sizes)
         body += _f32(message.action_low) + _f32(message.action_high)
@@ -357,10 +365,13 @@ def decode(data: bytes) -> Message:
             raise ProtocolError("non_finite", "evaluation return contains NaN or infinity")
         return EvaluationReport(worker, _session(session), bool(final), Publication(version_, updates, env_steps), returns, lengths)
     if kind == WEIGHTS:
-        (version_, learner, published, updates, env_steps, mark, seed, episodes, final, hidden, output, reserved,
+        (version_, learner, published, updates, env_steps, mark, seed, episodes, final, hidden, output, normalization_code,
          layers) = r.take("<QQQQQQQHBBBBH")
-        if final > 1 or reserved:
-            raise ProtocolError("reserved_bits", "reserved field weights reserved is not zero")
+        if final > 1:
+            raise ProtocolError("reserved_bits", "reserved field evaluation flags is not zero")
+        if normalization_code not in NORMALIZATIONS:
+            raise ProtocolError("out_of_range", f"normalization out of range: {normalization_code} (0 none, 1 layer, 2 batch)")
+        normalization = NORMALIZATIONS[normalization_code]
         if hidden != 1 or output != 2:
             raise ProtocolError("out_of_range", "activations out of range: not ReLU hidden layers and a tanh output")
         if not 1 <= layers <= 16:
@@ -370,18 +381,27 @@ def decode(data: bytes) -> Message:
             raise ProtocolError("out_of_range", f"layer size out of range: {sizes}")
         action_low, action_high = r.floats(sizes[-1]), r.floats(sizes[-1])
         (count,) = r.take("<I")
-        if count != parameter_count(sizes):
-            raise ProtocolError("dimension_mismatch", f"parameter count: expected {parameter_count(sizes)}, got {count}")
+        if count != parameter_count(sizes, normalization):
+            raise ProtocolError("dimension_mismatch", f"parameter count: expected {parameter_count(sizes, normalization)}, got {count}")
         _expect_body(data, 64 + 4 * len(sizes) + 8 * sizes[-1] + 4 + 4 * count, "weights")
         parameters = r.floats(count)
         if not np.isfinite(parameters).all():
             raise ProtocolError("non_finite", "parameters contains NaN or infinity")
+        if normalization == "batch":
+            hidden = sizes[1:-1]
+            statistics = parameters[parameter_count(sizes, "layer"):]
+            offset = 0
+            for width in hidden:
+                if (statistics[offset + width:offset + 2 * width] < 0).any():
+                    raise ProtocolError("out_of_range", "running variance out of range: negative")
+                offset += 2 * width
         if episodes > MAX_EVALUATION_EPISODES:
             raise ProtocolError("out_of_range", f"evaluation episodes out of range: {episodes}")
         if episodes == 0 and (mark or seed or final):
             raise ProtocolError("reserved_bits", "reserved field evaluation request without episodes is not zero")
         request = EvaluationRequest(mark, episodes, seed, bool(final)) if episodes > 0 else None
-        return Weights(Publication(version_, updates, env_steps), learner, published, sizes, action_low, action_high, parameters, request)
+        return Weights(Publication(version_, updates, env_steps), learner, published, sizes, action_low, action_high, parameters, request,
+                       normalization)
     if kind == ANNOUNCE:
         learner, version_, max_count, credit, count = r.take("<QQIII")
         if count > 1024 or max_count < 1:

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from ddpg_gym import wire
+from ddpg_gym.actor import NumpyActor
 
 GOLDEN = Path(__file__).parent / "golden"
 NAMES = sorted(p.stem for p in GOLDEN.glob("*.bin"))
@@ -50,7 +51,7 @@ def build(fields: dict[str, Any]) -> wire.Message:
         request = wire.EvaluationRequest(r["mark"], r["episodes"], r["seed"], r["final"]) if r else None
         return wire.Weights(wire.Publication(fields["version"], fields["updates"], fields["env_steps"]), fields["learner_id"],
                             fields["published_at_ns"], fields["layer_sizes"], floats(fields["action_low"]), floats(fields["action_high"]),
-                            floats(fields["parameters"]), request)
+                            floats(fields["parameters"]), request, fields.get("normalization", "none"))
     if kind == "announce":
         return wire.Announce(fields["learner_id"], fields["weights_version"], fields["max_transitions_per_message"], fields["credit"],
                              [wire.Acknowledgement(a["worker_id"], a["session"], a["next_sequence"]) for a in fields["acknowledgements"]])
@@ -123,3 +124,14 @@ def test_flipped_bits_raise_protocol_errors_only() -> None:
             except wire.ProtocolError as error:
                 assert error.reason in {"too_short", "bad_magic", "unsupported_version", "unknown_kind", "reserved_bits",
                                         "length_mismatch", "dimension_mismatch", "out_of_range", "non_finite"}
+
+
+def test_a_batch_normalized_actor_acts_as_the_swift_actor_does() -> None:
+    """The Swift suite writes the actions its own actor takes for three observations beside the weights."""
+    fields = json.loads((GOLDEN / "weights_batch_norm.json").read_text())
+    weights = wire.decode((GOLDEN / "weights_batch_norm.bin").read_bytes())
+    assert isinstance(weights, wire.Weights) and weights.normalization == "batch"
+    spec = wire.EnvironmentSpec("Wide-v0", floats([-1, -1, -1]), floats([1, 1, 1]), floats([-1, 0]), floats([1, 4]), float("-inf"),
+                                float("inf"), 1000)
+    actions = NumpyActor(weights, spec)(floats(fields["probe_observations"]).reshape(3, 3))
+    np.testing.assert_allclose(actions.ravel(), floats(fields["probe_actions"]), rtol=1e-5, atol=1e-6)
