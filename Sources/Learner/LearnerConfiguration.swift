@@ -53,8 +53,9 @@ public struct LearnerSettings: Codable, Sendable, Equatable {
         try check(finalEvaluationSeconds >= 0 && finalEvaluationSeconds <= 3_600, "finalEvaluationSeconds",
                   "must be in 0...3600, got \(finalEvaluationSeconds)")
         try check(maxPeers >= 1 && maxPeers <= 4_096, "maxPeers", "must be in 1...4096, got \(maxPeers)")
-        try check(!transitionsEndpoint.isEmpty && transitionsEndpoint != weightsEndpoint, "transitionsEndpoint",
-                  "the transitions and weights endpoints must differ")
+        try check(!transitionsEndpoint.isEmpty, "transitionsEndpoint", "must not be empty")
+        // Named by the second endpoint: the flag that moved it onto the first is the one to change.
+        try check(transitionsEndpoint != weightsEndpoint, "weightsEndpoint", "must differ from the transitions endpoint (\(transitionsEndpoint))")
         if let seconds = checkpointEverySeconds {
             try check(seconds > 0 && seconds.isFinite, "checkpointEverySeconds", "must be positive, got \(seconds)")
         }

@@ -171,7 +171,7 @@ def test_a_worker_without_a_learner_stops_promptly_on_sigterm(tmp_path: Path, ch
 def test_n_step_workers_in_both_languages_feed_a_learner_of_the_same_n(tmp_path: Path, children: list[Child]) -> None:
     ports, run = free_ports(3), tmp_path / "run"
     n_step = ["--n-step", "3", "--gamma", "0.98"]
-    learner = Child(learner_args(ports, run, "--env", "Pendulum-v1", "--max-env-steps", "6000", *n_step), tmp_path / "learner.log")
+    learner = Child(learner_args(ports, run, "--env", "Pendulum-v1", "--max-env-steps", "12000", *n_step), tmp_path / "learner.log")
     swift = Child([str(DDPG), "worker", "--transitions-port", str(ports[0]), "--weights-port", str(ports[1]), "--worker-id", "0",
                    "--workers", "2", *n_step], tmp_path / "swift.log")
     python = Child(gym_worker_args(ports, 1, "--workers", "2", *n_step), tmp_path / "python.log")
@@ -181,13 +181,15 @@ def test_n_step_workers_in_both_languages_feed_a_learner_of_the_same_n(tmp_path:
     s = summary(run)
     assert_exact_accounting(s)
     assert sum(s["messages_rejected"].values()) == 0, s["messages_rejected"]
-    assert all(w["transitions_received"] > 500 for w in s["workers"]), s["workers"]
+    # Past one 200-step episode each, so both adders flushed at a truncation (Python starts a second or so later).
+    assert all(w["transitions_received"] > 200 for w in s["workers"]), s["workers"]
 
 
 def test_a_worker_of_another_n_is_refused_by_name(tmp_path: Path, children: list[Child]) -> None:
     ports, run = free_ports(3), tmp_path / "run"
     learner = Child(learner_args(ports, run, "--env", "Pendulum-v1", "--max-env-steps", "100000", "--n-step", "3"), tmp_path / "learner.log")
-    worker = Child(gym_worker_args(ports, 0, "--n-step", "2"), tmp_path / "worker.log")
+    # Its 4-step rows carry γ⁴, which no 3-step return has (a shorter n would be accepted: each row brings its own discount).
+    worker = Child(gym_worker_args(ports, 0, "--n-step", "4"), tmp_path / "worker.log")
     children += [learner, worker]
     wait_for_status(ports, "rejections", lambda s: s.get("messages_rejected_by_reason", {}).get("out_of_range", 0) > 0)
     learner.process.send_signal(signal.SIGTERM)
