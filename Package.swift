@@ -9,6 +9,7 @@ import PackageDescription
 //   Learner ──▶ Ingest ──▶ WireProtocol ──▶ Specs;  Learner, Worker ──▶ ZeroMQ ──▶ CZeroMQ (libzmq)
 //   Learner ──▶ Checkpoint ──▶ RunRecords ──▶ DDPG ──▶ Replay ──▶ NeuralNetwork ──▶ CBLAS (OpenBLAS), CKernels
 //   Training, Worker ──▶ Evaluation ──▶ Environments ──▶ Specs, CShims, Randomness;  Evaluation ──▶ RunRecords
+//   Training, Worker ──▶ Replay (the n-step adder: returns are made where the data is)
 //   The learner knows no environment: it learns the spec from --env (resolved by the CLI) or a worker's hello.
 //   Learner, Training, Plotting ──▶ Telemetry ──▶ Checksum;  ProcessSupport ──▶ CShims
 //   KernelSelection ──▶ NeuralNetwork;  MetricsServer ──▶ Hummingbird, swift-prometheus

@@ -5,19 +5,21 @@
 #   environment's documented settings; HalfCheetah-v5 (or any gymnasium id): `ddpg launch` with
 #   Python workers through scripts/bench-gym.sh.
 #
-# Usage: scripts/bench-algorithms.sh [--env ID] [--seeds 1,2,3] [--steps N] [--configs LIST] [--out DIR]
+# Usage: scripts/bench-algorithms.sh [--env ID] [--seeds 1,2,3] [--steps N] [--configs LIST] [--args "FLAGS"] [--out DIR]
 #   --configs: comma-separated names from: ddpg, td3, td3-per, td3-per-nstep (default: all four)
+#   --args: flags added to every run (e.g. "--reward-scale 0.3333")
 # Prints one JSON line per run and a markdown table (median over seeds) at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-env_id=Pendulum-v1 seeds=1,2,3 steps= configs=ddpg,td3,td3-per,td3-per-nstep out=
+env_id=Pendulum-v1 seeds=1,2,3 steps= configs=ddpg,td3,td3-per,td3-per-nstep out= common_args=
 while (($#)); do
   case $1 in
     --env) env_id=$2; shift ;;
     --seeds) seeds=$2; shift ;;
     --steps) steps=$2; shift ;;
     --configs) configs=$2; shift ;;
+    --args) common_args=$2; shift ;;
     --out) out=$2; shift ;;
     *) echo "bench-algorithms.sh: unknown argument $1" >&2; exit 2 ;;
   esac
@@ -40,7 +42,7 @@ swift build -c release --product ddpg >&2
 swift build -c release --product ddpg-bench >&2
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
 sgemm=$(.build/release/ddpg-bench --only sgemm --quick 2>/dev/null | grep -m1 sgemm_256 | sed 's/.*"value": *\([0-9.]*\).*/\1/')
-echo "bench-algorithms.sh: $env_id, seeds $seeds, on $cpu (sgemm 256³ $sgemm GFLOP/s); results in $out" >&2
+echo "bench-algorithms.sh: $env_id, seeds $seeds, on $cpu (sgemm 256³ $sgemm GFLOP/s)${common_args:+, every run with $common_args}; results in $out" >&2
 
 case $env_id in
   Pendulum-v1) native=(--max-env-steps "${steps:-20000}") ;;
@@ -49,7 +51,7 @@ case $env_id in
 esac
 
 for config in ${configs//,/ }; do
-  extra=$(flags_of "$config")
+  extra="$(flags_of "$config") $common_args"
   if ((${#native[@]})); then
     for seed in ${seeds//,/ }; do
       run="$out/$config-$seed"
@@ -65,7 +67,7 @@ print(json.dumps({"config": sys.argv[2], "seed": int(sys.argv[3]), "solved_at_en
 PY
     done
   else
-    scripts/bench-gym.sh "$env_id" "${steps:-100000}" --seeds "$seeds" --skip-sb3 --ddpg-args "$extra" --out "$out/$config" >&2
+    scripts/bench-gym.sh "$env_id" "${steps:-100000}" --seeds "$seeds" --skip-sb3 --skip-worker --ddpg-args "$extra" --out "$out/$config" >&2
     python3 - "$out/$config/ours.jsonl" "$config" <<'PY' | tee -a "$out/runs.jsonl"
 import json, sys
 for line in open(sys.argv[1]):
@@ -90,6 +92,6 @@ for config in dict.fromkeys(r["config"] for r in runs):
         known = [v for v in values if v is not None]
         median = fmt(statistics.median(known)) if known else "–"
         return f"{median} ({' / '.join(fmt(v) if v is not None else 'never' for v in values)})"
-    print(f"| {config} | {cell('final_eval', lambda v: f'{v:,.1f}')} | {cell('solved_at_env_steps', lambda v: f'{v:,}')} "
+    print(f"| {config} | {cell('final_eval', lambda v: f'{v:,.1f}')} | {cell('solved_at_env_steps', lambda v: f'{int(v):,}')} "
           f"| {cell('wall_seconds', lambda v: f'{v:.1f}')} |")
 PY

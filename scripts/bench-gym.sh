@@ -7,7 +7,7 @@
 #      ingest-only learner), and where its time goes per env step.
 # Prints eval return against env steps and wall seconds as JSON lines, then the ratios.
 # Usage: scripts/bench-gym.sh ENV STEPS [--seeds 1,2,3] [--sb3-seeds LIST] [--sb3-algos ddpg,td3]
-#        [--out DIR] [--skip-ours] [--skip-sb3] [--ddpg-args "FLAGS"]   (FLAGS go to ddpg launch, after ours)
+#        [--out DIR] [--skip-ours] [--skip-sb3] [--skip-worker] [--ddpg-args "FLAGS"]   (FLAGS go to ddpg launch, after ours)
 # Our hyperparameters match the zoo's for the MuJoCo tasks: [400,300] networks, Adam 1e-3, batch 256,
 # one update per env step (samples per insert 256), 10,000 steps before learning, Gaussian σ 0.1 on every
 # worker (--noise-spread-alpha 0), MSE; --ddpg-args adds to them (e.g. "--critic-action-layer 0", SB3's critic).
@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 (($# >= 2)) || { echo "usage: scripts/bench-gym.sh ENV STEPS [--seeds LIST] [--sb3-seeds LIST] [--sb3-algos LIST] [--out DIR] [--skip-ours] [--skip-sb3]" >&2; exit 2; }
 env_id=$1 steps=$2
 shift 2
-seeds=1,2,3 sb3_seeds= sb3_algos=ddpg,td3 out= skip_ours= skip_sb3= ddpg_args=
+seeds=1,2,3 sb3_seeds= sb3_algos=ddpg,td3 out= skip_ours= skip_sb3= skip_worker= ddpg_args=
 while (($#)); do
   case $1 in
     --seeds) seeds=$2; shift ;;
@@ -27,6 +27,7 @@ while (($#)); do
     --skip-ours) skip_ours=1 ;;
     --skip-sb3) skip_sb3=1 ;;
     --ddpg-args) ddpg_args=$2; shift ;;
+    --skip-worker) skip_worker=1 ;;
     *) echo "bench-gym.sh: unknown option '$1'" >&2; exit 2 ;;
   esac
   shift
@@ -88,6 +89,7 @@ if [[ -z $skip_sb3 ]]; then
 fi
 
 # 3. The Python worker alone: a real worker against a learner that only ingests, then its parts.
+if [[ -n $skip_worker ]]; then "$py" scripts/peers/compare_gym.py "$out"; exit 0; fi
 ports=$("$py" -c 'import socket
 ss=[socket.socket() for _ in range(2)]
 [s.bind(("127.0.0.1",0)) for s in ss]

@@ -224,6 +224,45 @@ for hidden in [[256, 256], [400, 300], [64, 64]] where selected("update_b256_" +
     report("update_b256_\(shape)_fraction_of_nominal_bound", updates / nominalBound * 100, "%")
 }
 
+// 2b. The algorithms and options of issue 14 at HalfCheetah's shapes (17 observations, 6 actions, [400, 300], batch 256):
+// what TD3, prioritized replay and normalization cost per update against DDPG on uniform replay.
+if selected("algorithm_update") {
+    let variants: [(name: String, configure: (inout AgentConfiguration) -> Void, prioritized: Bool)] = [
+        ("ddpg", { _ in }, false), ("ddpg_per", { _ in }, true), ("td3", { $0.algorithm = .td3 }, false),
+        ("td3_per", { $0.algorithm = .td3 }, true), ("ddpg_layer_norm", { $0.actorNormalization = .layer; $0.criticNormalization = .layer }, false),
+        ("ddpg_batch_norm", { $0.actorNormalization = .batch; $0.criticNormalization = .batch }, false),
+    ]
+    var generator = Xoshiro256(seed: 9)
+    let filled = 200_000
+    var rows: [Float] = (0..<(4_096 * 41)).map { _ in generator.nextUniform(Float(-1), 1) }
+    for variant in variants {
+        var config = AgentConfiguration()
+        config.actorHiddenSizes = [400, 300]
+        config.criticHiddenSizes = [400, 300]
+        config.batchSize = 256
+        variant.configure(&config)
+        let agent = makeAgent(observationSize: 17, actionLow: Array(repeating: -1, count: 6), actionHigh: Array(repeating: 1, count: 6),
+                              configuration: config, using: &generator)
+        let replay = ReplayBuffer(capacity: 1_000_000, observationSize: 17, actionSize: 6,
+                                  prioritization: variant.prioritized ? PrioritizationConfiguration() : nil)
+        for i in 0..<filled {
+            let base = (i % 4_000) * 41
+            rows.withUnsafeBufferPointer { r in
+                replay.add(observation: r.baseAddress! + base, action: r.baseAddress! + base + 17, reward: r[base + 23],
+                           nextObservation: r.baseAddress! + base + 24, terminated: false, truncated: false)
+            }
+        }
+        let batch = TransitionBatch(capacity: 256, observationSize: 17, actionSize: 6)
+        let updates = rate(seconds: seconds, warmup: 5) {
+            replay.sample(256, into: batch, beta: 0.7, using: &generator)
+            agent.update(batch)
+            replay.updatePriorities(from: batch)
+        }
+        report("algorithm_update_\(variant.name)_400x300", updates, "updates/s")
+    }
+    rows.removeAll()
+}
+
 // 3. Raw Pendulum steps per second (observation included), actions cycling through a fixed table.
 if selected("pendulum") {
     var env = Pendulum()

@@ -10,9 +10,11 @@ import Testing
 
 @Suite("Checkpoint sections come from the agent's state")
 struct AgentStateCheckpointTests {
-    static func trainedAgent(_ algorithm: Algorithm) -> any Agent {
+    static func trainedAgent(_ algorithm: Algorithm, normalization: Normalization = .none) -> any Agent {
         var configuration = AgentConfiguration()
         configuration.algorithm = algorithm
+        configuration.actorNormalization = normalization
+        configuration.criticNormalization = normalization
         configuration.actorHiddenSizes = [8]
         configuration.criticHiddenSizes = [8]
         configuration.batchSize = 16
@@ -54,6 +56,21 @@ struct AgentStateCheckpointTests {
             #expect(loaded.sections["critic_2"] != nil && loaded.sections["target_critic_2"] != nil)
             #expect(agent.counters["updates"] == 5 && agent.counters["actor_adam_step"] == 2, "TD3's actor steps every second update")
         }
+    }
+
+    @Test("batch normalization's running statistics are sections too, restored bit for bit, and a run without it refuses them")
+    func normalizationStatistics() throws {
+        let agent = Self.trainedAgent(.td3, normalization: .batch)
+        let names = Set(agent.tensors.map(\.name))
+        #expect(names.isSuperset(of: ["actor_statistics", "target_actor_statistics", "critic_statistics", "critic_2_statistics"]))
+        let statistics = try #require(agent.tensors.first { $0.name == "actor_statistics" })
+        #expect(statistics.values.toArray().contains { $0 != 0 && $0 != 1 }, "training moved the running statistics")
+        let loaded = try LearnerCheckpoint(bytes: Self.capture(agent).encoded())
+        let restored = try loaded.makeAgent()
+        for (a, b) in zip(agent.tensors, restored.tensors) {
+            #expect(a.values.toArray().map(\.bitPattern) == b.values.toArray().map(\.bitPattern), "\(a.name)")
+        }
+        #expect(throws: CheckpointError.self) { try loaded.checkCompatible(with: Self.trainedAgent(.td3), spec: Pendulum().spec) }
     }
 
     @Test("a checkpoint of one algorithm is refused by a run of the other, naming --algorithm")

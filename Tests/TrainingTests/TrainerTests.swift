@@ -150,3 +150,42 @@ struct RunRecordTests {
         #expect((try? c.validate(trains: false)) != nil, "an ingest-only learner never trains anyway")
     }
 }
+
+@Suite("n-step returns in single-process training")
+struct TrainerNStepTests {
+    /// The replay's columns after a run that acts at random throughout (so both runs see one trajectory).
+    static func columns(nStep: Int) -> [String: [Float]] {
+        var c = shortRun()
+        c.maxEnvSteps = 450
+        c.randomSteps = 450
+        c.learningStarts = 450
+        c.agent.nStep = nStep
+        c.agent.discount = 0.9
+        let trainer = Trainer(configuration: c)
+        _ = trainer.run()
+        var result: [String: [Float]] = [:]
+        trainer.replay.forEachColumn { name, raw in
+            guard name != "replay_truncated" else { return }
+            result[name] = Array(raw.bindMemory(to: Float.self))
+        }
+        return result
+    }
+
+    @Test("the replay holds (s_t, a_t, r_t + γ r_t+1 + γ² r_t+2, s_t+3, γ³) of the one-step trajectory, shorter at each episode's end")
+    func threeStepRowsFromOneStepRows() {
+        let one = Self.columns(nStep: 1), three = Self.columns(nStep: 3)
+        let r = one["replay_rewards"]!, o = one["replay_observations"]!, next = one["replay_next_observations"]!
+        #expect(one["replay_discounts"]!.allSatisfy { $0 == 0.9 } && r.count == 450)
+        // Episodes of 200 steps: rows 0...197 have three steps; 198 and 199 two and one, emitted at the truncation.
+        #expect(three["replay_rewards"]!.count == 450 - 2, "the last episode's two newest steps are still pending")
+        for t in [0, 57, 197, 198, 199, 200, 350] {
+            let k = min(3, 200 - t % 200)
+            let expected = (0..<k).reduce(Float(0)) { $0 + Float(pow(0.9, Double($1))) * r[t + $1] }
+            #expect(abs(three["replay_rewards"]![t] - expected) < 1e-4, "row \(t): \(three["replay_rewards"]![t]) vs \(expected)")
+            #expect(abs(three["replay_discounts"]![t] - Float(pow(0.9, Double(k)))) < 1e-6, "row \(t)")
+            #expect(Array(three["replay_observations"]![(3 * t)..<(3 * t + 3)]) == Array(o[(3 * t)..<(3 * t + 3)]), "row \(t)")
+            let last = t + k - 1
+            #expect(Array(three["replay_next_observations"]![(3 * t)..<(3 * t + 3)]) == Array(next[(3 * last)..<(3 * last + 3)]), "row \(t)")
+        }
+    }
+}
