@@ -107,6 +107,7 @@ enum DistributedBenchmarks {
         let actions = (0..<perMessage).map { _ in Float.random(in: -2...2, using: &generator) }
         let rewards = (0..<perMessage).map { _ in Float.random(in: -16...0, using: &generator) }
         let flags = [UInt8](repeating: 0, count: perMessage)
+        let discounts = [Float](repeating: 0.99, count: perMessage)
         var sequence: UInt64 = 0
         let session = UInt32.random(in: 1...UInt32.max)
         // The learner accepts nothing from a session before its hello.
@@ -116,9 +117,10 @@ enum DistributedBenchmarks {
             let header = TransitionsHeader(workerId: workerId, session: session, observationSize: 3, actionSize: 1, sequence: sequence,
                                            weightsVersion: 0, count: perMessage)
             let bytes = observations.withUnsafeBufferPointer { o in actions.withUnsafeBufferPointer { a in rewards.withUnsafeBufferPointer { r in
-                flags.withUnsafeBufferPointer { f in
-                    encoder.encodeTransitions(header, observations: o, actions: a, rewards: r, nextObservations: o, terminated: f, truncated: f, gamma: 0.99)
-                } } } }
+                flags.withUnsafeBufferPointer { f in discounts.withUnsafeBufferPointer { d in
+                    encoder.encodeTransitions(header, observations: o, actions: a, rewards: r, nextObservations: o, terminated: f, truncated: f,
+                                              discounts: d)
+                } } } } }
             // Blocking in short steps, so the run can end while the learner no longer reads.
             var sent = false
             while !sent, !counter.isStopped {

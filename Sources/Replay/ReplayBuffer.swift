@@ -255,5 +255,4 @@ public final class ReplayBuffer {
     public func isTruncated(slot: Int) -> Bool { truncations[slot] != 0 }
     public func isTerminated(slot: Int) -> Bool { terminals[slot] != 0 }
     public func reward(slot: Int) -> Float { rewards[slot] }
-    public func discount(slot: Int) -> Float { discounts[slot] }
 }
