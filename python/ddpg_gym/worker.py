@@ -16,7 +16,7 @@ import os
 import random
 import signal
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 import numpy as np
@@ -25,8 +25,10 @@ import zmq
 from . import wire
 from .actor import NumpyActor, ShapeError
 from .adder import NStepAdder
+from .episodes import play
 from .noise import Noise, effective_sigma
 from .spec import spec_of
+from .transitions import TransitionBuffer
 
 log = logging.getLogger("ddpg.gym_worker")
 
@@ -88,55 +90,6 @@ class StopFlag:
         if self.parent_pid is not None and os.getppid() != self.parent_pid:
             self.requested = True
         return self.requested
-
-
-@dataclass
-class TransitionBuffer:
-    """Rows waiting to be sent; room for one message plus one step of every environment."""
-
-    capacity: int
-    observation_size: int
-    action_size: int
-    count: int = 0
-    started_at: float = 0.0
-    observations: np.ndarray = field(init=False)
-    actions: np.ndarray = field(init=False)
-    rewards: np.ndarray = field(init=False)
-    discounts: np.ndarray = field(init=False)
-    next_observations: np.ndarray = field(init=False)
-    terminated: np.ndarray = field(init=False)
-    truncated: np.ndarray = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.observations = np.zeros((self.capacity, self.observation_size), np.float32)
-        self.actions = np.zeros((self.capacity, self.action_size), np.float32)
-        self.rewards = np.zeros(self.capacity, np.float32)
-        self.discounts = np.zeros(self.capacity, np.float32)
-        self.next_observations = np.zeros((self.capacity, self.observation_size), np.float32)
-        self.terminated = np.zeros(self.capacity, bool)
-        self.truncated = np.zeros(self.capacity, bool)
-
-    def extend(self, observations: np.ndarray, actions: np.ndarray, rewards: np.ndarray, discounts: np.ndarray,
-               next_observations: np.ndarray, terminated: np.ndarray, truncated: np.ndarray) -> None:
-        end = self.count + len(rewards)
-        self.observations[self.count:end] = observations
-        self.actions[self.count:end] = actions
-        self.rewards[self.count:end] = rewards
-        self.discounts[self.count:end] = discounts
-        self.next_observations[self.count:end] = next_observations
-        self.terminated[self.count:end] = terminated
-        self.truncated[self.count:end] = truncated
-        self.count = end
-
-    def rows(self, start: int, end: int) -> tuple[np.ndarray, ...]:
-        return (self.observations[start:end], self.actions[start:end], self.rewards[start:end], self.discounts[start:end],
-                self.next_observations[start:end], self.terminated[start:end], self.truncated[start:end])
-
-    def remove_first(self, n: int) -> None:
-        keep = self.count - n
-        for a in (self.observations, self.actions, self.rewards, self.discounts, self.next_observations, self.terminated, self.truncated):
-            a[:keep] = a[n:self.count].copy()
-        self.count = keep
 
 
 class GymWorker:
@@ -598,25 +551,3 @@ class GymWorker:
                 json.dump(report, f, indent=2, sort_keys=True)
             os.replace(tmp, self.config.stats_file)
         return report
-
-
-def play(actor: NumpyActor, envs: list[Any], seed: int, first: int) -> tuple[list[float], list[int]]:
-    """Plays one deterministic episode on each of `envs` in lockstep (no noise); episode `first + i`
-    starts from `reset(seed=seed + first + i)`, so a request's episodes do not depend on the chunking."""
-    n = len(envs)
-    observations = [np.asarray(env.reset(seed=seed + first + i)[0], dtype=np.float32).ravel() for i, env in enumerate(envs)]
-    returns, lengths = [0.0] * n, [0] * n
-    live = list(range(n))
-    while live:
-        actions = actor(np.stack([observations[i] for i in live]))
-        still = []
-        for row, i in enumerate(live):
-            observation, reward, terminated, truncated, _ = envs[i].step(actions[row].reshape(envs[i].action_space.shape))
-            returns[i] += float(reward)
-            lengths[i] += 1
-            observations[i] = np.asarray(observation, dtype=np.float32).ravel()
-            if not (terminated or truncated):
-                still.append(i)
-        live = still
-    return returns, lengths
-

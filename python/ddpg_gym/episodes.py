@@ -1,0 +1,31 @@
+"""Deterministic evaluation episodes, as an evaluator plays them for the learner."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .actor import NumpyActor
+
+
+def play(actor: NumpyActor, envs: list[Any], seed: int, first: int) -> tuple[list[float], list[int]]:
+    """Plays one deterministic episode on each of `envs` in lockstep (no noise); episode `first + i`
+    starts from `reset(seed=seed + first + i)`, so a request's episodes do not depend on the chunking."""
+    n = len(envs)
+    observations = [np.asarray(env.reset(seed=seed + first + i)[0], dtype=np.float32).ravel() for i, env in enumerate(envs)]
+    returns, lengths = [0.0] * n, [0] * n
+    live = list(range(n))
+    while live:
+        actions = actor(np.stack([observations[i] for i in live]))
+        still = []
+        for row, i in enumerate(live):
+            observation, reward, terminated, truncated, _ = envs[i].step(actions[row].reshape(envs[i].action_space.shape))
+            returns[i] += float(reward)
+            lengths[i] += 1
+            observations[i] = np.asarray(observation, dtype=np.float32).ravel()
+            if not (terminated or truncated):
+                still.append(i)
+        live = still
+    return returns, lengths
+
