@@ -36,6 +36,8 @@ public final class PrioritizedReplay {
     public let configuration: PrioritizationConfiguration
     public let capacity: Int
     let tree: PriorityTree
+    /// Each slot's priority |δ| + ε before α, kept so that a checkpoint restores it under any α.
+    private let priorities: UnsafeMutablePointer<Float>
     /// The largest priority (|δ| + ε, before α) given so far.
     public private(set) var maxPriority = 1.0
 
@@ -44,12 +46,48 @@ public final class PrioritizedReplay {
         self.capacity = capacity
         self.configuration = configuration
         tree = PriorityTree(capacity: capacity)
+        priorities = .allocate(capacity: capacity)
+        priorities.initialize(repeating: 0, count: capacity)
     }
+
+    deinit { priorities.deallocate() }
 
     /// Slots `slot`, `slot + 1`, … (wrapping at the capacity) now hold `count` new transitions.
     public func inserted(startingAt slot: Int, count: Int) {
-        let value = pow(maxPriority, configuration.alpha)
-        for i in 0..<min(count, capacity) { tree.set((slot + i) % capacity, value) }
+        for i in 0..<min(count, capacity) { setPriority(maxPriority, slot: (slot + i) % capacity) }
+    }
+
+    /// `priority` is always a Float32 value, so that what a checkpoint keeps is exactly what was in use.
+    private func setPriority(_ priority: Double, slot: Int) {
+        priorities[slot] = Float(priority)
+        tree.set(slot, pow(priority, configuration.alpha))
+    }
+
+    /// Slot `slot`'s priority |δ| + ε before α (for tests and inspection).
+    public func priority(ofSlot slot: Int) -> Float { priorities[slot] }
+
+    /// The first `count` slots' priorities and the largest priority seen, for a checkpoint: `count`
+    /// Float32 values, then ``maxPriority`` as one Float64, in host byte order.
+    public func savedPriorities(count: Int) -> [UInt8] {
+        precondition(count <= capacity)
+        var bytes = Array(UnsafeRawBufferPointer(start: priorities, count: count * MemoryLayout<Float>.size))
+        withUnsafeBytes(of: maxPriority) { bytes.append(contentsOf: $0) }
+        return bytes
+    }
+
+    /// Restores what ``savedPriorities(count:)`` wrote for `count` slots, under this run's α. Returns
+    /// false, changing nothing, when the bytes are not `count` priorities and a maximum, all finite and
+    /// positive (a checkpoint never holds anything else).
+    public func restorePriorities(_ bytes: [UInt8], count: Int) -> Bool {
+        let f = MemoryLayout<Float>.size, d = MemoryLayout<Double>.size
+        guard count <= capacity, bytes.count == count * f + d else { return false }
+        let (saved, savedMax) = bytes.withUnsafeBytes { raw in
+            ((0..<count).map { raw.loadUnaligned(fromByteOffset: $0 * f, as: Float.self) }, raw.loadUnaligned(fromByteOffset: count * f, as: Double.self))
+        }
+        guard savedMax.isFinite, savedMax > 0, saved.allSatisfy({ $0.isFinite && $0 > 0 && Double($0) <= savedMax }) else { return false }
+        maxPriority = savedMax
+        for (slot, priority) in saved.enumerated() { setPriority(Double(priority), slot: slot) }
+        return true
     }
 
     /// Fills `batch` with `size` transitions of the first `replay.count` slots, drawn in proportion to
@@ -79,9 +117,9 @@ public final class PrioritizedReplay {
     public func updatePriorities(from batch: TransitionBatch) {
         let errors = batch.tdErrors.storage
         for i in 0..<batch.count where errors[i].isFinite {
-            let priority = Double(abs(errors[i])) + configuration.epsilon
+            let priority = Double(Float(min(Double(abs(errors[i])) + configuration.epsilon, Double(Float.greatestFiniteMagnitude))))
             maxPriority = max(maxPriority, priority)
-            tree.set(batch.slots[i], pow(priority, configuration.alpha))
+            setPriority(priority, slot: batch.slots[i])
         }
     }
 

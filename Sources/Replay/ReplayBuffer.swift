@@ -210,6 +210,7 @@ public final class ReplayBuffer {
         try body("replay_terminated", UnsafeRawBufferPointer(start: terminals, count: count * f))
         try body("replay_truncated", UnsafeRawBufferPointer(start: truncations, count: count))
         try body("replay_discounts", UnsafeRawBufferPointer(start: discounts, count: count * f))
+        if let prioritized { try prioritized.savedPriorities(count: count).withUnsafeBytes { try body("replay_priorities", $0) } }
     }
 
     /// Where the ring stands, for a checkpoint.
@@ -235,6 +236,8 @@ public final class ReplayBuffer {
         }
         let savedDiscounts = column("replay_discounts")
         guard savedDiscounts == nil || savedDiscounts!.count == count * f else { return false }
+        let savedPriorities = prioritized == nil ? nil : column("replay_priorities")
+        if let savedPriorities, !prioritized!.restorePriorities(savedPriorities, count: count) { return false }
         for (name, destination, bytes) in targets where bytes > 0 {
             column(name)!.withUnsafeBytes { destination.copyMemory(from: $0.baseAddress!, byteCount: bytes) }
         }
@@ -246,8 +249,9 @@ public final class ReplayBuffer {
         self.count = count
         self.nextSlot = nextSlot
         self.totalAdded = totalAdded
-        // Priorities are not saved: restored transitions start at the largest, as new ones do.
-        prioritized?.inserted(startingAt: 0, count: count)
+        // A checkpoint of a uniform replay (or from before priorities were saved) has none: its
+        // transitions start at the largest priority, as new ones do.
+        if savedPriorities == nil { prioritized?.inserted(startingAt: 0, count: count) }
         return true
     }
 

@@ -69,7 +69,7 @@ struct LaunchCommand: ParsableCommand {
         // Gymnasium environments run on Python workers; their spec reaches the learner in the hello.
         let pythonWorkers = NativeEnvironments.type(named: common.environment) == nil
             ? try PythonWorkers.probe(python: python, environment: common.environment) : nil
-        if let pythonWorkers {
+        if pythonWorkers != nil {
             logger.info("\(common.environment) is not a native environment: running it on Python workers (\(python) -m ddpg_gym)")
         }
         let runDirectory = learner.resume.map { URL(fileURLWithPath: $0) } ?? common.runDirectory(default: "launch")

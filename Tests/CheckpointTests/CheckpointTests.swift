@@ -83,6 +83,37 @@ struct CheckpointTests {
         #expect(Self.bits(agent.targetCritic.parameters) == Self.bits(fresh.targetCritic.parameters))
     }
 
+    @Test("a prioritized replay's priorities go through the file: the resumed run draws the same batches")
+    func prioritizedReplayRoundTrip() throws {
+        let (agent, uniform) = Self.trainedAgent()
+        let prioritization = PrioritizationConfiguration()
+        let replay = ReplayBuffer(capacity: 500, observationSize: 3, actionSize: 1, prioritization: prioritization)
+        var columns: [String: [UInt8]] = [:]
+        uniform.forEachColumn { name, raw in columns[name] = Array(raw) }
+        let ring = uniform.ringPosition
+        #expect(replay.restore(count: ring.count, nextSlot: ring.nextSlot, totalAdded: ring.totalAdded) { columns[$0] })
+        let batch = TransitionBatch(capacity: 32, observationSize: 3, actionSize: 1)
+        var generator = Xoshiro256(seed: 8)
+        for _ in 0..<20 {
+            replay.sample(32, into: batch, beta: 0.4, using: &generator)
+            agent.update(batch)
+            replay.updatePriorities(from: batch)
+        }
+        let loaded = try LearnerCheckpoint(bytes: Self.checkpoint(agent, replay: replay).encoded())
+        let resumed = ReplayBuffer(capacity: 500, observationSize: 3, actionSize: 1, prioritization: prioritization)
+        #expect(try loaded.restoreReplay(into: resumed))
+        let original = replay.prioritized!, restored = resumed.prioritized!
+        #expect((0..<300).allSatisfy { restored.priority(ofSlot: $0) == original.priority(ofSlot: $0) })
+        #expect((0..<300).contains { original.priority(ofSlot: $0) != Float(original.maxPriority) }, "the updates gave the slots different priorities")
+        #expect(restored.maxPriority == original.maxPriority)
+        var g1 = Xoshiro256(seed: 21), g2 = Xoshiro256(seed: 21)
+        let other = TransitionBatch(capacity: 32, observationSize: 3, actionSize: 1)
+        replay.sample(32, into: batch, beta: 0.7, using: &g1)
+        resumed.sample(32, into: other, beta: 0.7, using: &g2)
+        #expect(Array(UnsafeBufferPointer(start: batch.slots, count: 32)) == Array(UnsafeBufferPointer(start: other.slots, count: 32)))
+        #expect(batch.weights.view.toArray() == other.weights.view.toArray())
+    }
+
     @Test("a write killed midway (a truncated temporary file) leaves the previous checkpoint in use")
     func interruptedWrite() throws {
         let directory = Self.temporaryDirectory()

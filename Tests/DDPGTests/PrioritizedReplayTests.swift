@@ -135,4 +135,41 @@ struct PrioritizedReplayTests {
         // Slots 0 and 1 now hold the new transitions at the largest priority, 9.
         #expect(abs(replay.prioritized!.probability(ofSlot: 0) - 1.0 / 3) < 1e-12)
     }
+
+    @Test("a checkpoint keeps every slot's priority and the largest seen, restored under the new run's α")
+    func prioritiesSurviveACheckpoint() {
+        let replay = filledReplay(capacity: 8, count: 5, alpha: 0.6)
+        let errors: [Float] = [0.25, 3, 0.5, 7, 1]
+        setPriorities(replay, slots: Array(0..<5), errors: errors)
+        var columns: [String: [UInt8]] = [:]
+        replay.forEachColumn { name, raw in columns[name] = Array(raw) }
+        let position = replay.ringPosition
+
+        for alpha in [0.6, 1.0] {
+            let restored = filledReplay(capacity: 8, count: 0, alpha: alpha)
+            #expect(restored.restore(count: position.count, nextSlot: position.nextSlot, totalAdded: position.totalAdded) { columns[$0] })
+            let total = errors.map { pow(Double($0), alpha) }.reduce(0, +)
+            for slot in 0..<5 {
+                #expect(restored.prioritized!.priority(ofSlot: slot) == errors[slot])
+                #expect(abs(restored.prioritized!.probability(ofSlot: slot) - pow(Double(errors[slot]), alpha) / total) < 1e-12)
+            }
+            #expect(restored.prioritized!.maxPriority == 7, "the next insert still gets the largest priority seen before the checkpoint")
+        }
+
+        // A checkpoint without priorities (a uniform run's, or one from before they were saved) starts every slot at the largest.
+        let older = filledReplay(capacity: 8, count: 0)
+        #expect(older.restore(count: position.count, nextSlot: position.nextSlot, totalAdded: position.totalAdded) {
+            $0 == "replay_priorities" ? nil : columns[$0]
+        })
+        #expect((0..<5).allSatisfy { abs(older.prioritized!.probability(ofSlot: $0) - 0.2) < 1e-12 })
+
+        // Priorities that are not finite and positive are refused, and the replay is left as it was.
+        for bad: Float in [.nan, -1, 0, .infinity] {
+            var corrupt = columns
+            corrupt["replay_priorities"]!.withUnsafeMutableBytes { $0.storeBytes(of: bad, toByteOffset: 4, as: Float.self) }
+            let target = filledReplay(capacity: 8, count: 0)
+            #expect(!target.restore(count: position.count, nextSlot: position.nextSlot, totalAdded: position.totalAdded) { corrupt[$0] })
+            #expect(target.count == 0 && target.prioritized!.maxPriority == 1)
+        }
+    }
 }
