@@ -7,17 +7,19 @@
 #      ingest-only learner), and where its time goes per env step.
 # Prints eval return against env steps and wall seconds as JSON lines, then the ratios.
 # Usage: scripts/bench-gym.sh ENV STEPS [--seeds 1,2,3] [--sb3-seeds LIST] [--sb3-algos ddpg,td3]
-#        [--out DIR] [--skip-ours] [--skip-sb3] [--skip-worker] [--ddpg-args "FLAGS"]   (FLAGS go to ddpg launch, after ours)
-# Our hyperparameters match the zoo's for the MuJoCo tasks: [400,300] networks, Adam 1e-3, batch 256,
-# one update per env step (samples per insert 256), 10,000 steps before learning, Gaussian σ 0.1 on every
-# worker (--noise-spread-alpha 0), MSE; --ddpg-args adds to them (e.g. "--critic-action-layer 0", SB3's critic).
+#        [--out DIR] [--skip-ours] [--skip-sb3] [--skip-worker] [--zoo] [--ddpg-args "FLAGS"]   (FLAGS go to ddpg launch, after ours)
+# Ours runs README's recommended MuJoCo command: [256,256] networks, Adam 1e-3, batch 128, two updates per
+# env step (samples per insert 256), 10,000 steps before learning, Gaussian σ 0.1 on every worker
+# (--noise-spread-alpha 0), MSE. --zoo runs rl-baselines3-zoo's settings instead, SB3's own: [400,300],
+# batch 256, one update per env step. --ddpg-args adds to either (e.g. "--critic-action-layer 0", SB3's critic).
 # Results: docs/BENCHMARKS.md ("Gymnasium environments through Python workers").
 set -euo pipefail
 cd "$(dirname "$0")/.."
-(($# >= 2)) || { echo "usage: scripts/bench-gym.sh ENV STEPS [--seeds LIST] [--sb3-seeds LIST] [--sb3-algos LIST] [--out DIR] [--skip-ours] [--skip-sb3]" >&2; exit 2; }
+(($# >= 2)) || { echo "usage: scripts/bench-gym.sh ENV STEPS [--seeds LIST] [--sb3-seeds LIST] [--sb3-algos LIST] [--out DIR] [--skip-ours] [--skip-sb3] [--skip-worker] [--zoo] [--ddpg-args FLAGS]" >&2; exit 2; }
 env_id=$1 steps=$2
 shift 2
 seeds=1,2,3 sb3_seeds= sb3_algos=ddpg,td3 out= skip_ours= skip_sb3= skip_worker= ddpg_args=
+shape=(--actor-hidden 256,256 --critic-hidden 256,256 --batch-size 128 --samples-per-insert 256)
 while (($#)); do
   case $1 in
     --seeds) seeds=$2; shift ;;
@@ -28,6 +30,7 @@ while (($#)); do
     --skip-sb3) skip_sb3=1 ;;
     --ddpg-args) ddpg_args=$2; shift ;;
     --skip-worker) skip_worker=1 ;;
+    --zoo) shape=(--actor-hidden 400,300 --critic-hidden 400,300 --batch-size 256 --samples-per-insert 256) ;;
     *) echo "bench-gym.sh: unknown option '$1'" >&2; exit 2 ;;
   esac
   shift
@@ -61,7 +64,7 @@ if [[ -z $skip_ours ]]; then
   for seed in ${seeds//,/ }; do
     .build/release/ddpg launch --env "$env_id" --workers 2 --python "$py" --seed "$seed" --max-env-steps "$steps" \
       --eval-every "$eval_every" --eval-episodes 10 --final-eval-episodes 10 \
-      --actor-hidden 400,300 --critic-hidden 400,300 --actor-lr 1e-3 --critic-lr 1e-3 --batch-size 256 --samples-per-insert 256 \
+      "${shape[@]}" --actor-lr 1e-3 --critic-lr 1e-3 \
       --learning-starts 10000 --noise gaussian --noise-sigma 0.1 --noise-spread-alpha 0 --critic-loss mse $ddpg_args \
       --console none --log-level warning --run-dir "$out/ours-$seed" 2> >(grep -v settotalmass >&2) >/dev/null
     "$py" - "$out/ours-$seed/summary.json" "$seed" <<'PY' | tee -a "$out/ours.jsonl"
