@@ -75,9 +75,11 @@ extension LearnerService {
             }
         }
         let transitions = try ZMQSocket(context, type: .pull)
-        // Small queues keep backpressure tight, so workers do not run far ahead of the learner's weights.
+        // A small queue keeps backpressure tight; the credit (below) is what keeps workers from running far
+        // ahead of the learner's weights. A kernel buffer smaller than a message (it was 2 KiB) left TCP
+        // waiting on delayed ACKs and spurious retransmits, and starved one worker of two for seconds.
         try transitions.setReceiveHighWaterMark(2)
-        try transitions.setKernelBuffers(send: 2 << 10, receive: 2 << 10)
+        try transitions.setKernelBuffers(send: 2 << 10, receive: 128 << 10)
         // The largest legal message, and room for CURVE's framing.
         try transitions.setMaximumMessageSize(Int64(WireFormat.maxWorkerMessageBytes + 1_024))
         try transitions.setLinger(milliseconds: 0)

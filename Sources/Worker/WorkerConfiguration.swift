@@ -84,6 +84,8 @@ public struct WorkerReport: Codable, Sendable {
     public var evaluations: Int
     /// Seconds spent waiting for the learner to consume what this worker sent (its credit).
     public var pacedSeconds: Double
+    /// Times it stopped waiting because the learner had acknowledged nothing of its for a second.
+    public var creditStalls: Int
     public var stopReason: String
     /// The BLAS it acted with; set by the executable, which chose the kernels.
     public var blas: BLASReport?

@@ -58,21 +58,16 @@ public final class WorkerService {
     private var greetedLearnerId: UInt64?
     /// The newest weights read from the socket and not yet applied, with their learner id.
     private var pendingWeights: (message: ZMQMessage, learnerId: UInt64)?
-    /// The greeted learner's credit: transitions this worker may have sent and not yet seen
-    /// acknowledged (0: no limit), and the sequence number it acknowledged last. Until a learner
-    /// has announced its credit, one message: at full speed a worker would otherwise send over a
-    /// thousand transitions before the first announcement arrives, all acted at random, and the
-    /// learner would train on that backlog long after its replay had filled.
-    private var credit: Int
-    private var acknowledgedSequence: UInt64 = 0
-    /// Transitions messages sent and not yet acknowledged: (sequence, transitions).
-    private var unacknowledged: [(sequence: UInt64, count: Int)] = []
+    /// The greeted learner's credit and what of it is in flight. Until a learner has announced its
+    /// credit, one message: at full speed a worker would otherwise send over a thousand transitions
+    /// before the first announcement arrives, all acted at random, and the learner would train on
+    /// that backlog long after its replay had filled.
+    private var creditWindow: CreditWindow
     /// Seconds spent waiting for acknowledgements.
     private var pacedSeconds = 0.0
+    private var creditStalls = 0
     /// Evaluation episodes played between two status messages at most.
     static let episodesPerChunk = 10
-    /// How long to wait for an acknowledgement before sending anyway (an announce may have been missed).
-    static let maxCreditWait = 0.1
     private var buffer: TransitionBuffer
     /// Transitions per message: `transitionsPerMessage`, within what the protocol allows for this environment.
     private let rowsPerMessage: Int
@@ -106,7 +101,7 @@ public final class WorkerService {
         environmentType = type
         spec = type.init().spec
         decoder = MessageDecoder(expected: ExpectedShapes(spec: spec), accepting: .learnerToWorker)
-        credit = configuration.transitionsPerMessage
+        creditWindow = CreditWindow(initialCredit: configuration.transitionsPerMessage)
         var noise = configuration.noise
         noise.sigma = configuration.effectiveSigma
         noises = Array(repeating: ExplorationNoise(noise, actionSize: spec.actionSize), count: configuration.environments)
@@ -122,10 +117,11 @@ public final class WorkerService {
 
         context = try ZMQContext()
         transitionsSocket = try ZMQSocket(context, type: .push)
-        // Everything queued between the worker and the learner's replay was acted
-        // with weights that are getting older: keep the pipeline a few messages deep.
+        // Everything queued between the worker and the learner's replay was acted with weights that
+        // are getting older. The learner's credit bounds that; ZeroMQ's queue holds one message more.
+        // Kernel buffers smaller than a message (a few KiB) stalled loopback TCP in delayed ACKs.
         try transitionsSocket.setSendHighWaterMark(1)
-        try transitionsSocket.setKernelBuffers(send: 2 << 10, receive: 2 << 10)
+        try transitionsSocket.setKernelBuffers(send: 64 << 10, receive: 2 << 10)
         // Queue only to a live connection, so a send waits for the learner instead of piling up.
         try transitionsSocket.setImmediate(true)
         // A worker started alongside its learner connects within milliseconds of the learner's bind;
@@ -185,7 +181,7 @@ public final class WorkerService {
         while stopReason == nil {
             if ShutdownSignal.isRequested { stopReason = "signal"; break }
             if try receiveWeights() { stopReason = "learner_shutdown"; break }
-            if credit > 0, unacknowledgedTransitions + buffer.count >= credit, try awaitCredit() {
+            if creditWindow.isExhausted(buffered: buffer.count), try awaitCredit() {
                 stopReason = "learner_shutdown"
                 break
             }
@@ -331,39 +327,36 @@ public final class WorkerService {
         appliedRequest = nil
         appliedPublication = nil
         // Whatever the previous learner had not consumed is gone; this one starts from the hello.
-        unacknowledged.removeAll()
         // Greeted on its announcement: its credit holds (0 from a learner that does not pace).
-        credit = latestAnnouncedCredit ?? configuration.transitionsPerMessage
+        creditWindow.greeted(credit: latestAnnouncedCredit ?? configuration.transitionsPerMessage, now: elapsed)
         try sendHello()
     }
 
     /// Takes the credit and this session's acknowledgement from an announce of the greeted learner.
     private func takeCredit(_ announce: Announce) {
-        credit = announce.credit
-        guard let mine = announce.acknowledgements.first(where: { $0.workerId == configuration.workerId && $0.session == session })
-        else { return }
-        acknowledgedSequence = max(acknowledgedSequence, mine.nextSequence)
-        unacknowledged.removeAll { $0.sequence < acknowledgedSequence }
+        let mine = announce.acknowledgements.first { $0.workerId == configuration.workerId && $0.session == session }
+        creditWindow.announced(credit: announce.credit, nextSequence: mine?.nextSequence, now: elapsed)
     }
 
-    private var unacknowledgedTransitions: Int { unacknowledged.reduce(0) { $0 + $1.count } }
-
-    /// Sends what it holds, then waits until the learner has consumed enough to restore credit,
-    /// for ``maxCreditWait`` at most (an announce may be lost). Returns true on a shutdown notice.
+    /// Sends what it holds, then waits until the learner has consumed enough to restore credit, for
+    /// as long as it keeps consuming this worker's data (see ``CreditWindow``). Returns true on a shutdown notice.
     private func awaitCredit() throws -> Bool {
         let started = elapsed
         defer { pacedSeconds += elapsed - started }
         if buffer.count > 0, try !flush() { return false }
-        while credit > 0, unacknowledgedTransitions >= credit, elapsed - started < Self.maxCreditWait, !ShutdownSignal.isRequested {
+        while creditWindow.isExhausted(), !ShutdownSignal.isRequested {
+            if creditWindow.isStalled(now: elapsed, waitingSince: started) {
+                logger.debug("""
+                    the learner consumed nothing of this worker's for \(CreditWindow.stallSeconds) s (credit \(creditWindow.credit), \
+                    \(creditWindow.unacknowledgedTransitions) transitions unacknowledged from sequence \(creditWindow.oldestUnacknowledged ?? sequence), \
+                    acknowledged up to \(creditWindow.acknowledgedSequence)); sending anyway
+                    """)
+                creditWindow.giveUp(now: elapsed)
+                creditStalls += 1
+                break
+            }
             _ = try weightsSocket.waitForInput(timeoutMilliseconds: 2)
             if try receiveWeights() { return true }
-        }
-        // Waited long enough without news: what is unacknowledged no longer holds this worker back.
-        if elapsed - started >= Self.maxCreditWait {
-            logger.debug("""
-                no acknowledgement for \(Int(Self.maxCreditWait * 1_000)) ms (credit \(credit), \(unacknowledgedTransitions) transitions unacknowledged from sequence \(unacknowledged.first?.sequence ?? sequence), acknowledged up to \(acknowledgedSequence)); sending anyway
-                """)
-            unacknowledged.removeAll()
         }
         return false
     }
@@ -465,7 +458,7 @@ public final class WorkerService {
                 } }
             } }
             guard try send(bytes, untilDeadline: deadline, applyWeights: true) else { return false }
-            if credit > 0 { unacknowledged.append((sequence, n)) }
+            creditWindow.sent(sequence: sequence, count: n)
             transitionsSent += n
             sequence += 1
             start = end
@@ -515,7 +508,7 @@ public final class WorkerService {
             episodes: episodes, wallSeconds: wall, envStepsPerSecond: Double(envSteps) / max(wall, 1e-9),
             sigma: configuration.effectiveSigma, weightsApplied: weightsApplied, latestWeightsVersion: weightsVersion,
             weightsLatencyMilliseconds: ["p50": percentile(0.5), "p90": percentile(0.9), "p99": percentile(0.99), "max": sorted.last ?? 0],
-            weightsRejected: weightsRejected, evaluations: evaluations, pacedSeconds: pacedSeconds, stopReason: reason)
+            weightsRejected: weightsRejected, evaluations: evaluations, pacedSeconds: pacedSeconds, creditStalls: creditStalls, stopReason: reason)
     }
 }
 

@@ -25,6 +25,7 @@ import zmq
 from . import wire
 from .actor import NumpyActor, ShapeError
 from .adder import NStepAdder
+from .credit import STALL_SECONDS, CreditWindow
 from .episodes import play
 from .noise import Noise, effective_sigma
 from .spec import spec_of
@@ -95,7 +96,6 @@ class StopFlag:
 class GymWorker:
     """One worker process's state: its sockets, its environments, and what it has sent."""
 
-    MAX_CREDIT_WAIT = 0.1
     EPISODES_PER_CHUNK = 10
 
     def __init__(self, config: WorkerConfig, make_env: Optional[Callable[[], Any]] = None, stop: Optional[StopFlag] = None) -> None:
@@ -133,14 +133,14 @@ class GymWorker:
         self.greeted_learner: Optional[int] = None
         self.pending: Optional[wire.Weights] = None
         self.received_shutdown = False
-        self.credit = config.transitions_per_message
-        self.acknowledged = 0
-        self.unacknowledged: list[tuple[int, int]] = []
+        # Until a learner has announced its credit, one message.
+        self.credit = CreditWindow(config.transitions_per_message)
 
         self.env_steps = self.transitions_sent = self.messages_sent = self.sequence = 0
         self.episodes = self.weights_applied = self.weights_rejected = self.evaluations = 0
         self.transitions_dropped = 0
         self.paced_seconds = 0.0
+        self.credit_stalls = 0
         self.latencies: list[float] = []
         self.start = time.monotonic()
         self.last_status = 0.0
@@ -148,10 +148,11 @@ class GymWorker:
 
         self.context = zmq.Context()
         self.push = self.context.socket(zmq.PUSH)
-        # Everything queued was acted with weights that are getting older: keep the pipe shallow,
-        # and queue only to a live connection, so that a send waits for the learner instead of piling up.
+        # Everything queued was acted with weights that are getting older: the learner's credit bounds it,
+        # and ZeroMQ's queue holds one message more. Queue only to a live connection, so that a send waits
+        # for the learner instead of piling up. (A kernel buffer smaller than a message stalls loopback TCP.)
         self.push.setsockopt(zmq.SNDHWM, 1)
-        self.push.setsockopt(zmq.SNDBUF, 2 << 10)
+        self.push.setsockopt(zmq.SNDBUF, 64 << 10)
         self.push.setsockopt(zmq.IMMEDIATE, 1)
         self.push.setsockopt(zmq.LINGER, 2_000)
         self.sub = self.context.socket(zmq.SUB)
@@ -217,7 +218,7 @@ class GymWorker:
             while True:
                 if reason := self._stop_reason():
                     return reason
-                if self.credit > 0 and self._unacknowledged_count() + self.buffer.count >= self.credit and self._await_credit():
+                if self.credit.is_exhausted(self.buffer.count) and self._await_credit():
                     return "learner_shutdown"
                 if self.actor is not None:
                     actions = self.actor(observations) + (half_range * noise.sample()).astype(np.float32)
@@ -394,8 +395,7 @@ class GymWorker:
         self.weights_version = 0
         # What the previous learner asked for or had not consumed means nothing to this one.
         self.applied_request = self.applied_publication = None
-        self.unacknowledged.clear()
-        self.credit = self.latest_credit if self.latest_credit is not None else self.config.transitions_per_message
+        self.credit.greeted(self.latest_credit if self.latest_credit is not None else self.config.transitions_per_message, self.elapsed)
         self._send_hello()
 
     def _apply_pending(self) -> None:
@@ -418,29 +418,28 @@ class GymWorker:
             self.latencies.append((time.time_ns() - weights.published_at_ns) / 1e6)
 
     def _take_credit(self, announce: wire.Announce) -> None:
-        self.credit = announce.credit
-        for a in announce.acknowledgements:
-            if a.worker_id == self.config.worker_id and a.session == self.session:
-                self.acknowledged = max(self.acknowledged, a.next_sequence)
-                self.unacknowledged = [(s, n) for s, n in self.unacknowledged if s >= self.acknowledged]
-
-    def _unacknowledged_count(self) -> int:
-        return sum(n for _, n in self.unacknowledged)
+        mine = next((a.next_sequence for a in announce.acknowledgements
+                     if a.worker_id == self.config.worker_id and a.session == self.session), None)
+        self.credit.announced(announce.credit, mine, self.elapsed)
 
     def _await_credit(self) -> bool:
-        """Sends what it holds, then waits for the learner to consume enough, for MAX_CREDIT_WAIT at most
-        (an announcement may be lost). True on a shutdown notice."""
+        """Sends what it holds, then waits for the learner to consume enough, for as long as it keeps
+        consuming this worker's data (see credit.py). True on a shutdown notice."""
         started = self.elapsed
         try:
             if self.buffer.count and not self._flush():
                 return False
-            while (self.credit > 0 and self._unacknowledged_count() >= self.credit
-                   and self.elapsed - started < self.MAX_CREDIT_WAIT and not self.stop):
+            while self.credit.is_exhausted() and not self.stop:
+                if self.credit.is_stalled(self.elapsed, started):
+                    log.debug("the learner consumed nothing of this worker's for %.1f s (credit %d, %d transitions "
+                              "unacknowledged, acknowledged up to %d); sending anyway", STALL_SECONDS, self.credit.credit,
+                              self.credit.unacknowledged_transitions, self.credit.acknowledged_sequence)
+                    self.credit.give_up(self.elapsed)
+                    self.credit_stalls += 1
+                    break
                 self.sub.poll(2)
                 if self._receive_weights():
                     return True
-            if self.elapsed - started >= self.MAX_CREDIT_WAIT:
-                self.unacknowledged.clear()
             return False
         finally:
             self.paced_seconds += self.elapsed - started
@@ -488,8 +487,7 @@ class GymWorker:
                 # Encoded before waiting: weights applied during the wait cannot relabel these rows.
                 if not self._send(wire.encode(message), deadline, apply_weights=True):
                     return False
-                if self.credit > 0:
-                    self.unacknowledged.append((self.sequence, end - start))
+                self.credit.sent(self.sequence, end - start)
                 self.transitions_sent += end - start
                 self.sequence += 1
                 start = end
@@ -543,6 +541,7 @@ class GymWorker:
             "weights_latency_milliseconds": {"p50": percentile(0.5), "p90": percentile(0.9), "p99": percentile(0.99),
                                              "max": ordered[-1] if ordered else 0.0},
             "weights_rejected": self.weights_rejected, "evaluations": self.evaluations, "paced_seconds": self.paced_seconds,
+            "credit_stalls": self.credit_stalls,
             "stop_reason": reason, "environment": self.spec.id, "envs_per_worker": self.config.envs_per_worker,
         }
         if self.config.stats_file:
