@@ -21,9 +21,16 @@ from harness import (DDPG, HERE, Child, assert_exact_accounting, free_ports, gym
 require_ddpg()
 
 
-def test_a_python_worker_solves_gymnasiums_pendulum(tmp_path: Path, children: list[Child]) -> None:
+# Acting at random scores about −1,200 to −1,400; a working swing-up, −200 or better. −250, not −200: in 2 runs of 36
+# DDPG settled at −227 (the build before 9371d91) and −201 (after it) and stayed there for 36,000 env steps, a local
+# optimum of the algorithm, not of the worker. A broken data path (observations swapped for next observations, say:
+# −1,400 to −1,700) never comes near −250.
+LEARNED_RETURN = -250
+
+
+def test_a_python_worker_learns_gymnasiums_pendulum(tmp_path: Path, children: list[Child]) -> None:
     ports, run = free_ports(3), tmp_path / "run"
-    learner = Child(learner_args(ports, run, "--env", "Pendulum-v1", "--max-env-steps", "40000", "--until-return", "-200"),
+    learner = Child(learner_args(ports, run, "--env", "Pendulum-v1", "--max-env-steps", "40000", "--until-return", str(LEARNED_RETURN)),
                     tmp_path / "learner.log")
     worker = Child(gym_worker_args(ports, 0, "--stats-file", str(tmp_path / "worker.json")), tmp_path / "worker.log")
     evaluator = Child(gym_worker_args(ports, 1, "--evaluator"), tmp_path / "evaluator.log")
@@ -31,8 +38,9 @@ def test_a_python_worker_solves_gymnasiums_pendulum(tmp_path: Path, children: li
     assert learner.wait() == 0, learner.text()[-3000:]
     assert worker.wait(30) == 0 and evaluator.wait(30) == 0
     s = summary(run)
-    assert s["solved_at"] is not None, f"not solved in 40,000 env steps: evals {[e['mean_return'] for e in s['eval']]}"
-    assert s["final_eval"]["mean_return"] >= -200, "the run ends with the actor whose evaluation reached the target"
+    returns = [e["mean_return"] for e in s["eval"]]
+    assert s["stop_reason"] == "until_return", f"no evaluation reached {LEARNED_RETURN} in 40,000 env steps: {returns}"
+    assert s["final_eval"]["mean_return"] >= LEARNED_RETURN, "the run ends with the actor whose evaluation reached the target"
     assert_exact_accounting(s)
     report = json.loads((tmp_path / "worker.json").read_text())
     assert report["transitions_sent"] == s["transitions_received"] and report["stop_reason"] == "learner_shutdown"
