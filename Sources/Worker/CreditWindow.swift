@@ -8,38 +8,38 @@
 /// ahead). Only when the learner has consumed nothing of this worker's for ``stallSeconds`` does the
 /// worker send anyway: a message lost with a dropped connection, or one the learner rejected, is
 /// never acknowledged itself, and only a newer message's acknowledgement covers it.
-public struct CreditWindow: Sendable {
-    public static let stallSeconds = 1.0
+struct CreditWindow: Sendable {
+    static let stallSeconds = 1.0
 
     /// Transitions this worker may have sent and not yet seen acknowledged (0: no limit).
-    public private(set) var credit: Int
+    private(set) var credit: Int
     /// The sequence number of the transitions message the learner expects next from this session.
-    public private(set) var acknowledgedSequence: UInt64 = 0
+    private(set) var acknowledgedSequence: UInt64 = 0
     private var unacknowledged: [(sequence: UInt64, count: Int)] = []
     private var lastProgressAt: Double
 
     /// Until a learner announces its credit, `initialCredit` (one message's worth).
-    public init(initialCredit: Int, now: Double = 0) {
+    init(initialCredit: Int, now: Double = 0) {
         credit = initialCredit
         lastProgressAt = now
     }
 
-    public var unacknowledgedTransitions: Int { unacknowledged.reduce(0) { $0 + $1.count } }
+    var unacknowledgedTransitions: Int { unacknowledged.reduce(0) { $0 + $1.count } }
     /// The oldest unacknowledged message's sequence number, if any.
-    public var oldestUnacknowledged: UInt64? { unacknowledged.first?.sequence }
+    var oldestUnacknowledged: UInt64? { unacknowledged.first?.sequence }
 
     /// Whether `buffered` more transitions would reach the credit.
-    public func isExhausted(buffered: Int = 0) -> Bool {
+    func isExhausted(buffered: Int = 0) -> Bool {
         credit > 0 && unacknowledgedTransitions + buffered >= credit
     }
 
     /// Records a transitions message sent (kept only while the learner paces).
-    public mutating func sent(sequence: UInt64, count: Int) {
+    mutating func sent(sequence: UInt64, count: Int) {
         if credit > 0 { unacknowledged.append((sequence, count)) }
     }
 
     /// Takes an announcement of the greeted learner: its credit, and this session's next sequence if listed.
-    public mutating func announced(credit: Int, nextSequence: UInt64?, now: Double) {
+    mutating func announced(credit: Int, nextSequence: UInt64?, now: Double) {
         self.credit = credit
         guard let nextSequence, nextSequence > acknowledgedSequence else { return }
         acknowledgedSequence = nextSequence
@@ -48,7 +48,7 @@ public struct CreditWindow: Sendable {
     }
 
     /// A new learner: nothing the previous one had not consumed holds this worker back.
-    public mutating func greeted(credit: Int, now: Double) {
+    mutating func greeted(credit: Int, now: Double) {
         self.credit = credit
         unacknowledged.removeAll()
         lastProgressAt = now
@@ -56,12 +56,12 @@ public struct CreditWindow: Sendable {
 
     /// Whether the learner has consumed nothing of this worker's for ``stallSeconds``, counting from
     /// `waitingSince` at the earliest (time spent acting, not waiting, does not count).
-    public func isStalled(now: Double, waitingSince: Double) -> Bool {
+    func isStalled(now: Double, waitingSince: Double) -> Bool {
         now - max(waitingSince, lastProgressAt) >= Self.stallSeconds
     }
 
     /// Stops waiting for what is unacknowledged; the next message's acknowledgement will cover it.
-    public mutating func giveUp(now: Double) {
+    mutating func giveUp(now: Double) {
         unacknowledged.removeAll()
         lastProgressAt = now
     }
