@@ -15,6 +15,8 @@ struct CreditWindow: Sendable {
     private(set) var credit: Int
     /// The sequence number of the transitions message the learner expects next from this session.
     private(set) var acknowledgedSequence: UInt64 = 0
+    /// Times the worker stopped waiting because the learner had consumed nothing of its for ``stallSeconds``.
+    private(set) var stalls = 0
     private var unacknowledged: [(sequence: UInt64, count: Int)] = []
     private var lastProgressAt: Double
 
@@ -64,5 +66,6 @@ struct CreditWindow: Sendable {
     mutating func giveUp(now: Double) {
         unacknowledged.removeAll()
         lastProgressAt = now
+        stalls += 1
     }
 }

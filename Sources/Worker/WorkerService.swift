@@ -65,7 +65,6 @@ public final class WorkerService {
     private var creditWindow: CreditWindow
     /// Seconds spent waiting for acknowledgements.
     private var pacedSeconds = 0.0
-    private var creditStalls = 0
     /// Evaluation episodes played between two status messages at most.
     static let episodesPerChunk = 10
     private var buffer: TransitionBuffer
@@ -326,8 +325,8 @@ public final class WorkerService {
         // An evaluation the previous learner asked for means nothing to this one.
         appliedRequest = nil
         appliedPublication = nil
-        // Whatever the previous learner had not consumed is gone; this one starts from the hello.
-        // Greeted on its announcement: its credit holds (0 from a learner that does not pace).
+        // Whatever the previous learner had not consumed is gone; this one starts from the hello, with
+        // the credit of the announcement it was greeted on (0 from a learner that does not pace).
         creditWindow.greeted(credit: latestAnnouncedCredit ?? configuration.transitionsPerMessage, now: elapsed)
         try sendHello()
     }
@@ -352,7 +351,6 @@ public final class WorkerService {
                     acknowledged up to \(creditWindow.acknowledgedSequence)); sending anyway
                     """)
                 creditWindow.giveUp(now: elapsed)
-                creditStalls += 1
                 break
             }
             _ = try weightsSocket.waitForInput(timeoutMilliseconds: 2)
@@ -508,7 +506,7 @@ public final class WorkerService {
             episodes: episodes, wallSeconds: wall, envStepsPerSecond: Double(envSteps) / max(wall, 1e-9),
             sigma: configuration.effectiveSigma, weightsApplied: weightsApplied, latestWeightsVersion: weightsVersion,
             weightsLatencyMilliseconds: ["p50": percentile(0.5), "p90": percentile(0.9), "p99": percentile(0.99), "max": sorted.last ?? 0],
-            weightsRejected: weightsRejected, evaluations: evaluations, pacedSeconds: pacedSeconds, creditStalls: creditStalls, stopReason: reason)
+            weightsRejected: weightsRejected, evaluations: evaluations, pacedSeconds: pacedSeconds, creditStalls: creditWindow.stalls, stopReason: reason)
     }
 }
 

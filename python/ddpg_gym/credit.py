@@ -22,6 +22,8 @@ class CreditWindow:
         self.credit = initial_credit
         #: The sequence number of the transitions message the learner expects next from this session.
         self.acknowledged_sequence = 0
+        #: Times the worker stopped waiting because the learner had consumed nothing of its for STALL_SECONDS.
+        self.stalls = 0
         self._unacknowledged: list[tuple[int, int]] = []
         self._last_progress_at = now
 
@@ -62,3 +64,4 @@ class CreditWindow:
         """Stops waiting for what is unacknowledged; the next message's acknowledgement will cover it."""
         self._unacknowledged.clear()
         self._last_progress_at = now
+        self.stalls += 1

@@ -140,7 +140,6 @@ class GymWorker:
         self.episodes = self.weights_applied = self.weights_rejected = self.evaluations = 0
         self.transitions_dropped = 0
         self.paced_seconds = 0.0
-        self.credit_stalls = 0
         self.latencies: list[float] = []
         self.start = time.monotonic()
         self.last_status = 0.0
@@ -435,7 +434,6 @@ class GymWorker:
                               "unacknowledged, acknowledged up to %d); sending anyway", STALL_SECONDS, self.credit.credit,
                               self.credit.unacknowledged_transitions, self.credit.acknowledged_sequence)
                     self.credit.give_up(self.elapsed)
-                    self.credit_stalls += 1
                     break
                 self.sub.poll(2)
                 if self._receive_weights():
@@ -541,7 +539,7 @@ class GymWorker:
             "weights_latency_milliseconds": {"p50": percentile(0.5), "p90": percentile(0.9), "p99": percentile(0.99),
                                              "max": ordered[-1] if ordered else 0.0},
             "weights_rejected": self.weights_rejected, "evaluations": self.evaluations, "paced_seconds": self.paced_seconds,
-            "credit_stalls": self.credit_stalls,
+            "credit_stalls": self.credit.stalls,
             "stop_reason": reason, "environment": self.spec.id, "envs_per_worker": self.config.envs_per_worker,
         }
         if self.config.stats_file:
