@@ -39,7 +39,9 @@ let package = Package(
         .target(name: "Randomness"),
         // Without -fno-math-errno, sqrtf in a loop keeps it scalar (it may set errno).
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]),
-        .target(name: "NeuralNetwork", dependencies: ["CBLAS", "CKernels", "Randomness"]),
+        // Row-major matrices and views: the storage networks, replay batches and agents share.
+        .target(name: "Tensors"),
+        .target(name: "NeuralNetwork", dependencies: ["CBLAS", "CKernels", "Randomness", "Tensors"]),
         // Process start-up: re-executes with the OpenBLAS kernels the CPU supports best.
         .target(name: "KernelSelection", dependencies: ["NeuralNetwork"]),
         .target(name: "CShims", linkerSettings: [.linkedLibrary("m")]),
@@ -48,9 +50,13 @@ let package = Package(
         .target(name: "WireProtocol", dependencies: ["Specs"]),
         .target(name: "Ingest", dependencies: ["WireProtocol"]),
         .target(name: "ProcessSupport", dependencies: ["CShims"]),
+        // The time the cores read (injected: a manual clock in tests), and wall-clock timestamps.
+        .target(name: "Clocks"),
+        // A setting out of range, named; records read with defaults for settings they lack.
+        .target(name: "Settings"),
         .target(name: "Checksum"),
         .target(name: "Telemetry", dependencies: ["Checksum", .product(name: "Logging", package: "swift-log")]),
-        .target(name: "Checkpoint", dependencies: ["Checksum", "DDPG", "NeuralNetwork", "Randomness", "Replay", "Specs", "RunRecords"]),
+        .target(name: "Checkpoint", dependencies: ["Checksum", "Agents", "NeuralNetwork", "Randomness", "Replay", "Settings", "Specs", "RunConfiguration", "RunRecords"]),
         .target(
             name: "MetricsServer",
             dependencies: [
@@ -64,43 +70,71 @@ let package = Package(
             ]
         ),
         .target(name: "Plotting", dependencies: ["Telemetry"]),
+        // Transport seams of the two cores, and an in-memory network that implements both for tests.
+        .target(name: "Transport"),
+        // The worker's decisions without sockets: WorkerCore (session, hello, credit, batching, stop) and the acting and evaluating loops.
         .target(
-            name: "Worker",
+            name: "Acting",
             dependencies: [
-                "DDPG", "Environments", "Evaluation", "NeuralNetwork", "Randomness", "Replay", "Specs", "WireProtocol", "ZeroMQ", "ProcessSupport",
+                "Adders", "Clocks", "Environments", "Evaluation", "NeuralNetwork", "Policy", "Randomness", "Settings", "Specs", "Transport", "WireProtocol",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // `ddpg worker`: the Acting core over ZeroMQ.
+        .target(
+            name: "Worker",
+            dependencies: [
+                "Acting", "Clocks", "Environments", "NeuralNetwork", "ProcessSupport", "Specs", "Transport", "ZeroMQ",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The learner's decisions without sockets: LearnerCore, the training-loop seam and the replay loop.
+        .target(
+            name: "Learning",
+            dependencies: [
+                "Agents", "Checkpoint", "Clocks", "Ingest", "Policy", "Randomness", "Replay", "RunConfiguration", "RunRecords", "Settings", "Specs",
+                "Telemetry", "Transport", "WireProtocol",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ]
+        ),
+        // `ddpg learner`: the Learning core over ZeroMQ.
         .target(
             name: "Learner",
             dependencies: [
-                "DDPG", "Replay", "RunRecords", "Specs", "NeuralNetwork", "Randomness", "WireProtocol", "Ingest", "ZeroMQ", "ProcessSupport",
-                "Telemetry", "Checkpoint",
+                "Checkpoint", "Clocks", "Learning", "NeuralNetwork", "ProcessSupport", "Transport", "WireProtocol", "ZeroMQ",
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "CoreMetrics", package: "swift-metrics"),
             ]
         ),
         // The one type every layer may carry: an environment's spaces and limits.
         .target(name: "Specs"),
         .target(name: "Environments", dependencies: ["CShims", "Randomness", "Specs"]),
         // Replay knows transitions and sampling, not the algorithm that learns from them.
-        .target(name: "Replay", dependencies: ["NeuralNetwork", "Randomness"]),
-        .target(name: "DDPG", dependencies: ["NeuralNetwork", "Randomness", "Replay", "Specs"]),
-        // What a run records (its configuration, evaluations, summary): shared by the trainer and the learner.
-        .target(name: "RunRecords", dependencies: ["DDPG", "NeuralNetwork", "Replay", "Specs"]),
+        .target(name: "Replay", dependencies: ["Randomness", "Settings", "Tensors"]),
+        // Acme's adders: an environment's steps turned into what is sent (n-step transitions).
+        .target(name: "Adders"),
+        // The policy that acts: the actor and its head, exploration noise, the explore-and-clip step, the wire's actor shape.
+        .target(name: "Policy", dependencies: ["NeuralNetwork", "Randomness", "Specs", "Settings", "Tensors", "WireProtocol"]),
+        // The algorithms (one file each, listed in Algorithms.all) behind the Agent seam.
+        .target(name: "Agents", dependencies: ["Adders", "NeuralNetwork", "Policy", "Randomness", "Replay", "Settings", "Specs", "Tensors"]),
+        // What a run records that knows no algorithm: evaluations, the moment it was solved, the JSON layout.
+        .target(name: "RunRecords", dependencies: ["Settings"]),
+        // A run's configuration and summary: the agent, replay and acting settings beside the schedule.
+        .target(name: "RunConfiguration", dependencies: ["Adders", "Agents", "NeuralNetwork", "Policy", "Replay", "RunRecords", "Settings", "Specs"]),
         // Deterministic evaluation episodes, for the trainer and for evaluator workers.
-        .target(name: "Evaluation", dependencies: ["DDPG", "Environments", "Randomness", "RunRecords"]),
+        .target(name: "Evaluation", dependencies: ["Environments", "Policy", "Randomness", "RunRecords"]),
         .target(
             name: "Training",
             dependencies: [
-                "DDPG", "Replay", "Environments", "Evaluation", "RunRecords", "Specs", "NeuralNetwork", "Randomness", "Telemetry", "ProcessSupport",
+                "Adders", "Agents", "Clocks", "Policy", "Replay", "Environments", "Evaluation", "RunConfiguration", "RunRecords", "Specs",
+                "NeuralNetwork", "Randomness", "Telemetry", "ProcessSupport",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(
             name: "ddpg",
             dependencies: [
-                "Training", "RunRecords", "Evaluation", "DDPG", "Environments", "Specs", "NeuralNetwork", "Randomness", "Replay", "Learner", "Worker",
+                "Training", "RunConfiguration", "RunRecords", "Evaluation", "Agents", "Policy", "Settings", "Clocks", "Environments", "Specs", "NeuralNetwork", "Randomness", "Replay", "Learner", "Learning", "Worker", "Acting", "Transport",
                 "ZeroMQ", "ProcessSupport", "Telemetry", "MetricsServer", "Plotting", "Checkpoint", "KernelSelection", "WireProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -108,27 +142,32 @@ let package = Package(
         ),
         .executableTarget(
             name: "DDPGBench",
-            dependencies: ["Training", "RunRecords", "DDPG", "Replay", "Environments", "Specs", "NeuralNetwork", "Randomness", "CBLAS", "ZeroMQ", "WireProtocol", "ProcessSupport", "Telemetry", "Checkpoint", "KernelSelection"]
+            dependencies: ["Training", "RunConfiguration", "RunRecords", "Agents", "Policy", "Clocks", "Tensors", "Replay", "Environments", "Specs", "NeuralNetwork", "Randomness", "CBLAS", "ZeroMQ", "WireProtocol", "ProcessSupport", "Telemetry", "Checkpoint", "KernelSelection"]
         ),
         .executableTarget(name: "HostilePeers", dependencies: ["Environments", "WireProtocol", "Specs", "ZeroMQ", "Telemetry"]),
-        .testTarget(name: "NeuralNetworkTests", dependencies: ["NeuralNetwork", "Randomness"]),
+        .testTarget(name: "NeuralNetworkTests", dependencies: ["NeuralNetwork", "Randomness", "Tensors"]),
         .testTarget(name: "EnvironmentsTests", dependencies: ["Environments", "Randomness", "Specs"]),
-        .testTarget(name: "DDPGTests", dependencies: ["DDPG", "NeuralNetwork", "Randomness", "Replay", "Specs"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "RunRecords", "Evaluation", "DDPG", "Environments"]),
+        .testTarget(name: "AgentsTests", dependencies: ["Agents", "NeuralNetwork", "Policy", "Randomness", "Replay", "Settings", "Specs", "Tensors"]),
+        .testTarget(name: "AddersTests", dependencies: ["Adders"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "RunConfiguration", "RunRecords", "Evaluation", "Agents", "Environments", "Policy", "Settings"]),
         .target(name: "DDPGTestSupport", path: "Tests/TestSupport"),
+        // Test doubles for the cores: a fake agent, a counting environment, and a simulation of a learner and its workers in memory.
+        .target(name: "CoreDoubles", dependencies: ["Acting", "Agents", "Clocks", "Environments", "Learning", "NeuralNetwork", "Policy", "Randomness",
+                                                    "Replay", "Specs", "Transport", .product(name: "Logging", package: "swift-log")],
+                path: "Tests/CoreDoubles"),
         .testTarget(name: "CLITests", dependencies: ["ddpg", "DDPGTestSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         // DDPG and NeuralNetwork: the golden weights of a normalized actor carry the actions the Swift actor takes.
-        .testTarget(name: "WireProtocolTests", dependencies: ["WireProtocol", "Specs", "DDPG", "NeuralNetwork"]),
-        .testTarget(name: "LearnerTests", dependencies: ["Learner", "Ingest", "WireProtocol", "Specs", "Telemetry"]),
+        .testTarget(name: "WireProtocolTests", dependencies: ["WireProtocol", "Specs", "Policy", "NeuralNetwork"]),
+        .testTarget(name: "LearningTests", dependencies: ["Learning", "Acting", "CoreDoubles", "Agents", "Clocks", "Environments", "Ingest", "NeuralNetwork", "Policy", "Randomness", "Replay", "RunConfiguration", "Settings", "Specs", "Telemetry", "Transport", "WireProtocol"]),
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "WireProtocol", "Specs"]),
         .testTarget(name: "KernelSelectionTests", dependencies: ["KernelSelection"]),
-        .testTarget(name: "WorkerTests", dependencies: ["Worker"]),
+        .testTarget(name: "ActingTests", dependencies: ["Acting", "Clocks", "CoreDoubles", "Environments", "Specs", "Transport", "WireProtocol"]),
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry", "Checksum"]),
         // Fixtures/: checkpoints written by earlier versions, which must still load.
-        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "DDPG", "Environments", "NeuralNetwork", "Randomness", "Replay", "Specs", "RunRecords", "Training"],
+        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "Agents", "Environments", "NeuralNetwork", "Randomness", "Replay", "Specs", "RunConfiguration", "RunRecords", "Training"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "PlottingTests", dependencies: ["Plotting"]),
-        .testTarget(name: "DistributedTests", dependencies: ["ddpg", "Environments", "ZeroMQ", "WireProtocol", "Specs", "Telemetry", "Learner", "Checkpoint", "RunRecords", "DDPGTestSupport"]),
+        .testTarget(name: "DistributedTests", dependencies: ["ddpg", "Environments", "ZeroMQ", "WireProtocol", "Specs", "Telemetry", "Learning", "Checkpoint", "RunRecords", "DDPGTestSupport"]),
     ]
 )

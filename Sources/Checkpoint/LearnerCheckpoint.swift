@@ -1,10 +1,11 @@
-import DDPG
+import Agents
 import Foundation
 import NeuralNetwork
 import Randomness
 import Replay
-import Specs
+import RunConfiguration
 import RunRecords
+import Specs
 
 /// What a checkpoint's JSON header says: shapes (to refuse an incompatible
 /// checkpoint before touching a weight), counters, RNG state and the configuration.
@@ -152,9 +153,8 @@ public struct LearnerCheckpoint: Sendable {
     /// Parses and checks a checkpoint file's bytes.
     public init(bytes: [UInt8]) throws(CheckpointError) {
         let (headerData, raw) = try CheckpointFile.decode(bytes)
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
-        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        // Settings a checkpoint from an older version lacks take their defaults.
+        let decoder = RecordFormat.decoder()
         do {
             header = try decoder.decode(CheckpointHeader.self, from: headerData)
         } catch {
@@ -184,10 +184,10 @@ public struct LearnerCheckpoint: Sendable {
             guard spec.id == header.environment, spec.observationSize == header.observationSize, spec.actionSize == header.actionSize else {
                 throw .badHeader("the spec \(spec) disagrees with environment \(header.environment), sizes \(header.observationSize)/\(header.actionSize)")
             }
-            agent = DDPG.makeAgent(spec: spec, configuration: header.configuration.agent, using: &generator)
+            agent = Agents.makeAgent(spec: spec, configuration: header.configuration.agent, using: &generator)
         } else {
             let bound = header.actionBound
-            agent = DDPG.makeAgent(observationSize: header.observationSize, actionLow: Array(repeating: -bound, count: header.actionSize),
+            agent = Agents.makeAgent(observationSize: header.observationSize, actionLow: Array(repeating: -bound, count: header.actionSize),
                                    actionHigh: Array(repeating: bound, count: header.actionSize),
                                    configuration: header.configuration.agent, using: &generator)
         }
@@ -210,7 +210,7 @@ public struct LearnerCheckpoint: Sendable {
     func checkShapes(of agent: any Agent) throws(CheckpointError) {
         let saved = header.configuration.agent.algorithm, running = agent.configuration.algorithm
         if saved != running {
-            throw .incompatible("it was trained with \(saved.rawValue), this run uses \(running.rawValue) (--algorithm)")
+            throw .incompatible("it was trained with \(saved), this run uses \(running) (--algorithm)")
         }
         let savedAgent = header.configuration.agent
         if savedAgent.actorNormalization != agent.configuration.actorNormalization

@@ -1,9 +1,10 @@
 import Checkpoint
-import DDPG
+import Agents
 import Environments
 import Foundation
 import Randomness
 import Telemetry
+import RunConfiguration
 import RunRecords
 import Training
 

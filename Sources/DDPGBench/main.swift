@@ -1,5 +1,7 @@
+import Tensors
 import CBLAS
-import DDPG
+import Agents
+import Policy
 import Environments
 import Foundation
 import KernelSelection

@@ -1,4 +1,4 @@
-import DDPG
+import Policy
 import Environments
 import Foundation
 import Randomness

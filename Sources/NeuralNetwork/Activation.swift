@@ -1,3 +1,4 @@
+import Tensors
 /// The element-wise nonlinearities a layer can apply after its affine map.
 public enum Activation: String, Codable, Sendable, CaseIterable {
     case identity

@@ -1,3 +1,4 @@
+import Tensors
 import CBLAS
 
 /// Thin, typed entry points to the OpenBLAS routines the networks use.

@@ -1,3 +1,4 @@
+import Tensors
 import Randomness
 
 /// A second input that joins the network at a given layer, as the action does in

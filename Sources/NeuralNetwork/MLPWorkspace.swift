@@ -1,3 +1,4 @@
+import Tensors
 /// Preallocated activations and gradients of one ``MLP`` for batches of up to `capacity` rows.
 ///
 /// Layer `l`'s output is written straight into the leading columns of layer

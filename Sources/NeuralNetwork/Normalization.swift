@@ -1,3 +1,4 @@
+import Tensors
 /// Normalization of a hidden layer's pre-activation z = x·W + b, before the gain, shift and activation:
 /// y = f(γ · ẑ + β) with ẑ = (z − mean) / √(variance + ε).
 public enum Normalization: String, Codable, Sendable, CaseIterable {

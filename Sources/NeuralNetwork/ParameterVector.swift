@@ -1,3 +1,4 @@
+import Tensors
 /// All of a network's parameters, or their gradients, in one contiguous buffer.
 ///
 /// One flat buffer makes the whole-network operations single loops over memory:

@@ -1,3 +1,4 @@
+import Tensors
 import CKernels
 
 /// The networks' element-wise passes and narrow products. They live in C

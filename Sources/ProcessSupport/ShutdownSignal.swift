@@ -53,28 +53,3 @@ public enum ParentWatch {
         if getppid() != parent { exit(0) }
     }
 }
-
-extension Duration {
-    /// The duration in seconds, as a Double.
-    public var seconds: Double {
-        let (whole, attoseconds) = components
-        return Double(whole) + Double(attoseconds) * 1e-18
-    }
-
-    /// The duration in whole nanoseconds (saturating beyond ±292 years).
-    public var wholeNanoseconds: Int64 {
-        let (whole, attoseconds) = components
-        let (product, overflow) = whole.multipliedReportingOverflow(by: 1_000_000_000)
-        return overflow ? (whole < 0 ? .min : .max) : product &+ attoseconds / 1_000_000_000
-    }
-}
-
-/// Wall-clock time for timestamps that cross processes.
-public enum WallClock {
-    /// Nanoseconds since the Unix epoch (CLOCK_REALTIME).
-    public static func nanoseconds() -> UInt64 {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
-    }
-}

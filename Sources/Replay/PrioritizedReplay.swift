@@ -1,8 +1,9 @@
 import Foundation
 import Randomness
+import Settings
 
 /// Settings of prioritized replay (Schaul et al. 2016, proportional variant; Ape-X's defaults).
-public struct PrioritizationConfiguration: Codable, Sendable, Equatable {
+public struct PrioritizationConfiguration: DefaultedConfiguration, Sendable, Equatable {
     /// Priorities enter sampling as p^α: 0 is uniform, 1 fully proportional.
     public var alpha = 0.6
     /// The importance-sampling exponent at the start of the run; it anneals linearly to 1 by the last env step.
@@ -18,11 +19,11 @@ public struct PrioritizationConfiguration: Codable, Sendable, Equatable {
         return initialBeta + (1 - initialBeta) * progress
     }
 
-    public func validate() -> (field: String, message: String)? {
-        if !(alpha >= 0 && alpha <= 1) { return ("alpha", "must be in [0, 1], got \(alpha)") }
-        if !(initialBeta >= 0 && initialBeta <= 1) { return ("initialBeta", "must be in [0, 1], got \(initialBeta)") }
-        if !(epsilon > 0 && epsilon.isFinite) { return ("epsilon", "must be positive, got \(epsilon)") }
-        return nil
+    public func validate() throws(ConfigurationError) {
+        let check = ConfigurationError.check
+        try check(alpha >= 0 && alpha <= 1, "alpha", "must be in [0, 1], got \(alpha)")
+        try check(initialBeta >= 0 && initialBeta <= 1, "initialBeta", "must be in [0, 1], got \(initialBeta)")
+        try check(epsilon > 0 && epsilon.isFinite, "epsilon", "must be positive, got \(epsilon)")
     }
 }
 

@@ -1,5 +1,5 @@
-import NeuralNetwork
 import Randomness
+import Tensors
 
 /// A minibatch of transitions in structure-of-arrays layout, preallocated once.
 public final class TransitionBatch {

@@ -1,12 +1,16 @@
-import DDPG
+import Adders
+import Agents
 import Evaluation
 import Environments
 import Foundation
 import Logging
 import NeuralNetwork
+import Policy
 import ProcessSupport
 import Randomness
 import Replay
+import RunConfiguration
+import Clocks
 import RunRecords
 import Specs
 import Telemetry
@@ -63,15 +67,14 @@ public final class Trainer {
         var noiseGenerator = Xoshiro256(seed: c.seed, stream: Stream.noise.rawValue)
         var replayGenerator = Xoshiro256(seed: c.seed, stream: Stream.replay.rawValue)
         var actionGenerator = Xoshiro256(seed: c.seed, stream: Stream.randomActions.rawValue)
-        var noise = ExplorationNoise(c.noise, actionSize: environment.actionSize)
+        let behaviour = BehaviourPolicy(actionLow: spec.actionLow, actionHigh: spec.actionHigh)
+        var noises = [ExplorationNoise(c.noise, actionSize: environment.actionSize)]
         let batch = TransitionBatch(capacity: c.agent.batchSize, observationSize: environment.observationSize,
                                     actionSize: environment.actionSize)
         let o = environment.observationSize, a = environment.actionSize
-        let low = spec.actionLow, high = spec.actionHigh, scale = spec.actionScale
         var observation = [Float](repeating: 0, count: o)
         var nextObservation = [Float](repeating: 0, count: o)
         var action = [Float](repeating: 0, count: a)
-        var perturbation = [Float](repeating: 0, count: a)
         var adder = NStepAdder(n: c.agent.nStep, gamma: c.agent.discount, observationSize: o, actionSize: a)
         environment.reset(using: &envGenerator, observation: &observation)
 
@@ -86,12 +89,9 @@ public final class Trainer {
         logger.info("training \(c.environment) seed \(c.seed) for \(c.maxEnvSteps) env steps; actor \(c.agent.actorHiddenSizes) critic \(c.agent.criticHiddenSizes) batch \(c.agent.batchSize)")
         for step in 0..<c.maxEnvSteps {
             if step < c.randomSteps {
-                for i in 0..<a { action[i] = actionGenerator.nextUniform(low[i], high[i]) }
+                behaviour.randomActions(count: 1, into: &action, using: &actionGenerator)
             } else {
-                agent.actor.act(observations: observation, count: 1, actions: &action)
-                noise.sample(into: &perturbation, using: &noiseGenerator)
-                // Noise in units of each dimension's half-range (CleanRL: normal(0, action_scale · σ)), then clipped.
-                for i in 0..<a { action[i] = min(max(action[i] + scale[i] * perturbation[i], low[i]), high[i]) }
+                behaviour.explore(agent.actor, observations: observation, count: 1, noises: &noises, into: &action, using: &noiseGenerator)
             }
             let result = environment.step(action, observation: &nextObservation)
             adder.add(observation: observation, action: action, reward: result.reward, nextObservation: nextObservation,
@@ -106,7 +106,7 @@ public final class Trainer {
                 recentReturns.append(episodeReturn)
                 if recentReturns.count > 10 { recentReturns.removeFirst() }
                 episodeReturn = 0
-                noise.reset()
+                noises[0].reset()
                 environment.reset(using: &envGenerator, observation: &observation)
             } else {
                 swap(&observation, &nextObservation)

@@ -1,6 +1,8 @@
 import ArgumentParser
-import DDPG
+import Agents
 import NeuralNetwork
+import Policy
+import Settings
 
 /// Comma-separated hidden layer widths, e.g. `64,64`.
 struct LayerSizes: ExpressibleByArgument, Sendable {
@@ -20,10 +22,16 @@ struct LayerSizes: ExpressibleByArgument, Sendable {
 
 extension NoiseKind: ExpressibleByArgument {}
 extension CriticLoss: ExpressibleByArgument {}
-extension Algorithm: ExpressibleByArgument {}
+/// Any name parses; validation names `--algorithm` and lists the registered ones.
+extension AlgorithmID: ExpressibleByArgument {
+    public init?(argument: String) { self.init(rawValue: argument) }
+    public static var allValueStrings: [String] { Algorithms.all.map { $0.id.rawValue } }
+}
 extension Normalization: ExpressibleByArgument {}
 
-/// The DDPG update's hyperparameters as flags; defaults are ``AgentConfiguration``'s.
+/// The agent's hyperparameters as flags; defaults are ``AgentConfiguration``'s and each algorithm's.
+/// An algorithm's own settings take the values of the options named like them (`policyDelay` here
+/// sets TD3's `policyDelay`): declaring the option is all an algorithm's setting needs.
 ///
 /// Options parse their value unconditionally so that negative numbers
 /// (`--reward-shift -1`, or a mistaken `--replay-capacity -5`) reach validation
@@ -31,7 +39,7 @@ extension Normalization: ExpressibleByArgument {}
 struct AgentOptions: ParsableArguments {
     private static let defaults = AgentConfiguration()
 
-    @Option(parsing: .unconditional, help: "Update rule: \(Algorithm.allCases.map(\.rawValue).joined(separator: ", ")) (TD3: twin critics, target smoothing, delayed actor).")
+    @Option(parsing: .unconditional, help: "Update rule: \(Algorithms.all.map { "\($0.id) (\($0.summary))" }.joined(separator: "; ")).")
     var algorithm = defaults.algorithm
 
     @Option(parsing: .unconditional, help: "Actor hidden layer sizes, comma-separated.")
@@ -92,13 +100,13 @@ struct AgentOptions: ParsableArguments {
     var nStep = defaults.nStep
 
     @Option(parsing: .unconditional, help: "TD3: actor and target updates once every this many critic updates.")
-    var policyDelay = defaults.policyDelay
+    var policyDelay = TD3.Settings().policyDelay
 
     @Option(parsing: .unconditional, help: "TD3: σ of the target policy smoothing noise, as a fraction of each action's half-range.")
-    var targetNoise = defaults.targetPolicyNoise
+    var targetNoise = TD3.Settings().targetNoise
 
     @Option(parsing: .unconditional, help: "TD3: the smoothing noise is clipped to ± this fraction of each action's half-range.")
-    var targetNoiseClip = defaults.targetNoiseClip
+    var targetNoiseClip = TD3.Settings().targetNoiseClip
 
     var configuration: AgentConfiguration {
         var c = AgentConfiguration()
@@ -122,12 +130,28 @@ struct AgentOptions: ParsableArguments {
         c.nStep = nStep
         c.actorNormalization = actorNorm
         c.criticNormalization = criticNorm
-        c.policyDelay = policyDelay
-        c.targetPolicyNoise = targetNoise
-        c.targetNoiseClip = targetNoiseClip
+        // An unknown algorithm has no settings; validation names it.
+        if let chosen = Algorithms.named(algorithm), let settings = try? chosen.settings(overriding: settingValues) {
+            c.algorithmSettings[algorithm] = settings
+        }
         return c
     }
 
+}
+
+extension AgentOptions {
+    /// Every algorithm's settings as these flags give them must be valid, whichever algorithm runs:
+    /// `--policy-delay 0` is a mistake with DDPG too. Their fields are named like their flags.
+    func validateAlgorithmSettings() throws {
+        for algorithm in Algorithms.all {
+            guard let settings = try? algorithm.settings(overriding: settingValues) else { continue }
+            do {
+                try algorithm.validate(settings)
+            } catch {
+                throw ValidationError("\(flagNamed(like: error.field) ?? error.field): \(error.message)")
+            }
+        }
+    }
 }
 
 /// Exploration noise flags.

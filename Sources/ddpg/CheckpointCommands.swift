@@ -1,11 +1,13 @@
 import ArgumentParser
+import Agents
 import Checkpoint
-import DDPG
 import Environments
+import Evaluation
 import Foundation
 import Plotting
+import Policy
 import Randomness
-import Evaluation
+import RunConfiguration
 import RunRecords
 
 /// A checkpoint named on the command line: a file, or a run directory (its newest valid checkpoint).

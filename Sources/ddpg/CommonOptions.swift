@@ -3,8 +3,10 @@ import Environments
 import Foundation
 import Logging
 import Replay
-import Telemetry
+import RunConfiguration
 import RunRecords
+import Settings
+import Telemetry
 import Training
 
 /// Options every training command shares: the run's identity, length, replay and evaluation.

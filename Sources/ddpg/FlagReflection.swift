@@ -1,6 +1,8 @@
 import ArgumentParser
-import DDPG
+import Agents
 import NeuralNetwork
+import Policy
+import Settings
 
 // Each flag is declared once, as an @Option or @Flag property. What else needs flags is derived
 // from those declarations by reflection, never listed again:
@@ -27,7 +29,7 @@ extension Optional: CommandLineWord where Wrapped: CommandLineWord {
 extension CommandLineWord where Self: RawRepresentable, RawValue == String {
     var commandLineWord: String? { rawValue }
 }
-extension Algorithm: CommandLineWord {}
+extension AlgorithmID: CommandLineWord { var commandLineWord: String? { rawValue } }
 extension CriticLoss: CommandLineWord {}
 extension NoiseKind: CommandLineWord {}
 extension Normalization: CommandLineWord {}
@@ -69,6 +71,35 @@ func flagName(forProperty property: some StringProtocol) -> String {
         }
     }
     return name
+}
+
+/// A parsed option's value as a configuration holds it (JSON's numbers and strings), for settings
+/// that take the value of the option named like them.
+protocol SettingValue {
+    var settingValue: Any { get }
+}
+
+extension Int: SettingValue { var settingValue: Any { self } }
+extension Double: SettingValue { var settingValue: Any { self } }
+extension Float: SettingValue { var settingValue: Any { Double(self) } }
+extension String: SettingValue { var settingValue: Any { self } }
+
+private protocol ReflectedSetting {
+    var settingValue: Any { get }
+}
+
+extension Option: ReflectedSetting where Value: SettingValue {
+    var settingValue: Any { wrappedValue.settingValue }
+}
+
+extension ParsableArguments {
+    /// Each option with a plain value, by property name: what the settings named like them take.
+    var settingValues: [String: Any] {
+        Dictionary(Mirror(reflecting: self).children.compactMap { child -> (String, Any)? in
+            guard let label = child.label, label.hasPrefix("_"), let option = child.value as? ReflectedSetting else { return nil }
+            return (String(label.dropFirst()), option.settingValue)
+        }, uniquingKeysWith: { first, _ in first })
+    }
 }
 
 /// An @OptionGroup seen through reflection: its options count as the command's own.

@@ -1,15 +1,18 @@
 import ArgumentParser
-import DDPG
+import Agents
 import Checkpoint
 import Environments
 import Foundation
 import KernelSelection
 import Learner
+import Learning
 import Logging
-import Replay
-import Specs
 import ProcessSupport
+import Replay
+import RunConfiguration
 import RunRecords
+import Settings
+import Specs
 
 /// Flags of the learner's network side and rate limiting.
 struct LearnerOptions: ParsableArguments {
@@ -171,6 +174,7 @@ struct LearnerCommand: ParsableCommand {
 
     /// Everything `validate()` checks; `launch` gives its learner CURVE flags only at run time.
     func validate(usesCurve: Bool) throws {
+        try agent.validateAlgorithmSettings()
         // Before a worker announces the environment, the replay must at least fit for the smallest one.
         let smallest = EnvironmentSpec(id: "the smallest environment (1 observation, 1 action)", observationLow: [0], observationHigh: [0],
                                        actionLow: [-1], actionHigh: [1], rewardRange: 0...0, maxEpisodeSteps: 1)
@@ -233,9 +237,6 @@ struct LearnerCommand: ParsableCommand {
         do {
             service = try LearnerService.start(configuration: learnerConfiguration, environment: environment,
                                                logger: logger, monitoring: learnerMonitoring, checkpoints: writer, security: try security.security())
-        } catch let stopped as LearnerStopped {
-            logger.notice("\(stopped)")
-            return
         } catch {
             throw ValidationError("cannot start the learner: \(error)")
         }
@@ -247,7 +248,18 @@ struct LearnerCommand: ParsableCommand {
             }
         }
         logger.info("BLAS: \(KernelSelection.report.line)")
-        var summary = try service.run()
+        var summary: LearnerSummary
+        do {
+            summary = try service.run()
+        } catch let stopped as LearnerStopped {
+            logger.notice("\(stopped)")
+            return
+        } catch let error as ResumeError {
+            throw ValidationError("--resume: \(error)")
+        } catch let error as ConfigurationError {
+            // The environment a hello announced does not fit this learner (its replay, say).
+            throw ValidationError("cannot start the learner: \(error)")
+        }
         summary.run.blas = KernelSelection.report
         console.finish()
         // The endpoint keeps serving the final status until the process exits.

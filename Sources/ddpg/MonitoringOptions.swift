@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Learner
+import Learning
 import Logging
 import MetricsServer
 import Telemetry

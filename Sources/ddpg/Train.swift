@@ -1,11 +1,13 @@
 import ArgumentParser
-import DDPG
+import Agents
 import Environments
 import Foundation
 import KernelSelection
 import Logging
 import NeuralNetwork
+import RunConfiguration
 import RunRecords
+import Settings
 import Training
 
 struct Train: ParsableCommand {
@@ -44,6 +46,7 @@ struct Train: ParsableCommand {
     }
 
     func validate() throws {
+        try agent.validateAlgorithmSettings()
         do {
             try trainingConfiguration.validate(spec: NativeEnvironments.type(named: common.environment)?.init().spec)
         } catch {

@@ -1,11 +1,13 @@
 import ArgumentParser
-import DDPG
+import Acting
 import Environments
 import Foundation
 import KernelSelection
 import Logging
 import ProcessSupport
+import RunConfiguration
 import RunRecords
+import Settings
 import WireProtocol
 import Worker
 
@@ -194,7 +196,7 @@ struct WorkerCommand: ParsableCommand {
         var report = try service.run()
         report.blas = KernelSelection.report
         if let statsFile {
-            let encoder = RunSummary.encoder()
+            let encoder = RecordFormat.encoder()
             try encoder.encode(report).write(to: URL(fileURLWithPath: statsFile), options: .atomic)
         }
     }

@@ -1,16 +1,17 @@
-import DDPG
+import Agents
 import Environments
 import Foundation
 import NeuralNetwork
 import Randomness
 import Replay
+import RunConfiguration
 import RunRecords
 import Testing
 @testable import Checkpoint
 
 @Suite("Checkpoint sections come from the agent's state")
 struct AgentStateCheckpointTests {
-    static func trainedAgent(_ algorithm: Algorithm, normalization: Normalization = .none) -> any Agent {
+    static func trainedAgent(_ algorithm: AlgorithmID, normalization: Normalization = .none) -> any Agent {
         var configuration = AgentConfiguration()
         configuration.algorithm = algorithm
         configuration.actorNormalization = normalization
@@ -41,8 +42,8 @@ struct AgentStateCheckpointTests {
                                          configuration: configuration, spec: Pendulum().spec)
     }
 
-    @Test("each algorithm's tensors and counters round-trip under their own names", arguments: Algorithm.allCases)
-    func roundTrip(algorithm: Algorithm) throws {
+    @Test("each algorithm's tensors and counters round-trip under their own names", arguments: Algorithms.ids)
+    func roundTrip(algorithm: AlgorithmID) throws {
         let agent = Self.trainedAgent(algorithm)
         let loaded = try LearnerCheckpoint(bytes: Self.capture(agent).encoded())
         #expect(Set(loaded.sections.keys) == Set(agent.tensors.map(\.name)))

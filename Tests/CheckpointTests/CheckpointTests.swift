@@ -1,10 +1,11 @@
-import DDPG
+import Agents
 import Environments
 import Foundation
 import NeuralNetwork
 import Randomness
 import Replay
 import Testing
+import RunConfiguration
 import RunRecords
 import Training
 @testable import Checkpoint

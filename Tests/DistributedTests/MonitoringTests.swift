@@ -1,6 +1,6 @@
 import DDPGTestSupport
 import Foundation
-import Learner
+import Learning
 import Telemetry
 import Testing
 

@@ -1,3 +1,4 @@
+import Tensors
 import Randomness
 import Testing
 @testable import NeuralNetwork

@@ -1,9 +1,11 @@
 import Evaluation
-import DDPG
+import Agents
 import Environments
 import Foundation
 import Testing
+import RunConfiguration
 import RunRecords
+import Settings
 @testable import Training
 
 func shortRun(seed: UInt64 = 4) -> TrainingConfiguration {
@@ -29,7 +31,7 @@ func timeless(_ summary: RunSummary) throws -> String {
     s.eval = s.eval.map { var e = $0; e.wallSeconds = 0; return e }
     s.finalEval?.wallSeconds = 0
     s.solvedAt = s.solvedAt.map { SolvedAt(envSteps: $0.envSteps, wallSeconds: 0) }
-    return String(decoding: try RunSummary.encoder().encode(s), as: UTF8.self)
+    return String(decoding: try RecordFormat.encoder().encode(s), as: UTF8.self)
 }
 
 @Suite("Single-process training")
@@ -75,7 +77,7 @@ struct TrainerTests {
         }
         let config2 = try #require(json["config"] as? [String: Any])
         #expect(config2["seed"] as? Int == 4)
-        let decoded = try RunSummary.decoder().decode(RunSummary.self, from: data)
+        let decoded = try RecordFormat.decoder().decode(RunSummary.self, from: data)
         #expect(decoded.config == config)
     }
 
@@ -98,11 +100,11 @@ struct RunRecordTests {
         let bad = EvaluationResult(envSteps: 1_000, wallSeconds: 1, meanReturn: .nan, stdReturn: .infinity, minReturn: -.infinity, maxReturn: .nan, episodes: 2)
         let summary = RunSummary(envSteps: 1_000, updates: 10, episodes: 5, wallSeconds: .nan, eval: [bad], solvedAt: nil, finalEval: bad,
                                  config: TrainingConfiguration())
-        let data = try RunSummary.encoder().encode(summary)
+        let data = try RecordFormat.encoder().encode(summary)
         let text = String(decoding: data, as: UTF8.self)
         #expect(text.contains("\"mean_return\" : \"nan\"") && text.contains("\"std_return\" : \"inf\"") && text.contains("\"-inf\""))
         #expect(try JSONSerialization.jsonObject(with: data) is [String: Any], "still valid JSON")
-        let decoded = try RunSummary.decoder().decode(RunSummary.self, from: data)
+        let decoded = try RecordFormat.decoder().decode(RunSummary.self, from: data)
         #expect(decoded.finalEval?.meanReturn.isNaN == true && decoded.finalEval?.stdReturn == .infinity && decoded.eval[0].minReturn == -.infinity)
     }
 
@@ -113,7 +115,7 @@ struct RunRecordTests {
         c.noise.sigma = 0.7
         c.untilReturn = 90
         c.agent.actorHiddenSizes = [32, 16]
-        let encoder = RunSummary.encoder(), decoder = RunSummary.decoder()
+        let encoder = RecordFormat.encoder(), decoder = RecordFormat.decoder()
         #expect(try decoder.decode(TrainingConfiguration.self, from: encoder.encode(c)) == c)
         c.actsInProcess = false
         let data = try encoder.encode(c)

@@ -1,4 +1,4 @@
-import DDPG
+import Policy
 import Foundation
 import NeuralNetwork
 import Specs

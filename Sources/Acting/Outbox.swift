@@ -1,0 +1,84 @@
+import WireProtocol
+
+/// What a worker has to say and the transport has not taken yet, in order.
+///
+/// Messages are kept as what they say, not as bytes, and encoded when they go: a status then
+/// claims exactly what was sent before it, and a worker that greets a restarted learner can send
+/// its hello first and relabel what it had not sent as acted without that learner's weights.
+struct Outbox {
+    enum Message {
+        case hello
+        /// Rows acted with `weightsVersion`, the `sequence`-th transitions message of the session.
+        case transitions(TransitionBuffer, sequence: UInt64, weightsVersion: UInt64)
+        case episode(EpisodeReport)
+        case status(final: Bool)
+        case evaluation(EvaluationReport)
+
+        var transitions: Int {
+            if case let .transitions(rows, _, _) = self { return rows.count }
+            return 0
+        }
+    }
+
+    private var messages: [Message] = []
+    private var head = 0
+    /// The head's bytes, once encoded (a send the transport refused is tried again with them).
+    var encodedHead: [UInt8]?
+    /// Transitions in the queued messages.
+    private(set) var transitionsQueued = 0
+
+    var isEmpty: Bool { head == messages.count }
+    var count: Int { messages.count - head }
+    var first: Message? { isEmpty ? nil : messages[head] }
+
+    mutating func append(_ message: Message) {
+        messages.append(message)
+        transitionsQueued += message.transitions
+    }
+
+    mutating func removeFirst() {
+        transitionsQueued -= messages[head].transitions
+        head += 1
+        encodedHead = nil
+        if head == messages.count {
+            messages.removeAll(keepingCapacity: true)
+            head = 0
+        }
+    }
+
+    /// For a new learner: its hello goes first; what was queued for the previous one is relabeled
+    /// as acted without this learner's weights (version 0), and what answered the previous one
+    /// alone (an earlier hello, an evaluation report) is dropped.
+    mutating func greet() {
+        let queued = messages[head...].compactMap { message -> Message? in
+            switch message {
+            case .hello, .evaluation:
+                return nil
+            case let .transitions(rows, sequence, _):
+                return .transitions(rows, sequence: sequence, weightsVersion: 0)
+            case var .episode(report):
+                report.weightsVersion = 0
+                return .episode(report)
+            case .status:
+                return message
+            }
+        }
+        messages = [.hello] + queued
+        head = 0
+        encodedHead = nil
+    }
+
+    /// The sequence number of the oldest transitions message queued, if any.
+    var oldestSequence: UInt64? {
+        for message in messages[head...] { if case let .transitions(_, sequence, _) = message { return sequence } }
+        return nil
+    }
+
+    /// The transitions messages queued, oldest first, as (sequence, rows).
+    var queuedTransitions: [(sequence: UInt64, count: Int)] {
+        messages[head...].compactMap { message in
+            if case let .transitions(rows, sequence, _) = message { return (sequence, rows.count) }
+            return nil
+        }
+    }
+}

@@ -1,0 +1,182 @@
+import Foundation
+import Learning
+import Logging
+import Transport
+import WireProtocol
+import ZeroMQ
+
+/// Why the learner could not listen where it was told to.
+public struct BindError: Error, CustomStringConvertible {
+    public var endpoint: String
+    public var underlying: ZMQError
+
+    public var description: String {
+        let host = endpoint.split(separator: "/").last.map { String($0.split(separator: ":").dropLast().joined(separator: ":")) } ?? endpoint
+        let port = endpoint.split(separator: ":").last.map(String.init) ?? "?"
+        switch underlying.code {
+        case ENODEV: return "cannot bind \(endpoint): '\(host)' is neither an address of this machine nor a network interface (--bind)"
+        case EADDRNOTAVAIL: return "cannot bind \(endpoint): '\(host)' is not an address of this machine (--bind)"
+        case EADDRINUSE: return "cannot bind \(endpoint): port \(port) is already in use (another learner?)"
+        case EACCES: return "cannot bind \(endpoint): permission denied (ports below 1024 need privileges)"
+        default: return "cannot bind \(endpoint): \(underlying.message)"
+        }
+    }
+}
+
+/// The learner's two ZeroMQ sockets as its core's transport: PULL for what workers send, and an
+/// XPUB that hands subscriptions to the learner, which accepts only "everything".
+///
+/// Memory that peers can make the learner hold is bounded on both, whatever the environment:
+/// - transitions (PULL): at most `maxPeers` connections, each holding at most
+///   ZMQ_RCVHWM (2) queued messages plus one being read, each at most
+///   ``WireFormat/maxWorkerMessageBytes`` (ZMQ_MAXMSGSIZE): 64 × 3 × 257 KiB ≈ 48 MiB;
+/// - weights (XPUB): frames are at most 64 bytes (1 KiB with CURVE, whose
+///   handshake needs it), subscriptions are handed to the learner, which accepts
+///   only "everything" and cuts off any address that sends anything else, so a
+///   subscription flood cannot grow libzmq's subscription trie; at most
+///   `maxPeers` subscribers, each queueing at most ZMQ_SNDHWM (2) weights messages.
+public final class ZeroMQLearnerTransport: LearnerTransport {
+    static let handshakeMilliseconds: Int32 = 5_000
+    /// A SUB's handshake frame (READY with its socket type) is 25 bytes, its subscription 1.
+    static let weightsFrameLimit: Int64 = 64
+    /// CURVE's INITIATE command carries a vouch, the metadata and 80 bytes of boxes.
+    static let curveWeightsFrameLimit: Int64 = 1_024
+
+    let context: ZMQContext
+    let transitions: ZMQSocket
+    let weights: ZMQSocket
+    /// Every connection passes it: CURVE keys when configured, and the cap on open connections.
+    let gate: ConnectionGate
+    /// The address of the subscription event just received (for cutting it off).
+    private var lastEventAddress: String?
+
+    /// Binds both endpoints (weights first), guarded by the gate. Throws ``BindError`` naming an unusable address.
+    public init(settings: LearnerSettings, security: LearnerSecurity?, logger: Logger, metrics: LearnerMetrics) throws {
+        (context, transitions, weights, gate) = try Self.openSockets(settings: settings, security: security, logger: logger, metrics: metrics)
+    }
+
+    /// The endpoints actually bound (useful after binding port 0).
+    public var boundEndpoints: (transitions: String, weights: String) { (transitions.lastEndpoint, weights.lastEndpoint) }
+
+    /// Stops the gate's thread; the sockets close with the transport.
+    public func close() { gate.stop() }
+
+    public func receive() throws -> ReceivedMessage? {
+        guard let message = try transitions.receive(blocking: false) else { return nil }
+        return ReceivedMessage(owner: message, bytes: message.withUnsafeBytes { $0 })
+    }
+
+    public func receiveSubscriptionEvent() -> SubscriptionEvent? {
+        guard let message = try? weights.receive(blocking: false) else { return nil }
+        let kind = message.withUnsafeBytes { bytes -> UInt8? in bytes.count == 1 ? bytes[0] : nil }
+        switch kind {
+        case 1: return .subscribe
+        case 0: return .unsubscribe
+        default: return .other(address: message.property("Peer-Address") ?? "unknown", byteCount: message.count)
+        }
+    }
+
+    public func acceptSubscription() { try? weights.subscribe() }
+
+    public func publish(_ bytes: [UInt8]) throws {
+        try bytes.withUnsafeBytes { _ = try weights.send($0, blocking: false) }
+    }
+
+    public func disconnect(address: String) -> Int { gate.disconnect(address: address, socket: "weights") }
+
+    public var subscriberCount: Int { gate.openConnections(socket: "weights") }
+
+    public func wait(seconds: Double) throws -> Readiness {
+        let ready = try ZMQPoller.poll([transitions, weights], timeoutMilliseconds: Int((max(seconds, 0) * 1_000).rounded(.up)))
+        return Readiness(canReceive: ready[0], other: ready[1])
+    }
+
+    private static func openSockets(settings: LearnerSettings, security: LearnerSecurity?, logger: Logger, metrics: LearnerMetrics)
+        throws -> (ZMQContext, ZMQSocket, ZMQSocket, ConnectionGate) {
+        let context = try ZMQContext()
+        // Refused peers retry every few hundred milliseconds: every refusal is counted, but only some are logged.
+        let refusals = RefusalLog(logger: logger)
+        let gate = try ConnectionGate(context: context, allowedKeys: security?.authorizedKeys, maxPeers: settings.maxPeers) { [logger] event in
+            switch event {
+            case let .accepted(socket, key, address):
+                if key != nil { metrics.connectionsAuthorized.increment() }
+                logger.debug("accepted a \(socket) connection from \(address)\(key.map { " with worker key \($0)" } ?? "")")
+            case let .refused(_, key, address):
+                metrics.connectionRejected(reason: "unauthorized_key")
+                refusals.log("refused a connection from \(address): worker key \(key) is not in --authorized-keys", key: key)
+            case let .tooManyPeers(socket, address, limit):
+                metrics.connectionRejected(reason: "too_many_peers")
+                refusals.log("refused a \(socket) connection from \(address): \(limit) are open already (--max-peers)", key: "peers-\(socket)")
+            case let .handshakeFailed(endpoint, reason):
+                metrics.connectionRejected(reason: "handshake_failed")
+                refusals.log("refused a connection on \(endpoint): \(reason)", key: reason)
+            case let .closedDuringHandshake(endpoint):
+                logger.debug("a peer closed its connection on \(endpoint) before the handshake")
+            }
+        }
+        let transitions = try ZMQSocket(context, type: .pull)
+        // A small queue keeps backpressure tight; the credit (below) is what keeps workers from running far
+        // ahead of the learner's weights. A kernel buffer smaller than a message (it was 2 KiB) left TCP
+        // waiting on delayed ACKs and spurious retransmits, and starved one worker of two for seconds.
+        try transitions.setReceiveHighWaterMark(2)
+        try transitions.setKernelBuffers(send: 2 << 10, receive: 128 << 10)
+        // The largest legal message, and room for CURVE's framing.
+        try transitions.setMaximumMessageSize(Int64(WireFormat.maxWorkerMessageBytes + 1_024))
+        try transitions.setLinger(milliseconds: 0)
+        try transitions.setHandshakeInterval(milliseconds: handshakeMilliseconds)
+        let weights = try ZMQSocket(context, type: .xpub)
+        try weights.setManualSubscriptions(true)
+        try weights.setSendHighWaterMark(2)
+        try weights.setReceiveHighWaterMark(16)
+        try weights.setMaximumMessageSize(security == nil ? weightsFrameLimit : curveWeightsFrameLimit)
+        try weights.setLinger(milliseconds: 500)
+        try weights.setHandshakeInterval(milliseconds: handshakeMilliseconds)
+        for (socket, name) in [(transitions, "transitions"), (weights, "weights")] {
+            // Both directions: only listed workers may feed replay, and only they can read (decrypt) the weights.
+            if let security { try socket.makeCurveServer(secretKey: security.secretKey) }
+            try gate.guard(socket, name: name)
+        }
+        gate.start()
+        // Weights first: a worker that reaches the transitions socket then finds the weights socket
+        // listening too, instead of waiting out a reconnect back-off before it hears any announcement.
+        for (socket, endpoint) in [(weights, settings.weightsEndpoint), (transitions, settings.transitionsEndpoint)] {
+            do {
+                try socket.bind(endpoint)
+            } catch let error as ZMQError {
+                gate.stop()
+                throw BindError(endpoint: endpoint, underlying: error)
+            }
+        }
+        return (context, transitions, weights, gate)
+    }
+
+}
+
+/// Logs refusals of the same kind the first 3 times, then every 100th, with the count; called from the gate's thread only.
+final class RefusalLog: @unchecked Sendable {
+    private let logger: Logger
+    private var counts: [String: Int] = [:]
+
+    init(logger: Logger) { self.logger = logger }
+
+    func log(_ message: String, key: String) {
+        let count = (counts[key] ?? 0) + 1
+        if counts.count < 10_000 || counts[key] != nil { counts[key] = count }
+        if count <= 3 || count.isMultiple(of: 100) { logger.warning("\(message) (\(count) so far)") }
+    }
+}
+
+/// CURVE security of the learner's two sockets: its secret key and the worker
+/// public keys it lets in. Kept out of the Codable settings so that no key ever
+/// reaches summary.json.
+public struct LearnerSecurity: Sendable {
+    /// The learner's Z85 secret key.
+    public var secretKey: String
+    /// Z85 public keys of the workers allowed to connect.
+    public var authorizedKeys: Set<String>
+
+    public init(secretKey: String, authorizedKeys: Set<String>) {
+        self.secretKey = secretKey
+        self.authorizedKeys = authorizedKeys
+    }
+}

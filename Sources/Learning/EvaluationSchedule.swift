@@ -1,0 +1,152 @@
+import Ingest
+import RunConfiguration
+import RunRecords
+import WireProtocol
+
+/// Evaluation by evaluator processes: the learner never pauses training to evaluate.
+///
+/// When the env steps pass an evaluation mark, the learner opens a request, which every weights
+/// message carries until an evaluator reports on one of them: an evaluator that missed some
+/// publications (PUB drops, or it was busy) still sees it, and the mark tells it whether it has
+/// evaluated that request already. Reports are accepted only for publications that carried a
+/// request (``RequestedEvaluations``), with the episode count asked for. At the end, the learner
+/// asks for the final evaluation with its last weights and waits for it, for a bounded time.
+struct EvaluationSchedule {
+    let every: Int
+    let episodes: Int
+    let finalEpisodes: Int
+    let seed: UInt64
+    /// `--until-return`: the run stops at the first evaluation that reaches it.
+    let untilReturn: Double?
+    /// The return that counts as solving the environment (nil: none).
+    let solvedReturn: Double?
+
+    /// The env steps at which the next request opens.
+    private(set) var nextAt: Int
+    /// The request the next publications carry; nil once an evaluation at or past its mark arrived.
+    private(set) var open: EvaluationRequest?
+    /// Whether the open request went out yet (its first publication's actor is kept first).
+    private var openPublished = false
+    /// The mark of the newest evaluation recorded; older (or repeated) ones are not recorded again.
+    private var lastRecordedMark: UInt64 = 0
+    /// The final evaluation, once reported.
+    private(set) var final: EvaluationResult?
+    private(set) var evaluations: [EvaluationResult] = []
+    private(set) var solvedAt: SolvedAt?
+    /// With `--until-return`: the actor of each recent publication that carried a request, by version,
+    /// and the version whose evaluation reached the target. Training goes on while an evaluator plays,
+    /// so the last weights are a few hundred updates past the approved ones; the run ends with these.
+    private var actors = KeptActors()
+    private(set) var approvedVersion: UInt64?
+
+    init(configuration c: TrainingConfiguration, untilReturn: Double?) {
+        every = c.evalEvery
+        episodes = c.evalEpisodes
+        finalEpisodes = c.finalEvalEpisodes
+        seed = c.evalSeed
+        solvedReturn = c.solvedReturn
+        self.untilReturn = untilReturn
+        nextAt = c.evalEvery
+    }
+
+    /// Whether the env steps passed the next mark.
+    func isDue(envSteps: Int) -> Bool { envSteps >= nextAt }
+
+    /// Opens the request for the mark the env steps passed; the next publications carry it.
+    mutating func openRequest(envSteps: Int) {
+        let mark = UInt64(nextAt)
+        nextAt = saturatingAdd(envSteps / every * every, every)
+        open = EvaluationRequest(mark: mark, episodes: episodes, seed: seed)
+        openPublished = false
+    }
+
+    /// Opens the final request, with the last weights.
+    mutating func openFinal(envSteps: Int) {
+        open = EvaluationRequest(mark: UInt64(envSteps), episodes: finalEpisodes, seed: seed, isFinal: true)
+    }
+
+    mutating func closeFinal() { open = nil }
+
+    /// The publication `version` carried the open request: keeps its actor when `--until-return` may approve it.
+    mutating func published(version: UInt64, actor: () -> [Float]) {
+        guard untilReturn != nil, let open, !open.isFinal else { return }
+        actors.keep(actor(), version: version, first: !openPublished)
+        openPublished = true
+    }
+
+    /// What an evaluator's report, already matched to its request, did.
+    enum Recorded {
+        case final
+        /// A second evaluator's copy, or a report that arrived after a newer one.
+        case stale
+        /// A new point of the eval history; `solved` when it first reached the solved return.
+        case recorded(EvaluationResult, solved: Bool)
+    }
+
+    mutating func record(_ report: EvaluationReport, requested: RequestedEvaluation) -> Recorded {
+        let result = EvaluationResult(envSteps: Int(clamping: report.publication.envSteps), wallSeconds: requested.wallSeconds,
+                                      returns: report.returns)
+        if report.isFinal {
+            if final == nil { final = result }
+            return .final
+        }
+        guard requested.request.mark > lastRecordedMark else { return .stale }
+        lastRecordedMark = requested.request.mark
+        if let open, open.mark <= requested.request.mark { self.open = nil }
+        evaluations.append(result)
+        if let untilReturn, result.meanReturn >= untilReturn, approvedVersion == nil { approvedVersion = report.publication.version }
+        guard solvedAt == nil, let target = solvedReturn, result.meanReturn >= target else { return .recorded(result, solved: false) }
+        solvedAt = SolvedAt(envSteps: result.envSteps, wallSeconds: result.wallSeconds)
+        return .recorded(result, solved: true)
+    }
+
+    /// Whether the latest evaluation reached `--until-return`.
+    var reachedTarget: Bool {
+        guard let untilReturn, let last = evaluations.last else { return false }
+        return last.meanReturn >= untilReturn
+    }
+
+    /// The actor state published as `version`, if still kept.
+    func actor(version: UInt64) -> [Float]? { actors.state(version: version) }
+
+    /// Continues a resumed run: its history, and the next mark after its env steps.
+    mutating func resume(evaluations: [EvaluationResult], solvedAt: SolvedAt?, envSteps: Int) {
+        self.evaluations = evaluations
+        self.solvedAt = solvedAt
+        nextAt = saturatingAdd(envSteps / every * every, every)
+        lastRecordedMark = UInt64(envSteps / every * every)
+    }
+}
+
+/// Actor states of recent publications that carried a request, up to 32 MiB. Every publication while
+/// a request is open carries it (dozens while an evaluator plays), and the evaluator takes whichever
+/// is newest when it is free: an evaluator that is free when a request opens evaluates its first
+/// one, however many follow while it plays, so the last few firsts are kept before any other.
+struct KeptActors {
+    static let floatsLimit = 8 << 20
+    private var actors: [UInt64: [Float]] = [:]
+    private var floats = 0
+    private var firsts: [UInt64] = []
+
+    mutating func keep(_ parameters: [Float], version: UInt64, first: Bool) {
+        guard parameters.count <= Self.floatsLimit / 2 else { return }
+        if first {
+            firsts.append(version)
+            if firsts.count > 4 { firsts.removeFirst() }
+        }
+        while floats + parameters.count > Self.floatsLimit,
+              let oldest = actors.keys.filter({ !firsts.contains($0) }).min() ?? actors.keys.min() {
+            floats -= actors.removeValue(forKey: oldest)?.count ?? 0
+        }
+        actors[version] = parameters
+        floats += parameters.count
+    }
+
+    func state(version: UInt64) -> [Float]? { actors[version] }
+}
+
+/// a + b, or Int.max where that overflows (schedules far in the future).
+func saturatingAdd(_ a: Int, _ b: Int) -> Int {
+    let (sum, overflow) = a.addingReportingOverflow(b)
+    return overflow ? (b > 0 ? .max : .min) : sum
+}

@@ -1,0 +1,73 @@
+/// A message as a transport hands it over: its bytes, valid as long as the message is kept.
+public struct ReceivedMessage {
+    private let owner: AnyObject
+    private let bytes: UnsafeRawBufferPointer
+
+    /// `bytes` stay valid while `owner` lives (a libzmq message, or an in-memory copy).
+    public init(owner: AnyObject, bytes: UnsafeRawBufferPointer) {
+        self.owner = owner
+        self.bytes = bytes
+    }
+
+    public var count: Int { bytes.count }
+
+    public func withUnsafeBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
+        defer { withExtendedLifetime(owner) {} }
+        return try body(bytes)
+    }
+}
+
+/// What a peer did on the learner's publishing side.
+public enum SubscriptionEvent: Equatable, Sendable {
+    /// A subscriber asked for everything: what every worker does when it connects.
+    case subscribe
+    /// A subscriber left.
+    case unsubscribe
+    /// Anything else a peer sent there (no worker does): what it sent and from where.
+    case other(address: String, byteCount: Int)
+}
+
+/// What a wait found ready.
+public struct Readiness: Equatable, Sendable {
+    /// A message can be received.
+    public var canReceive: Bool
+    /// (Learner) a subscription event is waiting; (worker) a send would go through.
+    public var other: Bool
+
+    public init(canReceive: Bool, other: Bool) {
+        self.canReceive = canReceive
+        self.other = other
+    }
+
+    public static let nothing = Readiness(canReceive: false, other: false)
+}
+
+/// The learner's two endpoints as its core sees them: messages from workers in, publications out.
+/// ZeroMQ's PULL and XPUB sockets in production (the Learner module); ``InMemoryNetwork`` in tests.
+public protocol LearnerTransport: AnyObject {
+    /// The next message a worker sent, without waiting; nil when none is queued.
+    func receive() throws -> ReceivedMessage?
+    /// The next event on the publishing side, without waiting.
+    func receiveSubscriptionEvent() -> SubscriptionEvent?
+    /// Lets the subscriber whose ``SubscriptionEvent/subscribe`` was just received have publications.
+    func acceptSubscription()
+    /// Sends to every subscriber without waiting; one whose queue is full misses it.
+    func publish(_ bytes: [UInt8]) throws
+    /// Cuts off every connection from `address` on the publishing side; returns how many there were.
+    func disconnect(address: String) -> Int
+    /// Open connections on the publishing side.
+    var subscriberCount: Int { get }
+    /// Waits at most `seconds` for a worker's message (`canReceive`) or a subscription event (`other`).
+    func wait(seconds: Double) throws -> Readiness
+}
+
+/// A worker's two connections to the learner as its core sees them.
+public protocol WorkerTransport: AnyObject {
+    /// Hands `bytes` over without waiting; false while the learner cannot take them (its queue is
+    /// full, or no learner is connected): nothing is dropped, the caller tries again.
+    func send(_ bytes: UnsafeRawBufferPointer) throws -> Bool
+    /// The next message the learner published, without waiting.
+    func receive() throws -> ReceivedMessage?
+    /// Waits at most `seconds` for a publication (`canReceive`) or, when `sending`, for room to send (`other`).
+    func wait(seconds: Double, sending: Bool) throws -> Readiness
+}
