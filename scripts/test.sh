@@ -10,4 +10,7 @@ swift test -c release -Xswiftc -enable-testing "$@"
 # gymnasium environments, beside Swift workers (python/tests/test_processes.py), using the build above.
 [ -x .build/pyvenv/bin/python ] || python3 -m venv .build/pyvenv
 .build/pyvenv/bin/pip install --quiet --disable-pip-version-check "./python[test]"
+# The package is typed (py.typed) and checked as it is shipped: ruff's lints, then mypy --strict (python/pyproject.toml).
+.build/pyvenv/bin/ruff check python
+(cd python && ../.build/pyvenv/bin/mypy)
 DDPG_BIN=.build/release/ddpg DDPG_REQUIRE_PROCESS_TESTS=1 .build/pyvenv/bin/python -m pytest python/tests

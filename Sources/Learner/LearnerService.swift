@@ -28,12 +28,18 @@ public final class LearnerService {
         do {
             let core = try LearnerCore(configuration: configuration, environment: environment, transport: transport, clock: SystemClock(),
                                        logger: logger, monitoring: monitoring, checkpoints: checkpoints,
-                                       stopRequested: { ShutdownSignal.isRequested })
+                                       stopRequested: Self.stopRequest)
             return LearnerService(core: core, transport: transport)
         } catch {
             transport.close()
             throw error
         }
+    }
+
+    /// SIGINT/SIGTERM, told apart from the death of the `ddpg launch` this learner was started by.
+    private static func stopRequest() -> StopRequest? {
+        guard ShutdownSignal.isRequested else { return nil }
+        return ParentWatch.parentExited ? .launcherExited : .signal
     }
 
     private init(core: LearnerCore, transport: ZeroMQLearnerTransport) {

@@ -94,7 +94,8 @@ struct EvaluationSchedule {
         lastRecordedMark = requested.request.mark
         if let open, open.mark <= requested.request.mark { self.open = nil }
         evaluations.append(result)
-        if let untilReturn, result.meanReturn >= untilReturn, approvedVersion == nil { approvedVersion = report.publication.version }
+        // The newest evaluation that reaches the target approves its weights: the run stops on it.
+        if let untilReturn, result.meanReturn >= untilReturn { approvedVersion = report.publication.version }
         guard solvedAt == nil, let target = solvedReturn, result.meanReturn >= target else { return .recorded(result, solved: false) }
         solvedAt = SolvedAt(envSteps: result.envSteps, wallSeconds: result.wallSeconds)
         return .recorded(result, solved: true)

@@ -16,6 +16,15 @@ public struct LearnerStopped: Error, CustomStringConvertible {
     public var description: String { "stopped before any worker said hello; nothing was trained" }
 }
 
+/// Why the learner was asked to stop from outside.
+public enum StopRequest: String, Sendable {
+    /// SIGINT or SIGTERM: the run ends as usual, with its final evaluation and drain.
+    case signal
+    /// The launcher that started this learner is gone: its evaluator and workers are stopping with
+    /// it, and nobody would wait for a final evaluation.
+    case launcherExited = "launcher_exited"
+}
+
 /// Makes the learner loop (the data store, its agent and when it trains) for an environment.
 public typealias TrainingLoopFactory = (EnvironmentSpec, LearnerConfiguration) throws -> any TrainingLoop
 
@@ -56,7 +65,7 @@ public final class LearnerCore {
     public init(configuration: LearnerConfiguration, environment: LearnerEnvironment, transport: any LearnerTransport,
                 clock: any RunClock, learnerId: UInt64 = UInt64.random(in: 1...UInt64.max), logger: Logger = Logger(label: "ddpg.learner"),
                 monitoring: LearnerMonitoring = LearnerMonitoring(), checkpoints: CheckpointWriter? = nil,
-                stopRequested: @escaping () -> Bool = { false }, makeLoop: @escaping TrainingLoopFactory = LearnerCore.replayLoop) throws {
+                stopRequested: @escaping () -> StopRequest? = { nil }, makeLoop: @escaping TrainingLoopFactory = LearnerCore.replayLoop) throws {
         context = LearnerContext(transport: transport, clock: clock, logger: logger, monitoring: monitoring, learnerId: learnerId,
                                  stopRequested: stopRequested)
         self.configuration = configuration
@@ -116,7 +125,7 @@ public final class LearnerCore {
     /// Announces itself (workers greet a learner they heard), and reads one message: a hello it can
     /// learn from starts the run and is then handled as any hello is; anything else is counted.
     private func discoveryTurn() throws -> Turn {
-        if context.stopRequested() { throw LearnerStopped() }
+        if context.stopRequested() != nil { throw LearnerStopped() }
         let now = context.clock.now
         if context.serviceSubscriptions(now: now, rejections: &rejections) { nextAnnounceAt = now }
         if now >= nextAnnounceAt {
@@ -165,7 +174,7 @@ struct LearnerContext {
     let monitoring: LearnerMonitoring
     /// Identifies this learner's run of versions to the workers.
     let learnerId: UInt64
-    let stopRequested: () -> Bool
+    let stopRequested: () -> StopRequest?
 
     var metrics: LearnerMetrics { monitoring.metrics }
 

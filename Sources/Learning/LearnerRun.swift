@@ -93,7 +93,7 @@ final class LearnerRun {
     /// them. The transport keeps receiving meanwhile, so ingest never waits on a long training phase,
     /// and the loop alone decides when the learner stops reading (the queues then push back).
     private func trainingTurn(subscriptionWaiting: Bool) throws -> LearnerCore.Turn {
-        if context.stopRequested() { stopReason = "signal" }
+        if let request = context.stopRequested() { stopReason = request.rawValue }
         if stopReason == nil {
             // Every few milliseconds, not per message: subscriptions are rare, and libzmq takes in
             // new ones only during calls on its socket, a bounded number each.
@@ -155,6 +155,12 @@ final class LearnerRun {
         board.stopTraining(ratio: loop.observedRatio)
         logger.info("stopping (\(reason)) at \(envSteps) env steps (\(ledger.transitionsAccepted) transitions in this run) and \(agent.updateCount) updates")
         if reason == "until_return" { restoreApprovedActor() }
+        if reason == StopRequest.launcherExited.rawValue {
+            // Its evaluator was started by the same launcher and is stopping too: waiting for an evaluation it
+            // will not play, for as long as it counts as connected (10 s of silence), held a killed launcher's learner 10 s.
+            logger.notice("the launcher exited: stopping without a final evaluation")
+            return beginDraining()
+        }
         guard evaluatorsConnected > 0 else {
             logger.warning("no evaluator connected: this run has no final evaluation (start one with `ddpg worker --evaluator`)")
             return beginDraining()

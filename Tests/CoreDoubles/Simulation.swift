@@ -22,8 +22,8 @@ public final class Simulation {
     public private(set) var summary: LearnerSummary?
     public private(set) var workers: [SimulatedWorker] = []
     private var learnerWake = 0.0
-    /// Set to ask the learner to stop, as SIGTERM does.
-    public var learnerStopRequested = false
+    /// Set to ask the learner to stop, as SIGTERM (or its launcher's death) does.
+    public var learnerStopRequest: StopRequest?
     /// What the learner and the workers logged at `.notice` and above, in order (for assertions on warnings).
     public let log = CapturedLog()
 
@@ -36,7 +36,7 @@ public final class Simulation {
         let transport = network.bindLearner()
         let core = try LearnerCore(configuration: configuration, environment: environment, transport: transport, clock: clock,
                                    learnerId: learnerId, logger: log.logger("learner"),
-                                   stopRequested: { [unowned self] in learnerStopRequested }, makeLoop: makeLoop)
+                                   stopRequested: { [unowned self] in learnerStopRequest }, makeLoop: makeLoop)
         learner = core
         learnerTransport = transport
         summary = nil

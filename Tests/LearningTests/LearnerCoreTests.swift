@@ -241,4 +241,41 @@ struct LearnerCoreTests {
         #expect(summary.workers.first { $0.workerId == 1 }?.finished == false)
         #expect(sim.log.contains("workers [1] did not finish within the drain period"))
     }
+
+    @Test("after its launcher exits, a learner does not wait for a final evaluation: an evaluator killed with the launcher held it 10 s",
+          arguments: [StopRequest.launcherExited, .signal])
+    func launcherExited(request: StopRequest) throws {
+        let sim = Simulation()
+        let agents = Fixture.Agents()
+        let workers = try Fixture.fleet(sim, learner: Fixture.learner(maxEnvSteps: 100_000), agents: agents)
+        try sim.run(until: { (agents.made.first?.updateCount ?? 0) >= 500 })
+        sim.kill(workers[2])  // the evaluator: gone without a goodbye
+        sim.learnerStopRequest = request
+        let stopped = sim.clock.now
+        let summary = try sim.runToEnd()
+        #expect(summary.stopReason == request.rawValue)
+        if request == .launcherExited {
+            #expect(sim.clock.now - stopped < 3.5, "stops within the drain: \(sim.clock.now - stopped) s")
+            #expect(sim.log.contains("the launcher exited: stopping without a final evaluation"))
+        } else {
+            // A plain SIGTERM still asks a connected evaluator for the final evaluation, until it has been silent for 10 s.
+            #expect(sim.clock.now - stopped > 9, "waits for the evaluator as long as it counts as connected: \(sim.clock.now - stopped) s")
+            #expect(sim.log.contains("no final evaluation: the evaluators left"))
+        }
+        #expect(summary.run.finalEval == nil)
+    }
+
+    @Test("a worker whose buffer holds more than one message may carry splits it: no message is rejected, every transition arrives")
+    func oversizedBufferIsSplit() throws {
+        let sim = Simulation()
+        // 4,096 rows a message (the protocol's most) and 3 environments a step: the buffer reaches 4,098 before it is sent.
+        try sim.startLearner(configuration: Fixture.learner(maxEnvSteps: 6 * 4_096) { $0.learner.ingestOnly = true },
+                             environment: LearnerEnvironment(spec: Fixture.spec), makeLoop: Fixture.fakeLoop())
+        let worker = sim.startWorker(Fixture.worker(0) { $0.transitionsPerMessage = 4_096; $0.environments = 3; $0.flushMilliseconds = 10_000 },
+                                     session: 0x10)
+        let summary = try sim.runToEnd()
+        #expect(summary.messagesRejected.isEmpty, "\(summary.messagesRejected)")
+        #expect(summary.transitionsSent["0"] == UInt64(summary.transitionsReceived) && summary.transitionsReceived >= 6 * 4_096)
+        #expect(worker.report.map { $0.messagesSent > 6 } == true)
+    }
 }

@@ -3,6 +3,8 @@ mapped onto the action bounds."""
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 
 from .wire import EnvironmentSpec, Weights
@@ -35,7 +37,7 @@ class NumpyActor:
         # Per hidden layer when normalized: (gain, shift, running mean, running variance), the last two for batch normalization.
         self.norms: list[tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]] = []
         offset = 0
-        for index, (inputs, outputs) in enumerate(zip(sizes, sizes[1:])):
+        for index, (inputs, outputs) in enumerate(pairwise(sizes)):
             w = parameters[offset:offset + inputs * outputs].reshape(inputs, outputs)
             offset += inputs * outputs
             b = parameters[offset:offset + outputs]
@@ -70,4 +72,5 @@ class NumpyActor:
         out = h @ w
         out += b
         np.tanh(out, out=out)
-        return out * self.scale + self.bias
+        actions: np.ndarray = out * self.scale + self.bias
+        return actions

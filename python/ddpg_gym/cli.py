@@ -8,7 +8,8 @@ import logging
 import socket
 import sys
 import time
-from typing import Callable, Optional, Sequence, TypeVar
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from .worker import GymWorker, StopFlag, WorkerConfig
 
@@ -23,7 +24,7 @@ def read_key(path: str, flag: str) -> str:
         with open(path) as f:
             lines = [line.strip() for line in f]
     except OSError as error:
-        raise SystemExit(f"{flag}: cannot read '{path}': {error.strerror}")
+        raise SystemExit(f"{flag}: cannot read '{path}': {error.strerror}") from None
     key = next((line for line in lines if line and not line.startswith("#")), "")
     if len(key) != 40 or not set(key) <= Z85:
         raise SystemExit(f"{flag}: '{path}' holds no CURVE key (40 Z85 characters, as `ddpg keys generate` writes)")
@@ -146,7 +147,7 @@ def resolve(host: str, timeout: float, stop: StopFlag) -> None:
         except socket.gaierror as error:
             temporary = error.errno in (socket.EAI_AGAIN, socket.EAI_NONAME)
             if not temporary or time.monotonic() >= deadline or stop:
-                raise SystemExit(f"--learner: cannot resolve '{host}' ({error.strerror})")
+                raise SystemExit(f"--learner: cannot resolve '{host}' ({error.strerror})") from None
             if time.monotonic() >= next_warning:
                 logging.getLogger("ddpg.gym_worker").warning("cannot resolve learner host '%s' (%s); retrying", host, error.strerror)
                 next_warning = time.monotonic() + 5
@@ -163,12 +164,12 @@ def checked_environment(env_id: str, build: Callable[[], T]) -> T:
     try:
         return build()
     except EnvironmentError_ as error:
-        raise SystemExit(f"--env: {error}")
+        raise SystemExit(f"--env: {error}") from None
     except (gym.error.Error, ImportError) as error:
-        raise SystemExit(f"--env: cannot make '{env_id}': {error}")
+        raise SystemExit(f"--env: cannot make '{env_id}': {error}") from None
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     p = parser()
     args = p.parse_args(argv)
     level = {"trace": logging.DEBUG, "notice": logging.INFO}.get(args.log_level, getattr(logging, args.log_level.upper(), logging.INFO))
@@ -176,7 +177,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         import gymnasium  # noqa: F401
     except ImportError:
-        raise SystemExit("ddpg-gym-worker needs gymnasium: pip install gymnasium (and gymnasium[mujoco] for the MuJoCo environments)")
+        raise SystemExit("ddpg-gym-worker needs gymnasium: pip install gymnasium (and gymnasium[mujoco] for the MuJoCo environments)") from None
     if args.describe:
         from .spec import describe
 

@@ -11,8 +11,6 @@ message's acknowledgement covers it. The Swift worker's `CreditWindow` is the sa
 
 from __future__ import annotations
 
-from typing import Optional
-
 STALL_SECONDS = 1.0
 
 
@@ -40,7 +38,7 @@ class CreditWindow:
         if self.credit > 0:
             self._unacknowledged.append((sequence, count))
 
-    def announced(self, credit: int, next_sequence: Optional[int], now: float) -> None:
+    def announced(self, credit: int, next_sequence: int | None, now: float) -> None:
         """Takes an announcement of the greeted learner: its credit, and this session's next sequence if listed."""
         self.credit = credit
         if next_sequence is None or next_sequence <= self.acknowledged_sequence:

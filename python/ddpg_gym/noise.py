@@ -11,7 +11,7 @@ def effective_sigma(sigma: float, worker_id: int, workers: int, alpha: float = 1
         return sigmas[worker_id % len(sigmas)]
     if workers <= 1:
         return sigma
-    return sigma ** (1 + alpha * (worker_id % workers) / (workers - 1))
+    return float(sigma ** (1 + alpha * (worker_id % workers) / (workers - 1)))
 
 
 class Noise:
@@ -30,9 +30,11 @@ class Noise:
         if self.kind == "none":
             return np.zeros_like(self.state)
         if self.kind == "gaussian":
-            return self.sigma * self.rng.standard_normal(self.state.shape)
+            sample: np.ndarray = self.sigma * self.rng.standard_normal(self.state.shape)
+            return sample
         self.state += self.theta * -self.state * self.dt + self.sigma * np.sqrt(self.dt) * self.rng.standard_normal(self.state.shape)
-        return self.state.copy()
+        drawn: np.ndarray = self.state.copy()
+        return drawn
 
     def reset(self, index: int) -> None:
         """Restarts environment `index`'s OU process at its mean, at the start of its episode."""

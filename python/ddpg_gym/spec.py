@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 
@@ -62,7 +62,7 @@ def _f32_outward(values: np.ndarray, down: bool) -> np.ndarray:
     return rounded
 
 
-def _episode_limit(env: Any) -> Optional[int]:
+def _episode_limit(env: Any) -> int | None:
     spec = getattr(env, "spec", None)
     limit = getattr(spec, "max_episode_steps", None)
     if limit is None and hasattr(env, "envs"):
@@ -70,7 +70,7 @@ def _episode_limit(env: Any) -> Optional[int]:
     return int(limit) if limit else None
 
 
-def describe(env_id: str) -> dict:
+def describe(env_id: str) -> dict[str, Any]:
     """What `ddpg launch` asks before it starts Python workers: the spec, and gymnasium's solved threshold."""
     import gymnasium as gym
 
@@ -80,7 +80,9 @@ def describe(env_id: str) -> dict:
         threshold = getattr(env.spec, "reward_threshold", None)
     finally:
         env.close()
-    bound = lambda a: [float(x) for x in a]  # noqa: E731
+    def bound(values: np.ndarray) -> list[float]:
+        return [float(x) for x in values]
+
     return {"id": spec.id, "observation_size": spec.observation_size, "action_size": spec.action_size,
             "observation_low": bound(np.maximum(spec.observation_low, -1e6)), "observation_high": bound(np.minimum(spec.observation_high, 1e6)),
             "action_low": bound(spec.action_low), "action_high": bound(spec.action_high),

@@ -48,9 +48,3 @@ class TransitionBuffer:
     def rows(self, start: int, end: int) -> tuple[np.ndarray, ...]:
         return (self.observations[start:end], self.actions[start:end], self.rewards[start:end], self.discounts[start:end],
                 self.next_observations[start:end], self.terminated[start:end], self.truncated[start:end])
-
-    def remove_first(self, n: int) -> None:
-        keep = self.count - n
-        for a in (self.observations, self.actions, self.rewards, self.discounts, self.next_observations, self.terminated, self.truncated):
-            a[:keep] = a[n:self.count].copy()
-        self.count = keep

@@ -11,7 +11,8 @@ from __future__ import annotations
 import math
 import struct
 from dataclasses import dataclass, field
-from typing import Optional, Union
+from itertools import pairwise
+from typing import Any
 
 import numpy as np
 
@@ -65,7 +66,9 @@ class EnvironmentSpec:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, EnvironmentSpec):
             return NotImplemented
-        same = lambda a, b: a.shape == b.shape and a.tobytes() == b.tobytes()  # noqa: E731 (bitwise: inf and -0.0 count)
+        def same(a: np.ndarray, b: np.ndarray) -> bool:  # bitwise: inf and -0.0 count
+            return a.shape == b.shape and a.tobytes() == b.tobytes()
+
         return (self.id == other.id and same(self.observation_low, other.observation_low)
                 and same(self.observation_high, other.observation_high) and same(self.action_low, other.action_low)
                 and same(self.action_high, other.action_high) and self.max_episode_steps == other.max_episode_steps
@@ -156,7 +159,7 @@ class Weights:
     action_low: np.ndarray
     action_high: np.ndarray
     parameters: np.ndarray  # float32, layer by layer: weights (inputs × outputs, row-major), biases, gains and shifts; then statistics
-    evaluation_request: Optional[EvaluationRequest] = None
+    evaluation_request: EvaluationRequest | None = None
     normalization: str = "none"  # of the hidden layers: "none", "layer" or "batch"
 
 
@@ -181,7 +184,7 @@ class Shutdown:
     pass
 
 
-Message = Union[Hello, Transitions, EpisodeReport, WorkerStatus, EvaluationReport, Weights, Announce, Shutdown]
+Message = Hello | Transitions | EpisodeReport | WorkerStatus | EvaluationReport | Weights | Announce | Shutdown
 
 
 def max_transitions_per_message(observation_size: int, action_size: int) -> int:
@@ -196,7 +199,7 @@ NORMALIZATIONS = {0: "none", 1: "layer", 2: "batch"}
 def parameter_count(layer_sizes: list[int], normalization: str = "none") -> int:
     """Dense weights and biases; γ and β of each normalized hidden layer; batch normalization's running means and variances."""
     hidden = sum(layer_sizes[1:-1])
-    return (sum((i + 1) * o for i, o in zip(layer_sizes, layer_sizes[1:])) + (2 * hidden if normalization != "none" else 0)
+    return (sum((i + 1) * o for i, o in pairwise(layer_sizes)) + (2 * hidden if normalization != "none" else 0)
             + (2 * hidden if normalization == "batch" else 0))
 
 
@@ -264,7 +267,7 @@ class _Reader:
     def __init__(self, data: bytes, offset: int) -> None:
         self.data, self.offset = data, offset
 
-    def take(self, fmt: str) -> tuple:
+    def take(self, fmt: str) -> tuple[Any, ...]:
         size = struct.calcsize(fmt)
         if self.offset + size > len(self.data):
             raise ProtocolError("length_mismatch", f"message ends inside a {size}-byte field at offset {self.offset}")
@@ -276,7 +279,7 @@ class _Reader:
         end = self.offset + 4 * count
         if end > len(self.data):
             raise ProtocolError("length_mismatch", f"message ends inside {count} floats at offset {self.offset}")
-        values = np.frombuffer(self.data, dtype="<f4", count=count, offset=self.offset).copy()
+        values: np.ndarray = np.frombuffer(self.data, dtype="<f4", count=count, offset=self.offset).copy()
         self.offset = end
         return values
 

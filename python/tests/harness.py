@@ -10,8 +10,9 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any
 
 import pytest
 
@@ -42,8 +43,9 @@ def free_ports(n: int) -> list[int]:
 class Child:
     """A process whose standard error goes to a file, killed at the end of the test if still running."""
 
-    def __init__(self, arguments: list[str], log: Path, env: Optional[dict] = None) -> None:
+    def __init__(self, arguments: list[str], log: Path, env: dict[str, str] | None = None) -> None:
         self.log = log
+        self.arguments = arguments
         self.process = subprocess.Popen(arguments, stdout=subprocess.DEVNULL, stderr=open(log, "w"), env=env)
 
     def text(self) -> str:
@@ -54,7 +56,7 @@ class Child:
             return self.process.wait(timeout)
         except subprocess.TimeoutExpired:
             self.process.kill()
-            raise AssertionError(f"{self.process.args[:3]} did not exit within {timeout} s; its log:\n{self.text()[-3000:]}")
+            raise AssertionError(f"{self.arguments[:3]} did not exit within {timeout} s; its log:\n{self.text()[-3000:]}") from None
 
     def kill(self) -> None:
         if self.process.poll() is None:
@@ -73,15 +75,16 @@ def gym_worker_args(ports: list[int], worker: int, *extra: str) -> list[str]:
             "--worker-id", str(worker), "--seed", str(worker + 1), *extra]
 
 
-def status(ports: list[int]) -> Optional[dict]:
+def status(ports: list[int]) -> dict[str, Any] | None:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{ports[2]}/status", timeout=2) as response:
-            return json.load(response)
+            document: dict[str, Any] = json.load(response)
+            return document
     except OSError:
         return None
 
 
-def wait_for_status(ports: list[int], what: str, predicate: Callable[[dict], bool], timeout: float = 60) -> dict:
+def wait_for_status(ports: list[int], what: str, predicate: Callable[[dict[str, Any]], bool], timeout: float = 60) -> dict[str, Any]:
     deadline, last = time.monotonic() + timeout, None
     while time.monotonic() < deadline:
         last = status(ports)
@@ -92,7 +95,8 @@ def wait_for_status(ports: list[int], what: str, predicate: Callable[[dict], boo
 
 
 def summary(run: Path) -> dict[str, Any]:
-    return json.loads((run / "summary.json").read_text())
+    document: dict[str, Any] = json.loads((run / "summary.json").read_text())
+    return document
 
 
 def assert_exact_accounting(s: dict[str, Any]) -> None:

@@ -15,8 +15,18 @@ import sys
 import time
 from pathlib import Path
 
-from harness import (DDPG, HERE, Child, assert_exact_accounting, free_ports, gym_worker_args, learner_args, require_ddpg, summary,
-                     wait_for_status)
+from harness import (
+    DDPG,
+    HERE,
+    Child,
+    assert_exact_accounting,
+    free_ports,
+    gym_worker_args,
+    learner_args,
+    require_ddpg,
+    summary,
+    wait_for_status,
+)
 
 require_ddpg()
 

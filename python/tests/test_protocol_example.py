@@ -17,7 +17,7 @@ def page_example() -> str:
     section = page[page.index("## Workers in Python"):]
     blocks = re.findall(r"```python\n(.*?)```", section, re.S)
     assert blocks, "PROTOCOL.md has a Python example in 'Workers in Python'"
-    return blocks[0]
+    return str(blocks[0])
 
 
 def test_the_pages_example_feeds_a_learner(tmp_path: Path, children: list[Child]) -> None:

@@ -19,7 +19,7 @@ NAMES = sorted(p.stem for p in GOLDEN.glob("*.bin"))
 
 
 def floats(values: list[Any]) -> np.ndarray:
-    return np.array([float(v) if not isinstance(v, str) else float(v) for v in values], dtype="<f4")
+    return np.array([float(v) for v in values], dtype="<f4")
 
 
 def build(fields: dict[str, Any]) -> wire.Message:
@@ -70,7 +70,7 @@ def same(a: Any, b: Any) -> bool:
     if hasattr(a, "__dataclass_fields__"):
         return type(a) is type(b) and all(same(getattr(a, f), getattr(b, f)) for f in a.__dataclass_fields__)
     if isinstance(a, list):
-        return isinstance(b, list) and len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+        return isinstance(b, list) and len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
     if isinstance(a, float) and math.isnan(a):
         return isinstance(b, float) and math.isnan(b)
     return bool(a == b)

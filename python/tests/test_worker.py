@@ -10,6 +10,7 @@ import pytest
 
 from ddpg_gym import wire
 from ddpg_gym.actor import NumpyActor, ShapeError
+from ddpg_gym.adder import NStepAdder
 from ddpg_gym.cli import config_from, parser, read_key, worker_id
 from ddpg_gym.noise import Noise, effective_sigma
 from ddpg_gym.spec import EnvironmentError_, _f32_outward, spec_of, wire_id
@@ -103,29 +104,31 @@ def test_float64_bounds_round_outward() -> None:
     assert wire_id("gym_envs:PendulumPy-v1") == "PendulumPy-v1"
 
 
-def test_buffer_keeps_order_when_sent_in_parts() -> None:
+def test_buffer_gives_rows_in_order() -> None:
     buffer = TransitionBuffer(8, 2, 1)
     for i in range(5):
         buffer.extend(np.full((1, 2), i), np.full((1, 1), i), np.array([i]), np.array([0.5 + i / 10]), np.full((1, 2), i + 1),
                       np.array([False]), np.array([i == 4]))
-    buffer.remove_first(3)
-    assert buffer.count == 2
-    assert buffer.rewards[:2].tolist() == [3, 4] and buffer.truncated[:2].tolist() == [False, True]
-    assert buffer.discounts[:2].tolist() == pytest.approx([0.8, 0.9])
+    _, _, rewards, discounts, _, _, truncated = buffer.rows(3, 5)
+    assert buffer.count == 5
+    assert rewards.tolist() == [3, 4] and truncated.tolist() == [False, True]
+    assert discounts.tolist() == pytest.approx([0.8, 0.9])
 
 
 def test_n_step_rows_come_through_each_environments_adder() -> None:
     """Two environments, 2-step returns: rows appear once an environment has two steps, or when its episode ends."""
     worker = GymWorker(WorkerConfig(transitions_port=1, weights_port=2, envs_per_worker=2, n_step=2, gamma=0.5))
+    adders = [NStepAdder(2, 0.5) for _ in range(2)]
+    buffer = worker.session.buffer
     try:
         def step(t: int, truncated: list[bool]) -> None:
             o = np.array([[1, 0, t], [0, 1, t]], np.float32)
-            worker._add(o, np.zeros((2, 1), np.float32), np.array([-1.0, -2.0]), o / 2, np.zeros(2, bool), np.array(truncated))
+            worker._add(adders, o, np.zeros((2, 1), np.float32), np.array([-1.0, -2.0]), o / 2, np.zeros(2, bool), np.array(truncated))
         step(0, [False, True])   # environment 1's one-step episode ends: one row, discount γ
-        assert worker.buffer.count == 1 and worker.buffer.discounts[0] == pytest.approx(0.5) and worker.buffer.rewards[0] == -2
+        assert buffer.count == 1 and buffer.discounts[0] == pytest.approx(0.5) and buffer.rewards[0] == -2
         step(1, [False, False])  # environment 0 has two steps: R = −1 − 0.5, discount γ²
-        assert worker.buffer.count == 2 and worker.buffer.rewards[1] == pytest.approx(-1.5) and worker.buffer.discounts[1] == 0.25
-        assert worker.buffer.observations[1, 2] == 0 and worker.buffer.next_observations[1, 2] == 0.5
+        assert buffer.count == 2 and buffer.rewards[1] == pytest.approx(-1.5) and buffer.discounts[1] == 0.25
+        assert buffer.observations[1, 2] == 0 and buffer.next_observations[1, 2] == 0.5
     finally:
         worker.close()
 
@@ -148,9 +151,9 @@ def test_rows_the_learner_would_reject_are_dropped_and_counted() -> None:
     worker = GymWorker(WorkerConfig(transitions_port=1, weights_port=2))
     try:
         o = np.array([[1, 0, 0], [np.nan, 0, 0], [0, 1, 9]], np.float32)  # 9 > θ̇'s bound of 8
-        worker._buffer(o, np.zeros((3, 1), np.float32), np.array([-1.0, -1.0, -1.0]), np.full(3, 0.99, np.float32),
-                       np.zeros((3, 3), np.float32), np.zeros(3, bool), np.zeros(3, bool))
-        assert worker.buffer.count == 1 and worker.transitions_dropped == 2
+        worker.session.add(o, np.zeros((3, 1), np.float32), np.array([-1.0, -1.0, -1.0]), np.full(3, 0.99, np.float32),
+                           np.zeros((3, 3), np.float32), np.zeros(3, bool), np.zeros(3, bool))
+        assert worker.session.buffer.count == 1 and worker.session.transitions_dropped == 2
     finally:
         worker.close()
 

@@ -1,0 +1,46 @@
+"""What defines one worker process: the flags of `ddpg worker`, for gymnasium environments."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .noise import effective_sigma
+
+
+@dataclass
+class WorkerConfig:
+    env: str = "Pendulum-v1"
+    learner: str = "127.0.0.1"
+    transitions_port: int = 5555
+    weights_port: int = 5556
+    worker_id: int = 0
+    workers: int = 1
+    seed: int = 1
+    envs_per_worker: int = 1
+    vectorization: str = "sync"
+    evaluator: bool = False
+    noise: str = "gaussian"
+    noise_sigma: float = 0.2
+    noise_spread_alpha: float = 1.0
+    noise_sigmas: tuple[float, ...] = ()
+    ou_theta: float = 0.15
+    ou_dt: float = 1e-2
+    transitions_per_message: int = 64
+    flush_ms: float = 5.0
+    n_step: int = 1
+    gamma: float = 0.99
+    status_seconds: float = 1.0
+    max_env_steps: int = 0
+    send_timeout: float = 5.0
+    curve_secret_key: str | None = None  # Z85
+    learner_public_key: str | None = None  # Z85
+    stats_file: str | None = None
+    parent_pid: int | None = None
+
+    @property
+    def sigma(self) -> float:
+        return effective_sigma(self.noise_sigma, self.worker_id, self.workers, self.noise_spread_alpha, self.noise_sigmas)
+
+    def endpoint(self, port: int) -> str:
+        host = f"[{self.learner}]" if ":" in self.learner and not self.learner.startswith("[") else self.learner
+        return f"tcp://{host}:{port}"
