@@ -7,8 +7,10 @@ import pytest
 
 from ddpg_gym.adder import NStepAdder
 
+Row = tuple[float, float, float, float, bool, bool]
 
-def play(adder: NStepAdder, start: float, rewards: list[float], terminated: bool, truncated: bool) -> list[list[tuple[float, float, float, float, bool, bool]]]:
+
+def play(adder: NStepAdder, start: float, rewards: list[float], terminated: bool, truncated: bool) -> list[list[Row]]:
     """Observation t is start + t, the action its negative; the last step ends the episode as given."""
     emitted = []
     for t, reward in enumerate(rewards):
