@@ -53,6 +53,13 @@ public struct AgentConfiguration: DefaultedConfiguration, Sendable, Equatable {
 
     public init() {}
 
+    /// Records written before algorithms had settings of their own kept TD3's beside the shared ones.
+    public mutating func didDecode(from record: Decoder, presentKeys: Set<String>) throws {
+        if algorithm == TD3.id, algorithmSettings[TD3.id] == nil, let settings = try TD3.Settings(legacyRecord: record) {
+            set(settings, of: TD3.self)
+        }
+    }
+
     /// The settings of `algorithm` in this configuration: those set, or its defaults.
     public func settings<A: AgentAlgorithm>(of algorithm: A.Type) -> A.Settings {
         algorithmSettings[A.id] as? A.Settings ?? A.Settings()

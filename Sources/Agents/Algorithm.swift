@@ -13,18 +13,12 @@ public protocol AgentAlgorithm: Sendable {
     /// One line for `--help`.
     static var summary: String { get }
 
+    /// The agent, with its settings from `configuration.settings(of: Self.self)`.
     static func makeAgent<G: RandomNumberGenerator>(observationSize: Int, actionLow: [Float], actionHigh: [Float],
-                                                    configuration: AgentConfiguration, settings: Settings,
-                                                    using generator: inout G) -> any Agent
+                                                    configuration: AgentConfiguration, using generator: inout G) -> any Agent
 }
 
 extension AgentAlgorithm {
-    static func makeAgent<G: RandomNumberGenerator>(observationSize: Int, actionLow: [Float], actionHigh: [Float],
-                                                    configuration: AgentConfiguration, using generator: inout G) -> any Agent {
-        makeAgent(observationSize: observationSize, actionLow: actionLow, actionHigh: actionHigh, configuration: configuration,
-                  settings: configuration.settings(of: Self.self), using: &generator)
-    }
-
     static var defaultSettings: any AlgorithmSettings { Settings() }
 
     /// Checks `settings` as this algorithm's (another algorithm's settings count as the defaults).

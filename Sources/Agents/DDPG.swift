@@ -9,10 +9,10 @@ import Tensors
 public enum DDPG: AgentAlgorithm {
     public static let id: AlgorithmID = .ddpg
     public static let summary = "one critic, actor and targets every update"
+    public typealias Settings = NoSettings
 
     public static func makeAgent<G: RandomNumberGenerator>(observationSize: Int, actionLow: [Float], actionHigh: [Float],
-                                                           configuration: AgentConfiguration, settings: NoSettings,
-                                                           using generator: inout G) -> any Agent {
+                                                           configuration: AgentConfiguration, using generator: inout G) -> any Agent {
         DDPGAgent(observationSize: observationSize, actionLow: actionLow, actionHigh: actionHigh, configuration: configuration, using: &generator)
     }
 }

@@ -35,14 +35,27 @@ public enum TD3: AgentAlgorithm {
     }
 
     public static func makeAgent<G: RandomNumberGenerator>(observationSize: Int, actionLow: [Float], actionHigh: [Float],
-                                                           configuration: AgentConfiguration, settings: Settings,
-                                                           using generator: inout G) -> any Agent {
+                                                           configuration: AgentConfiguration, using generator: inout G) -> any Agent {
         TD3Agent(observationSize: observationSize, actionLow: actionLow, actionHigh: actionHigh, configuration: configuration, using: &generator)
     }
 }
 
 extension AlgorithmID {
     public static let td3: AlgorithmID = "td3"
+}
+
+extension TD3.Settings {
+    /// The settings as records before per-algorithm settings held them: beside the shared ones, the
+    /// smoothing noise named `target_policy_noise`. Nil when `record` holds none of them.
+    init?(legacyRecord record: Decoder) throws {
+        enum Keys: String, CodingKey { case policyDelay, targetPolicyNoise, targetNoiseClip }
+        let container = try record.container(keyedBy: Keys.self)
+        guard !container.allKeys.isEmpty else { return nil }
+        self.init()
+        policyDelay = try container.decodeIfPresent(Int.self, forKey: .policyDelay) ?? policyDelay
+        targetNoise = try container.decodeIfPresent(Float.self, forKey: .targetPolicyNoise) ?? targetNoise
+        targetNoiseClip = try container.decodeIfPresent(Float.self, forKey: .targetNoiseClip) ?? targetNoiseClip
+    }
 }
 
 /// One call to ``update(_:)`` does, on a minibatch (s, a, r, s′, d):

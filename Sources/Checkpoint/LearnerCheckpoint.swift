@@ -124,7 +124,7 @@ public struct LearnerCheckpoint: Sendable {
         let header = CheckpointHeader(
             createdAt: ISO8601DateFormatter().string(from: Date()), environment: spec.id,
             observationSize: agent.observationSize, actionSize: agent.actionSize, actionBound: agent.actionBound,
-            actorLayerSizes: [agent.observationSize] + c.actorHiddenSizes + [agent.actionSize],
+            actorLayerSizes: agent.actor.layerSizes,
             criticLayerSizes: [agent.observationSize] + c.criticHiddenSizes + [1],
             criticActionLayer: c.criticActionLayer, envSteps: progress.envSteps, updates: agent.updateCount,
             weightsVersion: progress.weightsVersion, episodes: progress.episodes, counters: agent.counters,
@@ -224,7 +224,7 @@ public struct LearnerCheckpoint: Sendable {
             throw .incompatible("observation/action sizes \(header.observationSize)/\(header.actionSize), this run has \(agent.observationSize)/\(agent.actionSize)")
         }
         let c = agent.configuration
-        let actorSizes = [agent.observationSize] + c.actorHiddenSizes + [agent.actionSize]
+        let actorSizes = agent.actor.layerSizes
         let criticSizes = [agent.observationSize] + c.criticHiddenSizes + [1]
         if header.actorLayerSizes != actorSizes {
             throw .incompatible("actor layers \(header.actorLayerSizes), this run has \(actorSizes) (--actor-hidden)")

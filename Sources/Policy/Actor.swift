@@ -1,11 +1,29 @@
+import Foundation
 import NeuralNetwork
+import Randomness
 import Tensors
 
-/// The deterministic policy μ(s) = scale · tanh(MLP(s)) + bias, mapping tanh's (−1, 1) onto
-/// each action dimension's [low, high] (CleanRL's `action_scale` / `action_bias`), with its own
-/// workspace for acting on batches of up to `inferenceCapacity` observations.
+/// What the actor network's outputs mean, and so how a worker acts with it.
+public enum PolicyHead: String, Codable, Sendable, CaseIterable {
+    /// μ(s) = scale · tanh(z) + bias, one output per action dimension (DDPG, TD3): deterministic, and a
+    /// worker explores by adding its own noise.
+    case deterministic
+    /// z = (mean m, log-std parameter) per action dimension; a = scale · tanh(m + σ·ε) + bias with
+    /// ε ~ N(0, 1) (SAC's squashed Gaussian): a worker samples, and evaluation acts with tanh(m).
+    case squashedGaussian = "squashed_gaussian"
+
+    /// Network outputs per action dimension.
+    public var outputsPerAction: Int { self == .deterministic ? 1 : 2 }
+    /// Whether acting draws from the policy (no exploration noise is added then).
+    public var isStochastic: Bool { self != .deterministic }
+}
+
+/// The policy π(a | s): an MLP and a ``PolicyHead`` that maps its outputs onto each action dimension's
+/// [low, high] through tanh (CleanRL's `action_scale` / `action_bias`), with its own workspace for
+/// acting on batches of up to `inferenceCapacity` observations.
 public final class Actor {
     public let network: MLP
+    public let head: PolicyHead
     public let actionLow: [Float]
     public let actionHigh: [Float]
     /// (high − low) / 2 and (high + low) / 2 per dimension.
@@ -15,18 +33,26 @@ public final class Actor {
     let symmetricBound: Float?
     public let observationSize: Int
     public let actionSize: Int
+    /// The network's layer widths: observation, hidden sizes…, the head's outputs (2 per action for a squashed Gaussian).
+    public var layerSizes: [Int] {
+        let architecture = network.architecture
+        return [architecture.inputSize] + architecture.hiddenSizes + [architecture.outputSize]
+    }
     private let inference: MLPWorkspace
 
-    public init(network: MLP, actionLow: [Float], actionHigh: [Float], inferenceCapacity: Int = 64) {
-        precondition(network.architecture.outputActivation == .tanh, "the actor's output layer must be tanh")
-        precondition(actionLow.count == network.architecture.outputSize && actionHigh.count == actionLow.count,
-                     "\(actionLow.count) low and \(actionHigh.count) high bounds for \(network.architecture.outputSize) actions")
+    public init(network: MLP, head: PolicyHead = .deterministic, actionLow: [Float], actionHigh: [Float], inferenceCapacity: Int = 64) {
+        let architecture = network.architecture
+        precondition(architecture.outputActivation == (head == .deterministic ? .tanh : .identity),
+                     "a \(head) head needs a \(head == .deterministic ? "tanh" : "linear") output layer")
+        precondition(actionLow.count * head.outputsPerAction == architecture.outputSize && actionHigh.count == actionLow.count,
+                     "\(actionLow.count) low and \(actionHigh.count) high bounds for \(architecture.outputSize) outputs of a \(head) head")
         self.network = network
+        self.head = head
         self.actionLow = actionLow
         self.actionHigh = actionHigh
         (actionScale, actionBias, symmetricBound) = Self.affine(low: actionLow, high: actionHigh)
-        observationSize = network.architecture.inputSize
-        actionSize = network.architecture.outputSize
+        observationSize = architecture.inputSize
+        actionSize = actionLow.count
         inference = MLPWorkspace(for: network, capacity: inferenceCapacity)
     }
 
@@ -48,29 +74,62 @@ public final class Actor {
     }
 
     public static func architecture(observationSize: Int, actionSize: Int, hiddenSizes: [Int],
-                                    normalization: Normalization = .none) -> MLPArchitecture {
-        MLPArchitecture(inputSize: observationSize, hiddenSizes: hiddenSizes, outputSize: actionSize,
-                        hiddenActivation: .relu, outputActivation: .tanh, normalization: normalization)
+                                    normalization: Normalization = .none, head: PolicyHead = .deterministic) -> MLPArchitecture {
+        MLPArchitecture(inputSize: observationSize, hiddenSizes: hiddenSizes, outputSize: actionSize * head.outputsPerAction,
+                        hiddenActivation: .relu, outputActivation: head == .deterministic ? .tanh : .identity, normalization: normalization)
     }
 
     public var inferenceCapacity: Int { inference.capacity }
 
-    /// Writes μ(s) for `count` row-major observations into `actions`.
+    /// Writes the policy's action for `count` row-major observations into `actions`: μ(s), or a
+    /// squashed Gaussian's most likely action scale · tanh(m) + bias (what evaluations play).
     public func act(observations: UnsafePointer<Float>, count: Int, actions: UnsafeMutablePointer<Float>) {
+        forEachBatch(observations, count: count) { out, n, done in
+            let dst = actions + done * actionSize
+            switch head {
+            case .deterministic:
+                if let bound = symmetricBound {
+                    for i in 0..<(n * actionSize) { dst[i] = bound * out[i] }
+                } else {
+                    for row in 0..<n {
+                        for j in 0..<actionSize { dst[row * actionSize + j] = actionScale[j] * out[row * actionSize + j] + actionBias[j] }
+                    }
+                }
+            case .squashedGaussian:
+                let width = 2 * actionSize
+                for row in 0..<n {
+                    for j in 0..<actionSize { dst[row * actionSize + j] = actionScale[j] * tanhf(out[row * width + j]) + actionBias[j] }
+                }
+            }
+        }
+    }
+
+    /// Writes an action drawn from π(· | s) for each of `count` observations: the deterministic
+    /// head's μ(s), or a squashed Gaussian's scale · tanh(m + σ·ε) + bias with ε ~ N(0, 1) from `generator`.
+    public func sample<G: RandomNumberGenerator>(observations: UnsafePointer<Float>, count: Int, actions: UnsafeMutablePointer<Float>,
+                                                 using generator: inout G) {
+        guard head == .squashedGaussian else { return act(observations: observations, count: count, actions: actions) }
+        forEachBatch(observations, count: count) { out, n, done in
+            let dst = actions + done * actionSize, width = 2 * actionSize
+            for row in 0..<n {
+                for j in 0..<actionSize {
+                    let mean = out[row * width + j], logStd = SquashedGaussian.logStd(fromRaw: out[row * width + actionSize + j])
+                    let u = mean + expf(logStd) * Float(generator.nextGaussian())
+                    dst[row * actionSize + j] = actionScale[j] * tanhf(u) + actionBias[j]
+                }
+            }
+        }
+    }
+
+    /// The network's outputs for `count` observations, in batches of the inference capacity:
+    /// `body(outputs, rows, rows done before)`.
+    private func forEachBatch(_ observations: UnsafePointer<Float>, count: Int, _ body: (UnsafeMutablePointer<Float>, Int, Int) -> Void) {
         var done = 0
         while done < count {
             let n = min(count - done, inference.capacity)
             inference.input(batch: n).base.update(from: observations + done * observationSize, count: n * observationSize)
             network.forward(batch: n, workspace: inference)
-            let out = inference.output(batch: n).base
-            let dst = actions + done * actionSize
-            if let bound = symmetricBound {
-                for i in 0..<(n * actionSize) { dst[i] = bound * out[i] }
-            } else {
-                for row in 0..<n {
-                    for j in 0..<actionSize { dst[row * actionSize + j] = actionScale[j] * out[row * actionSize + j] + actionBias[j] }
-                }
-            }
+            body(inference.output(batch: n).base, n, done)
             done += n
         }
     }

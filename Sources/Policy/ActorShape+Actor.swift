@@ -8,18 +8,37 @@ extension Actor {
     /// An actor of the shape a weights message describes, with zeroed parameters: `assignState`
     /// puts the message's in. Acts on batches of up to `inferenceCapacity` observations at once.
     public convenience init(shape: ActorShape, inferenceCapacity: Int) {
-        let sizes = shape.layerSizes
-        let network = MLP(Actor.architecture(observationSize: sizes[0], actionSize: sizes[sizes.count - 1],
+        let sizes = shape.layerSizes, head = PolicyHead(shape.head)
+        let network = MLP(Actor.architecture(observationSize: sizes[0], actionSize: shape.actionSize,
                                              hiddenSizes: Array(sizes.dropFirst().dropLast()),
-                                             normalization: Normalization(shape.normalization)))
-        self.init(network: network, actionLow: shape.actionLow, actionHigh: shape.actionHigh, inferenceCapacity: inferenceCapacity)
+                                             normalization: Normalization(shape.normalization), head: head))
+        self.init(network: network, head: head, actionLow: shape.actionLow, actionHigh: shape.actionHigh, inferenceCapacity: inferenceCapacity)
     }
 
     /// How a weights message describes this actor.
     public var shape: ActorShape {
-        let architecture = network.architecture
-        return ActorShape(layerSizes: [architecture.inputSize] + architecture.hiddenSizes + [architecture.outputSize],
-                          actionLow: actionLow, actionHigh: actionHigh, normalization: ActorShape.Normalization(architecture.normalization))
+        ActorShape(layerSizes: layerSizes, actionLow: actionLow, actionHigh: actionHigh,
+                   normalization: ActorShape.Normalization(network.architecture.normalization), head: ActorShape.Head(head))
+    }
+}
+
+extension ActorShape.Head {
+    /// How the weights message names a policy head.
+    public init(_ head: PolicyHead) {
+        switch head {
+        case .deterministic: self = .deterministic
+        case .squashedGaussian: self = .squashedGaussian
+        }
+    }
+}
+
+extension PolicyHead {
+    /// The policy head a weights message names.
+    public init(_ wire: ActorShape.Head) {
+        switch wire {
+        case .deterministic: self = .deterministic
+        case .squashedGaussian: self = .squashedGaussian
+        }
     }
 }
 

@@ -31,11 +31,13 @@ public final class BehaviourPolicy {
         }
     }
 
-    /// The actor's actions for `count` observations, each explored with its environment's noise
+    /// The actor's actions for `count` observations: a stochastic policy's draws (from `generator`; it
+    /// explores by itself), or a deterministic one's, each explored with its environment's noise
     /// (`noises[i]`, drawn from `generator`) and clipped to the bounds.
     public func explore<G: RandomNumberGenerator>(_ actor: Actor, observations: UnsafePointer<Float>, count: Int,
                                                   noises: inout [ExplorationNoise], into actions: UnsafeMutablePointer<Float>,
                                                   using generator: inout G) {
+        if actor.head.isStochastic { return actor.sample(observations: observations, count: count, actions: actions, using: &generator) }
         precondition(noises.count >= count, "\(noises.count) noise processes for \(count) environments")
         actor.act(observations: observations, count: count, actions: actions)
         let a = actionSize

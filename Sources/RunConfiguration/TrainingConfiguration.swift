@@ -45,7 +45,7 @@ public struct TrainingConfiguration: DefaultedConfiguration, Sendable, Equatable
     }
 
     /// A record without the acting settings was a learner's.
-    public mutating func didDecode(presentKeys: Set<String>) {
+    public mutating func didDecode(from record: Decoder, presentKeys: Set<String>) {
         actsInProcess = presentKeys.contains(CodingKeys.noise.stringValue)
     }
 

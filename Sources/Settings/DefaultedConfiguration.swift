@@ -8,13 +8,14 @@ import Foundation
 /// missing setting from `init()`. Nothing lists the keys a second time.
 public protocol DefaultedConfiguration: Codable {
     init()
-    /// Called after reading a record, with the keys (as properties are named) it held: for a
-    /// setting whose absence means something besides its default.
-    mutating func didDecode(presentKeys: Set<String>)
+    /// Called after reading a record, with the record itself and the keys (as properties are named)
+    /// it held: for a setting whose absence means something besides its default, or one that older
+    /// records kept under another key.
+    mutating func didDecode(from record: Decoder, presentKeys: Set<String>) throws
 }
 
 extension DefaultedConfiguration {
-    public mutating func didDecode(presentKeys: Set<String>) {}
+    public mutating func didDecode(from record: Decoder, presentKeys: Set<String>) throws {}
 
     /// `init()` as JSON objects keyed by property name.
     static func defaultTree() throws -> [String: Any] {
@@ -62,12 +63,12 @@ enum Filling {
         let value = try T(from: FillingDecoder(base: decoder, defaults: tree))
         guard let decoded = value as? any DefaultedConfiguration else { return value }
         let present = Set((try? decoder.container(keyedBy: AnyKey.self))?.allKeys.map(\.stringValue) ?? [])
-        return noticing(decoded, present) as! T
+        return try noticing(decoded, decoder, present) as! T
     }
 
-    private static func noticing<C: DefaultedConfiguration>(_ value: C, _ keys: Set<String>) -> C {
+    private static func noticing<C: DefaultedConfiguration>(_ value: C, _ record: Decoder, _ keys: Set<String>) throws -> C {
         var value = value
-        value.didDecode(presentKeys: keys)
+        try value.didDecode(from: record, presentKeys: keys)
         return value
     }
 

@@ -276,7 +276,10 @@ public struct MessageDecoder: Sendable {
         let flags = try reader.read(UInt8.self, field: "evaluation flags")
         guard flags <= 1 else { throw .reservedBitsSet(field: "evaluation flags") }
         guard try reader.read(UInt8.self, field: "hidden activation") == 1 else { throw .outOfRange(field: "hidden activation", value: "not ReLU") }
-        guard try reader.read(UInt8.self, field: "output activation") == 2 else { throw .outOfRange(field: "output activation", value: "not tanh") }
+        let headCode = try reader.read(UInt8.self, field: "output activation")
+        guard let head = ActorShape.Head(rawValue: headCode) else {
+            throw .outOfRange(field: "output activation", value: "\(headCode) (2 tanh, 3 squashed Gaussian)")
+        }
         let normalizationCode = try reader.read(UInt8.self, field: "normalization")
         guard let normalization = ActorShape.Normalization(rawValue: normalizationCode) else {
             throw .outOfRange(field: "normalization", value: "\(normalizationCode) (0 none, 1 layer, 2 batch)")
@@ -289,18 +292,22 @@ public struct MessageDecoder: Sendable {
             guard size >= 1, size <= WireFormat.maxLayerWidth else { throw .outOfRange(field: "layer size", value: "\(size)") }
             sizes.append(size)
         }
-        try checkDimensions(observation: sizes[0], action: sizes[layers])
-        let actionLow = try reader.readFloats(sizes[layers], field: "action low")
-        let actionHigh = try reader.readFloats(sizes[layers], field: "action high")
+        guard sizes[layers] % head.outputsPerAction == 0 else {
+            throw .outOfRange(field: "output layer", value: "\(sizes[layers]) outputs for \(head.outputsPerAction) per action dimension")
+        }
+        let actionSize = sizes[layers] / head.outputsPerAction
+        try checkDimensions(observation: sizes[0], action: actionSize)
+        let actionLow = try reader.readFloats(actionSize, field: "action low")
+        let actionHigh = try reader.readFloats(actionSize, field: "action high")
         guard actionLow == expected.spec.actionLow, actionHigh == expected.spec.actionHigh else {
             throw .outOfRange(field: "action bounds", value: "low \(actionLow), high \(actionHigh) where the environment has low \(expected.spec.actionLow), high \(expected.spec.actionHigh)")
         }
-        let shape = ActorShape(layerSizes: sizes, actionLow: actionLow, actionHigh: actionHigh, normalization: normalization)
+        let shape = ActorShape(layerSizes: sizes, actionLow: actionLow, actionHigh: actionHigh, normalization: normalization, head: head)
         let count = Int(try reader.read(UInt32.self, field: "parameter count"))
         guard count == shape.parameterCount else {
             throw .dimensionMismatch(field: "parameter count", expected: shape.parameterCount, actual: count)
         }
-        let body = WireFormat.weightsFixedBody + 4 * sizes.count + 8 * sizes[layers] + 4 + 4 * count
+        let body = WireFormat.weightsFixedBody + 4 * sizes.count + 8 * actionSize + 4 + 4 * count
         try Self.expectEnd(&reader, bodyLength: body, field: "weights")
         let start = try reader.take(4 * count, field: "parameters")
         try checkFinite(reader.bytes, offset: start, count: count, field: "parameters")

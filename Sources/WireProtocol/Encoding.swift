@@ -146,7 +146,7 @@ public struct MessageEncoder {
         writer.write(UInt16(clamping: evaluationRequest?.episodes ?? 0))
         writer.write(UInt8(evaluationRequest?.isFinal == true ? 1 : 0))
         writer.write(UInt8(1))  // hidden activation: ReLU
-        writer.write(UInt8(2))  // output activation: tanh onto [low, high]
+        writer.write(shape.head.rawValue)  // the output activation: tanh onto [low, high], or a Gaussian squashed onto them
         writer.write(shape.normalization.rawValue)
         writer.write(UInt16(shape.layerSizes.count - 1))
         for size in shape.layerSizes { writer.write(UInt32(size)) }

@@ -125,18 +125,35 @@ public struct ActorShape: Equatable, Sendable {
         case none = 0, layer = 1, batch = 2
     }
 
-    /// Layer widths from input to output: observation size, hidden sizes…, action size.
+    /// What the output layer means: the weights message's output-activation code (protocol 5).
+    public enum Head: UInt8, Sendable {
+        /// One output per action dimension, a = scale · tanh(z) + bias.
+        case deterministic = 2
+        /// Two outputs per action dimension, the mean and the log-std parameter of a Gaussian squashed by
+        /// tanh onto the bounds: workers sample from it, evaluators act with its mean.
+        case squashedGaussian = 3
+
+        public var outputsPerAction: Int { self == .deterministic ? 1 : 2 }
+    }
+
+    /// Layer widths from input to output: observation size, hidden sizes…, the head's outputs.
     public var layerSizes: [Int]
     public var actionLow: [Float]
     public var actionHigh: [Float]
     public var normalization: Normalization
+    public var head: Head
 
-    public init(layerSizes: [Int], actionLow: [Float], actionHigh: [Float], normalization: Normalization = .none) {
+    public init(layerSizes: [Int], actionLow: [Float], actionHigh: [Float], normalization: Normalization = .none,
+                head: Head = .deterministic) {
         self.layerSizes = layerSizes
         self.actionLow = actionLow
         self.actionHigh = actionHigh
         self.normalization = normalization
+        self.head = head
     }
+
+    /// Action dimensions: the output layer's width over the head's outputs per action.
+    public var actionSize: Int { (layerSizes.last ?? 0) / head.outputsPerAction }
 
     /// Σ (inputs + 1) · outputs over the dense layers, plus γ and β of each normalized hidden layer.
     public var trainedCount: Int {

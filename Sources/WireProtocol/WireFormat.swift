@@ -7,7 +7,7 @@ public enum WireFormat {
     /// 2 added worker sessions, the hello's next sequence, the learner's announce, and bounds on every value;
     /// 3 the environment spec in the hello, per-dimension action bounds and evaluation requests in the
     /// weights, and evaluation reports; 4 each transition's discount (n-step returns).
-    public static let version: UInt16 = 4
+    public static let version: UInt16 = 5
     public static let headerSize = 12
 
     /// Limits that keep a hostile message from asking for huge allocations, or

@@ -4,6 +4,7 @@ import Checkpoint
 import Environments
 import Evaluation
 import Foundation
+import NeuralNetwork
 import Plotting
 import Policy
 import Randomness
@@ -134,16 +135,25 @@ struct ExportCommand: ParsableCommand {
 /// [action_low, action_high] per dimension (version 2; version 1 had one symmetric `action_bound`, still written).
 /// A normalized hidden layer also has `normalization` ("layer" or "batch"), `gain` and `shift`, and for batch
 /// normalization `running_mean` and `running_variance`: z = x·W + b, ẑ = (z − mean) / √(variance + 1e-5), y = ReLU(gain · ẑ + shift).
+/// A squashed Gaussian policy is written as the policy evaluations play, its mean: the last layer keeps the mean's
+/// columns under tanh, and `log_std_layer` holds the log-std columns for whoever wants to sample.
 enum ActorExport {
     static func document(actor: Actor, header: CheckpointHeader) -> [String: Any] {
+        document(actor: actor).merging(["environment": header.environment, "env_steps": header.envSteps, "updates": header.updates,
+                                        "weights_version": header.weightsVersion]) { _, provenance in provenance }
+    }
+
+    /// The policy's part of the document.
+    static func document(actor: Actor) -> [String: Any] {
         let network = actor.network
         let parameters = network.parameters.toArray()
-        let layers: [[String: Any]] = network.layers.map { layer in
-            let weights = (0..<layer.inputSize).map { row in
-                (0..<layer.outputSize).map { Double(parameters[layer.weightOffset + row * layer.outputSize + $0]) }
-            }
-            let bias = (0..<layer.outputSize).map { Double(parameters[layer.biasOffset + $0]) }
-            var entry: [String: Any] = ["weights": weights, "bias": bias, "activation": layer.activation.rawValue]
+        /// The columns `columns` of a dense layer: its weights as `in` rows, its biases.
+        func dense(_ layer: DenseLayer, columns: Range<Int>, activation: String) -> [String: Any] {
+            let weights = (0..<layer.inputSize).map { row in columns.map { Double(parameters[layer.weightOffset + row * layer.outputSize + $0]) } }
+            return ["weights": weights, "bias": columns.map { Double(parameters[layer.biasOffset + $0]) }, "activation": activation]
+        }
+        var layers: [[String: Any]] = network.layers.dropLast().map { layer in
+            var entry = dense(layer, columns: 0..<layer.outputSize, activation: layer.activation.rawValue)
             if layer.normalization != .none {
                 let m = layer.outputSize
                 entry["normalization"] = layer.normalization.rawValue
@@ -157,13 +167,22 @@ enum ActorExport {
             }
             return entry
         }
-        return [
-            "format": "ddpg-actor", "version": 2, "environment": header.environment,
-            "observation_size": actor.observationSize, "action_size": actor.actionSize, "action_bound": Double(actor.actionBound),
+        // The action layer: all of it for a deterministic actor; a squashed Gaussian's mean columns, which is what evaluations play.
+        let output = network.layers[network.layers.count - 1], a = actor.actionSize
+        layers.append(dense(output, columns: 0..<a, activation: "tanh"))
+        var document: [String: Any] = [
+            "format": "ddpg-actor", "version": 2, "head": actor.head.rawValue,
+            "observation_size": actor.observationSize, "action_size": a, "action_bound": Double(actor.actionBound),
             "action_low": actor.actionLow.map(Double.init), "action_high": actor.actionHigh.map(Double.init),
-            "layer_sizes": [network.layers[0].inputSize] + network.layers.map(\.outputSize), "layers": layers,
-            "env_steps": header.envSteps, "updates": header.updates, "weights_version": header.weightsVersion,
+            "layer_sizes": [network.layers[0].inputSize] + network.layers.dropLast().map(\.outputSize) + [a], "layers": layers,
         ]
+        if actor.head == .squashedGaussian {
+            var logStd = dense(output, columns: a..<(2 * a), activation: "tanh")
+            logStd["log_std_min"] = Double(SquashedGaussian.logStdMin)
+            logStd["log_std_max"] = Double(SquashedGaussian.logStdMax)
+            document["log_std_layer"] = logStd
+        }
+        return document
     }
 }
 

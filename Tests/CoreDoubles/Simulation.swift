@@ -190,7 +190,7 @@ private struct CapturingHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String, function: String, line: UInt) {
-        log.append("\(level): \(message)")
+    func log(event: LogEvent) {
+        log.append("\(event.level): \(event.message)")
     }
 }

@@ -125,6 +125,14 @@ struct RunRecordTests {
         // A record from before `until_return` existed still reads, with the defaults for what it lacks.
         let old = try decoder.decode(TrainingConfiguration.self, from: Data(#"{"environment": "Pendulum-v1", "seed": 3}"#.utf8))
         #expect(old.seed == 3 && old.untilReturn == nil && old.maxEnvSteps == TrainingConfiguration().maxEnvSteps)
+        // One from before algorithms had their own settings kept TD3's beside the shared ones.
+        let td3 = try decoder.decode(TrainingConfiguration.self, from: Data(#"""
+            {"agent": {"algorithm": "td3", "policy_delay": 3, "target_policy_noise": 0.3, "target_noise_clip": 0.4}}
+            """#.utf8))
+        #expect(td3.agent.settings(of: TD3.self) == TD3.Settings(policyDelay: 3, targetNoise: 0.3, targetNoiseClip: 0.4))
+        let ddpg = try decoder.decode(TrainingConfiguration.self, from: Data(#"{"agent": {"algorithm": "ddpg", "policy_delay": 2}}"#.utf8))
+        #expect(ddpg.agent == AgentConfiguration())
+        #expect(try decoder.decode(TrainingConfiguration.self, from: encoder.encode(td3)) == td3)
     }
 
     @Test("a replay capacity beyond this machine's memory, or a run that ends before learning starts, is refused by name")

@@ -79,6 +79,7 @@ enum GoldenVectors {
             result.append((name, fields, bytes))
         }
         result.append(normalizedActorVector(&encoder, publication))
+        result.append(gaussianActorVector(&encoder, publication))
         let announce = Announce(learnerId: 0xABCD_EF01_2345, weightsVersion: 31, maxTransitionsPerMessage: 4_096, credit: 96, acknowledgements: [
             Announce.Acknowledgement(workerId: 3, session: 0x5E55, nextSequence: 78), Announce.Acknowledgement(workerId: 4, session: 1, nextSequence: 0),
         ])
@@ -112,6 +113,28 @@ enum GoldenVectors {
                                      "action_high": [1.0, 4.0], "parameters": state.map(Double.init), "normalization": "batch",
                                      "probe_observations": observations.map(Double.init), "probe_actions": actions.map(Double.init)]
         return ("weights_batch_norm", fields, bytes)
+    }
+
+    /// A [3, 4, 4] squashed-Gaussian actor (SAC's: a mean and a log-std parameter per action), with the actions the
+    /// Swift actor plays for three observations (the means, squashed): the Python package's actor must play the same.
+    static func gaussianActorVector(_ encoder: inout MessageEncoder, _ publication: Publication) -> (String, [String: Any], [UInt8]) {
+        let network = MLP(Actor.architecture(observationSize: 3, actionSize: 2, hiddenSizes: [4], head: .squashedGaussian))
+        for i in 0..<network.parameters.count { network.parameters.values[i] = Float((i * 5) % 17 - 8) / 8 }
+        let actor = Actor(network: network, head: .squashedGaussian, actionLow: [-1, 0], actionHigh: [1, 4])
+        let observations: [Float] = [0.5, -0.25, 1, -1, 0, 0.75, 0.1, 0.2, -0.3]
+        var actions = [Float](repeating: 0, count: 6)
+        actor.act(observations: observations, count: 3, actions: &actions)
+        let shape = actor.shape
+        let parameters = network.parameters.toArray()
+        let bytes = parameters.withUnsafeBufferPointer {
+            encoder.encodeWeights(publication, learnerId: 0xABCD_EF01_2345, publishedAtNanoseconds: 1_700_000_000_123_456_789, shape: shape,
+                                  parameters: $0)
+        }
+        let fields: [String: Any] = ["kind": "weights", "version": 31, "learner_id": 0xABCD_EF01_2345, "published_at_ns": 1_700_000_000_123_456_789,
+                                     "updates": 7_750, "env_steps": 8_000, "layer_sizes": [3, 4, 4], "action_low": [-1.0, 0.0],
+                                     "action_high": [1.0, 4.0], "parameters": parameters.map(Double.init), "head": "squashed_gaussian",
+                                     "probe_observations": observations.map(Double.init), "probe_actions": actions.map(Double.init)]
+        return ("weights_squashed_gaussian", fields, bytes)
     }
 }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Specs
 import Testing
+import Randomness
 @testable import WireProtocol
 
 /// Pendulum-v1's spaces and limits (a literal here: the wire knows no environment).
@@ -37,10 +38,11 @@ func transitionsMessage(count: Int = 4, sequence: UInt64 = 7, version: UInt64 = 
 }
 
 func weightsMessage(sizes: [Int] = [3, 8, 1], version: UInt64 = 9, low: Float = -2, high: Float = 2,
-                    request: EvaluationRequest? = nil) -> [UInt8] {
+                    request: EvaluationRequest? = nil, head: ActorShape.Head = .deterministic) -> [UInt8] {
     var encoder = MessageEncoder()
-    let actions = sizes[sizes.count - 1]
-    let shape = ActorShape(layerSizes: sizes, actionLow: Array(repeating: low, count: actions), actionHigh: Array(repeating: high, count: actions))
+    let actions = sizes[sizes.count - 1] / head.outputsPerAction
+    let shape = ActorShape(layerSizes: sizes, actionLow: Array(repeating: low, count: actions), actionHigh: Array(repeating: high, count: actions),
+                           head: head)
     let parameters = (0..<shape.parameterCount).map { Float($0) * 0.01 }
     return parameters.withUnsafeBufferPointer {
         encoder.encodeWeights(Publication(version: version, updates: 450, envSteps: 5_000), learnerId: 77, publishedAtNanoseconds: 123,
@@ -153,6 +155,22 @@ struct RoundTripTests {
             #expect(view.evaluationRequest == request)
         }
     }
+
+    @Test("weights say their head: a squashed Gaussian's output layer holds two values per action dimension")
+    func weightsHead() throws {
+        try weightsMessage(sizes: [3, 8, 2], head: .squashedGaussian).withUnsafeBytes { raw in
+            guard case let .weights(view) = try workerDecoder.decode(raw) else { Issue.record("wrong kind"); return }
+            #expect(view.shape == ActorShape(layerSizes: [3, 8, 2], actionLow: [-2], actionHigh: [2], head: .squashedGaussian))
+            #expect(view.shape.actionSize == 1 && view.shape.parameterCount == 50)
+        }
+        var odd = weightsMessage(sizes: [3, 8, 2], head: .squashedGaussian)
+        odd[76 + 8] = 1  // the output layer's size: 1 output for a head with 2 per action
+        expectRejection(odd, "out_of_range", by: workerDecoder)
+        var unknownHead = weightsMessage()
+        unknownHead[72] = 4
+        expectRejection(unknownHead, "out_of_range", by: workerDecoder)
+        expectRejection(weightsMessage(sizes: [3, 8, 4], head: .squashedGaussian), "dimension_mismatch", by: workerDecoder)
+    }
 }
 
 @Suite("Wire protocol validation")
@@ -165,12 +183,13 @@ struct ValidationTests {
         var bytes = good; bytes[0] = 0x45; expectRejection(bytes, "bad_magic")
         bytes = good; bytes[4] = 1; expectRejection(bytes, "unsupported_version")
         // A peer of the previous protocol version is told which version this build speaks.
-        bytes = good; bytes[4] = 2
+        let previous = WireFormat.version - 1
+        bytes = good; bytes[4] = UInt8(previous)
         do {
             _ = try decode(bytes)
-            Issue.record("a version 2 message decoded")
+            Issue.record("a version \(previous) message decoded")
         } catch {
-            #expect("\(error)".contains("unsupported protocol version 2: this build speaks version 4"))
+            #expect("\(error)".contains("unsupported protocol version \(previous): this build speaks version \(WireFormat.version) only"))
         }
         bytes = good; bytes[6] = 99; expectRejection(bytes, "unknown_kind")
         bytes = good; bytes[7] = 1; expectRejection(bytes, "reserved_bits")
@@ -319,10 +338,10 @@ struct ValidationTests {
 
     @Test("thousands of random, truncated and bit-flipped messages never crash the decoder")
     func fuzz() {
-        var generator = SystemRandomNumberGenerator()
-        var encoder = MessageEncoder()
+        var generator = Xoshiro256(seed: 20_261_204)
         let seeds = [transitionsMessage(count: 3), weightsMessage(), transitionsMessage(count: 1), helloMessage(), evaluationMessage(),
-                     weightsMessage(request: EvaluationRequest(mark: 1, episodes: 3, seed: 4))]
+                     weightsMessage(request: EvaluationRequest(mark: 1, episodes: 3, seed: 4)),
+                     weightsMessage(sizes: [3, 8, 2], head: .squashedGaussian)]
         var rejected = 0, accepted = 0
         func attempt(_ bytes: [UInt8]) {
             do {

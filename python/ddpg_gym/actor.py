@@ -1,5 +1,5 @@
-"""The broadcast actor, evaluated with numpy: ReLU hidden layers (normalized when the learner's are), then tanh
-mapped onto the action bounds."""
+"""The broadcast actor, evaluated with numpy: ReLU hidden layers (normalized when the learner's are), then a head mapped
+onto the action bounds through tanh: deterministic, or a squashed Gaussian that workers sample from (SAC)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ class ShapeError(ValueError):
 
 
 EPSILON = np.float32(1e-5)
+#: The squashed Gaussian's bounds on log σ (the Swift SquashedGaussian's, CleanRL's).
+LOG_STD_MIN, LOG_STD_MAX = np.float32(-5), np.float32(2)
 
 
 class NumpyActor:
@@ -24,8 +26,8 @@ class NumpyActor:
 
     def __init__(self, weights: Weights, spec: EnvironmentSpec) -> None:
         sizes = weights.layer_sizes
-        if sizes[0] != spec.observation_size or sizes[-1] != spec.action_size:
-            raise ShapeError(f"weights for a {sizes[0]} → {sizes[-1]} actor, but {spec.id} has observation "
+        if sizes[0] != spec.observation_size or weights.action_size != spec.action_size:
+            raise ShapeError(f"weights for a {sizes[0]} → {weights.action_size} actor, but {spec.id} has observation "
                              f"{spec.observation_size} and action {spec.action_size}")
         if (weights.action_low.tobytes() != spec.action_low.tobytes()
                 or weights.action_high.tobytes() != spec.action_high.tobytes()):
@@ -52,12 +54,17 @@ class NumpyActor:
                 self.norms[index] = (gain, shift, parameters[offset:offset + width], parameters[offset + width:offset + 2 * width])
                 offset += 2 * width
         self.layer_sizes = list(sizes)
+        self.head = weights.head
+        self.action_size = weights.action_size
         # CleanRL's action_scale and action_bias, in float32 as the Swift actor computes them.
         self.scale = (spec.action_high - spec.action_low) / np.float32(2)
         self.bias = (spec.action_high + spec.action_low) / np.float32(2)
 
-    def __call__(self, observations: np.ndarray) -> np.ndarray:
-        """Actions for a batch of observations, shape (n, observation size) → (n, action size), float32."""
+    @property
+    def is_stochastic(self) -> bool:
+        return self.head != "deterministic"
+
+    def _outputs(self, observations: np.ndarray) -> np.ndarray:
         h = np.asarray(observations, dtype=np.float32)
         for index, (w, b) in enumerate(self.layers[:-1]):
             h = h @ w
@@ -69,8 +76,27 @@ class NumpyActor:
                 h = (h - mean) / np.sqrt(variance + EPSILON) * gain + shift
             np.maximum(h, 0, out=h)
         w, b = self.layers[-1]
-        out = h @ w
+        out: np.ndarray = h @ w
         out += b
+        return out
+
+    def __call__(self, observations: np.ndarray) -> np.ndarray:
+        """The policy's action for a batch of observations, (n, observation size) → (n, action size), float32: μ(s),
+        or a squashed Gaussian's most likely action (what evaluations play)."""
+        out = self._outputs(observations)
+        if self.head != "deterministic":
+            out = out[:, :self.action_size]
         np.tanh(out, out=out)
         actions: np.ndarray = out * self.scale + self.bias
         return actions
+
+    def sample(self, observations: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Actions drawn from π(· | s): a squashed Gaussian's scale · tanh(m + σ·ε) + bias; μ(s) for a deterministic head."""
+        if self.head == "deterministic":
+            return self(observations)
+        out = self._outputs(observations)
+        mean, raw = out[:, :self.action_size], out[:, self.action_size:]
+        log_std = LOG_STD_MIN + np.float32(0.5) * (LOG_STD_MAX - LOG_STD_MIN) * (np.tanh(raw) + 1)
+        u = mean + np.exp(log_std) * rng.standard_normal(mean.shape).astype(np.float32)
+        actions: np.ndarray = np.tanh(u) * self.scale + self.bias
+        return actions.astype(np.float32)

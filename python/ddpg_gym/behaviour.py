@@ -1,6 +1,7 @@
 """The policy that collects experience, as the Swift worker's `BehaviourPolicy` (the Policy module) has it:
-uniformly random actions before there is an actor, then the actor's action plus exploration noise in units
-of each dimension's half-range (CleanRL's `normal(0, action_scale · σ)`), clipped to the bounds."""
+uniformly random actions before there is an actor, then a stochastic actor's draws, or a deterministic actor's
+action plus exploration noise in units of each dimension's half-range (CleanRL's `normal(0, action_scale · σ)`),
+clipped to the bounds."""
 
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ class BehaviourPolicy:
         """Actions for a batch of observations: explored through `noise`, or drawn from `rng` before any actor."""
         if actor is None:
             actions = rng.uniform(self.low, self.high, size=(len(observations), self.low.size)).astype(np.float32)
+        elif actor.is_stochastic:
+            actions = actor.sample(observations, rng)  # it explores by itself: no noise on top
         else:
             actions = actor(observations) + (self.half_range * noise.sample()).astype(np.float32)
         np.clip(actions, self.low, self.high, out=actions)

@@ -1,4 +1,4 @@
-"""The ddpg wire protocol, version 3 (docs/PROTOCOL.md): every message kind, encoded and decoded.
+"""The ddpg wire protocol, version 5 (docs/PROTOCOL.md): every message kind, encoded and decoded.
 
 Pure: no sockets. Every message is one frame: a 12-byte header (magic "DDPG", version, kind,
 flags, body length), then a little-endian body. ``decode`` checks the header, the body length and
@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 MAGIC = b"DDPG"
-VERSION = 4
+VERSION = 5
 HEADER = struct.Struct("<4sHBBI")
 MAX_TRANSITIONS_PER_MESSAGE = 4096
 MAX_WORKER_MESSAGE_BYTES = 256 << 10
@@ -161,6 +161,11 @@ class Weights:
     parameters: np.ndarray  # float32, layer by layer: weights (inputs × outputs, row-major), biases, gains and shifts; then statistics
     evaluation_request: EvaluationRequest | None = None
     normalization: str = "none"  # of the hidden layers: "none", "layer" or "batch"
+    head: str = "deterministic"  # "deterministic": tanh onto the bounds; "squashed_gaussian": mean and log-std per action, sampled
+
+    @property
+    def action_size(self) -> int:
+        return self.layer_sizes[-1] // HEAD_OUTPUTS[self.head]
 
 
 @dataclass
@@ -194,6 +199,9 @@ def max_transitions_per_message(observation_size: int, action_size: int) -> int:
 
 
 NORMALIZATIONS = {0: "none", 1: "layer", 2: "batch"}
+#: The weights message's output-activation code: what the output layer means (protocol 5).
+HEADS = {2: "deterministic", 3: "squashed_gaussian"}
+HEAD_OUTPUTS = {"deterministic": 1, "squashed_gaussian": 2}
 
 
 def parameter_count(layer_sizes: list[int], normalization: str = "none") -> int:
@@ -246,7 +254,8 @@ def encode(message: Message) -> bytes:
     if isinstance(message, Weights):
         p, r = message.publication, message.evaluation_request
         body = struct.pack("<QQQQQQQHBBBBH", p.version, message.learner_id, message.published_at_ns, p.updates, p.env_steps,
-                           r.mark if r else 0, r.seed if r else 0, r.episodes if r else 0, int(r.final) if r else 0, 1, 2,
+                           r.mark if r else 0, r.seed if r else 0, r.episodes if r else 0, int(r.final) if r else 0, 1,
+                           {v: k for k, v in HEADS.items()}[message.head],
                            {v: k for k, v in NORMALIZATIONS.items()}[message.normalization],
                            len(message.layer_sizes) - 1)
         body += struct.pack(f"<{len(message.layer_sizes)}I", *message.layer_sizes)
@@ -375,18 +384,24 @@ def decode(data: bytes) -> Message:
         if normalization_code not in NORMALIZATIONS:
             raise ProtocolError("out_of_range", f"normalization out of range: {normalization_code} (0 none, 1 layer, 2 batch)")
         normalization = NORMALIZATIONS[normalization_code]
-        if hidden != 1 or output != 2:
-            raise ProtocolError("out_of_range", "activations out of range: not ReLU hidden layers and a tanh output")
+        if hidden != 1:
+            raise ProtocolError("out_of_range", "hidden activation out of range: not ReLU")
+        if output not in HEADS:
+            raise ProtocolError("out_of_range", f"output activation out of range: {output} (2 tanh, 3 squashed Gaussian)")
+        head = HEADS[output]
         if not 1 <= layers <= 16:
             raise ProtocolError("out_of_range", f"layer count out of range: {layers}")
         sizes = list(r.take(f"<{layers + 1}I"))
         if not all(1 <= s <= 4096 for s in sizes):
             raise ProtocolError("out_of_range", f"layer size out of range: {sizes}")
-        action_low, action_high = r.floats(sizes[-1]), r.floats(sizes[-1])
+        if sizes[-1] % HEAD_OUTPUTS[head]:
+            raise ProtocolError("out_of_range", f"output layer out of range: {sizes[-1]} outputs for {HEAD_OUTPUTS[head]} per action")
+        actions = sizes[-1] // HEAD_OUTPUTS[head]
+        action_low, action_high = r.floats(actions), r.floats(actions)
         (count,) = r.take("<I")
         if count != parameter_count(sizes, normalization):
             raise ProtocolError("dimension_mismatch", f"parameter count: expected {parameter_count(sizes, normalization)}, got {count}")
-        _expect_body(data, 64 + 4 * len(sizes) + 8 * sizes[-1] + 4 + 4 * count, "weights")
+        _expect_body(data, 64 + 4 * len(sizes) + 8 * actions + 4 + 4 * count, "weights")
         parameters = r.floats(count)
         if not np.isfinite(parameters).all():
             raise ProtocolError("non_finite", "parameters contains NaN or infinity")
@@ -404,7 +419,7 @@ def decode(data: bytes) -> Message:
             raise ProtocolError("reserved_bits", "reserved field evaluation request without episodes is not zero")
         request = EvaluationRequest(mark, episodes, seed, bool(final)) if episodes > 0 else None
         return Weights(Publication(version_, updates, env_steps), learner, published, sizes, action_low, action_high, parameters, request,
-                       normalization)
+                       normalization, head)
     if kind == ANNOUNCE:
         learner, version_, max_count, credit, count = r.take("<QQIII")
         if count > 1024 or max_count < 1:

@@ -51,7 +51,7 @@ def build(fields: dict[str, Any]) -> wire.Message:
         request = wire.EvaluationRequest(r["mark"], r["episodes"], r["seed"], r["final"]) if r else None
         return wire.Weights(wire.Publication(fields["version"], fields["updates"], fields["env_steps"]), fields["learner_id"],
                             fields["published_at_ns"], fields["layer_sizes"], floats(fields["action_low"]), floats(fields["action_high"]),
-                            floats(fields["parameters"]), request, fields.get("normalization", "none"))
+                            floats(fields["parameters"]), request, fields.get("normalization", "none"), fields.get("head", "deterministic"))
     if kind == "announce":
         return wire.Announce(fields["learner_id"], fields["weights_version"], fields["max_transitions_per_message"], fields["credit"],
                              [wire.Acknowledgement(a["worker_id"], a["session"], a["next_sequence"]) for a in fields["acknowledgements"]])
@@ -95,8 +95,9 @@ def test_decodes_the_golden_bytes(name: str) -> None:
 
 def test_an_old_peer_is_told_the_version() -> None:
     data = bytearray((GOLDEN / "episode.bin").read_bytes())
-    struct.pack_into("<H", data, 4, 3)
-    with pytest.raises(wire.ProtocolError, match="unsupported protocol version 3: this package speaks version 4 only") as error:
+    struct.pack_into("<H", data, 4, wire.VERSION - 1)
+    expected = f"unsupported protocol version {wire.VERSION - 1}: this package speaks version {wire.VERSION} only"
+    with pytest.raises(wire.ProtocolError, match=expected) as error:
         wire.decode(bytes(data))
     assert error.value.reason == "unsupported_version"
 
@@ -135,3 +136,32 @@ def test_a_batch_normalized_actor_acts_as_the_swift_actor_does() -> None:
                                 float("inf"), 1000)
     actions = NumpyActor(weights, spec)(floats(fields["probe_observations"]).reshape(3, 3))
     np.testing.assert_allclose(actions.ravel(), floats(fields["probe_actions"]), rtol=1e-5, atol=1e-6)
+
+
+def test_a_squashed_gaussian_actor_plays_its_mean_as_the_swift_actor_does_and_samples_within_the_bounds() -> None:
+    fields = json.loads((GOLDEN / "weights_squashed_gaussian.json").read_text())
+    weights = wire.decode((GOLDEN / "weights_squashed_gaussian.bin").read_bytes())
+    assert isinstance(weights, wire.Weights) and weights.head == "squashed_gaussian" and weights.action_size == 2
+    spec = wire.EnvironmentSpec("Wide-v0", floats([-1, -1, -1]), floats([1, 1, 1]), floats([-1, 0]), floats([1, 4]), float("-inf"),
+                                float("inf"), 1000)
+    actor = NumpyActor(weights, spec)
+    observations = floats(fields["probe_observations"]).reshape(3, 3)
+    np.testing.assert_allclose(actor(observations).ravel(), floats(fields["probe_actions"]), rtol=1e-5, atol=1e-6)
+    draws = actor.sample(np.repeat(observations[:1], 2_000, axis=0), np.random.default_rng(1))
+    assert draws.dtype == np.float32 and (draws >= spec.action_low).all() and (draws <= spec.action_high).all()
+    assert draws.std(axis=0).min() > 0.01, "a stochastic policy's draws vary"
+
+
+
+def test_a_head_the_package_does_not_know_or_an_output_layer_it_cannot_split_is_out_of_range() -> None:
+    data = bytearray((GOLDEN / "weights_squashed_gaussian.bin").read_bytes())
+    unknown = bytearray(data)
+    unknown[72] = 4  # the output activation: 2 and 3 are the heads this version knows
+    with pytest.raises(wire.ProtocolError, match="output activation") as error:
+        wire.decode(bytes(unknown))
+    assert error.value.reason == "out_of_range"
+    odd = bytearray(data)
+    struct.pack_into("<I", odd, 76 + 8, 3)  # the output layer: 3 values for a head with 2 per action
+    with pytest.raises(wire.ProtocolError, match="output layer") as error:
+        wire.decode(bytes(odd))
+    assert error.value.reason == "out_of_range"
