@@ -69,6 +69,7 @@ public enum Algorithms {
     public static let all: [any AgentAlgorithm.Type] = [
         DDPG.self,
         TD3.self,
+        SAC.self,
     ]
 
     public static func named(_ id: AlgorithmID) -> (any AgentAlgorithm.Type)? { all.first { $0.id == id } }

@@ -108,6 +108,15 @@ struct AgentOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "TD3: the smoothing noise is clipped to ± this fraction of each action's half-range.")
     var targetNoiseClip = TD3.Settings().targetNoiseClip
 
+    @Option(parsing: .unconditional, help: "SAC: the entropy temperature α at the start.")
+    var initialAlpha = SAC.Settings().initialAlpha
+
+    @Option(parsing: .unconditional, help: "SAC: Adam's learning rate for log α (0 keeps α fixed).")
+    var alphaLearningRate = SAC.Settings().alphaLearningRate
+
+    @Option(parsing: .unconditional, help: "SAC: the entropy α is tuned toward, per action dimension (−1: the paper's −|A|).")
+    var targetEntropy = SAC.Settings().targetEntropy
+
     var configuration: AgentConfiguration {
         var c = AgentConfiguration()
         c.actorHiddenSizes = actorHidden.sizes

@@ -1,3 +1,4 @@
+import Agents
 import ArgumentParser
 import Foundation
 import Testing
@@ -26,7 +27,10 @@ struct LaunchArgumentsTests {
         "--workers", "3", "--evaluators", "1",
     ]
 
-    @Test("the learner and workers launch starts parse back to the configuration launch was given", arguments: [[], everythingChanged])
+    /// SAC's own settings, which only `--algorithm sac` reads.
+    static let sacChanged = ["--algorithm", "sac", "--initial-alpha", "0.5", "--alpha-learning-rate", "0.001", "--target-entropy", "-2"]
+
+    @Test("the learner and workers launch starts parse back to the configuration launch was given", arguments: [[], everythingChanged, sacChanged])
     func childrenParseBack(given: [String]) throws {
         let launch = try LaunchCommand.parse(given)
         let runDirectory = URL(fileURLWithPath: "/tmp/ddpg-launch-arguments")
@@ -58,10 +62,12 @@ struct LaunchArgumentsTests {
             #expect(c == options, "worker options")
             #expect(c.noise == launch.noise.workerConfiguration)
         }
-        if !given.isEmpty {
-            // Not vacuous: the changed values did reach the children.
+        // Not vacuous: the changed values did reach the children.
+        if given == Self.everythingChanged {
             #expect(learner.agent.configuration.algorithm == .td3 && learner.learnerConfiguration.training.prioritizedReplay?.alpha == 0.7)
             #expect(!learner.learner.workerPace && learner.learner.checkpointReplay)
+        } else if given == Self.sacChanged {
+            #expect(learner.agent.configuration.settings(of: SAC.self) == SAC.Settings(initialAlpha: 0.5, alphaLearningRate: 0.001, targetEntropy: -2))
         }
     }
 
