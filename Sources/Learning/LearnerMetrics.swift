@@ -54,7 +54,7 @@ public final class LearnerMetrics: @unchecked Sendable {
               // Pendulum's range (about −1600 … 0) finely, and the thousands of the MuJoCo tasks coarsely.
               buckets: [-10000, -3000, -1500, -1200, -1000, -800, -600, -400, -300, -200, -150, -100, -50, 0,
                         50, 100, 200, 500, 1000, 2000, 3000, 5000, 10000]),
-        .init(name: "ddpg_update_duration_seconds", kind: .histogram, help: "Wall time of one update: critic, actor and target networks.",
+        .init(name: "ddpg_update_duration_seconds", kind: .histogram, help: "Wall time of one update as the learner loop runs it: sampling the batch, the critic, actor and target steps, and new priorities.",
               buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1]),
         .init(name: "ddpg_connections_authorized_total", kind: .counter, help: "CURVE connections whose worker key is in --authorized-keys."),
         .init(name: "ddpg_connections_rejected_total", kind: .counter, help: "Connections refused or cut off: a CURVE key not authorized, a failed handshake (no keys, wrong server key), the --max-peers cap, or a weights subscriber that sent something other than a subscription to everything.", labels: ["reason"]),

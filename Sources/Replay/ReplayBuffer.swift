@@ -46,7 +46,8 @@ public final class TransitionBatch {
 
 /// A uniform replay buffer: a ring of the last `capacity` transitions,
 /// stored as structure-of-arrays Float32 so that a million transitions of
-/// Pendulum take 34 MB and sampling is a gather of short contiguous rows.
+/// Pendulum take 41 MB (``bytesPerTransition``) and sampling is a gather of
+/// short contiguous rows.
 ///
 /// Storage is reserved up front but only touched as it fills, so a large
 /// capacity costs resident memory only once it is used.
