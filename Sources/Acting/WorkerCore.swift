@@ -300,7 +300,7 @@ public final class WorkerCore {
             weightsVersion = view.version
             appliedPublication = view.publication
             appliedRequest = view.evaluationRequest
-            stats.latencies.record(Double(Int64(bitPattern: WallClock.nanoseconds() &- view.publishedAtNanoseconds)) / 1e6)
+            stats.latencies.record(Double(Int64(bitPattern: clock.wallNanoseconds &- view.publishedAtNanoseconds)) / 1e6)
         }
     }
 

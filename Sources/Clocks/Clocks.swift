@@ -10,6 +10,9 @@ import Synchronization
 public protocol RunClock: AnyObject, Sendable {
     /// Seconds since this clock started; never decreases.
     var now: Double { get }
+    /// Nanoseconds since the Unix epoch, for timestamps that cross processes (a weights message's
+    /// publication time, and a worker's latency from it). Only measured, never decided on.
+    var wallNanoseconds: UInt64 { get }
 }
 
 /// The monotonic clock of the process, from when it was made.
@@ -20,15 +23,24 @@ public final class SystemClock: RunClock {
     public init() { start = clock.now }
 
     public var now: Double { (clock.now - start).seconds }
+
+    public var wallNanoseconds: UInt64 { WallClock.nanoseconds() }
 }
 
 /// A clock that moves only when told to.
 public final class ManualClock: RunClock {
     private let time = Mutex(0.0)
+    private let wallStart: UInt64
 
-    public init(now: Double = 0) { time.withLock { $0 = now } }
+    /// A clock at `now`, whose wall time was `wallStart` nanoseconds since the Unix epoch at 0.
+    public init(now: Double = 0, wallStart: UInt64 = 1_800_000_000_000_000_000) {
+        self.wallStart = wallStart
+        time.withLock { $0 = now }
+    }
 
     public var now: Double { time.withLock { $0 } }
+
+    public var wallNanoseconds: UInt64 { wallStart + UInt64(now * 1e9) }
 
     /// Moves the time forward by `seconds` (negative values are ignored: time never runs back).
     public func advance(by seconds: Double) {

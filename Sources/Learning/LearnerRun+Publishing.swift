@@ -23,7 +23,7 @@ extension LearnerRun {
             ingest.requested(request, of: publication, wallSeconds: trainingSeconds, at: now)
             evaluation.published(version: version) { agent.actor.network.state }
         }
-        let bytes = publisher.encodeWeights(publication, request: request, actor: agent.actor)
+        let bytes = publisher.encodeWeights(publication, request: request, actor: agent.actor, publishedAt: context.clock.wallNanoseconds)
         publish(bytes, what: "weights")
         publisher.sent(bytes.count, to: context.transport.subscriberCount, now: now, budget: configuration.learner.broadcastBytesPerSecond)
     }

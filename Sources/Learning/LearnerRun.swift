@@ -192,7 +192,8 @@ final class LearnerRun {
         var published = lastPublished
         if now - lastPublished >= 0.25, let requested = ingest.requestedEvaluations[publisher.version] {
             // The same version again: a subscriber whose queue was full, or that was reconnecting, missed it.
-            publish(publisher.encodeWeights(requested.publication, request: requested.request, actor: agent.actor), what: "the final weights")
+            publish(publisher.encodeWeights(requested.publication, request: requested.request, actor: agent.actor,
+                                              publishedAt: context.clock.wallNanoseconds), what: "the final weights")
             published = now
         }
         phase = .finalEvaluation(deadline: deadline, lastPublished: published)

@@ -1,4 +1,3 @@
-import Clocks
 import Policy
 import WireProtocol
 
@@ -39,12 +38,12 @@ struct Publisher {
         nextAllowedAt = now + Double(bytes * max(subscribers, 1)) / bytesPerSecond
     }
 
-    /// The actor's parameters (and batch normalization's statistics after them) as a weights message.
-    mutating func encodeWeights(_ publication: Publication, request: EvaluationRequest?, actor: Actor) -> [UInt8] {
+    /// The actor's parameters (and batch normalization's statistics after them) as a weights message, stamped `publishedAt`.
+    mutating func encodeWeights(_ publication: Publication, request: EvaluationRequest?, actor: Actor, publishedAt: UInt64) -> [UInt8] {
         let network = actor.network
         let (learnerId, shape) = (learnerId, actorShape)
         func encode(_ state: UnsafeBufferPointer<Float>, _ encoder: inout MessageEncoder) -> [UInt8] {
-            encoder.encodeWeights(publication, learnerId: learnerId, publishedAtNanoseconds: WallClock.nanoseconds(), shape: shape,
+            encoder.encodeWeights(publication, learnerId: learnerId, publishedAtNanoseconds: publishedAt, shape: shape,
                                   evaluationRequest: request, parameters: state)
         }
         // Batch normalization's statistics travel after the parameters; without it the parameters go as they lie.

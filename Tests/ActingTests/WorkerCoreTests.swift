@@ -34,7 +34,7 @@ final class ScriptedLearner {
         let parameters = [Float](repeating: 0.01, count: Self.shape.parameterCount)
         let bytes = parameters.withUnsafeBufferPointer {
             encoder.encodeWeights(Publication(version: version, updates: version * 10, envSteps: version * 100), learnerId: id,
-                                  publishedAtNanoseconds: WallClock.nanoseconds(), shape: Self.shape, evaluationRequest: request, parameters: $0)
+                                  publishedAtNanoseconds: ManualClock().wallNanoseconds, shape: Self.shape, evaluationRequest: request, parameters: $0)
         }
         try transport.publish(bytes)
     }
