@@ -2,18 +2,13 @@
 import PackageDescription
 
 // The module graph is the architecture; dependencies only point down. Every module a target
-// imports is declared here (scripts/tools/check-imports.py checks it in CI). docs/ARCHITECTURE.md
-// has the picture and each module's job:
-//
-//   ddpg (CLI) ──▶ Learner, Worker, Training, Checkpoint, MetricsServer, Plotting, KernelSelection
-//   Learner ──▶ Ingest ──▶ WireProtocol ──▶ Specs;  Learner, Worker ──▶ ZeroMQ ──▶ CZeroMQ (libzmq)
-//   Learner ──▶ Checkpoint ──▶ RunRecords ──▶ DDPG ──▶ Replay ──▶ NeuralNetwork ──▶ CBLAS (OpenBLAS), CKernels
-//   Training, Worker ──▶ Evaluation ──▶ Environments ──▶ Specs, CShims, Randomness;  Evaluation ──▶ RunRecords
-//   Training, Worker ──▶ Replay (the n-step adder: returns are made where the data is)
-//   The learner knows no environment: it learns the spec from --env (resolved by the CLI) or a worker's hello.
-//   Learner, Training, Plotting ──▶ Telemetry ──▶ Checksum;  ProcessSupport ──▶ CShims
-//   KernelSelection ──▶ NeuralNetwork;  MetricsServer ──▶ Hummingbird, swift-prometheus
-//   DDPGBench (ddpg-bench), HostilePeers (ddpg-hostile): executables over the modules above
+// imports is declared here, and scripts/tools/check-imports.py (run in CI) checks it, and that no
+// socket-free module (Learning, Acting, Agents, Policy and everything below them) reaches a socket,
+// a process or a shell. docs/ARCHITECTURE.md draws the graph and gives each module's job. In short:
+// the executables' shells (Learner, Worker over ZeroMQ) drive the cores (Learning's LearnerCore,
+// Acting's WorkerCore) through Transport and Clocks; the cores hold Agents (one file per algorithm),
+// which hold Policy and Replay, over NeuralNetwork and OpenBLAS. The learner knows no environment:
+// it learns the spec from --env (resolved by the CLI), a checkpoint or a worker's hello.
 //
 // Linux only: the code uses /proc, prctl, glibc's sincos and Debian's OpenBLAS and libzmq.
 // `platforms` is not a SwiftPM filter for Linux, so it names no Apple platform it would be false for.
@@ -158,7 +153,7 @@ let package = Package(
                 path: "Tests/CoreDoubles"),
         .testTarget(name: "CLITests", dependencies: ["ddpg", "DDPGTestSupport", "Agents", "NeuralNetwork", "Policy", "Randomness", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
-        // DDPG and NeuralNetwork: the golden weights of a normalized actor carry the actions the Swift actor takes.
+        // Policy and NeuralNetwork: the golden weights of a normalized actor carry the actions the Swift actor takes.
         .testTarget(name: "WireProtocolTests", dependencies: ["WireProtocol", "Randomness", "Specs", "Policy", "NeuralNetwork"]),
         .testTarget(name: "LearningTests", dependencies: ["Learning", "Acting", "CoreDoubles", "Agents", "Clocks", "Environments", "Ingest", "NeuralNetwork", "Policy", "Randomness", "Replay", "RunConfiguration", "Settings", "Specs", "Telemetry", "Transport", "WireProtocol"]),
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "WireProtocol", "Specs"]),

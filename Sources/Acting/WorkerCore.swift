@@ -37,10 +37,11 @@ public final class WorkerCore {
     private let decoder: MessageDecoder
     private var encoder = MessageEncoder(capacity: 64 << 10)
 
-    /// The learner id of the newest announcement or weights, and the one this worker said hello to.
+    /// The learner id of the newest announcement or weights.
     private var latestLearnerId: UInt64?
     /// The credit of the newest announcement read, whichever learner sent it.
     private var latestAnnouncedCredit: Int?
+    /// The learner id this worker said hello to.
     private var greetedLearnerId: UInt64?
     /// The newest weights read and not yet applied, with their learner id.
     private var pendingWeights: (message: ReceivedMessage, learnerId: UInt64)?

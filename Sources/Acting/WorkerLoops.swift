@@ -59,7 +59,7 @@ public final class ActingLoop<Env: Environment>: WorkerLoop {
         self.transport = transport
         let c = core.configuration, spec = core.spec
         let o = spec.observationSize, a = spec.actionSize, k = c.environments
-        logger.info("worker \(c.workerId) of \(c.workerCount): \(k) × \(spec), σ \(String(format: "%.4f", c.effectiveSigma)) (\(c.noise.kind.rawValue)), learner \(c.transitionsEndpoint)")
+        logger.info("worker \(c.workerId) of \(c.workerCount): \(k) × \(spec), \(c.noise.kind.rawValue) noise σ \(String(format: "%.4f", c.effectiveSigma)) for a deterministic actor (a stochastic one samples), learner \(c.transitionsEndpoint)")
         environments = (0..<k).map { _ in makeEnvironment() }
         observations = Array(repeating: 0, count: k * o)
         nextObservation = Array(repeating: 0, count: o)

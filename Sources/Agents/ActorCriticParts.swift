@@ -4,7 +4,7 @@ import Policy
 import Randomness
 import Replay
 
-// The parts DDPG and TD3 share, so that each algorithm's file is only its update rule:
+// The parts DDPG, TD3 and SAC share, so that each algorithm's file is only its update rule:
 // a policy with its target, a critic with its target, the Bellman target, and the target move.
 // Every buffer is allocated when a part is made; an update allocates nothing.
 
@@ -74,7 +74,7 @@ final class PolicyPart: AgentPart {
     var counters: [NamedCounter] { [optimizer.counter(named: "actor_adam_step")] }
 }
 
-/// A critic Q(s, a) with its target Q′, its Adam and its workspaces: DDPG trains one, TD3 two.
+/// A critic Q(s, a) with its target Q′, its Adam and its workspaces: DDPG trains one, TD3 and SAC two.
 final class CriticPart: AgentPart {
     /// The name of its checkpoint sections: `critic`, `target_critic`, `critic_adam_m`, ….
     let name: String

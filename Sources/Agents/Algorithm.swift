@@ -77,7 +77,7 @@ public enum Algorithms {
     /// Every registered algorithm's name.
     public static var ids: [AlgorithmID] { all.map { $0.id } }
 
-    /// The names, for messages and help: "ddpg, td3".
+    /// The names, for messages and help: "ddpg, td3, sac".
     public static var names: String { all.map { $0.id.rawValue }.joined(separator: ", ") }
 }
 

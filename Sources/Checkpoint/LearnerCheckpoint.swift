@@ -88,8 +88,12 @@ public struct LearnerProgress: Sendable, Equatable {
     public var wallSeconds: Double
     public var evaluations: [EvaluationResult]
     public var solvedAt: SolvedAt?
+    /// When the checkpoint was taken, by the run's clock: the header's `created_at`.
+    public var takenAt: Date
 
-    public init(envSteps: Int, weightsVersion: UInt64, episodes: Int, wallSeconds: Double, evaluations: [EvaluationResult], solvedAt: SolvedAt?) {
+    public init(envSteps: Int, weightsVersion: UInt64, episodes: Int, wallSeconds: Double, evaluations: [EvaluationResult], solvedAt: SolvedAt?,
+                takenAt: Date = Date()) {
+        self.takenAt = takenAt
         self.envSteps = envSteps
         self.weightsVersion = weightsVersion
         self.episodes = episodes
@@ -122,7 +126,7 @@ public struct LearnerCheckpoint: Sendable {
         let state = replayGenerator.state
         let c = agent.configuration
         let header = CheckpointHeader(
-            createdAt: ISO8601DateFormatter().string(from: Date()), environment: spec.id,
+            createdAt: ISO8601DateFormatter().string(from: progress.takenAt), environment: spec.id,
             observationSize: agent.observationSize, actionSize: agent.actionSize, actionBound: agent.actionBound,
             actorLayerSizes: agent.actor.layerSizes,
             criticLayerSizes: [agent.observationSize] + c.criticHiddenSizes + [1],

@@ -7,7 +7,7 @@ import NeuralNetwork
 import ProcessSupport
 import Transport
 
-/// `ddpg learner`: a ``LearnerCore`` over ZeroMQ, on the process's clock, stopping on SIGINT/SIGTERM.
+/// `ddpg learner`: a ``LearnerCore`` over ZeroMQ, on the process's clock, stopping on SIGINT, SIGTERM or SIGHUP.
 ///
 /// Everything the learner decides is the core's; this binds the sockets (with CURVE and the
 /// connection cap) and runs the core's turns between waits on them.

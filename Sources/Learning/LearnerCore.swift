@@ -180,7 +180,7 @@ struct LearnerContext {
 
     /// Reads the subscriptions waiting on the publishing side; returns whether a worker subscribed.
     /// A worker subscribes to everything; anything else is not a worker, and every connection from
-    /// its address is cut off, which also frees what libzmq kept of it.
+    /// its address is cut off, which also frees what the transport kept of it.
     func serviceSubscriptions(now: Double, rejections: inout RejectionLog) -> Bool {
         var joined = false
         while let event = transport.receiveSubscriptionEvent() {
@@ -189,7 +189,7 @@ struct LearnerContext {
                 transport.acceptSubscription()
                 joined = true
             case .unsubscribe:
-                break  // libzmq forgets the peer when it leaves
+                break  // the transport forgets the peer when it leaves
             case let .other(address, byteCount):
                 let cut = transport.disconnect(address: address)
                 guard cut > 0 else { continue }  // already cut off; its last frames are still being read

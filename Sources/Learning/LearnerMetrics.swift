@@ -6,7 +6,7 @@ import WireProtocol
 /// every call below costs a virtual call into an empty function.
 ///
 /// Label sets are fixed: `reason` takes the protocol's rejection reasons, `kind`
-/// the four message kinds a worker sends, `window` 10s and 60s, and `worker` at
+/// the five message kinds a worker sends, `window` 10s and 60s, and `worker` at
 /// most `maxWorkerSeries` ids, after which workers share `worker="other"`.
 public final class LearnerMetrics: @unchecked Sendable {
     public enum Kind: String, CaseIterable, Sendable { case counter, gauge, histogram }

@@ -86,16 +86,17 @@ extension LearnerRun {
     func writeCheckpoint(reason: String) {
         guard checkpoints.writer != nil else { return }
         _ = ensureFinite(before: "a checkpoint")
-        let started = ContinuousClock.now
+        let started = context.clock.now
         let progress = LearnerProgress(envSteps: envSteps, weightsVersion: publisher.version, episodes: episodes, wallSeconds: trainingSeconds,
-                                       evaluations: evaluation.evaluations, solvedAt: evaluation.solvedAt)
+                                       evaluations: evaluation.evaluations, solvedAt: evaluation.solvedAt,
+                                       takenAt: Date(timeIntervalSince1970: Double(context.clock.wallNanoseconds) / 1e9))
         let checkpoint = loop.capture(progress: progress, configuration: configuration.training, spec: spec,
                                       includeData: configuration.learner.checkpointReplay)
         checkpoints.submit(checkpoint, now: now, updates: agent.updateCount)
-        let stall = ContinuousClock.now - started
-        metrics.checkpointStall.recordNanoseconds(stall.wholeNanoseconds)
+        let stall = context.clock.now - started
+        metrics.checkpointStall.recordNanoseconds(Int64(stall * 1e9))
         metrics.checkpoints.increment()
-        logger.debug("\(reason) checkpoint at \(agent.updateCount) updates: training stalled \(format(stall.seconds * 1_000)) ms")
+        logger.debug("\(reason) checkpoint at \(agent.updateCount) updates: training stalled \(format(stall * 1_000)) ms")
     }
 
     /// Continues from the newest valid checkpoint in `store`, falling back (and saying so) past any

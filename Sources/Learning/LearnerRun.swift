@@ -95,8 +95,8 @@ final class LearnerRun {
     private func trainingTurn(subscriptionWaiting: Bool) throws -> LearnerCore.Turn {
         if let request = context.stopRequested() { stopReason = request.rawValue }
         if stopReason == nil {
-            // Every few milliseconds, not per message: subscriptions are rare, and libzmq takes in
-            // new ones only during calls on its socket, a bounded number each.
+            // Every few milliseconds, not per message: subscriptions are rare (the transport says when
+            // one waits, ``LearnerTransport/wait(seconds:)``'s `other`).
             if subscriptionWaiting || now >= nextSubscriptionsAt { serviceSubscriptions() }
             var progressed = try ingestSlice()
             if !configuration.learner.ingestOnly { progressed = trainSlice() || progressed }

@@ -8,7 +8,7 @@ public enum PolicyHead: String, Codable, Sendable, CaseIterable {
     /// μ(s) = scale · tanh(z) + bias, one output per action dimension (DDPG, TD3): deterministic, and a
     /// worker explores by adding its own noise.
     case deterministic
-    /// z = (mean m, log-std parameter) per action dimension; a = scale · tanh(m + σ·ε) + bias with
+    /// z = [m₁ … m_A | s₁ … s_A]: the means, then the log-std parameters; a = scale · tanh(m + σ·ε) + bias with
     /// ε ~ N(0, 1) (SAC's squashed Gaussian): a worker samples, and evaluation acts with tanh(m).
     case squashedGaussian = "squashed_gaussian"
 

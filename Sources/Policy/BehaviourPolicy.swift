@@ -1,8 +1,8 @@
 import Randomness
 
-/// The policy that collects experience: uniformly random actions before there is an actor, then the
-/// actor's action plus exploration noise in units of each dimension's half-range (CleanRL's
-/// `normal(0, action_scale · σ)`), clipped to the bounds.
+/// The policy that collects experience: uniformly random actions before there is an actor, then a
+/// stochastic actor's draws, or a deterministic actor's action plus exploration noise in units of each
+/// dimension's half-range (CleanRL's `normal(0, action_scale · σ)`); either clipped to the bounds.
 ///
 /// `ddpg train`, `ddpg worker` and (in numpy) `ddpg-gym-worker` all act through this one rule.
 /// The caller owns the random streams, so each keeps the draws it always made.
@@ -33,19 +33,24 @@ public final class BehaviourPolicy {
 
     /// The actor's actions for `count` observations: a stochastic policy's draws (from `generator`; it
     /// explores by itself), or a deterministic one's, each explored with its environment's noise
-    /// (`noises[i]`, drawn from `generator`) and clipped to the bounds.
+    /// (`noises[i]`, drawn from `generator`); either clipped to the bounds, which a squashed draw can
+    /// pass by a rounding error.
     public func explore<G: RandomNumberGenerator>(_ actor: Actor, observations: UnsafePointer<Float>, count: Int,
                                                   noises: inout [ExplorationNoise], into actions: UnsafeMutablePointer<Float>,
                                                   using generator: inout G) {
-        if actor.head.isStochastic { return actor.sample(observations: observations, count: count, actions: actions, using: &generator) }
-        precondition(noises.count >= count, "\(noises.count) noise processes for \(count) environments")
-        actor.act(observations: observations, count: count, actions: actions)
         let a = actionSize
-        for i in 0..<count {
-            perturbation.withUnsafeMutableBufferPointer { noises[i].sample(into: $0.baseAddress!, using: &generator) }
-            for j in 0..<a {
-                actions[i * a + j] = min(max(actions[i * a + j] + halfRange[j] * perturbation[j], actionLow[j]), actionHigh[j])
+        if actor.head.isStochastic {
+            actor.sample(observations: observations, count: count, actions: actions, using: &generator)
+        } else {
+            precondition(noises.count >= count, "\(noises.count) noise processes for \(count) environments")
+            actor.act(observations: observations, count: count, actions: actions)
+            for i in 0..<count {
+                perturbation.withUnsafeMutableBufferPointer { noises[i].sample(into: $0.baseAddress!, using: &generator) }
+                for j in 0..<a { actions[i * a + j] += halfRange[j] * perturbation[j] }
             }
+        }
+        for i in 0..<count {
+            for j in 0..<a { actions[i * a + j] = min(max(actions[i * a + j], actionLow[j]), actionHigh[j]) }
         }
     }
 }

@@ -2,7 +2,7 @@ import Randomness
 import Settings
 
 /// Which exploration noise the behaviour policy adds to μ(s). Scales are in
-/// units of the action bound: σ = 0.1 on Pendulum (bound 2) is 0.2 N·m.
+/// units of each dimension's half-range (high − low)/2: σ = 0.1 on Pendulum ([−2, 2]) is 0.2 N·m.
 public enum NoiseKind: String, Codable, Sendable, CaseIterable {
     case none
     /// Independent N(0, σ²) per step, as TD3 and CleanRL use.
@@ -35,7 +35,7 @@ public struct NoiseConfiguration: DefaultedConfiguration, Sendable, Equatable {
     }
 }
 
-/// A stateful noise process for one environment, in action-bound units.
+/// A stateful noise process for one environment, in units of the half-range.
 public struct ExplorationNoise: Sendable {
     public let configuration: NoiseConfiguration
     private var state: [Double]

@@ -25,10 +25,13 @@ public final class SquashedGaussian {
 
     public let capacity: Int
     public let actionSize: Int
-    /// ε, tanh(u), σ and tanh(s) of the last sample, row by row.
-    private let noise: Matrix
+    /// The last sample's ε, row by row: what the backward pass holds fixed.
+    private let epsilons: Matrix
+    /// Its t = tanh(u).
     private let squashed: Matrix
+    /// Its σ.
     private let stds: Matrix
+    /// Its tanh(s), for the bounded log-std's derivative.
     private let rawTanh: Matrix
     /// log π(a | s) of the last sample's rows.
     public let logProbabilities: Matrix
@@ -38,7 +41,7 @@ public final class SquashedGaussian {
     public init(capacity: Int, actionSize: Int) {
         self.capacity = capacity
         self.actionSize = actionSize
-        noise = Matrix(rows: capacity, columns: actionSize)
+        epsilons = Matrix(rows: capacity, columns: actionSize)
         squashed = Matrix(rows: capacity, columns: actionSize)
         stds = Matrix(rows: capacity, columns: actionSize)
         rawTanh = Matrix(rows: capacity, columns: actionSize)
@@ -50,7 +53,7 @@ public final class SquashedGaussian {
     public func sample<G: RandomNumberGenerator>(_ outputs: MatrixView, noise generator: inout G, actor: Actor, into actions: MatrixView) {
         let a = actionSize
         precondition(outputs.columns == 2 * a && actions.columns == a && outputs.rows == actions.rows && outputs.rows <= capacity)
-        let epsilon = noise.view
+        let epsilon = epsilons.view
         for row in 0..<outputs.rows {
             for j in 0..<a { epsilon[row, j] = Float(generator.nextGaussian()) }
         }
@@ -60,10 +63,13 @@ public final class SquashedGaussian {
     /// ``sample(_:noise:actor:into:)`` with given ε (`noise`, rows × A): for gradient checks.
     public func evaluate(_ outputs: MatrixView, noise given: MatrixView, actor: Actor, into actions: MatrixView) {
         let a = actionSize, n = outputs.rows
+        precondition(outputs.columns == 2 * a && given.columns == a && actions.columns == a, "\(outputs.columns) outputs for \(a) actions")
+        precondition(given.rows == n && actions.rows == n && n <= capacity, "\(n) rows for a capacity of \(capacity)")
+        precondition(actor.actionSize == a, "an actor of \(actor.actionSize) actions for \(a)")
         count = n
         scale = actor.actionScale
         let bias = actor.actionBias
-        let epsilon = noise.view, t = squashed.view, sigma = stds.view, tanhS = rawTanh.view, logp = logProbabilities.storage
+        let epsilon = epsilons.view, t = squashed.view, sigma = stds.view, tanhS = rawTanh.view, logp = logProbabilities.storage
         for row in 0..<n {
             var sum: Float = 0
             for j in 0..<a {
@@ -86,7 +92,7 @@ public final class SquashedGaussian {
     public func backward(actionGradient: MatrixView, logProbabilityGradient: UnsafePointer<Float>, into outputGradient: MatrixView) {
         let a = actionSize
         precondition(actionGradient.rows == count && outputGradient.rows == count && outputGradient.columns == 2 * a)
-        let epsilon = noise.view, t = squashed.view, sigma = stds.view, tanhS = rawTanh.view
+        let epsilon = epsilons.view, t = squashed.view, sigma = stds.view, tanhS = rawTanh.view
         let logStdSpan = 0.5 * (Self.logStdMax - Self.logStdMin)
         for row in 0..<count {
             let dLogp = logProbabilityGradient[row]

@@ -4,7 +4,7 @@ import Glibc
 import CShims
 import Synchronization
 
-/// SIGINT and SIGTERM as a flag that long-running loops poll.
+/// SIGINT, SIGTERM and SIGHUP as a flag that long-running loops poll.
 ///
 /// Services here run blocking loops around libzmq calls, which return `EINTR`
 /// when a signal arrives, so a flag checked once per iteration stops them
@@ -35,7 +35,7 @@ public enum ShutdownSignal {
         _ = received.compareExchange(expected: 0, desired: number, ordering: .relaxed)
     }
 
-    /// Whether SIGINT or SIGTERM arrived.
+    /// Whether SIGINT, SIGTERM or SIGHUP arrived.
     public static var isRequested: Bool { received.load(ordering: .relaxed) != 0 }
 
     /// The signal that arrived (0 if none).

@@ -15,7 +15,7 @@ import RunRecords
 import Specs
 import Telemetry
 
-/// Single-process training: one environment, one replay buffer, one agent (DDPG or TD3), no network.
+/// Single-process training: one environment, one replay buffer, one agent (any registered algorithm), no network.
 ///
 /// Every source of randomness is a separate stream derived from the run's
 /// seed, so the same seed and binary reproduce the same run step for step.

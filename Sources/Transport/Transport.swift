@@ -47,13 +47,15 @@ public struct Readiness: Equatable, Sendable {
 public protocol LearnerTransport: AnyObject {
     /// The next message a worker sent, without waiting; nil when none is queued.
     func receive() throws -> ReceivedMessage?
-    /// The next event on the publishing side, without waiting.
+    /// The next event on the publishing side, without waiting. (libzmq takes in new subscriptions only
+    /// during calls on its socket, a bounded number each, so a core calls this every few milliseconds.)
     func receiveSubscriptionEvent() -> SubscriptionEvent?
     /// Lets the subscriber whose ``SubscriptionEvent/subscribe`` was just received have publications.
     func acceptSubscription()
     /// Sends to every subscriber without waiting; one whose queue is full misses it.
     func publish(_ bytes: [UInt8]) throws
-    /// Cuts off every connection from `address` on the publishing side; returns how many there were.
+    /// Cuts off every connection from `address` on the publishing side, and frees what was kept for
+    /// them; returns how many there were. A peer that unsubscribes is forgotten by the transport itself.
     func disconnect(address: String) -> Int
     /// Open connections on the publishing side.
     var subscriberCount: Int { get }

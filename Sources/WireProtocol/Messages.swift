@@ -117,8 +117,8 @@ public struct WorkerStatus: Equatable, Sendable {
     }
 }
 
-/// The actor's shape in a weights message: ReLU hidden layers, a tanh output mapped onto
-/// [low, high] per action dimension (CleanRL's `action_scale` and `action_bias`).
+/// The actor's shape in a weights message: ReLU hidden layers, and an output layer that its ``Head``
+/// maps onto [low, high] per action dimension through tanh (CleanRL's `action_scale` and `action_bias`).
 public struct ActorShape: Equatable, Sendable {
     /// How the hidden layers normalize their pre-activations (protocol 4).
     public enum Normalization: UInt8, Sendable {

@@ -6,7 +6,8 @@ public enum WireFormat {
     public static let magic: [UInt8] = [0x44, 0x44, 0x50, 0x47]
     /// 2 added worker sessions, the hello's next sequence, the learner's announce, and bounds on every value;
     /// 3 the environment spec in the hello, per-dimension action bounds and evaluation requests in the
-    /// weights, and evaluation reports; 4 each transition's discount (n-step returns).
+    /// weights, and evaluation reports; 4 each transition's discount (n-step returns); 5 the policy head
+    /// (deterministic or squashed Gaussian) in the weights' output-activation byte.
     public static let version: UInt16 = 5
     public static let headerSize = 12
 

@@ -14,7 +14,7 @@ public struct WorkerError: Error, CustomStringConvertible {
 }
 
 /// `ddpg worker`: a ``WorkerCore`` with an acting (or, with `--evaluator`, an evaluating) loop over a
-/// native environment, on ZeroMQ and the process's clock, stopping on SIGINT/SIGTERM.
+/// native environment, on ZeroMQ and the process's clock, stopping on SIGINT, SIGTERM or SIGHUP.
 ///
 /// Sends wait while the learner's queues are full: that backpressure is how a worker learns to slow
 /// down, and nothing is dropped on the way. libzmq reconnects by itself when the learner restarts.

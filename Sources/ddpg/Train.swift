@@ -12,7 +12,7 @@ import Training
 
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Train DDPG in one process: one environment, no network.",
+        abstract: "Train in one process: one environment, no network.",
         discussion: "Writes summary.json into --run-dir (default runs/train) when done."
     )
     private static let defaults = TrainingConfiguration()

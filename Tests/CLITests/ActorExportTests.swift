@@ -7,7 +7,7 @@ import Testing
 
 @Suite("ddpg export's document")
 struct ActorExportTests {
-    /// What README's few lines of NumPy do with the document: dense layers, ReLU between, tanh last, mapped onto the bounds.
+    /// What the few lines of NumPy in docs/CHECKPOINTS.md do with the document: dense layers, ReLU between, tanh last, mapped onto the bounds.
     static func play(_ document: [String: Any], _ observation: [Float]) throws -> [Double] {
         var x = observation.map(Double.init)
         for layer in try #require(document["layers"] as? [[String: Any]]) {

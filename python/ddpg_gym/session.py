@@ -83,8 +83,10 @@ Outgoing = _Hello | _Rows | wire.EpisodeReport | _Status | wire.EvaluationReport
 class Session:
     def __init__(self, config: WorkerConfig, spec: wire.EnvironmentSpec, transport: Transport,
                  clock: Callable[[], float] = time.monotonic, session: int | None = None,
-                 stop: Callable[[], bool] = lambda: False) -> None:
+                 stop: Callable[[], bool] = lambda: False, wall_clock_ns: Callable[[], int] = time.time_ns) -> None:
         self.config, self.spec, self.transport, self.clock, self.stop = config, spec, transport, clock, stop
+        # Only for the weights' latency: their publication time is the learner's wall clock.
+        self.wall_clock_ns = wall_clock_ns
         self.session = session if session is not None else random.SystemRandom().randint(1, 2**32 - 1)
         self.start = clock()
         self.rows_per_message = min(config.transitions_per_message, wire.max_transitions_per_message(spec.observation_size, spec.action_size))
@@ -314,7 +316,7 @@ class Session:
         self.applied_publication = weights.publication
         self.applied_request = weights.evaluation_request
         if len(self.latencies) < 100_000:
-            self.latencies.append((time.time_ns() - weights.published_at_ns) / 1e6)
+            self.latencies.append((self.wall_clock_ns() - weights.published_at_ns) / 1e6)
 
     def _take_credit(self, announce: wire.Announce) -> None:
         mine = next((a.next_sequence for a in announce.acknowledgements

@@ -2,9 +2,10 @@
 
 The same process as the Swift `ddpg worker`, and built the same way: a protocol `Session` (session.py,
 the Swift `WorkerCore`) that greets every learner it sees, paces itself by the learner's credit and never
-blocks on a send; and around it an acting loop (gymnasium's vector API, a numpy forward pass of the
-newest actor plus exploration noise, uniformly random actions before the first weights) or, with
---evaluator, an evaluating loop that plays the episodes the learner asks for with the weights that asked.
+blocks on a send; and around it an acting loop (gymnasium's vector API; uniformly random actions before
+the first weights, then a numpy forward pass of the newest actor: sampled if it is stochastic, as SAC's is,
+or else plus exploration noise) or, with --evaluator, an evaluating loop that plays the episodes the
+learner asks for with the weights that asked.
 """
 
 from __future__ import annotations
@@ -118,8 +119,8 @@ class GymWorker:
     def _act(self) -> str:
         c, spec, session = self.config, self.spec, self.session
         k = c.envs_per_worker
-        log.info("worker %d of %d: %d × %s, σ %.4f (%s), learner %s", c.worker_id, c.workers, k, spec.id, c.sigma, c.noise,
-                 c.endpoint(c.transitions_port))
+        log.info("worker %d of %d: %d × %s, %s noise σ %.4f for a deterministic actor (a stochastic one samples), learner %s",
+                 c.worker_id, c.workers, k, spec.id, c.noise, c.sigma, c.endpoint(c.transitions_port))
         envs = self._make_vector_env()
         noise = Noise(c.noise, c.sigma, k, spec.action_size, self.rng, c.ou_theta, c.ou_dt)
         behaviour = BehaviourPolicy(spec)

@@ -7,6 +7,7 @@ import re
 import sys
 from pathlib import Path
 
+import pytest
 from harness import ROOT, Child, free_ports, learner_args, require_ddpg, summary
 
 require_ddpg()
@@ -20,13 +21,14 @@ def page_example() -> str:
     return str(blocks[0])
 
 
-def test_the_pages_example_feeds_a_learner(tmp_path: Path, children: list[Child]) -> None:
+@pytest.mark.parametrize("algorithm", ["ddpg", "sac"])  # a deterministic actor, and a stochastic one it samples
+def test_the_pages_example_feeds_a_learner(tmp_path: Path, children: list[Child], algorithm: str) -> None:
     ports, run = free_ports(3), tmp_path / "run"
     code = page_example()
     assert "tcp://127.0.0.1:5555" in code and "tcp://127.0.0.1:5556" in code
     script = tmp_path / "example.py"
     script.write_text(code.replace(":5555", f":{ports[0]}").replace(":5556", f":{ports[1]}"))
-    learner = Child(learner_args(ports, run, "--env", "Pendulum-v1", "--max-env-steps", "4000"), tmp_path / "learner.log")
+    learner = Child(learner_args(ports, run, "--env", "Pendulum-v1", "--algorithm", algorithm, "--max-env-steps", "4000"), tmp_path / "learner.log")
     worker = Child([sys.executable, str(script)], tmp_path / "example.log")
     children += [learner, worker]
     assert learner.wait() == 0, learner.text()[-3000:]
