@@ -9,27 +9,13 @@ import Testing
 /// A small SAC agent on asymmetric bounds ([−1, 3] and [−2, 2]) and a fixed batch of 8 random transitions.
 func makeSAC(settings: SAC.Settings = SAC.Settings(initialAlpha: 0.3), configure: (inout AgentConfiguration) -> Void = { _ in })
     -> (SACAgent, TransitionBatch) {
-    var config = AgentConfiguration()
-    config.algorithm = .sac
-    config.set(settings, of: SAC.self)
-    config.actorHiddenSizes = [16, 16]
-    config.criticHiddenSizes = [16, 16]
-    config.batchSize = 8
-    config.finalLayerInitScale = 0.3
-    configure(&config)
-    var generator = Xoshiro256(seed: 8)
-    let agent = SACAgent(observationSize: 3, actionLow: [-1, -2], actionHigh: [3, 2], configuration: config, using: &generator)
-    let batch = TransitionBatch(capacity: 8, observationSize: 3, actionSize: 2)
-    let replay = ReplayBuffer(capacity: 8, observationSize: 3, actionSize: 2, gamma: config.discount)
-    for i in 0..<8 {
-        let s = (0..<3).map { _ in generator.nextUniform(Float(-1), 1) }
-        let s2 = (0..<3).map { _ in generator.nextUniform(Float(-1), 1) }
-        replay.add(observation: s, action: [generator.nextUniform(Float(-1), 3), generator.nextUniform(Float(-2), 2)], reward: -Float(i),
-                   nextObservation: s2, terminated: i == 3, truncated: i == 7)
+    let config = smallConfiguration(.sac) {
+        $0.set(settings, of: SAC.self)
+        configure(&$0)
     }
-    for i in 0..<8 { batch.slots[i] = i }
-    replay.gather(8, into: batch)
-    return (agent, batch)
+    return smallAgent(config) { low, high, generator in
+        SACAgent(observationSize: 3, actionLow: low, actionHigh: high, configuration: config, using: &generator)
+    }
 }
 
 @Suite("SAC")

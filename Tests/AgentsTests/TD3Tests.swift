@@ -7,27 +7,13 @@ import Testing
 
 /// A small TD3 agent on asymmetric bounds ([−1, 3] and [−2, 2]) and a fixed batch of 8 random transitions.
 func makeTD3(settings: TD3.Settings = TD3.Settings(), configure: (inout AgentConfiguration) -> Void = { _ in }) -> (TD3Agent, TransitionBatch) {
-    var config = AgentConfiguration()
-    config.set(settings, of: TD3.self)
-    config.algorithm = .td3
-    config.actorHiddenSizes = [16, 16]
-    config.criticHiddenSizes = [16, 16]
-    config.batchSize = 8
-    config.finalLayerInitScale = 0.3
-    configure(&config)
-    var generator = Xoshiro256(seed: 8)
-    let agent = TD3Agent(observationSize: 3, actionLow: [-1, -2], actionHigh: [3, 2], configuration: config, using: &generator)
-    let batch = TransitionBatch(capacity: 8, observationSize: 3, actionSize: 2)
-    let replay = ReplayBuffer(capacity: 8, observationSize: 3, actionSize: 2, gamma: config.discount)
-    for i in 0..<8 {
-        let s = (0..<3).map { _ in generator.nextUniform(Float(-1), 1) }
-        let s2 = (0..<3).map { _ in generator.nextUniform(Float(-1), 1) }
-        replay.add(observation: s, action: [generator.nextUniform(Float(-1), 3), generator.nextUniform(Float(-2), 2)], reward: -Float(i),
-                   nextObservation: s2, terminated: i == 3, truncated: i == 7)
+    let config = smallConfiguration(.td3) {
+        $0.set(settings, of: TD3.self)
+        configure(&$0)
     }
-    for i in 0..<8 { batch.slots[i] = i }
-    replay.gather(8, into: batch)
-    return (agent, batch)
+    return smallAgent(config) { low, high, generator in
+        TD3Agent(observationSize: 3, actionLow: low, actionHigh: high, configuration: config, using: &generator)
+    }
 }
 
 /// μ′(s′) of the target actor for the batch's next observations, row-major.
