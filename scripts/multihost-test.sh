@@ -91,10 +91,10 @@ import json, sys
 directory, name, expect_weights = sys.argv[1], sys.argv[2], sys.argv[3] == "weights"
 summary = json.load(open(f"{directory}/summary.json"))
 sent = summary["transitions_sent"]
-received, rejected = summary["transitions_received"], summary["transitions_rejected"]
+received, rejected, after_stop = summary["transitions_received"], summary["transitions_rejected"], summary["transitions_after_stop"]
 assert sorted(sent) == ["0", "1"], f"transitions from both worker hosts: {sent}"
 assert all(v > 0 for v in sent.values()), f"both workers sent: {sent}"
-assert sum(sent.values()) == received + rejected, f"sent {sent} != received {received} + rejected {rejected}"
+assert sum(sent.values()) == received + rejected + after_stop, f"sent {sent} != received {received} + rejected {rejected} + after the stop {after_stop}"
 for worker in (0, 1):
     report = json.load(open(f"{directory}/worker-{worker}.json"))
     if expect_weights:

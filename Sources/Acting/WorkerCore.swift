@@ -126,6 +126,12 @@ public final class WorkerCore {
             flushBuffer()
             applyPendingWeights()
         }
+        if configuration.role == .actor, appliedRequest?.isFinal == true {
+            // The learner asks for its final evaluation only once it has stopped: what an actor sent
+            // from here on would be counted apart and never trained on.
+            beginStopping("learner_stopping")
+            return try poll()
+        }
         try sendQueued()
         if !outbox.isEmpty { return .wait(seconds: 0.05, sending: true) }
         if creditWindow.isExhausted(buffered: buffer.count) {

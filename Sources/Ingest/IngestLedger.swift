@@ -67,6 +67,12 @@ public struct WorkerRecord: Codable, Sendable, Equatable {
     public var messages = 0
     /// Transitions messages this session sent that never arrived: jumps in its sequence numbers.
     public var sequenceGaps = 0
+    /// Messages naming this session that were rejected, and the transitions their headers claimed: with
+    /// `transitionsReceived`, what an honest worker's claimed `transitions_sent` adds up to.
+    public var messagesRejected = 0
+    public var transitionsRejected = 0
+    /// Transitions that arrived after the run stopped: checked and counted, never trained on.
+    public var transitionsAfterStop = 0
     public var episodes = 0
     public var lastEpisodeReturn: Double?
     /// The newest weights version this session acted with.
@@ -77,6 +83,9 @@ public struct WorkerRecord: Codable, Sendable, Equatable {
     /// The sequence number this session's next transitions message must carry (or exceed, within the gap limit).
     var nextSequence: UInt64 = 0
     var lastSeen: Double = 0
+    /// When the session said its first hello, and (an evaluator) when it last answered a request.
+    var joinedAt: Double = 0
+    var lastAnswerAt: Double?
 
     init(workerId: UInt32, session: UInt32, seed: UInt64) {
         self.workerId = workerId
@@ -87,18 +96,18 @@ public struct WorkerRecord: Codable, Sendable, Equatable {
     var key: SessionKey { SessionKey(workerId: workerId, session: session) }
 
     /// Records an accepted transitions message whose sequence was checked.
-    mutating func accept(_ header: TransitionsHeader, now: Double) {
+    mutating func accept(_ header: TransitionsHeader, afterStop: Bool, now: Double) {
         sequenceGaps += Int(header.sequence - nextSequence)
         nextSequence = header.sequence + 1
-        transitionsReceived += header.count
+        if afterStop { transitionsAfterStop += header.count } else { transitionsReceived += header.count }
         messages += 1
         latestWeightsVersion = max(latestWeightsVersion, header.weightsVersion)
         lastSeen = now
     }
 
     enum CodingKeys: String, CodingKey {
-        case workerId, session, seed, role, environments, transitionsReceived, messages, sequenceGaps, episodes
-        case lastEpisodeReturn, latestWeightsVersion, claimed, finished
+        case workerId, session, seed, role, environments, transitionsReceived, messages, sequenceGaps, messagesRejected, transitionsRejected
+        case transitionsAfterStop, episodes, lastEpisodeReturn, latestWeightsVersion, claimed, finished
     }
 }
 
@@ -129,6 +138,8 @@ public struct IngestLedger: Sendable {
     public private(set) var transitionsAccepted = 0
     /// Transitions in rejected messages, where their header could still be read.
     public private(set) var transitionsRejected = 0
+    /// Transitions checked and counted after the run stopped (``transitions(_:currentVersion:afterStop:now:)``): not trained on.
+    public private(set) var transitionsAfterStop = 0
     public private(set) var messagesRejected: [String: Int] = [:]
     /// Messages accepted, by kind: hello, transitions, episode, worker status, evaluation (counted without hashing a name per message).
     private var acceptedByKind = (hello: 0, transitions: 0, episode: 0, workerStatus: 0, evaluation: 0)
@@ -159,9 +170,15 @@ public struct IngestLedger: Sendable {
 
     public var totalMessagesRejected: Int { messagesRejected.values.reduce(0, +) }
 
-    public mutating func reject(_ error: ProtocolError, claimedTransitions: Int?) {
+    /// Counts a rejection; also against the session its header names, when that session is known.
+    public mutating func reject(_ error: ProtocolError, claimedTransitions: Int?, claimedSession: SessionKey? = nil) {
+        let transitions = Swift.min(Swift.max(claimedTransitions ?? 0, 0), WireFormat.maxTransitionsPerMessage)
         messagesRejected[error.reason, default: 0] += 1
-        transitionsRejected += Swift.min(Swift.max(claimedTransitions ?? 0, 0), WireFormat.maxTransitionsPerMessage)
+        transitionsRejected += transitions
+        if let claimedSession, let index = workers.index(forKey: claimedSession) {
+            workers.values[index].messagesRejected += 1
+            workers.values[index].transitionsRejected += transitions
+        }
     }
 
     /// Rejections counted elsewhere, in bulk: `messages` messages of one reason that claimed `transitions` in all.
@@ -192,6 +209,7 @@ public struct IngestLedger: Sendable {
         if isNew {
             if workers.count >= maxSessions, !evictOneSilentSession(now: now) { throw .tooManyWorkers(limit: maxSessions) }
             workers[key] = WorkerRecord(workerId: hello.workerId, session: hello.session, seed: hello.seed)
+            workers[key]!.joinedAt = now
             sessionsByWorker[hello.workerId, default: []].append(hello.session)
         } else {
             // Greeting again makes this the worker id's current session.
@@ -210,8 +228,10 @@ public struct IngestLedger: Sendable {
     /// Checks a transitions batch acted with `header.weightsVersion` against its session, and
     /// records it, while the learner is at `currentVersion`. Throws (recording nothing) if it does not fit.
     /// Returns its policy lag, or nil when it was acted without this learner's weights (version 0).
+    /// `afterStop`: the run has stopped; the batch is checked and counted apart (``transitionsAfterStop``).
     @discardableResult
-    public mutating func transitions(_ header: TransitionsHeader, currentVersion: UInt64, now: Double) throws(ProtocolError) -> Int64? {
+    public mutating func transitions(_ header: TransitionsHeader, currentVersion: UInt64, afterStop: Bool = false,
+                                     now: Double) throws(ProtocolError) -> Int64? {
         let key = SessionKey(workerId: header.workerId, session: header.session)
         guard let index = workers.index(forKey: key) else { throw .noHello(workerId: header.workerId, session: header.session) }
         guard workers.values[index].role == .actor else { throw .unexpectedKind(MessageKind.transitions.rawValue) }
@@ -221,9 +241,13 @@ public struct IngestLedger: Sendable {
             throw .badSequence(workerId: header.workerId, expected: expected, got: header.sequence)
         }
         // Through the index: the record changes in place, with one hash lookup per message.
-        workers.values[index].accept(header, now: now)
+        workers.values[index].accept(header, afterStop: afterStop, now: now)
         acceptedByKind.transitions += 1
         noteIfDuplicate(key)
+        if afterStop {
+            transitionsAfterStop += header.count
+            return nil
+        }
 
         transitionsReceived += header.count
         transitionsAccepted += header.count
@@ -267,6 +291,7 @@ public struct IngestLedger: Sendable {
         guard record.role == .evaluator else { throw .notAnEvaluator(workerId: report.workerId, session: report.session) }
         guard requested else { throw .unrequestedEvaluation(version: report.publication.version) }
         workers[key]!.lastSeen = now
+        workers[key]!.lastAnswerAt = now
         acceptedByKind.evaluation += 1
     }
 
@@ -312,6 +337,11 @@ public struct IngestLedger: Sendable {
     public func acknowledgements(now: Double, window: Double) -> [Announce.Acknowledgement] {
         workers.values.filter { now - $0.lastSeen <= window }
             .map { Announce.Acknowledgement(workerId: $0.workerId, session: $0.session, nextSequence: $0.nextSequence) }
+    }
+
+    /// Since when `key` (an evaluator) owes an answer: its last accepted evaluation, else its first hello.
+    public func waitingForAnswerSince(_ key: SessionKey) -> Double? {
+        workers[key].map { $0.lastAnswerAt ?? $0.joinedAt }
     }
 
     /// Worker ids with an active session.

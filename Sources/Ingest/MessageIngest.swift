@@ -10,6 +10,8 @@ public struct MessageIngest: Sendable {
     public var ledger: IngestLedger
     /// The publications the learner asked evaluators to evaluate: an evaluation report is accepted only for one of these.
     public private(set) var requestedEvaluations = RequestedEvaluations()
+    /// Set once the run stops: transitions are still checked and counted, apart, and never trained on.
+    public var afterStop = false
 
     public init(expected: ExpectedShapes, maxSessions: Int = IngestLedger.defaultMaxSessions) {
         decoder = MessageDecoder(expected: expected, accepting: .workerToLearner)
@@ -25,6 +27,8 @@ public struct MessageIngest: Sendable {
     public enum Outcome {
         /// Accepted transitions: insert `view` into replay (it points into the message's bytes). `lag` is nil for version 0.
         case transitions(TransitionsView, lag: Int64?)
+        /// Valid transitions that arrived after the run stopped: counted in ``IngestLedger/transitionsAfterStop``, not to be trained on.
+        case transitionsAfterStop(TransitionsHeader)
         /// `isNew`: a session the learner had not heard from.
         case hello(Hello, isNew: Bool)
         case episode(EpisodeReport)
@@ -41,8 +45,8 @@ public struct MessageIngest: Sendable {
             let message = try decoder.decode(bytes)
             switch message {
             case let .transitions(view):
-                let lag = try ledger.transitions(view.header, currentVersion: currentVersion, now: now)
-                return .transitions(view, lag: lag)
+                let lag = try ledger.transitions(view.header, currentVersion: currentVersion, afterStop: afterStop, now: now)
+                return afterStop ? .transitionsAfterStop(view.header) : .transitions(view, lag: lag)
             case let .hello(hello):
                 let isNew = try ledger.hello(hello, now: now)
                 return .hello(hello, isNew: isNew)
@@ -61,7 +65,8 @@ public struct MessageIngest: Sendable {
             }
         } catch {
             let claimed = MessageDecoder.claimedTransitionCount(bytes)
-            ledger.reject(error, claimedTransitions: claimed)
+            ledger.reject(error, claimedTransitions: claimed,
+                          claimedSession: MessageDecoder.claimedSession(bytes).map { SessionKey(workerId: $0.workerId, session: $0.session) })
             return .rejected(error, claimedTransitions: claimed)
         }
     }

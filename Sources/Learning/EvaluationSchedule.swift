@@ -38,6 +38,12 @@ struct EvaluationSchedule {
     /// so the last weights are a few hundred updates past the approved ones; the run ends with these.
     private var actors = KeptActors()
     private(set) var approvedVersion: UInt64?
+    /// When each recent request opened, oldest first (the final one too).
+    private var openedAt: [Double] = []
+    /// The slowest answer so far, per episode asked for.
+    private var slowestSecondsPerEpisode = 0.0
+    /// However fast earlier answers were, an evaluator gets this long to answer a request.
+    static let minimumPatience = 15.0
 
     init(configuration c: TrainingConfiguration, untilReturn: Double?) {
         every = c.evalEvery
@@ -53,16 +59,42 @@ struct EvaluationSchedule {
     func isDue(envSteps: Int) -> Bool { envSteps >= nextAt }
 
     /// Opens the request for the mark the env steps passed; the next publications carry it.
-    mutating func openRequest(envSteps: Int) {
+    mutating func openRequest(envSteps: Int, now: Double) {
         let mark = UInt64(nextAt)
         nextAt = saturatingAdd(envSteps / every * every, every)
         open = EvaluationRequest(mark: mark, episodes: episodes, seed: seed)
         openPublished = false
+        noteOpened(at: now)
     }
 
     /// Opens the final request, with the last weights.
-    mutating func openFinal(envSteps: Int) {
+    mutating func openFinal(envSteps: Int, now: Double) {
         open = EvaluationRequest(mark: UInt64(envSteps), episodes: finalEpisodes, seed: seed, isFinal: true)
+        noteOpened(at: now)
+    }
+
+    private mutating func noteOpened(at now: Double) {
+        openedAt.append(now)
+        if openedAt.count > 1_024 { openedAt.removeFirst(openedAt.count - 1_024) }
+    }
+
+    /// An evaluator answered a request of `episodes` episodes `seconds` after it was published.
+    mutating func answered(after seconds: Double, episodes: Int) {
+        guard seconds.isFinite, episodes > 0 else { return }
+        slowestSecondsPerEpisode = max(slowestSecondsPerEpisode, seconds / Double(episodes))
+    }
+
+    /// How long an evaluator may leave a request of `episodes` episodes unanswered and still count as
+    /// answering: three times the slowest answer so far, scaled to the episodes, and never under
+    /// ``minimumPatience``.
+    func patience(episodes: Int) -> Double {
+        max(Self.minimumPatience, 3 * slowestSecondsPerEpisode * Double(max(episodes, 1)))
+    }
+
+    /// When the first request that opened at or after `time` did, if any has.
+    func firstRequestOpened(atOrAfter time: Double) -> Double? {
+        // Few and in order: the newest are the likeliest, but the list is short enough to scan.
+        openedAt.first { $0 >= time }
     }
 
     mutating func closeFinal() { open = nil }

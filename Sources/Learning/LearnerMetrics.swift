@@ -71,6 +71,7 @@ public final class LearnerMetrics: @unchecked Sendable {
     private let factory: any MetricsFactory
     let transitionsReceived: Counter
     let transitionsRejected: Counter
+    let transitionsAfterStop: Counter
     private let messagesReceived: [String: Counter]
     private let messagesRejected: [String: Counter]
     private var workerTransitions: [UInt32: Counter] = [:]
@@ -109,6 +110,7 @@ public final class LearnerMetrics: @unchecked Sendable {
         func gauge(_ name: String, _ dimensions: [(String, String)] = []) -> Gauge { Gauge(label: name, dimensions: dimensions, factory: factory) }
         transitionsReceived = counter("ddpg_transitions_received_total")
         transitionsRejected = counter("ddpg_transitions_rejected_total")
+        transitionsAfterStop = counter("ddpg_transitions_after_stop_total")
         // Every label value is registered up front, so a scrape shows zeros rather than missing series.
         func counters(_ name: String, _ label: String, _ values: [String]) -> [String: Counter] {
             Dictionary(uniqueKeysWithValues: values.map { ($0, counter(name, [(label, $0)])) })

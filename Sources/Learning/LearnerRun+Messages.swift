@@ -12,6 +12,9 @@ extension LearnerRun {
             loop.insert(view)
             flow.acceptedSinceAnnounce = true
             recordTransitionMetrics(view.header, versionLag: lag, now: now)
+        case let .transitionsAfterStop(header):
+            metrics.messageReceived(kind: "transitions")
+            metrics.transitionsAfterStop.increment(by: header.count)
         case let .hello(hello, isNew):
             metrics.messageReceived(kind: "hello")
             logger.log(level: isNew ? .info : .debug, """
@@ -81,7 +84,7 @@ extension LearnerRun {
     /// The env steps passed an evaluation mark: asks for an evaluation of the weights of this moment,
     /// published now, unless none were published yet (then the first publication carries the request).
     func requestEvaluation() {
-        evaluation.openRequest(envSteps: envSteps)
+        evaluation.openRequest(envSteps: envSteps, now: now)
         if publisher.version > 0 { broadcastWeights() }
     }
 
@@ -89,6 +92,7 @@ extension LearnerRun {
     func record(_ report: EvaluationReport, now: Double) {
         guard let requested = ingest.requestedEvaluations[report.publication.version] else { return }
         metrics.evaluationDelay.recordNanoseconds(Int64(max(now - requested.publishedAt, 0) * 1e9))
+        evaluation.answered(after: now - requested.publishedAt, episodes: report.returns.count)
         guard case let .recorded(result, solved) = evaluation.record(report, requested: requested) else { return }
         metrics.evaluations.increment()
         metrics.evalReturn.record(result.meanReturn)

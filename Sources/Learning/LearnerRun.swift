@@ -79,6 +79,17 @@ final class LearnerRun {
     /// Evaluators heard from recently that have not said goodbye.
     var evaluatorsConnected: Int { ledger.activeSessions(now: now, window: Self.evaluatorWindow, role: .evaluator).count }
 
+    /// Connected evaluators that answer: none has left a request unanswered for longer than the patience for
+    /// `episodes` episodes. Saying hello and sending statuses does not make an evaluator: one that never
+    /// answers stops counting, so it cannot hold the final evaluation's wait (or SIGTERM) open.
+    func evaluatorsAnswering(episodes: Int) -> Int {
+        let patience = evaluation.patience(episodes: episodes)
+        return ledger.activeSessions(now: now, window: Self.evaluatorWindow, role: .evaluator).filter { key in
+            guard let since = ledger.waitingForAnswerSince(key), let opened = evaluation.firstRequestOpened(atOrAfter: since) else { return true }
+            return now - opened < patience
+        }.count
+    }
+
     func turn(subscriptionWaiting: Bool) throws -> LearnerCore.Turn {
         switch phase {
         case .training: return try trainingTurn(subscriptionWaiting: subscriptionWaiting)
@@ -116,7 +127,9 @@ final class LearnerRun {
     /// Reads queued messages while the loop admits inserts. Returns whether anything arrived.
     private func ingestSlice(maxMessages: Int = 64) throws -> Bool {
         var handled = 0
-        while handled < maxMessages, loop.canInsert, let message = try context.transport.receive() {
+        // Checked per message: a slice never reads past the run's length (one message may cross it).
+        while handled < maxMessages, loop.canInsert, envSteps < configuration.training.maxEnvSteps,
+              let message = try context.transport.receive() {
             message.withUnsafeBytes { handle($0) }
             handled += 1
         }
@@ -152,6 +165,8 @@ final class LearnerRun {
     private func beginStopping() {
         let reason = stopReason ?? "signal"
         stopReason = reason
+        // From here on, transitions are checked and counted apart, never trained on: env_steps ends here.
+        ingest.afterStop = true
         board.stopTraining(ratio: loop.observedRatio)
         logger.info("stopping (\(reason)) at \(envSteps) env steps (\(ledger.transitionsAccepted) transitions in this run) and \(agent.updateCount) updates")
         if reason == "until_return" { restoreApprovedActor() }
@@ -165,7 +180,11 @@ final class LearnerRun {
             logger.warning("no evaluator connected: this run has no final evaluation (start one with `ddpg worker --evaluator`)")
             return beginDraining()
         }
-        evaluation.openFinal(envSteps: envSteps)
+        guard evaluatorsAnswering(episodes: evaluation.episodes) > 0 else {
+            logger.warning("no connected evaluator answered its last request in time: this run has no final evaluation")
+            return beginDraining()
+        }
+        evaluation.openFinal(envSteps: envSteps, now: now)
         broadcastWeights()
         guard let requested = ingest.requestedEvaluations[publisher.version], requested.request.isFinal else {
             logger.warning("the last weights could not be published (see above): this run has no final evaluation")
@@ -176,14 +195,17 @@ final class LearnerRun {
         phase = .finalEvaluation(deadline: now + configuration.learner.finalEvaluationSeconds, lastPublished: now)
     }
 
-    /// Waits for the final evaluation of the last weights, reading (and accounting) whatever else
-    /// arrives meanwhile: at most `finalEvaluationSeconds`, and no longer than evaluators are
-    /// connected (they send their status between chunks of episodes, so one that plays stays connected).
+    /// Waits for the final evaluation of the last weights, counting (apart) whatever else arrives
+    /// meanwhile: at most `finalEvaluationSeconds`, and no longer than an evaluator answers (one that
+    /// plays sends its status between chunks of episodes, but only an answer within the patience counts).
     private func finalEvaluationTurn(deadline: Double, lastPublished: Double) throws -> LearnerCore.Turn {
-        guard evaluation.final == nil, now < deadline, evaluatorsConnected > 0 else {
+        let answering = evaluatorsAnswering(episodes: evaluation.finalEpisodes)
+        guard evaluation.final == nil, now < deadline, answering > 0 else {
             evaluation.closeFinal()
             if evaluation.final == nil {
-                let why = evaluatorsConnected == 0 ? "the evaluators left" : "none arrived within \(format(configuration.learner.finalEvaluationSeconds)) s"
+                let why = evaluatorsConnected == 0 ? "the evaluators left"
+                    : answering == 0 ? "no evaluator answered within \(format(evaluation.patience(episodes: evaluation.finalEpisodes))) s"
+                    : "none arrived within \(format(configuration.learner.finalEvaluationSeconds)) s"
                 logger.warning("no final evaluation: \(why) (--final-eval-seconds)")
             }
             beginDraining()
@@ -281,7 +303,8 @@ final class LearnerRun {
             run: run, learnerConfig: configuration.learner,
             transitionsSent: Dictionary(uniqueKeysWithValues: ledger.claimedTransitionsSent.map { ("\($0.key)", $0.value) }),
             transitionsReceived: ledger.transitionsReceived, transitionsAccepted: ledger.transitionsAccepted,
-            transitionsRejected: ledger.transitionsRejected, messagesRejected: ledger.messagesRejected,
+            transitionsRejected: ledger.transitionsRejected, transitionsAfterStop: ledger.transitionsAfterStop,
+            messagesRejected: ledger.messagesRejected,
             messagesAccepted: ledger.messagesAccepted, weightsVersion: publisher.version, policyLag: ledger.policyLag.summary,
             policyLagUpdates: policyLag.updates.summary, policyLagSeconds: policyLag.secondsSummary, randomTransitions: ledger.randomTransitions,
             replaySize: loop.size, samplesPerInsert: board.ratioAtStop, stopReason: stopReason ?? "signal", workers: ledger.sortedWorkers,

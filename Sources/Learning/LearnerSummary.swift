@@ -13,6 +13,8 @@ public struct LearnerSummary: Encodable, Sendable {
     public var transitionsReceived: Int
     public var transitionsAccepted: Int
     public var transitionsRejected: Int
+    /// Valid transitions that arrived after the run stopped: counted apart, not in `env_steps`, never trained on.
+    public var transitionsAfterStop: Int
     public var messagesRejected: [String: Int]
     /// Messages accepted, by kind; with `messages_rejected`, every message that reached the learner.
     public var messagesAccepted: [String: Int]
@@ -41,7 +43,7 @@ public struct LearnerSummary: Encodable, Sendable {
     public var checkpointFailures: Int
 
     enum CodingKeys: String, CodingKey {
-        case learnerConfig, transitionsSent, transitionsReceived, transitionsAccepted, transitionsRejected, messagesRejected, messagesAccepted
+        case learnerConfig, transitionsSent, transitionsReceived, transitionsAccepted, transitionsRejected, transitionsAfterStop, messagesRejected, messagesAccepted
         case weightsVersion, policyLag, policyLagUpdates, policyLagSeconds, randomTransitions, replaySize, samplesPerInsert, stopReason, workers, resumedFrom, checkpoints
         case duplicateWorkerIds, rollbacks, checkpointFailures
     }
@@ -54,6 +56,7 @@ public struct LearnerSummary: Encodable, Sendable {
         try container.encode(transitionsReceived, forKey: .transitionsReceived)
         try container.encode(transitionsAccepted, forKey: .transitionsAccepted)
         try container.encode(transitionsRejected, forKey: .transitionsRejected)
+        try container.encode(transitionsAfterStop, forKey: .transitionsAfterStop)
         try container.encode(messagesRejected, forKey: .messagesRejected)
         try container.encode(messagesAccepted, forKey: .messagesAccepted)
         try container.encode(weightsVersion, forKey: .weightsVersion)

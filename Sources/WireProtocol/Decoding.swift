@@ -425,6 +425,16 @@ extension TransitionsView {
 extension MessageDecoder {
     /// The transition count a message claims in its header, if it looks like a
     /// transitions message of this protocol version at all; for accounting the transitions of rejected messages.
+    /// The worker id and session a worker → learner message's header names, without validating the rest; nil
+    /// unless it starts with the magic and this version. For accounting a rejection, never for trust.
+    public static func claimedSession(_ bytes: UnsafeRawBufferPointer) -> (workerId: UInt32, session: UInt32)? {
+        guard bytes.count >= WireFormat.headerSize + 8, Array(bytes[0..<4]) == WireFormat.magic,
+              UInt16(bytes[4]) | UInt16(bytes[5]) << 8 == WireFormat.version,
+              MessageKind(rawValue: bytes[WireFormat.kindOffset])?.direction == .workerToLearner else { return nil }
+        return (UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: WireFormat.headerSize, as: UInt32.self)),
+                UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: WireFormat.headerSize + 4, as: UInt32.self)))
+    }
+
     public static func claimedTransitionCount(_ bytes: UnsafeRawBufferPointer) -> Int? {
         guard bytes.count >= WireFormat.headerSize + WireFormat.transitionsFixedBody, Array(bytes[0..<4]) == WireFormat.magic,
               UInt16(bytes[4]) | UInt16(bytes[5]) << 8 == WireFormat.version, bytes[WireFormat.kindOffset] == MessageKind.transitions.rawValue else { return nil }

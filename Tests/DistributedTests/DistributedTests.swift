@@ -22,10 +22,12 @@ struct DistributedTests {
         let sent = try #require(summary["transitions_sent"] as? [String: Int])
         let received = try #require(summary["transitions_received"] as? Int)
         let rejected = try #require(summary["transitions_rejected"] as? Int)
+        let afterStop = try #require(summary["transitions_after_stop"] as? Int)
         #expect(summary["stop_reason"] as? String == "until_return", "learned: \(summary["eval"] ?? "")")
         #expect(sent.count == 2, "both workers report what they sent")
         #expect(received >= 1_000)
-        #expect(sent.values.reduce(0, +) == received + rejected, "sent \(sent) vs received \(received) + rejected \(rejected)")
+        #expect(sent.values.reduce(0, +) == received + rejected + afterStop,
+                "sent \(sent) vs received \(received) + rejected \(rejected) + after the stop \(afterStop)")
         #expect(summary["transitions_accepted"] as? Int == received)
         #expect((summary["weights_version"] as? Int ?? 0) > 5)
         let lag = try #require(summary["policy_lag"] as? [String: Any])
@@ -41,7 +43,7 @@ struct DistributedTests {
             let report = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
             #expect((report["weights_applied"] as? Int ?? 0) > 1, "worker \(id) applied new weights as they came")
             #expect((report["latest_weights_version"] as? Int ?? 0) > 1)
-            #expect(report["stop_reason"] as? String == "learner_shutdown")
+            #expect(report["stop_reason"] as? String == "learner_stopping", "told to stop by the final evaluation's request")
         }
         #expect(!launcher.log.contains("did not finish"))
         let reports = try #require(summary["worker_reports"] as? [[String: Any]])

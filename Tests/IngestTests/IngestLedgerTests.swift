@@ -40,6 +40,40 @@ struct IngestLedgerTests {
         #expect(ledger.transitionsReceived == 104 && ledger.transitionsAccepted == 104)
     }
 
+    @Test("after the stop, transitions are checked as before but counted apart: not accepted, not received, no policy lag")
+    func afterStop() throws {
+        var ledger = IngestLedger()
+        try ledger.hello(hello(), now: 0)
+        try ledger.transitions(header(sequence: 0, version: 1, count: 8), currentVersion: 2, now: 0)
+        try ledger.transitions(header(sequence: 1, version: 1, count: 5), currentVersion: 2, afterStop: true, now: 1)
+        expectReason("bad_sequence") { try ledger.transitions(header(sequence: 1, count: 5), currentVersion: 2, afterStop: true, now: 1) }
+        #expect(ledger.transitionsAccepted == 8 && ledger.transitionsReceived == 8 && ledger.transitionsAfterStop == 5)
+        #expect(ledger.policyLag.count == 8)
+        let record = try #require(ledger.workers.values.first)
+        #expect(record.transitionsReceived == 8 && record.transitionsAfterStop == 5 && record.messages == 2)
+    }
+
+    @Test("a rejection counts against the session its header names, when the learner knows that session")
+    func rejectedPerSession() throws {
+        var ingest = MessageIngest(expected: ExpectedShapes(spec: pendulumSpec))
+        var encoder = MessageEncoder()
+        _ = encoder.encode(hello()).withUnsafeBytes { ingest.handle($0, currentVersion: 0, now: 0) }
+        // Sequence 3 before 0..2 is fine (a gap); a repeat of it is not.
+        let rows = 4, observations = [Float](repeating: 0.5, count: 3 * rows), actions = [Float](repeating: 0, count: rows)
+        let rewards = [Float](repeating: -1, count: rows), flags = [UInt8](repeating: 0, count: rows)
+        let bytes = observations.withUnsafeBufferPointer { o in actions.withUnsafeBufferPointer { a in rewards.withUnsafeBufferPointer { r in
+            flags.withUnsafeBufferPointer { f in
+                encoder.encodeTransitions(header(sequence: 3, count: rows), observations: o, actions: a, rewards: r, nextObservations: o,
+                                          terminated: f, truncated: f, gamma: 0.99)
+            } } } }
+        for _ in 0..<3 { _ = bytes.withUnsafeBytes { ingest.handle($0, currentVersion: 0, now: 0) } }
+        let unknown = encoder.encode(WorkerStatus(workerId: 8, session: 0xB, isFinal: false, transitionsSent: 0, episodes: 0, messagesSent: 0))
+        _ = unknown.withUnsafeBytes { ingest.handle($0, currentVersion: 0, now: 0) }
+        let record = try #require(ingest.ledger.workers.values.first)
+        #expect(record.transitionsReceived == 4 && record.messagesRejected == 2 && record.transitionsRejected == 8)
+        #expect(ingest.ledger.totalMessagesRejected == 3 && ingest.ledger.transitionsRejected == 8, "the unknown session's no_hello counts globally only")
+    }
+
     @Test("nothing is accepted from a session before its hello")
     func helloRequired() throws {
         var ledger = IngestLedger()

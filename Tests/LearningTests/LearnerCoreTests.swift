@@ -74,13 +74,16 @@ struct LearnerCoreTests {
         let workers = try Fixture.fleet(sim)
         let summary = try sim.runToEnd()
         #expect(summary.stopReason == "max_env_steps")
-        #expect(summary.run.envSteps >= 2_000 && summary.run.envSteps < 2_100, "stops within a message or two of the target")
+        #expect(summary.run.envSteps >= 2_000 && summary.run.envSteps < 2_000 + 16, "stops within one message (16 rows) of the target")
         #expect(summary.run.updates > 1_500, "one update per transition after learning starts")
         for worker in workers {
-            #expect(worker.report?.stopReason == "learner_shutdown", "worker \(worker.core.configuration.workerId) was told to stop")
+            // Actors stop at the final evaluation's request (the run is over); the evaluator plays it, then hears the shutdown.
+            let told = worker.core.configuration.role == .evaluator ? "learner_shutdown" : "learner_stopping"
+            #expect(worker.report?.stopReason == told, "worker \(worker.core.configuration.workerId) was told to stop")
         }
         let sent = summary.transitionsSent.values.reduce(0, +)
-        #expect(Int(sent) == summary.transitionsReceived + summary.transitionsRejected, "sent \(summary.transitionsSent)")
+        #expect(Int(sent) == summary.transitionsReceived + summary.transitionsRejected + summary.transitionsAfterStop,
+                "sent \(summary.transitionsSent)")
         #expect(summary.transitionsRejected == 0 && summary.workers.allSatisfy(\.finished))
         let marks = summary.run.eval.map(\.envSteps)
         #expect(marks.count == 3 && zip(marks, [500, 1_000, 1_500]).allSatisfy { $0 >= $1 && $0 < $1 + 64 * 16 },
@@ -145,7 +148,7 @@ struct LearnerCoreTests {
         try sim.run(seconds: 0.5)
         let again = sim.startWorker(Fixture.worker(0), session: 0x20)
         let summary = try sim.runToEnd()
-        #expect(again.report?.stopReason == "learner_shutdown")
+        #expect(again.report?.stopReason == "learner_stopping", "it stops at the final evaluation's request")
         let sessions = summary.workers.filter { $0.workerId == 0 }.map(\.session).sorted()
         #expect(sessions == [0x10, 0x20], "two sessions of worker 0, accounted apart")
         #expect(summary.duplicateWorkerIds.isEmpty, "a dead session is not a second process")
@@ -164,7 +167,7 @@ struct LearnerCoreTests {
         #expect(summary.duplicateWorkerIds == [3])
         #expect(sim.log.contains("worker id 3 is used by 2 processes at once"))
         let records = summary.workers.filter { $0.workerId == 3 }
-        #expect(records.count == 2 && records.allSatisfy { $0.claimed?.transitionsSent == UInt64($0.transitionsReceived) })
+        #expect(records.count == 2 && records.allSatisfy { $0.claimed?.transitionsSent == UInt64($0.transitionsReceived + $0.transitionsAfterStop) })
     }
 
     @Test("a learner without a spec learns it from the first hello of its --env; other environments are rejected as wrong_environment, before and after")
@@ -265,6 +268,77 @@ struct LearnerCoreTests {
         #expect(summary.run.finalEval == nil)
     }
 
+    @Test("what arrives after the stop is checked and counted apart, never trained on: env_steps ends within one message of the limit")
+    func nothingTrainedAfterStop() throws {
+        let sim = Simulation()
+        let agents = Fixture.Agents()
+        // Eight environments a worker and a slow final evaluation: the actors keep sending while the evaluator plays.
+        try sim.startLearner(configuration: Fixture.learner(maxEnvSteps: 3_000) { $0.training.finalEvalEpisodes = 200 },
+                             environment: LearnerEnvironment(spec: Fixture.spec), makeLoop: Fixture.fakeLoop(agents))
+        for id in 0..<2 { sim.startWorker(Fixture.worker(UInt32(id)) { $0.environments = 8 }, session: 0x10 + UInt32(id)) }
+        sim.startWorker(Fixture.worker(9, role: .evaluator), session: 0x19)
+        // A peer written without the final request's meaning (or any credit): it sends until the run is over.
+        let stubborn = sim.network.connectWorker()
+        var encoder = MessageEncoder(), sequence: UInt64 = 0, greeted = false
+        let rows = 4, observations = [Float](repeating: 0.5, count: 2 * rows), actions = [Float](repeating: 0, count: rows)
+        let rewards = [Float](repeating: -1, count: rows), flags = [UInt8](repeating: 0, count: rows)
+        var insertedAtStop: Int?
+        try sim.run(until: {
+            if !greeted {
+                let hello = Hello(workerId: 7, session: 0x77, environmentCount: 1, seed: 7, spec: Fixture.spec)
+                greeted = (try? encoder.encode(hello).withUnsafeBytes { try stubborn.send($0) }) == true
+            } else if sim.summary == nil {
+                let header = TransitionsHeader(workerId: 7, session: 0x77, observationSize: 2, actionSize: 1, sequence: sequence, weightsVersion: 0,
+                                               count: rows)
+                let bytes = observations.withUnsafeBufferPointer { o in actions.withUnsafeBufferPointer { a in rewards.withUnsafeBufferPointer { r in
+                    flags.withUnsafeBufferPointer { f in
+                        encoder.encodeTransitions(header, observations: o, actions: a, rewards: r, nextObservations: o, terminated: f, truncated: f,
+                                                  gamma: 0.99)
+                    } } } }
+                if (try? bytes.withUnsafeBytes { try stubborn.send($0) }) == true { sequence += 1 }
+            }
+            if insertedAtStop == nil, sim.learner?.learning?.ingest.afterStop == true { insertedAtStop = sim.learner?.learning?.loop.size }
+            return sim.summary != nil
+        }, timeout: 600)
+        let summary = try #require(sim.summary)
+        #expect(summary.run.envSteps >= 3_000 && summary.run.envSteps < 3_000 + 16, "within one message: \(summary.run.envSteps)")
+        let stubbornRecord = try #require(summary.workers.first { $0.workerId == 7 })
+        #expect(stubbornRecord.transitionsAfterStop > 0, "the data sent after the stop is counted: \(stubbornRecord)")
+        #expect(summary.replaySize == summary.transitionsAccepted && summary.replaySize == insertedAtStop, "and none of it reached replay")
+        #expect(summary.transitionsAccepted == summary.run.envSteps)
+        #expect(summary.workers.reduce(0) { $0 + $1.transitionsAfterStop } == summary.transitionsAfterStop, "per session too")
+        for record in summary.workers where record.workerId != 7 {
+            #expect(record.claimed.map { Int($0.transitionsSent) } == record.transitionsReceived + record.transitionsAfterStop + record.transitionsRejected,
+                    "an honest worker's claim adds up per session: \(record)")
+        }
+        #expect(summary.run.finalEval?.episodes == 200)
+    }
+
+    @Test("an evaluator that says hello and sends statuses but never answers holds the final evaluation for its patience (15 s), not --final-eval-seconds")
+    func silentEvaluator() throws {
+        let sim = Simulation()
+        try sim.startLearner(configuration: Fixture.learner(maxEnvSteps: 1_500) { $0.learner.drainSeconds = 1 },
+                             environment: LearnerEnvironment(spec: Fixture.spec), makeLoop: Fixture.fakeLoop())
+        sim.startWorker(Fixture.worker(0), session: 0x10)
+        let silent = sim.network.connectWorker()
+        var encoder = MessageEncoder(), lastStatus = -Double.infinity, stoppedAt: Double?
+        let hello = Hello(workerId: 66, session: 0x66, role: .evaluator, environmentCount: 1, seed: 1, spec: Fixture.spec)
+        try sim.run(until: {
+            if sim.clock.now - lastStatus >= 3 {
+                lastStatus = sim.clock.now
+                let status = WorkerStatus(workerId: 66, session: 0x66, isFinal: false, transitionsSent: 0, episodes: 0, messagesSent: 0)
+                _ = try? encoder.encode(hello).withUnsafeBytes { try silent.send($0) }
+                _ = try? encoder.encode(status).withUnsafeBytes { try silent.send($0) }
+            }
+            if stoppedAt == nil, sim.learner?.learning?.ingest.afterStop == true { stoppedAt = sim.clock.now }
+            return sim.summary != nil
+        }, timeout: 120)
+        let waited = sim.clock.now - (stoppedAt ?? 0)
+        #expect(sim.summary?.run.finalEval == nil)
+        #expect(waited < EvaluationSchedule.minimumPatience + 1 + 0.5, "the wait ended with its patience: \(waited) s after the stop")
+        #expect(sim.log.contains("no evaluator answered within 15.0 s") || sim.log.contains("no connected evaluator answered"), "\(sim.log.text.suffix(2_000))")
+    }
+
     @Test("a worker whose buffer holds more than one message may carry splits it: no message is rejected, every transition arrives")
     func oversizedBufferIsSplit() throws {
         let sim = Simulation()
@@ -275,7 +349,7 @@ struct LearnerCoreTests {
                                      session: 0x10)
         let summary = try sim.runToEnd()
         #expect(summary.messagesRejected.isEmpty, "\(summary.messagesRejected)")
-        #expect(summary.transitionsSent["0"] == UInt64(summary.transitionsReceived) && summary.transitionsReceived >= 6 * 4_096)
+        #expect(summary.transitionsSent["0"] == UInt64(summary.transitionsReceived + summary.transitionsAfterStop) && summary.transitionsReceived >= 6 * 4_096)
         #expect(worker.report.map { $0.messagesSent > 6 } == true)
     }
 }

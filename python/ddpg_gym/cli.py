@@ -189,7 +189,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     resolve(config.learner, args.resolve_timeout, stop)
     worker = checked_environment(config.env, lambda: GymWorker(config, stop=stop))
     report = worker.run()
-    return 0 if report["stop_reason"] in ("signal", "learner_shutdown", "max_env_steps") else 1
+    return 0 if report["stop_reason"] in ("signal", "learner_shutdown", "learner_stopping", "max_env_steps") else 1
 
 
 if __name__ == "__main__":

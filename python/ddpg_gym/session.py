@@ -146,6 +146,11 @@ class Session:
             # The rows of one message share one weights version: queue the old ones first.
             self._flush_buffer()
             self._apply_pending()
+        if not self.config.evaluator and self.applied_request is not None and self.applied_request.final:
+            # The learner asks for its final evaluation only once it has stopped: what an actor sent
+            # from here on would be counted apart and never trained on.
+            self.begin_stopping("learner_stopping")
+            return self.poll()
         self.send_queued()
         if self.outbox:
             return Wait(0.05, True)

@@ -53,7 +53,8 @@ def test_a_python_worker_learns_gymnasiums_pendulum(tmp_path: Path, children: li
     assert s["final_eval"]["mean_return"] >= LEARNED_RETURN, "the run ends with the actor whose evaluation reached the target"
     assert_exact_accounting(s)
     report = json.loads((tmp_path / "worker.json").read_text())
-    assert report["transitions_sent"] == s["transitions_received"] and report["stop_reason"] == "learner_shutdown"
+    assert report["transitions_sent"] == s["transitions_received"] + s["transitions_after_stop"]
+    assert report["stop_reason"] == "learner_stopping", "an actor stops at the final evaluation's request"
     assert report["weights_applied"] > 1 and report["implementation"] == "python"
     assert "wrong_environment" not in learner.text(), "gymnasium's spec (no reward range) is Pendulum-v1's"
 
@@ -129,7 +130,7 @@ def test_launch_runs_python_workers_for_a_gymnasium_environment(tmp_path: Path, 
         "a killed worker's last status may lag what it delivered, never lead it"
     for w in s["workers"]:
         if w["finished"]:
-            assert w["claimed"]["transitions_sent"] == w["transitions_received"], w
+            assert w["claimed"]["transitions_sent"] == w["transitions_received"] + w["transitions_after_stop"], w
     assert sum(w["transitions_received"] for w in s["workers"]) == s["transitions_received"]
     assert len(s["worker_reports"]) == 2 and all(r["implementation"] == "python" for r in s["worker_reports"])
     assert s["evaluator_reports"][0]["evaluations"] >= 1

@@ -67,6 +67,8 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
             claimed += min(max(claimedTransitions ?? 0, 0), WireFormat.maxTransitionsPerMessage)
         case let .evaluation(report):
             precondition(ingest.requestedEvaluations[report.publication.version]?.publication == report.publication, "requested evaluation")
+        case .transitionsAfterStop:
+            preconditionFailure("transitions after a stop the harness never made")
         case .hello, .episode, .workerStatus:
             break
         }
@@ -85,6 +87,7 @@ func check(_ ledger: IngestLedger, accepted: Int, rejected: Int, claimed: Int, h
     precondition(ledger.workers.count <= ledger.maxSessions, "session cap")
     precondition(ledger.randomTransitions + ledger.policyLag.count == accepted, "lagged + random = accepted")
     if ledger.policyLag.count > 0 { precondition(ledger.policyLag.min >= 0 && UInt64(ledger.policyLag.max) <= version, "lag range") }
+    precondition(ledger.workers.values.reduce(0) { $0 + $1.messagesRejected } <= rejected, "per-session rejections")
     for record in ledger.workers.values {
         precondition(record.sequenceGaps >= 0 && record.transitionsReceived >= 0 && record.latestWeightsVersion <= version, "session record")
     }
