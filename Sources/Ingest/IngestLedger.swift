@@ -86,6 +86,9 @@ public struct WorkerRecord: Codable, Sendable, Equatable {
     /// When the session said its first hello, and (an evaluator) when it last answered a request.
     var joinedAt: Double = 0
     var lastAnswerAt: Double?
+    /// The learner's weights version when this session last said hello: what it sends acted with a newer
+    /// version was acted after that hello (a killed process's queued messages never are).
+    var helloVersion: UInt64 = 0
 
     init(workerId: UInt32, session: UInt32, seed: UInt64) {
         self.workerId = workerId
@@ -200,7 +203,7 @@ public struct IngestLedger: Sendable {
     /// beyond ``maxSessions`` evicts a silent one that never sent transitions, or is refused.
     /// Returns whether the session is new.
     @discardableResult
-    public mutating func hello(_ hello: Hello, now: Double) throws(ProtocolError) -> Bool {
+    public mutating func hello(_ hello: Hello, currentVersion: UInt64 = 0, now: Double) throws(ProtocolError) -> Bool {
         guard hello.nextSequence < .max else {
             throw .badSequence(workerId: hello.workerId, expected: 0, got: hello.nextSequence)
         }
@@ -221,6 +224,7 @@ public struct IngestLedger: Sendable {
         workers[key]!.nextSequence = hello.nextSequence
         workers[key]!.finished = false
         workers[key]!.lastSeen = now
+        workers[key]!.helloVersion = currentVersion
         acceptedByKind.hello += 1
         return isNew
     }
@@ -243,7 +247,7 @@ public struct IngestLedger: Sendable {
         // Through the index: the record changes in place, with one hash lookup per message.
         workers.values[index].accept(header, afterStop: afterStop, now: now)
         acceptedByKind.transitions += 1
-        noteIfDuplicate(key)
+        noteIfDuplicate(key, actedWith: header.weightsVersion)
         if afterStop {
             transitionsAfterStop += header.count
             return nil
@@ -270,7 +274,7 @@ public struct IngestLedger: Sendable {
         episodeReturns.append(report.episodeReturn)
         if episodeReturns.count > 100 { episodeReturns.removeFirst(episodeReturns.count - 100) }
         acceptedByKind.episode += 1
-        noteIfDuplicate(key)
+        noteIfDuplicate(key, actedWith: report.weightsVersion)
     }
 
     /// Keeps the session's claims and whether it said goodbye; the learner's own counts do not change.
@@ -281,7 +285,6 @@ public struct IngestLedger: Sendable {
         workers[key]!.finished = status.isFinal
         workers[key]!.lastSeen = now
         acceptedByKind.workerStatus += 1
-        if !status.isFinal { noteIfDuplicate(key) }
     }
 
     /// Checks that an evaluation comes from an evaluator session and answers a request (`requested`).
@@ -303,16 +306,18 @@ public struct IngestLedger: Sendable {
 
     // MARK: Sessions
 
-    /// A message from a session that is not its worker id's newest, while that one is
-    /// alive, means two processes share the id (a restarted process's old session goes silent).
-    private mutating func noteIfDuplicate(_ key: SessionKey) {
-        guard let sessions = sessionsByWorker[key.workerId], sessions.count > 1, sessions.last != key.session,
+    /// A message from a session that is not its worker id's newest, acted with weights published after
+    /// that newest session said hello, means two processes share the id. Only acting proves it: a process
+    /// killed and restarted leaves messages queued (in ZeroMQ and the kernel, read seconds later when the
+    /// learner is busy) that arrive after the new session's hello, but all were acted before it.
+    private mutating func noteIfDuplicate(_ key: SessionKey, actedWith version: UInt64) {
+        guard let sessions = sessionsByWorker[key.workerId], sessions.count > 1, let newest = sessions.last, newest != key.session,
+              let current = workers[SessionKey(workerId: key.workerId, session: newest)], !current.finished, version > current.helloVersion,
               !duplicateWorkerIds.contains(key.workerId), duplicateWorkerIds.count < maxSessions else { return }
-        let live = sessions.filter { workers[SessionKey(workerId: key.workerId, session: $0)]?.finished == false }
-        guard live.count > 1 else { return }
         duplicateWorkerIds.insert(key.workerId)
-        notices.append(.duplicateWorkerId(key.workerId, sessions: live,
-                                          seeds: live.map { workers[SessionKey(workerId: key.workerId, session: $0)]?.seed ?? 0 }))
+        let pair = sessions.filter { $0 == key.session || $0 == newest }
+        notices.append(.duplicateWorkerId(key.workerId, sessions: pair,
+                                          seeds: pair.map { workers[SessionKey(workerId: key.workerId, session: $0)]?.seed ?? 0 }))
     }
 
     private mutating func evictOneSilentSession(now: Double) -> Bool {

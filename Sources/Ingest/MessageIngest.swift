@@ -48,7 +48,7 @@ public struct MessageIngest: Sendable {
                 let lag = try ledger.transitions(view.header, currentVersion: currentVersion, afterStop: afterStop, now: now)
                 return afterStop ? .transitionsAfterStop(view.header) : .transitions(view, lag: lag)
             case let .hello(hello):
-                let isNew = try ledger.hello(hello, now: now)
+                let isNew = try ledger.hello(hello, currentVersion: currentVersion, now: now)
                 return .hello(hello, isNew: isNew)
             case let .episode(report):
                 try ledger.episode(report, currentVersion: currentVersion, now: now)

@@ -11,8 +11,11 @@ public struct BindError: Error, CustomStringConvertible {
     public var underlying: ZMQError
 
     public var description: String {
-        let host = endpoint.split(separator: "/").last.map { String($0.split(separator: ":").dropLast().joined(separator: ":")) } ?? endpoint
-        let port = endpoint.split(separator: ":").last.map(String.init) ?? "?"
+        // "tcp://[::1]:5555": the host is everything between "//" and the last colon.
+        let address = endpoint.range(of: "//").map { String(endpoint[$0.upperBound...]) } ?? endpoint
+        let colon = address.lastIndex(of: ":")
+        let host = colon.map { String(address[..<$0]) } ?? address
+        let port = colon.map { String(address[address.index(after: $0)...]) } ?? "?"
         switch underlying.code {
         case ENODEV: return "cannot bind \(endpoint): '\(host)' is neither an address of this machine nor a network interface (--bind)"
         case EADDRNOTAVAIL: return "cannot bind \(endpoint): '\(host)' is not an address of this machine (--bind)"
@@ -132,6 +135,7 @@ public final class ZeroMQLearnerTransport: LearnerTransport {
         try weights.setLinger(milliseconds: 500)
         try weights.setHandshakeInterval(milliseconds: handshakeMilliseconds)
         for (socket, name) in [(transitions, "transitions"), (weights, "weights")] {
+            try socket.enableIPv6()
             // Both directions: only listed workers may feed replay, and only they can read (decrypt) the weights.
             if let security { try socket.makeCurveServer(secretKey: security.secretKey) }
             try gate.guard(socket, name: name)

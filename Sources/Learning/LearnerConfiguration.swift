@@ -40,6 +40,8 @@ public struct LearnerSettings: DefaultedConfiguration, Sendable, Equatable {
     public var keepCheckpoints = 3
     /// Whether checkpoints include the replay contents.
     public var checkpointReplay = false
+    /// What a worker's hello may decide when the learner does not know its environment.
+    public var specLimits = SpecLimits()
 
     public init() {}
 
@@ -67,6 +69,7 @@ public struct LearnerSettings: DefaultedConfiguration, Sendable, Equatable {
         if let target = untilReturn {
             try check(target.isFinite, "untilReturn", "must be finite, got \(target)")
         }
+        if let problem = specLimits.problem { throw ConfigurationError(field: "specLimits", message: problem) }
     }
 }
 

@@ -6,6 +6,7 @@ import Logging
 import Randomness
 import RunConfiguration
 import RunRecords
+import Settings
 import Specs
 import Transport
 import WireProtocol
@@ -59,6 +60,8 @@ public final class LearnerCore {
     private var nextAnnounceAt = 0.0
     private var announceEncoder = MessageEncoder(capacity: 4_096)
     private var rejections = RejectionLog()
+    /// When to say again that the learner is still waiting for its environment.
+    private var nextWaitingNotice = 30.0
 
     /// A learner over `transport`. With a spec in `environment` it is ready to learn at once;
     /// without, it learns the spec from the first hello. Throws if the replay cannot fit the spec.
@@ -72,11 +75,30 @@ public final class LearnerCore {
         self.environment = environment
         checkpointWriter = checkpoints
         self.makeLoop = makeLoop
-        discovery = SpecDiscovery(expectedId: environment.id)
+        let training = configuration.training
+        discovery = SpecDiscovery(expectedId: environment.id, limits: configuration.learner.specLimits) { spec in
+            do throws(ConfigurationError) {
+                try training.checkReplayFits(spec)
+                return nil
+            } catch {
+                return error.description
+            }
+        }
         if let spec = environment.spec {
             learning = try startLearning(spec)
+        } else if let id = environment.id {
+            logger.notice("""
+                --env \(id) is not an environment this learner can describe itself: waiting for a worker's hello that announces it \
+                (within --max-observation-dims \(configuration.learner.specLimits.maxObservationDims), --max-action-dims \
+                \(configuration.learner.specLimits.maxActionDims); --spec-file pins a spec instead)
+                """)
         } else {
-            logger.notice("waiting for a worker's hello to learn the environment\(environment.id.map { " (\($0))" } ?? "")")
+            logger.notice("""
+                no --env and no --spec-file: the first worker's hello within the limits decides the environment \
+                (--max-observation-dims \(configuration.learner.specLimits.maxObservationDims), --max-action-dims \
+                \(configuration.learner.specLimits.maxActionDims), --max-episode-steps \(configuration.learner.specLimits.maxEpisodeSteps), \
+                rewards within ±\(configuration.learner.specLimits.maxRewardMagnitude))
+                """)
         }
     }
 
@@ -133,12 +155,13 @@ public final class LearnerCore {
             try? context.transport.publish(announceEncoder.encode(announce))
             nextAnnounceAt = now + FlowControl.announceSeconds
         }
+        if now >= nextWaitingNotice { noteStillWaiting(now: now) }
         guard let message = try context.transport.receive() else { return .idle(seconds: 0.02) }
         let outcome = message.withUnsafeBytes { discovery.examine($0) }
         switch outcome {
-        case let .success(hello):
-            context.logger.notice("learned the environment from worker \(hello.workerId)'s hello after \(format(now)) s: \(hello.spec)")
-            let learning = try startLearning(hello.spec)
+        case let .success((hello, spec)):
+            context.logger.notice("learned the environment from worker \(hello.workerId)'s hello after \(format(now)) s: \(spec)")
+            let learning = try startLearning(spec)
             for rejected in discovery.rejected.values {
                 learning.ingest.ledger.reject(rejected.example, messages: rejected.messages, transitions: rejected.transitions)
             }
@@ -155,6 +178,18 @@ public final class LearnerCore {
             if discovery.shouldLog() { context.logger.warning("rejected a message before any hello (\(error.reason)): \(error)") }
         }
         return .progressed
+    }
+
+    /// Every 30 s without a spec, says so, with the environments that did say hello: a typo in `--env` shows there.
+    private func noteStillWaiting(now: Double) {
+        nextWaitingNotice = now + 30
+        let others = discovery.otherIds.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }
+        let rejected = discovery.rejected.map { "\($0.key) ×\($0.value.messages)" }.sorted()
+        context.logger.warning("""
+            still waiting after \(Int(now)) s for a hello\(environment.id.map { " of \($0)" } ?? "") to learn the environment from\
+            \(others.isEmpty ? "" : "; hellos of other environments: \(others.joined(separator: ", "))")\
+            \(rejected.isEmpty ? "" : "; rejected so far: \(rejected.joined(separator: ", "))")
+            """)
     }
 
     private func startLearning(_ spec: EnvironmentSpec) throws -> LearnerRun {

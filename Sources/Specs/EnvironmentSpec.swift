@@ -95,6 +95,24 @@ public struct EnvironmentSpec: Codable, Sendable, Equatable, CustomStringConvert
         return self == other
     }
 
+    /// The first field in which `other` differs from this spec (the reward range aside, as in
+    /// ``isSameEnvironment(as:)``), named with both values and, for floats, their bits: two specs that
+    /// print alike can differ in the last bit of one bound. Nil when they are the same environment.
+    public func firstDifference(from other: EnvironmentSpec) -> String? {
+        func bits(_ value: Float) -> String { "\(value) (bits \(String(value.bitPattern, radix: 16)))" }
+        if id != other.id { return "id: \"\(other.id)\" where the learner has \"\(id)\"" }
+        if observationSize != other.observationSize { return "observation size: \(other.observationSize) where the learner has \(observationSize)" }
+        if actionSize != other.actionSize { return "action size: \(other.actionSize) where the learner has \(actionSize)" }
+        if maxEpisodeSteps != other.maxEpisodeSteps { return "episode limit: \(other.maxEpisodeSteps) where the learner has \(maxEpisodeSteps)" }
+        for (name, mine, theirs) in [("observation low", observationLow, other.observationLow), ("observation high", observationHigh, other.observationHigh),
+                                     ("action low", actionLow, other.actionLow), ("action high", actionHigh, other.actionHigh)] {
+            if let i = zip(mine, theirs).enumerated().first(where: { $0.element.0.bitPattern != $0.element.1.bitPattern })?.offset {
+                return "\(name)[\(i)]: \(bits(theirs[i])) where the learner has \(bits(mine[i]))"
+            }
+        }
+        return nil
+    }
+
     /// "Pendulum-v1 (observation 3, action 1 in [-2.0, 2.0], 200 steps)", for logs and errors that name two specs.
     public var description: String {
         let uniform = Set(actionLow).count == 1 && Set(actionHigh).count == 1

@@ -125,7 +125,10 @@ public struct MessageDecoder: Sendable {
 
     private func decodeHello(_ reader: inout ByteReader) throws(ProtocolError) -> Hello {
         let hello = try Self.readHello(&reader)
-        guard expected.spec.isSameEnvironment(as: hello.spec) else { throw .specMismatch(expected: expected.spec.description, announced: hello.spec.description) }
+        guard expected.spec.isSameEnvironment(as: hello.spec) else {
+            throw .specMismatch(expected: expected.spec.description, announced: hello.spec.description,
+                                difference: expected.spec.firstDifference(from: hello.spec))
+        }
         return hello
     }
 

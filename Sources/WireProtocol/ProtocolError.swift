@@ -11,8 +11,10 @@ public enum ProtocolError: Error, Equatable, CustomStringConvertible, Sendable {
     case dimensionMismatch(field: String, expected: Int, actual: Int)
     case outOfRange(field: String, value: String)
     case nonFinite(field: String)
-    /// A hello announcing another environment than the learner's; both specs, described.
-    case specMismatch(expected: String, announced: String)
+    /// A hello announcing another environment than the learner's; both specs, described, and the first field that differs.
+    case specMismatch(expected: String, announced: String, difference: String? = nil)
+    /// A hello whose spec a learner that is still learning its environment will not adopt (over the operator's limits, or too large for memory).
+    case specNotAllowed(String)
     case unexpectedKind(UInt8)
     case noHello(workerId: UInt32, session: UInt32)
     case badSequence(workerId: UInt32, expected: UInt64, got: UInt64)
@@ -35,6 +37,7 @@ public enum ProtocolError: Error, Equatable, CustomStringConvertible, Sendable {
         case .outOfRange: "out_of_range"
         case .nonFinite: "non_finite"
         case .specMismatch: "wrong_environment"
+        case .specNotAllowed: "spec_not_allowed"
         case .unexpectedKind: "unexpected_kind"
         case .noHello: "no_hello"
         case .badSequence: "bad_sequence"
@@ -47,7 +50,7 @@ public enum ProtocolError: Error, Equatable, CustomStringConvertible, Sendable {
     /// Every reason label, for pre-registering counters.
     public static let allReasons = [
         "too_short", "bad_magic", "unsupported_version", "unknown_kind", "reserved_bits", "length_mismatch",
-        "dimension_mismatch", "out_of_range", "non_finite", "wrong_environment", "unexpected_kind",
+        "dimension_mismatch", "out_of_range", "non_finite", "wrong_environment", "spec_not_allowed", "unexpected_kind",
         "no_hello", "bad_sequence", "too_many_workers", "not_an_evaluator", "unrequested_evaluation",
     ]
 
@@ -63,7 +66,9 @@ public enum ProtocolError: Error, Equatable, CustomStringConvertible, Sendable {
         case let .dimensionMismatch(field, expected, actual): "\(field): expected \(expected), got \(actual)"
         case let .outOfRange(field, value): "\(field) out of range: \(value)"
         case let .nonFinite(field): "\(field) contains NaN or infinity"
-        case let .specMismatch(expected, announced): "the worker runs \(announced), but the learner trains on \(expected)"
+        case let .specMismatch(expected, announced, difference):
+            "the worker runs \(announced), but the learner trains on \(expected)\(difference.map { "; first difference: \($0)" } ?? "")"
+        case let .specNotAllowed(why): "the learner will not learn this environment from a hello: \(why)"
         case let .unexpectedKind(k): "message kind \(k) is not accepted on this socket"
         case let .noHello(workerId, session):
             "worker \(workerId) session \(String(session, radix: 16)) sent this before its hello (or after the learner stopped tracking it)"

@@ -11,6 +11,7 @@ final class ZeroMQWorkerTransport: WorkerTransport {
     init(transitionsEndpoint: String, weightsEndpoint: String, security: WorkerSecurity?) throws {
         context = try ZMQContext()
         transitions = try ZMQSocket(context, type: .push)
+        try transitions.enableIPv6()
         // Everything queued between the worker and the learner's replay was acted with weights that
         // are getting older. The learner's credit bounds that; ZeroMQ's queue holds one message more.
         // Kernel buffers smaller than a message (a few KiB) stalled loopback TCP in delayed ACKs.
@@ -26,6 +27,7 @@ final class ZeroMQWorkerTransport: WorkerTransport {
         if let security { try transitions.makeCurveClient(keys: security.keys, serverKey: security.learnerPublicKey) }
         try transitions.connect(transitionsEndpoint)
         weights = try ZMQSocket(context, type: .sub)
+        try weights.enableIPv6()
         // Not CONFLATE: with libzmq 4.3.4 a conflating SUB read without blocking missed most updates
         // here (2 of 24 versions applied). The worker drains the queue instead and keeps only the
         // newest message, which is what CONFLATE promises; the queue is bounded so a stalled worker

@@ -96,6 +96,8 @@ public final class ZMQSocket {
     public func setConflate(_ on: Bool) throws { try setOption(ZMQ_CONFLATE, Int32(on ? 1 : 0), "ZMQ_CONFLATE") }
     /// Queue messages only to completed connections, so a send to nobody blocks instead of queueing.
     public func setImmediate(_ on: Bool) throws { try setOption(ZMQ_IMMEDIATE, Int32(on ? 1 : 0), "ZMQ_IMMEDIATE") }
+    /// Lets the socket bind and connect IPv6 addresses too (libzmq's default is IPv4 only).
+    public func enableIPv6() throws { try setOption(ZMQ_IPV6, 1, "ZMQ_IPV6") }
     /// Kernel socket buffer sizes, in bytes; small buffers keep backpressure tight.
     public func setKernelBuffers(send: Int32, receive: Int32) throws {
         try setOption(ZMQ_SNDBUF, send, "ZMQ_SNDBUF")

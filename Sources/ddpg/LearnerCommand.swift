@@ -72,6 +72,21 @@ struct LearnerOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Continue the run in RUN_DIR from its newest valid checkpoint (RUN_DIR becomes the run directory).")
     var resume: String?
 
+    @Option(parsing: .unconditional, help: "Pin the environment's spec: a JSON file as `ddpg-gym-worker --describe` prints it (id, observation_low/high, action_low/high, max_episode_steps; optionally reward_low/high). Workers announcing anything else are rejected.")
+    var specFile: String?
+
+    @Option(parsing: .unconditional, help: "Without --env it knows or --spec-file: the most observation dimensions a worker's hello may announce.")
+    var maxObservationDims = defaults.specLimits.maxObservationDims
+
+    @Option(parsing: .unconditional, help: "Without --env it knows or --spec-file: the most action dimensions a worker's hello may announce.")
+    var maxActionDims = defaults.specLimits.maxActionDims
+
+    @Option(parsing: .unconditional, help: "Without --env it knows or --spec-file: the longest episode limit a worker's hello may announce.")
+    var maxEpisodeSteps = defaults.specLimits.maxEpisodeSteps
+
+    @Option(parsing: .unconditional, help: "Without --env it knows or --spec-file: rewards beyond ±R are rejected, whatever range a worker's hello announces (gymnasium announces none).")
+    var maxReward = Double(defaults.specLimits.maxRewardMagnitude)
+
     /// `--checkpoint-every` as (seconds, updates); both nil when off.
     func checkpointSchedule() throws -> (seconds: Double?, updates: Int?) {
         let text = checkpointEvery.trimmingCharacters(in: .whitespaces).lowercased()
@@ -128,6 +143,10 @@ struct LearnerOptions: ParsableArguments {
         s.checkpointEveryUpdates = schedule.updates
         s.keepCheckpoints = keepCheckpoints
         s.checkpointReplay = checkpointReplay
+        s.specLimits.maxObservationDims = maxObservationDims
+        s.specLimits.maxActionDims = maxActionDims
+        s.specLimits.maxEpisodeSteps = maxEpisodeSteps
+        s.specLimits.maxRewardMagnitude = Float(maxReward)
         return s
     }
 
@@ -141,6 +160,7 @@ struct LearnerOptions: ParsableArguments {
                 throw ValidationError("--resume: '\(resume)' is not a run directory")
             }
         }
+        if let specFile { _ = try SpecFile.read(specFile) }
     }
 
 }
@@ -179,7 +199,8 @@ struct LearnerCommand: ParsableCommand {
         let smallest = EnvironmentSpec(id: "the smallest environment (1 observation, 1 action)", observationLow: [0], observationHigh: [0],
                                        actionLow: [-1], actionHigh: [1], rewardRange: 0...0, maxEpisodeSteps: 1)
         do {
-            try learnerConfiguration.validate(spec: common.env.flatMap { NativeEnvironments.type(named: $0) }?.init().spec ?? smallest)
+            let pinned = learner.specFile.flatMap { try? SpecFile.read($0) }
+            try learnerConfiguration.validate(spec: pinned ?? common.env.flatMap { NativeEnvironments.type(named: $0) }?.init().spec ?? smallest)
         } catch {
             throw error.validationError(in: self, \.learnerConfiguration)
         }
@@ -195,6 +216,13 @@ struct LearnerCommand: ParsableCommand {
     func environment(resuming store: CheckpointStore) throws -> LearnerEnvironment {
         let options = common
         let solved: @Sendable (String) -> Double? = { options.solvedThreshold(for: $0) }
+        if let path = learner.specFile {
+            let spec = try SpecFile.read(path)
+            if let id = common.env, id != spec.id {
+                throw ValidationError("--spec-file: \(path) describes \(spec.id), but --env is \(id)")
+            }
+            return LearnerEnvironment(spec: spec, id: spec.id, solvedReturn: solved)
+        }
         if let id = common.env {
             return LearnerEnvironment(spec: NativeEnvironments.type(named: id)?.init().spec, id: id, solvedReturn: solved)
         }

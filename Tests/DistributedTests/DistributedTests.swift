@@ -6,6 +6,21 @@ import ZeroMQ
 /// Real `ddpg` processes on loopback, with free ports and bounded time.
 @Suite("Learner and workers as real processes", .serialized)
 struct DistributedTests {
+    @Test("--bind ::1: the learner binds IPv6 loopback, and its workers connect to it there")
+    func ipv6() throws {
+        let directory = Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let ports = Harness.freePorts()
+        let launcher = try Child([
+            "launch", "--workers", "1", "--evaluators", "0", "--run-dir", directory.path, "--max-env-steps", "3000", "--learning-starts", "500",
+            "--bind", "::1", "--transitions-port", "\(ports.transitions)", "--weights-port", "\(ports.weights)",
+        ], name: "launch")
+        #expect(launcher.waitForExit(timeout: 60) == 0, "launch log:\n\(launcher.log.suffix(2_000))")
+        let summary = try Harness.summary(in: directory)
+        #expect((summary["transitions_received"] as? Int ?? 0) >= 3_000 && summary["stop_reason"] as? String == "max_env_steps")
+        #expect((summary["weights_version"] as? Int ?? 0) >= 1, "weights reached the worker over IPv6 too")
+    }
+
     @Test("ddpg launch learns Pendulum: transitions arrive, weights arrive, an evaluation reaches −400, nothing is lost")
     func launch() throws {
         let directory = Harness.temporaryDirectory()

@@ -146,33 +146,38 @@ struct IngestLedgerTests {
         #expect(ledger.workers.values.first?.sequenceGaps == 0 && ledger.workers.count == 1)
     }
 
-    @Test("two live processes with one worker id are noticed once and accounted apart")
+    @Test("two live processes with one worker id are noticed once (when the older acts with weights newer than the other's hello) and accounted apart")
     func duplicateWorkerIds() throws {
         var ledger = IngestLedger()
         try ledger.hello(hello(session: 1, seed: 3), now: 0)
         try ledger.transitions(header(session: 1, sequence: 0, count: 10), currentVersion: 0, now: 0)
-        try ledger.hello(hello(session: 2, seed: 4), now: 1)
+        try ledger.hello(hello(session: 2, seed: 4), currentVersion: 2, now: 1)
         #expect(ledger.takeNotices().isEmpty, "a new session alone may be a restart")
-        try ledger.transitions(header(session: 2, sequence: 0, count: 5), currentVersion: 0, now: 1)
-        try ledger.transitions(header(session: 1, sequence: 1, count: 10), currentVersion: 0, now: 1)
+        try ledger.transitions(header(session: 2, sequence: 0, version: 2, count: 5), currentVersion: 2, now: 1)
+        try ledger.transitions(header(session: 1, sequence: 1, version: 2, count: 10), currentVersion: 2, now: 1)
+        #expect(ledger.takeNotices().isEmpty, "acted with weights the restarted one may also have had before it died")
+        try ledger.transitions(header(session: 1, sequence: 2, version: 3, count: 10), currentVersion: 3, now: 1)
         #expect(ledger.takeNotices() == [.duplicateWorkerId(7, sessions: [1, 2], seeds: [3, 4])])
-        try ledger.transitions(header(session: 1, sequence: 2, count: 10), currentVersion: 0, now: 2)
+        try ledger.transitions(header(session: 1, sequence: 3, version: 3, count: 10), currentVersion: 3, now: 2)
         #expect(ledger.takeNotices().isEmpty, "noticed once")
         let records = ledger.sortedWorkers
-        #expect(records.map(\.transitionsReceived) == [30, 5] && records.allSatisfy { $0.sequenceGaps == 0 })
-        try ledger.status(WorkerStatus(workerId: 7, session: 1, isFinal: true, transitionsSent: 30, episodes: 0, messagesSent: 4), now: 3)
+        #expect(records.map(\.transitionsReceived) == [40, 5] && records.allSatisfy { $0.sequenceGaps == 0 })
+        try ledger.status(WorkerStatus(workerId: 7, session: 1, isFinal: true, transitionsSent: 40, episodes: 0, messagesSent: 4), now: 3)
         try ledger.status(WorkerStatus(workerId: 7, session: 2, isFinal: false, transitionsSent: 5, episodes: 0, messagesSent: 3), now: 3)
-        #expect(ledger.claimedTransitionsSent[7] == 35, "sent = received, summed over both processes")
+        #expect(ledger.claimedTransitionsSent[7] == 45, "sent = received, summed over both processes")
         #expect(ledger.activeWorkers(now: 3, window: 3) == [7], "one of the two is still running")
     }
 
-    @Test("a restarted worker's old session going silent is not a duplicate")
+    @Test("a killed worker's messages read after its restart's hello (queued, acted before it died) are no duplicate")
     func restartIsNotDuplicate() throws {
         var ledger = IngestLedger()
         try ledger.hello(hello(session: 1), now: 0)
-        try ledger.transitions(header(session: 1, sequence: 0), currentVersion: 0, now: 0)
-        try ledger.hello(hello(session: 2), now: 5)
-        try ledger.transitions(header(session: 2, sequence: 0), currentVersion: 0, now: 5)
+        try ledger.transitions(header(session: 1, sequence: 0, version: 3), currentVersion: 4, now: 0)
+        try ledger.hello(hello(session: 2), currentVersion: 9, now: 5)
+        try ledger.transitions(header(session: 2, sequence: 0, version: 9), currentVersion: 9, now: 5)
+        // What the killed process had queued, read 6 s later: acted with weights up to version 9 at most.
+        for sequence: UInt64 in 1...4 { try ledger.transitions(header(session: 1, sequence: sequence, version: 8 + sequence / 4), currentVersion: 12, now: 11) }
+        try ledger.status(WorkerStatus(workerId: 7, session: 1, isFinal: false, transitionsSent: 5, episodes: 0, messagesSent: 6), now: 11)
         #expect(ledger.takeNotices().isEmpty && ledger.duplicateWorkerIds.isEmpty)
     }
 

@@ -190,6 +190,65 @@ struct LearnerCoreTests {
         sim.kill(pendulum)
     }
 
+    @Test("without --env, a hello over the operator's limits, or whose replay would not fit, is refused and counted; the learner waits on")
+    func specLimits() throws {
+        let sim = Simulation()
+        try sim.startLearner(configuration: Fixture.learner(maxEnvSteps: 1_000) { $0.learner.specLimits.maxObservationDims = 2 },
+                             environment: LearnerEnvironment(spec: nil), makeLoop: Fixture.fakeLoop())
+        let pendulum = sim.startWorker(Fixture.worker(5) { $0.environment = Pendulum.id }, session: 0x50, environment: Pendulum.self)
+        try sim.run(seconds: 0.5)
+        #expect(sim.learner?.spec == nil, "three observation dimensions are over --max-observation-dims 2")
+        sim.startWorker(Fixture.worker(0), session: 0x10)
+        let summary = try sim.runToEnd()
+        #expect(summary.run.config.environment == CountingEnvironment.id)
+        #expect((summary.messagesRejected["spec_not_allowed"] ?? 0) >= 1, "\(summary.messagesRejected)")
+        sim.kill(pendulum)
+
+        let huge = Simulation()
+        try huge.startLearner(configuration: Fixture.learner { $0.training.replayCapacity = Int.max / 2 }, environment: LearnerEnvironment(spec: nil),
+                              makeLoop: Fixture.fakeLoop())
+        huge.startWorker(Fixture.worker(0), session: 0x10)
+        try huge.run(seconds: 1)
+        #expect(huge.learner?.spec == nil, "a spec whose replay cannot fit is refused, and the learner does not exit")
+        #expect(huge.log.contains("replayCapacity"), "the refusal says why: \(huge.log.text.suffix(800))")
+    }
+
+    @Test("a hello's unbounded reward range is narrowed to --max-reward, never widened: a reward past it is rejected")
+    func rewardRangeNarrowed() throws {
+        let sim = Simulation()
+        try sim.startLearner(configuration: Fixture.learner(maxEnvSteps: 100_000) { $0.learner.specLimits.maxRewardMagnitude = 100 },
+                             environment: LearnerEnvironment(spec: nil), makeLoop: Fixture.fakeLoop())
+        let peer = sim.network.connectWorker()
+        var spec = Fixture.spec, encoder = MessageEncoder()
+        (spec.rewardLow, spec.rewardHigh) = (-.infinity, .infinity)
+        _ = try encoder.encode(Hello(workerId: 1, session: 0x1, environmentCount: 1, seed: 1, spec: spec)).withUnsafeBytes { try peer.send($0) }
+        try sim.run(until: { sim.learner?.spec != nil })
+        #expect(sim.learner?.spec?.rewardLow == -100 && sim.learner?.spec?.rewardHigh == 100)
+        let rewards: [Float] = [1e6], observations: [Float] = [0.5, 0.5], actions: [Float] = [0], flags: [UInt8] = [0]
+        let header = TransitionsHeader(workerId: 1, session: 0x1, observationSize: 2, actionSize: 1, sequence: 0, weightsVersion: 0, count: 1)
+        let bytes = observations.withUnsafeBufferPointer { o in actions.withUnsafeBufferPointer { a in rewards.withUnsafeBufferPointer { r in
+            flags.withUnsafeBufferPointer { f in
+                encoder.encodeTransitions(header, observations: o, actions: a, rewards: r, nextObservations: o, terminated: f, truncated: f, gamma: 0.99)
+            } } } }
+        _ = try bytes.withUnsafeBytes { try peer.send($0) }
+        try sim.run(seconds: 0.1)
+        #expect(sim.learner?.learning?.ledger.messagesRejected["out_of_range"] == 1)
+        #expect(sim.learner?.learning?.ledger.transitionsAccepted == 0)
+    }
+
+    @Test("--env with an id the learner cannot describe: it says it waits for that id, and every 30 s which environments said hello instead")
+    func unknownEnvironmentId() throws {
+        let sim = Simulation()
+        try sim.startLearner(configuration: Fixture.learner(), environment: LearnerEnvironment(spec: nil, id: "Countin-v0"),
+                             makeLoop: Fixture.fakeLoop())
+        let worker = sim.startWorker(Fixture.worker(0), session: 0x10)
+        try sim.run(seconds: 31)
+        #expect(sim.log.contains("--env Countin-v0 is not an environment this learner can describe itself"))
+        #expect(sim.log.contains("still waiting after 30 s for a hello of Countin-v0"))
+        #expect(sim.log.contains("hellos of other environments: Counting-v0 ×"), "\(sim.log.text.suffix(600))")
+        sim.kill(worker)
+    }
+
     @Test("--until-return stops at the evaluator's report and ends with the weights it approved; an unrequested report is rejected")
     func untilReturn() throws {
         let sim = Simulation()

@@ -72,6 +72,27 @@ func expectRejection(_ bytes: [UInt8], _ reason: String, by decoder: MessageDeco
 
 @Suite("Wire protocol round trips")
 struct RoundTripTests {
+    @Test("wrong_environment names the first field that differs, with both values' bits: specs that print alike can differ in the last bit")
+    func specDifference() throws {
+        let learner = EnvironmentSpec(id: "Pendulum-v1", observationLow: [-1, -1, -8], observationHigh: [1, 1, 8], actionLow: [-2], actionHigh: [2],
+                                      rewardRange: -16.3...0, maxEpisodeSteps: 200)
+        var worker = learner
+        worker.observationHigh[2] = Float(8).nextUp
+        #expect(learner.description == worker.description, "they print alike")
+        let difference = try #require(learner.firstDifference(from: worker))
+        #expect(difference.contains("observation high[2]") && difference.contains("41000001") && difference.contains("41000000"), "\(difference)")
+        var encoder = MessageEncoder()
+        let hello = encoder.encode(Hello(workerId: 1, session: 1, environmentCount: 1, seed: 1, spec: worker))
+        let learnerDecoder = MessageDecoder(expected: ExpectedShapes(spec: learner), accepting: .workerToLearner)
+        #expect(throws: ProtocolError.self) { _ = try decode(hello, with: learnerDecoder) }
+        do throws(ProtocolError) {
+            _ = try decode(hello, with: learnerDecoder)
+        } catch {
+            #expect(error.reason == "wrong_environment" && error.description.contains("first difference: observation high[2]"), "\(error)")
+        }
+        #expect(learner.firstDifference(from: learner) == nil)
+    }
+
     @Test("hello carries the whole spec and the role")
     func hello() throws {
         let bytes = helloMessage(role: .evaluator)
@@ -248,7 +269,7 @@ struct ValidationTests {
         do {
             _ = try decode(helloMessage(spec: mountainCar))
         } catch {
-            #expect("\(error)" == "the worker runs \(mountainCar), but the learner trains on \(pendulumSpec)")
+            #expect("\(error)" == "the worker runs \(mountainCar), but the learner trains on \(pendulumSpec); first difference: id: \"\(mountainCar.id)\" where the learner has \"\(pendulumSpec.id)\"")
         }
         expectRejection(helloMessage(session: 0), "out_of_range")
         // A spec that cannot describe an environment: low above high.

@@ -25,6 +25,7 @@ class ZmqTransport:
         self.sub.setsockopt(zmq.MAXMSGSIZE, 64 << 20)
         self.sub.setsockopt(zmq.SUBSCRIBE, b"")
         for s in (self.push, self.sub):
+            s.setsockopt(zmq.IPV6, 1)
             s.setsockopt(zmq.RECONNECT_IVL, 2)
             s.setsockopt(zmq.RECONNECT_IVL_MAX, 500)
             if config.curve_secret_key:
