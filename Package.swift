@@ -79,7 +79,7 @@ let package = Package(
         .target(
             name: "Worker",
             dependencies: [
-                "Acting", "Clocks", "Environments", "NeuralNetwork", "ProcessSupport", "Specs", "Transport", "ZeroMQ",
+                "Acting", "Clocks", "Environments", "NeuralNetwork", "ProcessSupport", "Specs", "Transport", "WireProtocol", "ZeroMQ",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -97,7 +97,7 @@ let package = Package(
         .target(
             name: "Learner",
             dependencies: [
-                "Checkpoint", "Clocks", "Learning", "NeuralNetwork", "ProcessSupport", "Transport", "WireProtocol", "ZeroMQ",
+                "Checkpoint", "Clocks", "Ingest", "Learning", "NeuralNetwork", "ProcessSupport", "Transport", "WireProtocol", "ZeroMQ",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -129,7 +129,7 @@ let package = Package(
         .executableTarget(
             name: "ddpg",
             dependencies: [
-                "Training", "RunConfiguration", "RunRecords", "Evaluation", "Agents", "Policy", "Settings", "Clocks", "Environments", "Specs", "NeuralNetwork", "Randomness", "Replay", "Learner", "Learning", "Worker", "Acting", "Transport",
+                "Training", "RunConfiguration", "RunRecords", "Evaluation", "Agents", "Policy", "Settings", "Clocks", "Environments", "Specs", "NeuralNetwork", "Randomness", "Replay", "Learner", "Learning", "Worker", "Acting", "Transport", "Ingest",
                 "ZeroMQ", "ProcessSupport", "Telemetry", "MetricsServer", "Plotting", "Checkpoint", "KernelSelection", "WireProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -149,7 +149,7 @@ let package = Package(
         .target(name: "DDPGTestSupport", path: "Tests/TestSupport"),
         // Test doubles for the cores: a fake agent, a counting environment, and a simulation of a learner and its workers in memory.
         .target(name: "CoreDoubles", dependencies: ["Acting", "Agents", "Clocks", "Environments", "Learning", "NeuralNetwork", "Policy", "Randomness",
-                                                    "Replay", "Specs", "Transport", .product(name: "Logging", package: "swift-log")],
+                                                    "Replay", "Specs", "Transport", "Ingest", "WireProtocol", .product(name: "Logging", package: "swift-log")],
                 path: "Tests/CoreDoubles"),
         .testTarget(name: "CLITests", dependencies: ["ddpg", "DDPGTestSupport", "Agents", "NeuralNetwork", "Policy", "Randomness", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),

@@ -49,10 +49,11 @@ struct CreditWindow: Sendable {
         unacknowledged.removeAll { $0.sequence < nextSequence }
     }
 
-    /// A new learner: nothing the previous one had not consumed holds this worker back.
-    mutating func greeted(credit: Int, now: Double) {
+    /// A new learner: nothing the previous one had not consumed holds this worker back (`keepInFlight`:
+    /// the first learner, which has what was sent before its announcement, and will acknowledge it).
+    mutating func greeted(credit: Int, now: Double, keepInFlight: Bool = false) {
         self.credit = credit
-        unacknowledged.removeAll()
+        if !keepInFlight { unacknowledged.removeAll() }
         lastProgressAt = now
     }
 

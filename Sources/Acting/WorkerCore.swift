@@ -41,6 +41,12 @@ public final class WorkerCore {
     private var latestLearnerId: UInt64?
     /// The credit of the newest announcement read, whichever learner sent it.
     private var latestAnnouncedCredit: Int?
+    /// Whether the greeted learner has acknowledged this session yet: until it has, its announced credit applies.
+    private var acknowledgedByLearner = false
+    /// An evaluator's token, shown in its hello.
+    private let token: EvaluatorToken
+    /// The nonces of the requests the greeted learner gave this evaluator tickets for, by mark and finality (the newest 64).
+    private var tickets: [EvaluatedRequest: UInt64] = [:]
     /// The learner id this worker said hello to.
     private var greetedLearnerId: UInt64?
     /// The newest weights read and not yet applied, with their learner id.
@@ -80,8 +86,9 @@ public final class WorkerCore {
 
     public init(configuration: WorkerConfiguration, spec: EnvironmentSpec, transport: any WorkerTransport, clock: any RunClock,
                 session: UInt32 = UInt32.random(in: 1...UInt32.max), logger: Logger = Logger(label: "ddpg.worker"),
-                connectionHint: String = "", stopRequested: @escaping () -> Bool = { false }) {
+                connectionHint: String = "", token: EvaluatorToken = .none, stopRequested: @escaping () -> Bool = { false }) {
         self.configuration = configuration
+        self.token = configuration.role == .evaluator ? token : .none
         self.spec = spec
         self.session = session
         self.transport = transport
@@ -219,13 +226,39 @@ public final class WorkerCore {
         guard let actor, let request = appliedRequest, let publication = appliedPublication, let learner = greetedLearnerId,
               stats.evaluatedRequest.map({ $0 != EvaluatedRequest(learnerId: learner, mark: request.mark, isFinal: request.isFinal) }) ?? true
         else { return nil }
-        stats.evaluatedRequest = EvaluatedRequest(learnerId: learner, mark: request.mark, isFinal: request.isFinal)
+        let evaluated = EvaluatedRequest(learnerId: learner, mark: request.mark, isFinal: request.isFinal)
+        guard tickets[evaluated] != nil else {
+            // Its ticket comes on this session's own connection, which may lag the weights: wait for it.
+            warnWithoutTicket(request)
+            return nil
+        }
+        ticketWaitSince = nil
+        stats.evaluatedRequest = evaluated
         return (request, publication, actor)
     }
 
-    /// Reports an evaluation's returns and lengths, for `publication`'s request.
+    private var ticketWaitSince: Double?
+    private var ticketWarned = false
+
+    private func warnWithoutTicket(_ request: EvaluationRequest) {
+        guard let since = ticketWaitSince else {
+            ticketWaitSince = now
+            return
+        }
+        guard now - since >= 5, !ticketWarned else { return }
+        ticketWarned = true
+        logger.warning("""
+            no ticket from the learner for its request at mark \(request.mark) after 5 s: is --evaluator-token (or this evaluator's key \
+            in --evaluator-keys) the learner's? It counts no evaluation without one
+            """)
+    }
+
+    /// Reports an evaluation's returns and lengths, for `publication`'s request, with the nonce of that
+    /// request's ticket (the learner counts none without it).
     public func evaluated(_ request: EvaluationRequest, of publication: Publication, returns: [Double], lengths: [Int]) {
-        outbox.append(.evaluation(EvaluationReport(workerId: configuration.workerId, session: session, isFinal: request.isFinal,
+        let nonce = greetedLearnerId.flatMap { tickets[EvaluatedRequest(learnerId: $0, mark: request.mark, isFinal: request.isFinal)] }
+        if nonce == nil { logger.warning("no ticket from the learner for the request at mark \(request.mark): it will not count this evaluation") }
+        outbox.append(.evaluation(EvaluationReport(workerId: configuration.workerId, session: session, isFinal: request.isFinal, nonce: nonce ?? 0,
                                                    publication: publication, returns: returns, lengths: lengths.map { UInt32(clamping: $0) })))
         stats.evaluations += 1
         stats.envSteps += lengths.reduce(0, +)
@@ -247,7 +280,11 @@ public final class WorkerCore {
                     case let .announce(announce):
                         latestLearnerId = announce.learnerId
                         latestAnnouncedCredit = announce.credit
-                        if announce.learnerId == greetedLearnerId { takeCredit(announce) }
+                        if announce.learnerId == greetedLearnerId, !acknowledgedByLearner {
+                            creditWindow.announced(credit: announce.credit, nextSequence: nil, now: now)
+                        }
+                    case let .acknowledgement(acknowledgement):
+                        take(acknowledgement)
                     case .shutdown:
                         receivedShutdown = true
                     case .hello, .transitions, .episode, .workerStatus, .evaluation:
@@ -271,24 +308,34 @@ public final class WorkerCore {
         if greetedLearnerId != nil {
             logger.info("a new learner (id \(String(id, radix: 16))) is publishing: the learner restarted; saying hello again")
         }
+        let first = greetedLearnerId == nil
         greetedLearnerId = id
+        acknowledgedByLearner = false
+        tickets.removeAll()
         weightsVersion = 0
         // An evaluation the previous learner asked for means nothing to this one.
         appliedRequest = nil
         appliedPublication = nil
-        // Whatever the previous learner had not consumed is gone; this one starts from the hello, with
-        // the credit of the announcement it was greeted on (0 from a learner that does not pace).
-        creditWindow.greeted(credit: latestAnnouncedCredit ?? configuration.transitionsPerMessage, now: now)
+        // Whatever a previous learner had not consumed is gone; this one starts from the hello, with the
+        // credit of the announcement it was greeted on (0 from a learner that does not pace). What went to
+        // this learner before its first announcement arrived stays in flight: it will acknowledge it.
+        creditWindow.greeted(credit: latestAnnouncedCredit ?? configuration.transitionsPerMessage, now: now, keepInFlight: first)
         // The hello goes before anything still queued for the previous learner, which is this one's
         // to consume now (and counts against its credit).
         outbox.greet()
-        for (sequence, count) in outbox.queuedTransitions { creditWindow.sent(sequence: sequence, count: count) }
+        if !first { for (sequence, count) in outbox.queuedTransitions { creditWindow.sent(sequence: sequence, count: count) } }
     }
 
-    /// Takes the credit and this session's acknowledgement from an announcement of the greeted learner.
-    private func takeCredit(_ announce: Announce) {
-        let mine = announce.acknowledgements.first { $0.workerId == configuration.workerId && $0.session == session }
-        creditWindow.announced(credit: announce.credit, nextSequence: mine?.nextSequence, now: now)
+    /// Takes the greeted learner's acknowledgement of this session: its credit, what it consumed, and a request's ticket.
+    private func take(_ acknowledgement: Acknowledgement) {
+        guard let learner = greetedLearnerId, acknowledgement.learnerId == learner, acknowledgement.session == session,
+              acknowledgement.workerId == configuration.workerId else { return }
+        acknowledgedByLearner = true
+        creditWindow.announced(credit: acknowledgement.credit, nextSequence: acknowledgement.nextSequence, now: now)
+        if let ticket = acknowledgement.ticket {
+            if tickets.count >= 64, let oldest = tickets.keys.min(by: { $0.mark < $1.mark }) { tickets[oldest] = nil }
+            tickets[EvaluatedRequest(learnerId: learner, mark: ticket.mark, isFinal: ticket.isFinal)] = ticket.nonce
+        }
     }
 
     /// Applies the pending weights if they come from the greeted learner. No batch may be half collected.
@@ -357,7 +404,7 @@ public final class WorkerCore {
         case .hello:
             // What the learner must expect next: the oldest transitions still queued, else the next to be made.
             return encoder.encode(Hello(workerId: c.workerId, session: session, role: c.role, environmentCount: c.environments, seed: c.seed,
-                                        nextSequence: outbox.oldestSequence ?? sequence, spec: spec))
+                                        nextSequence: outbox.oldestSequence ?? sequence, spec: spec, token: token))
         case let .transitions(rows, sequence, version):
             return encodeTransitions(rows, sequence: sequence, weightsVersion: version)
         case let .episode(report):
@@ -419,7 +466,7 @@ public final class WorkerCore {
 }
 
 /// An evaluation request, as a worker remembers having played it.
-struct EvaluatedRequest: Equatable {
+struct EvaluatedRequest: Hashable {
     var learnerId: UInt64
     var mark: UInt64
     var isFinal: Bool

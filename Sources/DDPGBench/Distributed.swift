@@ -95,7 +95,7 @@ enum DistributedBenchmarks {
     static func send(workerId: UInt32, port: Int, perMessage: Int, counter: TransitionCounter,
                      pauseAfter: Int = .max, pauseMicroseconds: UInt32 = 0, curve: (keys: CurveKeyPair, serverKey: String)? = nil) throws {
         let context = try ZMQContext()
-        let socket = try ZMQSocket(context, type: .push)
+        let socket = try ZMQSocket(context, type: .dealer)
         try socket.setSendHighWaterMark(2)
         try socket.setImmediate(true)
         try socket.setLinger(milliseconds: 0)

@@ -16,7 +16,7 @@ struct Outcome {
     var passed: Bool
 }
 
-/// A protocol peer on its own PUSH socket, with its own worker session; used by one thread at a time.
+/// A protocol peer on its own DEALER socket (one connection), with its own worker session; used by one thread at a time.
 final class Peer: @unchecked Sendable {
     let context: ZMQContext
     let socket: ZMQSocket
@@ -28,13 +28,15 @@ final class Peer: @unchecked Sendable {
     init(port: Int, workerId: UInt32) throws {
         self.workerId = workerId
         context = try ZMQContext()
-        socket = try ZMQSocket(context, type: .push)
+        socket = try ZMQSocket(context, type: .dealer)
         try socket.setLinger(milliseconds: 2_000)
         try socket.setSendTimeout(milliseconds: 5_000)
         try socket.connect("tcp://127.0.0.1:\(port)")
     }
 
     func send(_ bytes: [UInt8]) {
+        // Reads its acknowledgements, as a worker does: unread, they would stop coming, and its credit with them.
+        while (try? socket.receive(blocking: false)) != nil {}
         if (try? bytes.withUnsafeBytes({ try socket.send($0) })) == true { sent += 1 }
     }
 
@@ -58,12 +60,14 @@ final class Peer: @unchecked Sendable {
             } } } }
     }
 
-    /// Says goodbye from a fresh session and waits until the learner has it: then it has read everything this peer sent.
-    func flushThrough(_ target: Target) -> Bool {
-        let goodbye = UInt32.random(in: 1...UInt32.max)
-        send(hello(session: goodbye))
-        send(status(final: true, session: goodbye))
-        return target.waitForStatus(timeout: 120) { $0.workers.contains { $0.session == goodbye && $0.finished } } != nil
+    /// Says goodbye from its own session, on its own connection, and waits until the learner has it (and has counted as
+    /// many messages as this peer sent since `before`): then it has read everything this peer sent.
+    func flushThrough(_ target: Target, since before: LearnerStatus) -> Bool {
+        send(status(final: true))
+        return target.waitForStatus(timeout: 120) { status in
+            status.workers.contains { $0.session == session && $0.finished }
+                && status.messagesAccepted + status.messagesRejected - before.messagesAccepted - before.messagesRejected >= sent
+        } != nil
     }
 }
 
@@ -93,7 +97,7 @@ enum Attacks {
             }
             peer.send(bytes)
         }
-        let flushed = peer.flushThrough(target)
+        let flushed = peer.flushThrough(target, since: before)
         guard let after = target.status else { return [Outcome(attack: name, check: "learner up", observed: "no status", passed: false)] }
         let handled = (after.messagesAccepted + after.messagesRejected) - (before.messagesAccepted + before.messagesRejected)
         let claims = after.workers.filter { $0.workerId == 700 }
@@ -123,7 +127,7 @@ enum Attacks {
         peer.send(peer.transitions(sequence: 0, count: 64, observation: 1e30))
         peer.send(peer.transitions(sequence: 1, count: 64, reward: -1e30))
         peer.send(peer.transitions(sequence: 2, count: 64, observation: -3.4e38))
-        let flushed = peer.flushThrough(target)
+        let flushed = peer.flushThrough(target, since: before)
         let decoder = MessageDecoder(expected: ExpectedShapes(spec: pendulum), accepting: .learnerToWorker)
         var weights = 0, nonFinite = 0
         let deadline = Date().addingTimeInterval(seconds)
@@ -189,7 +193,7 @@ enum Attacks {
         ]
     }
 
-    /// `connections` PUSH sockets each sending frames just under the transitions socket's limit.
+    /// `connections` DEALER sockets each sending frames just under the transitions socket's limit.
     static func nearMaximumFrames(_ target: Target, connections: Int, seconds: Double) -> [Outcome] {
         let name = "near-maximum frames, \(connections) connections"
         let before = target.memory
@@ -202,7 +206,7 @@ enum Attacks {
         frame += [UInt8](repeating: 0x5A, count: Int(body))
         guard let context = try? ZMQContext() else { return [Outcome(attack: name, check: "set up", observed: "no context", passed: false)] }
         let sockets: [ZMQSocket] = (0..<connections).compactMap { _ in
-            guard let socket = try? ZMQSocket(context, type: .push) else { return nil }
+            guard let socket = try? ZMQSocket(context, type: .dealer) else { return nil }
             try? socket.setLinger(milliseconds: 0)
             try? socket.setSendHighWaterMark(4)
             try? socket.connect("tcp://127.0.0.1:\(target.ports.transitions)")
@@ -220,7 +224,7 @@ enum Attacks {
         var oversized = 0
         for _ in 0..<8 {
             guard let fd = RawTCP.connect(port: target.ports.transitions) else { continue }
-            if let accepted = RawPush.sendFrame(fd, size: (16 << 20) - 64) { oversized = max(oversized, accepted) }
+            if let accepted = RawDealer.sendFrame(fd, size: (16 << 20) - 64) { oversized = max(oversized, accepted) }
             close(fd)
         }
         peak = max(peak, target.memory.peak)

@@ -54,12 +54,12 @@ enum RawTCP {
     }
 }
 
-/// A PUSH peer from the ZMTP 3.0 specification (RFC 23), NULL mechanism.
-enum RawPush {
+/// A DEALER peer from the ZMTP 3.0 specification (RFC 23), NULL mechanism: what the learner's ROUTER accepts.
+enum RawDealer {
     /// Handshakes on `fd`, then sends one frame announcing `size` bytes and streams them until the
     /// learner closes the connection. Returns the bytes the socket took, or nil if the handshake failed.
     static func sendFrame(_ fd: Int32, size: UInt64) -> Int? {
-        guard RawZMTP.handshake(fd, socketType: "PUSH") else { return nil }
+        guard RawZMTP.handshake(fd, socketType: "DEALER") else { return nil }
         guard RawTCP.write(fd, [0x02] + withUnsafeBytes(of: size.bigEndian, Array.init)) else { return 0 }
         var delivered = 0
         let chunk = [UInt8](repeating: 0x44, count: 64 << 10)

@@ -81,7 +81,7 @@ public struct WorkerRecord: Codable, Sendable, Equatable {
     public var claimed: WorkerClaims?
     public var finished = false
     /// The sequence number this session's next transitions message must carry (or exceed, within the gap limit).
-    var nextSequence: UInt64 = 0
+    public internal(set) var nextSequence: UInt64 = 0
     var lastSeen: Double = 0
     /// When the session said its first hello, and (an evaluator) when it last answered a request.
     var joinedAt: Double = 0
@@ -89,6 +89,19 @@ public struct WorkerRecord: Codable, Sendable, Equatable {
     /// The learner's weights version when this session last said hello: what it sends acted with a newer
     /// version was acted after that hello (a killed process's queued messages never are).
     var helloVersion: UInt64 = 0
+    /// The connection it said hello on, and the CURVE key that connection authenticated with: nothing
+    /// for this session is accepted from any other.
+    var connection: UInt64 = 0
+    var peerKey: String?
+    /// When it last delivered data (transitions, an episode, an answered evaluation), else when it joined:
+    /// statuses keep a session connected but do not keep it from being evicted.
+    var lastDataAt: Double = 0
+    var lastTransitionsAt: Double?
+    /// Transitions accepted since the learner last acknowledged this session, and what it may have in
+    /// flight: the larger of its last two credits (it may act on either), plus one message.
+    var unacknowledged = 0
+    var creditLimit = 0
+    var lastCredit = 0
 
     init(workerId: UInt32, session: UInt32, seed: UInt64) {
         self.workerId = workerId
@@ -100,6 +113,9 @@ public struct WorkerRecord: Codable, Sendable, Equatable {
 
     /// Records an accepted transitions message whose sequence was checked.
     mutating func accept(_ header: TransitionsHeader, afterStop: Bool, now: Double) {
+        unacknowledged += header.count
+        lastDataAt = now
+        lastTransitionsAt = now
         sequenceGaps += Int(header.sequence - nextSequence)
         nextSequence = header.sequence + 1
         if afterStop { transitionsAfterStop += header.count } else { transitionsReceived += header.count }
@@ -133,10 +149,17 @@ public struct IngestLedger: Sendable {
     /// The most transitions messages that can be missing between two accepted ones;
     /// a larger jump is not a loss but a broken or hostile sender.
     public static let maxSequenceGap: UInt64 = 1_024
-    /// A session that was never heard from for this long and sent no transitions may make room for a new one.
+    /// A session that delivered no data for this long (statuses do not count) may make room for a new one.
     public static let evictableAfterSeconds = 10.0
+    /// Unfinished sessions one connection may hold: a worker process has one.
+    public static let maxSessionsPerConnection = 1
 
     public let maxSessions: Int
+    /// What a session may send beyond its credit is what one step of its environments makes (an n-step
+    /// adder emits up to n rows per environment when an episode ends): a worker stops acting at its
+    /// credit, but the step it took last may overshoot. At most `creditSlack`, one message.
+    public let creditSlack: Int
+    public let nStep: Int
     public private(set) var transitionsReceived = 0
     public private(set) var transitionsAccepted = 0
     /// Transitions in rejected messages, where their header could still be read.
@@ -166,9 +189,15 @@ public struct IngestLedger: Sendable {
     public private(set) var randomTransitions = 0
     public private(set) var episodeReturns: [Double] = []
     private var notices: [IngestNotice] = []
+    /// Each connection's sessions, in the order of their hellos.
+    private var sessionsOnConnection: [UInt64: [SessionKey]] = [:]
+    /// Sessions with transitions accepted since their last acknowledgement.
+    public private(set) var owedAcknowledgement: Set<SessionKey> = []
 
-    public init(maxSessions: Int = IngestLedger.defaultMaxSessions) {
+    public init(maxSessions: Int = IngestLedger.defaultMaxSessions, creditSlack: Int = WireFormat.maxTransitionsPerMessage, nStep: Int = 1) {
         self.maxSessions = Swift.max(maxSessions, 1)
+        self.creditSlack = Swift.max(creditSlack, 1)
+        self.nStep = Swift.max(nStep, 1)
     }
 
     public var totalMessagesRejected: Int { messagesRejected.values.reduce(0, +) }
@@ -199,34 +228,64 @@ public struct IngestLedger: Sendable {
 
     // MARK: Messages
 
-    /// Registers a session, or refreshes one that greets a new learner. A new session
-    /// beyond ``maxSessions`` evicts a silent one that never sent transitions, or is refused.
+    /// Registers a session on `connection` (authenticated as `key`, under CURVE), or refreshes one that
+    /// greets this learner again from the same connection. A session belongs to the connection it first
+    /// said hello on: a hello for it from any other, one that rewinds its sequence or changes its role,
+    /// and a second live session on one connection are refused (`session_conflict`), as is an evaluator
+    /// the learner did not authorize (`authorizedEvaluator` false). A new session beyond ``maxSessions``
+    /// evicts one that delivered no data for ``evictableAfterSeconds``, or is refused.
+    /// `initialCredit` bounds what it may send before its first acknowledgement (0: no limit).
     /// Returns whether the session is new.
     @discardableResult
-    public mutating func hello(_ hello: Hello, currentVersion: UInt64 = 0, now: Double) throws(ProtocolError) -> Bool {
+    public mutating func hello(_ hello: Hello, connection: UInt64, key: String?, authorizedEvaluator: Bool, initialCredit: Int = 0,
+                               currentVersion: UInt64 = 0, now: Double) throws(ProtocolError) -> Bool {
         guard hello.nextSequence < .max else {
             throw .badSequence(workerId: hello.workerId, expected: 0, got: hello.nextSequence)
         }
-        let key = SessionKey(workerId: hello.workerId, session: hello.session)
-        let isNew = workers[key] == nil
-        if isNew {
-            if workers.count >= maxSessions, !evictOneSilentSession(now: now) { throw .tooManyWorkers(limit: maxSessions) }
-            workers[key] = WorkerRecord(workerId: hello.workerId, session: hello.session, seed: hello.seed)
-            workers[key]!.joinedAt = now
-            sessionsByWorker[hello.workerId, default: []].append(hello.session)
-        } else {
+        guard hello.role == .actor || authorizedEvaluator else { throw .unauthorizedEvaluator(workerId: hello.workerId, session: hello.session) }
+        let sessionKey = SessionKey(workerId: hello.workerId, session: hello.session)
+        let name = "worker \(hello.workerId) session \(String(hello.session, radix: 16))"
+        let isNew = workers[sessionKey] == nil
+        if let record = workers[sessionKey] {
+            guard record.connection == connection, record.peerKey == key else {
+                throw .sessionConflict("\(name) said hello from another connection than the one it said hello on")
+            }
+            guard record.role == hello.role else { throw .sessionConflict("\(name) said hello as \(hello.role.name), but it is an \(record.role.name)") }
+            guard hello.nextSequence >= record.nextSequence else {
+                throw .sessionConflict("\(name) said hello with next sequence \(hello.nextSequence), which would rewind it from \(record.nextSequence)")
+            }
             // Greeting again makes this the worker id's current session.
             sessionsByWorker[hello.workerId]?.removeAll { $0 == hello.session }
             sessionsByWorker[hello.workerId, default: []].append(hello.session)
+        } else {
+            let live = sessionsOnConnection[connection, default: []].filter { workers[$0].map { !$0.finished } ?? false }
+            guard live.count < Self.maxSessionsPerConnection else {
+                throw .sessionConflict("\(name) said hello on a connection that already has a live session (at most \(Self.maxSessionsPerConnection))")
+            }
+            if workers.count >= maxSessions, !evictOneIdleSession(now: now) { throw .tooManyWorkers(limit: maxSessions) }
+            var record = WorkerRecord(workerId: hello.workerId, session: hello.session, seed: hello.seed)
+            (record.joinedAt, record.lastDataAt, record.connection, record.peerKey, record.role) = (now, now, connection, key, hello.role)
+            (record.creditLimit, record.lastCredit) = (initialCredit, initialCredit)
+            workers[sessionKey] = record
+            sessionsByWorker[hello.workerId, default: []].append(hello.session)
+            sessionsOnConnection[connection] = live + [sessionKey]
         }
-        workers[key]!.role = hello.role
-        workers[key]!.environments = hello.environmentCount
-        workers[key]!.nextSequence = hello.nextSequence
-        workers[key]!.finished = false
-        workers[key]!.lastSeen = now
-        workers[key]!.helloVersion = currentVersion
+        workers[sessionKey]!.environments = hello.environmentCount
+        workers[sessionKey]!.nextSequence = hello.nextSequence
+        workers[sessionKey]!.finished = false
+        workers[sessionKey]!.lastSeen = now
+        workers[sessionKey]!.helloVersion = currentVersion
         acceptedByKind.hello += 1
         return isNew
+    }
+
+    /// The session `key` from `connection`, or why a message for it is refused.
+    private func record(_ key: SessionKey, from connection: UInt64) throws(ProtocolError) -> Dictionary<SessionKey, WorkerRecord>.Index {
+        guard let index = workers.index(forKey: key) else { throw .noHello(workerId: key.workerId, session: key.session) }
+        guard workers.values[index].connection == connection else {
+            throw .sessionConflict("a message for worker \(key.workerId) session \(String(key.session, radix: 16)) from another connection than its own")
+        }
+        return index
     }
 
     /// Checks a transitions batch acted with `header.weightsVersion` against its session, and
@@ -234,11 +293,18 @@ public struct IngestLedger: Sendable {
     /// Returns its policy lag, or nil when it was acted without this learner's weights (version 0).
     /// `afterStop`: the run has stopped; the batch is checked and counted apart (``transitionsAfterStop``).
     @discardableResult
-    public mutating func transitions(_ header: TransitionsHeader, currentVersion: UInt64, afterStop: Bool = false,
+    public mutating func transitions(_ header: TransitionsHeader, from connection: UInt64, currentVersion: UInt64, afterStop: Bool = false,
                                      now: Double) throws(ProtocolError) -> Int64? {
         let key = SessionKey(workerId: header.workerId, session: header.session)
-        guard let index = workers.index(forKey: key) else { throw .noHello(workerId: header.workerId, session: header.session) }
+        let index = try record(key, from: connection)
         guard workers.values[index].role == .actor else { throw .unexpectedKind(MessageKind.transitions.rawValue) }
+        // Enforced, not advisory: what a session sends beyond its credit and one message would only age in
+        // queues, and a sender that ignores it would crowd out those that keep to theirs.
+        let (inFlight, limit) = (workers.values[index].unacknowledged, workers.values[index].creditLimit)
+        let slack = Swift.min(workers.values[index].environments * nStep, creditSlack)
+        guard limit == 0 || inFlight < limit + slack else {
+            throw .overCredit(workerId: header.workerId, session: header.session, inFlight: inFlight, limit: limit + slack)
+        }
         try checkVersion(header.weightsVersion, currentVersion: currentVersion)
         let expected = workers.values[index].nextSequence
         guard header.sequence >= expected, header.sequence - expected <= Self.maxSequenceGap, header.sequence < .max else {
@@ -246,6 +312,7 @@ public struct IngestLedger: Sendable {
         }
         // Through the index: the record changes in place, with one hash lookup per message.
         workers.values[index].accept(header, afterStop: afterStop, now: now)
+        owedAcknowledgement.insert(key)
         acceptedByKind.transitions += 1
         noteIfDuplicate(key, actedWith: header.weightsVersion)
         if afterStop {
@@ -264,10 +331,11 @@ public struct IngestLedger: Sendable {
         return lag
     }
 
-    public mutating func episode(_ report: EpisodeReport, currentVersion: UInt64, now: Double) throws(ProtocolError) {
+    public mutating func episode(_ report: EpisodeReport, from connection: UInt64, currentVersion: UInt64, now: Double) throws(ProtocolError) {
         let key = SessionKey(workerId: report.workerId, session: report.session)
-        guard workers[key] != nil else { throw .noHello(workerId: report.workerId, session: report.session) }
+        _ = try record(key, from: connection)
         try checkVersion(report.weightsVersion, currentVersion: currentVersion)
+        workers[key]!.lastDataAt = now
         workers[key]!.episodes += 1
         workers[key]!.lastEpisodeReturn = report.episodeReturn
         workers[key]!.lastSeen = now
@@ -278,9 +346,9 @@ public struct IngestLedger: Sendable {
     }
 
     /// Keeps the session's claims and whether it said goodbye; the learner's own counts do not change.
-    public mutating func status(_ status: WorkerStatus, now: Double) throws(ProtocolError) {
+    public mutating func status(_ status: WorkerStatus, from connection: UInt64, now: Double) throws(ProtocolError) {
         let key = SessionKey(workerId: status.workerId, session: status.session)
-        guard workers[key] != nil else { throw .noHello(workerId: status.workerId, session: status.session) }
+        _ = try record(key, from: connection)
         workers[key]!.claimed = WorkerClaims(transitionsSent: status.transitionsSent, episodes: status.episodes, messagesSent: status.messagesSent)
         workers[key]!.finished = status.isFinal
         workers[key]!.lastSeen = now
@@ -288,13 +356,14 @@ public struct IngestLedger: Sendable {
     }
 
     /// Checks that an evaluation comes from an evaluator session and answers a request (`requested`).
-    public mutating func evaluation(_ report: EvaluationReport, requested: Bool, now: Double) throws(ProtocolError) {
+    public mutating func evaluation(_ report: EvaluationReport, from connection: UInt64, requested: Bool, now: Double) throws(ProtocolError) {
         let key = SessionKey(workerId: report.workerId, session: report.session)
-        guard let record = workers[key] else { throw .noHello(workerId: report.workerId, session: report.session) }
-        guard record.role == .evaluator else { throw .notAnEvaluator(workerId: report.workerId, session: report.session) }
+        let index = try record(key, from: connection)
+        guard workers.values[index].role == .evaluator else { throw .notAnEvaluator(workerId: report.workerId, session: report.session) }
         guard requested else { throw .unrequestedEvaluation(version: report.publication.version) }
         workers[key]!.lastSeen = now
         workers[key]!.lastAnswerAt = now
+        workers[key]!.lastDataAt = now
         acceptedByKind.evaluation += 1
     }
 
@@ -320,14 +389,58 @@ public struct IngestLedger: Sendable {
                                           seeds: pair.map { workers[SessionKey(workerId: key.workerId, session: $0)]?.seed ?? 0 }))
     }
 
-    private mutating func evictOneSilentSession(now: Double) -> Bool {
-        guard let victim = workers.values
-            .filter({ $0.transitionsReceived == 0 && $0.episodes == 0 && now - $0.lastSeen >= Self.evictableAfterSeconds })
-            .min(by: { $0.lastSeen < $1.lastSeen }) else { return false }
-        workers[victim.key] = nil
+    /// Makes room by evicting the session idle longest: one that said goodbye, an actor that delivered no data
+    /// for ``evictableAfterSeconds`` (statuses do not count: they cost nothing to send), or an evaluator
+    /// silent that long. Returns false when every session is busier than that.
+    private mutating func evictOneIdleSession(now: Double) -> Bool {
+        func idleSince(_ record: WorkerRecord) -> Double {
+            record.finished ? -.infinity : record.role == .actor ? record.lastDataAt : record.lastSeen
+        }
+        guard let victim = workers.values.filter({ now - idleSince($0) >= Self.evictableAfterSeconds })
+            .min(by: { idleSince($0) < idleSince($1) }) else { return false }
+        let key = victim.key
+        workers[key] = nil
+        owedAcknowledgement.remove(key)
         sessionsByWorker[victim.workerId]?.removeAll { $0 == victim.session }
         if sessionsByWorker[victim.workerId]?.isEmpty == true { sessionsByWorker[victim.workerId] = nil }
+        sessionsOnConnection[victim.connection]?.removeAll { $0 == key }
+        if sessionsOnConnection[victim.connection]?.isEmpty == true { sessionsOnConnection[victim.connection] = nil }
         return true
+    }
+
+    // MARK: Acknowledgements
+
+    /// The learner acknowledges `key` (everything accepted so far) and grants it `credit`: returns the
+    /// sequence it expects next, or nil for an unknown session.
+    public mutating func acknowledge(_ key: SessionKey, credit: Int) -> UInt64? {
+        guard let index = workers.index(forKey: key) else { return nil }
+        owedAcknowledgement.remove(key)
+        workers.values[index].unacknowledged = 0
+        // It may act on the previous credit until this one arrives.
+        workers.values[index].creditLimit = credit == 0 || workers.values[index].lastCredit == 0 ? 0 : max(credit, workers.values[index].lastCredit)
+        workers.values[index].lastCredit = credit
+        return workers.values[index].nextSequence
+    }
+
+    /// Ends every session on `connection` (the learner cut it off): they count for nothing any more.
+    public mutating func closeSessions(on connection: UInt64) {
+        for key in sessionsOnConnection[connection] ?? [] where workers[key] != nil {
+            workers[key]!.finished = true
+            owedAcknowledgement.remove(key)
+        }
+    }
+
+    /// Keeps `key` owed an acknowledgement (one that could not be sent now).
+    public mutating func stillOwed(_ key: SessionKey) { if workers[key] != nil { owedAcknowledgement.insert(key) } }
+
+    /// The connection `key` said hello on.
+    public func connection(of key: SessionKey) -> UInt64? { workers[key]?.connection }
+
+    /// Acting sessions that delivered transitions within `window` seconds: what the credit is divided over.
+    public func sendingSessions(now: Double, window: Double) -> Int {
+        workers.values.reduce(0) { count, record in
+            count + (record.role == .actor && !record.finished && record.lastTransitionsAt.map { now - $0 <= window } == true ? 1 : 0)
+        }
     }
 
     // MARK: Reading
@@ -335,13 +448,6 @@ public struct IngestLedger: Sendable {
     /// Sessions heard from within `window` seconds that have not said goodbye (of one role, if given).
     public func activeSessions(now: Double, window: Double, role: WorkerRole? = nil) -> [SessionKey] {
         workers.values.filter { !$0.finished && now - $0.lastSeen <= window && (role == nil || $0.role == role) }.map(\.key).sorted()
-    }
-
-    /// What the learner has consumed of each session heard from within `window` seconds:
-    /// the next sequence number it expects, for the workers' flow control.
-    public func acknowledgements(now: Double, window: Double) -> [Announce.Acknowledgement] {
-        workers.values.filter { now - $0.lastSeen <= window }
-            .map { Announce.Acknowledgement(workerId: $0.workerId, session: $0.session, nextSequence: $0.nextSequence) }
     }
 
     /// Since when `key` (an evaluator) owes an answer: its last accepted evaluation, else its first hello.

@@ -13,14 +13,19 @@ public struct MessageIngest: Sendable {
     /// Set once the run stops: transitions are still checked and counted, apart, and never trained on.
     public var afterStop = false
 
-    public init(expected: ExpectedShapes, maxSessions: Int = IngestLedger.defaultMaxSessions) {
+    /// Who may evaluate.
+    public var evaluators: EvaluatorAuthorization
+
+    public init(expected: ExpectedShapes, maxSessions: Int = IngestLedger.defaultMaxSessions, evaluators: EvaluatorAuthorization = .none) {
         decoder = MessageDecoder(expected: expected, accepting: .workerToLearner)
-        ledger = IngestLedger(maxSessions: maxSessions)
+        ledger = IngestLedger(maxSessions: maxSessions, creditSlack: expected.maxTransitionsPerMessage, nStep: expected.nStep)
+        self.evaluators = evaluators
     }
 
-    /// Remembers that `publication` went out carrying `request`.
-    public mutating func requested(_ request: EvaluationRequest, of publication: Publication, wallSeconds: Double, at now: Double) {
-        requestedEvaluations.insert(RequestedEvaluation(publication: publication, request: request, wallSeconds: wallSeconds, publishedAt: now))
+    /// Remembers that `publication` went out carrying `request`, whose ticket has `nonce`.
+    public mutating func requested(_ request: EvaluationRequest, nonce: UInt64, of publication: Publication, wallSeconds: Double, at now: Double) {
+        requestedEvaluations.insert(RequestedEvaluation(publication: publication, request: request, nonce: nonce, wallSeconds: wallSeconds,
+                                                        publishedAt: now))
     }
 
     /// What one message did.
@@ -39,27 +44,31 @@ public struct MessageIngest: Sendable {
         case rejected(ProtocolError, claimedTransitions: Int?)
     }
 
-    /// Handles one message from a worker while the learner publishes `currentVersion`.
-    public mutating func handle(_ bytes: UnsafeRawBufferPointer, currentVersion: UInt64, now: Double) -> Outcome {
+    /// Handles one message from a worker on `connection` (authenticated as `key`, under CURVE) while
+    /// the learner publishes `currentVersion`. A new session may send `initialCredit` before its first acknowledgement.
+    public mutating func handle(_ bytes: UnsafeRawBufferPointer, connection: UInt64, key: @autoclosure () -> String?, currentVersion: UInt64,
+                                initialCredit: Int = 0, now: Double) -> Outcome {
         do throws(ProtocolError) {
             let message = try decoder.decode(bytes)
             switch message {
             case let .transitions(view):
-                let lag = try ledger.transitions(view.header, currentVersion: currentVersion, afterStop: afterStop, now: now)
+                let lag = try ledger.transitions(view.header, from: connection, currentVersion: currentVersion, afterStop: afterStop, now: now)
                 return afterStop ? .transitionsAfterStop(view.header) : .transitions(view, lag: lag)
             case let .hello(hello):
-                let isNew = try ledger.hello(hello, currentVersion: currentVersion, now: now)
+                let peerKey = key()
+                let isNew = try ledger.hello(hello, connection: connection, key: peerKey, authorizedEvaluator: evaluators.allows(hello, key: peerKey),
+                                             initialCredit: initialCredit, currentVersion: currentVersion, now: now)
                 return .hello(hello, isNew: isNew)
             case let .episode(report):
-                try ledger.episode(report, currentVersion: currentVersion, now: now)
+                try ledger.episode(report, from: connection, currentVersion: currentVersion, now: now)
                 return .episode(report)
             case let .workerStatus(status):
-                try ledger.status(status, now: now)
+                try ledger.status(status, from: connection, now: now)
                 return .workerStatus(status)
             case let .evaluation(report):
-                try ledger.evaluation(report, requested: requestedEvaluations.matches(report), now: now)
+                try ledger.evaluation(report, from: connection, requested: requestedEvaluations.matches(report), now: now)
                 return .evaluation(report)
-            case .weights, .shutdown, .announce:
+            case .weights, .shutdown, .announce, .acknowledgement:
                 // The decoder accepts worker → learner kinds only; kept for exhaustiveness.
                 throw .unexpectedKind(message.kind.rawValue)
             }
@@ -72,10 +81,36 @@ public struct MessageIngest: Sendable {
     }
 }
 
+/// Who may say hello as an evaluator: under CURVE, a key in `--evaluator-keys`; with a token
+/// (`--evaluator-token`, or the one `launch` gives its evaluators), a hello carrying it. Nobody else.
+public struct EvaluatorAuthorization: Sendable {
+    public var keys: Set<String>?
+    public var token: EvaluatorToken?
+
+    public init(keys: Set<String>? = nil, token: EvaluatorToken? = nil) {
+        self.keys = keys
+        self.token = token
+    }
+
+    public static let none = EvaluatorAuthorization()
+
+    /// Neither keys nor a token: no evaluator may join.
+    public var admitsNobody: Bool { (keys?.isEmpty ?? true) && token == nil }
+
+    /// Whether `hello`, from a connection authenticated as `key` (nil without CURVE), may be an evaluator's.
+    public func allows(_ hello: Hello, key: String?) -> Bool {
+        if let keys, let key, keys.contains(key) { return true }
+        if let token, token.matches(hello.token) { return true }
+        return false
+    }
+}
+
 /// A publication that carried an evaluation request, and when it went out.
 public struct RequestedEvaluation: Sendable, Equatable {
     public var publication: Publication
     public var request: EvaluationRequest
+    /// The request's ticket's nonce, which only the evaluators it was addressed to learned.
+    public var nonce: UInt64
     /// The run's training seconds at publication: the time axis of evaluations.
     public var wallSeconds: Double
     /// The learner's clock at publication, for the evaluation's delay.
@@ -94,15 +129,21 @@ public struct RequestedEvaluations: Sendable {
 
     public subscript(version: UInt64) -> RequestedEvaluation? { byVersion[version] }
 
+    public var isEmpty: Bool { byVersion.isEmpty }
+
+    /// The newest publication that carried a request.
+    public var newest: RequestedEvaluation? { byVersion.keys.max().flatMap { byVersion[$0] } }
+
     mutating func insert(_ requested: RequestedEvaluation) {
         if byVersion.count >= Self.capacity, let oldest = byVersion.keys.min() { byVersion[oldest] = nil }
         byVersion[requested.publication.version] = requested
     }
 
-    /// Whether `report` answers a request exactly: the publication it names, that request's episode count and finality.
+    /// Whether `report` answers a request exactly: the publication it names, that request's episode count and
+    /// finality, and its ticket's nonce.
     func matches(_ report: EvaluationReport) -> Bool {
         guard let requested = byVersion[report.publication.version] else { return false }
         return requested.publication == report.publication && requested.request.episodes == report.returns.count
-            && requested.request.isFinal == report.isFinal
+            && requested.request.isFinal == report.isFinal && requested.nonce == report.nonce
     }
 }

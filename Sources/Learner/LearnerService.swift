@@ -1,6 +1,7 @@
 import Checkpoint
 import Clocks
 import Foundation
+import Ingest
 import Learning
 import Logging
 import NeuralNetwork
@@ -21,13 +22,14 @@ public final class LearnerService {
     /// on the configured schedule and a last one when the run stops.
     public static func start(configuration: LearnerConfiguration, environment: LearnerEnvironment,
                              logger: Logger = Logger(label: "ddpg.learner"), monitoring: LearnerMonitoring = LearnerMonitoring(),
-                             checkpoints: CheckpointWriter? = nil, security: LearnerSecurity? = nil) throws -> LearnerService {
+                             checkpoints: CheckpointWriter? = nil, security: LearnerSecurity? = nil,
+                             evaluators: EvaluatorAuthorization = .none) throws -> LearnerService {
         BLAS.setThreadCount(configuration.training.blasThreads)
         let transport = try ZeroMQLearnerTransport(settings: configuration.learner, security: security, logger: logger, metrics: monitoring.metrics)
         logger.info("learner listening: transitions \(transport.boundEndpoints.transitions), weights \(transport.boundEndpoints.weights)")
         do {
             let core = try LearnerCore(configuration: configuration, environment: environment, transport: transport, clock: SystemClock(),
-                                       logger: logger, monitoring: monitoring, checkpoints: checkpoints,
+                                       logger: logger, monitoring: monitoring, checkpoints: checkpoints, evaluators: evaluators,
                                        stopRequested: Self.stopRequest)
             return LearnerService(core: core, transport: transport)
         } catch {

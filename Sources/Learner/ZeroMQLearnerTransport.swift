@@ -26,11 +26,12 @@ public struct BindError: Error, CustomStringConvertible {
     }
 }
 
-/// The learner's two ZeroMQ sockets as its core's transport: PULL for what workers send, and an
-/// XPUB that hands subscriptions to the learner, which accepts only "everything".
+/// The learner's two ZeroMQ sockets as its core's transport: a ROUTER for what workers send (each
+/// message with its connection's routing id, which sessions are bound to, and replies addressed to one
+/// connection), and an XPUB that hands subscriptions to the learner, which accepts only "everything".
 ///
 /// Memory that peers can make the learner hold is bounded on both, whatever the environment:
-/// - transitions (PULL): at most `maxPeers` connections, each holding at most
+/// - transitions (ROUTER): at most `maxPeers` connections, each holding at most
 ///   ZMQ_RCVHWM (2) queued messages plus one being read, each at most
 ///   ``WireFormat/maxWorkerMessageBytes`` (ZMQ_MAXMSGSIZE): 64 × 3 × 257 KiB ≈ 48 MiB;
 /// - weights (XPUB): frames are at most 64 bytes (1 KiB with CURVE, whose
@@ -50,12 +51,18 @@ public final class ZeroMQLearnerTransport: LearnerTransport {
     let weights: ZMQSocket
     /// Every connection passes it: CURVE keys when configured, and the cap on open connections.
     let gate: ConnectionGate
-    /// The address of the subscription event just received (for cutting it off).
-    private var lastEventAddress: String?
+    /// The connection whose message's further frames are being read (each frame is handled as a message).
+    private var readingFrom: PeerConnection?
+    /// Each connection's file descriptor, from its newest message: what ``cut(_:)`` shuts down.
+    private var descriptors: [PeerConnection: Int32] = [:]
+    private let metrics: LearnerMetrics
+    private let logger: Logger
 
     /// Binds both endpoints (weights first), guarded by the gate. Throws ``BindError`` naming an unusable address.
     public init(settings: LearnerSettings, security: LearnerSecurity?, logger: Logger, metrics: LearnerMetrics) throws {
         (context, transitions, weights, gate) = try Self.openSockets(settings: settings, security: security, logger: logger, metrics: metrics)
+        self.metrics = metrics
+        self.logger = logger
     }
 
     /// The endpoints actually bound (useful after binding port 0).
@@ -65,8 +72,68 @@ public final class ZeroMQLearnerTransport: LearnerTransport {
     public func close() { gate.stop() }
 
     public func receive() throws -> ReceivedMessage? {
-        guard let message = try transitions.receive(blocking: false) else { return nil }
-        return ReceivedMessage(owner: message, bytes: message.withUnsafeBytes { $0 })
+        while true {
+            if readingFrom == nil {
+                guard let routing = try transitions.receive(blocking: false) else { return nil }
+                // A ROUTER's message is the routing id, then what the peer sent: at least one frame.
+                guard routing.hasMoreFrames else { continue }
+                guard let connection = routing.withUnsafeBytes({ Self.connection(routingId: $0) }) else {
+                    // Longer than a packed id holds: not a ddpg worker's (they use 7 bytes), and not libzmq's (5).
+                    skipFrames()
+                    if let descriptor = routing.sourceDescriptor, gate.disconnect(descriptor: descriptor, socket: "transitions") {
+                        metrics.connectionRejected(reason: "routing_id")
+                        logger.warning("cut off a connection from \(routing.property("Peer-Address") ?? "unknown") whose routing id has \(routing.count) bytes (at most 7)")
+                    }
+                    continue
+                }
+                readingFrom = connection
+            }
+            // The frames of one message arrive together: the rest is there.
+            guard let frame = try transitions.receive(blocking: false), let connection = readingFrom else {
+                readingFrom = nil
+                return nil
+            }
+            if !frame.hasMoreFrames { readingFrom = nil }
+            if let descriptor = frame.sourceDescriptor { remember(descriptor, of: connection) }
+            return ReceivedMessage(owner: frame, bytes: frame.withUnsafeBytes { $0 }, connection: connection)
+        }
+    }
+
+    private func skipFrames() {
+        while let frame = try? transitions.receive(blocking: false), frame.hasMoreFrames {}
+    }
+
+    private func remember(_ descriptor: Int32, of connection: PeerConnection) {
+        guard descriptors[connection] != descriptor else { return }
+        // Bounded: connections that closed long ago are forgotten first (any of them will do).
+        if descriptors.count >= 4 * gate.maxPeers, let stale = descriptors.keys.first { descriptors[stale] = nil }
+        descriptors[connection] = descriptor
+    }
+
+    public func send(_ bytes: [UInt8], to connection: PeerConnection) -> Bool {
+        (try? transitions.send(bytes, toRoutingId: Self.routingId(of: connection))) ?? false
+    }
+
+    public func cut(_ connection: PeerConnection) -> Bool {
+        guard let descriptor = descriptors.removeValue(forKey: connection) else { return false }
+        return gate.disconnect(descriptor: descriptor, socket: "transitions")
+    }
+
+    public func peerKey(of message: ReceivedMessage) -> String? {
+        guard let key = (message.owner as? ZMQMessage)?.property("User-Id"), !key.isEmpty else { return nil }
+        return key
+    }
+
+    /// A routing id of 1 to 7 bytes as a connection: its bytes, and its length in the top byte.
+    static func connection(routingId bytes: UnsafeRawBufferPointer) -> PeerConnection? {
+        guard (1...7).contains(bytes.count) else { return nil }
+        let packed = bytes.enumerated().reduce(UInt64(bytes.count) << 56) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+        return PeerConnection(id: packed)
+    }
+
+    static func routingId(of connection: PeerConnection) -> [UInt8] {
+        let count = Int(connection.id >> 56)
+        return (0..<count).map { UInt8(truncatingIfNeeded: connection.id >> (8 * UInt64($0))) }
     }
 
     public func receiveSubscriptionEvent() -> SubscriptionEvent? {
@@ -99,7 +166,8 @@ public final class ZeroMQLearnerTransport: LearnerTransport {
         let context = try ZMQContext()
         // Refused peers retry every few hundred milliseconds: every refusal is counted, but only some are logged.
         let refusals = RefusalLog(logger: logger)
-        let gate = try ConnectionGate(context: context, allowedKeys: security?.authorizedKeys, maxPeers: settings.maxPeers) { [logger] event in
+        let allowed = security.map { $0.authorizedKeys.union($0.evaluatorKeys) }
+        let gate = try ConnectionGate(context: context, allowedKeys: allowed, maxPeers: settings.maxPeers) { [logger] event in
             switch event {
             case let .accepted(socket, key, address):
                 if key != nil { metrics.connectionsAuthorized.increment() }
@@ -117,7 +185,12 @@ public final class ZeroMQLearnerTransport: LearnerTransport {
                 logger.debug("a peer closed its connection on \(endpoint) before the handshake")
             }
         }
-        let transitions = try ZMQSocket(context, type: .pull)
+        let transitions = try ZMQSocket(context, type: .router)
+        // A reply to a connection that is gone fails instead of vanishing; a worker that reconnects
+        // (with the same routing id) takes its connection's place at once.
+        try transitions.setRouterMandatory(true)
+        try transitions.setRouterHandover(true)
+        try transitions.setSendHighWaterMark(64)
         // A small queue keeps backpressure tight; the credit (below) is what keeps workers from running far
         // ahead of the learner's weights. A kernel buffer smaller than a message (it was 2 KiB) left TCP
         // waiting on delayed ACKs and spurious retransmits, and starved one worker of two for seconds.
@@ -178,9 +251,12 @@ public struct LearnerSecurity: Sendable {
     public var secretKey: String
     /// Z85 public keys of the workers allowed to connect.
     public var authorizedKeys: Set<String>
+    /// Z85 public keys of the evaluators: they may connect, and only they may evaluate.
+    public var evaluatorKeys: Set<String>
 
-    public init(secretKey: String, authorizedKeys: Set<String>) {
+    public init(secretKey: String, authorizedKeys: Set<String>, evaluatorKeys: Set<String> = []) {
         self.secretKey = secretKey
         self.authorizedKeys = authorizedKeys
+        self.evaluatorKeys = evaluatorKeys
     }
 }

@@ -27,6 +27,8 @@ struct EvaluationSchedule {
     private(set) var open: EvaluationRequest?
     /// Whether the open request went out yet (its first publication's actor is kept first).
     private var openPublished = false
+    /// The open request's ticket's nonce: random, told only to the evaluators the learner authorized.
+    private(set) var openNonce: UInt64 = 0
     /// The mark of the newest evaluation recorded; older (or repeated) ones are not recorded again.
     private var lastRecordedMark: UInt64 = 0
     /// The final evaluation, once reported.
@@ -64,12 +66,14 @@ struct EvaluationSchedule {
         nextAt = saturatingAdd(envSteps / every * every, every)
         open = EvaluationRequest(mark: mark, episodes: episodes, seed: seed)
         openPublished = false
+        openNonce = UInt64.random(in: 1...UInt64.max)
         noteOpened(at: now)
     }
 
     /// Opens the final request, with the last weights.
     mutating func openFinal(envSteps: Int, now: Double) {
         open = EvaluationRequest(mark: UInt64(envSteps), episodes: finalEpisodes, seed: seed, isFinal: true)
+        openNonce = UInt64.random(in: 1...UInt64.max)
         noteOpened(at: now)
     }
 

@@ -1,10 +1,11 @@
-/// Credit-based flow control as the learner keeps it: when to announce itself, and how many
-/// transitions each worker may have sent and not yet seen consumed.
+/// Credit-based flow control as the learner keeps it: when to announce itself and acknowledge each
+/// session, and how many transitions each session may have sent and not yet seen consumed.
 ///
 /// Everything queued between a worker and the learner was acted with weights that keep getting
-/// older. An announcement acknowledges what the learner consumed of each worker session and grants
-/// a credit; a worker with that much unacknowledged waits instead of stepping. Without it the
-/// kernel's socket buffers alone held ~200 transitions per worker however small ZeroMQ's queues were.
+/// older. An acknowledgement, addressed to one session, says what the learner consumed of it and
+/// grants a credit; a worker with that much unacknowledged waits instead of stepping, and the ledger
+/// rejects what a session sends beyond it and one message more. Without it the kernel's socket
+/// buffers alone held ~200 transitions per worker however small ZeroMQ's queues were.
 struct FlowControl {
     /// Announcements at least this often: a worker that has not greeted this learner (a restart) hears it.
     static let announceSeconds = 0.2
@@ -20,6 +21,8 @@ struct FlowControl {
     let broadcastEvery: Int
     /// Transitions a worker may have in flight (0: no limit).
     private(set) var credit = 0
+    /// The credit last announced and acknowledged with (what workers hold now).
+    private(set) var lastAnnouncedCredit = FlowControl.fillCredit
     /// Where the current estimate of updates per version started.
     private var sample = (updates: 0, version: UInt64(0))
     private var lastAnnouncedAt = -Double.infinity
@@ -42,21 +45,30 @@ struct FlowControl {
         return lastAnnouncedAt + (acknowledging ? Self.acknowledgementSeconds : Self.pacedRepeatSeconds)
     }
 
-    /// Whether to announce now; if so, records it, re-estimating the credit on the periodic schedule.
-    /// `acknowledging`: whether accepted transitions make an acknowledgement due sooner.
-    mutating func announcementDue(now: Double, acknowledging: Bool, pacing: @autoclosure () -> PacingState) -> Bool {
-        guard now >= nextAnnounceAt || now >= pacedAnnounceDue(acknowledging: acknowledging) else { return false }
-        if now >= nextAnnounceAt {
+    /// Whether to announce or acknowledge now: nil when neither is due; true on the periodic schedule (an
+    /// announcement to all, an acknowledgement to every recent session, and the credit re-estimated);
+    /// false when only the sessions owed an acknowledgement are due. `acknowledging`: whether accepted
+    /// transitions make acknowledgements due sooner.
+    mutating func announcementDue(now: Double, acknowledging: Bool, pacing: @autoclosure () -> PacingState) -> Bool? {
+        let periodic = now >= nextAnnounceAt
+        guard periodic || now >= pacedAnnounceDue(acknowledging: acknowledging) else { return nil }
+        if periodic {
             nextAnnounceAt = now + Self.announceSeconds
             estimateCredit(pacing())
         }
         lastAnnouncedAt = now
         acceptedSinceAnnounce = false
-        return true
+        return periodic
     }
 
-    /// Twice each active worker's share of the transitions the learner consumes between two
-    /// broadcasts. In force from the first announcement: a backlog built while replay fills would
+    mutating func announced(credit: Int) { lastAnnouncedCredit = credit }
+
+    /// What a session may send before its first acknowledgement: whichever credit it may have heard
+    /// announced (0, no limit, when workers are not paced).
+    var creditForNewSessions: Int { paces ? max(lastAnnouncedCredit, Self.fillCredit) : 0 }
+
+    /// Twice each sending session's share of the transitions the learner consumes between two
+    /// broadcasts (sessions that send no data take no share: idle ones cannot starve the others). In force from the first announcement: a backlog built while replay fills would
     /// otherwise be trained on, acted with no policy at all, long after learning started.
     private mutating func estimateCredit(_ state: PacingState) {
         defer { sample = (state.updates, state.version) }
@@ -92,6 +104,6 @@ struct PacingState {
     var updates: Int
     var version: UInt64
     var transitionsPerUpdate: Double?
-    /// Acting workers heard from recently (counted only when needed: it scans the sessions).
+    /// Acting sessions that delivered transitions recently (counted only when needed: it scans the sessions).
     var actingWorkers: () -> Int
 }

@@ -2,6 +2,7 @@ import Agents
 import Checkpoint
 import Clocks
 import Foundation
+import Ingest
 import Logging
 import Randomness
 import RunConfiguration
@@ -67,10 +68,13 @@ public final class LearnerCore {
     /// without, it learns the spec from the first hello. Throws if the replay cannot fit the spec.
     public init(configuration: LearnerConfiguration, environment: LearnerEnvironment, transport: any LearnerTransport,
                 clock: any RunClock, learnerId: UInt64 = UInt64.random(in: 1...UInt64.max), logger: Logger = Logger(label: "ddpg.learner"),
-                monitoring: LearnerMonitoring = LearnerMonitoring(), checkpoints: CheckpointWriter? = nil,
+                monitoring: LearnerMonitoring = LearnerMonitoring(), checkpoints: CheckpointWriter? = nil, evaluators: EvaluatorAuthorization = .none,
                 stopRequested: @escaping () -> StopRequest? = { nil }, makeLoop: @escaping TrainingLoopFactory = LearnerCore.replayLoop) throws {
         context = LearnerContext(transport: transport, clock: clock, logger: logger, monitoring: monitoring, learnerId: learnerId,
-                                 stopRequested: stopRequested)
+                                 evaluators: evaluators, stopRequested: stopRequested)
+        if evaluators.admitsNobody {
+            logger.notice("no evaluator key (--evaluator-keys) or token (--evaluator-token): no evaluator may join, and this run has no evaluations")
+        }
         self.configuration = configuration
         self.environment = environment
         checkpointWriter = checkpoints
@@ -170,7 +174,7 @@ public final class LearnerCore {
                 pendingResume = nil
                 _ = try learning.resume(from: store)
             }
-            message.withUnsafeBytes { learning.handle($0) }
+            learning.handle(message)
         case let .failure(error):
             let claimed = message.withUnsafeBytes { MessageDecoder.claimedTransitionCount($0) }
             context.metrics.messageRejected(reason: error.reason)
@@ -209,6 +213,8 @@ struct LearnerContext {
     let monitoring: LearnerMonitoring
     /// Identifies this learner's run of versions to the workers.
     let learnerId: UInt64
+    /// Who may evaluate (kept out of the configuration, which summary.json records).
+    let evaluators: EvaluatorAuthorization
     let stopRequested: () -> StopRequest?
 
     var metrics: LearnerMetrics { monitoring.metrics }

@@ -1,13 +1,19 @@
 import Ingest
 import RunRecords
+import Transport
 import WireProtocol
 
 /// What arrives from workers: each message through the ingest (decoded against the spec, checked
 /// against its session, accounted), then into the loop, the evaluation history or the log.
 extension LearnerRun {
-    func handle(_ bytes: UnsafeRawBufferPointer) {
+    func handle(_ message: ReceivedMessage) {
         let now = self.now
-        switch ingest.handle(bytes, currentVersion: publisher.version, now: now) {
+        let connection = message.connection ?? PeerConnection(id: 0)
+        let outcome = message.withUnsafeBytes { bytes in
+            ingest.handle(bytes, connection: connection.id, key: context.transport.peerKey(of: message), currentVersion: publisher.version,
+                          initialCredit: flow.creditForNewSessions, now: now)
+        }
+        switch outcome {
         case let .transitions(view, lag):
             loop.insert(view)
             flow.acceptedSinceAnnounce = true
@@ -17,6 +23,8 @@ extension LearnerRun {
             metrics.transitionsAfterStop.increment(by: header.count)
         case let .hello(hello, isNew):
             metrics.messageReceived(kind: "hello")
+            // Its credit and where the learner stands, at once and to it alone.
+            acknowledge(SessionKey(workerId: hello.workerId, session: hello.session))
             logger.log(level: isNew ? .info : .debug, """
                 \(hello.role == .evaluator ? "evaluator" : "worker") \(hello.workerId) \(isNew ? "joined" : "said hello again") \
                 (session \(hex(hello.session)), \(format(now * 1_000)) ms after the learner started): \
@@ -37,6 +45,12 @@ extension LearnerRun {
             }
         case let .rejected(error, claimed):
             noteRejection(error, claimedTransitions: claimed, now: now)
+            if case .overCredit = error, context.transport.cut(connection) {
+                ingest.ledger.closeSessions(on: connection.id)
+                // A sender that ignores its credit is read no further: its queued data would crowd out everyone else's.
+                metrics.connectionRejected(reason: "over_credit")
+                logger.warning("cut off connection \(connection): \(error)")
+            }
         }
         for notice in ingest.ledger.takeNotices() {
             switch notice {

@@ -1,7 +1,9 @@
 import Agents
 import Checkpoint
 import Foundation
+import Ingest
 import RunRecords
+import Transport
 import WireProtocol
 
 /// What leaves the learner: weights (only from a finite state), announcements, checkpoints.
@@ -20,12 +22,14 @@ extension LearnerRun {
         let publication = Publication(version: version, updates: UInt64(agent.updateCount), envSteps: UInt64(envSteps))
         let request = evaluation.open
         if let request {
-            ingest.requested(request, of: publication, wallSeconds: trainingSeconds, at: now)
+            ingest.requested(request, nonce: evaluation.openNonce, of: publication, wallSeconds: trainingSeconds, at: now)
             evaluation.published(version: version) { agent.actor.network.state }
         }
         let bytes = publisher.encodeWeights(publication, request: request, actor: agent.actor, publishedAt: context.clock.wallNanoseconds)
         publish(bytes, what: "weights")
         publisher.sent(bytes.count, to: context.transport.subscriberCount, now: now, budget: configuration.learner.broadcastBytesPerSecond)
+        // The evaluators learn the request's nonce from their own acknowledgement, which nobody else sees.
+        if request != nil { acknowledgeEvaluators() }
     }
 
     /// Sends one message to every subscriber without waiting; a subscriber whose queue is full misses it (PUB semantics).
@@ -37,20 +41,47 @@ extension LearnerRun {
         }
     }
 
-    /// Tells workers this learner is here (so that one that has not greeted it, after a learner
-    /// restart, says hello), and how much of each one's data it has consumed (``FlowControl``).
+    /// Tells every subscriber this learner is here (so that one that has not greeted it, after a learner
+    /// restart, says hello); tells each session, on its own connection, how much of its data the learner
+    /// has consumed and its credit (``FlowControl``): the sessions owed one as soon as they are due, and
+    /// every recent session on the periodic schedule, in case one was lost.
     func announceIfDue(acknowledging: Bool) {
         let now = self.now
-        // Counting the active workers scans the sessions: only when the credit needs it.
-        let actingWorkers = { [ledger] in ledger.activeSessions(now: now, window: 10, role: .actor).count }
+        // Counting the sending sessions scans them: only when the credit needs it.
+        let sending = { [ledger] in ledger.sendingSessions(now: now, window: 10) }
         let pacing = PacingState(updates: agent.updateCount, version: publisher.version, transitionsPerUpdate: loop.transitionsPerUpdate,
-                                 actingWorkers: actingWorkers)
-        guard flow.announcementDue(now: now, acknowledging: acknowledging, pacing: pacing) else { return }
-        let announce = Announce(learnerId: context.learnerId, weightsVersion: publisher.version,
-                                maxTransitionsPerMessage: ingest.decoder.expected.maxTransitionsPerMessage,
-                                credit: flow.announcedCredit(transitionsBeforeTraining: loop.transitionsBeforeTraining, actingWorkers: actingWorkers),
-                                acknowledgements: flow.credit > 0 ? ledger.acknowledgements(now: now, window: 10) : [])
-        publish(publisher.encode(announce), what: "the announcement")
+                                 actingWorkers: sending)
+        guard let periodic = flow.announcementDue(now: now, acknowledging: acknowledging, pacing: pacing) else { return }
+        let credit = flow.announcedCredit(transitionsBeforeTraining: loop.transitionsBeforeTraining, actingWorkers: sending)
+        flow.announced(credit: credit)
+        if periodic {
+            let announce = Announce(learnerId: context.learnerId, weightsVersion: publisher.version,
+                                    maxTransitionsPerMessage: ingest.decoder.expected.maxTransitionsPerMessage, credit: credit)
+            publish(publisher.encode(announce), what: "the announcement")
+            for key in ledger.activeSessions(now: now, window: 10) { acknowledge(key) }
+        } else {
+            for key in ledger.owedAcknowledgement { acknowledge(key) }
+        }
+    }
+
+    /// Sends `key` its acknowledgement, alone: the sequence the learner expects next, its credit, and, to an
+    /// evaluator, the open request's ticket. One that cannot be sent now (the connection's queue is full) stays owed.
+    func acknowledge(_ key: SessionKey) {
+        guard let connection = ledger.connection(of: key), let record = ledger.workers[key] else { return }
+        let credit = flow.lastAnnouncedCredit
+        let ticket = record.role == .evaluator ? evaluation.open.map { EvaluationTicket(mark: $0.mark, isFinal: $0.isFinal, nonce: evaluation.openNonce) } : nil
+        let acknowledgement = Acknowledgement(learnerId: context.learnerId, workerId: key.workerId, session: key.session,
+                                              nextSequence: record.nextSequence, credit: credit, ticket: ticket)
+        if context.transport.send(publisher.encode(acknowledgement), to: PeerConnection(id: connection)) {
+            _ = ingest.ledger.acknowledge(key, credit: credit)
+        } else {
+            ingest.ledger.stillOwed(key)
+        }
+    }
+
+    /// Gives every connected evaluator the open request's ticket.
+    func acknowledgeEvaluators() {
+        for key in ledger.activeSessions(now: now, window: Self.evaluatorWindow, role: .evaluator) { acknowledge(key) }
     }
 
     // MARK: The non-finite guard

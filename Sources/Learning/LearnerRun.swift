@@ -48,7 +48,7 @@ final class LearnerRun {
         self.spec = spec
         self.loop = loop
         let c = configuration.training, settings = configuration.learner
-        ingest = MessageIngest(expected: ExpectedShapes(spec: spec, nStep: c.agent.nStep, gamma: c.agent.discount))
+        ingest = MessageIngest(expected: ExpectedShapes(spec: spec, nStep: c.agent.nStep, gamma: c.agent.discount), evaluators: context.evaluators)
         publisher = Publisher(learnerId: context.learnerId, actorShape: loop.agent.actor.shape)
         flow = FlowControl(paces: settings.workerPace && !settings.ingestOnly, broadcastEvery: settings.broadcastEvery)
         evaluation = EvaluationSchedule(configuration: c, untilReturn: settings.untilReturn)
@@ -130,7 +130,7 @@ final class LearnerRun {
         // Checked per message: a slice never reads past the run's length (one message may cross it).
         while handled < maxMessages, loop.canInsert, envSteps < configuration.training.maxEnvSteps,
               let message = try context.transport.receive() {
-            message.withUnsafeBytes { handle($0) }
+            handle(message)
             handled += 1
         }
         return handled > 0
@@ -223,7 +223,7 @@ final class LearnerRun {
         announceIfDue(acknowledging: false)
         var read = 0
         while read < 256, evaluation.final == nil, let message = try context.transport.receive() {
-            message.withUnsafeBytes { handle($0) }
+            handle(message)
             read += 1
         }
         reportStatusIfDue()
@@ -250,7 +250,7 @@ final class LearnerRun {
             serviceSubscriptions()
             var drained = 0
             while drained < 256, now < deadline, let message = try context.transport.receive() {
-                message.withUnsafeBytes { handle($0) }
+                handle(message)
                 drained += 1
             }
             if !ledger.activeSessions(now: now, window: 3).isEmpty {

@@ -52,5 +52,6 @@ struct Publisher {
     }
 
     mutating func encode(_ announce: Announce) -> [UInt8] { encoder.encode(announce) }
+    mutating func encode(_ acknowledgement: Acknowledgement) -> [UInt8] { encoder.encode(acknowledgement) }
     mutating func encodeShutdown() -> [UInt8] { encoder.encodeShutdown() }
 }

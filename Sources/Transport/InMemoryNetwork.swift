@@ -1,8 +1,10 @@
 /// One learner and any number of workers in memory, with ZeroMQ's semantics where the cores can
 /// tell the difference (in the spirit of swift-nio's `EmbeddedChannel`):
-/// - a worker's sends queue to the bound learner, at most ``queueLimit`` deep (a PUSH's and a PULL's
+/// - a worker's sends queue to the bound learner, at most ``queueLimit`` deep (a DEALER's and a ROUTER's
 ///   high-water marks); a full queue, or no learner bound, refuses the send, and nothing is dropped;
-/// - the learner reads the workers' queues in turn (fair queuing);
+/// - the learner reads the workers' queues in turn (fair queuing), each message with its worker's
+///   connection, which is new after every (re)connection, as a ZeroMQ routing id is;
+/// - a message the learner sends to one connection reaches that worker's inbox alone;
 /// - a publication reaches every accepted subscriber whose inbox holds fewer than
 ///   ``subscriberQueueLimit`` messages, and is dropped for the others (PUB);
 /// - a worker's connection shows up at the learner as a subscription, and binding a new learner
@@ -18,6 +20,12 @@ public final class InMemoryNetwork {
     private var learner: InMemoryLearnerTransport?
     private var workers: [InMemoryWorkerTransport] = []
     private var nextWorker = 0
+    private var nextConnection: UInt64 = 1
+
+    fileprivate func newConnection() -> PeerConnection {
+        defer { nextConnection += 1 }
+        return PeerConnection(id: nextConnection)
+    }
 
     public init(queueLimit: Int = 3, subscriberQueueLimit: Int = 16, onWait: ((Double) -> Void)? = nil) {
         self.queueLimit = queueLimit
@@ -33,14 +41,15 @@ public final class InMemoryNetwork {
         for worker in workers where worker.isConnected {
             worker.outgoing.removeAll()
             worker.isSubscribed = false
+            worker.connection = newConnection()
             bound.events.append((.subscribe, worker))
         }
         return bound
     }
 
     /// A worker's connection to whichever learner is bound, now or later.
-    public func connectWorker() -> InMemoryWorkerTransport {
-        let worker = InMemoryWorkerTransport(network: self, address: "worker-\(nextWorker)")
+    public func connectWorker(key: String? = nil) -> InMemoryWorkerTransport {
+        let worker = InMemoryWorkerTransport(network: self, address: "worker-\(nextWorker)", connection: newConnection(), key: key)
         nextWorker += 1
         workers.append(worker)
         learner?.events.append((.subscribe, worker))
@@ -79,7 +88,7 @@ public final class InMemoryNetwork {
             let worker = workers[(readCursor + offset) % count]
             guard !worker.outgoing.isEmpty else { continue }
             readCursor = (readCursor + offset + 1) % count
-            let message = worker.outgoing.removeFirst().message
+            let message = worker.outgoing.removeFirst().message(connection: worker.connection)
             if worker.isClosing, worker.outgoing.isEmpty { disconnect(worker) }
             return message
         }
@@ -94,6 +103,18 @@ public final class InMemoryNetwork {
             worker.inbox.append(store)
         }
     }
+
+    fileprivate func send(_ bytes: [UInt8], to connection: PeerConnection) -> Bool {
+        guard let worker = worker(on: connection), worker.inbox.count < subscriberQueueLimit else { return false }
+        worker.inbox.append(bytes.withUnsafeBytes { ByteStore(copying: $0) })
+        return true
+    }
+
+    fileprivate func worker(on connection: PeerConnection) -> InMemoryWorkerTransport? {
+        workers.first { $0.connection == connection && $0.isConnected && !$0.isClosing }
+    }
+
+    fileprivate func key(of connection: PeerConnection) -> String? { workers.first { $0.connection == connection }?.key }
 
     fileprivate var hasQueuedMessages: Bool { workers.contains { !$0.outgoing.isEmpty } }
     fileprivate var subscriberCount: Int { workers.filter { $0.isConnected && $0.isSubscribed }.count }
@@ -117,6 +138,20 @@ public final class InMemoryLearnerTransport: LearnerTransport {
     fileprivate init(network: InMemoryNetwork) { self.network = network }
 
     public func receive() throws -> ReceivedMessage? { isBound ? network.nextMessage() : nil }
+
+    public func send(_ bytes: [UInt8], to connection: PeerConnection) -> Bool { isBound && network.send(bytes, to: connection) }
+
+    public func cut(_ connection: PeerConnection) -> Bool {
+        guard isBound, let worker = network.worker(on: connection) else { return false }
+        network.disconnect(worker)
+        cutConnections.append(connection)
+        return true
+    }
+
+    /// Connections the learner cut, in order (for tests).
+    public private(set) var cutConnections: [PeerConnection] = []
+
+    public func peerKey(of message: ReceivedMessage) -> String? { message.connection.flatMap { network.key(of: $0) } }
 
     public func receiveSubscriptionEvent() -> SubscriptionEvent? {
         guard isBound, !events.isEmpty else { return nil }
@@ -155,16 +190,25 @@ public final class InMemoryLearnerTransport: LearnerTransport {
 public final class InMemoryWorkerTransport: WorkerTransport {
     private unowned let network: InMemoryNetwork
     public let address: String
+    /// The connection the learner sees its messages on (new after a learner restart: a reconnection).
+    public fileprivate(set) var connection: PeerConnection
+    /// The CURVE key it authenticated with, if the test gives it one.
+    public let key: String?
     fileprivate var isConnected = true
     fileprivate var isSubscribed = false
     fileprivate var isClosing = false
     fileprivate var outgoing: [ByteStore] = []
     fileprivate var inbox: [ByteStore] = []
 
-    fileprivate init(network: InMemoryNetwork, address: String) {
+    fileprivate init(network: InMemoryNetwork, address: String, connection: PeerConnection, key: String?) {
         self.network = network
         self.address = address
+        self.connection = connection
+        self.key = key
     }
+
+    /// Whether the connection is still open (not killed, closed or cut by the learner).
+    public var isOpen: Bool { isConnected }
 
     /// Messages sent and not yet read by the learner.
     public var queued: Int { outgoing.count }
@@ -201,5 +245,9 @@ private final class ByteStore {
 
     deinit { buffer.deallocate() }
 
-    var message: ReceivedMessage { ReceivedMessage(owner: self, bytes: UnsafeRawBufferPointer(start: buffer.baseAddress, count: count)) }
+    var message: ReceivedMessage { message(connection: nil) }
+
+    func message(connection: PeerConnection?) -> ReceivedMessage {
+        ReceivedMessage(owner: self, bytes: UnsafeRawBufferPointer(start: buffer.baseAddress, count: count), connection: connection)
+    }
 }

@@ -1,12 +1,27 @@
+/// One connection to the learner's transitions endpoint, as its transport names it: unique among the
+/// open connections (a ZeroMQ routing id; in memory, a counter). A worker session belongs to the
+/// connection it said hello on, and nothing for it is accepted from any other.
+public struct PeerConnection: Hashable, Sendable, CustomStringConvertible {
+    public let id: UInt64
+
+    public init(id: UInt64) { self.id = id }
+
+    public var description: String { String(id, radix: 16) }
+}
+
 /// A message as a transport hands it over: its bytes, valid as long as the message is kept.
 public struct ReceivedMessage {
-    private let owner: AnyObject
+    /// The libzmq message or in-memory copy that holds the bytes.
+    public let owner: AnyObject
     private let bytes: UnsafeRawBufferPointer
+    /// (The learner's side) the connection it came in on.
+    public let connection: PeerConnection?
 
     /// `bytes` stay valid while `owner` lives (a libzmq message, or an in-memory copy).
-    public init(owner: AnyObject, bytes: UnsafeRawBufferPointer) {
+    public init(owner: AnyObject, bytes: UnsafeRawBufferPointer, connection: PeerConnection? = nil) {
         self.owner = owner
         self.bytes = bytes
+        self.connection = connection
     }
 
     public var count: Int { bytes.count }
@@ -42,11 +57,18 @@ public struct Readiness: Equatable, Sendable {
     public static let nothing = Readiness(canReceive: false, other: false)
 }
 
-/// The learner's two endpoints as its core sees them: messages from workers in, publications out.
-/// ZeroMQ's PULL and XPUB sockets in production (the Learner module); ``InMemoryNetwork`` in tests.
+/// The learner's two endpoints as its core sees them: messages from workers in (each with its
+/// connection), replies to one connection, and publications to all. ZeroMQ's ROUTER and XPUB sockets in
+/// production (the Learner module); ``InMemoryNetwork`` in tests.
 public protocol LearnerTransport: AnyObject {
-    /// The next message a worker sent, without waiting; nil when none is queued.
+    /// The next message a worker sent, with its ``ReceivedMessage/connection``, without waiting; nil when none is queued.
     func receive() throws -> ReceivedMessage?
+    /// Sends `bytes` to `connection` alone, without waiting; false when it is gone or its queue is full.
+    func send(_ bytes: [UInt8], to connection: PeerConnection) -> Bool
+    /// Closes `connection` now: nothing more is read from it. Returns whether it was open.
+    func cut(_ connection: PeerConnection) -> Bool
+    /// The CURVE public key (Z85) that `message`'s connection authenticated with; nil without CURVE.
+    func peerKey(of message: ReceivedMessage) -> String?
     /// The next event on the publishing side, without waiting. (libzmq takes in new subscriptions only
     /// during calls on its socket, a bounded number each, so a core calls this every few milliseconds.)
     func receiveSubscriptionEvent() -> SubscriptionEvent?
@@ -68,7 +90,7 @@ public protocol WorkerTransport: AnyObject {
     /// Hands `bytes` over without waiting; false while the learner cannot take them (its queue is
     /// full, or no learner is connected): nothing is dropped, the caller tries again.
     func send(_ bytes: UnsafeRawBufferPointer) throws -> Bool
-    /// The next message the learner published, without waiting.
+    /// The next message from the learner, without waiting: addressed to this worker's connection, or published to all.
     func receive() throws -> ReceivedMessage?
     /// Waits at most `seconds` for a publication (`canReceive`) or, when `sending`, for room to send (`other`).
     func wait(seconds: Double, sending: Bool) throws -> Readiness

@@ -81,6 +81,7 @@ public struct MessageDecoder: Sendable {
             guard try reader.read(UInt32.self, field: "reserved") == 0 else { throw .reservedBitsSet(field: "shutdown reserved") }
             return .shutdown
         case .announce: return .announce(try decodeAnnounce(&reader))
+        case .acknowledgement: return .acknowledgement(try decodeAcknowledgement(&reader))
         }
     }
 
@@ -153,6 +154,9 @@ public struct MessageDecoder: Sendable {
         guard (1...WireFormat.maxDimension).contains(action) else { throw .outOfRange(field: "action size", value: "\(action)") }
         guard idLength <= WireFormat.maxEnvironmentIdLength else { throw .outOfRange(field: "environment id length", value: "\(idLength)") }
         try Self.expectEnd(&reader, bodyLength: WireFormat.helloBody(observationSize: observation, actionSize: action, idLength: idLength), field: "hello")
+        let tokenStart = try reader.take(EvaluatorToken.byteCount, field: "evaluator token")
+        let token = EvaluatorToken(bytes: Array(reader.bytes[tokenStart..<(tokenStart + EvaluatorToken.byteCount)]))!
+        guard role == .evaluator || token.isNone else { throw .reservedBitsSet(field: "an actor's evaluator token") }
         let observationLow = try reader.readFloats(observation, field: "observation low")
         let observationHigh = try reader.readFloats(observation, field: "observation high")
         let actionLow = try reader.readFloats(action, field: "action low")
@@ -166,7 +170,7 @@ public struct MessageDecoder: Sendable {
                                    actionHigh: actionHigh, rewardLow: rewardLow, rewardHigh: rewardHigh, maxEpisodeSteps: maxEpisodeSteps)
         if let problem = spec.problem { throw .outOfRange(field: "environment spec", value: problem) }
         return Hello(workerId: workerId, session: session, role: role, environmentCount: environments, seed: seed,
-                     nextSequence: nextSequence, spec: spec)
+                     nextSequence: nextSequence, spec: spec, token: token)
     }
 
     /// Decodes a worker's hello without knowing the environment: its spec is checked for
@@ -248,23 +252,29 @@ public struct MessageDecoder: Sendable {
     }
 
     private func decodeAnnounce(_ reader: inout ByteReader) throws(ProtocolError) -> Announce {
+        try Self.expectEnd(&reader, bodyLength: WireFormat.announceBody, field: "announce")
         let learnerId = try reader.read(UInt64.self, field: "learner id")
         let version = try reader.read(UInt64.self, field: "weights version")
         let maxCount = Int(try reader.read(UInt32.self, field: "max transitions per message"))
         let credit = Int(try reader.read(UInt32.self, field: "credit"))
-        let count = Int(try reader.read(UInt32.self, field: "acknowledgement count"))
         guard maxCount >= 1 else { throw .outOfRange(field: "max transitions per message", value: "0") }
-        guard count <= WireFormat.maxAcknowledgements else { throw .outOfRange(field: "acknowledgement count", value: "\(count)") }
-        try Self.expectEnd(&reader, bodyLength: WireFormat.announceFixedBody + 16 * count, field: "announce")
-        var acknowledgements: [Announce.Acknowledgement] = []
-        acknowledgements.reserveCapacity(count)
-        for _ in 0..<count {
-            acknowledgements.append(Announce.Acknowledgement(
-                workerId: try reader.read(UInt32.self, field: "worker id"), session: try reader.read(UInt32.self, field: "session"),
-                nextSequence: try reader.read(UInt64.self, field: "next sequence")))
-        }
-        return Announce(learnerId: learnerId, weightsVersion: version, maxTransitionsPerMessage: maxCount, credit: credit,
-                        acknowledgements: acknowledgements)
+        return Announce(learnerId: learnerId, weightsVersion: version, maxTransitionsPerMessage: maxCount, credit: credit)
+    }
+
+    private func decodeAcknowledgement(_ reader: inout ByteReader) throws(ProtocolError) -> Acknowledgement {
+        try Self.expectEnd(&reader, bodyLength: WireFormat.acknowledgementBody, field: "acknowledgement")
+        let learnerId = try reader.read(UInt64.self, field: "learner id")
+        let workerId = try reader.read(UInt32.self, field: "worker id")
+        let session = try Self.readSession(&reader)
+        let nextSequence = try reader.read(UInt64.self, field: "next sequence")
+        let credit = Int(try reader.read(UInt32.self, field: "credit"))
+        let flags = try reader.read(UInt32.self, field: "ticket flags")
+        let mark = try reader.read(UInt64.self, field: "ticket mark"), nonce = try reader.read(UInt64.self, field: "ticket nonce")
+        guard flags == 0 || flags == 1 || flags == 3 else { throw .reservedBitsSet(field: "ticket flags") }
+        guard flags != 0 || (mark == 0 && nonce == 0) else { throw .reservedBitsSet(field: "ticket without its flag") }
+        let ticket = flags == 0 ? nil : EvaluationTicket(mark: mark, isFinal: flags == 3, nonce: nonce)
+        return Acknowledgement(learnerId: learnerId, workerId: workerId, session: session, nextSequence: nextSequence, credit: credit,
+                               ticket: ticket)
     }
 
     private func decodeWeights(_ reader: inout ByteReader) throws(ProtocolError) -> WeightsView {
@@ -337,6 +347,7 @@ public struct MessageDecoder: Sendable {
         guard try reader.read(UInt32.self, field: "reserved") == 0 else { throw .reservedBitsSet(field: "evaluation reserved") }
         guard (1...EvaluationReport.maxEpisodes).contains(count) else { throw .outOfRange(field: "episode count", value: "\(count)") }
         try Self.expectEnd(&reader, bodyLength: WireFormat.evaluationFixedBody + 12 * count, field: "evaluation")
+        let nonce = try reader.read(UInt64.self, field: "nonce")
         let publication = Publication(version: try reader.read(UInt64.self, field: "weights version"),
                                       updates: try reader.read(UInt64.self, field: "updates"),
                                       envSteps: try reader.read(UInt64.self, field: "env steps"))
@@ -346,7 +357,7 @@ public struct MessageDecoder: Sendable {
         for _ in 0..<count { returns.append(try reader.readDouble(field: "return")) }
         for _ in 0..<count { lengths.append(try reader.read(UInt32.self, field: "length")) }
         for (value, length) in zip(returns, lengths) { try checkReturn(value, length: length, field: "evaluation return") }
-        return EvaluationReport(workerId: workerId, session: session, isFinal: flags == 1, publication: publication,
+        return EvaluationReport(workerId: workerId, session: session, isFinal: flags == 1, nonce: nonce, publication: publication,
                                 returns: returns, lengths: lengths)
     }
 

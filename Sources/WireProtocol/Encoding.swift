@@ -37,6 +37,7 @@ public struct MessageEncoder {
         let id = Array(spec.id.utf8.prefix(WireFormat.maxEnvironmentIdLength))
         writer.write(UInt16(id.count))
         writer.write(UInt16(0))
+        hello.token.bytes.withUnsafeBytes { writer.write(bytes: $0) }
         for column in [spec.observationLow, spec.observationHigh, spec.actionLow, spec.actionHigh] {
             column.withUnsafeBufferPointer { writer.write(floats: $0) }
         }
@@ -121,6 +122,7 @@ public struct MessageEncoder {
         writer.write(UInt8(0))
         writer.write(UInt16(clamping: report.returns.count))
         writer.write(UInt32(0))
+        writer.write(report.nonce)
         writer.write(report.publication.version)
         writer.write(report.publication.updates)
         writer.write(report.publication.envSteps)
@@ -163,13 +165,20 @@ public struct MessageEncoder {
         writer.write(announce.weightsVersion)
         writer.write(UInt32(clamping: announce.maxTransitionsPerMessage))
         writer.write(UInt32(clamping: announce.credit))
-        let acknowledgements = announce.acknowledgements.prefix(WireFormat.maxAcknowledgements)
-        writer.write(UInt32(acknowledgements.count))
-        for acknowledgement in acknowledgements {
-            writer.write(acknowledgement.workerId)
-            writer.write(acknowledgement.session)
-            writer.write(acknowledgement.nextSequence)
-        }
+        return finish()
+    }
+
+    public mutating func encode(_ acknowledgement: Acknowledgement) -> [UInt8] {
+        begin(.acknowledgement)
+        writer.write(acknowledgement.learnerId)
+        writer.write(acknowledgement.workerId)
+        writer.write(acknowledgement.session)
+        writer.write(acknowledgement.nextSequence)
+        writer.write(UInt32(clamping: acknowledgement.credit))
+        let ticket = acknowledgement.ticket
+        writer.write(UInt32(ticket == nil ? 0 : ticket!.isFinal ? 3 : 1))
+        writer.write(ticket?.mark ?? 0)
+        writer.write(ticket?.nonce ?? 0)
         return finish()
     }
 

@@ -10,6 +10,35 @@ public enum WorkerRole: UInt8, Sendable, Codable {
     public var name: String { self == .actor ? "actor" : "evaluator" }
 }
 
+/// What an evaluator shows to be let evaluate when the learner has no CURVE keys to tell it by:
+/// 32 bytes the operator gave the learner and its evaluators out of band (`--evaluator-token`, or
+/// `launch`'s own). All zeros: none.
+public struct EvaluatorToken: Equatable, Sendable {
+    public static let byteCount = 32
+    public static let none = EvaluatorToken(bytes: [UInt8](repeating: 0, count: byteCount))!
+    public let bytes: [UInt8]
+
+    /// Exactly 32 bytes, or nil.
+    public init?(bytes: [UInt8]) {
+        guard bytes.count == Self.byteCount else { return nil }
+        self.bytes = bytes
+    }
+
+    /// A secret of 1 to 32 UTF-8 bytes, zero-padded; nil when empty or longer.
+    public init?(secret: String) {
+        let utf8 = Array(secret.utf8)
+        guard (1...Self.byteCount).contains(utf8.count) else { return nil }
+        bytes = utf8 + [UInt8](repeating: 0, count: Self.byteCount - utf8.count)
+    }
+
+    public var isNone: Bool { bytes.allSatisfy { $0 == 0 } }
+
+    /// Compares every byte, whatever differs first, so that the time taken tells a peer nothing.
+    public func matches(_ other: EvaluatorToken) -> Bool {
+        zip(bytes, other.bytes).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0 && !isNone
+    }
+}
+
 /// A worker introduces itself and the environment it runs. The learner accepts
 /// nothing else from a worker session before its hello.
 public struct Hello: Equatable, Sendable {
@@ -23,9 +52,11 @@ public struct Hello: Equatable, Sendable {
     public var nextSequence: UInt64
     /// The environment's spaces and limits, which the learner builds its networks and checks from.
     public var spec: EnvironmentSpec
+    /// An evaluator's token (protocol 6); ``EvaluatorToken/none`` for an actor, or under CURVE.
+    public var token: EvaluatorToken
 
     public init(workerId: UInt32, session: UInt32, role: WorkerRole = .actor, environmentCount: Int, seed: UInt64,
-                nextSequence: UInt64 = 0, spec: EnvironmentSpec) {
+                nextSequence: UInt64 = 0, spec: EnvironmentSpec, token: EvaluatorToken = .none) {
         self.workerId = workerId
         self.session = session
         self.role = role
@@ -33,6 +64,7 @@ public struct Hello: Equatable, Sendable {
         self.seed = seed
         self.nextSequence = nextSequence
         self.spec = spec
+        self.token = token
     }
 
     public var observationSize: Int { spec.observationSize }
@@ -219,41 +251,61 @@ public struct WeightsView {
     public let parameters: UnsafeRawPointer
 }
 
-/// The learner says it is there, and how much of each worker's data it has consumed.
-/// A worker that has not said hello to this learner id does so before its next message.
+/// The learner says it is there, to every subscriber: a worker that has not said hello to this
+/// learner id does so before its next message.
 public struct Announce: Equatable, Sendable {
-    /// What the learner has consumed of one worker session: the sequence number of the
-    /// transitions message it expects next.
-    public struct Acknowledgement: Equatable, Sendable {
-        public var workerId: UInt32
-        public var session: UInt32
-        public var nextSequence: UInt64
-
-        public init(workerId: UInt32, session: UInt32, nextSequence: UInt64) {
-            self.workerId = workerId
-            self.session = session
-            self.nextSequence = nextSequence
-        }
-    }
-
     public var learnerId: UInt64
     /// The newest weights version this learner has published (0: none yet).
     public var weightsVersion: UInt64
     /// The most transitions this learner accepts in one message.
     public var maxTransitionsPerMessage: Int
-    /// The most transitions a worker should have sent and not yet seen acknowledged (0: no limit).
-    /// Data beyond it would only wait in queues while the policy that produced it ages.
+    /// The credit of a session that has had no acknowledgement yet (0: no limit).
     public var credit: Int
-    /// The sessions the learner heard from recently.
-    public var acknowledgements: [Acknowledgement]
 
-    public init(learnerId: UInt64, weightsVersion: UInt64, maxTransitionsPerMessage: Int = WireFormat.maxTransitionsPerMessage,
-                credit: Int = 0, acknowledgements: [Acknowledgement] = []) {
+    public init(learnerId: UInt64, weightsVersion: UInt64, maxTransitionsPerMessage: Int = WireFormat.maxTransitionsPerMessage, credit: Int = 0) {
         self.learnerId = learnerId
         self.weightsVersion = weightsVersion
         self.maxTransitionsPerMessage = maxTransitionsPerMessage
         self.credit = credit
-        self.acknowledgements = acknowledgements
+    }
+}
+
+/// An evaluation request's ticket: only the evaluators the learner addressed it to learn its nonce, and
+/// an evaluation report counts only with it.
+public struct EvaluationTicket: Equatable, Sendable {
+    /// The request it answers: its mark and finality, as the weights carry them.
+    public var mark: UInt64
+    public var isFinal: Bool
+    public var nonce: UInt64
+
+    public init(mark: UInt64, isFinal: Bool, nonce: UInt64) {
+        self.mark = mark
+        self.isFinal = isFinal
+        self.nonce = nonce
+    }
+}
+
+/// What the learner tells one worker session, addressed to its connection alone (protocol 6): how
+/// much of its data it has consumed, its credit, and, to an authorized evaluator, a request's ticket.
+/// Nothing here is broadcast: no peer learns another session's id, sequence or ticket.
+public struct Acknowledgement: Equatable, Sendable {
+    public var learnerId: UInt64
+    public var workerId: UInt32
+    public var session: UInt32
+    /// The sequence number of the transitions message the learner expects next from this session.
+    public var nextSequence: UInt64
+    /// The most transitions this session should have sent and not yet seen acknowledged (0: no limit).
+    /// Data beyond it (and one message more) is rejected as `over_credit`.
+    public var credit: Int
+    public var ticket: EvaluationTicket?
+
+    public init(learnerId: UInt64, workerId: UInt32, session: UInt32, nextSequence: UInt64, credit: Int, ticket: EvaluationTicket? = nil) {
+        self.learnerId = learnerId
+        self.workerId = workerId
+        self.session = session
+        self.nextSequence = nextSequence
+        self.credit = credit
+        self.ticket = ticket
     }
 }
 
@@ -266,16 +318,20 @@ public struct EvaluationReport: Equatable, Sendable {
     public var session: UInt32
     /// Answers the learner's final request.
     public var isFinal: Bool
+    /// The nonce of the request's ticket (protocol 6), which only evaluators it was addressed to know.
+    public var nonce: UInt64
     /// The weights evaluated, as their message described them.
     public var publication: Publication
     /// One return and one length per episode, in episode order.
     public var returns: [Double]
     public var lengths: [UInt32]
 
-    public init(workerId: UInt32, session: UInt32, isFinal: Bool, publication: Publication, returns: [Double], lengths: [UInt32]) {
+    public init(workerId: UInt32, session: UInt32, isFinal: Bool, nonce: UInt64 = 0, publication: Publication, returns: [Double],
+                lengths: [UInt32]) {
         self.workerId = workerId
         self.session = session
         self.isFinal = isFinal
+        self.nonce = nonce
         self.publication = publication
         self.returns = returns
         self.lengths = lengths
@@ -292,6 +348,7 @@ public enum DecodedMessage {
     case weights(WeightsView)
     case shutdown
     case announce(Announce)
+    case acknowledgement(Acknowledgement)
 
     public var kind: MessageKind {
         switch self {
@@ -303,6 +360,7 @@ public enum DecodedMessage {
         case .weights: .weights
         case .shutdown: .shutdown
         case .announce: .announce
+        case .acknowledgement: .acknowledgement
         }
     }
 }

@@ -21,8 +21,15 @@ public enum ProtocolError: Error, Equatable, CustomStringConvertible, Sendable {
     case tooManyWorkers(limit: Int)
     /// An evaluation report from a session that did not say hello as an evaluator.
     case notAnEvaluator(workerId: UInt32, session: UInt32)
-    /// An evaluation of weights the learner did not publish with an evaluation request.
+    /// An evaluation of weights the learner did not publish with an evaluation request (or without its ticket's nonce).
     case unrequestedEvaluation(version: UInt64)
+    /// A message for a session from a connection other than the one it said hello on, or a hello that would
+    /// rewind its sequence, change its role, or open more sessions on one connection than allowed.
+    case sessionConflict(String)
+    /// A hello as an evaluator without the evaluator key or token this learner requires.
+    case unauthorizedEvaluator(workerId: UInt32, session: UInt32)
+    /// Transitions beyond the session's credit (and one message more): the sender ignores its credit.
+    case overCredit(workerId: UInt32, session: UInt32, inFlight: Int, limit: Int)
 
     /// A short, stable label for metrics (`messages_rejected{reason=...}`).
     public var reason: String {
@@ -44,6 +51,9 @@ public enum ProtocolError: Error, Equatable, CustomStringConvertible, Sendable {
         case .tooManyWorkers: "too_many_workers"
         case .notAnEvaluator: "not_an_evaluator"
         case .unrequestedEvaluation: "unrequested_evaluation"
+        case .sessionConflict: "session_conflict"
+        case .unauthorizedEvaluator: "unauthorized_evaluator"
+        case .overCredit: "over_credit"
         }
     }
 
@@ -52,6 +62,7 @@ public enum ProtocolError: Error, Equatable, CustomStringConvertible, Sendable {
         "too_short", "bad_magic", "unsupported_version", "unknown_kind", "reserved_bits", "length_mismatch",
         "dimension_mismatch", "out_of_range", "non_finite", "wrong_environment", "spec_not_allowed", "unexpected_kind",
         "no_hello", "bad_sequence", "too_many_workers", "not_an_evaluator", "unrequested_evaluation",
+        "session_conflict", "unauthorized_evaluator", "over_credit",
     ]
 
     public var description: String {
@@ -77,7 +88,13 @@ public enum ProtocolError: Error, Equatable, CustomStringConvertible, Sendable {
         case let .tooManyWorkers(limit): "already tracking \(limit) worker sessions"
         case let .notAnEvaluator(workerId, session):
             "worker \(workerId) session \(String(session, radix: 16)) sent an evaluation but did not say hello as an evaluator"
-        case let .unrequestedEvaluation(version): "an evaluation of weights version \(version), which the learner did not ask to evaluate"
+        case let .unrequestedEvaluation(version):
+            "an evaluation of weights version \(version), which the learner did not ask this evaluator to evaluate (no request, or not its ticket's nonce)"
+        case let .sessionConflict(why): why
+        case let .unauthorizedEvaluator(workerId, session):
+            "worker \(workerId) session \(String(session, radix: 16)) said hello as an evaluator without an evaluator key (--evaluator-keys) or token (--evaluator-token)"
+        case let .overCredit(workerId, session, inFlight, limit):
+            "worker \(workerId) session \(String(session, radix: 16)) had \(inFlight) transitions unacknowledged, at its credit and one step of its environments more (\(limit)): it ignores its credit"
         }
     }
 }

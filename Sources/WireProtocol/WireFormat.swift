@@ -7,8 +7,10 @@ public enum WireFormat {
     /// 2 added worker sessions, the hello's next sequence, the learner's announce, and bounds on every value;
     /// 3 the environment spec in the hello, per-dimension action bounds and evaluation requests in the
     /// weights, and evaluation reports; 4 each transition's discount (n-step returns); 5 the policy head
-    /// (deterministic or squashed Gaussian) in the weights' output-activation byte.
-    public static let version: UInt16 = 5
+    /// (deterministic or squashed Gaussian) in the weights' output-activation byte; 6 sessions bound to
+    /// their connection (DEALER → ROUTER), acknowledgements and credit addressed to each session instead
+    /// of broadcast, the evaluator token in the hello, and evaluation tickets whose nonce reports carry.
+    public static let version: UInt16 = 6
     public static let headerSize = 12
 
     /// Limits that keep a hostile message from asking for huge allocations, or
@@ -27,17 +29,16 @@ public enum WireFormat {
     public static let magnitudeCap: Float = 1e6
 
     /// Fixed body bytes of each worker → learner kind (before any variable part).
-    static let helloFixedBody = 48
+    static let helloFixedBody = 80
     static let transitionsFixedBody = 32
     static let episodeBody = 32
     static let statusBody = 36
     /// Fixed part of an evaluation report; each episode adds 12 bytes.
-    static let evaluationFixedBody = 40
+    static let evaluationFixedBody = 48
     /// Fixed part of a weights message, before the layer sizes.
     static let weightsFixedBody = 64
-    /// Fixed part of an announce; each acknowledgement adds 16 bytes.
-    static let announceFixedBody = 28
-    public static let maxAcknowledgements = 1_024
+    static let announceBody = 24
+    static let acknowledgementBody = 48
 
     /// The kind a message's header names, without decoding or validating the rest; nil unless it
     /// starts with the magic, this version and a known kind. For routing and tools, never for trust.
@@ -68,7 +69,8 @@ public enum WireFormat {
     }
 }
 
-/// The message kinds. Workers send the first five to the learner; the learner publishes the last three.
+/// The message kinds. Workers send the first five to the learner; the learner publishes the next three,
+/// and addresses acknowledgements to one session's connection.
 public enum MessageKind: UInt8, CaseIterable, Sendable {
     case hello = 1
     case transitions = 2
@@ -78,6 +80,8 @@ public enum MessageKind: UInt8, CaseIterable, Sendable {
     case weights = 16
     case shutdown = 17
     case announce = 18
+    /// Addressed to one session's connection, not published.
+    case acknowledgement = 19
 
     /// Which socket carries this kind.
     public var direction: MessageDirection {
@@ -89,6 +93,6 @@ public enum MessageKind: UInt8, CaseIterable, Sendable {
 public enum MessageDirection: Sendable {
     /// Transitions socket: hello, transitions, episode, worker status, evaluation.
     case workerToLearner
-    /// Weights socket: weights, shutdown, announce.
+    /// Weights socket: weights, shutdown, announce; and acknowledgements, on the session's own connection.
     case learnerToWorker
 }

@@ -6,6 +6,7 @@ import Logging
 import NeuralNetwork
 import ProcessSupport
 import Specs
+import WireProtocol
 import ZeroMQ
 
 /// Why a worker cannot start.
@@ -25,7 +26,8 @@ public final class WorkerService {
     private let core: WorkerCore
     private let logger: Logger
 
-    public init(configuration: WorkerConfiguration, logger: Logger = Logger(label: "ddpg.worker"), security: WorkerSecurity? = nil) throws {
+    public init(configuration: WorkerConfiguration, logger: Logger = Logger(label: "ddpg.worker"), security: WorkerSecurity? = nil,
+                evaluatorToken: EvaluatorToken = .none) throws {
         self.configuration = configuration
         self.logger = logger
         // One core per worker process: OpenBLAS's helper threads spin while they wait for work
@@ -39,7 +41,7 @@ public final class WorkerService {
                                               security: security)
         let hint = security == nil ? "" : " (is --learner-public-key the learner's, and is this worker's public key in its --authorized-keys?)"
         core = WorkerCore(configuration: configuration, spec: type.init().spec, transport: transport, clock: SystemClock(), logger: logger,
-                          connectionHint: hint, stopRequested: { ShutdownSignal.isRequested })
+                          connectionHint: hint, token: evaluatorToken, stopRequested: { ShutdownSignal.isRequested })
     }
 
     public var spec: EnvironmentSpec { core.spec }

@@ -1,8 +1,9 @@
 import Transport
 import ZeroMQ
 
-/// A worker's two ZeroMQ sockets as its core's transport: a PUSH to the learner's transitions
-/// endpoint, and a SUB to everything it publishes.
+/// A worker's two ZeroMQ sockets as its core's transport: a DEALER to the learner's transitions
+/// endpoint (which also brings what the learner addresses to this worker alone), and a SUB to
+/// everything it publishes.
 final class ZeroMQWorkerTransport: WorkerTransport {
     private let context: ZMQContext
     private let transitions: ZMQSocket
@@ -10,8 +11,14 @@ final class ZeroMQWorkerTransport: WorkerTransport {
 
     init(transitionsEndpoint: String, weightsEndpoint: String, security: WorkerSecurity?) throws {
         context = try ZMQContext()
-        transitions = try ZMQSocket(context, type: .push)
+        transitions = try ZMQSocket(context, type: .dealer)
         try transitions.enableIPv6()
+        // The learner binds this worker's session to its connection's routing id. A random one of its own
+        // (never told to anyone) stays the same when the connection is re-established, so the session
+        // survives a reconnect; the first byte is not zero, which libzmq keeps for the ids it makes up.
+        try transitions.setRoutingId([UInt8.random(in: 1...255)] + (0..<6).map { _ in UInt8.random(in: 0...255) })
+        try transitions.setReceiveHighWaterMark(64)
+        try transitions.setMaximumMessageSize(1 << 16)
         // Everything queued between the worker and the learner's replay was acted with weights that
         // are getting older. The learner's credit bounds that; ZeroMQ's queue holds one message more.
         // Kernel buffers smaller than a message (a few KiB) stalled loopback TCP in delayed ACKs.
@@ -44,16 +51,20 @@ final class ZeroMQWorkerTransport: WorkerTransport {
     func send(_ bytes: UnsafeRawBufferPointer) throws -> Bool { try transitions.send(bytes, blocking: false) }
 
     func receive() throws -> ReceivedMessage? {
+        // What the learner addressed to this worker first (acknowledgements), then what it published.
         // hasInput (ZMQ_EVENTS) makes libzmq process pending commands, which a non-blocking receive
         // only does once a millisecond or so.
-        guard weights.hasInput, let message = try weights.receive(blocking: false) else { return nil }
-        return ReceivedMessage(owner: message, bytes: message.withUnsafeBytes { $0 })
+        for socket in [transitions, weights] where socket.hasInput {
+            if let message = try socket.receive(blocking: false) { return ReceivedMessage(owner: message, bytes: message.withUnsafeBytes { $0 }) }
+        }
+        return nil
     }
 
     func wait(seconds: Double, sending: Bool) throws -> Readiness {
         let milliseconds = Int((max(seconds, 0) * 1_000).rounded(.up))
-        guard sending else { return Readiness(canReceive: try weights.waitForInput(timeoutMilliseconds: milliseconds), other: false) }
-        let ready = try ZMQPoller.poll([(transitions, .writable), (weights, .readable)], timeoutMilliseconds: milliseconds)
-        return Readiness(canReceive: ready[1], other: ready[0])
+        var items: [(ZMQSocket, ZMQPoller.Interest)] = [(weights, .readable), (transitions, .readable)]
+        if sending { items.append((transitions, .writable)) }
+        let ready = try ZMQPoller.poll(items, timeoutMilliseconds: milliseconds)
+        return Readiness(canReceive: ready[0] || ready[1], other: sending && ready[2])
     }
 }

@@ -107,6 +107,18 @@ public final class ConnectionGate: @unchecked Sendable {
         return descriptors.count
     }
 
+    /// Cuts off the one connection on `socket` with file descriptor `descriptor`, if it is open; returns whether it was.
+    @discardableResult
+    public func disconnect(descriptor: Int32, socket: String) -> Bool {
+        let found = lock.withLock {
+            guard open[socket]?[descriptor] != nil, !cutOff.contains(descriptor) else { return false }
+            cutOff.insert(descriptor)
+            return true
+        }
+        if found { Foundation.shutdown(descriptor, Int32(SHUT_RDWR)) }
+        return found
+    }
+
     private var shouldStop: Bool { lock.withLock { stopping } }
 
     private func run() {

@@ -3,6 +3,10 @@ import CZeroMQ
 /// The socket patterns ddpg uses.
 public enum ZMQSocketType: Int32, Sendable {
     case push, pull, pub, sub
+    /// The worker's side of its connection to the learner: sends, and receives what the learner addresses to it.
+    case dealer
+    /// The learner's transitions endpoint: every message arrives with its connection's routing id.
+    case router
     /// A publisher that hands subscriptions to the application (with ``ZMQSocket/setManualSubscriptions(_:)``).
     case xpub
     /// The ZAP handler's socket.
@@ -12,6 +16,8 @@ public enum ZMQSocketType: Int32, Sendable {
 
     var rawType: Int32 {
         switch self {
+        case .dealer: ZMQ_DEALER
+        case .router: ZMQ_ROUTER
         case .push: ZMQ_PUSH
         case .pull: ZMQ_PULL
         case .pub: ZMQ_PUB
@@ -96,6 +102,12 @@ public final class ZMQSocket {
     public func setConflate(_ on: Bool) throws { try setOption(ZMQ_CONFLATE, Int32(on ? 1 : 0), "ZMQ_CONFLATE") }
     /// Queue messages only to completed connections, so a send to nobody blocks instead of queueing.
     public func setImmediate(_ on: Bool) throws { try setOption(ZMQ_IMMEDIATE, Int32(on ? 1 : 0), "ZMQ_IMMEDIATE") }
+    /// (ROUTER) a send to a routing id with no connection fails (EHOSTUNREACH) instead of vanishing.
+    public func setRouterMandatory(_ on: Bool) throws { try setOption(ZMQ_ROUTER_MANDATORY, Int32(on ? 1 : 0), "ZMQ_ROUTER_MANDATORY") }
+    /// (ROUTER) a new connection with the routing id of an open one takes its place (a peer that reconnected).
+    public func setRouterHandover(_ on: Bool) throws { try setOption(ZMQ_ROUTER_HANDOVER, Int32(on ? 1 : 0), "ZMQ_ROUTER_HANDOVER") }
+    /// (DEALER) the routing id this socket presents to a ROUTER: 1 to 255 bytes, the first not zero.
+    public func setRoutingId(_ id: [UInt8]) throws { try setOption(ZMQ_ROUTING_ID, bytes: id, "ZMQ_ROUTING_ID") }
     /// Lets the socket bind and connect IPv6 addresses too (libzmq's default is IPv4 only).
     public func enableIPv6() throws { try setOption(ZMQ_IPV6, 1, "ZMQ_IPV6") }
     /// Kernel socket buffer sizes, in bytes; small buffers keep backpressure tight.
@@ -138,6 +150,21 @@ public final class ZMQSocket {
             let result = frame.withUnsafeBytes { zmq_send(handle, $0.baseAddress, $0.count, flags) }
             if result == -1 { throw ZMQError(operation: "send frame \(index)") }
         }
+    }
+
+    /// (ROUTER) sends `bytes` to the connection with routing id `id`, without waiting; false when that
+    /// connection is gone (with ``setRouterMandatory(_:)``) or its queue is full.
+    public func send(_ bytes: [UInt8], toRoutingId id: [UInt8]) throws -> Bool {
+        let head = id.withUnsafeBytes { zmq_send(handle, $0.baseAddress, $0.count, ZMQ_SNDMORE | ZMQ_DONTWAIT) }
+        if head == -1 {
+            let error = ZMQError(operation: "send to a routing id")
+            if error.wouldBlock || error.code == EHOSTUNREACH { return false }
+            throw error
+        }
+        // Once the routing frame is taken, libzmq takes the rest of the message.
+        let body = bytes.withUnsafeBytes { zmq_send(handle, $0.baseAddress, $0.count, ZMQ_DONTWAIT) }
+        if body == -1 { throw ZMQError(operation: "send a routed message") }
+        return true
     }
 
     /// Receives every frame of one multipart message, or nil if `blocking` is false and nothing is queued.
@@ -207,6 +234,12 @@ public final class ZMQMessage {
 
     /// Whether more frames of the same message follow (multipart messages are not part of ddpg's protocol).
     public var hasMoreFrames: Bool { zmq_msg_more(message) == 1 }
+
+    /// The file descriptor of the connection the message came in on (libzmq's ZMQ_SRCFD), or nil.
+    public var sourceDescriptor: Int32? {
+        let descriptor = zmq_msg_get(message, ZMQ_SRCFD)
+        return descriptor >= 0 ? descriptor : nil
+    }
 
     /// A metadata property of the connection the message came from, such as `Peer-Address` or `User-Id`.
     public func property(_ name: String) -> String? {

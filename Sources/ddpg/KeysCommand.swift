@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import Ingest
+import WireProtocol
 import Learner
 import Worker
 import ZeroMQ
@@ -106,20 +108,53 @@ struct LearnerSecurityOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Directory of worker public keys (*.pub) allowed to connect.")
     var authorizedKeys: String?
 
+    @Option(parsing: .unconditional, help: "Directory of evaluator public keys (*.pub): with CURVE, only these may evaluate (they may connect too).")
+    var evaluatorKeys: String?
+
+    @Option(parsing: .unconditional, help: "A secret of 1-32 bytes that evaluators show in their hello (or set DDPG_EVALUATOR_TOKEN, which keeps it out of `ps`). `launch` makes one for its own evaluators.")
+    var evaluatorToken: String?
+
     func validate() throws {
         if (curveSecretKey == nil) != (authorizedKeys == nil) {
             throw ValidationError(curveSecretKey == nil ? "--authorized-keys: needs --curve-secret-key" : "--curve-secret-key: needs --authorized-keys (the workers allowed in)")
         }
+        if evaluatorKeys != nil, curveSecretKey == nil { throw ValidationError("--evaluator-keys: needs --curve-secret-key") }
         _ = try security()
+        _ = try evaluators()
     }
 
     func security() throws -> LearnerSecurity? {
         guard let curveSecretKey, let authorizedKeys else { return nil }
         guard Curve.isAvailable else { throw ValidationError("--curve-secret-key: this libzmq is built without CURVE") }
         return LearnerSecurity(secretKey: try CurveKeyFile.read(curveSecretKey, flag: "--curve-secret-key"),
-                               authorizedKeys: try CurveKeyFile.readAuthorized(authorizedKeys, flag: "--authorized-keys"))
+                               authorizedKeys: try CurveKeyFile.readAuthorized(authorizedKeys, flag: "--authorized-keys"),
+                               evaluatorKeys: try evaluatorKeys.map { try CurveKeyFile.readAuthorized($0, flag: "--evaluator-keys") } ?? [])
     }
 
+    /// Who may evaluate: `--evaluator-keys`, and `--evaluator-token` (or DDPG_EVALUATOR_TOKEN).
+    func evaluators() throws -> EvaluatorAuthorization {
+        let keys = try evaluatorKeys.map { try CurveKeyFile.readAuthorized($0, flag: "--evaluator-keys") }
+        return EvaluatorAuthorization(keys: keys, token: try EvaluatorTokenOption.token(evaluatorToken))
+    }
+
+}
+
+/// `--evaluator-token`, or the DDPG_EVALUATOR_TOKEN environment variable when the flag is absent.
+enum EvaluatorTokenOption {
+    static let environmentVariable = "DDPG_EVALUATOR_TOKEN"
+
+    static func token(_ flag: String?) throws -> EvaluatorToken? {
+        guard let secret = flag ?? ProcessInfo.processInfo.environment[environmentVariable], !secret.isEmpty || flag != nil else { return nil }
+        guard let token = EvaluatorToken(secret: secret) else {
+            throw ValidationError("--evaluator-token: must be 1 to \(EvaluatorToken.byteCount) bytes, got \(secret.utf8.count)")
+        }
+        return token
+    }
+
+    /// A fresh random token, as `launch` gives its learner and evaluators: 32 hexadecimal digits.
+    static func random() -> String {
+        (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+    }
 }
 
 /// CURVE flags of a worker.
@@ -130,11 +165,15 @@ struct WorkerSecurityOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "The learner's CURVE public key file.")
     var learnerPublicKey: String?
 
+    @Option(parsing: .unconditional, help: "(--evaluator) the learner's --evaluator-token (or set DDPG_EVALUATOR_TOKEN).")
+    var evaluatorToken: String?
+
     func validate() throws {
         if (curveSecretKey == nil) != (learnerPublicKey == nil) {
             throw ValidationError(curveSecretKey == nil ? "--learner-public-key: needs --curve-secret-key" : "--curve-secret-key: needs --learner-public-key")
         }
         _ = try security()
+        _ = try EvaluatorTokenOption.token(evaluatorToken)
     }
 
     func security() throws -> WorkerSecurity? {

@@ -82,7 +82,10 @@ struct LaunchCommand: ParsableCommand {
         let workerLogLevel = interactive && common.logLevel == "info" ? "notice" : common.logLevel
         let children = childArguments(runDirectory: runDirectory, gym: pythonWorkers.map { ($0.description.id, $0.description.rewardThreshold) },
                                       workerLogLevel: workerLogLevel)
-        let learnerProcess = try supervisor.start(children.learner + learnerSecurity + parent)
+        // The evaluators this launcher starts are the learner's: they share a token nobody else sees.
+        let token = [EvaluatorTokenOption.environmentVariable: ProcessInfo.processInfo.environment[EvaluatorTokenOption.environmentVariable]
+            .flatMap { $0.isEmpty ? nil : $0 } ?? EvaluatorTokenOption.random()]
+        let learnerProcess = try supervisor.start(children.learner + learnerSecurity + parent, environment: token)
         let host = learnerHost
         // Under an interactive console only the learner writes while it runs; another process's line would break its redraw.
         logger.log(level: interactive ? .debug : .info, "learner started (pid \(learnerProcess.processIdentifier)); starting \(workers) workers and \(evaluators) evaluator\(evaluators == 1 ? "" : "s")")
@@ -90,9 +93,10 @@ struct LaunchCommand: ParsableCommand {
         // Started alongside the learner, not after it listens: they retry their connection every few
         // milliseconds, and process start-up, a good part of a Pendulum run, overlaps the learner's.
         func startWorker(_ id: Int) throws -> Process {
-            guard let pythonWorkers else { return try supervisor.start(workerArguments(id)) }
+            let environment = id >= workers ? token : [:]
+            guard let pythonWorkers else { return try supervisor.start(workerArguments(id), environment: environment) }
             let (executable, arguments) = pythonWorkers.command(workerArguments(id))
-            return try supervisor.start(arguments, executable: executable)
+            return try supervisor.start(arguments, executable: executable, environment: environment)
         }
         var workerProcesses = try (0..<(workers + evaluators)).map { try startWorker($0) }
         if !Supervisor.waitUntilListening(host: host, port: learner.transitionsPort, timeout: 10, while: learnerProcess),
@@ -219,10 +223,12 @@ final class Supervisor {
     }
 
     /// Starts this binary with `arguments`, or another program (a Python worker) when `executable` is given.
-    func start(_ arguments: [String], executable: URL? = nil) throws -> Process {
+    func start(_ arguments: [String], executable: URL? = nil, environment: [String: String] = [:]) throws -> Process {
         let process = Process()
         process.executableURL = executable ?? self.executable
         process.arguments = arguments
+        // In the environment, not the arguments: /proc/PID/environ is readable by its owner alone, argv by anyone.
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         // The learner prints its summary path; the launcher prints it once for all.
         process.standardOutput = FileHandle.nullDevice
         try process.run()

@@ -264,7 +264,8 @@ struct LearnerCommand: ParsableCommand {
         let service: LearnerService
         do {
             service = try LearnerService.start(configuration: learnerConfiguration, environment: environment,
-                                               logger: logger, monitoring: learnerMonitoring, checkpoints: writer, security: try security.security())
+                                               logger: logger, monitoring: learnerMonitoring, checkpoints: writer, security: try security.security(),
+                                               evaluators: try security.evaluators())
         } catch {
             throw ValidationError("cannot start the learner: \(error)")
         }

@@ -187,7 +187,8 @@ struct WorkerCommand: ParsableCommand {
         try resolveLearner(logger: Logger(label: "ddpg.worker"))
         let service: WorkerService
         do {
-            service = try WorkerService(configuration: workerConfiguration, security: try security.security())
+            service = try WorkerService(configuration: workerConfiguration, security: try security.security(),
+                                        evaluatorToken: try EvaluatorTokenOption.token(security.evaluatorToken) ?? .none)
         } catch {
             throw ValidationError("cannot start the worker: \(error)")
         }

@@ -23,11 +23,33 @@ final class ScriptedLearner {
         while let event = transport.receiveSubscriptionEvent() { if event == .subscribe { transport.acceptSubscription() } }
     }
 
+    /// Announces to all, and acknowledges each listed session on its own connection (as the learner does).
     func announce(credit: Int = 0, acknowledging: [(session: UInt32, next: UInt64)] = []) throws {
         acceptSubscriptions()
-        let acknowledgements = acknowledging.map { Announce.Acknowledgement(workerId: 0, session: $0.session, nextSequence: $0.next) }
-        try transport.publish(encoder.encode(Announce(learnerId: id, weightsVersion: 0, credit: credit, acknowledgements: acknowledgements)))
+        try transport.publish(encoder.encode(Announce(learnerId: id, weightsVersion: 0, credit: credit)))
+        try absorb()
+        for (session, next) in acknowledging {
+            let connection = try #require(connections[session], "session \(session) said nothing yet")
+            let acknowledgement = Acknowledgement(learnerId: id, workerId: 0, session: session, nextSequence: next, credit: credit)
+            #expect(transport.send(encoder.encode(acknowledgement), to: connection))
+        }
     }
+
+    /// Gives `session` (an evaluator) the ticket of the request at `mark`, on its own connection.
+    func ticket(session: UInt32, mark: UInt64, nonce: UInt64) throws {
+        try absorb()
+        let connection = try #require(connections[session], "session \(session) said nothing yet")
+        let ticket = EvaluationTicket(mark: mark, isFinal: false, nonce: nonce)
+        #expect(transport.send(encoder.encode(Acknowledgement(learnerId: id, workerId: 0, session: session, nextSequence: 0, credit: 0,
+                                                               ticket: ticket)), to: connection))
+    }
+
+    /// The nonces of the evaluation reports read, in order.
+    private(set) var nonces: [UInt64] = []
+
+    /// Each session's connection, as its messages came in.
+    private var connections: [UInt32: PeerConnection] = [:]
+    private var buffered: [Received] = []
 
     func publishWeights(version: UInt64, request: EvaluationRequest? = nil) throws {
         acceptSubscriptions()
@@ -51,21 +73,29 @@ final class ScriptedLearner {
     }
 
     func read() throws -> [Received] {
-        var received: [Received] = []
+        try absorb()
+        defer { buffered.removeAll() }
+        return buffered
+    }
+
+    private func absorb() throws {
         while let message = try transport.receive() {
+            if let session = message.withUnsafeBytes({ MessageDecoder.claimedSession($0)?.session }), let connection = message.connection {
+                connections[session] = connection
+            }
             let decoded = try message.withUnsafeBytes { bytes throws(ProtocolError) -> Received? in
                 switch try decoder.decode(bytes) {
                 case let .hello(hello): .hello(nextSequence: hello.nextSequence)
                 case let .transitions(view): .transitions(sequence: view.header.sequence, version: view.header.weightsVersion, count: view.header.count)
                 case let .episode(report): .episode(version: report.weightsVersion)
                 case let .workerStatus(status): .status(final: status.isFinal, sent: status.transitionsSent)
-                case let .evaluation(report): .evaluation(mark: report.publication.envSteps, episodes: report.returns.count)
+                case let .evaluation(report):
+                    { nonces.append(report.nonce); return .evaluation(mark: report.publication.envSteps, episodes: report.returns.count) }()
                 default: nil
                 }
             }
-            if let decoded { received.append(decoded) }
+            if let decoded { buffered.append(decoded) }
         }
-        return received
     }
 }
 
@@ -204,7 +234,7 @@ struct WorkerCoreTests {
         #expect((blocked.report?.transitionsSent ?? 0) < blocked.core.envSteps, "what never left is not reported as sent")
     }
 
-    @Test("an evaluator plays each request once, with the weights that carried it, and reports the returns")
+    @Test("an evaluator plays each request once, once it has the request's ticket, with the weights that carried it, and reports the returns and the nonce")
     func evaluator() throws {
         let network = InMemoryNetwork(queueLimit: 1_000)
         let learner = ScriptedLearner(network, id: 0xA)
@@ -212,13 +242,18 @@ struct WorkerCoreTests {
         try learner.announce()
         try learner.publishWeights(version: 1, request: EvaluationRequest(mark: 500, episodes: 3, seed: 1))
         try worker.turn(3)
+        #expect(worker.core.envSteps == 0, "no ticket yet (it comes on the evaluator's own connection, which may lag the weights): it waits")
+        try learner.ticket(session: 0x7, mark: 500, nonce: 0xAB)
+        try worker.turn(3)
         try learner.publishWeights(version: 2, request: EvaluationRequest(mark: 500, episodes: 3, seed: 1))
         try worker.turn(3)
         try learner.publishWeights(version: 3, request: EvaluationRequest(mark: 1_000, episodes: 2, seed: 1))
+        try learner.ticket(session: 0x7, mark: 1_000, nonce: 0xCD)
         try worker.turn(3)
         let evaluations = try learner.read().filter { if case .evaluation = $0 { true } else { false } }
         #expect(evaluations == [.evaluation(mark: 100, episodes: 3), .evaluation(mark: 300, episodes: 2)],
                 "the request of mark 500 once, with version 1's weights; then mark 1000: \(evaluations)")
+        #expect(learner.nonces == [0xAB, 0xCD], "each report carries its request's nonce")
         #expect(worker.core.envSteps == 50, "five episodes of ten steps")
     }
 }

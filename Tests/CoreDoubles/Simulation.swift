@@ -2,6 +2,8 @@ import Acting
 import Clocks
 import Environments
 import Foundation
+import WireProtocol
+import Ingest
 import Learning
 import Logging
 import Specs
@@ -27,15 +29,19 @@ public final class Simulation {
     /// What the learner and the workers logged at `.notice` and above, in order (for assertions on warnings).
     public let log = CapturedLog()
 
+    /// The token the simulated learner authorizes its evaluators by, as `launch` gives one to its own.
+    public static let evaluatorToken = EvaluatorToken(secret: "simulated evaluators")!
+
     public init() {}
 
     /// Starts a learner on the network (a new one replaces the old, as after a crash).
     @discardableResult
     public func startLearner(configuration: LearnerConfiguration, environment: LearnerEnvironment, learnerId: UInt64 = 0xA11CE,
+                             evaluators: EvaluatorAuthorization = EvaluatorAuthorization(token: Simulation.evaluatorToken),
                              makeLoop: @escaping TrainingLoopFactory) throws -> LearnerCore {
         let transport = network.bindLearner()
         let core = try LearnerCore(configuration: configuration, environment: environment, transport: transport, clock: clock,
-                                   learnerId: learnerId, logger: log.logger("learner"),
+                                   learnerId: learnerId, logger: log.logger("learner"), evaluators: evaluators,
                                    stopRequested: { [unowned self] in learnerStopRequest }, makeLoop: makeLoop)
         learner = core
         learnerTransport = transport
@@ -46,12 +52,13 @@ public final class Simulation {
 
     /// Starts a worker (an actor or, by its configuration's role, an evaluator) of `Env` on the network.
     @discardableResult
-    public func startWorker<Env: Environment>(_ configuration: WorkerConfiguration, session: UInt32, environment: Env.Type = CountingEnvironment.self)
-        -> SimulatedWorker {
+    public func startWorker<Env: Environment>(_ configuration: WorkerConfiguration, session: UInt32, environment: Env.Type = CountingEnvironment.self,
+                                              token: EvaluatorToken = Simulation.evaluatorToken) -> SimulatedWorker {
         let transport = network.connectWorker()
         let worker = SimulatedWorker(transport: transport)
         let core = WorkerCore(configuration: configuration, spec: Env().spec, transport: transport, clock: clock, session: session,
-                              logger: log.logger("worker \(configuration.workerId)"), stopRequested: { [unowned worker] in worker.stopRequested })
+                              logger: log.logger("worker \(configuration.workerId)"), token: token,
+                              stopRequested: { [unowned worker] in worker.stopRequested })
         worker.core = core
         worker.loop = configuration.role == .evaluator
             ? EvaluatingLoop<Env>(core: core, transport: transport, logger: log.logger("evaluator"))

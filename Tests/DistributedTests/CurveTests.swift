@@ -23,6 +23,9 @@ extension DistributedTests {
         _ = try Self.generateKeys(authorized, "good")
         let strangerKey = try Self.generateKeys(keys, "stranger")
         _ = try Self.generateKeys(keys, "impostor")
+        // The evaluator's key is in a list of its own: a worker's key may feed replay, not evaluate.
+        let evaluators = keys.appendingPathComponent("evaluators")
+        _ = try Self.generateKeys(evaluators, "eval")
         let secretMode = try FileManager.default.attributesOfItem(atPath: keys.appendingPathComponent("learner.key").path)[.posixPermissions] as? Int
         #expect(secretMode == 0o600, "secret keys are private")
         let again = try DDPGProcess.run(["keys", "generate", "--out", keys.path, "--name", "learner"], timeout: 20)
@@ -31,13 +34,15 @@ extension DistributedTests {
         let ports = Harness.freePorts()
         let learner = try Child(Harness.learnerArguments(ports: ports, runDirectory: directory, extra: [
             "--curve-secret-key", keys.appendingPathComponent("learner.key").path, "--authorized-keys", authorized.path,
+            "--evaluator-keys", evaluators.path,
         ]), name: "learner")
         let learnerPublic = keys.appendingPathComponent("learner.pub").path
         let good = try Child(Harness.workerArguments(ports: ports, id: 0, extra: [
             "--curve-secret-key", authorized.appendingPathComponent("good.key").path, "--learner-public-key", learnerPublic,
         ]), name: "authorized worker")
-        let evaluator = try Child(Harness.evaluatorArguments(ports: ports, extra: [
-            "--curve-secret-key", authorized.appendingPathComponent("good.key").path, "--learner-public-key", learnerPublic,
+        // No token: under CURVE its key is what authorizes it.
+        let evaluator = try Child(Harness.workerArguments(ports: ports, id: 99, extra: [
+            "--evaluator", "--curve-secret-key", evaluators.appendingPathComponent("eval.key").path, "--learner-public-key", learnerPublic,
         ]), name: "authorized evaluator")
         let stranger = try Child(Harness.workerArguments(ports: ports, id: 1, extra: [
             "--curve-secret-key", keys.appendingPathComponent("stranger.key").path, "--learner-public-key", learnerPublic,
@@ -57,7 +62,7 @@ extension DistributedTests {
         #expect((metrics.value("ddpg_connections_authorized_total") ?? 0) >= 2, "the authorized worker's two sockets")
         let status = try #require(Harness.status(ports))
         #expect(status.workers.map(\.workerId) == [0, 99], "only the authorized worker and evaluator were ever heard from")
-        #expect(status.messagesRejected == 0)
+        #expect(status.messagesRejected == 0, "\(status.messagesRejectedByReason)")
         stranger.waitForLog("the rejected worker to point at the keys", timeout: 20) { $0.contains("--authorized-keys?") }
 
         learner.signal(SIGTERM)

@@ -113,10 +113,13 @@ enum Harness {
         return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
     }
 
+    /// What the tests' learners authorize their evaluators by (`launch` makes one of its own).
+    static let evaluatorToken = "distributed-tests"
+
     /// Arguments of a small, fast learner on the given ports that runs until stopped;
     /// its status is served on `ports.metrics`.
     static func learnerArguments(ports: Ports, runDirectory: URL, extra: [String] = []) -> [String] {
-        ["learner", "--bind", "127.0.0.1", "--transitions-port", "\(ports.transitions)", "--weights-port", "\(ports.weights)",
+        ["learner", "--evaluator-token", evaluatorToken, "--bind", "127.0.0.1", "--transitions-port", "\(ports.transitions)", "--weights-port", "\(ports.weights)",
          "--metrics-port", "\(ports.metrics)", "--console", "plain",
          "--run-dir", runDirectory.path, "--max-env-steps", "100000000", "--learning-starts", "500", "--eval-every", "500",
          "--eval-episodes", "2", "--final-eval-episodes", "2", "--broadcast-every", "50", "--drain-seconds", "3"] + extra
@@ -127,8 +130,8 @@ enum Harness {
          "--worker-id", "\(id)", "--workers", "2", "--seed", "\(id + 1)"] + extra
     }
 
-    /// An evaluator (`ddpg worker --evaluator`): the learner's evaluations come from it.
+    /// An evaluator (`ddpg worker --evaluator`) with the learner's token: the learner's evaluations come from it.
     static func evaluatorArguments(ports: Ports, id: Int = 99, extra: [String] = []) -> [String] {
-        workerArguments(ports: ports, id: id, extra: ["--evaluator"] + extra)
+        workerArguments(ports: ports, id: id, extra: ["--evaluator", "--evaluator-token", evaluatorToken] + extra)
     }
 }

@@ -6,9 +6,12 @@ import WireProtocol
 let pendulumSpec = EnvironmentSpec(id: "Pendulum-v1", observationLow: [-1, -1, -8], observationHigh: [1, 1, 8], actionLow: [-2], actionHigh: [2],
                                    rewardRange: -16.3...0, maxEpisodeSteps: 200)
 
-func hello(worker: UInt32 = 7, session: UInt32 = 0xA, next: UInt64 = 0, seed: UInt64 = 1, role: WorkerRole = .actor) -> Hello {
-    Hello(workerId: worker, session: session, role: role, environmentCount: 1, seed: seed, nextSequence: next, spec: pendulumSpec)
+func hello(worker: UInt32 = 7, session: UInt32 = 0xA, next: UInt64 = 0, seed: UInt64 = 1, role: WorkerRole = .actor,
+           token: EvaluatorToken = .none) -> Hello {
+    Hello(workerId: worker, session: session, role: role, environmentCount: 1, seed: seed, nextSequence: next, spec: pendulumSpec, token: token)
 }
+
+let evaluatorToken = EvaluatorToken(secret: "evaluators")!
 
 func header(worker: UInt32 = 7, session: UInt32 = 0xA, sequence: UInt64, version: UInt64 = 0, count: Int = 1) -> TransitionsHeader {
     TransitionsHeader(workerId: worker, session: session, observationSize: 3, actionSize: 1, sequence: sequence, weightsVersion: version, count: count)
@@ -124,16 +127,45 @@ struct IngestLedgerTests {
         #expect(ledger.transitionsAccepted == 1 && ledger.policyLag.summary == nil)
     }
 
-    @Test("acknowledgements tell each recent session the sequence the learner expects next")
+    @Test("an acknowledgement tells a session the sequence the learner expects next; sessions with data are owed one")
     func acknowledgements() throws {
         var ledger = IngestLedger()
         try ledger.hello(hello(worker: 1, next: 7), now: 0)
         try ledger.hello(hello(worker: 2), now: 0)
         try ledger.transitions(header(worker: 1, sequence: 7), currentVersion: 0, now: 1)
         try ledger.transitions(header(worker: 1, sequence: 9), currentVersion: 0, now: 1)
-        let acks = ledger.acknowledgements(now: 5, window: 10).sorted { $0.workerId < $1.workerId }
-        #expect(acks.map(\.workerId) == [1, 2] && acks.map(\.nextSequence) == [10, 0])
-        #expect(ledger.acknowledgements(now: 20, window: 10).isEmpty, "silent sessions are left out")
+        #expect(ledger.owedAcknowledgement == [SessionKey(workerId: 1, session: 0xA)])
+        #expect(ledger.acknowledge(SessionKey(workerId: 1, session: 0xA), credit: 8) == 10)
+        #expect(ledger.acknowledge(SessionKey(workerId: 2, session: 0xA), credit: 8) == 0)
+        #expect(ledger.owedAcknowledgement.isEmpty && ledger.acknowledge(SessionKey(workerId: 3, session: 0xA), credit: 8) == nil)
+        #expect(ledger.sendingSessions(now: 5, window: 10) == 1 && ledger.sendingSessions(now: 20, window: 10) == 0,
+                "the credit is divided over sessions that send data")
+    }
+
+    @Test("credit is enforced: a session may have its credit and one step of its environments unacknowledged; beyond that it is over_credit")
+    func creditEnforced() throws {
+        var ledger = IngestLedger(creditSlack: 16)
+        let key = SessionKey(workerId: 1, session: 0xA)
+        // Four environments: the step a worker takes last before it waits may add four rows beyond its credit.
+        var fourEnvironments = hello(worker: 1)
+        fourEnvironments.environmentCount = 4
+        try ledger.hello(fourEnvironments, connection: 1, key: nil, authorizedEvaluator: false, initialCredit: 8, now: 0)
+        for sequence: UInt64 in 0..<3 { try ledger.transitions(header(worker: 1, sequence: sequence, count: 4), from: 1, currentVersion: 0, now: 0) }
+        // 12 in flight: at the credit (8) plus one step of four environments; the next is refused, whatever its size.
+        expectReason("over_credit") { try ledger.transitions(header(worker: 1, sequence: 3, count: 1), from: 1, currentVersion: 0, now: 0) }
+        #expect(ledger.transitionsAccepted == 12)
+        _ = ledger.acknowledge(key, credit: 8)
+        try ledger.transitions(header(worker: 1, sequence: 3, count: 4), from: 1, currentVersion: 0, now: 0)
+        // A smaller credit applies once the session may have seen it: the limit is the larger of the last two.
+        _ = ledger.acknowledge(key, credit: 2)
+        for sequence: UInt64 in 4..<7 { try ledger.transitions(header(worker: 1, sequence: sequence, count: 4), from: 1, currentVersion: 0, now: 0) }
+        expectReason("over_credit") { try ledger.transitions(header(worker: 1, sequence: 7, count: 1), from: 1, currentVersion: 0, now: 0) }
+        _ = ledger.acknowledge(key, credit: 2)
+        for sequence: UInt64 in 7..<10 { try ledger.transitions(header(worker: 1, sequence: sequence, count: 2), from: 1, currentVersion: 0, now: 0) }
+        expectReason("over_credit") { try ledger.transitions(header(worker: 1, sequence: 10, count: 1), from: 1, currentVersion: 0, now: 0) }
+        // Credit 0: the learner does not pace, and nothing is over credit.
+        _ = ledger.acknowledge(key, credit: 0)
+        for sequence: UInt64 in 10..<20 { try ledger.transitions(header(worker: 1, sequence: sequence, count: 4), from: 1, currentVersion: 0, now: 0) }
     }
 
     @Test("a hello again (to a new learner) resynchronizes the sequence without a gap")
@@ -188,8 +220,13 @@ struct IngestLedgerTests {
         try ledger.hello(hello(worker: 2), now: 0)
         try ledger.transitions(header(worker: 1, sequence: 0), currentVersion: 0, now: 0)
         expectReason("too_many_workers") { try ledger.hello(hello(worker: 3), now: 1) }
+        // Worker 2 keeps sending statuses, which cost nothing: they do not keep its slot. Worker 1 keeps sending data.
+        for second in stride(from: 3.0, through: 18, by: 3) {
+            try ledger.status(WorkerStatus(workerId: 2, session: 0xA, isFinal: false, transitionsSent: 0, episodes: 0, messagesSent: 0), now: second)
+        }
+        try ledger.transitions(header(worker: 1, sequence: 1), currentVersion: 0, now: 15)
         try ledger.hello(hello(worker: 3), now: 20)
-        #expect(Set(ledger.workers.keys.map(\.workerId)) == [1, 3], "worker 2 never sent data and was silent for 20 s")
+        #expect(Set(ledger.workers.keys.map(\.workerId)) == [1, 3], "worker 2 sent no data for 20 s, whatever statuses it sent")
         expectReason("too_many_workers") { try ledger.hello(hello(worker: 4), now: 20) }
     }
 
@@ -221,9 +258,9 @@ struct IngestLedgerTests {
 @Suite("Ingest of evaluations")
 struct EvaluationIngestTests {
     func report(worker: UInt32 = 9, session: UInt32 = 0xE, version: UInt64 = 4, updates: UInt64 = 100, envSteps: UInt64 = 2_000,
-                episodes: Int = 3, isFinal: Bool = false) -> [UInt8] {
+                episodes: Int = 3, isFinal: Bool = false, nonce: UInt64 = 77) -> [UInt8] {
         var encoder = MessageEncoder()
-        return encoder.encode(EvaluationReport(workerId: worker, session: session, isFinal: isFinal,
+        return encoder.encode(EvaluationReport(workerId: worker, session: session, isFinal: isFinal, nonce: nonce,
                                                publication: Publication(version: version, updates: updates, envSteps: envSteps),
                                                returns: Array(repeating: -150, count: episodes), lengths: Array(repeating: 200, count: episodes)))
     }
@@ -237,25 +274,30 @@ struct EvaluationIngestTests {
         return nil
     }
 
-    @Test("an evaluation is accepted only from an evaluator, for a publication that carried a request, with the episodes asked for")
+    @Test("an evaluation is accepted only from an authorized evaluator, for a publication that carried a request, with the episodes asked for and its ticket's nonce")
     func requested() {
-        var ingest = MessageIngest(expected: ExpectedShapes(spec: pendulumSpec))
+        var ingest = MessageIngest(expected: ExpectedShapes(spec: pendulumSpec), evaluators: EvaluatorAuthorization(token: evaluatorToken))
         var encoder = MessageEncoder()
-        _ = handle(&ingest, encoder.encode(hello(worker: 9, session: 0xE, role: .evaluator)))
+        // Without the token, or with another, a hello as an evaluator is refused.
+        #expect(reason(handle(&ingest, encoder.encode(hello(worker: 8, session: 0xD, role: .evaluator)))) == "unauthorized_evaluator")
+        #expect(reason(handle(&ingest, encoder.encode(hello(worker: 8, session: 0xD, role: .evaluator, token: EvaluatorToken(secret: "guess")!))))
+                == "unauthorized_evaluator")
+        _ = handle(&ingest, encoder.encode(hello(worker: 9, session: 0xE, role: .evaluator, token: evaluatorToken)))
         _ = handle(&ingest, encoder.encode(hello(worker: 1, session: 0x1)))
         // Nothing was requested yet.
         #expect(reason(handle(&ingest, report())) == "unrequested_evaluation")
-        ingest.requested(EvaluationRequest(mark: 2_000, episodes: 3, seed: 5), of: Publication(version: 4, updates: 100, envSteps: 2_000),
+        ingest.requested(EvaluationRequest(mark: 2_000, episodes: 3, seed: 5), nonce: 77, of: Publication(version: 4, updates: 100, envSteps: 2_000),
                          wallSeconds: 1.5, at: 1)
         #expect(reason(handle(&ingest, report(worker: 1, session: 0x1))) == "not_an_evaluator")
-        #expect(reason(handle(&ingest, report(session: 0xF))) == "no_hello")
+        #expect(reason(handle(&ingest, report(worker: 8, session: 0xD))) == "no_hello")
         #expect(reason(handle(&ingest, report(updates: 99))) == "unrequested_evaluation")
         #expect(reason(handle(&ingest, report(episodes: 2))) == "unrequested_evaluation")
         #expect(reason(handle(&ingest, report(isFinal: true))) == "unrequested_evaluation")
+        #expect(reason(handle(&ingest, report(nonce: 78))) == "unrequested_evaluation", "every field a subscriber sees, but not the nonce")
         guard case let .evaluation(accepted) = handle(&ingest, report()) else { Issue.record("not accepted"); return }
         #expect(accepted.returns.count == 3)
         #expect(ingest.ledger.messagesAccepted["evaluation"] == 1)
-        #expect(ingest.ledger.messagesRejected["unrequested_evaluation"] == 4)
+        #expect(ingest.ledger.messagesRejected["unrequested_evaluation"] == 5)
         // An evaluator sends no transitions.
         let header = TransitionsHeader(workerId: 9, session: 0xE, observationSize: 3, actionSize: 1, sequence: 0, weightsVersion: 0, count: 1)
         expectReason("unexpected_kind") { try ingest.ledger.transitions(header, currentVersion: 10, now: 1) }

@@ -23,8 +23,9 @@ final class HostilePeer {
         transport = sim.network.connectWorker()
     }
 
-    /// Sends `bytes`, letting the simulation run while the learner's queue is full.
-    func send(_ bytes: [UInt8]) throws {
+    /// Sends `bytes` (on `connection`, else this peer's first), letting the simulation run while the learner's queue is full.
+    func send(_ bytes: [UInt8], on connection: InMemoryWorkerTransport? = nil) throws {
+        let transport = connection ?? self.transport
         while try !bytes.withUnsafeBytes({ try transport.send($0) }) { try sim.round() }
         sent += 1
     }
@@ -36,8 +37,9 @@ final class HostilePeer {
         return result
     }
 
-    func hello(session: UInt32? = nil, role: WorkerRole = .actor) -> [UInt8] {
-        encoder.encode(Hello(workerId: workerId, session: session ?? self.session, role: role, environmentCount: 1, seed: 7, spec: Pendulum().spec))
+    func hello(session: UInt32? = nil, role: WorkerRole = .actor, token: EvaluatorToken = .none) -> [UInt8] {
+        encoder.encode(Hello(workerId: workerId, session: session ?? self.session, role: role, environmentCount: 1, seed: 7, spec: Pendulum().spec,
+                             token: token))
     }
 
     func transitions(sequence: UInt64, count: Int = 2, observation: Float = 0.5, action: Float = 1) -> [UInt8] {
@@ -87,8 +89,8 @@ final class HostilePeer {
             ("episodes", status(), 32, 8), ("messages sent", status(), 40, 8),
             ("evaluation worker id", evaluation(), 12, 4), ("evaluation session", evaluation(), 16, 4),
             ("evaluation flags", evaluation(), 20, 1), ("evaluation count", evaluation(), 22, 2),
-            ("evaluation reserved", evaluation(), 24, 4), ("evaluation version", evaluation(), 28, 8),
-            ("evaluation updates", evaluation(), 36, 8), ("evaluation env steps", evaluation(), 44, 8),
+            ("evaluation reserved", evaluation(), 24, 4), ("evaluation nonce", evaluation(), 28, 8), ("evaluation version", evaluation(), 36, 8),
+            ("evaluation updates", evaluation(), 44, 8), ("evaluation env steps", evaluation(), 52, 8),
         ]
     }
 }
@@ -126,10 +128,13 @@ struct HostileInputTests {
         var cartPole = Pendulum().spec
         cartPole.id = "CartPole-v1"
         try peer.send(peer.encoder.encode(Hello(workerId: 900, session: 0x0BAD, environmentCount: 1, seed: 7, spec: cartPole)))
-        // Evaluations from an actor session, then from an evaluator session, of weights the learner never asked about.
+        // Evaluations from an actor session; a hello as an evaluator without the token; then, from an evaluator that has it
+        // (on a connection of its own), an evaluation of weights the learner never asked about, with no ticket's nonce.
         try peer.send(peer.evaluation())
-        try peer.send(peer.hello(session: 0xE7A1, role: .evaluator))
-        try peer.send(HostilePeer.patch(peer.evaluation(version: 1 << 40), offset: 16, width: 4, value: 0xE7A1))
+        let evaluator = sim.network.connectWorker()
+        try peer.send(peer.hello(session: 0xE7A1, role: .evaluator), on: evaluator)
+        try peer.send(peer.hello(session: 0xE7A1, role: .evaluator, token: Simulation.evaluatorToken), on: evaluator)
+        try peer.send(HostilePeer.patch(peer.evaluation(version: 1 << 40), offset: 16, width: 4, value: 0xE7A1), on: evaluator)
         var weights = WireFormat.magic + [UInt8(WireFormat.version), 0, 16, 0] + [100, 0, 0, 0]
         weights += [UInt8](repeating: 0, count: 100)
         try peer.send(weights)
@@ -138,8 +143,11 @@ struct HostileInputTests {
             let max = field.width == 8 ? UInt64.max : (UInt64(1) << UInt64(8 * field.width)) - 1
             for value in [0, 1, max - 1, max] { try peer.send(HostilePeer.patch(field.message, offset: field.offset, width: field.width, value: value)) }
         }
-        try peer.send(peer.hello(session: 0x600D))
-        try peer.send(peer.status(final: true, session: 0x600D))
+        // A second session on the peer's connection is refused; on a connection of its own, it flushes what came before.
+        try peer.send(peer.hello(session: 0x5EC0))
+        let last = sim.network.connectWorker()
+        try peer.send(peer.hello(session: 0x600D), on: last)
+        try peer.send(peer.status(final: true, session: 0x600D), on: last)
         #expect(peer.sent > 150)
         let updates = agents.last.updateCount
         try sim.run(until: { agents.last.updateCount > updates + 1_000 }, "training to go on")
@@ -151,13 +159,13 @@ struct HostileInputTests {
         #expect(accepted + rejected == peer.sent + Int(realSent), "every message accepted or rejected: \(summary.messagesAccepted), \(summary.messagesRejected)")
         for reason in ["no_hello", "bad_sequence", "out_of_range", "unexpected_kind", "unsupported_version", "unknown_kind",
                        "reserved_bits", "length_mismatch", "dimension_mismatch", "non_finite", "wrong_environment",
-                       "not_an_evaluator", "unrequested_evaluation"] {
+                       "not_an_evaluator", "unrequested_evaluation", "unauthorized_evaluator", "session_conflict"] {
             #expect((summary.messagesRejected[reason] ?? 0) > 0, "no \(reason) rejection among \(summary.messagesRejected)")
         }
         let real = try #require(summary.workers.first { $0.workerId == 5 })
         #expect(summary.transitionsSent["5"] == UInt64(real.transitionsReceived + real.transitionsAfterStop), "the real worker's accounting is exact")
         #expect(summary.transitionsSent.values.allSatisfy { $0 < 1_000_000 }, "the million claimed before any hello never counted")
-        #expect(worker.report?.stopReason == "learner_stopping", "told to stop by the final evaluation's request")
+        #expect(["learner_stopping", "learner_shutdown"].contains(worker.report?.stopReason ?? ""), "the learner told it to stop")
         // Nothing of a rejected message entered replay: every row is within Pendulum's bounds.
         let replay = try #require((sim.learner?.learning?.loop as? ReplayLoop)?.replay)
         let spec = Pendulum().spec

@@ -96,18 +96,15 @@ struct LearnerCoreTests {
     @Test("credit: while replay fills, workers may keep up to 128 in flight; once training, about twice their share of a broadcast's worth")
     func creditAndPacing() throws {
         let sim = Simulation()
-        let probe = sim.network.connectWorker()
         try sim.startLearner(configuration: Fixture.learner(maxEnvSteps: 4_000) { $0.training.learningStarts = 1_000 },
                              environment: LearnerEnvironment(spec: Fixture.spec), makeLoop: Fixture.fakeLoop())
         // Eight environments a worker: two workers make more transitions a round than eight updates consume.
         for id in 0..<2 { sim.startWorker(Fixture.worker(UInt32(id)) { $0.environments = 8 }, session: 0x10 + UInt32(id)) }
-        let decoder = MessageDecoder(expected: ExpectedShapes(spec: Fixture.spec), accepting: .learnerToWorker)
+        // The credit each acknowledgement grants, as the learner's envSteps move.
         var credits: [(envSteps: Int, credit: Int)] = []
         try sim.run(until: {
-            while let message = try? probe.receive() {
-                if case let .announce(announce)? = message.withUnsafeBytes({ try? decoder.decode($0) }) {
-                    credits.append((sim.learner?.learning?.envSteps ?? 0, announce.credit))
-                }
+            if let learning = sim.learner?.learning, learning.envSteps != credits.last?.envSteps {
+                credits.append((learning.envSteps, learning.flow.lastAnnouncedCredit))
             }
             return sim.summary != nil
         }, timeout: 600)
@@ -254,22 +251,28 @@ struct LearnerCoreTests {
         let sim = Simulation()
         let agents = Fixture.Agents()
         _ = try Fixture.fleet(sim, learner: Fixture.learner(maxEnvSteps: 100_000) { $0.learner.untilReturn = -10 }, agents: agents)
-        // A peer that says hello as an evaluator and reports on a publication no request went with.
-        let forger = sim.network.connectWorker()
+        // Peers that say hello as evaluators and answer the first request with returns of 0: one without the token, and one
+        // with it that copies every field subscribers see (the published weights' version, updates, env steps, episodes) but
+        // not the nonce of the ticket the learner gave its own evaluator alone.
+        let outsider = sim.network.connectWorker(), insider = sim.network.connectWorker()
         var encoder = MessageEncoder()
-        try sim.run(until: { sim.learner?.spec != nil && (agents.made.first?.updateCount ?? 0) > 0 })
-        let hello = Hello(workerId: 66, session: 0x66, role: .evaluator, environmentCount: 1, seed: 1, spec: Fixture.spec)
-        _ = try encoder.encode(hello).withUnsafeBytes { try forger.send($0) }
-        let forged = EvaluationReport(workerId: 66, session: 0x66, isFinal: false, publication: Publication(version: 1, updates: 1, envSteps: 1),
-                                      returns: [0, 0], lengths: [10, 10])
-        try sim.run(seconds: 0.01)
-        _ = try encoder.encode(forged).withUnsafeBytes { try forger.send($0) }
+        try sim.run(until: { sim.learner?.learning?.ingest.requestedEvaluations.isEmpty == false }, "the first request")
+        let requested = try #require(sim.learner?.learning?.ingest.requestedEvaluations.newest)
+        for (peer, session, token) in [(outsider, UInt32(0x66), EvaluatorToken.none), (insider, UInt32(0x67), Simulation.evaluatorToken)] {
+            let hello = Hello(workerId: 66, session: session, role: .evaluator, environmentCount: 1, seed: 1, spec: Fixture.spec, token: token)
+            _ = try encoder.encode(hello).withUnsafeBytes { try peer.send($0) }
+            let forged = EvaluationReport(workerId: 66, session: session, isFinal: false, nonce: requested.nonce &+ 1, publication: requested.publication,
+                                          returns: [0, 0], lengths: [10, 10])
+            _ = try encoder.encode(forged).withUnsafeBytes { try peer.send($0) }
+        }
         let summary = try sim.runToEnd()
         #expect(summary.stopReason == "until_return")
         #expect(summary.run.eval.first?.envSteps == 500 && summary.run.eval.count == 1, "stops at the first evaluation that reaches −10")
         #expect(sim.log.contains("ending with the weights that reached --until-return"))
-        #expect(summary.run.finalEval?.meanReturn == -10)
-        #expect(summary.messagesRejected["unrequested_evaluation"] == 1, "\(summary.messagesRejected)")
+        #expect(summary.run.finalEval?.meanReturn == -10, "the final evaluation is the real evaluator's, not 0")
+        #expect(summary.run.eval.allSatisfy { $0.meanReturn == -10 })
+        #expect(summary.messagesRejected["unauthorized_evaluator"] == 1 && summary.messagesRejected["no_hello"] == 1, "\(summary.messagesRejected)")
+        #expect(summary.messagesRejected["unrequested_evaluation"] == 1, "the insider's report lacks the nonce: \(summary.messagesRejected)")
     }
 
     @Test("a diverged update is rolled back and training goes on; five in a row stop the run as non_finite, with its summary")
@@ -336,44 +339,25 @@ struct LearnerCoreTests {
                              environment: LearnerEnvironment(spec: Fixture.spec), makeLoop: Fixture.fakeLoop(agents))
         for id in 0..<2 { sim.startWorker(Fixture.worker(UInt32(id)) { $0.environments = 8 }, session: 0x10 + UInt32(id)) }
         sim.startWorker(Fixture.worker(9, role: .evaluator), session: 0x19)
-        // A peer written without the final request's meaning (or any credit): it sends until the run is over.
-        let stubborn = sim.network.connectWorker()
-        var encoder = MessageEncoder(), sequence: UInt64 = 0, greeted = false
-        let rows = 4, observations = [Float](repeating: 0.5, count: 2 * rows), actions = [Float](repeating: 0, count: rows)
-        let rewards = [Float](repeating: -1, count: rows), flags = [UInt8](repeating: 0, count: rows)
         var insertedAtStop: Int?
         try sim.run(until: {
-            if !greeted {
-                let hello = Hello(workerId: 7, session: 0x77, environmentCount: 1, seed: 7, spec: Fixture.spec)
-                greeted = (try? encoder.encode(hello).withUnsafeBytes { try stubborn.send($0) }) == true
-            } else if sim.summary == nil {
-                let header = TransitionsHeader(workerId: 7, session: 0x77, observationSize: 2, actionSize: 1, sequence: sequence, weightsVersion: 0,
-                                               count: rows)
-                let bytes = observations.withUnsafeBufferPointer { o in actions.withUnsafeBufferPointer { a in rewards.withUnsafeBufferPointer { r in
-                    flags.withUnsafeBufferPointer { f in
-                        encoder.encodeTransitions(header, observations: o, actions: a, rewards: r, nextObservations: o, terminated: f, truncated: f,
-                                                  gamma: 0.99)
-                    } } } }
-                if (try? bytes.withUnsafeBytes { try stubborn.send($0) }) == true { sequence += 1 }
-            }
             if insertedAtStop == nil, sim.learner?.learning?.ingest.afterStop == true { insertedAtStop = sim.learner?.learning?.loop.size }
             return sim.summary != nil
         }, timeout: 600)
         let summary = try #require(sim.summary)
         #expect(summary.run.envSteps >= 3_000 && summary.run.envSteps < 3_000 + 16, "within one message: \(summary.run.envSteps)")
-        let stubbornRecord = try #require(summary.workers.first { $0.workerId == 7 })
-        #expect(stubbornRecord.transitionsAfterStop > 0, "the data sent after the stop is counted: \(stubbornRecord)")
+        #expect(summary.transitionsAfterStop > 0, "what the actors sent before the final request reached them is counted")
         #expect(summary.replaySize == summary.transitionsAccepted && summary.replaySize == insertedAtStop, "and none of it reached replay")
         #expect(summary.transitionsAccepted == summary.run.envSteps)
         #expect(summary.workers.reduce(0) { $0 + $1.transitionsAfterStop } == summary.transitionsAfterStop, "per session too")
-        for record in summary.workers where record.workerId != 7 {
+        for record in summary.workers where record.role == .actor {
             #expect(record.claimed.map { Int($0.transitionsSent) } == record.transitionsReceived + record.transitionsAfterStop + record.transitionsRejected,
                     "an honest worker's claim adds up per session: \(record)")
         }
         #expect(summary.run.finalEval?.episodes == 200)
     }
 
-    @Test("an evaluator that says hello and sends statuses but never answers holds the final evaluation for its patience (15 s), not --final-eval-seconds")
+    @Test("an authorized evaluator that says hello and sends statuses but never answers holds the final evaluation for its patience (15 s), not --final-eval-seconds")
     func silentEvaluator() throws {
         let sim = Simulation()
         try sim.startLearner(configuration: Fixture.learner(maxEnvSteps: 1_500) { $0.learner.drainSeconds = 1 },
@@ -381,7 +365,8 @@ struct LearnerCoreTests {
         sim.startWorker(Fixture.worker(0), session: 0x10)
         let silent = sim.network.connectWorker()
         var encoder = MessageEncoder(), lastStatus = -Double.infinity, stoppedAt: Double?
-        let hello = Hello(workerId: 66, session: 0x66, role: .evaluator, environmentCount: 1, seed: 1, spec: Fixture.spec)
+        let hello = Hello(workerId: 66, session: 0x66, role: .evaluator, environmentCount: 1, seed: 1, spec: Fixture.spec,
+                          token: Simulation.evaluatorToken)
         try sim.run(until: {
             if sim.clock.now - lastStatus >= 3 {
                 lastStatus = sim.clock.now

@@ -31,9 +31,14 @@ enum GoldenVectors {
         var encoder = MessageEncoder()
         var result: [(String, [String: Any], [UInt8])] = []
         for (name, role, spec) in [("hello_actor", WorkerRole.actor, mountainCar), ("hello_evaluator", WorkerRole.evaluator, wide)] {
-            let hello = Hello(workerId: 42, session: 0xDEAD_BEEF, role: role, environmentCount: 8, seed: 99, nextSequence: 1_234, spec: spec)
-            result.append((name, ["kind": "hello", "worker_id": 42, "session": 0xDEAD_BEEF, "role": role.name, "environment_count": 8,
-                                  "seed": 99, "next_sequence": 1_234, "spec": json(spec)], encoder.encode(hello)))
+            // An evaluator shows its token: "golden-token", zero-padded to 32 bytes.
+            let token = role == .evaluator ? EvaluatorToken(secret: "golden-token")! : .none
+            let hello = Hello(workerId: 42, session: 0xDEAD_BEEF, role: role, environmentCount: 8, seed: 99, nextSequence: 1_234, spec: spec,
+                              token: token)
+            var fields: [String: Any] = ["kind": "hello", "worker_id": 42, "session": 0xDEAD_BEEF, "role": role.name, "environment_count": 8,
+                                         "seed": 99, "next_sequence": 1_234, "spec": json(spec)]
+            if role == .evaluator { fields["token"] = "golden-token" }
+            result.append((name, fields, encoder.encode(hello)))
         }
         let observations: [Float] = [-1.0, 0.05, 0.25, -0.07], next: [Float] = [-0.5, 0.0125, 0.3, 0.01]
         let actions: [Float] = [0.75, -1], rewards: [Float] = [-0.05625, 100], terminated: [UInt8] = [0, 1], truncated: [UInt8] = [1, 0]
@@ -60,8 +65,9 @@ enum GoldenVectors {
                                                    messagesSent: 2_000))))
         let publication = Publication(version: 31, updates: 7_750, envSteps: 8_000)
         result.append(("evaluation", ["kind": "evaluation", "worker_id": 9, "session": 0xE7A1, "final": false, "weights_version": 31,
-                                      "updates": 7_750, "env_steps": 8_000, "returns": [93.5, -12.25], "lengths": [120, 999]],
-                       encoder.encode(EvaluationReport(workerId: 9, session: 0xE7A1, isFinal: false, publication: publication,
+                                      "updates": 7_750, "env_steps": 8_000, "returns": [93.5, -12.25], "lengths": [120, 999],
+                                      "nonce": 0x0123_4567_89AB_CDEF],
+                       encoder.encode(EvaluationReport(workerId: 9, session: 0xE7A1, isFinal: false, nonce: 0x0123_4567_89AB_CDEF, publication: publication,
                                                        returns: [93.5, -12.25], lengths: [120, 999]))))
         let shape = ActorShape(layerSizes: [3, 4, 2], actionLow: [-1, 0], actionHigh: [1, 4])
         let parameters = (0..<shape.parameterCount).map { Float($0 - 13) / 8 }
@@ -80,13 +86,20 @@ enum GoldenVectors {
         }
         result.append(normalizedActorVector(&encoder, publication))
         result.append(gaussianActorVector(&encoder, publication))
-        let announce = Announce(learnerId: 0xABCD_EF01_2345, weightsVersion: 31, maxTransitionsPerMessage: 4_096, credit: 96, acknowledgements: [
-            Announce.Acknowledgement(workerId: 3, session: 0x5E55, nextSequence: 78), Announce.Acknowledgement(workerId: 4, session: 1, nextSequence: 0),
-        ])
+        let announce = Announce(learnerId: 0xABCD_EF01_2345, weightsVersion: 31, maxTransitionsPerMessage: 4_096, credit: 96)
         result.append(("announce", ["kind": "announce", "learner_id": 0xABCD_EF01_2345, "weights_version": 31, "max_transitions_per_message": 4_096,
-                                    "credit": 96, "acknowledgements": [["worker_id": 3, "session": 0x5E55, "next_sequence": 78],
-                                                                       ["worker_id": 4, "session": 1, "next_sequence": 0]]],
+                                    "credit": 96],
                        encoder.encode(announce)))
+        let acknowledgement = Acknowledgement(learnerId: 0xABCD_EF01_2345, workerId: 3, session: 0x5E55, nextSequence: 78, credit: 96)
+        result.append(("acknowledgement", ["kind": "acknowledgement", "learner_id": 0xABCD_EF01_2345, "worker_id": 3, "session": 0x5E55,
+                                           "next_sequence": 78, "credit": 96],
+                       encoder.encode(acknowledgement)))
+        let ticket = EvaluationTicket(mark: 8_000, isFinal: true, nonce: 0x0123_4567_89AB_CDEF)
+        result.append(("acknowledgement_ticket", ["kind": "acknowledgement", "learner_id": 0xABCD_EF01_2345, "worker_id": 9, "session": 0xE7A1,
+                                                  "next_sequence": 0, "credit": 0,
+                                                  "ticket": ["mark": 8_000, "final": true, "nonce": 0x0123_4567_89AB_CDEF]],
+                       encoder.encode(Acknowledgement(learnerId: 0xABCD_EF01_2345, workerId: 9, session: 0xE7A1, nextSequence: 0, credit: 0,
+                                                      ticket: ticket))))
         result.append(("shutdown", ["kind": "shutdown"], encoder.encodeShutdown()))
         return result
     }

@@ -97,7 +97,7 @@ struct RoundTripTests {
     func hello() throws {
         let bytes = helloMessage(role: .evaluator)
         // Fixed part, then 2 × 3 observation bounds and 2 × 1 action bounds, then "Pendulum-v1".
-        #expect(bytes.count == 12 + 48 + 4 * 8 + 11)
+        #expect(bytes.count == 12 + 80 + 4 * 8 + 11, "48 fixed bytes, the evaluator token's 32, the bounds and the id")
         guard case let .hello(decoded) = try decode(bytes) else { Issue.record("wrong kind"); return }
         #expect(decoded == Hello(workerId: 42, session: 0xDEAD_BEEF, role: .evaluator, environmentCount: 8, seed: 99, nextSequence: 1_234,
                                  spec: pendulumSpec))
@@ -109,7 +109,7 @@ struct RoundTripTests {
     @Test("an evaluation report keeps its publication, returns and lengths")
     func evaluation() throws {
         let bytes = evaluationMessage(isFinal: true)
-        #expect(bytes.count == 12 + 40 + 2 * 12)
+        #expect(bytes.count == 12 + 48 + 2 * 12, "40 fixed bytes and the nonce's 8, then 12 per episode")
         guard case let .evaluation(report) = try decode(bytes) else { Issue.record("wrong kind"); return }
         #expect(report == EvaluationReport(workerId: 7, session: 0xE7A1, isFinal: true, publication: Publication(version: 9, updates: 450, envSteps: 5_000),
                                            returns: [-150.5, -120.25], lengths: [200, 200]))
@@ -141,20 +141,22 @@ struct RoundTripTests {
         let status = WorkerStatus(workerId: 2, session: 9, isFinal: true, transitionsSent: 1_000_000, episodes: 5_000, messagesSent: 12_345)
         guard case let .workerStatus(s) = try decode(encoder.encode(status)) else { Issue.record("wrong kind"); return }
         #expect(s == status)
-        let announce = Announce(learnerId: 0xABCD, weightsVersion: 77, credit: 25, acknowledgements: [
-            Announce.Acknowledgement(workerId: 3, session: 0xBEEF, nextSequence: 1_000_000), Announce.Acknowledgement(workerId: 4, session: 1, nextSequence: 0),
-        ])
+        let announce = Announce(learnerId: 0xABCD, weightsVersion: 77, credit: 25)
         let announceBytes = encoder.encode(announce)
-        #expect(announceBytes.count == 12 + 28 + 2 * 16)
+        #expect(announceBytes.count == 12 + 24, "no session's id or sequence is broadcast")
         guard case let .announce(a) = try decode(announceBytes, with: workerDecoder) else { Issue.record("wrong kind"); return }
         #expect(a == announce)
-        // An acknowledgement count that the frame does not hold, or beyond the limit.
-        var short = announceBytes
-        short[36] = 3
-        expectRejection(short, "length_mismatch", by: workerDecoder)
-        short = announceBytes
-        short.replaceSubrange(36..<40, with: [0xFF, 0xFF, 0, 0])
-        expectRejection(short, "out_of_range", by: workerDecoder)
+        expectRejection(announceBytes + [0, 0, 0, 0], "length_mismatch", by: workerDecoder)
+        let ticket = EvaluationTicket(mark: 500, isFinal: false, nonce: 0xFEED)
+        let acknowledgement = Acknowledgement(learnerId: 0xABCD, workerId: 3, session: 0xBEEF, nextSequence: 1_000_000, credit: 25, ticket: ticket)
+        let acknowledgementBytes = encoder.encode(acknowledgement)
+        #expect(acknowledgementBytes.count == 12 + 48)
+        guard case let .acknowledgement(k) = try decode(acknowledgementBytes, with: workerDecoder) else { Issue.record("wrong kind"); return }
+        #expect(k == acknowledgement)
+        var flagged = acknowledgementBytes
+        flagged[12 + 28] = 2
+        expectRejection(flagged, "reserved_bits", by: workerDecoder)
+        expectRejection(acknowledgementBytes, "unexpected_kind")
         guard case .shutdown = try decode(encoder.encodeShutdown(), with: workerDecoder) else { Issue.record("wrong kind"); return }
     }
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import socket
 import sys
 import time
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
+from . import wire
 from .worker import GymWorker, StopFlag, WorkerConfig
 
 T = TypeVar("T")
@@ -92,6 +94,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--resolve-timeout", type=float, default=30.0, help="seconds to keep trying to resolve --learner")
     p.add_argument("--curve-secret-key", help="this worker's CURVE secret key file; requires --learner-public-key")
     p.add_argument("--learner-public-key", help="the learner's CURVE public key file")
+    p.add_argument("--evaluator-token", help="(--evaluator) the learner's --evaluator-token; or set DDPG_EVALUATOR_TOKEN, which keeps it out of ps")
     p.add_argument("--stats-file", help="write a JSON report of this worker here when it stops")
     p.add_argument("--log-level", default="info", choices=("trace", "debug", "info", "notice", "warning", "error", "critical"))
     p.add_argument("--parent-pid", type=int, help=argparse.SUPPRESS)
@@ -121,9 +124,13 @@ def config_from(args: argparse.Namespace, p: argparse.ArgumentParser) -> WorkerC
          "--curve-secret-key" if args.learner_public_key is None else "--learner-public-key",
          "needs --learner-public-key" if args.learner_public_key is None else "needs --curve-secret-key"),
     ]
+    token_secret = args.evaluator_token if args.evaluator_token is not None else os.environ.get("DDPG_EVALUATOR_TOKEN", "")
+    checks.append(((token_secret == "" and args.evaluator_token is None) or 1 <= len(token_secret.encode()) <= wire.TOKEN_BYTES,
+                   "--evaluator-token", f"must be 1 to {wire.TOKEN_BYTES} bytes, got {len(token_secret.encode())}"))
     for ok, flag, message in checks:
         if not ok:
             p.error(f"{flag}: {message}")
+    token = wire.evaluator_token(token_secret) if token_secret and args.evaluator else wire.NO_TOKEN
     secret = read_key(args.curve_secret_key, "--curve-secret-key") if args.curve_secret_key else None
     public = read_key(args.learner_public_key, "--learner-public-key") if args.learner_public_key else None
     return WorkerConfig(env=args.env, learner=args.learner, transitions_port=args.transitions_port, weights_port=args.weights_port,
@@ -133,7 +140,7 @@ def config_from(args: argparse.Namespace, p: argparse.ArgumentParser) -> WorkerC
                         ou_dt=args.ou_dt, transitions_per_message=args.transitions_per_message, flush_ms=args.flush_ms,
                         n_step=args.n_step, gamma=args.gamma,
                         max_env_steps=args.max_env_steps, send_timeout=args.send_timeout, curve_secret_key=secret,
-                        learner_public_key=public, stats_file=args.stats_file, parent_pid=args.parent_pid)
+                        learner_public_key=public, evaluator_token=token, stats_file=args.stats_file, parent_pid=args.parent_pid)
 
 
 def resolve(host: str, timeout: float, stop: StopFlag) -> None:

@@ -34,6 +34,7 @@ class WorkerConfig:
     send_timeout: float = 5.0
     curve_secret_key: str | None = None  # Z85
     learner_public_key: str | None = None  # Z85
+    evaluator_token: bytes = bytes(32)  # an evaluator's (--evaluator-token or DDPG_EVALUATOR_TOKEN), zero-padded; zeros: none
     stats_file: str | None = None
     parent_pid: int | None = None
 

@@ -47,10 +47,12 @@ class CreditWindow:
         self._last_progress_at = now
         self._unacknowledged = [(s, n) for s, n in self._unacknowledged if s >= next_sequence]
 
-    def greeted(self, credit: int, now: float) -> None:
-        """A new learner: nothing the previous one had not consumed holds this worker back."""
+    def greeted(self, credit: int, now: float, keep_in_flight: bool = False) -> None:
+        """A new learner: nothing the previous one had not consumed holds this worker back (keep_in_flight: the
+        first learner, which has what was sent before its announcement, and will acknowledge it)."""
         self.credit = credit
-        self._unacknowledged.clear()
+        if not keep_in_flight:
+            self._unacknowledged.clear()
         self._last_progress_at = now
 
     def is_stalled(self, now: float, waiting_since: float) -> bool:

@@ -104,6 +104,12 @@ class Session:
         self.latest_learner: int | None = None
         self.latest_credit: int | None = None
         self.greeted_learner: int | None = None
+        # Until the greeted learner acknowledges this session, its announced credit applies.
+        self.acknowledged = False
+        # The nonces of the requests this evaluator has tickets for, by (mark, final): the newest 64.
+        self.tickets: dict[tuple[int, bool], int] = {}
+        self.ticket_wait_since: float | None = None
+        self.ticket_warned = False
         self.pending: wire.Weights | None = None
         self.received_shutdown = False
         # Until a learner has announced its credit, one message.
@@ -246,11 +252,29 @@ class Session:
             return None
         if self.evaluated_request == (self.greeted_learner, request.mark, request.final):
             return None
+        if (request.mark, request.final) not in self.tickets:
+            # Its ticket comes on this session's own connection, which may lag the weights: wait for it.
+            self._warn_without_ticket(request)
+            return None
+        self.ticket_wait_since = None
         self.evaluated_request = (self.greeted_learner, request.mark, request.final)
         return request, publication, actor
 
+    def _warn_without_ticket(self, request: wire.EvaluationRequest) -> None:
+        if self.ticket_wait_since is None:
+            self.ticket_wait_since = self.elapsed
+        elif self.elapsed - self.ticket_wait_since >= 5 and not self.ticket_warned:
+            self.ticket_warned = True
+            log.warning("no ticket from the learner for its request at mark %d after 5 s: is --evaluator-token (or the evaluator's key) "
+                        "the learner's? It counts no evaluation without one", request.mark)
+
     def evaluated(self, request: wire.EvaluationRequest, publication: wire.Publication, returns: list[float], lengths: list[int]) -> None:
-        self.outbox.append(wire.EvaluationReport(self.config.worker_id, self.session, request.final, publication, returns, lengths))
+        """Reports an evaluation with the nonce of its request's ticket: the learner counts none without it."""
+        nonce = self.tickets.get((request.mark, request.final))
+        if nonce is None:
+            log.warning("no ticket from the learner for the request at mark %d: it will not count this evaluation", request.mark)
+        self.outbox.append(wire.EvaluationReport(self.config.worker_id, self.session, request.final, publication, returns, lengths,
+                                                 nonce or 0))
         self.evaluations += 1
         self.env_steps += sum(lengths)
 
@@ -270,8 +294,10 @@ class Session:
             elif isinstance(message, wire.Announce):
                 self.latest_learner = message.learner_id
                 self.latest_credit = message.credit
-                if message.learner_id == self.greeted_learner:
-                    self._take_credit(message)
+                if message.learner_id == self.greeted_learner and not self.acknowledged:
+                    self.credit.announced(message.credit, None, self.elapsed)
+            elif isinstance(message, wire.Acknowledgement):
+                self._take(message)
             elif isinstance(message, wire.Shutdown):
                 self.received_shutdown = True
             else:
@@ -289,15 +315,20 @@ class Session:
             return
         if self.greeted_learner is not None:
             log.info("a new learner (id %x) is publishing: the learner restarted; saying hello again", self.latest_learner)
+        first = self.greeted_learner is None
         self.greeted_learner = self.latest_learner
+        self.acknowledged = False
+        self.tickets.clear()
         self.weights_version = 0
         self.applied_request = self.applied_publication = None
-        self.credit.greeted(self.latest_credit if self.latest_credit is not None else self.config.transitions_per_message, self.elapsed)
+        self.credit.greeted(self.latest_credit if self.latest_credit is not None else self.config.transitions_per_message, self.elapsed,
+                            keep_in_flight=first)
         queued: list[Outgoing] = []
         for message in self.outbox:
             if isinstance(message, _Rows):
                 queued.append(replace(message, weights_version=0))
-                self.credit.sent(message.sequence, len(message.rows[2]))
+                if not first:
+                    self.credit.sent(message.sequence, len(message.rows[2]))
             elif isinstance(message, wire.EpisodeReport):
                 queued.append(replace(message, weights_version=0))
             elif isinstance(message, _Status):
@@ -323,10 +354,17 @@ class Session:
         if len(self.latencies) < 100_000:
             self.latencies.append((self.wall_clock_ns() - weights.published_at_ns) / 1e6)
 
-    def _take_credit(self, announce: wire.Announce) -> None:
-        mine = next((a.next_sequence for a in announce.acknowledgements
-                     if a.worker_id == self.config.worker_id and a.session == self.session), None)
-        self.credit.announced(announce.credit, mine, self.elapsed)
+    def _take(self, acknowledgement: wire.Acknowledgement) -> None:
+        """The greeted learner's acknowledgement of this session: its credit, what it consumed, and a request's ticket."""
+        if (acknowledgement.learner_id != self.greeted_learner or acknowledgement.session != self.session
+                or acknowledgement.worker_id != self.config.worker_id):
+            return
+        self.acknowledged = True
+        self.credit.announced(acknowledgement.credit, acknowledgement.next_sequence, self.elapsed)
+        if acknowledgement.ticket is not None:
+            if len(self.tickets) >= 64:
+                del self.tickets[min(self.tickets)]
+            self.tickets[(acknowledgement.ticket.mark, acknowledgement.ticket.final)] = acknowledgement.ticket.nonce
 
     # -- sending -------------------------------------------------------------------------------------
 
@@ -366,7 +404,8 @@ class Session:
             # What the learner must expect next: the oldest rows still queued, else the next to be made.
             oldest = next((m.sequence for m in self.outbox if isinstance(m, _Rows)), self.sequence)
             return wire.encode(wire.Hello(c.worker_id, self.session, c.envs_per_worker, c.seed, self.spec,
-                                          "evaluator" if c.evaluator else "actor", oldest))
+                                          "evaluator" if c.evaluator else "actor", oldest,
+                                          c.evaluator_token if c.evaluator else wire.NO_TOKEN))
         if isinstance(message, _Rows):
             o, a, r, d, n, te, tr = message.rows
             return wire.encode(wire.Transitions(c.worker_id, self.session, message.sequence, message.weights_version, o, a, r, d, n, te, tr))

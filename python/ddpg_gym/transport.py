@@ -1,7 +1,9 @@
-"""A worker's two ZeroMQ sockets as its session's transport: a PUSH to the learner's transitions endpoint,
-and a SUB to everything it publishes."""
+"""A worker's two ZeroMQ sockets as its session's transport: a DEALER to the learner's transitions endpoint
+(which also brings what the learner addresses to this worker alone), and a SUB to everything it publishes."""
 
 from __future__ import annotations
+
+import os
 
 import zmq
 
@@ -11,7 +13,12 @@ from .config import WorkerConfig
 class ZmqTransport:
     def __init__(self, config: WorkerConfig) -> None:
         self.context = zmq.Context()
-        self.push = self.context.socket(zmq.PUSH)
+        self.push = self.context.socket(zmq.DEALER)
+        # The learner binds this worker's session to its connection's routing id: a random one of its own
+        # (told to no one) stays the same across reconnects; libzmq keeps ids starting with a zero byte.
+        self.push.setsockopt(zmq.ROUTING_ID, bytes([1 + os.urandom(1)[0] % 255]) + os.urandom(6))
+        self.push.setsockopt(zmq.RCVHWM, 64)
+        self.push.setsockopt(zmq.MAXMSGSIZE, 1 << 16)
         # Everything queued was acted with weights that are getting older: the learner's credit bounds it,
         # and ZeroMQ's queue holds one message more. Queue only to a live connection, so that a send waits
         # for the learner instead of piling up. (A kernel buffer smaller than a message stalls loopback TCP.)
@@ -43,18 +50,19 @@ class ZmqTransport:
             return False
 
     def receive(self) -> bytes | None:
-        if not self.sub.poll(0):
-            return None
-        try:
-            return bytes(self.sub.recv(zmq.NOBLOCK))
-        except zmq.Again:
-            return None
+        """What the learner addressed to this worker first (acknowledgements), then what it published."""
+        for socket in (self.push, self.sub):
+            if socket.poll(0):
+                try:
+                    return bytes(socket.recv(zmq.NOBLOCK))
+                except zmq.Again:
+                    continue
+        return None
 
     def wait(self, seconds: float, sending: bool) -> None:
         poller = zmq.Poller()
         poller.register(self.sub, zmq.POLLIN)
-        if sending:
-            poller.register(self.push, zmq.POLLOUT)
+        poller.register(self.push, zmq.POLLIN | (zmq.POLLOUT if sending else 0))
         poller.poll(round(max(seconds, 0) * 1_000))
 
     def close(self) -> None:

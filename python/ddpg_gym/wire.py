@@ -1,4 +1,4 @@
-"""The ddpg wire protocol, version 5 (docs/PROTOCOL.md): every message kind, encoded and decoded.
+"""The ddpg wire protocol, version 6 (docs/PROTOCOL.md): every message kind, encoded and decoded.
 
 Pure: no sockets. Every message is one frame: a 12-byte header (magic "DDPG", version, kind,
 flags, body length), then a little-endian body. ``decode`` checks the header, the body length and
@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import math
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
 
 import numpy as np
 
 MAGIC = b"DDPG"
-VERSION = 5
+VERSION = 6
 HEADER = struct.Struct("<4sHBBI")
 MAX_TRANSITIONS_PER_MESSAGE = 4096
 MAX_WORKER_MESSAGE_BYTES = 256 << 10
@@ -26,8 +26,18 @@ MAX_DIMENSION = 1024
 MAX_ID_LENGTH = 64
 
 HELLO, TRANSITIONS, EPISODE, WORKER_STATUS, EVALUATION = 1, 2, 3, 4, 5
-WEIGHTS, SHUTDOWN, ANNOUNCE = 16, 17, 18
+WEIGHTS, SHUTDOWN, ANNOUNCE, ACKNOWLEDGEMENT = 16, 17, 18, 19
 ROLES = {0: "actor", 1: "evaluator"}
+TOKEN_BYTES = 32
+NO_TOKEN = bytes(TOKEN_BYTES)
+
+
+def evaluator_token(secret: str) -> bytes:
+    """A secret of 1 to 32 UTF-8 bytes as the hello carries it: zero-padded to 32."""
+    raw = secret.encode()
+    if not 1 <= len(raw) <= TOKEN_BYTES:
+        raise ValueError(f"an evaluator token has 1 to {TOKEN_BYTES} bytes, got {len(raw)}")
+    return raw + bytes(TOKEN_BYTES - len(raw))
 
 
 class ProtocolError(Exception):
@@ -85,6 +95,7 @@ class Hello:
     spec: EnvironmentSpec
     role: str = "actor"
     next_sequence: int = 0
+    token: bytes = NO_TOKEN  # an evaluator's (protocol 6): 32 bytes, zeros for none
 
 
 @dataclass
@@ -140,6 +151,7 @@ class EvaluationReport:
     publication: Publication
     returns: list[float]
     lengths: list[int]
+    nonce: int = 0  # the request's ticket's nonce (protocol 6)
 
 
 @dataclass
@@ -169,10 +181,21 @@ class Weights:
 
 
 @dataclass
+class EvaluationTicket:
+    mark: int
+    final: bool
+    nonce: int
+
+
+@dataclass
 class Acknowledgement:
+    """Addressed to one session's connection (protocol 6): what the learner consumed of it, its credit, and an evaluator's ticket."""
+    learner_id: int
     worker_id: int
     session: int
     next_sequence: int
+    credit: int
+    ticket: EvaluationTicket | None = None
 
 
 @dataclass
@@ -181,7 +204,6 @@ class Announce:
     weights_version: int
     max_transitions_per_message: int = MAX_TRANSITIONS_PER_MESSAGE
     credit: int = 0
-    acknowledgements: list[Acknowledgement] = field(default_factory=list)
 
 
 @dataclass
@@ -189,7 +211,7 @@ class Shutdown:
     pass
 
 
-Message = Hello | Transitions | EpisodeReport | WorkerStatus | EvaluationReport | Weights | Announce | Shutdown
+Message = Hello | Transitions | EpisodeReport | WorkerStatus | EvaluationReport | Weights | Announce | Acknowledgement | Shutdown
 
 
 def max_transitions_per_message(observation_size: int, action_size: int) -> int:
@@ -228,6 +250,9 @@ def encode(message: Message) -> bytes:
         body = struct.pack("<IIHHHBBQQIffHH", message.worker_id, message.session, spec.observation_size, spec.action_size,
                            message.environment_count, role, 0, message.seed, message.next_sequence, spec.max_episode_steps,
                            spec.reward_low, spec.reward_high, len(name), 0)
+        if len(message.token) != TOKEN_BYTES:
+            raise ValueError(f"a hello's token has {TOKEN_BYTES} bytes, got {len(message.token)}")
+        body += message.token
         body += _f32(spec.observation_low) + _f32(spec.observation_high) + _f32(spec.action_low) + _f32(spec.action_high) + name
         return _frame(HELLO, body)
     if isinstance(message, Transitions):
@@ -247,8 +272,8 @@ def encode(message: Message) -> bytes:
                                                  message.transitions_sent, message.episodes, message.messages_sent))
     if isinstance(message, EvaluationReport):
         p = message.publication
-        body = struct.pack("<IIBBHIQQQ", message.worker_id, message.session, int(message.final), 0, len(message.returns), 0,
-                           p.version, p.updates, p.env_steps)
+        body = struct.pack("<IIBBHIQQQQ", message.worker_id, message.session, int(message.final), 0, len(message.returns), 0,
+                           message.nonce, p.version, p.updates, p.env_steps)
         body += struct.pack(f"<{len(message.returns)}d", *message.returns) + struct.pack(f"<{len(message.lengths)}I", *message.lengths)
         return _frame(EVALUATION, body)
     if isinstance(message, Weights):
@@ -263,10 +288,13 @@ def encode(message: Message) -> bytes:
         body += struct.pack("<I", message.parameters.size) + _f32(message.parameters)
         return _frame(WEIGHTS, body)
     if isinstance(message, Announce):
-        body = struct.pack("<QQIII", message.learner_id, message.weights_version, message.max_transitions_per_message, message.credit,
-                           len(message.acknowledgements))
-        body += b"".join(struct.pack("<IIQ", a.worker_id, a.session, a.next_sequence) for a in message.acknowledgements)
-        return _frame(ANNOUNCE, body)
+        return _frame(ANNOUNCE, struct.pack("<QQII", message.learner_id, message.weights_version, message.max_transitions_per_message,
+                                            message.credit))
+    if isinstance(message, Acknowledgement):
+        t = message.ticket
+        flags = 0 if t is None else (3 if t.final else 1)
+        return _frame(ACKNOWLEDGEMENT, struct.pack("<QIIQIIQQ", message.learner_id, message.worker_id, message.session,
+                                                   message.next_sequence, message.credit, flags, t.mark if t else 0, t.nonce if t else 0))
     if isinstance(message, Shutdown):
         return _frame(SHUTDOWN, struct.pack("<I", 0))
     raise TypeError(f"not a ddpg message: {type(message).__name__}")
@@ -328,7 +356,11 @@ def decode(data: bytes) -> Message:
             raise ProtocolError("out_of_range", f"role out of range: {role}")
         if not (1 <= o <= MAX_DIMENSION and 1 <= a <= MAX_DIMENSION and id_length <= MAX_ID_LENGTH):
             raise ProtocolError("out_of_range", f"hello sizes out of range: {o}, {a}, id {id_length}")
-        _expect_body(data, 48 + 8 * (o + a) + id_length, "hello")
+        _expect_body(data, 80 + 8 * (o + a) + id_length, "hello")
+        token = data[r.offset:r.offset + TOKEN_BYTES]
+        r.offset += TOKEN_BYTES
+        if ROLES[role] != "evaluator" and token != NO_TOKEN:
+            raise ProtocolError("reserved_bits", "reserved field an actor's evaluator token is not zero")
         low, high, action_low, action_high = r.floats(o), r.floats(o), r.floats(a), r.floats(a)
         try:
             name = data[r.offset:r.offset + id_length].decode("utf-8")
@@ -337,7 +369,7 @@ def decode(data: bytes) -> Message:
         if environments < 1:
             raise ProtocolError("out_of_range", "environment count out of range: 0")
         spec = EnvironmentSpec(name, low, high, action_low, action_high, reward_low, reward_high, limit)
-        return Hello(worker, _session(session), environments, seed, spec, ROLES[role], next_sequence)
+        return Hello(worker, _session(session), environments, seed, spec, ROLES[role], next_sequence, token)
     if kind == TRANSITIONS:
         worker, session, o, a, sequence, version_, count = r.take("<IIHHQQI")
         if not 1 <= count <= MAX_TRANSITIONS_PER_MESSAGE:
@@ -365,17 +397,17 @@ def decode(data: bytes) -> Message:
             raise ProtocolError("reserved_bits", "reserved field worker status flags is not zero")
         return WorkerStatus(worker, _session(session), bool(final), sent, episodes, messages)
     if kind == EVALUATION:
-        worker, session, final, reserved, count, reserved2, version_, updates, env_steps = r.take("<IIBBHIQQQ")
+        worker, session, final, reserved, count, reserved2, nonce, version_, updates, env_steps = r.take("<IIBBHIQQQQ")
         if final > 1 or reserved or reserved2:
             raise ProtocolError("reserved_bits", "reserved field evaluation flags is not zero")
         if not 1 <= count <= MAX_EVALUATION_EPISODES:
             raise ProtocolError("out_of_range", f"episode count out of range: {count}")
-        _expect_body(data, 40 + 12 * count, "evaluation")
+        _expect_body(data, 48 + 12 * count, "evaluation")
         returns = list(r.take(f"<{count}d"))
         lengths = list(r.take(f"<{count}I"))
         if not all(math.isfinite(v) for v in returns):
             raise ProtocolError("non_finite", "evaluation return contains NaN or infinity")
-        return EvaluationReport(worker, _session(session), bool(final), Publication(version_, updates, env_steps), returns, lengths)
+        return EvaluationReport(worker, _session(session), bool(final), Publication(version_, updates, env_steps), returns, lengths, nonce)
     if kind == WEIGHTS:
         (version_, learner, published, updates, env_steps, mark, seed, episodes, final, hidden, output, normalization_code,
          layers) = r.take("<QQQQQQQHBBBBH")
@@ -421,12 +453,18 @@ def decode(data: bytes) -> Message:
         return Weights(Publication(version_, updates, env_steps), learner, published, sizes, action_low, action_high, parameters, request,
                        normalization, head)
     if kind == ANNOUNCE:
-        learner, version_, max_count, credit, count = r.take("<QQIII")
-        if count > 1024 or max_count < 1:
-            raise ProtocolError("out_of_range", f"announce out of range: {count} acknowledgements, {max_count} per message")
-        _expect_body(data, 28 + 16 * count, "announce")
-        acknowledgements = [Acknowledgement(*r.take("<IIQ")) for _ in range(count)]
-        return Announce(learner, version_, max_count, credit, acknowledgements)
+        _expect_body(data, 24, "announce")
+        learner, version_, max_count, credit = r.take("<QQII")
+        if max_count < 1:
+            raise ProtocolError("out_of_range", "max transitions per message out of range: 0")
+        return Announce(learner, version_, max_count, credit)
+    if kind == ACKNOWLEDGEMENT:
+        _expect_body(data, 48, "acknowledgement")
+        learner, worker, session, next_sequence, credit, flags, mark, nonce = r.take("<QIIQIIQQ")
+        if flags not in (0, 1, 3) or (flags == 0 and (mark or nonce)):
+            raise ProtocolError("reserved_bits", "reserved field ticket flags is not zero")
+        ticket = EvaluationTicket(mark, flags == 3, nonce) if flags else None
+        return Acknowledgement(learner, worker, _session(session), next_sequence, credit, ticket)
     if kind == SHUTDOWN:
         _expect_body(data, 4, "shutdown")
         if r.take("<I")[0] != 0:

@@ -64,15 +64,21 @@ class Child:
             self.process.wait()
 
 
+#: What the tests' learners authorize their evaluators by (`ddpg launch` makes one of its own).
+EVALUATOR_TOKEN = "python-tests"
+
+
 def learner_args(ports: list[int], run: Path, *extra: str) -> list[str]:
-    return [str(DDPG), "learner", "--transitions-port", str(ports[0]), "--weights-port", str(ports[1]), "--metrics-port", str(ports[2]),
+    return [str(DDPG), "learner", "--evaluator-token", EVALUATOR_TOKEN, "--transitions-port", str(ports[0]), "--weights-port", str(ports[1]),
+            "--metrics-port", str(ports[2]),
             "--console", "none", "--run-dir", str(run), "--learning-starts", "500", "--eval-every", "2000", "--eval-episodes", "10",
             "--final-eval-episodes", "10", "--drain-seconds", "3", *extra]
 
 
 def gym_worker_args(ports: list[int], worker: int, *extra: str) -> list[str]:
+    token = ["--evaluator-token", EVALUATOR_TOKEN] if "--evaluator" in extra else []
     return [sys.executable, "-m", "ddpg_gym", "--transitions-port", str(ports[0]), "--weights-port", str(ports[1]),
-            "--worker-id", str(worker), "--seed", str(worker + 1), *extra]
+            "--worker-id", str(worker), "--seed", str(worker + 1), *token, *extra]
 
 
 def status(ports: list[int]) -> dict[str, Any] | None:

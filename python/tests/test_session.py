@@ -112,7 +112,7 @@ def test_credit_waits_while_the_learner_consumes_and_gives_up_after_a_second() -
     step(s, clock, 20, dt=0.01)
     assert s.env_steps > 32 and s.credit.stalls == 1, "after a second with nothing acknowledged it sends anyway"
     stepped = s.env_steps
-    link.publish(wire.Announce(0xA, 0, credit=32, acknowledgements=[wire.Acknowledgement(0, 0x7, 1_000)]))
+    link.publish(wire.Acknowledgement(0xA, 0, 0x7, 1_000, 32))
     step(s, clock, 10)
     assert s.env_steps > stepped
 

@@ -29,8 +29,9 @@ def build(fields: dict[str, Any]) -> wire.Message:
         s = fields["spec"]
         spec = wire.EnvironmentSpec(s["id"], floats(s["observation_low"]), floats(s["observation_high"]), floats(s["action_low"]),
                                     floats(s["action_high"]), float(s["reward_low"]), float(s["reward_high"]), s["max_episode_steps"])
+        token = wire.evaluator_token(fields["token"]) if "token" in fields else wire.NO_TOKEN
         return wire.Hello(fields["worker_id"], fields["session"], fields["environment_count"], fields["seed"], spec, fields["role"],
-                          fields["next_sequence"])
+                          fields["next_sequence"], token)
     if kind == "transitions":
         o, a = fields["observation_size"], fields["action_size"]
         return wire.Transitions(fields["worker_id"], fields["session"], fields["sequence"], fields["weights_version"],
@@ -45,7 +46,7 @@ def build(fields: dict[str, Any]) -> wire.Message:
     if kind == "evaluation":
         return wire.EvaluationReport(fields["worker_id"], fields["session"], fields["final"],
                                      wire.Publication(fields["weights_version"], fields["updates"], fields["env_steps"]),
-                                     fields["returns"], fields["lengths"])
+                                     fields["returns"], fields["lengths"], fields.get("nonce", 0))
     if kind == "weights":
         r = fields.get("evaluation_request")
         request = wire.EvaluationRequest(r["mark"], r["episodes"], r["seed"], r["final"]) if r else None
@@ -53,8 +54,11 @@ def build(fields: dict[str, Any]) -> wire.Message:
                             fields["published_at_ns"], fields["layer_sizes"], floats(fields["action_low"]), floats(fields["action_high"]),
                             floats(fields["parameters"]), request, fields.get("normalization", "none"), fields.get("head", "deterministic"))
     if kind == "announce":
-        return wire.Announce(fields["learner_id"], fields["weights_version"], fields["max_transitions_per_message"], fields["credit"],
-                             [wire.Acknowledgement(a["worker_id"], a["session"], a["next_sequence"]) for a in fields["acknowledgements"]])
+        return wire.Announce(fields["learner_id"], fields["weights_version"], fields["max_transitions_per_message"], fields["credit"])
+    if kind == "acknowledgement":
+        t = fields.get("ticket")
+        ticket = wire.EvaluationTicket(t["mark"], t["final"], t["nonce"]) if t else None
+        return wire.Acknowledgement(fields["learner_id"], fields["worker_id"], fields["session"], fields["next_sequence"], fields["credit"], ticket)
     if kind == "shutdown":
         return wire.Shutdown()
     raise AssertionError(f"unknown kind {kind}")
@@ -78,7 +82,7 @@ def same(a: Any, b: Any) -> bool:
 
 def test_every_kind_has_a_golden_vector() -> None:
     kinds = {json.loads((GOLDEN / f"{name}.json").read_text())["kind"] for name in NAMES}
-    assert kinds == {"hello", "transitions", "episode", "worker_status", "evaluation", "weights", "announce", "shutdown"}
+    assert kinds == {"hello", "transitions", "episode", "worker_status", "evaluation", "weights", "announce", "acknowledgement", "shutdown"}
 
 
 @pytest.mark.parametrize("name", NAMES)

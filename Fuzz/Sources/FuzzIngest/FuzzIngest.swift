@@ -8,17 +8,20 @@ import WireProtocol
 /// Input: records of one opcode byte, then
 /// - opcode % 4 == 0: a message: u16 length (little-endian, capped by the input) and its bytes;
 /// - 1: the learner publishes a new weights version (every other one with an evaluation request);
-/// - 2: one second passes (sessions age, eviction becomes possible);
+/// - 2: one second passes (sessions age, eviction becomes possible), and every session owed an
+///   acknowledgement gets one, with a credit of 8 or none;
 /// - 3: a message built from a template (a hello, transitions, episode, status or evaluation of
-///   a few sessions, one of them an evaluator), with bytes of the input written over it, so that well-formed
-///   messages with hostile numbers are common.
+///   a few sessions, one of them an evaluator with the token), with bytes of the input written over it, so that
+///   well-formed messages with hostile numbers are common.
+/// A message arrives on the connection of the session its header names, or (opcode bit 7) on the one
+/// next to it: another session's, as a hijacker would send it.
 ///
 /// After every step the ledger's invariants must hold; a violation traps, which
 /// libFuzzer reports with the input that caused it.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     let input = UnsafeBufferPointer(start: data, count: size)
-    var ingest = MessageIngest(expected: pendulum, maxSessions: 8)
+    var ingest = MessageIngest(expected: pendulum, maxSessions: 8, evaluators: EvaluatorAuthorization(token: Templates.token))
     var version: UInt64 = 0, now = 0.0
     var accepted = 0, rejected = 0, claimed = 0, handled = 0
     var offset = 0
@@ -35,12 +38,13 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
         case 1:
             version += 1
             if version % 2 == 1 {
-                ingest.requested(EvaluationRequest(mark: version, episodes: 2, seed: 7), of: Templates.publication(version),
+                ingest.requested(EvaluationRequest(mark: version, episodes: 2, seed: 7), nonce: 0, of: Templates.publication(version),
                                  wallSeconds: now, at: now)
             }
             continue
         case 2:
             now += 1
+            for key in ingest.ledger.owedAcknowledgement { _ = ingest.ledger.acknowledge(key, credit: Int(now) % 2 == 0 ? 8 : 0) }
             continue
         case 0:
             let lengthBytes = take(2)
@@ -56,7 +60,9 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
                 message[position] = byte
             }
         }
-        let outcome = message.withUnsafeBytes { ingest.handle($0, currentVersion: version, now: now) }
+        let own = message.withUnsafeBytes { MessageDecoder.claimedSession($0).map { UInt64($0.session) } ?? 0 }
+        let connection = opcode & 0x80 != 0 ? own &+ 1 : own
+        let outcome = message.withUnsafeBytes { ingest.handle($0, connection: connection, key: nil, currentVersion: version, initialCredit: 16, now: now) }
         handled += 1
         switch outcome {
         case let .transitions(view, lag):
@@ -105,7 +111,7 @@ enum Templates {
         for (worker, session): (UInt32, UInt32) in [(1, 0xA), (1, 0xB), (2, 0xC), (3, 0xD)] {
             let role: WorkerRole = worker == 3 ? .evaluator : .actor
             result.append(encoder.encode(Hello(workerId: worker, session: session, role: role, environmentCount: 1, seed: 1, nextSequence: 0,
-                                               spec: pendulumSpec)))
+                                               spec: pendulumSpec, token: role == .evaluator ? token : .none)))
             for version: UInt64 in [1, 3] {
                 result.append(encoder.encode(EvaluationReport(workerId: worker, session: session, isFinal: false, publication: publication(version),
                                                               returns: [-300, -200], lengths: [200, 200])))
@@ -127,6 +133,8 @@ enum Templates {
         }
         return result
     }()
+
+    static let token = EvaluatorToken(secret: "fuzz")!
 
     /// The counts the ingest is told a version was published at.
     static func publication(_ version: UInt64) -> Publication {

@@ -1,0 +1,132 @@
+import CoreDoubles
+import Foundation
+import Ingest
+@testable import Learning
+import Testing
+import Transport
+import WireProtocol
+
+/// A peer on connections of its own, sending what a test scripts: hellos, statuses and transitions of any session.
+final class ScriptedPeer {
+    let sim: Simulation
+    private(set) var connections: [InMemoryWorkerTransport] = []
+    private var encoder = MessageEncoder()
+
+    init(_ sim: Simulation) { self.sim = sim }
+
+    func connect() -> InMemoryWorkerTransport {
+        let connection = sim.network.connectWorker()
+        connections.append(connection)
+        return connection
+    }
+
+    /// Sends `bytes` on `connection` if its queue has room; returns whether it went.
+    @discardableResult
+    func send(_ bytes: [UInt8], on connection: InMemoryWorkerTransport) -> Bool {
+        (try? bytes.withUnsafeBytes { try connection.send($0) }) ?? false
+    }
+
+    func hello(worker: UInt32, session: UInt32, next: UInt64 = 0) -> [UInt8] {
+        encoder.encode(Hello(workerId: worker, session: session, environmentCount: 1, seed: 1, nextSequence: next, spec: Fixture.spec))
+    }
+
+    func status(worker: UInt32, session: UInt32) -> [UInt8] {
+        encoder.encode(WorkerStatus(workerId: worker, session: session, isFinal: false, transitionsSent: 0, episodes: 0, messagesSent: 0))
+    }
+
+    func transitions(worker: UInt32, session: UInt32, sequence: UInt64, count: Int = 16) -> [UInt8] {
+        let header = TransitionsHeader(workerId: worker, session: session, observationSize: 2, actionSize: 1, sequence: sequence, weightsVersion: 0,
+                                       count: count)
+        let observations = [Float](repeating: 0.5, count: 2 * count), actions = [Float](repeating: 0, count: count)
+        let rewards = [Float](repeating: -1, count: count), flags = [UInt8](repeating: 0, count: count)
+        return observations.withUnsafeBufferPointer { o in actions.withUnsafeBufferPointer { a in rewards.withUnsafeBufferPointer { r in
+            flags.withUnsafeBufferPointer { f in
+                encoder.encodeTransitions(header, observations: o, actions: a, rewards: r, nextObservations: o, terminated: f, truncated: f, gamma: 0.99)
+            } } } }
+    }
+}
+
+@Suite("Whom the learner trusts, in memory")
+struct TrustTests {
+    /// One honest worker for `seconds` of simulated training, with `attack` run every round; its env steps in that time.
+    static func honestSteps(seconds: Double = 4, attack: (Simulation, ScriptedPeer) -> Void = { _, _ in }) throws -> (steps: Int, sim: Simulation) {
+        let sim = Simulation()
+        let agents = Fixture.Agents()
+        try sim.startLearner(configuration: Fixture.learner(maxEnvSteps: 10_000_000) { $0.training.learningStarts = 200 },
+                             environment: LearnerEnvironment(spec: Fixture.spec), makeLoop: Fixture.fakeLoop(agents))
+        let honest = sim.startWorker(Fixture.worker(0), session: 0x10)
+        try sim.run(until: { (agents.made.first?.updateCount ?? 0) > 100 }, "training to start")
+        let peer = ScriptedPeer(sim)
+        let start = honest.core.envSteps, end = sim.clock.now + seconds
+        try sim.run(until: {
+            attack(sim, peer)
+            return sim.clock.now >= end
+        }, timeout: seconds + 1)
+        return (honest.core.envSteps - start, sim)
+    }
+
+    @Test("a session belongs to its connection: another connection's hello (rewinding it) or data for it is rejected, and the victim keeps its rate")
+    func hijack() throws {
+        let (unattacked, _) = try Self.honestSteps()
+        var sequence: UInt64 = 0
+        var hijacker: InMemoryWorkerTransport?
+        let (attacked, sim) = try Self.honestSteps { sim, peer in
+            let connection = hijacker ?? peer.connect()
+            hijacker = connection
+            // The victim's worker id and session (guessed, or learned elsewhere: the learner no longer broadcasts them).
+            peer.send(peer.hello(worker: 0, session: 0x10, next: 0), on: connection)
+            if peer.send(peer.transitions(worker: 0, session: 0x10, sequence: sequence), on: connection) { sequence += 1 }
+        }
+        let ledger = try #require(sim.learner?.learning?.ledger)
+        #expect((ledger.messagesRejected["session_conflict"] ?? 0) > 100, "\(ledger.messagesRejected)")
+        let victim = try #require(ledger.workers[SessionKey(workerId: 0, session: 0x10)])
+        #expect(victim.sequenceGaps == 0 && victim.transitionsReceived > 0, "nothing of the hijacker's reached the victim's session")
+        #expect(Double(attacked) >= 0.9 * Double(unattacked), "the victim kept \(attacked) of \(unattacked) env steps")
+    }
+
+    @Test("two hundred sessions that say hello and send only statuses take no credit, and make no room for themselves")
+    func idleSessions() throws {
+        let (unattacked, _) = try Self.honestSteps()
+        var connected = false
+        let (attacked, sim) = try Self.honestSteps { sim, peer in
+            guard !connected else {
+                // A status every 3 s keeps them connected, not evictable or counted.
+                if Int(sim.clock.now * 1_000) % 3_000 == 0 {
+                    for (i, connection) in peer.connections.enumerated() { peer.send(peer.status(worker: 1_000 + UInt32(i), session: 1), on: connection) }
+                }
+                return
+            }
+            connected = true
+            for i in 0..<200 { peer.send(peer.hello(worker: 1_000 + UInt32(i), session: 1), on: peer.connect()) }
+        }
+        let ledger = try #require(sim.learner?.learning?.ledger)
+        #expect(ledger.workers.count == 201)
+        #expect(ledger.sendingSessions(now: sim.clock.now, window: 10) == 1, "only the honest worker sends data")
+        #expect(Double(attacked) >= 0.9 * Double(unattacked), "the honest worker kept \(attacked) of \(unattacked) env steps")
+    }
+
+    @Test("credit is enforced: connections that ignore it are rejected as over_credit and cut off, and the honest worker keeps its rate")
+    func creditIgnored() throws {
+        // Long enough for the rate: what the flooders got in before they were cut costs the honest worker once.
+        let (unattacked, _) = try Self.honestSteps(seconds: 20)
+        var sequences = [UInt64](repeating: 0, count: 4), started = false
+        let (attacked, sim) = try Self.honestSteps(seconds: 20) { _, peer in
+            if !started {
+                started = true
+                for i in 0..<4 { peer.send(peer.hello(worker: 500 + UInt32(i), session: 1), on: peer.connect()) }
+            }
+            for (i, connection) in peer.connections.enumerated() where connection.isOpen {
+                while peer.send(peer.transitions(worker: 500 + UInt32(i), session: 1, sequence: sequences[i], count: 64), on: connection) {
+                    sequences[i] += 1
+                }
+            }
+        }
+        let ledger = try #require(sim.learner?.learning?.ledger)
+        let transport = try #require(sim.learnerTransport)
+        #expect((ledger.messagesRejected["over_credit"] ?? 0) >= 4 && transport.cutConnections.count == 4, "\(ledger.messagesRejected)")
+        let flooders = ledger.workers.values.filter { $0.workerId >= 500 }.reduce(0) { $0 + $1.transitionsReceived }
+        let honest = ledger.workers[SessionKey(workerId: 0, session: 0x10)]?.transitionsReceived ?? 0
+        #expect(flooders < honest / 10, "the flooders got \(flooders) transitions in, the honest worker \(honest)")
+        #expect(Double(attacked) >= 0.9 * Double(unattacked), "the honest worker kept \(attacked) of \(unattacked) env steps")
+    }
+}
