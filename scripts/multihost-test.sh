@@ -60,7 +60,7 @@ run() {
     mkdir -p "$dir"
     in_ns() { local ns=$1; shift; if [[ -n $ns ]]; then ip netns exec "$ns" "$@"; else "$@"; fi; }
     # --insecure: the namespaces' bridge stands for a private network; CURVE is tested in the suite.
-    in_ns "$lns" "$BIN" learner --bind "$address" --insecure --run-dir "$dir" --console plain --drain-seconds 5 "$@" >"$dir/learner.out" 2>"$WORK/$name-learner.log" &
+    in_ns "$lns" "$BIN" learner --evaluator-token multihost-test --bind "$address" --insecure --run-dir "$dir" --console plain --drain-seconds 5 "$@" >"$dir/learner.out" 2>"$WORK/$name-learner.log" &
     local learner=$!
     PIDS+=("$learner")
     sleep 0.5
@@ -72,7 +72,7 @@ run() {
         PIDS+=("$!")
     done
     # The evaluator beside worker 0: evaluations and the final one come from it.
-    in_ns "$wa" "$BIN" worker --evaluator --learner "$address" --worker-id 2 --stats-file "$dir/evaluator.json" \
+    in_ns "$wa" "$BIN" worker --evaluator --evaluator-token multihost-test --learner "$address" --worker-id 2 --stats-file "$dir/evaluator.json" \
         2>"$WORK/$name-evaluator.log" &
     PIDS+=("$!")
     local waited=0

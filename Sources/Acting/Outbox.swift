@@ -9,13 +9,15 @@ struct Outbox {
     enum Message {
         case hello
         /// Rows acted with `weightsVersion`, the `sequence`-th transitions message of the session.
-        case transitions(TransitionBuffer, sequence: UInt64, weightsVersion: UInt64)
+        /// `receipt`: the acknowledgement the worker had read last when it decided to send these rows (what its
+        /// credit counted from then), not when they go out: the learner checks them against that one.
+        case transitions(TransitionBuffer, sequence: UInt64, weightsVersion: UInt64, receipt: UInt64)
         case episode(EpisodeReport)
         case status(final: Bool)
         case evaluation(EvaluationReport)
 
         var transitions: Int {
-            if case let .transitions(rows, _, _) = self { return rows.count }
+            if case let .transitions(rows, _, _, _) = self { return rows.count }
             return 0
         }
     }
@@ -54,8 +56,8 @@ struct Outbox {
             switch message {
             case .hello, .evaluation:
                 return nil
-            case let .transitions(rows, sequence, _):
-                return .transitions(rows, sequence: sequence, weightsVersion: 0)
+            case let .transitions(rows, sequence, _, _):
+                return .transitions(rows, sequence: sequence, weightsVersion: 0, receipt: 0)
             case var .episode(report):
                 report.weightsVersion = 0
                 return .episode(report)
@@ -70,14 +72,14 @@ struct Outbox {
 
     /// The sequence number of the oldest transitions message queued, if any.
     var oldestSequence: UInt64? {
-        for message in messages[head...] { if case let .transitions(_, sequence, _) = message { return sequence } }
+        for message in messages[head...] { if case let .transitions(_, sequence, _, _) = message { return sequence } }
         return nil
     }
 
     /// The transitions messages queued, oldest first, as (sequence, rows).
     var queuedTransitions: [(sequence: UInt64, count: Int)] {
         messages[head...].compactMap { message in
-            if case let .transitions(rows, sequence, _) = message { return (sequence, rows.count) }
+            if case let .transitions(rows, sequence, _, _) = message { return (sequence, rows.count) }
             return nil
         }
     }

@@ -43,6 +43,9 @@ public final class WorkerCore {
     private var latestAnnouncedCredit: Int?
     /// Whether the greeted learner has acknowledged this session yet: until it has, its announced credit applies.
     private var acknowledgedByLearner = false
+    /// The receipt of the newest acknowledgement read: every transitions message names it, and the learner counts
+    /// this session's credit from there.
+    private var receipt: UInt64 = 0
     /// An evaluator's token, shown in its hello.
     private let token: EvaluatorToken
     /// The nonces of the requests the greeted learner gave this evaluator tickets for, by mark and finality (the newest 64).
@@ -311,6 +314,7 @@ public final class WorkerCore {
         let first = greetedLearnerId == nil
         greetedLearnerId = id
         acknowledgedByLearner = false
+        receipt = 0
         tickets.removeAll()
         weightsVersion = 0
         // An evaluation the previous learner asked for means nothing to this one.
@@ -331,6 +335,7 @@ public final class WorkerCore {
         guard let learner = greetedLearnerId, acknowledgement.learnerId == learner, acknowledgement.session == session,
               acknowledgement.workerId == configuration.workerId else { return }
         acknowledgedByLearner = true
+        receipt = acknowledgement.receipt
         creditWindow.announced(credit: acknowledgement.credit, nextSequence: acknowledgement.nextSequence, now: now)
         if let ticket = acknowledgement.ticket {
             if tickets.count >= 64, let oldest = tickets.keys.min(by: { $0.mark < $1.mark }) { tickets[oldest] = nil }
@@ -373,7 +378,7 @@ public final class WorkerCore {
         var start = 0
         while start < buffer.count {
             let end = min(buffer.count, start + rowsPerMessage)
-            outbox.append(.transitions(buffer.rows(start..<end), sequence: sequence, weightsVersion: weightsVersion))
+            outbox.append(.transitions(buffer.rows(start..<end), sequence: sequence, weightsVersion: weightsVersion, receipt: receipt))
             creditWindow.sent(sequence: sequence, count: end - start)
             sequence += 1
             start = end
@@ -405,8 +410,8 @@ public final class WorkerCore {
             // What the learner must expect next: the oldest transitions still queued, else the next to be made.
             return encoder.encode(Hello(workerId: c.workerId, session: session, role: c.role, environmentCount: c.environments, seed: c.seed,
                                         nextSequence: outbox.oldestSequence ?? sequence, spec: spec, token: token))
-        case let .transitions(rows, sequence, version):
-            return encodeTransitions(rows, sequence: sequence, weightsVersion: version)
+        case let .transitions(rows, sequence, version, receipt):
+            return encodeTransitions(rows, sequence: sequence, weightsVersion: version, receipt: receipt)
         case let .episode(report):
             return encoder.encode(report)
         case let .status(final):
@@ -418,9 +423,10 @@ public final class WorkerCore {
         }
     }
 
-    private func encodeTransitions(_ rows: TransitionBuffer, sequence: UInt64, weightsVersion: UInt64) -> [UInt8] {
+    private func encodeTransitions(_ rows: TransitionBuffer, sequence: UInt64, weightsVersion: UInt64, receipt: UInt64) -> [UInt8] {
         let header = TransitionsHeader(workerId: configuration.workerId, session: session, observationSize: rows.observationSize,
-                                       actionSize: rows.actionSize, sequence: sequence, weightsVersion: weightsVersion, count: rows.count)
+                                       actionSize: rows.actionSize, sequence: sequence, weightsVersion: weightsVersion, count: rows.count,
+                                       receipt: receipt)
         return rows.observations.withUnsafeBufferPointer { obs in rows.actions.withUnsafeBufferPointer { act in
             rows.rewards.withUnsafeBufferPointer { rew in rows.nextObservations.withUnsafeBufferPointer { next in
                 rows.terminated.withUnsafeBufferPointer { term in rows.truncated.withUnsafeBufferPointer { trunc in

@@ -40,8 +40,20 @@ final class Peer: @unchecked Sendable {
         if (try? bytes.withUnsafeBytes({ try socket.send($0) })) == true { sent += 1 }
     }
 
-    func hello(session: UInt32? = nil) -> [UInt8] {
-        encoder.encode(Hello(workerId: workerId, session: session ?? self.session, environmentCount: 1, seed: 1, spec: pendulum))
+    /// Sends without reading what the learner addressed to it, and without waiting: a peer that ignores its credit.
+    func sendWithoutReading(_ bytes: [UInt8]) {
+        if (try? bytes.withUnsafeBytes({ try socket.send($0, blocking: false) })) == true { sent += 1 }
+    }
+
+    func hello(session: UInt32? = nil, next: UInt64 = 0, role: WorkerRole = .actor, token: EvaluatorToken = .none) -> [UInt8] {
+        encoder.encode(Hello(workerId: workerId, session: session ?? self.session, role: role, environmentCount: 1, seed: 1, nextSequence: next,
+                             spec: pendulum, token: token))
+    }
+
+    func evaluation(request: EvaluationRequest, publication: Publication, nonce: UInt64) -> [UInt8] {
+        encoder.encode(EvaluationReport(workerId: workerId, session: session, isFinal: request.isFinal, nonce: nonce, publication: publication,
+                                        returns: Array(repeating: 0, count: request.episodes),
+                                        lengths: Array(repeating: UInt32(pendulum.maxEpisodeSteps), count: request.episodes)))
     }
 
     func status(final: Bool = false, sent claim: UInt64 = 0, session: UInt32? = nil) -> [UInt8] {
@@ -49,8 +61,8 @@ final class Peer: @unchecked Sendable {
                                     episodes: 0, messagesSent: 0))
     }
 
-    func transitions(sequence: UInt64, count: Int = 4, observation: Float = 0.5, reward: Float = -1) -> [UInt8] {
-        let header = TransitionsHeader(workerId: workerId, session: session, observationSize: 3, actionSize: 1, sequence: sequence,
+    func transitions(sequence: UInt64, count: Int = 4, observation: Float = 0.5, reward: Float = -1, session: UInt32? = nil) -> [UInt8] {
+        let header = TransitionsHeader(workerId: workerId, session: session ?? self.session, observationSize: 3, actionSize: 1, sequence: sequence,
                                        weightsVersion: 0, count: count)
         let observations = [Float](repeating: observation, count: 3 * count), actions = [Float](repeating: 0.5, count: count)
         let rewards = [Float](repeating: reward, count: count), flags = [UInt8](repeating: 0, count: count)
@@ -198,7 +210,7 @@ enum Attacks {
         let name = "near-maximum frames, \(connections) connections"
         let before = target.memory
         let refusedBefore = target.metric("ddpg_connections_rejected_total{reason=\"too_many_peers\"}") ?? 0
-        let limit = WireFormat.maxWorkerMessageBytes
+        let limit = WireFormat.maxReadFrameBytes
         // A transitions header claiming 4,096 rows, then junk: as large as a legal message, and rejected.
         var frame = WireFormat.magic + withUnsafeBytes(of: WireFormat.version.littleEndian, Array.init) + [MessageKind.transitions.rawValue, 0]
         let body = UInt32(limit - WireFormat.headerSize - 16)

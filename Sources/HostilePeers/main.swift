@@ -25,10 +25,17 @@ do {
     }
     let atStart = target.memory
     let attacks: [() -> [Outcome]] = [
+        { TrustAttacks.forgedEvaluation(target, seconds: quick ? 6 : 12) },
         { Attacks.overflowAndBitFlips(target, flips: quick ? 5_000 : 20_000) },
         { Attacks.finitePoison(target, seconds: 3) },
         { Attacks.subscriptionFlood(target, seconds: quick ? 4 : 10) },
         { Attacks.nearMaximumFrames(target, connections: 100, seconds: quick ? 4 : 8) },
+        { TrustAttacks.replay(target) },
+        { TrustAttacks.overLimit(target) },
+        { TrustAttacks.hijack(target, seconds: quick ? 4 : 8) },
+        { TrustAttacks.idleSessions(target, seconds: quick ? 4 : 8) },
+        { TrustAttacks.creditFlood(target, seconds: quick ? 4 : 8) },
+        // Last before the drain: it keeps the metrics port's connections busy for a while.
         { Attacks.slowloris(target, connections: quick ? 300 : 1_000, seconds: 16) },
     ]
     for attack in attacks {
@@ -45,6 +52,11 @@ do {
     let worst = target.memory
     print(String(format: "learner memory: %.1f MiB resident when the attacks began, %.1f MiB at the worst (peak resident over every attack above)",
                  atStart.rss, worst.peak))
+    if outcomes.contains(where: { !$0.passed }) {
+        // What the learner said about the failed checks' peers.
+        let lines = target.log.split(separator: "\n").filter { $0.contains("rejected message (") || $0.contains("cut off connection") }
+        print("learner's rejections (the first 40):\n" + lines.prefix(40).joined(separator: "\n"))
+    }
     // Last: it stops the learner.
     let drain = Attacks.drainHolder(target, drainSeconds: 5)
     report(drain)

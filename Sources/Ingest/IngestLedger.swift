@@ -97,11 +97,28 @@ public struct WorkerRecord: Codable, Sendable, Equatable {
     /// statuses keep a session connected but do not keep it from being evicted.
     var lastDataAt: Double = 0
     var lastTransitionsAt: Double?
-    /// Transitions accepted since the learner last acknowledged this session, and what it may have in
-    /// flight: the larger of its last two credits (it may act on either), plus one message.
-    var unacknowledged = 0
-    var creditLimit = 0
-    var lastCredit = 0
+    /// Every transition accepted from this session, and, for each of its recent acknowledgements, its receipt,
+    /// how many had been accepted when it was sent, and its credit: a message's receipt says which
+    /// acknowledgement its sender had read last, so what it has in flight counts from there, against that
+    /// acknowledgement's credit (plus one step of its environments).
+    var rowsAccepted = 0
+    var receipts: [Receipt] = []
+    /// What it may send before it has read any acknowledgement (0: no limit).
+    var initialCredit = 0
+
+    /// Rows accepted since the acknowledgement with `receipt`, and the credit it granted. A receipt it does not
+    /// know (none read yet, never sent, or too old) counts from the oldest it keeps (or the hello), with the
+    /// largest credit among them and the initial one: guessing gains nothing.
+    func inFlight(since receipt: UInt64) -> (rows: Int, credit: Int) {
+        if receipt != 0, let index = receipts.lastIndex(where: { $0.receipt == receipt }) {
+            // Rows it took while the previous acknowledgement was its newest may go out after it read this one.
+            let previous = index > receipts.startIndex ? receipts[index - 1].credit : initialCredit
+            let credit = receipts[index].credit == 0 || previous == 0 ? 0 : max(receipts[index].credit, previous)
+            return (rowsAccepted - receipts[index].rowsAccepted, credit)
+        }
+        let credits = receipts.map(\.credit) + [initialCredit]
+        return (rowsAccepted - (receipts.first?.rowsAccepted ?? 0), credits.contains(0) ? 0 : credits.max() ?? 0)
+    }
 
     init(workerId: UInt32, session: UInt32, seed: UInt64) {
         self.workerId = workerId
@@ -113,7 +130,7 @@ public struct WorkerRecord: Codable, Sendable, Equatable {
 
     /// Records an accepted transitions message whose sequence was checked.
     mutating func accept(_ header: TransitionsHeader, afterStop: Bool, now: Double) {
-        unacknowledged += header.count
+        rowsAccepted += header.count
         lastDataAt = now
         lastTransitionsAt = now
         sequenceGaps += Int(header.sequence - nextSequence)
@@ -128,6 +145,14 @@ public struct WorkerRecord: Codable, Sendable, Equatable {
         case workerId, session, seed, role, environments, transitionsReceived, messages, sequenceGaps, messagesRejected, transitionsRejected
         case transitionsAfterStop, episodes, lastEpisodeReturn, latestWeightsVersion, claimed, finished
     }
+}
+
+/// An acknowledgement's receipt, how many of its session's transitions had been accepted when it went out, and the
+/// credit it granted: a sender that names it has read it, and keeps to that credit.
+struct Receipt: Sendable, Equatable {
+    var receipt: UInt64
+    var rowsAccepted: Int
+    var credit: Int
 }
 
 /// Something the learner should say about the workers, once.
@@ -151,8 +176,14 @@ public struct IngestLedger: Sendable {
     public static let maxSequenceGap: UInt64 = 1_024
     /// A session that delivered no data for this long (statuses do not count) may make room for a new one.
     public static let evictableAfterSeconds = 10.0
+    /// What a session may have in flight, in credits (plus one step of its environments).
+    public static let creditFactor = 4
     /// Unfinished sessions one connection may hold: a worker process has one.
     public static let maxSessionsPerConnection = 1
+    /// Receipts of a session's recent acknowledgements kept. An acknowledgement that says nothing new (the same
+    /// next sequence and credit as the last) reuses the last receipt, so the list grows only with accepted data:
+    /// a worker names the receipt it had read when it committed to its rows, which may have waited in its queues.
+    public static let receiptsKept = 4_096
 
     public let maxSessions: Int
     /// What a session may send beyond its credit is what one step of its environments makes (an n-step
@@ -265,7 +296,7 @@ public struct IngestLedger: Sendable {
             if workers.count >= maxSessions, !evictOneIdleSession(now: now) { throw .tooManyWorkers(limit: maxSessions) }
             var record = WorkerRecord(workerId: hello.workerId, session: hello.session, seed: hello.seed)
             (record.joinedAt, record.lastDataAt, record.connection, record.peerKey, record.role) = (now, now, connection, key, hello.role)
-            (record.creditLimit, record.lastCredit) = (initialCredit, initialCredit)
+            record.initialCredit = initialCredit
             workers[sessionKey] = record
             sessionsByWorker[hello.workerId, default: []].append(hello.session)
             sessionsOnConnection[connection] = live + [sessionKey]
@@ -300,10 +331,13 @@ public struct IngestLedger: Sendable {
         guard workers.values[index].role == .actor else { throw .unexpectedKind(MessageKind.transitions.rawValue) }
         // Enforced, not advisory: what a session sends beyond its credit and one message would only age in
         // queues, and a sender that ignores it would crowd out those that keep to theirs.
-        let (inFlight, limit) = (workers.values[index].unacknowledged, workers.values[index].creditLimit)
-        let slack = Swift.min(workers.values[index].environments * nStep, creditSlack)
-        guard limit == 0 || inFlight < limit + slack else {
-            throw .overCredit(workerId: header.workerId, session: header.session, inFlight: inFlight, limit: limit + slack)
+        // Four times the credit: a worker that heard nothing for a second sends a credit's worth more (what it sent
+        // before may have been lost with a connection), naming the receipt it had, and credits move between
+        // acknowledgements; a sender that ignores its credit passes any such bound within one acknowledgement.
+        let (inFlight, credit) = workers.values[index].inFlight(since: header.receipt)
+        let limit = Self.creditFactor * credit + Swift.min(workers.values[index].environments * nStep, creditSlack)
+        guard credit == 0 || inFlight < limit else {
+            throw .overCredit(workerId: header.workerId, session: header.session, inFlight: inFlight, limit: limit)
         }
         try checkVersion(header.weightsVersion, currentVersion: currentVersion)
         let expected = workers.values[index].nextSequence
@@ -410,15 +444,24 @@ public struct IngestLedger: Sendable {
 
     // MARK: Acknowledgements
 
-    /// The learner acknowledges `key` (everything accepted so far) and grants it `credit`: returns the
-    /// sequence it expects next, or nil for an unknown session.
-    public mutating func acknowledge(_ key: SessionKey, credit: Int) -> UInt64? {
+    /// The receipt an acknowledgement of `key` with `credit` carries: the last one when nothing changed since it
+    /// (no transitions accepted, the same credit), else `fresh`.
+    public func receipt(for key: SessionKey, credit: Int, fresh: UInt64) -> UInt64 {
+        guard let record = workers[key], let last = record.receipts.last, last.rowsAccepted == record.rowsAccepted, last.credit == credit else {
+            return fresh
+        }
+        return last.receipt
+    }
+
+    /// The learner acknowledges `key` (everything accepted so far) with `receipt`, and grants it `credit`:
+    /// returns the sequence it expects next, or nil for an unknown session.
+    public mutating func acknowledge(_ key: SessionKey, credit: Int, receipt: UInt64 = 0) -> UInt64? {
         guard let index = workers.index(forKey: key) else { return nil }
         owedAcknowledgement.remove(key)
-        workers.values[index].unacknowledged = 0
-        // It may act on the previous credit until this one arrives.
-        workers.values[index].creditLimit = credit == 0 || workers.values[index].lastCredit == 0 ? 0 : max(credit, workers.values[index].lastCredit)
-        workers.values[index].lastCredit = credit
+        if receipt != 0, workers.values[index].receipts.last?.receipt != receipt {
+            workers.values[index].receipts.append(Receipt(receipt: receipt, rowsAccepted: workers.values[index].rowsAccepted, credit: credit))
+            if workers.values[index].receipts.count > Self.receiptsKept { workers.values[index].receipts.removeFirst() }
+        }
         return workers.values[index].nextSequence
     }
 

@@ -49,6 +49,11 @@ public struct MessageIngest: Sendable {
     public mutating func handle(_ bytes: UnsafeRawBufferPointer, connection: UInt64, key: @autoclosure () -> String?, currentVersion: UInt64,
                                 initialCredit: Int = 0, now: Double) -> Outcome {
         do throws(ProtocolError) {
+            // A session's data from another connection is refused before its arrays are read: a flood of it costs a lookup.
+            if let claimed = MessageDecoder.claimedSession(bytes), WireFormat.kind(of: bytes) == .transitions,
+               let bound = ledger.connection(of: SessionKey(workerId: claimed.workerId, session: claimed.session)), bound != connection {
+                throw .sessionConflict("a message for worker \(claimed.workerId) session \(String(claimed.session, radix: 16)) from another connection than its own")
+            }
             let message = try decoder.decode(bytes)
             switch message {
             case let .transitions(view):

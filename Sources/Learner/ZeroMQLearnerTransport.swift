@@ -33,7 +33,8 @@ public struct BindError: Error, CustomStringConvertible {
 /// Memory that peers can make the learner hold is bounded on both, whatever the environment:
 /// - transitions (ROUTER): at most `maxPeers` connections, each holding at most
 ///   ZMQ_RCVHWM (2) queued messages plus one being read, each at most
-///   ``WireFormat/maxWorkerMessageBytes`` (ZMQ_MAXMSGSIZE): 64 × 3 × 257 KiB ≈ 48 MiB;
+///   ``WireFormat/maxReadFrameBytes`` (ZMQ_MAXMSGSIZE, twice the largest legal message, so that one a
+///   little over is read, rejected and counted): 64 × 3 × 513 KiB ≈ 96 MiB;
 /// - weights (XPUB): frames are at most 64 bytes (1 KiB with CURVE, whose
 ///   handshake needs it), subscriptions are handed to the learner, which accepts
 ///   only "everything" and cuts off any address that sends anything else, so a
@@ -197,7 +198,7 @@ public final class ZeroMQLearnerTransport: LearnerTransport {
         try transitions.setReceiveHighWaterMark(2)
         try transitions.setKernelBuffers(send: 2 << 10, receive: 128 << 10)
         // The largest legal message, and room for CURVE's framing.
-        try transitions.setMaximumMessageSize(Int64(WireFormat.maxWorkerMessageBytes + 1_024))
+        try transitions.setMaximumMessageSize(Int64(WireFormat.maxReadFrameBytes + 1_024))
         try transitions.setLinger(milliseconds: 0)
         try transitions.setHandshakeInterval(milliseconds: handshakeMilliseconds)
         let weights = try ZMQSocket(context, type: .xpub)

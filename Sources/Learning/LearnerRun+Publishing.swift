@@ -70,10 +70,11 @@ extension LearnerRun {
         guard let connection = ledger.connection(of: key), let record = ledger.workers[key] else { return }
         let credit = flow.lastAnnouncedCredit
         let ticket = record.role == .evaluator ? evaluation.open.map { EvaluationTicket(mark: $0.mark, isFinal: $0.isFinal, nonce: evaluation.openNonce) } : nil
+        let receipt = ledger.receipt(for: key, credit: credit, fresh: UInt64.random(in: 1...UInt64.max))
         let acknowledgement = Acknowledgement(learnerId: context.learnerId, workerId: key.workerId, session: key.session,
-                                              nextSequence: record.nextSequence, credit: credit, ticket: ticket)
+                                              nextSequence: record.nextSequence, credit: credit, ticket: ticket, receipt: receipt)
         if context.transport.send(publisher.encode(acknowledgement), to: PeerConnection(id: connection)) {
-            _ = ingest.ledger.acknowledge(key, credit: credit)
+            _ = ingest.ledger.acknowledge(key, credit: credit, receipt: receipt)
         } else {
             ingest.ledger.stillOwed(key)
         }

@@ -190,6 +190,7 @@ public struct MessageDecoder: Sendable {
         let sequence = try reader.read(UInt64.self, field: "sequence")
         let version = try reader.read(UInt64.self, field: "weights version")
         let count = Int(try reader.read(UInt32.self, field: "count"))
+        let receipt = try reader.read(UInt64.self, field: "receipt")
         try checkDimensions(observation: o, action: a)
         guard count >= 1, count <= expected.maxTransitionsPerMessage else {
             throw .outOfRange(field: "count", value: "\(count) (1...\(expected.maxTransitionsPerMessage))")
@@ -215,7 +216,7 @@ public struct MessageDecoder: Sendable {
         try checkFlags(reader.bytes, offset: truncated, count: count, field: "truncated")
         try checkDiscounts(base + discounts, terminated: base + terminated, count: count)
         let header = TransitionsHeader(workerId: workerId, session: session, observationSize: o, actionSize: a, sequence: sequence,
-                                       weightsVersion: version, count: count)
+                                       weightsVersion: version, count: count, receipt: receipt)
         return TransitionsView(
             header: header, observations: base + observations, actions: base + actions, rewards: base + rewards,
             discounts: base + discounts, nextObservations: base + next,
@@ -270,11 +271,12 @@ public struct MessageDecoder: Sendable {
         let credit = Int(try reader.read(UInt32.self, field: "credit"))
         let flags = try reader.read(UInt32.self, field: "ticket flags")
         let mark = try reader.read(UInt64.self, field: "ticket mark"), nonce = try reader.read(UInt64.self, field: "ticket nonce")
+        let receipt = try reader.read(UInt64.self, field: "receipt")
         guard flags == 0 || flags == 1 || flags == 3 else { throw .reservedBitsSet(field: "ticket flags") }
         guard flags != 0 || (mark == 0 && nonce == 0) else { throw .reservedBitsSet(field: "ticket without its flag") }
         let ticket = flags == 0 ? nil : EvaluationTicket(mark: mark, isFinal: flags == 3, nonce: nonce)
         return Acknowledgement(learnerId: learnerId, workerId: workerId, session: session, nextSequence: nextSequence, credit: credit,
-                               ticket: ticket)
+                               ticket: ticket, receipt: receipt)
     }
 
     private func decodeWeights(_ reader: inout ByteReader) throws(ProtocolError) -> WeightsView {

@@ -65,6 +65,7 @@ public struct MessageEncoder {
         writer.write(header.sequence)
         writer.write(header.weightsVersion)
         writer.write(UInt32(n))
+        writer.write(header.receipt)
         writer.write(floats: observations)
         writer.write(floats: actions)
         writer.write(floats: rewards)
@@ -179,6 +180,7 @@ public struct MessageEncoder {
         writer.write(UInt32(ticket == nil ? 0 : ticket!.isFinal ? 3 : 1))
         writer.write(ticket?.mark ?? 0)
         writer.write(ticket?.nonce ?? 0)
+        writer.write(acknowledgement.receipt)
         return finish()
     }
 

@@ -83,8 +83,12 @@ public struct TransitionsHeader: Equatable, Sendable {
     /// Version of this learner's actor weights the worker acted with (0: none of this learner's weights yet).
     public var weightsVersion: UInt64
     public var count: Int
+    /// The receipt of the newest acknowledgement this session has read from this learner (0: none yet), protocol 6:
+    /// proof that it saw what the learner consumed, which its credit counts from.
+    public var receipt: UInt64
 
-    public init(workerId: UInt32, session: UInt32, observationSize: Int, actionSize: Int, sequence: UInt64, weightsVersion: UInt64, count: Int) {
+    public init(workerId: UInt32, session: UInt32, observationSize: Int, actionSize: Int, sequence: UInt64, weightsVersion: UInt64, count: Int,
+                receipt: UInt64 = 0) {
         self.workerId = workerId
         self.session = session
         self.observationSize = observationSize
@@ -92,6 +96,7 @@ public struct TransitionsHeader: Equatable, Sendable {
         self.sequence = sequence
         self.weightsVersion = weightsVersion
         self.count = count
+        self.receipt = receipt
     }
 }
 
@@ -298,14 +303,19 @@ public struct Acknowledgement: Equatable, Sendable {
     /// Data beyond it (and one message more) is rejected as `over_credit`.
     public var credit: Int
     public var ticket: EvaluationTicket?
+    /// Random, for this acknowledgement: the session's transitions carry the newest one it has read, and the
+    /// learner counts the session's credit from the acknowledgement it names (a sender that reads none is over it soon).
+    public var receipt: UInt64
 
-    public init(learnerId: UInt64, workerId: UInt32, session: UInt32, nextSequence: UInt64, credit: Int, ticket: EvaluationTicket? = nil) {
+    public init(learnerId: UInt64, workerId: UInt32, session: UInt32, nextSequence: UInt64, credit: Int, ticket: EvaluationTicket? = nil,
+                receipt: UInt64 = 0) {
         self.learnerId = learnerId
         self.workerId = workerId
         self.session = session
         self.nextSequence = nextSequence
         self.credit = credit
         self.ticket = ticket
+        self.receipt = receipt
     }
 }
 

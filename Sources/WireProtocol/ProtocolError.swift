@@ -94,7 +94,7 @@ public enum ProtocolError: Error, Equatable, CustomStringConvertible, Sendable {
         case let .unauthorizedEvaluator(workerId, session):
             "worker \(workerId) session \(String(session, radix: 16)) said hello as an evaluator without an evaluator key (--evaluator-keys) or token (--evaluator-token)"
         case let .overCredit(workerId, session, inFlight, limit):
-            "worker \(workerId) session \(String(session, radix: 16)) had \(inFlight) transitions unacknowledged, at its credit and one step of its environments more (\(limit)): it ignores its credit"
+            "worker \(workerId) session \(String(session, radix: 16)) had \(inFlight) transitions unacknowledged, at four times its credit and one step of its environments more (\(limit)): it ignores its credit"
         }
     }
 }

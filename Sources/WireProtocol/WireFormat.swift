@@ -24,13 +24,17 @@ public enum WireFormat {
     /// peers make it hold before it knows the environment. Wide environments send fewer rows per message
     /// (``maxTransitionsPerMessage(observationSize:actionSize:)``); the widest spec still fits 21.
     public static let maxWorkerMessageBytes = 256 << 10
+    /// The largest frame a learner reads before it can decode it: twice the largest message, so that one
+    /// somewhat over the limit (a worker that computed it wrongly) is rejected and counted instead of
+    /// vanishing in a cut connection; anything larger is cut at its frame header.
+    public static let maxReadFrameBytes = 2 * maxWorkerMessageBytes
     /// The largest magnitude accepted for an observation or reward where the
     /// environment declares no bound of its own.
     public static let magnitudeCap: Float = 1e6
 
     /// Fixed body bytes of each worker → learner kind (before any variable part).
     static let helloFixedBody = 80
-    static let transitionsFixedBody = 32
+    static let transitionsFixedBody = 40
     static let episodeBody = 32
     static let statusBody = 36
     /// Fixed part of an evaluation report; each episode adds 12 bytes.
@@ -38,7 +42,7 @@ public enum WireFormat {
     /// Fixed part of a weights message, before the layer sizes.
     static let weightsFixedBody = 64
     static let announceBody = 24
-    static let acknowledgementBody = 48
+    static let acknowledgementBody = 56
 
     /// The kind a message's header names, without decoding or validating the rest; nil unless it
     /// starts with the magic, this version and a known kind. For routing and tools, never for trust.

@@ -142,30 +142,38 @@ struct IngestLedgerTests {
                 "the credit is divided over sessions that send data")
     }
 
-    @Test("credit is enforced: a session may have its credit and one step of its environments unacknowledged; beyond that it is over_credit")
+    @Test("credit is enforced from the acknowledgement a sender names: four times its credit and one step of its environments since; beyond that it is over_credit")
     func creditEnforced() throws {
         var ledger = IngestLedger(creditSlack: 16)
         let key = SessionKey(workerId: 1, session: 0xA)
+        func rows(_ sequence: UInt64, _ count: Int, receipt: UInt64) -> TransitionsHeader {
+            TransitionsHeader(workerId: 1, session: 0xA, observationSize: 3, actionSize: 1, sequence: sequence, weightsVersion: 0, count: count,
+                              receipt: receipt)
+        }
         // Four environments: the step a worker takes last before it waits may add four rows beyond its credit.
         var fourEnvironments = hello(worker: 1)
         fourEnvironments.environmentCount = 4
-        try ledger.hello(fourEnvironments, connection: 1, key: nil, authorizedEvaluator: false, initialCredit: 8, now: 0)
-        for sequence: UInt64 in 0..<3 { try ledger.transitions(header(worker: 1, sequence: sequence, count: 4), from: 1, currentVersion: 0, now: 0) }
-        // 12 in flight: at the credit (8) plus one step of four environments; the next is refused, whatever its size.
-        expectReason("over_credit") { try ledger.transitions(header(worker: 1, sequence: 3, count: 1), from: 1, currentVersion: 0, now: 0) }
+        try ledger.hello(fourEnvironments, connection: 1, key: nil, authorizedEvaluator: false, initialCredit: 2, now: 0)
+        _ = ledger.acknowledge(key, credit: 2, receipt: 0xA1)
+        for sequence: UInt64 in 0..<3 { try ledger.transitions(rows(sequence, 4, receipt: 0xA1), from: 1, currentVersion: 0, now: 0) }
+        // 12 in flight since 0xA1: four times its credit (8) plus one step of four environments; the next is refused, whatever its size.
+        expectReason("over_credit") { try ledger.transitions(rows(3, 1, receipt: 0xA1), from: 1, currentVersion: 0, now: 0) }
         #expect(ledger.transitionsAccepted == 12)
-        _ = ledger.acknowledge(key, credit: 8)
-        try ledger.transitions(header(worker: 1, sequence: 3, count: 4), from: 1, currentVersion: 0, now: 0)
-        // A smaller credit applies once the session may have seen it: the limit is the larger of the last two.
-        _ = ledger.acknowledge(key, credit: 2)
-        for sequence: UInt64 in 4..<7 { try ledger.transitions(header(worker: 1, sequence: sequence, count: 4), from: 1, currentVersion: 0, now: 0) }
-        expectReason("over_credit") { try ledger.transitions(header(worker: 1, sequence: 7, count: 1), from: 1, currentVersion: 0, now: 0) }
-        _ = ledger.acknowledge(key, credit: 2)
-        for sequence: UInt64 in 7..<10 { try ledger.transitions(header(worker: 1, sequence: sequence, count: 2), from: 1, currentVersion: 0, now: 0) }
-        expectReason("over_credit") { try ledger.transitions(header(worker: 1, sequence: 10, count: 1), from: 1, currentVersion: 0, now: 0) }
+        // Acknowledged: a sender that has read the new receipt may send again; one that names the old one may not.
+        _ = ledger.acknowledge(key, credit: 2, receipt: 0xA2)
+        expectReason("over_credit") { try ledger.transitions(rows(3, 4, receipt: 0xA1), from: 1, currentVersion: 0, now: 0) }
+        try ledger.transitions(rows(3, 4, receipt: 0xA2), from: 1, currentVersion: 0, now: 0)
+        // A receipt the learner never sent counts from the oldest it keeps: guessing gains nothing.
+        expectReason("over_credit") { try ledger.transitions(rows(4, 16, receipt: 0xBAD), from: 1, currentVersion: 0, now: 0) }
+        // A smaller credit applies once the sender has read two acknowledgements of it.
+        _ = ledger.acknowledge(key, credit: 1, receipt: 0xA3)
+        try ledger.transitions(rows(4, 8, receipt: 0xA3), from: 1, currentVersion: 0, now: 0)
+        _ = ledger.acknowledge(key, credit: 1, receipt: 0xA4)
+        for sequence: UInt64 in 5..<9 { try ledger.transitions(rows(sequence, 2, receipt: 0xA4), from: 1, currentVersion: 0, now: 0) }
+        expectReason("over_credit") { try ledger.transitions(rows(9, 1, receipt: 0xA4), from: 1, currentVersion: 0, now: 0) }
         // Credit 0: the learner does not pace, and nothing is over credit.
-        _ = ledger.acknowledge(key, credit: 0)
-        for sequence: UInt64 in 10..<20 { try ledger.transitions(header(worker: 1, sequence: sequence, count: 4), from: 1, currentVersion: 0, now: 0) }
+        _ = ledger.acknowledge(key, credit: 0, receipt: 0xA5)
+        for sequence: UInt64 in 9..<20 { try ledger.transitions(rows(sequence, 4, receipt: 0xA5), from: 1, currentVersion: 0, now: 0) }
     }
 
     @Test("a hello again (to a new learner) resynchronizes the sequence without a gap")

@@ -126,7 +126,7 @@ struct TrustTests {
         #expect((ledger.messagesRejected["over_credit"] ?? 0) >= 4 && transport.cutConnections.count == 4, "\(ledger.messagesRejected)")
         let flooders = ledger.workers.values.filter { $0.workerId >= 500 }.reduce(0) { $0 + $1.transitionsReceived }
         let honest = ledger.workers[SessionKey(workerId: 0, session: 0x10)]?.transitionsReceived ?? 0
-        #expect(flooders < honest / 10, "the flooders got \(flooders) transitions in, the honest worker \(honest)")
+        #expect(flooders < honest / 5, "the flooders got \(flooders) transitions in (four credits each, once), the honest worker \(honest)")
         #expect(Double(attacked) >= 0.9 * Double(unattacked), "the honest worker kept \(attacked) of \(unattacked) env steps")
     }
 }

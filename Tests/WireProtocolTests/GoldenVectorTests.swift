@@ -44,7 +44,8 @@ enum GoldenVectors {
         let actions: [Float] = [0.75, -1], rewards: [Float] = [-0.05625, 100], terminated: [UInt8] = [0, 1], truncated: [UInt8] = [1, 0]
         // A 2-step row (γ² for γ = 0.99) and a terminated one.
         let discounts: [Float] = [0.9801, 0]
-        let header = TransitionsHeader(workerId: 3, session: 0x5E55, observationSize: 2, actionSize: 1, sequence: 77, weightsVersion: 12, count: 2)
+        let header = TransitionsHeader(workerId: 3, session: 0x5E55, observationSize: 2, actionSize: 1, sequence: 77, weightsVersion: 12, count: 2,
+                                       receipt: 0xFEED_0000_BEEF)
         let transitions = observations.withUnsafeBufferPointer { o in actions.withUnsafeBufferPointer { a in rewards.withUnsafeBufferPointer { r in
             next.withUnsafeBufferPointer { n in terminated.withUnsafeBufferPointer { t in truncated.withUnsafeBufferPointer { u in
                 discounts.withUnsafeBufferPointer { d in
@@ -53,6 +54,7 @@ enum GoldenVectors {
                 }
             } } } } } }
         result.append(("transitions", ["kind": "transitions", "worker_id": 3, "session": 0x5E55, "sequence": 77, "weights_version": 12,
+                                        "receipt": 0xFEED_0000_BEEF,
                                         "observation_size": 2, "action_size": 1, "observations": observations.map(Double.init),
                                         "actions": actions.map(Double.init), "rewards": rewards.map(Double.init), "discounts": discounts.map(Double.init),
                                         "next_observations": next.map(Double.init), "terminated": [false, true], "truncated": [true, false]],
@@ -90,9 +92,10 @@ enum GoldenVectors {
         result.append(("announce", ["kind": "announce", "learner_id": 0xABCD_EF01_2345, "weights_version": 31, "max_transitions_per_message": 4_096,
                                     "credit": 96],
                        encoder.encode(announce)))
-        let acknowledgement = Acknowledgement(learnerId: 0xABCD_EF01_2345, workerId: 3, session: 0x5E55, nextSequence: 78, credit: 96)
+        let acknowledgement = Acknowledgement(learnerId: 0xABCD_EF01_2345, workerId: 3, session: 0x5E55, nextSequence: 78, credit: 96,
+                                              receipt: 0xFEED_0000_BEEF)
         result.append(("acknowledgement", ["kind": "acknowledgement", "learner_id": 0xABCD_EF01_2345, "worker_id": 3, "session": 0x5E55,
-                                           "next_sequence": 78, "credit": 96],
+                                           "next_sequence": 78, "credit": 96, "receipt": 0xFEED_0000_BEEF],
                        encoder.encode(acknowledgement)))
         let ticket = EvaluationTicket(mark: 8_000, isFinal: true, nonce: 0x0123_4567_89AB_CDEF)
         result.append(("acknowledgement_ticket", ["kind": "acknowledgement", "learner_id": 0xABCD_EF01_2345, "worker_id": 9, "session": 0xE7A1,

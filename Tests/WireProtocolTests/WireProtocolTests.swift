@@ -118,7 +118,7 @@ struct RoundTripTests {
     @Test("transitions keep every column, byte for byte")
     func transitions() throws {
         let bytes = transitionsMessage(count: 5)
-        #expect(bytes.count == 12 + 32 + 5 * (4 * 9 + 2))
+        #expect(bytes.count == 12 + 40 + 5 * (4 * 9 + 2))
         try bytes.withUnsafeBytes { raw in
             guard case let .transitions(view) = try decoder.decode(raw) else { Issue.record("wrong kind"); return }
             #expect(view.header == TransitionsHeader(workerId: 5, session: 0x5E55, observationSize: 3, actionSize: 1, sequence: 7, weightsVersion: 3, count: 5))
@@ -150,7 +150,7 @@ struct RoundTripTests {
         let ticket = EvaluationTicket(mark: 500, isFinal: false, nonce: 0xFEED)
         let acknowledgement = Acknowledgement(learnerId: 0xABCD, workerId: 3, session: 0xBEEF, nextSequence: 1_000_000, credit: 25, ticket: ticket)
         let acknowledgementBytes = encoder.encode(acknowledgement)
-        #expect(acknowledgementBytes.count == 12 + 48)
+        #expect(acknowledgementBytes.count == 12 + 56)
         guard case let .acknowledgement(k) = try decode(acknowledgementBytes, with: workerDecoder) else { Issue.record("wrong kind"); return }
         #expect(k == acknowledgement)
         var flagged = acknowledgementBytes
@@ -226,9 +226,9 @@ struct ValidationTests {
         bytes = good; bytes[12 + 28] = 0; expectRejection(bytes, "out_of_range")
         // Session 0.
         bytes = good; bytes.replaceSubrange(16..<20, with: [0, 0, 0, 0]); expectRejection(bytes, "out_of_range")
-        // A NaN reward (first reward at 44 + 4·(3·4) + 4·4).
+        // A NaN reward (first reward at 52 + 4·(3·4) + 4·4).
         bytes = good
-        let reward = 44 + 48 + 16
+        let reward = 52 + 48 + 16
         bytes.replaceSubrange(reward..<(reward + 4), with: [0x00, 0x00, 0xC0, 0x7F])
         expectRejection(bytes, "non_finite")
         // An action of 3 with a bound of 2.
@@ -328,19 +328,19 @@ struct ValidationTests {
 
     @Test("values outside the environment's bounds are rejected: finite poison, and actions one float past the bound")
     func bounds() throws {
-        let good = transitionsMessage()  // 4 rows: observations at 44, actions at 92, rewards at 108, next observations at 124
+        let good = transitionsMessage()  // 4 rows: observations at 52, actions at 100, rewards at 116, discounts at 132
         _ = try decode(good)
-        expectRejection(replacingFloat(good, at: 44, with: 1e30), "out_of_range")
-        expectRejection(replacingFloat(good, at: 44 + 8, with: 8.0001), "out_of_range")
-        _ = try decode(replacingFloat(good, at: 44 + 8, with: 8))  // θ̇ exactly at its bound
-        expectRejection(replacingFloat(good, at: 124 + 4, with: -1.0000001), "out_of_range")
-        expectRejection(replacingFloat(good, at: 124, with: .infinity), "non_finite")
-        expectRejection(replacingFloat(good, at: 92, with: Float(2).nextUp), "out_of_range")
-        expectRejection(replacingFloat(good, at: 92, with: -Float(2).nextUp), "out_of_range")
-        _ = try decode(replacingFloat(good, at: 92, with: 2))
-        expectRejection(replacingFloat(good, at: 92, with: .nan), "non_finite")
-        expectRejection(replacingFloat(good, at: 108, with: 0.5), "out_of_range")
-        expectRejection(replacingFloat(good, at: 108, with: -1e30), "out_of_range")
+        expectRejection(replacingFloat(good, at: 52, with: 1e30), "out_of_range")
+        expectRejection(replacingFloat(good, at: 52 + 8, with: 8.0001), "out_of_range")
+        _ = try decode(replacingFloat(good, at: 52 + 8, with: 8))  // θ̇ exactly at its bound
+        expectRejection(replacingFloat(good, at: 132 + 4, with: -1.0000001), "out_of_range")
+        expectRejection(replacingFloat(good, at: 132, with: .infinity), "non_finite")
+        expectRejection(replacingFloat(good, at: 100, with: Float(2).nextUp), "out_of_range")
+        expectRejection(replacingFloat(good, at: 100, with: -Float(2).nextUp), "out_of_range")
+        _ = try decode(replacingFloat(good, at: 100, with: 2))
+        expectRejection(replacingFloat(good, at: 100, with: .nan), "non_finite")
+        expectRejection(replacingFloat(good, at: 116, with: 0.5), "out_of_range")
+        expectRejection(replacingFloat(good, at: 116, with: -1e30), "out_of_range")
     }
 
     @Test("impossible episodes are rejected: no steps, more than the time limit, a return no rewards can sum to")
@@ -413,5 +413,22 @@ struct HeaderKindTests {
         var unknownKind = shutdown
         unknownKind[6] = 99
         #expect(unknownKind.withUnsafeBytes { WireFormat.kind(of: $0) } == nil)
+    }
+}
+
+@Suite("The per-message row limit, as PROTOCOL.md states it")
+struct RowLimitTests {
+    @Test("rows of 4·(2·O + A + 2) + 2 bytes: Pendulum 4,096 (155,700 bytes), HalfCheetah 1,541, the widest spec 21; one row more is over 256 KiB")
+    func rowLimits() throws {
+        for (o, a, rows, bytes) in [(3, 1, 4_096, 155_700), (17, 6, 1_541, 262_022), (1_024, 1_024, 21, 258_310)] {
+            #expect(WireFormat.maxTransitionsPerMessage(observationSize: o, actionSize: a) == rows)
+            #expect(WireFormat.transitionsMessageSize(count: rows, observationSize: o, actionSize: a) == bytes)
+            if rows < WireFormat.maxTransitionsPerMessage {
+                #expect(WireFormat.transitionsMessageSize(count: rows + 1, observationSize: o, actionSize: a) > WireFormat.maxWorkerMessageBytes)
+            }
+        }
+        // What protocol 3's formula, 2·O + A + 1 floats a row, let a HalfCheetah worker send: 1,578 rows, 268,312 bytes. It is read and rejected.
+        #expect(WireFormat.transitionsMessageSize(count: 1_578, observationSize: 17, actionSize: 6) == 268_312)
+        #expect(268_312 <= WireFormat.maxReadFrameBytes)
     }
 }

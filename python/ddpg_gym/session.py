@@ -70,6 +70,7 @@ class _Rows:
     rows: tuple[np.ndarray, ...]
     sequence: int
     weights_version: int
+    receipt: int = 0  # the acknowledgement read last when these rows were committed to: the learner counts credit from it
 
 
 @dataclass
@@ -106,6 +107,9 @@ class Session:
         self.greeted_learner: int | None = None
         # Until the greeted learner acknowledges this session, its announced credit applies.
         self.acknowledged = False
+        # The receipt of the newest acknowledgement read: every transitions message names it, and the learner
+        # counts this session's credit from there.
+        self.receipt = 0
         # The nonces of the requests this evaluator has tickets for, by (mark, final): the newest 64.
         self.tickets: dict[tuple[int, bool], int] = {}
         self.ticket_wait_since: float | None = None
@@ -318,6 +322,7 @@ class Session:
         first = self.greeted_learner is None
         self.greeted_learner = self.latest_learner
         self.acknowledged = False
+        self.receipt = 0
         self.tickets.clear()
         self.weights_version = 0
         self.applied_request = self.applied_publication = None
@@ -326,7 +331,7 @@ class Session:
         queued: list[Outgoing] = []
         for message in self.outbox:
             if isinstance(message, _Rows):
-                queued.append(replace(message, weights_version=0))
+                queued.append(replace(message, weights_version=0, receipt=0))
                 if not first:
                     self.credit.sent(message.sequence, len(message.rows[2]))
             elif isinstance(message, wire.EpisodeReport):
@@ -360,6 +365,7 @@ class Session:
                 or acknowledgement.worker_id != self.config.worker_id):
             return
         self.acknowledged = True
+        self.receipt = acknowledgement.receipt
         self.credit.announced(acknowledgement.credit, acknowledgement.next_sequence, self.elapsed)
         if acknowledgement.ticket is not None:
             if len(self.tickets) >= 64:
@@ -379,7 +385,7 @@ class Session:
         while start < self.buffer.count:
             end = min(self.buffer.count, start + self.rows_per_message)
             rows = tuple(column.copy() for column in self.buffer.rows(start, end))
-            self.outbox.append(_Rows(rows, self.sequence, self.weights_version))
+            self.outbox.append(_Rows(rows, self.sequence, self.weights_version, self.receipt))
             self.credit.sent(self.sequence, end - start)
             self.sequence += 1
             start = end
@@ -408,7 +414,8 @@ class Session:
                                           c.evaluator_token if c.evaluator else wire.NO_TOKEN))
         if isinstance(message, _Rows):
             o, a, r, d, n, te, tr = message.rows
-            return wire.encode(wire.Transitions(c.worker_id, self.session, message.sequence, message.weights_version, o, a, r, d, n, te, tr))
+            return wire.encode(wire.Transitions(c.worker_id, self.session, message.sequence, message.weights_version, o, a, r, d, n, te, tr,
+                                                message.receipt))
         if isinstance(message, _Status):
             # It goes after everything queued before it, and counts itself among the messages sent.
             return wire.encode(wire.WorkerStatus(c.worker_id, self.session, message.final, self.transitions_sent, self.episodes,

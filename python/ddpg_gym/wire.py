@@ -111,6 +111,7 @@ class Transitions:
     next_observations: np.ndarray
     terminated: np.ndarray  # (count,) bool
     truncated: np.ndarray
+    receipt: int = 0  # the newest acknowledgement's receipt this session has read (protocol 6); 0: none yet
 
     @property
     def count(self) -> int:
@@ -196,6 +197,7 @@ class Acknowledgement:
     next_sequence: int
     credit: int
     ticket: EvaluationTicket | None = None
+    receipt: int = 0  # random per acknowledgement: the session's transitions name the newest one read
 
 
 @dataclass
@@ -217,7 +219,7 @@ Message = Hello | Transitions | EpisodeReport | WorkerStatus | EvaluationReport 
 def max_transitions_per_message(observation_size: int, action_size: int) -> int:
     """The most rows one transitions message may carry for these shapes (at most 256 KiB per message)."""
     row = 4 * (2 * observation_size + action_size + 2) + 2
-    return max(1, min(MAX_TRANSITIONS_PER_MESSAGE, (MAX_WORKER_MESSAGE_BYTES - HEADER.size - 32) // row))
+    return max(1, min(MAX_TRANSITIONS_PER_MESSAGE, (MAX_WORKER_MESSAGE_BYTES - HEADER.size - 40) // row))
 
 
 NORMALIZATIONS = {0: "none", 1: "layer", 2: "batch"}
@@ -259,8 +261,8 @@ def encode(message: Message) -> bytes:
         n = message.count
         observations = np.asarray(message.observations, dtype="<f4").reshape(n, -1)
         actions = np.asarray(message.actions, dtype="<f4").reshape(n, -1)
-        body = struct.pack("<IIHHQQI", message.worker_id, message.session, observations.shape[1], actions.shape[1], message.sequence,
-                           message.weights_version, n)
+        body = struct.pack("<IIHHQQIQ", message.worker_id, message.session, observations.shape[1], actions.shape[1], message.sequence,
+                           message.weights_version, n, message.receipt)
         body += _f32(observations) + _f32(actions) + _f32(message.rewards) + _f32(message.discounts) + _f32(message.next_observations)
         body += np.asarray(message.terminated, dtype=np.uint8).tobytes() + np.asarray(message.truncated, dtype=np.uint8).tobytes()
         return _frame(TRANSITIONS, body)
@@ -293,8 +295,9 @@ def encode(message: Message) -> bytes:
     if isinstance(message, Acknowledgement):
         t = message.ticket
         flags = 0 if t is None else (3 if t.final else 1)
-        return _frame(ACKNOWLEDGEMENT, struct.pack("<QIIQIIQQ", message.learner_id, message.worker_id, message.session,
-                                                   message.next_sequence, message.credit, flags, t.mark if t else 0, t.nonce if t else 0))
+        return _frame(ACKNOWLEDGEMENT, struct.pack("<QIIQIIQQQ", message.learner_id, message.worker_id, message.session,
+                                                   message.next_sequence, message.credit, flags, t.mark if t else 0, t.nonce if t else 0,
+                                                   message.receipt))
     if isinstance(message, Shutdown):
         return _frame(SHUTDOWN, struct.pack("<I", 0))
     raise TypeError(f"not a ddpg message: {type(message).__name__}")
@@ -371,10 +374,10 @@ def decode(data: bytes) -> Message:
         spec = EnvironmentSpec(name, low, high, action_low, action_high, reward_low, reward_high, limit)
         return Hello(worker, _session(session), environments, seed, spec, ROLES[role], next_sequence, token)
     if kind == TRANSITIONS:
-        worker, session, o, a, sequence, version_, count = r.take("<IIHHQQI")
+        worker, session, o, a, sequence, version_, count, receipt = r.take("<IIHHQQIQ")
         if not 1 <= count <= MAX_TRANSITIONS_PER_MESSAGE:
             raise ProtocolError("out_of_range", f"count out of range: {count}")
-        _expect_body(data, 32 + count * (4 * (2 * o + a + 2) + 2), "transitions")
+        _expect_body(data, 40 + count * (4 * (2 * o + a + 2) + 2), "transitions")
         observations, actions = r.floats(count * o).reshape(count, o), r.floats(count * a).reshape(count, a)
         rewards, discounts, next_observations = r.floats(count), r.floats(count), r.floats(count * o).reshape(count, o)
         flags_ = np.frombuffer(data, dtype=np.uint8, count=2 * count, offset=r.offset)
@@ -383,7 +386,7 @@ def decode(data: bytes) -> Message:
         if not (np.isfinite(discounts) & (discounts >= 0) & (discounts <= 1)).all():
             raise ProtocolError("out_of_range", "discount out of range: not in [0, 1]")
         return Transitions(worker, _session(session), sequence, version_, observations, actions, rewards, discounts, next_observations,
-                           flags_[:count].astype(bool), flags_[count:].astype(bool))
+                           flags_[:count].astype(bool), flags_[count:].astype(bool), receipt)
     if kind == EPISODE:
         _expect_body(data, 32, "episode")
         worker, session, length_, reserved, value, version_ = r.take("<IIIIdQ")
@@ -459,12 +462,12 @@ def decode(data: bytes) -> Message:
             raise ProtocolError("out_of_range", "max transitions per message out of range: 0")
         return Announce(learner, version_, max_count, credit)
     if kind == ACKNOWLEDGEMENT:
-        _expect_body(data, 48, "acknowledgement")
-        learner, worker, session, next_sequence, credit, flags, mark, nonce = r.take("<QIIQIIQQ")
+        _expect_body(data, 56, "acknowledgement")
+        learner, worker, session, next_sequence, credit, flags, mark, nonce, receipt = r.take("<QIIQIIQQQ")
         if flags not in (0, 1, 3) or (flags == 0 and (mark or nonce)):
             raise ProtocolError("reserved_bits", "reserved field ticket flags is not zero")
         ticket = EvaluationTicket(mark, flags == 3, nonce) if flags else None
-        return Acknowledgement(learner, worker, _session(session), next_sequence, credit, ticket)
+        return Acknowledgement(learner, worker, _session(session), next_sequence, credit, ticket, receipt)
     if kind == SHUTDOWN:
         _expect_body(data, 4, "shutdown")
         if r.take("<I")[0] != 0:

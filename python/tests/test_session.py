@@ -138,3 +138,25 @@ def test_a_stop_sends_the_rest_and_a_final_status_claiming_exactly_what_was_sent
         clock.now += 0.01
     assert next_ == Stopped("signal") and clock.now < 0.06 + 3.05, "it gives up on what is queued at its deadline"
     assert s.transitions_sent < s.env_steps, "what never left is not reported as sent"
+
+
+def test_a_wide_environments_rows_are_split_at_the_announced_limit() -> None:
+    """HalfCheetah-v5's shapes (O = 17, A = 6): at most 1,541 rows, 262,022 bytes, a message, whatever
+    --transitions-per-message says; protocol 3's formula let 1,578 rows (268,312 bytes) through."""
+    wide = wire.EnvironmentSpec("Wide-v0", np.full(17, -np.inf), np.full(17, np.inf), np.full(6, -1.0), np.full(6, 1.0), -np.inf, np.inf, 1000)
+    assert wire.max_transitions_per_message(17, 6) == 1541
+    link, clock = Wire(), Clock()
+    s = Session(WorkerConfig(env=wide.id, transitions_per_message=4096), wide, link, clock=clock, session=0x7)
+    link.publish(wire.Announce(0xA, 0, credit=0))
+    s.poll()
+    zeros = np.zeros((1, 17), dtype="<f4")
+    for _ in range(4000):
+        s.add(zeros, np.zeros((1, 6), dtype="<f4"), np.zeros(1, dtype="<f4"), np.full(1, 0.99, dtype="<f4"), zeros,
+              np.zeros(1, dtype=bool), np.zeros(1, dtype=bool))
+        s.stepped(1)
+        s.poll()
+    s.begin_stopping("signal")
+    s.poll()
+    sizes = [len(data) for data in link.to_learner if wire.decode(data).__class__ is wire.Transitions]
+    rows = [m.count for m in (wire.decode(data) for data in link.to_learner) if isinstance(m, wire.Transitions)]
+    assert sum(rows) == 4000 and max(rows) == 1541 and max(sizes) == 262_022 <= wire.MAX_WORKER_MESSAGE_BYTES

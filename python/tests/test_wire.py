@@ -37,7 +37,7 @@ def build(fields: dict[str, Any]) -> wire.Message:
         return wire.Transitions(fields["worker_id"], fields["session"], fields["sequence"], fields["weights_version"],
                                 floats(fields["observations"]).reshape(-1, o), floats(fields["actions"]).reshape(-1, a),
                                 floats(fields["rewards"]), floats(fields["discounts"]), floats(fields["next_observations"]).reshape(-1, o),
-                                np.array(fields["terminated"]), np.array(fields["truncated"]))
+                                np.array(fields["terminated"]), np.array(fields["truncated"]), fields.get("receipt", 0))
     if kind == "episode":
         return wire.EpisodeReport(fields["worker_id"], fields["session"], fields["length"], fields["return"], fields["weights_version"])
     if kind == "worker_status":
@@ -58,7 +58,8 @@ def build(fields: dict[str, Any]) -> wire.Message:
     if kind == "acknowledgement":
         t = fields.get("ticket")
         ticket = wire.EvaluationTicket(t["mark"], t["final"], t["nonce"]) if t else None
-        return wire.Acknowledgement(fields["learner_id"], fields["worker_id"], fields["session"], fields["next_sequence"], fields["credit"], ticket)
+        return wire.Acknowledgement(fields["learner_id"], fields["worker_id"], fields["session"], fields["next_sequence"], fields["credit"], ticket,
+                                    fields.get("receipt", 0))
     if kind == "shutdown":
         return wire.Shutdown()
     raise AssertionError(f"unknown kind {kind}")

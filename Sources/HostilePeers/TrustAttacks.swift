@@ -1,0 +1,197 @@
+import Foundation
+import Telemetry
+import WireProtocol
+import ZeroMQ
+
+/// Attacks on whom the learner trusts (protocol 6): sessions, evaluators, credit, and the row limit.
+/// Each ran against protocol 5 with the outcome named in its comment; each check here failed there.
+enum TrustAttacks {
+    /// The real worker's transitions accepted per second over `seconds`, from the learner's own counts.
+    static func honestRate(_ target: Target, seconds: Double) -> Double {
+        func received() -> Int { target.waitForStatus(timeout: 30) { _ in true }?.workers.first { $0.workerId == 0 }?.transitionsReceived ?? 0 }
+        let start = received(), started = Date()
+        usleep(UInt32(seconds * 1e6))
+        return Double(received() - start) / Date().timeIntervalSince(started)
+    }
+
+    /// While `attack` runs on its own thread for `seconds`, the real worker's rate; before it, the same measured unattacked.
+    static func rates(_ target: Target, seconds: Double, attack: @escaping @Sendable (Date) -> Void) -> (before: Double, during: Double) {
+        let before = honestRate(target, seconds: seconds)
+        let deadline = Date().addingTimeInterval(seconds + 1)
+        let done = DispatchSemaphore(value: 0)
+        Thread { attack(deadline); done.signal() }.start()
+        usleep(1_000_000)  // what the attack's first second costs once (its first credit) is not its rate
+        let during = honestRate(target, seconds: seconds)
+        done.wait()
+        return (before, during)
+    }
+
+    static func keeps(_ rates: (before: Double, during: Double)) -> (String, Bool) {
+        (String(format: "%.0f/s unattacked, %.0f/s under attack (%.0f%%)", rates.before, rates.during, 100 * rates.during / max(rates.before, 1)),
+         rates.during >= 0.9 * rates.before)
+    }
+
+    static func rejected(_ status: LearnerStatus?, _ reason: String) -> Int { status?.messagesRejectedByReason[reason] ?? 0 }
+
+    /// Protocol 5 broadcast every session's id and next sequence; a hello in that session from any peer reset it.
+    /// The real worker fell from 4,163 to 49 env steps/s. Here the attacker even has the session id (from /status).
+    static func hijack(_ target: Target, seconds: Double) -> [Outcome] {
+        let name = "session hijack"
+        guard let victim = target.status?.workers.first(where: { $0.workerId == 0 }), let before = target.status else {
+            return [Outcome(attack: name, check: "set up", observed: "no worker 0", passed: false)]
+        }
+        let session = victim.session, port = target.ports.transitions
+        let rates = rates(target, seconds: seconds) { deadline in
+            guard let peer = try? Peer(port: port, workerId: 0) else { return }
+            var sequence: UInt64 = 0
+            while Date() < deadline {
+                peer.send(peer.hello(session: session, next: 0))
+                peer.send(peer.transitions(sequence: sequence, session: session))
+                sequence += 1
+                usleep(2_000)
+            }
+        }
+        let after = target.waitForStatus(timeout: 30) { _ in true }
+        let (observed, kept) = keeps(rates)
+        let gaps = after?.workers.first { $0.session == session }?.sequenceGaps ?? -1
+        return [
+            Outcome(attack: name, check: "another connection's hellos and data for the session rejected (session_conflict)",
+                    observed: "\(rejected(after, "session_conflict") - rejected(before, "session_conflict")) rejected", passed: rejected(after, "session_conflict") > rejected(before, "session_conflict") + 100),
+            Outcome(attack: name, check: "the victim's sequence untouched", observed: "\(gaps) sequence gaps", passed: gaps == victim.sequenceGaps),
+            Outcome(attack: name, check: "the victim keeps >= 90% of its rate", observed: observed, passed: kept),
+        ]
+    }
+
+    /// Protocol 5 let a hello rewind its session's next sequence: 160 messages accepted became 320.
+    static func replay(_ target: Target) -> [Outcome] {
+        let name = "replay by a rewinding hello"
+        guard let peer = try? Peer(port: target.ports.transitions, workerId: 703), let before = target.status else {
+            return [Outcome(attack: name, check: "set up", observed: "failed", passed: false)]
+        }
+        peer.send(peer.hello())
+        for sequence: UInt64 in 0..<10 { peer.send(peer.transitions(sequence: sequence)); usleep(20_000) }
+        peer.send(peer.hello(next: 0))
+        for sequence: UInt64 in 0..<10 { peer.send(peer.transitions(sequence: sequence)) }
+        let flushed = peer.flushThrough(target, since: before)
+        let record = target.status?.workers.first { $0.workerId == 703 }
+        return [
+            Outcome(attack: name, check: "the rewinding hello refused, the replayed messages rejected",
+                    observed: "\(record?.transitionsReceived ?? -1) transitions accepted of 80 sent, 40 of them replays",
+                    passed: flushed && record?.transitionsReceived == 40),
+        ]
+    }
+
+    /// Protocol 5 took any hello as an evaluator's, and matched reports on what every subscriber sees: a peer's
+    /// returns of 0 stopped a run at `--until-return` with a fake `solved_at`. This learner has no evaluator at all.
+    static func forgedEvaluation(_ target: Target, seconds: Double) -> [Outcome] {
+        let name = "forged evaluation"
+        guard let before = target.status, let context = try? ZMQContext(), let subscriber = try? ZMQSocket(context, type: .sub),
+              let outsider = try? Peer(port: target.ports.transitions, workerId: 704),
+              let guesser = try? Peer(port: target.ports.transitions, workerId: 705) else {
+            return [Outcome(attack: name, check: "set up", observed: "failed", passed: false)]
+        }
+        try? subscriber.subscribe()
+        try? subscriber.connect("tcp://127.0.0.1:\(target.ports.weights)")
+        outsider.send(outsider.hello(role: .evaluator))
+        guesser.send(guesser.hello(role: .evaluator, token: EvaluatorToken(secret: "ddpg")!))
+        let decoder = MessageDecoder(expected: ExpectedShapes(spec: pendulum), accepting: .learnerToWorker)
+        var forged = 0
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline, forged < 20 {
+            guard (try? subscriber.waitForInput(timeoutMilliseconds: 100)) == true, let message = try? subscriber.receive(blocking: false) else { continue }
+            let request: (EvaluationRequest, Publication)? = message.withUnsafeBytes { bytes in
+                guard case let .weights(view)? = try? decoder.decode(bytes), let request = view.evaluationRequest else { return nil }
+                return (request, view.publication)
+            }
+            guard let (request, publication) = request else { continue }
+            for peer in [outsider, guesser] {
+                peer.send(peer.evaluation(request: request, publication: publication, nonce: UInt64.random(in: 1...UInt64.max)))
+                forged += 1
+            }
+        }
+        // Waited for: the learner reads and counts them between training slices.
+        let after = target.waitForStatus(timeout: 20) { rejected($0, "unauthorized_evaluator") >= rejected(before, "unauthorized_evaluator") + 2 }
+            ?? target.waitForStatus(timeout: 10) { _ in true }
+        let reasons = (after?.messagesRejectedByReason ?? [:]).map { ($0.key, $0.value - (before.messagesRejectedByReason[$0.key] ?? 0)) }
+            .filter { $0.1 > 0 }.sorted { $0.0 < $1.0 }.map { "\($0.0) \($0.1)" }.joined(separator: ", ")
+        return [
+            Outcome(attack: name, check: "evaluators without the token refused", observed: reasons,
+                    passed: rejected(after, "unauthorized_evaluator") >= rejected(before, "unauthorized_evaluator") + 2),
+            Outcome(attack: name, check: "no forged report counts as an evaluation", observed: "\(forged) forged; latest evaluation \(after?.latestEvaluation.map { String($0.meanReturn) } ?? "none")",
+                    passed: forged > 0 && after != nil && after?.latestEvaluation == nil && after?.solvedAtEnvSteps == nil),
+        ]
+    }
+
+    /// Protocol 5 kept any session that sent a status every few seconds: 1,024 of them locked out the real worker,
+    /// and 200 idle ones cut its credit to 1 (5,854 → 539 env steps/s).
+    static func idleSessions(_ target: Target, seconds: Double) -> [Outcome] {
+        let name = "idle sessions"
+        let before = target.status, port = target.ports.transitions
+        let rates = rates(target, seconds: seconds) { deadline in
+            // 1,024 sessions on one connection, and one on each of 40 more, all kept alive by statuses.
+            guard let many = try? Peer(port: port, workerId: 706) else { return }
+            let others = (0..<40).compactMap { try? Peer(port: port, workerId: 800 + UInt32($0)) }
+            for session in 1...UInt32(1_024) { many.send(many.hello(session: session)) }
+            others.forEach { $0.send($0.hello()) }
+            while Date() < deadline {
+                for session in 1...UInt32(64) { many.send(many.status(session: session)) }
+                others.forEach { $0.send($0.status()) }
+                usleep(1_000_000)
+            }
+        }
+        let after = target.waitForStatus(timeout: 30) { _ in true }
+        let (observed, kept) = keeps(rates)
+        return [
+            Outcome(attack: name, check: "one session per connection", observed: "\(rejected(after, "session_conflict") - rejected(before, "session_conflict")) session_conflict; \(after?.workers.count ?? 0) sessions listed",
+                    passed: (after?.workers.count ?? .max) < 100),
+            Outcome(attack: name, check: "the real worker keeps >= 90% of its rate", observed: observed, passed: kept),
+        ]
+    }
+
+    /// Protocol 5's credit was advisory: 4 connections ignoring it took the real worker from ~5,900 to 6–12 env steps/s.
+    static func creditFlood(_ target: Target, seconds: Double) -> [Outcome] {
+        let name = "credit ignored, 4 connections"
+        let cutBefore = target.metric("ddpg_connections_rejected_total{reason=\"over_credit\"}") ?? 0
+        let before = target.status, port = target.ports.transitions
+        let rates = rates(target, seconds: seconds) { deadline in
+            let peers = (0..<4).compactMap { try? Peer(port: port, workerId: 900 + UInt32($0)) }
+            peers.forEach { $0.send($0.hello()) }
+            var sequences = [UInt64](repeating: 0, count: peers.count)
+            // As fast as a remote flood would come (512,000 rows/s offered, five times the real worker's), without
+            // spinning on this machine's two cores, which a remote attacker would not share with the learner.
+            while Date() < deadline {
+                for (i, peer) in peers.enumerated() {
+                    peer.sendWithoutReading(peer.transitions(sequence: sequences[i], count: 64))
+                    sequences[i] += 1
+                }
+                usleep(500)
+            }
+        }
+        let after = target.waitForStatus(timeout: 30) { _ in true }
+        let cut = (target.metric("ddpg_connections_rejected_total{reason=\"over_credit\"}") ?? 0) - cutBefore
+        let flooded = after?.workers.filter { $0.workerId >= 900 && $0.workerId < 904 }.reduce(0) { $0 + $1.transitionsReceived } ?? -1
+        let (observed, kept) = keeps(rates)
+        return [
+            Outcome(attack: name, check: "data beyond the credit rejected, and its connections cut",
+                    observed: "\(rejected(after, "over_credit") - rejected(before, "over_credit")) over_credit, \(Int(cut)) connections cut; \(flooded) of theirs accepted",
+                    passed: cut >= 4 && Double(flooded) < 0.1 * rates.during * seconds),
+            Outcome(attack: name, check: "the real worker keeps >= 90% of its rate", observed: observed, passed: kept),
+        ]
+    }
+
+    /// Protocol 5's limit formula (2·O + A + 1 floats a row) let a worker send a message over 256 KiB, which libzmq
+    /// dropped with the connection: nothing counted it. Here: one row over the row limit, and a message over 256 KiB.
+    static func overLimit(_ target: Target) -> [Outcome] {
+        let name = "messages over the limit"
+        guard let peer = try? Peer(port: target.ports.transitions, workerId: 707), let before = target.status else {
+            return [Outcome(attack: name, check: "set up", observed: "failed", passed: false)]
+        }
+        peer.send(peer.hello())
+        peer.send(peer.transitions(sequence: 0, count: 4_097))  // 155,730 bytes
+        peer.send(peer.transitions(sequence: 0, count: 7_000))  // 266,044 bytes
+        let flushed = peer.flushThrough(target, since: before)
+        let after = target.status
+        let counted = rejected(after, "out_of_range") - rejected(before, "out_of_range")
+        return [Outcome(attack: name, check: "both rejected and counted (out_of_range)", observed: "\(counted) counted", passed: flushed && counted >= 2)]
+    }
+}
