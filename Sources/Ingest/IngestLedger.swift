@@ -108,7 +108,7 @@ public struct WorkerRecord: Codable, Sendable, Equatable {
 
     /// Rows accepted since the acknowledgement with `receipt`, and the credit it granted. A receipt it does not
     /// know (none read yet, never sent, or too old) counts from the oldest it keeps (or the hello), with the
-    /// largest credit among them and the initial one: guessing gains nothing.
+    /// newest credit or the initial one, the larger: guessing gains nothing.
     func inFlight(since receipt: UInt64) -> (rows: Int, credit: Int) {
         if receipt != 0, let index = receipts.lastIndex(where: { $0.receipt == receipt }) {
             // Rows it took while the previous acknowledgement was its newest may go out after it read this one.
@@ -116,8 +116,8 @@ public struct WorkerRecord: Codable, Sendable, Equatable {
             let credit = receipts[index].credit == 0 || previous == 0 ? 0 : max(receipts[index].credit, previous)
             return (rowsAccepted - receipts[index].rowsAccepted, credit)
         }
-        let credits = receipts.map(\.credit) + [initialCredit]
-        return (rowsAccepted - (receipts.first?.rowsAccepted ?? 0), credits.contains(0) ? 0 : credits.max() ?? 0)
+        let newest = receipts.last?.credit ?? initialCredit
+        return (rowsAccepted - (receipts.first?.rowsAccepted ?? 0), newest == 0 || initialCredit == 0 ? 0 : max(newest, initialCredit))
     }
 
     init(workerId: UInt32, session: UInt32, seed: UInt64) {

@@ -58,6 +58,7 @@ public final class ZeroMQLearnerTransport: LearnerTransport {
     private var descriptors: [PeerConnection: Int32] = [:]
     private let metrics: LearnerMetrics
     private let logger: Logger
+    private let routingFrame = ZMQMessage()
 
     /// Binds both endpoints (weights first), guarded by the gate. Throws ``BindError`` naming an unusable address.
     public init(settings: LearnerSettings, security: LearnerSecurity?, logger: Logger, metrics: LearnerMetrics) throws {
@@ -75,7 +76,9 @@ public final class ZeroMQLearnerTransport: LearnerTransport {
     public func receive() throws -> ReceivedMessage? {
         while true {
             if readingFrom == nil {
-                guard let routing = try transitions.receive(blocking: false) else { return nil }
+                // The routing frame is read into one message kept for it: one allocation a message, as with PULL.
+                let routing = routingFrame
+                guard try transitions.receive(into: routing) else { return nil }
                 // A ROUTER's message is the routing id, then what the peer sent: at least one frame.
                 guard routing.hasMoreFrames else { continue }
                 guard let connection = routing.withUnsafeBytes({ Self.connection(routingId: $0) }) else {

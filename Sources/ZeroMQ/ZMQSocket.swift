@@ -179,6 +179,16 @@ public final class ZMQSocket {
         return frames
     }
 
+    /// Receives one frame into `message` (reused: libzmq releases what it held), without waiting; false when nothing is queued.
+    public func receive(into message: ZMQMessage) throws -> Bool {
+        if zmq_msg_recv(message.message, handle, ZMQ_DONTWAIT) == -1 {
+            let error = ZMQError(operation: "receive")
+            if error.wouldBlock { return false }
+            throw error
+        }
+        return true
+    }
+
     /// Receives one message without copying it out of libzmq.
     /// - Returns: nil if `blocking` is false and nothing is queued (or a receive timeout passed).
     public func receive(blocking: Bool = true) throws -> ZMQMessage? {
@@ -215,7 +225,7 @@ public final class ZMQMessage {
     /// Heap-allocated so its address is stable: libzmq keeps small messages inside the struct itself.
     let message: UnsafeMutablePointer<zmq_msg_t>
 
-    init() {
+    public init() {
         message = .allocate(capacity: 1)
         zmq_msg_init(message)
     }
