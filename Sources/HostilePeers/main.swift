@@ -32,9 +32,9 @@ do {
         { Attacks.nearMaximumFrames(target, connections: 100, seconds: quick ? 4 : 8) },
         { TrustAttacks.replay(target) },
         { TrustAttacks.overLimit(target) },
-        { TrustAttacks.hijack(target, seconds: quick ? 4 : 8) },
-        { TrustAttacks.idleSessions(target, seconds: quick ? 4 : 8) },
-        { TrustAttacks.creditFlood(target, seconds: quick ? 4 : 8) },
+        { TrustAttacks.hijack(target, seconds: quick ? 6 : 8) },
+        { TrustAttacks.idleSessions(target, seconds: quick ? 6 : 8) },
+        { TrustAttacks.creditFlood(target, seconds: quick ? 6 : 8) },
         // Last before the drain: it keeps the metrics port's connections busy for a while.
         { Attacks.slowloris(target, connections: quick ? 300 : 1_000, seconds: 16) },
     ]
