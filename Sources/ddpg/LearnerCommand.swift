@@ -33,7 +33,7 @@ struct LearnerOptions: ParsableArguments {
     @Flag(inversion: .prefixedNo, help: "Pace workers: each acts with one weights version about twice its share of what the learner consumes between broadcasts, then waits briefly for newer weights, so its data does not age in queues.")
     var workerPace = true
 
-    @Option(parsing: .unconditional, help: "Port where workers send transitions (PUSH → PULL).")
+    @Option(parsing: .unconditional, help: "Port where workers send transitions (DEALER → ROUTER: each session bound to its connection).")
     var transitionsPort = 5555
 
     @Option(parsing: .unconditional, help: "Port where the learner publishes actor weights (PUB → SUB).")
@@ -169,7 +169,7 @@ struct LearnerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "learner",
         abstract: "Run the learner: replay, networks and training, fed by workers over ZeroMQ.",
-        discussion: "Binds a PULL socket for transitions and a PUB socket for weights. Writes summary.json into --run-dir (default runs/learner) when it stops: after --max-env-steps transitions, at --until-return, or on SIGINT/SIGTERM."
+        discussion: "Binds a ROUTER socket for transitions (and each session's acknowledgements) and an XPUB socket for weights. Writes summary.json into --run-dir (default runs/learner) when it stops: after --max-env-steps transitions, at --until-return, or on SIGINT/SIGTERM."
     )
 
     @OptionGroup var common: CommonOptions
