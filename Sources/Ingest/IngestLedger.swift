@@ -313,10 +313,20 @@ public struct IngestLedger: Sendable {
     /// The session `key` from `connection`, or why a message for it is refused.
     private func record(_ key: SessionKey, from connection: UInt64) throws(ProtocolError) -> Dictionary<SessionKey, WorkerRecord>.Index {
         guard let index = workers.index(forKey: key) else { throw .noHello(workerId: key.workerId, session: key.session) }
-        guard workers.values[index].connection == connection else {
+        try checkBound(key, bound: workers.values[index].connection, to: connection)
+        return index
+    }
+
+    /// Refuses a message for `key` (a known session) from another connection than its own; nothing for an unknown one.
+    public func checkConnection(of key: SessionKey, is connection: UInt64) throws(ProtocolError) {
+        guard let bound = workers[key]?.connection else { return }
+        try checkBound(key, bound: bound, to: connection)
+    }
+
+    private func checkBound(_ key: SessionKey, bound: UInt64, to connection: UInt64) throws(ProtocolError) {
+        guard bound == connection else {
             throw .sessionConflict("a message for worker \(key.workerId) session \(String(key.session, radix: 16)) from another connection than its own")
         }
-        return index
     }
 
     /// Checks a transitions batch acted with `header.weightsVersion` against its session, and

@@ -50,9 +50,8 @@ public struct MessageIngest: Sendable {
                                 initialCredit: Int = 0, now: Double) -> Outcome {
         do throws(ProtocolError) {
             // A session's data from another connection is refused before its arrays are read: a flood of it costs a lookup.
-            if let claimed = MessageDecoder.claimedSession(bytes), WireFormat.kind(of: bytes) == .transitions,
-               let bound = ledger.connection(of: SessionKey(workerId: claimed.workerId, session: claimed.session)), bound != connection {
-                throw .sessionConflict("a message for worker \(claimed.workerId) session \(String(claimed.session, radix: 16)) from another connection than its own")
+            if let claimed = MessageDecoder.claimedSession(bytes), WireFormat.kind(of: bytes) == .transitions {
+                try ledger.checkConnection(of: SessionKey(workerId: claimed.workerId, session: claimed.session), is: connection)
             }
             let message = try decoder.decode(bytes)
             switch message {
