@@ -25,13 +25,26 @@ final class Peer: @unchecked Sendable {
     let session = UInt32.random(in: 1...UInt32.max)
     private(set) var sent = 0
 
-    init(port: Int, workerId: UInt32) throws {
+    /// `source`: the loopback address to connect from (all of 127/8 is this machine); by default one of its own, so that
+    /// what the learner counts or does per address (what its sessions sent unacknowledged, a cool-down after a cut)
+    /// touches only the peers an attack puts on one address.
+    /// `context`: shared by peers that come and go (each context has an I/O thread, which this machine's two cores share
+    /// with the learner).
+    init(port: Int, workerId: UInt32, source: String? = nil, context: ZMQContext? = nil) throws {
         self.workerId = workerId
-        context = try ZMQContext()
-        socket = try ZMQSocket(context, type: .dealer)
+        if let context { self.context = context } else { self.context = try ZMQContext() }
+        socket = try ZMQSocket(self.context, type: .dealer)
         try socket.setLinger(milliseconds: 2_000)
         try socket.setSendTimeout(milliseconds: 5_000)
-        try socket.connect("tcp://127.0.0.1:\(port)")
+        try socket.connect("tcp://\(source ?? Self.newSource()):0;127.0.0.1:\(port)")
+    }
+
+    private static let sources = SharedCount()
+    /// 127.1.x.y: addresses no attack names itself.
+    static func newSource() -> String {
+        sources.increment()
+        let n = sources.value
+        return "127.1.\(n / 250 % 250).\(n % 250 + 1)"
     }
 
     func send(_ bytes: [UInt8]) {
@@ -210,6 +223,7 @@ enum Attacks {
         let name = "near-maximum frames, \(connections) connections"
         let before = target.memory
         let refusedBefore = target.metric("ddpg_connections_rejected_total{reason=\"too_many_peers\"}") ?? 0
+        let droppedMetric = "ddpg_connections_rejected_total{reason=\"oversize_or_malformed\"}"
         let limit = WireFormat.maxReadFrameBytes
         // A transitions header claiming 4,096 rows, then junk: as large as a legal message, and rejected.
         var frame = WireFormat.magic + withUnsafeBytes(of: WireFormat.version.littleEndian, Array.init) + [MessageKind.transitions.rawValue, 0]
@@ -233,11 +247,22 @@ enum Attacks {
         }
         sockets.forEach { $0.close() }
         // Frames just under the old 16 MiB limit, on connections of their own: refused at the frame header now.
-        var oversized = 0
+        var oversized = 0, oversizeSent = 0
+        let droppedBefore = target.metric(droppedMetric) ?? 0
         for _ in 0..<8 {
             guard let fd = RawTCP.connect(port: target.ports.transitions) else { continue }
-            if let accepted = RawDealer.sendFrame(fd, size: (16 << 20) - 64) { oversized = max(oversized, accepted) }
+            if let accepted = RawDealer.sendFrame(fd, size: (16 << 20) - 64) {
+                oversized = max(oversized, accepted)
+                oversizeSent += 1
+            }
             close(fd)
+        }
+        // libzmq reports only a disconnection; the learner's count of it comes from its gate's thread.
+        var dropped = 0.0
+        for _ in 0..<50 {
+            dropped = (target.metric(droppedMetric) ?? 0) - droppedBefore
+            if Int(dropped) >= oversizeSent { break }
+            usleep(100_000)
         }
         peak = max(peak, target.memory.peak)
         let refused = (target.metric("ddpg_connections_rejected_total{reason=\"too_many_peers\"}") ?? 0) - refusedBefore
@@ -248,6 +273,8 @@ enum Attacks {
                     passed: refused >= 1),
             Outcome(attack: name, check: "16 MiB frames refused at their header", observed: "at most \(oversized / 1_024) KiB of one accepted",
                     passed: oversized < 4 << 20),
+            Outcome(attack: name, check: "each connection libzmq dropped for its frame counted (oversize_or_malformed)",
+                    observed: "\(Int(dropped)) counted for \(oversizeSent) frames", passed: oversizeSent > 0 && Int(dropped) == oversizeSent),
             Outcome(attack: name, check: "memory within the documented bound (\(megabytes(bound)) + allocator slack)",
                     observed: "\(sent) frames of \(limit / 1_024) KiB; peak RSS \(megabytes(before.peak)) → \(megabytes(peak)) (+\(megabytes(growth)))",
                     passed: target.isAlive && growth < bound * 2 + 16),
@@ -335,4 +362,12 @@ final class Atomic: @unchecked Sendable {
     private var value = false
     var isSet: Bool { lock.withLock { value } }
     func set() { lock.withLock { value = true } }
+}
+
+/// A count kept by one thread and read by another.
+final class SharedCount: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+    var value: Int { lock.withLock { count } }
+    func increment() { lock.withLock { count += 1 } }
 }

@@ -157,7 +157,7 @@ enum TrustAttacks {
         let cutBefore = target.metric("ddpg_connections_rejected_total{reason=\"over_credit\"}") ?? 0
         let before = target.status, port = target.ports.transitions
         let rates = rates(target, seconds: seconds) { deadline in
-            let peers = (0..<4).compactMap { try? Peer(port: port, workerId: 900 + UInt32($0)) }
+            let peers = (0..<4).compactMap { try? Peer(port: port, workerId: 900 + UInt32($0), source: "127.0.0.2") }
             peers.forEach { $0.send($0.hello()) }
             var sequences = [UInt64](repeating: 0, count: peers.count)
             // Faster than the real worker (256,000 rows/s offered, two and a half times its rate), without spinning
@@ -178,6 +178,48 @@ enum TrustAttacks {
             Outcome(attack: name, check: "data beyond the credit rejected, and its connections cut",
                     observed: "\(rejected(after, "over_credit") - rejected(before, "over_credit")) over_credit, \(Int(cut)) connections cut; \(flooded) of theirs accepted",
                     passed: cut >= 4 && Double(flooded) < 0.1 * rates.during * seconds),
+            Outcome(attack: name, check: "the real worker keeps >= 90% of its rate", observed: observed, passed: kept),
+        ]
+    }
+
+    /// The flood above, but each cut connection comes back as a new one with a new session (and worker id), which the
+    /// learner grants a first credit of its own: 4 connections, each replaced every 250 ms whether cut or not.
+    static func reconnectingCreditFlood(_ target: Target, seconds: Double) -> [Outcome] {
+        let name = "credit ignored, 4 connections reconnecting every 250 ms"
+        let cutBefore = target.metric("ddpg_connections_rejected_total{reason=\"over_credit\"}") ?? 0
+        let before = target.status, port = target.ports.transitions
+        let firstId: UInt32 = 10_000
+        let cycles = SharedCount()
+        let rates = rates(target, seconds: seconds) { deadline in
+            guard let context = try? ZMQContext() else { return }
+            var nextId = firstId
+            while Date() < deadline {
+                let peers = (0..<4).compactMap { _ in
+                    defer { nextId += 1 }
+                    return try? Peer(port: port, workerId: nextId, source: "127.0.0.3", context: context)
+                }
+                peers.forEach { $0.send($0.hello()) }
+                var sequence: UInt64 = 0
+                let replaceAt = min(deadline, Date().addingTimeInterval(0.25))
+                while Date() < replaceAt {
+                    peers.forEach { $0.sendWithoutReading($0.transitions(sequence: sequence, count: 64)) }
+                    sequence += 1
+                    usleep(1_000)
+                }
+                peers.forEach { try? $0.socket.setLinger(milliseconds: 0) }
+                cycles.increment()
+            }
+        }
+        let after = target.waitForStatus(timeout: 30) { _ in true }
+        let cut = (target.metric("ddpg_connections_rejected_total{reason=\"over_credit\"}") ?? 0) - cutBefore
+        let attackers = after?.workers.filter { $0.workerId >= firstId } ?? []
+        let flooded = attackers.reduce(0) { $0 + $1.transitionsReceived }
+        let (observed, kept) = keeps(rates)
+        return [
+            Outcome(attack: name, check: "cut for ignoring its credit, then no new session from its address for 10 s (cooling_down)",
+                    observed: "\(cycles.value) rounds of 4; \(rejected(after, "over_credit") - rejected(before, "over_credit")) over_credit, \(Int(cut)) connections cut, \(rejected(after, "cooling_down") - rejected(before, "cooling_down")) cooling_down; \(flooded) of theirs accepted (\(String(format: "%.0f", Double(flooded) / seconds))/s)",
+                    passed: cut >= 4 && cut <= 8 && rejected(after, "cooling_down") - rejected(before, "cooling_down") >= 4
+                        && Double(flooded) < 0.1 * rates.during * seconds),
             Outcome(attack: name, check: "the real worker keeps >= 90% of its rate", observed: observed, passed: kept),
         ]
     }

@@ -35,6 +35,7 @@ do {
         { TrustAttacks.hijack(target, seconds: quick ? 6 : 8) },
         { TrustAttacks.idleSessions(target, seconds: quick ? 6 : 8) },
         { TrustAttacks.creditFlood(target, seconds: quick ? 6 : 8) },
+        { TrustAttacks.reconnectingCreditFlood(target, seconds: quick ? 6 : 8) },
         // Last before the drain: it keeps the metrics port's connections busy for a while.
         { Attacks.slowloris(target, connections: quick ? 300 : 1_000, seconds: 16) },
     ]

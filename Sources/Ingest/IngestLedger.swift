@@ -93,6 +93,8 @@ public struct WorkerRecord: Codable, Sendable, Equatable {
     /// for this session is accepted from any other.
     var connection: UInt64 = 0
     var peerKey: String?
+    /// Where it came from (``IngestLedger/origin(key:address:)``), when the transport says.
+    var origin: String?
     /// When it last delivered data (transitions, an episode, an answered evaluation), else when it joined:
     /// statuses keep a session connected but do not keep it from being evicted.
     var lastDataAt: Double = 0
@@ -180,6 +182,11 @@ public struct IngestLedger: Sendable {
     public static let creditFactor = 4
     /// Unfinished sessions one connection may hold: a worker process has one.
     public static let maxSessionsPerConnection = 1
+    /// How long no new session is accepted from where a connection was cut for ignoring its credit: at first,
+    /// and at most (doubling with each cut after the last wait ended). A new session gets a first credit, so a
+    /// peer that reconnected at once after each cut would get around the credit.
+    public static let cooldownSeconds = (first: 10.0, most: 300.0)
+    static let maxCooldowns = 1_024
     /// Receipts of a session's recent acknowledgements kept. An acknowledgement that says nothing new (the same
     /// next sequence and credit as the last) reuses the last receipt, so the list grows only with accepted data:
     /// a worker names the receipt it had read when it committed to its rows, which may have waited in its queues.
@@ -222,6 +229,8 @@ public struct IngestLedger: Sendable {
     private var notices: [IngestNotice] = []
     /// Each connection's sessions, in the order of their hellos.
     private var sessionsOnConnection: [UInt64: [SessionKey]] = [:]
+    /// Origins (``origin(key:address:)``) cut for ignoring their credit: until when, and for how long last time.
+    private var cooldowns: [String: (until: Double, seconds: Double)] = [:]
     /// Sessions with transitions accepted since their last acknowledgement.
     public private(set) var owedAcknowledgement: Set<SessionKey> = []
 
@@ -268,8 +277,8 @@ public struct IngestLedger: Sendable {
     /// `initialCredit` bounds what it may send before its first acknowledgement (0: no limit).
     /// Returns whether the session is new.
     @discardableResult
-    public mutating func hello(_ hello: Hello, connection: UInt64, key: String?, authorizedEvaluator: Bool, initialCredit: Int = 0,
-                               currentVersion: UInt64 = 0, now: Double) throws(ProtocolError) -> Bool {
+    public mutating func hello(_ hello: Hello, connection: UInt64, key: String?, address: String? = nil, authorizedEvaluator: Bool,
+                               initialCredit: Int = 0, currentVersion: UInt64 = 0, now: Double) throws(ProtocolError) -> Bool {
         guard hello.nextSequence < .max else {
             throw .badSequence(workerId: hello.workerId, expected: 0, got: hello.nextSequence)
         }
@@ -289,6 +298,10 @@ public struct IngestLedger: Sendable {
             sessionsByWorker[hello.workerId]?.removeAll { $0 == hello.session }
             sessionsByWorker[hello.workerId, default: []].append(hello.session)
         } else {
+            let origin = Self.origin(key: key, address: address)
+            if let origin, let cooldown = cooldowns[origin], now < cooldown.until {
+                throw .coolingDown(workerId: hello.workerId, session: hello.session, origin: origin, secondsLeft: cooldown.until - now)
+            }
             let live = sessionsOnConnection[connection, default: []].filter { workers[$0].map { !$0.finished } ?? false }
             guard live.count < Self.maxSessionsPerConnection else {
                 throw .sessionConflict("\(name) said hello on a connection that already has a live session (at most \(Self.maxSessionsPerConnection))")
@@ -297,6 +310,7 @@ public struct IngestLedger: Sendable {
             var record = WorkerRecord(workerId: hello.workerId, session: hello.session, seed: hello.seed)
             (record.joinedAt, record.lastDataAt, record.connection, record.peerKey, record.role) = (now, now, connection, key, hello.role)
             record.initialCredit = initialCredit
+            record.origin = origin
             workers[sessionKey] = record
             sessionsByWorker[hello.workerId, default: []].append(hello.session)
             sessionsOnConnection[connection] = live + [sessionKey]
@@ -483,16 +497,41 @@ public struct IngestLedger: Sendable {
         }
     }
 
+    /// Where a connection comes from, for cooling down: its CURVE key where there is one (addresses may be shared), else its address.
+    public static func origin(key: String?, address: String?) -> String? { key.map { "key \($0)" } ?? address }
+
+    /// A connection from `origin` was cut for ignoring its credit: no new session from there for a while (doubling when it
+    /// happens again after the last wait ended; cuts during a wait, of its other connections, do not add to it).
+    public mutating func coolDown(_ origin: String, now: Double) {
+        let last = cooldowns[origin]
+        if let last, now < last.until { return }
+        let seconds = last.flatMap { now - $0.until < Self.cooldownSeconds.most ? min(2 * $0.seconds, Self.cooldownSeconds.most) : nil }
+            ?? Self.cooldownSeconds.first
+        if last == nil, cooldowns.count >= Self.maxCooldowns {
+            cooldowns = cooldowns.filter { now < $0.value.until + Self.cooldownSeconds.most }
+            if cooldowns.count >= Self.maxCooldowns, let soonest = cooldowns.min(by: { $0.value.until < $1.value.until }) { cooldowns[soonest.key] = nil }
+        }
+        cooldowns[origin] = (now + seconds, seconds)
+    }
+
     /// Keeps `key` owed an acknowledgement (one that could not be sent now).
     public mutating func stillOwed(_ key: SessionKey) { if workers[key] != nil { owedAcknowledgement.insert(key) } }
 
     /// The connection `key` said hello on.
     public func connection(of key: SessionKey) -> UInt64? { workers[key]?.connection }
 
-    /// Acting sessions that delivered transitions within `window` seconds: what the credit is divided over.
+    /// Acting sessions that delivered transitions within `window` seconds, and none since a newer session from where
+    /// they came from said hello: what the credit is divided over. (A restarted worker's old session stops counting
+    /// at once, and a peer that opens session after session counts as many as it keeps sending on.)
     public func sendingSessions(now: Double, window: Double) -> Int {
-        workers.values.reduce(0) { count, record in
-            count + (record.role == .actor && !record.finished && record.lastTransitionsAt.map { now - $0 <= window } == true ? 1 : 0)
+        var newestHello: [String: Double] = [:]
+        for record in workers.values where record.role == .actor {
+            if let origin = record.origin { newestHello[origin] = max(newestHello[origin] ?? record.joinedAt, record.joinedAt) }
+        }
+        return workers.values.reduce(0) { count, record in
+            guard record.role == .actor, !record.finished, let last = record.lastTransitionsAt, now - last <= window else { return count }
+            let replaced = record.origin.flatMap { newestHello[$0] }.map { $0 > last } ?? false
+            return count + (replaced ? 0 : 1)
         }
     }
 

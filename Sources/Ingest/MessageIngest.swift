@@ -44,10 +44,10 @@ public struct MessageIngest: Sendable {
         case rejected(ProtocolError, claimedTransitions: Int?)
     }
 
-    /// Handles one message from a worker on `connection` (authenticated as `key`, under CURVE) while
+    /// Handles one message from a worker on `connection` (authenticated as `key`, under CURVE; from `address`) while
     /// the learner publishes `currentVersion`. A new session may send `initialCredit` before its first acknowledgement.
-    public mutating func handle(_ bytes: UnsafeRawBufferPointer, connection: UInt64, key: @autoclosure () -> String?, currentVersion: UInt64,
-                                initialCredit: Int = 0, now: Double) -> Outcome {
+    public mutating func handle(_ bytes: UnsafeRawBufferPointer, connection: UInt64, key: @autoclosure () -> String?,
+                                address: @autoclosure () -> String? = nil, currentVersion: UInt64, initialCredit: Int = 0, now: Double) -> Outcome {
         do throws(ProtocolError) {
             // A session's data from another connection is refused before its arrays are read: a flood of it costs a lookup.
             if let claimed = MessageDecoder.claimedSession(bytes), WireFormat.kind(of: bytes) == .transitions {
@@ -60,7 +60,8 @@ public struct MessageIngest: Sendable {
                 return afterStop ? .transitionsAfterStop(view.header) : .transitions(view, lag: lag)
             case let .hello(hello):
                 let peerKey = key()
-                let isNew = try ledger.hello(hello, connection: connection, key: peerKey, authorizedEvaluator: evaluators.allows(hello, key: peerKey),
+                let isNew = try ledger.hello(hello, connection: connection, key: peerKey, address: address(),
+                                             authorizedEvaluator: evaluators.allows(hello, key: peerKey),
                                              initialCredit: initialCredit, currentVersion: currentVersion, now: now)
                 return .hello(hello, isNew: isNew)
             case let .episode(report):

@@ -128,6 +128,8 @@ public final class ZeroMQLearnerTransport: LearnerTransport {
         return key
     }
 
+    public func peerAddress(of message: ReceivedMessage) -> String? { (message.owner as? ZMQMessage)?.property("Peer-Address") }
+
     /// A routing id of 1 to 7 bytes as a connection: its bytes, and its length in the top byte.
     static func connection(routingId bytes: UnsafeRawBufferPointer) -> PeerConnection? {
         guard (1...7).contains(bytes.count) else { return nil }
@@ -187,6 +189,10 @@ public final class ZeroMQLearnerTransport: LearnerTransport {
                 refusals.log("refused a connection on \(endpoint): \(reason)", key: reason)
             case let .closedDuringHandshake(endpoint):
                 logger.debug("a peer closed its connection on \(endpoint) before the handshake")
+            case let .droppedByProtocol(socket, address):
+                metrics.connectionRejected(reason: "oversize_or_malformed")
+                refusals.log("libzmq closed a \(socket) connection from \(address): a frame over the size limit, or a malformed one",
+                             key: "protocol-\(address)")
             }
         }
         let transitions = try ZMQSocket(context, type: .router)

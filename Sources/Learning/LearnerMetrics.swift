@@ -23,7 +23,7 @@ public final class LearnerMetrics: @unchecked Sendable {
 
     public static let maxWorkerSeries = 256
     public static let connectionRejectionReasons = ["unauthorized_key", "handshake_failed", "too_many_peers", "bad_subscription", "over_credit",
-                                                    "routing_id"]
+                                                    "routing_id", "oversize_or_malformed"]
 
     public static let definitions: [Definition] = [
         .init(name: "ddpg_transitions_received_total", kind: .counter, help: "Transitions accepted into replay."),

@@ -10,7 +10,8 @@ extension LearnerRun {
         let now = self.now
         let connection = message.connection ?? PeerConnection(id: 0)
         let outcome = message.withUnsafeBytes { bytes in
-            ingest.handle(bytes, connection: connection.id, key: context.transport.peerKey(of: message), currentVersion: publisher.version,
+            ingest.handle(bytes, connection: connection.id, key: context.transport.peerKey(of: message),
+                          address: context.transport.peerAddress(of: message), currentVersion: publisher.version,
                           initialCredit: flow.creditForNewSessions, now: now)
         }
         switch outcome {
@@ -45,11 +46,15 @@ extension LearnerRun {
             }
         case let .rejected(error, claimed):
             noteRejection(error, claimedTransitions: claimed, now: now)
-            if case .overCredit = error, context.transport.cut(connection) {
+            guard case .overCredit = error else { break }
+            let origin = IngestLedger.origin(key: context.transport.peerKey(of: message), address: context.transport.peerAddress(of: message))
+            if context.transport.cut(connection) {
                 ingest.ledger.closeSessions(on: connection.id)
                 // A sender that ignores its credit is read no further: its queued data would crowd out everyone else's.
                 metrics.connectionRejected(reason: "over_credit")
-                logger.warning("cut off connection \(connection): \(error)")
+                // Nor does it come back at once as a new session, with a new session's credit.
+                if let origin { ingest.ledger.coolDown(origin, now: now) }
+                logger.warning("cut off connection \(connection)\(origin.map { " from \($0)" } ?? ""): \(error)")
             }
         }
         for notice in ingest.ledger.takeNotices() {

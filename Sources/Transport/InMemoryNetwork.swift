@@ -48,8 +48,9 @@ public final class InMemoryNetwork {
     }
 
     /// A worker's connection to whichever learner is bound, now or later.
-    public func connectWorker(key: String? = nil) -> InMemoryWorkerTransport {
-        let worker = InMemoryWorkerTransport(network: self, address: "worker-\(nextWorker)", connection: newConnection(), key: key)
+    /// Each worker has an address of its own unless given one.
+    public func connectWorker(key: String? = nil, address: String? = nil) -> InMemoryWorkerTransport {
+        let worker = InMemoryWorkerTransport(network: self, address: address ?? "worker-\(nextWorker)", connection: newConnection(), key: key)
         nextWorker += 1
         workers.append(worker)
         learner?.events.append((.subscribe, worker))
@@ -152,6 +153,8 @@ public final class InMemoryLearnerTransport: LearnerTransport {
     public private(set) var cutConnections: [PeerConnection] = []
 
     public func peerKey(of message: ReceivedMessage) -> String? { message.connection.flatMap { network.key(of: $0) } }
+
+    public func peerAddress(of message: ReceivedMessage) -> String? { message.connection.flatMap { network.worker(on: $0)?.address } }
 
     public func receiveSubscriptionEvent() -> SubscriptionEvent? {
         guard isBound, !events.isEmpty else { return nil }

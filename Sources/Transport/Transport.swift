@@ -69,6 +69,8 @@ public protocol LearnerTransport: AnyObject {
     func cut(_ connection: PeerConnection) -> Bool
     /// The CURVE public key (Z85) that `message`'s connection authenticated with; nil without CURVE.
     func peerKey(of message: ReceivedMessage) -> String?
+    /// The address `message`'s connection comes from (an IP address, as ZeroMQ's `Peer-Address` gives it).
+    func peerAddress(of message: ReceivedMessage) -> String?
     /// The next event on the publishing side, without waiting. (libzmq takes in new subscriptions only
     /// during calls on its socket, a bounded number each, so a core calls this every few milliseconds.)
     func receiveSubscriptionEvent() -> SubscriptionEvent?

@@ -30,6 +30,8 @@ public enum ProtocolError: Error, Equatable, CustomStringConvertible, Sendable {
     case unauthorizedEvaluator(workerId: UInt32, session: UInt32)
     /// Transitions beyond the session's credit (and one message more): the sender ignores its credit.
     case overCredit(workerId: UInt32, session: UInt32, inFlight: Int, limit: Int)
+    /// A new session from where (a CURVE key, or an address without CURVE) a connection was cut for ignoring its credit, too soon after.
+    case coolingDown(workerId: UInt32, session: UInt32, origin: String, secondsLeft: Double)
 
     /// A short, stable label for metrics (`messages_rejected{reason=...}`).
     public var reason: String {
@@ -54,6 +56,7 @@ public enum ProtocolError: Error, Equatable, CustomStringConvertible, Sendable {
         case .sessionConflict: "session_conflict"
         case .unauthorizedEvaluator: "unauthorized_evaluator"
         case .overCredit: "over_credit"
+        case .coolingDown: "cooling_down"
         }
     }
 
@@ -62,7 +65,7 @@ public enum ProtocolError: Error, Equatable, CustomStringConvertible, Sendable {
         "too_short", "bad_magic", "unsupported_version", "unknown_kind", "reserved_bits", "length_mismatch",
         "dimension_mismatch", "out_of_range", "non_finite", "wrong_environment", "spec_not_allowed", "unexpected_kind",
         "no_hello", "bad_sequence", "too_many_workers", "not_an_evaluator", "unrequested_evaluation",
-        "session_conflict", "unauthorized_evaluator", "over_credit",
+        "session_conflict", "unauthorized_evaluator", "over_credit", "cooling_down",
     ]
 
     public var description: String {
@@ -95,6 +98,8 @@ public enum ProtocolError: Error, Equatable, CustomStringConvertible, Sendable {
             "worker \(workerId) session \(String(session, radix: 16)) said hello as an evaluator without an evaluator key (--evaluator-keys) or token (--evaluator-token)"
         case let .overCredit(workerId, session, inFlight, limit):
             "worker \(workerId) session \(String(session, radix: 16)) had \(inFlight) transitions unacknowledged, at four times its credit and one step of its environments more (\(limit)): it ignores its credit"
+        case let .coolingDown(workerId, session, origin, secondsLeft):
+            "worker \(workerId) session \(String(session, radix: 16)) said hello from \(origin), whose connection was cut for ignoring its credit: no new session from there for \(Int(secondsLeft.rounded(.up))) s more"
         }
     }
 }

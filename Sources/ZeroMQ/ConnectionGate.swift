@@ -27,6 +27,10 @@ public final class ConnectionGate: @unchecked Sendable {
         case handshakeFailed(endpoint: String, reason: String)
         /// The peer closed the connection before finishing a handshake (a port probe, or a peer that gave up).
         case closedDuringHandshake(endpoint: String)
+        /// libzmq closed a connection while its peer was still sending: a frame over ZMQ_MAXMSGSIZE, or a malformed one.
+        /// libzmq's monitor reports only "disconnected"; the gate tells this apart from a peer that closed (or an
+        /// owner's cut) by peeking at a duplicate of the descriptor for bytes libzmq left unread.
+        case droppedByProtocol(socket: String, address: String)
     }
 
     public static let endpoint = "inproc://zeromq.zap.01"
@@ -41,10 +45,15 @@ public final class ConnectionGate: @unchecked Sendable {
     private let context: ZMQContext
     private let lock = NSLock()
     private var stopping = false
-    /// Per guarded socket: open TCP connections, by file descriptor, with the peer's address.
-    private var open: [String: [Int32: String]] = [:]
+    /// Per guarded socket: open TCP connections, by file descriptor, with the peer's address and a duplicate of the
+    /// descriptor, which keeps the TCP connection readable after libzmq closes its own to tell how it ended.
+    private var open: [String: [Int32: (address: String, duplicate: Int32)]] = [:]
     /// Descriptors already shut down by ``disconnect(address:socket:)``, until libzmq reports them closed.
     private var cutOff: Set<Int32> = []
+    /// Connections libzmq closed that the owner did not cut, kept open (by a duplicate descriptor) until it is
+    /// known how they ended (``settle()``); only the gate's thread uses it.
+    private var unsettled: [(socket: String, address: String, duplicate: Int32, deadline: Date)] = []
+    static let verdictSeconds = 0.2
     private var thread: Thread?
     private let finished = DispatchSemaphore(value: 0)
 
@@ -99,7 +108,7 @@ public final class ConnectionGate: @unchecked Sendable {
     @discardableResult
     public func disconnect(address: String, socket: String) -> Int {
         let descriptors = lock.withLock {
-            let found = open[socket, default: [:]].filter { $0.value == address && !cutOff.contains($0.key) }.map(\.key)
+            let found = open[socket, default: [:]].filter { $0.value.address == address && !cutOff.contains($0.key) }.map(\.key)
             cutOff.formUnion(found)
             return found
         }
@@ -124,13 +133,19 @@ public final class ConnectionGate: @unchecked Sendable {
     private func run() {
         let sockets = [handler] + monitors.map(\.reader)
         while !shouldStop {
-            guard let ready = try? ZMQPoller.poll(sockets, timeoutMilliseconds: 100) else { continue }
+            guard let ready = try? ZMQPoller.poll(sockets, timeoutMilliseconds: unsettled.isEmpty ? 100 : 10) else { continue }
             // Monitors first: the connection a ZAP request is about was accepted (and counted) before it.
             drainMonitors()
+            settle()
             if ready[0], let request = try? handler.receiveFrames(blocking: false) { answer(request) }
         }
         handler.close()
         monitors.forEach { $0.reader.close() }
+        unsettled.forEach { close($0.duplicate) }
+        lock.withLock {
+            for connections in open.values { for connection in connections.values where connection.duplicate >= 0 { close(connection.duplicate) } }
+            open = [:]
+        }
     }
 
     private func drainMonitors() {
@@ -182,15 +197,23 @@ public final class ConnectionGate: @unchecked Sendable {
         case (ZMQ_EVENT_ACCEPTED, _):
             let descriptor = Int32(bitPattern: value)
             let peer = Self.peerAddress(descriptor) ?? "unknown"
+            let duplicate = dup(descriptor)
             lock.withLock {
-                open[socket, default: [:]][descriptor] = peer
+                if let stale = open[socket]?[descriptor], stale.duplicate >= 0 { close(stale.duplicate) }
+                open[socket, default: [:]][descriptor] = (peer, duplicate)
                 cutOff.remove(descriptor)
             }
             return
         case (ZMQ_EVENT_DISCONNECTED, _):
-            lock.withLock {
-                open[socket]?.removeValue(forKey: Int32(bitPattern: value))
-                cutOff.remove(Int32(bitPattern: value))
+            let descriptor = Int32(bitPattern: value)
+            let (connection, wasCut) = lock.withLock { (open[socket]?.removeValue(forKey: descriptor), cutOff.remove(descriptor) != nil) }
+            guard let connection, connection.duplicate >= 0 else { return }
+            // A cut by the owner is counted where it happens.
+            if wasCut {
+                close(connection.duplicate)
+            } else {
+                unsettled.append((socket, connection.address, connection.duplicate, Date().addingTimeInterval(Self.verdictSeconds)))
+                settle()
             }
             return
         case (ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL, UInt32(ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH)):
@@ -209,6 +232,23 @@ public final class ConnectionGate: @unchecked Sendable {
             reason = "handshake failed (\(String(cString: strerror(Int32(bitPattern: value)))))"
         }
         onEvent(.handshakeFailed(endpoint: endpoint, reason: reason))
+    }
+
+    /// Decides how each unsettled connection ended, from its TCP socket, which libzmq has let go of but the gate still
+    /// holds: bytes the peer sent wait unread (it was still sending when libzmq closed it: a frame over the limit, or
+    /// after a malformed one), or an end of stream (the peer closed). Nothing within ``verdictSeconds`` (a peer refused
+    /// at its handshake, waiting): not counted.
+    private func settle() {
+        let now = Date()
+        unsettled.removeAll { connection in
+            var byte: UInt8 = 0
+            let peeked = recv(connection.duplicate, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
+            let waiting = peeked < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)
+            guard !waiting || now >= connection.deadline else { return false }
+            close(connection.duplicate)
+            if peeked > 0 { onEvent(.droppedByProtocol(socket: connection.socket, address: connection.address)) }
+            return true
+        }
     }
 
     /// The IP address of a connected TCP socket's peer, in ZeroMQ's `Peer-Address` form.

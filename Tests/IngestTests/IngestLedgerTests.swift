@@ -176,6 +176,34 @@ struct IngestLedgerTests {
         for sequence: UInt64 in 9..<20 { try ledger.transitions(rows(sequence, 4, receipt: 0xA5), from: 1, currentVersion: 0, now: 0) }
     }
 
+    @Test("after a cut for ignoring credit, no new session from that origin for 10 s, doubling when it happens again, back to 10 s after 5 min of good behaviour")
+    func coolingDown() throws {
+        var ledger = IngestLedger()
+        var session: UInt32 = 0
+        func newSession(from address: String, key: String? = nil, at now: Double) throws {
+            session += 1
+            try ledger.hello(hello(worker: 100 + session, session: session), connection: UInt64(session), key: key, address: address,
+                             authorizedEvaluator: false, now: now)
+        }
+        ledger.coolDown("10.0.0.9", now: 0)
+        expectReason("cooling_down") { try newSession(from: "10.0.0.9", at: 9.9) }
+        try newSession(from: "10.0.0.8", at: 9.9)  // another address
+        try newSession(from: "10.0.0.9", at: 10)
+        ledger.coolDown("10.0.0.9", now: 10)  // again after its wait: twice as long
+        ledger.coolDown("10.0.0.9", now: 12)  // its other connections, cut during the wait: no longer
+        expectReason("cooling_down") { try newSession(from: "10.0.0.9", at: 29.9) }
+        try newSession(from: "10.0.0.9", at: 30)
+        ledger.coolDown("10.0.0.9", now: 30)
+        expectReason("cooling_down") { try newSession(from: "10.0.0.9", at: 69.9) }
+        ledger.coolDown("10.0.0.9", now: 70 + 301)  // five minutes after its last wait: a first offence again
+        expectReason("cooling_down") { try newSession(from: "10.0.0.9", at: 380.9) }
+        try newSession(from: "10.0.0.9", at: 381)
+        // Under CURVE the key is the origin (a machine's workers may share an address, or one key).
+        ledger.coolDown(IngestLedger.origin(key: "K", address: "10.0.0.7")!, now: 400)
+        expectReason("cooling_down") { try newSession(from: "10.0.0.6", key: "K", at: 401) }
+        try newSession(from: "10.0.0.7", key: "L", at: 401)
+    }
+
     @Test("a hello again (to a new learner) resynchronizes the sequence without a gap")
     func helloAgain() throws {
         var ledger = IngestLedger()

@@ -14,8 +14,8 @@ final class ScriptedPeer {
 
     init(_ sim: Simulation) { self.sim = sim }
 
-    func connect() -> InMemoryWorkerTransport {
-        let connection = sim.network.connectWorker()
+    func connect(address: String? = nil) -> InMemoryWorkerTransport {
+        let connection = sim.network.connectWorker(address: address)
         connections.append(connection)
         return connection
     }
@@ -127,6 +127,45 @@ struct TrustTests {
         let flooders = ledger.workers.values.filter { $0.workerId >= 500 }.reduce(0) { $0 + $1.transitionsReceived }
         let honest = ledger.workers[SessionKey(workerId: 0, session: 0x10)]?.transitionsReceived ?? 0
         #expect(flooders < honest / 5, "the flooders got \(flooders) transitions in (four credits each, once), the honest worker \(honest)")
+        #expect(Double(attacked) >= 0.9 * Double(unattacked), "the honest worker kept \(attacked) of \(unattacked) env steps")
+    }
+
+    @Test("a flooder that comes back as a new session after each cut gets nothing more in until where it comes from has cooled down, and the honest worker keeps its rate")
+    func creditIgnoredReconnecting() throws {
+        let (unattacked, _) = try Self.honestSteps(seconds: 20)
+        var flooders: [(connection: InMemoryWorkerTransport, worker: UInt32, sequence: UInt64, acknowledged: Bool)] = []
+        var nextWorker: UInt32 = 500
+        let (attacked, sim) = try Self.honestSteps(seconds: 20) { _, peer in
+            // Four connections from one address; each cut one is replaced by a new connection with a new session, whose
+            // hello is repeated until the learner acknowledges it; then it floods.
+            flooders.removeAll { !$0.connection.isOpen }
+            while flooders.count < 4 {
+                flooders.append((peer.connect(address: "flooder"), nextWorker, 0, false))
+                nextWorker += 1
+            }
+            for i in flooders.indices {
+                while let message = try? flooders[i].connection.receive() {
+                    if message.withUnsafeBytes({ WireFormat.kind(of: $0) }) == .acknowledgement { flooders[i].acknowledged = true }
+                }
+                guard flooders[i].acknowledged else {
+                    peer.send(peer.hello(worker: flooders[i].worker, session: 1), on: flooders[i].connection)
+                    continue
+                }
+                while peer.send(peer.transitions(worker: flooders[i].worker, session: 1, sequence: flooders[i].sequence, count: 64),
+                                on: flooders[i].connection) {
+                    flooders[i].sequence += 1
+                }
+            }
+        }
+        let ledger = try #require(sim.learner?.learning?.ledger)
+        let transport = try #require(sim.learnerTransport)
+        // Cut at once, then again when its first 10 s wait ended (its next wait is 20 s).
+        #expect((5...8).contains(transport.cutConnections.count), "\(transport.cutConnections.count) cut")
+        #expect((ledger.messagesRejected["cooling_down"] ?? 0) > 100, "\(ledger.messagesRejected)")
+        let flooded = ledger.workers.values.filter { $0.workerId >= 500 }.reduce(0) { $0 + $1.transitionsReceived }
+        let honest = ledger.workers[SessionKey(workerId: 0, session: 0x10)]?.transitionsReceived ?? 0
+        // Two rounds of four sessions' first credit (the flood that does not reconnect gets one round: under a fifth).
+        #expect(flooded < honest / 3, "the flooders got \(flooded) transitions in, the honest worker \(honest)")
         #expect(Double(attacked) >= 0.9 * Double(unattacked), "the honest worker kept \(attacked) of \(unattacked) env steps")
     }
 }

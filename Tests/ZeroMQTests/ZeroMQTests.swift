@@ -82,3 +82,69 @@ struct ZeroMQTests {
         #expect(drained == queued, "every accepted message is delivered")
     }
 }
+
+@Suite("Connection gate")
+struct ConnectionGateTests {
+    final class Events: @unchecked Sendable {
+        private let lock = NSLock()
+        private var events: [ConnectionGate.Event] = []
+        func append(_ event: ConnectionGate.Event) { lock.withLock { events.append(event) } }
+        var dropped: Int { lock.withLock { events.filter { if case .droppedByProtocol = $0 { return true } else { return false } }.count } }
+    }
+
+    /// libzmq's monitor says only "disconnected" when it drops a connection for a frame over ZMQ_MAXMSGSIZE; the gate
+    /// tells that apart from a peer that closed, so the drop can be counted.
+    @Test("a frame over ZMQ_MAXMSGSIZE is reported as a drop; a peer that closes, or a connection the owner cuts, is not")
+    func oversizeFrameIsReported() throws {
+        let context = try ZMQContext()
+        let events = Events()
+        let gate = try ConnectionGate(context: context, allowedKeys: nil, maxPeers: 8) { events.append($0) }
+        let router = try ZMQSocket(context, type: .router)
+        try router.setMaximumMessageSize(1_000)
+        try router.setLinger(milliseconds: 0)
+        try gate.guard(router, name: "transitions")
+        gate.start()
+        defer { gate.stop() }
+        try router.bind("tcp://127.0.0.1:0")
+
+        func dealer() throws -> ZMQSocket {
+            let dealer = try ZMQSocket(context, type: .dealer)
+            try dealer.setLinger(milliseconds: 0)
+            try dealer.setReconnectInterval(milliseconds: 10_000)
+            try dealer.connect(router.lastEndpoint)
+            return dealer
+        }
+        func waitFor(_ condition: () -> Bool) { for _ in 0..<300 where !condition() { usleep(10_000) } }
+
+        // A peer that sends a legal frame and closes.
+        let polite = try dealer()
+        try [UInt8](repeating: 1, count: 100).withUnsafeBytes { (bytes) throws in _ = try polite.send(bytes) }
+        #expect(try router.waitForInput(timeoutMilliseconds: 2_000))
+        let frames = try #require(try router.receiveFrames(blocking: false))
+        #expect(frames.last?.count == 100)
+        polite.close()
+        waitFor { gate.openConnections(socket: "transitions") == 0 }
+        #expect(gate.openConnections(socket: "transitions") == 0)
+
+        // A connection the owner cuts.
+        let cut = try dealer()
+        try [UInt8](repeating: 2, count: 100).withUnsafeBytes { (bytes) throws in _ = try cut.send(bytes) }
+        #expect(try router.waitForInput(timeoutMilliseconds: 2_000))
+        _ = try router.receive(blocking: false)  // the routing id
+        let message = try #require(try router.receive(blocking: false))
+        let descriptor = try #require(message.sourceDescriptor)
+        waitFor { gate.openConnections(socket: "transitions") == 1 }
+        #expect(gate.disconnect(descriptor: descriptor, socket: "transitions"))
+        waitFor { gate.openConnections(socket: "transitions") == 0 }
+        #expect(events.dropped == 0, "neither a close nor a cut is a drop")
+
+        // A peer that sends a frame over the limit, and stays.
+        let oversize = try dealer()
+        try [UInt8](repeating: 3, count: 200_000).withUnsafeBytes { (bytes) throws in _ = try oversize.send(bytes) }
+        waitFor { events.dropped == 1 }
+        #expect(events.dropped == 1)
+        #expect(try router.receive(blocking: false) == nil, "the oversize frame never arrives")
+        cut.close()
+        oversize.close()
+    }
+}
