@@ -26,8 +26,7 @@ final class Peer: @unchecked Sendable {
     private(set) var sent = 0
 
     /// `source`: the loopback address to connect from (all of 127/8 is this machine); by default one of its own, so that
-    /// what the learner counts or does per address (what its sessions sent unacknowledged, a cool-down after a cut)
-    /// touches only the peers an attack puts on one address.
+    /// what the learner does per address (a cool-down after a cut) touches only the peers an attack puts on one address.
     /// `context`: shared by peers that come and go (each context has an I/O thread, which this machine's two cores share
     /// with the learner).
     init(port: Int, workerId: UInt32, source: String? = nil, context: ZMQContext? = nil) throws {
@@ -42,8 +41,7 @@ final class Peer: @unchecked Sendable {
     private static let sources = SharedCount()
     /// 127.1.x.y: addresses no attack names itself.
     static func newSource() -> String {
-        sources.increment()
-        let n = sources.value
+        let n = sources.increment()
         return "127.1.\(n / 250 % 250).\(n % 250 + 1)"
     }
 
@@ -369,5 +367,7 @@ final class SharedCount: @unchecked Sendable {
     private let lock = NSLock()
     private var count = 0
     var value: Int { lock.withLock { count } }
-    func increment() { lock.withLock { count += 1 } }
+    /// Returns the new count.
+    @discardableResult
+    func increment() -> Int { lock.withLock { count += 1; return count } }
 }
