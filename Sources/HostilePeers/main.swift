@@ -36,6 +36,7 @@ do {
         { TrustAttacks.idleSessions(target, seconds: quick ? 6 : 8) },
         { TrustAttacks.creditFlood(target, seconds: quick ? 6 : 8) },
         { TrustAttacks.reconnectingCreditFlood(target, seconds: quick ? 6 : 8) },
+        { TrustAttacks.sessionChurn(target, seconds: quick ? 6 : 8) },
         // Last before the drain: it keeps the metrics port's connections busy for a while.
         { Attacks.slowloris(target, connections: quick ? 300 : 1_000, seconds: 16) },
     ]

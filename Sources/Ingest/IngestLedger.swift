@@ -107,6 +107,10 @@ public struct WorkerRecord: Codable, Sendable, Equatable {
     var receipts: [Receipt] = []
     /// What it may send before it has read any acknowledgement (0: no limit).
     var initialCredit = 0
+    /// Whether it named the receipt of an acknowledgement it was sent (it reads them), and whether it still holds one
+    /// of its origin's new-session allowance (``IngestLedger/sessionRefillSeconds``).
+    var readAcknowledgement = false
+    var holdsSessionAllowance = false
 
     /// Rows accepted since the acknowledgement with `receipt`, and the credit it granted. A receipt it does not
     /// know (none read yet, never sent, or too old) counts from the oldest it keeps (or the hello), with the
@@ -149,6 +153,26 @@ public struct WorkerRecord: Codable, Sendable, Equatable {
     }
 }
 
+/// What the sessions the ledger let go of (evicted to make room) had delivered: their records leave
+/// ``IngestLedger/workers``, their counts stay in the run's accounting.
+public struct EvictedSessions: Codable, Sendable, Equatable {
+    public var sessions = 0
+    public var transitionsReceived = 0
+    public var transitionsAfterStop = 0
+    public var episodes = 0
+    public var messagesRejected = 0
+    public var transitionsRejected = 0
+
+    mutating func add(_ record: WorkerRecord) {
+        sessions += 1
+        transitionsReceived += record.transitionsReceived
+        transitionsAfterStop += record.transitionsAfterStop
+        episodes += record.episodes
+        messagesRejected += record.messagesRejected
+        transitionsRejected += record.transitionsRejected
+    }
+}
+
 /// An acknowledgement's receipt, how many of its session's transitions had been accepted when it went out, and the
 /// credit it granted: a sender that names it has read it, and keeps to that credit.
 struct Receipt: Sendable, Equatable {
@@ -187,12 +211,20 @@ public struct IngestLedger: Sendable {
     /// peer that reconnected at once after each cut would get around the credit.
     public static let cooldownSeconds = (first: 10.0, most: 300.0)
     static let maxCooldowns = 1_024
+    /// After an origin (``origin(key:address:)``) opened its burst of new sessions, one more comes back this often. A new
+    /// session gets a first credit of its own, so a peer opening one after another, each within its first credit and
+    /// reading no acknowledgement, would get around the credit; a fleet on one host (or one CURVE key) opens its
+    /// sessions together, and a restarted worker now and then.
+    public static let sessionRefillSeconds = 10.0
+    static let maxSessionAllowances = 1_024
     /// Receipts of a session's recent acknowledgements kept. An acknowledgement that says nothing new (the same
     /// next sequence and credit as the last) reuses the last receipt, so the list grows only with accepted data:
     /// a worker names the receipt it had read when it committed to its rows, which may have waited in its queues.
     public static let receiptsKept = 4_096
 
     public let maxSessions: Int
+    /// New sessions one origin may open at once (``sessionRefillSeconds``).
+    public let sessionBurst: Int
     /// What a session may send beyond its credit is what one step of its environments makes (an n-step
     /// adder emits up to n rows per environment when an episode ends): a worker stops acting at its
     /// credit, but the step it took last may overshoot. At most `creditSlack`, one message.
@@ -218,6 +250,10 @@ public struct IngestLedger: Sendable {
         acceptedByKind.hello + acceptedByKind.transitions + acceptedByKind.episode + acceptedByKind.workerStatus + acceptedByKind.evaluation
     }
     public private(set) var workers: [SessionKey: WorkerRecord] = [:]
+    /// What evicted sessions had delivered: with `workers`, every accepted transition and episode has a session.
+    public private(set) var evicted = EvictedSessions()
+    /// Episodes reported by every session of this run, evicted ones included.
+    public var episodes: Int { evicted.episodes + workers.values.reduce(0) { $0 + $1.episodes } }
     /// Per worker id, its sessions, in the order of their hellos; the last is the current one.
     private var sessionsByWorker: [UInt32: [UInt32]] = [:]
     /// Worker ids already reported as used by two live processes.
@@ -231,11 +267,15 @@ public struct IngestLedger: Sendable {
     private var sessionsOnConnection: [UInt64: [SessionKey]] = [:]
     /// Origins (``origin(key:address:)``) cut for ignoring their credit: until when, and for how long last time.
     private var cooldowns: [String: (until: Double, seconds: Double)] = [:]
+    /// New sessions each origin may still open, as of when it last opened one (absent: ``sessionBurst``).
+    private var sessionAllowances: [String: (sessions: Double, at: Double)] = [:]
     /// Sessions with transitions accepted since their last acknowledgement.
     public private(set) var owedAcknowledgement: Set<SessionKey> = []
 
-    public init(maxSessions: Int = IngestLedger.defaultMaxSessions, creditSlack: Int = WireFormat.maxTransitionsPerMessage, nStep: Int = 1) {
+    public init(maxSessions: Int = IngestLedger.defaultMaxSessions, sessionBurst: Int = 64, creditSlack: Int = WireFormat.maxTransitionsPerMessage,
+                nStep: Int = 1) {
         self.maxSessions = Swift.max(maxSessions, 1)
+        self.sessionBurst = Swift.max(sessionBurst, 1)
         self.creditSlack = Swift.max(creditSlack, 1)
         self.nStep = Swift.max(nStep, 1)
     }
@@ -302,6 +342,10 @@ public struct IngestLedger: Sendable {
             if let origin, let cooldown = cooldowns[origin], now < cooldown.until {
                 throw .coolingDown(workerId: hello.workerId, session: hello.session, origin: origin, secondsLeft: cooldown.until - now)
             }
+            if let origin, sessionAllowance(of: origin, now: now) < 1 {
+                throw .sessionRate(workerId: hello.workerId, session: hello.session, origin: origin, burst: sessionBurst,
+                                   refillSeconds: Self.sessionRefillSeconds)
+            }
             let live = sessionsOnConnection[connection, default: []].filter { workers[$0].map { !$0.finished } ?? false }
             guard live.count < Self.maxSessionsPerConnection else {
                 throw .sessionConflict("\(name) said hello on a connection that already has a live session (at most \(Self.maxSessionsPerConnection))")
@@ -311,6 +355,10 @@ public struct IngestLedger: Sendable {
             (record.joinedAt, record.lastDataAt, record.connection, record.peerKey, record.role) = (now, now, connection, key, hello.role)
             record.initialCredit = initialCredit
             record.origin = origin
+            if let origin {
+                spendSessionAllowance(of: origin, now: now)
+                record.holdsSessionAllowance = true
+            }
             workers[sessionKey] = record
             sessionsByWorker[hello.workerId, default: []].append(hello.session)
             sessionsOnConnection[connection] = live + [sessionKey]
@@ -370,6 +418,9 @@ public struct IngestLedger: Sendable {
         }
         // Through the index: the record changes in place, with one hash lookup per message.
         workers.values[index].accept(header, afterStop: afterStop, now: now)
+        if !workers.values[index].readAcknowledgement, header.receipt != 0 {
+            workers.values[index].readAcknowledgement = workers.values[index].receipts.contains { $0.receipt == header.receipt }
+        }
         owedAcknowledgement.insert(key)
         acceptedByKind.transitions += 1
         noteIfDuplicate(key, actedWith: header.weightsVersion)
@@ -457,6 +508,7 @@ public struct IngestLedger: Sendable {
         guard let victim = workers.values.filter({ now - idleSince($0) >= Self.evictableAfterSeconds })
             .min(by: { idleSince($0) < idleSince($1) }) else { return false }
         let key = victim.key
+        evicted.add(victim)
         workers[key] = nil
         owedAcknowledgement.remove(key)
         sessionsByWorker[victim.workerId]?.removeAll { $0 == victim.session }
@@ -512,6 +564,39 @@ public struct IngestLedger: Sendable {
             if cooldowns.count >= Self.maxCooldowns, let soonest = cooldowns.min(by: { $0.value.until < $1.value.until }) { cooldowns[soonest.key] = nil }
         }
         cooldowns[origin] = (now + seconds, seconds)
+    }
+
+    /// New sessions `origin` may open now: its burst, less those it opened, one back every ``sessionRefillSeconds``, and one
+    /// back for each of its sessions that proved itself: it named an acknowledgement's receipt (it reads them) and lived
+    /// ``sessionRefillSeconds``. A fleet restarted together gets its burst back; a peer opening sessions to send each one's
+    /// first credit and drop it does not.
+    private mutating func sessionAllowance(of origin: String, now: Double) -> Double {
+        guard var allowance = sessionAllowances[origin] else { return Double(sessionBurst) }
+        for index in workers.indices where workers.values[index].holdsSessionAllowance && workers.values[index].origin == origin {
+            let record = workers.values[index]
+            guard record.readAcknowledgement, now - record.joinedAt >= Self.sessionRefillSeconds else { continue }
+            workers.values[index].holdsSessionAllowance = false
+            allowance.sessions += 1
+        }
+        allowance = (refilled(allowance, now: now), now)
+        sessionAllowances[origin] = allowance
+        return allowance.sessions
+    }
+
+    private func refilled(_ allowance: (sessions: Double, at: Double), now: Double) -> Double {
+        min(allowance.sessions + max(now - allowance.at, 0) / Self.sessionRefillSeconds, Double(sessionBurst))
+    }
+
+    private mutating func spendSessionAllowance(of origin: String, now: Double) {
+        let left = sessionAllowance(of: origin, now: now) - 1
+        if sessionAllowances[origin] == nil, sessionAllowances.count >= Self.maxSessionAllowances {
+            // An origin whose allowance came back in full is as if never seen; past that, the one that spent longest ago.
+            sessionAllowances = sessionAllowances.filter { refilled($0.value, now: now) < Double(sessionBurst) }
+            if sessionAllowances.count >= Self.maxSessionAllowances, let oldest = sessionAllowances.min(by: { $0.value.at < $1.value.at }) {
+                sessionAllowances[oldest.key] = nil
+            }
+        }
+        sessionAllowances[origin] = (left, now)
     }
 
     /// Keeps `key` owed an acknowledgement (one that could not be sent now).

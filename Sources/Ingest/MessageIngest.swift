@@ -16,9 +16,10 @@ public struct MessageIngest: Sendable {
     /// Who may evaluate.
     public var evaluators: EvaluatorAuthorization
 
-    public init(expected: ExpectedShapes, maxSessions: Int = IngestLedger.defaultMaxSessions, evaluators: EvaluatorAuthorization = .none) {
+    public init(expected: ExpectedShapes, maxSessions: Int = IngestLedger.defaultMaxSessions, sessionBurst: Int = 64,
+                evaluators: EvaluatorAuthorization = .none) {
         decoder = MessageDecoder(expected: expected, accepting: .workerToLearner)
-        ledger = IngestLedger(maxSessions: maxSessions, creditSlack: expected.maxTransitionsPerMessage, nStep: expected.nStep)
+        ledger = IngestLedger(maxSessions: maxSessions, sessionBurst: sessionBurst, creditSlack: expected.maxTransitionsPerMessage, nStep: expected.nStep)
         self.evaluators = evaluators
     }
 

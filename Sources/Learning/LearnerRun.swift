@@ -48,7 +48,9 @@ final class LearnerRun {
         self.spec = spec
         self.loop = loop
         let c = configuration.training, settings = configuration.learner
-        ingest = MessageIngest(expected: ExpectedShapes(spec: spec, nStep: c.agent.nStep, gamma: c.agent.discount), evaluators: context.evaluators)
+        // One origin may open as many sessions at once as the learner takes connections.
+        ingest = MessageIngest(expected: ExpectedShapes(spec: spec, nStep: c.agent.nStep, gamma: c.agent.discount), sessionBurst: settings.maxPeers,
+                               evaluators: context.evaluators)
         publisher = Publisher(learnerId: context.learnerId, actorShape: loop.agent.actor.shape)
         flow = FlowControl(paces: settings.workerPace && !settings.ingestOnly, broadcastEvery: settings.broadcastEvery)
         evaluation = EvaluationSchedule(configuration: c, untilReturn: settings.untilReturn)
@@ -70,7 +72,7 @@ final class LearnerRun {
 
     /// Env steps of the whole run, across resumes (this process accepted `ledger.transitionsAccepted` of them).
     var envSteps: Int { resumedFrom.envSteps + ledger.transitionsAccepted }
-    var episodes: Int { resumedFrom.episodes + ledger.workers.values.reduce(0) { $0 + $1.episodes } }
+    var episodes: Int { resumedFrom.episodes + ledger.episodes }
     /// Seconds of training across resumes: the wall-clock axis of evaluations and solved_at.
     var trainingSeconds: Double { resumedFrom.wallSeconds + now }
 
@@ -307,7 +309,7 @@ final class LearnerRun {
             messagesRejected: ledger.messagesRejected,
             messagesAccepted: ledger.messagesAccepted, weightsVersion: publisher.version, policyLag: ledger.policyLag.summary,
             policyLagUpdates: policyLag.updates.summary, policyLagSeconds: policyLag.secondsSummary, randomTransitions: ledger.randomTransitions,
-            replaySize: loop.size, samplesPerInsert: board.ratioAtStop, stopReason: stopReason ?? "signal", workers: ledger.sortedWorkers,
+            replaySize: loop.size, samplesPerInsert: board.ratioAtStop, stopReason: stopReason ?? "signal", workers: ledger.sortedWorkers, evictedSessions: ledger.evicted,
             duplicateWorkerIds: ledger.duplicateWorkerIds.sorted(), rollbacks: nonFinite.rollbacks,
             resumedFrom: checkpoints.resumedFile?.path, checkpoints: checkpoints.written, checkpointFailures: checkpoints.writer?.failures ?? 0)
     }

@@ -31,6 +31,8 @@ public struct LearnerSummary: Encodable, Sendable {
     public var stopReason: String
     /// One record per worker session (a process; a restarted worker has a new one).
     public var workers: [WorkerRecord]
+    /// What sessions evicted to make room for new ones had delivered (their records are no longer in `workers`).
+    public var evictedSessions: EvictedSessions
     /// Worker ids used by two live processes at once.
     public var duplicateWorkerIds: [UInt32]
     /// Times the networks went non-finite and were put back to their last finite state.
@@ -44,7 +46,7 @@ public struct LearnerSummary: Encodable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case learnerConfig, transitionsSent, transitionsReceived, transitionsAccepted, transitionsRejected, transitionsAfterStop, messagesRejected, messagesAccepted
-        case weightsVersion, policyLag, policyLagUpdates, policyLagSeconds, randomTransitions, replaySize, samplesPerInsert, stopReason, workers, resumedFrom, checkpoints
+        case weightsVersion, policyLag, policyLagUpdates, policyLagSeconds, randomTransitions, replaySize, samplesPerInsert, stopReason, workers, evictedSessions, resumedFrom, checkpoints
         case duplicateWorkerIds, rollbacks, checkpointFailures
     }
 
@@ -68,6 +70,7 @@ public struct LearnerSummary: Encodable, Sendable {
         try container.encode(samplesPerInsert, forKey: .samplesPerInsert)
         try container.encode(stopReason, forKey: .stopReason)
         try container.encode(workers, forKey: .workers)
+        try container.encode(evictedSessions, forKey: .evictedSessions)
         try container.encode(resumedFrom, forKey: .resumedFrom)
         try container.encode(checkpoints, forKey: .checkpoints)
         try container.encode(duplicateWorkerIds, forKey: .duplicateWorkerIds)

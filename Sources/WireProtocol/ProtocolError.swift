@@ -32,6 +32,9 @@ public enum ProtocolError: Error, Equatable, CustomStringConvertible, Sendable {
     case overCredit(workerId: UInt32, session: UInt32, inFlight: Int, limit: Int)
     /// A new session from where (a CURVE key, or an address without CURVE) a connection was cut for ignoring its credit, too soon after.
     case coolingDown(workerId: UInt32, session: UInt32, origin: String, secondsLeft: Double)
+    /// A new session from an origin that opened its allowance of new sessions (as many as the learner takes connections,
+    /// then one per `refillSeconds`): each new session gets a first credit, so opening them without end gets around it.
+    case sessionRate(workerId: UInt32, session: UInt32, origin: String, burst: Int, refillSeconds: Double)
 
     /// A short, stable label for metrics (`messages_rejected{reason=...}`).
     public var reason: String {
@@ -57,6 +60,7 @@ public enum ProtocolError: Error, Equatable, CustomStringConvertible, Sendable {
         case .unauthorizedEvaluator: "unauthorized_evaluator"
         case .overCredit: "over_credit"
         case .coolingDown: "cooling_down"
+        case .sessionRate: "session_rate"
         }
     }
 
@@ -66,6 +70,7 @@ public enum ProtocolError: Error, Equatable, CustomStringConvertible, Sendable {
         "dimension_mismatch", "out_of_range", "non_finite", "wrong_environment", "spec_not_allowed", "unexpected_kind",
         "no_hello", "bad_sequence", "too_many_workers", "not_an_evaluator", "unrequested_evaluation",
         "session_conflict", "unauthorized_evaluator", "over_credit", "cooling_down",
+        "session_rate",
     ]
 
     public var description: String {
@@ -100,6 +105,8 @@ public enum ProtocolError: Error, Equatable, CustomStringConvertible, Sendable {
             "worker \(workerId) session \(String(session, radix: 16)) had \(inFlight) transitions unacknowledged, at four times its credit and one step of its environments more (\(limit)): it ignores its credit"
         case let .coolingDown(workerId, session, origin, secondsLeft):
             "worker \(workerId) session \(String(session, radix: 16)) said hello from \(origin), whose connection was cut for ignoring its credit: no new session from there for \(Int(secondsLeft.rounded(.up))) s more"
+        case let .sessionRate(workerId, session, origin, burst, refillSeconds):
+            "worker \(workerId) session \(String(session, radix: 16)) said hello from \(origin), which opened its new sessions too fast (\(burst) at once, then one per \(Int(refillSeconds)) s)"
         }
     }
 }

@@ -204,6 +204,36 @@ struct IngestLedgerTests {
         try newSession(from: "10.0.0.7", key: "L", at: 401)
     }
 
+    @Test("an origin opens at most its burst of new sessions, then one per 10 s, and gets one back for each session that reads its acknowledgements and lives 10 s")
+    func sessionRate() throws {
+        var ledger = IngestLedger(sessionBurst: 2)
+        var session: UInt32 = 0
+        @discardableResult
+        func newSession(from address: String, at now: Double) throws -> SessionKey {
+            session += 1
+            try ledger.hello(hello(worker: 100 + session, session: session), connection: UInt64(session), key: nil, address: address,
+                             authorizedEvaluator: false, now: now)
+            return SessionKey(workerId: 100 + session, session: session)
+        }
+        let first = try newSession(from: "10.0.0.9", at: 0)
+        let second = try newSession(from: "10.0.0.9", at: 0)
+        expectReason("session_rate") { try newSession(from: "10.0.0.9", at: 1) }
+        try newSession(from: "10.0.0.8", at: 1)  // another address has its own
+        try newSession(from: "10.0.0.9", at: 10)  // one back after 10 s
+        expectReason("session_rate") { try newSession(from: "10.0.0.9", at: 10) }
+        // The first session reads its acknowledgements (names a receipt it was sent); the second never does.
+        for key in [first, second] {
+            _ = ledger.acknowledge(key, credit: 64, receipt: 0xF0 + UInt64(key.session))
+            let receipt: UInt64 = key == first ? 0xF0 + UInt64(key.session) : 0
+            try ledger.transitions(TransitionsHeader(workerId: key.workerId, session: key.session, observationSize: 3, actionSize: 1, sequence: 0,
+                                                     weightsVersion: 0, count: 1, receipt: receipt), from: UInt64(key.session), currentVersion: 0, now: 1)
+        }
+        // At 15 s: half a refill, plus the first session's allowance back (it read an acknowledgement and lived 10 s).
+        try newSession(from: "10.0.0.9", at: 15)
+        expectReason("session_rate") { try newSession(from: "10.0.0.9", at: 15) }
+        try newSession(from: "10.0.0.9", at: 20)
+    }
+
     @Test("a hello again (to a new learner) resynchronizes the sequence without a gap")
     func helloAgain() throws {
         var ledger = IngestLedger()
@@ -264,6 +294,21 @@ struct IngestLedgerTests {
         try ledger.hello(hello(worker: 3), now: 20)
         #expect(Set(ledger.workers.keys.map(\.workerId)) == [1, 3], "worker 2 sent no data for 20 s, whatever statuses it sent")
         expectReason("too_many_workers") { try ledger.hello(hello(worker: 4), now: 20) }
+    }
+
+    @Test("an evicted session's deliveries stay in the run's totals")
+    func evictionKeepsTheAccounts() throws {
+        var ledger = IngestLedger(maxSessions: 1)
+        try ledger.hello(hello(worker: 1), now: 0)
+        try ledger.transitions(header(worker: 1, sequence: 0), currentVersion: 0, now: 0)
+        try ledger.episode(EpisodeReport(workerId: 1, session: 0xA, length: 200, episodeReturn: -100, weightsVersion: 0), currentVersion: 0, now: 0)
+        ledger.reject(.nonFinite(field: "rewards"), claimedTransitions: 8, claimedSession: SessionKey(workerId: 1, session: 0xA))
+        let delivered = try #require(ledger.workers[SessionKey(workerId: 1, session: 0xA)])
+        try ledger.hello(hello(worker: 2), now: 11)
+        #expect(ledger.workers.keys.map(\.workerId) == [2], "worker 1 was idle for 11 s")
+        #expect(ledger.evicted == EvictedSessions(sessions: 1, transitionsReceived: delivered.transitionsReceived, episodes: 1,
+                                                  messagesRejected: 1, transitionsRejected: 8))
+        #expect(ledger.episodes == 1 && ledger.transitionsAccepted == delivered.transitionsReceived && delivered.transitionsReceived > 0)
     }
 
     @Test("rejections are counted by reason, with the transitions they claimed (bounded)")

@@ -87,13 +87,14 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
 func check(_ ledger: IngestLedger, accepted: Int, rejected: Int, claimed: Int, handled: Int, version: UInt64) {
     precondition(ledger.messagesAccepted.values.reduce(0, +) + ledger.totalMessagesRejected == handled, "every message accounted")
     precondition(ledger.transitionsAccepted == accepted && ledger.transitionsReceived == accepted, "accepted transitions")
-    precondition(ledger.workers.values.reduce(0) { $0 + $1.transitionsReceived } == accepted, "per-session sums")
+    precondition(ledger.workers.values.reduce(0) { $0 + $1.transitionsReceived } + ledger.evicted.transitionsReceived == accepted,
+                 "per-session sums, evicted sessions included")
     precondition(ledger.totalMessagesRejected == rejected, "rejected messages")
     precondition(ledger.transitionsRejected == claimed, "rejected transitions")
     precondition(ledger.workers.count <= ledger.maxSessions, "session cap")
     precondition(ledger.randomTransitions + ledger.policyLag.count == accepted, "lagged + random = accepted")
     if ledger.policyLag.count > 0 { precondition(ledger.policyLag.min >= 0 && UInt64(ledger.policyLag.max) <= version, "lag range") }
-    precondition(ledger.workers.values.reduce(0) { $0 + $1.messagesRejected } <= rejected, "per-session rejections")
+    precondition(ledger.workers.values.reduce(0) { $0 + $1.messagesRejected } + ledger.evicted.messagesRejected <= rejected, "per-session rejections")
     for record in ledger.workers.values {
         precondition(record.sequenceGaps >= 0 && record.transitionsReceived >= 0 && record.latestWeightsVersion <= version, "session record")
     }
