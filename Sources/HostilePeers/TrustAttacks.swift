@@ -39,6 +39,16 @@ enum TrustAttacks {
 
     static func rejected(_ status: LearnerStatus?, _ reason: String) -> Int { status?.messagesRejectedByReason[reason] ?? 0 }
 
+    /// `count` new connections from `source`, each a new session (worker ids from `nextId` on) that said hello.
+    static func greetedPeers(_ count: Int, port: Int, from source: String, nextId: inout UInt32, context: ZMQContext) -> [Peer] {
+        let peers = (0..<count).compactMap { _ in
+            defer { nextId += 1 }
+            return try? Peer(port: port, workerId: nextId, source: source, context: context)
+        }
+        peers.forEach { $0.send($0.hello()) }
+        return peers
+    }
+
     /// Protocol 5 broadcast every session's id and next sequence; a hello in that session from any peer reset it.
     /// The real worker fell from 4,163 to 49 env steps/s. Here the attacker even has the session id (from /status).
     static func hijack(_ target: Target, seconds: Double) -> [Outcome] {
@@ -197,11 +207,7 @@ enum TrustAttacks {
             guard let context = try? ZMQContext() else { return }
             var nextId = firstId
             while Date() < deadline {
-                let peers = (0..<4).compactMap { _ in
-                    defer { nextId += 1 }
-                    return try? Peer(port: port, workerId: nextId, source: "127.0.0.3", context: context)
-                }
-                peers.forEach { $0.send($0.hello()) }
+                let peers = greetedPeers(4, port: port, from: "127.0.0.3", nextId: &nextId, context: context)
                 var sequence: UInt64 = 0
                 let replaceAt = min(deadline, Date().addingTimeInterval(0.25))
                 while Date() < replaceAt {
@@ -245,11 +251,7 @@ enum TrustAttacks {
             guard let context = try? ZMQContext() else { return }
             var nextId = firstId
             while Date() < deadline {
-                let peers = (0..<4).compactMap { _ in
-                    defer { nextId += 1 }
-                    return try? Peer(port: port, workerId: nextId, source: "127.0.0.4", context: context)
-                }
-                peers.forEach { $0.send($0.hello()) }
+                let peers = greetedPeers(4, port: port, from: "127.0.0.4", nextId: &nextId, context: context)
                 for sequence: UInt64 in 0..<8 { peers.forEach { $0.sendWithoutReading($0.transitions(sequence: sequence, count: 64)) } }
                 usleep(250_000)
                 peers.forEach { try? $0.socket.setLinger(milliseconds: 0) }

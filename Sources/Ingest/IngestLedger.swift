@@ -206,17 +206,6 @@ public struct IngestLedger: Sendable {
     public static let creditFactor = 4
     /// Unfinished sessions one connection may hold: a worker process has one.
     public static let maxSessionsPerConnection = 1
-    /// How long no new session is accepted from where a connection was cut for ignoring its credit: at first,
-    /// and at most (doubling with each cut after the last wait ended). A new session gets a first credit, so a
-    /// peer that reconnected at once after each cut would get around the credit.
-    public static let cooldownSeconds = (first: 10.0, most: 300.0)
-    static let maxCooldowns = 1_024
-    /// After an origin (``origin(key:address:)``) opened its burst of new sessions, one more comes back this often. A new
-    /// session gets a first credit of its own, so a peer opening one after another, each within its first credit and
-    /// reading no acknowledgement, would get around the credit; a fleet on one host (or one CURVE key) opens its
-    /// sessions together, and a restarted worker now and then.
-    public static let sessionRefillSeconds = 10.0
-    static let maxSessionAllowances = 1_024
     /// Receipts of a session's recent acknowledgements kept. An acknowledgement that says nothing new (the same
     /// next sequence and credit as the last) reuses the last receipt, so the list grows only with accepted data:
     /// a worker names the receipt it had read when it committed to its rows, which may have waited in its queues.
@@ -249,7 +238,7 @@ public struct IngestLedger: Sendable {
     public var totalMessagesAccepted: Int {
         acceptedByKind.hello + acceptedByKind.transitions + acceptedByKind.episode + acceptedByKind.workerStatus + acceptedByKind.evaluation
     }
-    public private(set) var workers: [SessionKey: WorkerRecord] = [:]
+    public internal(set) var workers: [SessionKey: WorkerRecord] = [:]
     /// What evicted sessions had delivered: with `workers`, every accepted transition and episode has a session.
     public private(set) var evicted = EvictedSessions()
     /// Episodes reported by every session of this run, evicted ones included.
@@ -266,9 +255,9 @@ public struct IngestLedger: Sendable {
     /// Each connection's sessions, in the order of their hellos.
     private var sessionsOnConnection: [UInt64: [SessionKey]] = [:]
     /// Origins (``origin(key:address:)``) cut for ignoring their credit: until when, and for how long last time.
-    private var cooldowns: [String: (until: Double, seconds: Double)] = [:]
+    var cooldowns: [String: (until: Double, seconds: Double)] = [:]
     /// New sessions each origin may still open, as of when it last opened one (absent: ``sessionBurst``).
-    private var sessionAllowances: [String: (sessions: Double, at: Double)] = [:]
+    var sessionAllowances: [String: (sessions: Double, at: Double)] = [:]
     /// Sessions with transitions accepted since their last acknowledgement.
     public private(set) var owedAcknowledgement: Set<SessionKey> = []
 
@@ -547,56 +536,6 @@ public struct IngestLedger: Sendable {
             workers[key]!.finished = true
             owedAcknowledgement.remove(key)
         }
-    }
-
-    /// Where a connection comes from, for cooling down: its CURVE key where there is one (addresses may be shared), else its address.
-    public static func origin(key: String?, address: String?) -> String? { key.map { "key \($0)" } ?? address }
-
-    /// A connection from `origin` was cut for ignoring its credit: no new session from there for a while (doubling when it
-    /// happens again after the last wait ended; cuts during a wait, of its other connections, do not add to it).
-    public mutating func coolDown(_ origin: String, now: Double) {
-        let last = cooldowns[origin]
-        if let last, now < last.until { return }
-        let seconds = last.flatMap { now - $0.until < Self.cooldownSeconds.most ? min(2 * $0.seconds, Self.cooldownSeconds.most) : nil }
-            ?? Self.cooldownSeconds.first
-        if last == nil, cooldowns.count >= Self.maxCooldowns {
-            cooldowns = cooldowns.filter { now < $0.value.until + Self.cooldownSeconds.most }
-            if cooldowns.count >= Self.maxCooldowns, let soonest = cooldowns.min(by: { $0.value.until < $1.value.until }) { cooldowns[soonest.key] = nil }
-        }
-        cooldowns[origin] = (now + seconds, seconds)
-    }
-
-    /// New sessions `origin` may open now: its burst, less those it opened, one back every ``sessionRefillSeconds``, and one
-    /// back for each of its sessions that proved itself: it named an acknowledgement's receipt (it reads them) and lived
-    /// ``sessionRefillSeconds``. A fleet restarted together gets its burst back; a peer opening sessions to send each one's
-    /// first credit and drop it does not.
-    private mutating func sessionAllowance(of origin: String, now: Double) -> Double {
-        guard var allowance = sessionAllowances[origin] else { return Double(sessionBurst) }
-        for index in workers.indices where workers.values[index].holdsSessionAllowance && workers.values[index].origin == origin {
-            let record = workers.values[index]
-            guard record.readAcknowledgement, now - record.joinedAt >= Self.sessionRefillSeconds else { continue }
-            workers.values[index].holdsSessionAllowance = false
-            allowance.sessions += 1
-        }
-        allowance = (refilled(allowance, now: now), now)
-        sessionAllowances[origin] = allowance
-        return allowance.sessions
-    }
-
-    private func refilled(_ allowance: (sessions: Double, at: Double), now: Double) -> Double {
-        min(allowance.sessions + max(now - allowance.at, 0) / Self.sessionRefillSeconds, Double(sessionBurst))
-    }
-
-    private mutating func spendSessionAllowance(of origin: String, now: Double) {
-        let left = sessionAllowance(of: origin, now: now) - 1
-        if sessionAllowances[origin] == nil, sessionAllowances.count >= Self.maxSessionAllowances {
-            // An origin whose allowance came back in full is as if never seen; past that, the one that spent longest ago.
-            sessionAllowances = sessionAllowances.filter { refilled($0.value, now: now) < Double(sessionBurst) }
-            if sessionAllowances.count >= Self.maxSessionAllowances, let oldest = sessionAllowances.min(by: { $0.value.at < $1.value.at }) {
-                sessionAllowances[oldest.key] = nil
-            }
-        }
-        sessionAllowances[origin] = (left, now)
     }
 
     /// Keeps `key` owed an acknowledgement (one that could not be sent now).
