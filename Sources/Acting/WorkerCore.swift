@@ -127,10 +127,6 @@ public final class WorkerCore {
         if let stopping { return try stoppingPoll(stopping) }
         try receiveFromLearner()
         greetNewLearner()
-        if receivedShutdown {
-            beginStopping("learner_shutdown")
-            return try poll()
-        }
         if pendingWeights != nil {
             // Transitions of one message share one weights version: queue the old ones first.
             flushBuffer()
@@ -138,8 +134,13 @@ public final class WorkerCore {
         }
         if configuration.role == .actor, appliedRequest?.isFinal == true {
             // The learner asks for its final evaluation only once it has stopped: what an actor sent
-            // from here on would be counted apart and never trained on.
+            // from here on would be counted apart and never trained on. (Checked before a shutdown read in the
+            // same poll: the request came first, and says why.)
             beginStopping("learner_stopping")
+            return try poll()
+        }
+        if receivedShutdown {
+            beginStopping("learner_shutdown")
             return try poll()
         }
         try sendQueued()

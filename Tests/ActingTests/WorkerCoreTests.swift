@@ -208,6 +208,19 @@ struct WorkerCoreTests {
         #expect(!sizes.isEmpty && sizes.allSatisfy { $0 <= 4 }, "a message once its oldest row is 5 ms old: \(sizes)")
     }
 
+    @Test("an actor that reads the final evaluation's request and the shutdown in one poll stops for the request (learner_stopping)")
+    func finalRequestThenShutdown() throws {
+        let network = InMemoryNetwork(queueLimit: 1_000)
+        let learner = ScriptedLearner(network, id: 0xA)
+        let worker = HandTurnedWorker(network)
+        try learner.announce()
+        try worker.turn(13)
+        try learner.publishWeights(version: 1, request: EvaluationRequest(mark: 1, episodes: 1, seed: 1, isFinal: true))
+        try learner.shutdown()
+        try worker.turn(20)
+        #expect(worker.report?.stopReason == "learner_stopping")
+    }
+
     @Test("a stop sends what is buffered and a final status claiming exactly what was sent; a learner that reads nothing costs 3 s")
     func stopping() throws {
         let network = InMemoryNetwork(queueLimit: 1_000)
