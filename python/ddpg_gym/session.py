@@ -149,17 +149,18 @@ class Session:
             return self._stopping_poll(*self.stopping)
         self._receive()
         self._greet_new_learner()
-        if self.received_shutdown:
-            self.begin_stopping("learner_shutdown")
-            return self.poll()
         if self.pending is not None:
             # The rows of one message share one weights version: queue the old ones first.
             self._flush_buffer()
             self._apply_pending()
         if not self.config.evaluator and self.applied_request is not None and self.applied_request.final:
             # The learner asks for its final evaluation only once it has stopped: what an actor sent
-            # from here on would be counted apart and never trained on.
+            # from here on would be counted apart and never trained on. (Checked before a shutdown read in
+            # the same poll: the request came first, and says why.)
             self.begin_stopping("learner_stopping")
+            return self.poll()
+        if self.received_shutdown:
+            self.begin_stopping("learner_shutdown")
             return self.poll()
         self.send_queued()
         if self.outbox:
