@@ -115,15 +115,16 @@ public struct WorkerRecord: Codable, Sendable, Equatable {
     /// Rows accepted since the acknowledgement with `receipt`, and the credit it granted. A receipt it does not
     /// know (none read yet, never sent, or too old) counts from the oldest it keeps (or the hello), with the
     /// newest credit or the initial one, the larger: guessing gains nothing.
-    func inFlight(since receipt: UInt64) -> (rows: Int, credit: Int) {
+    /// `known`: the receipt is one of those kept (the session has read that acknowledgement).
+    func inFlight(since receipt: UInt64) -> (rows: Int, credit: Int, known: Bool) {
         if receipt != 0, let index = receipts.lastIndex(where: { $0.receipt == receipt }) {
             // Rows it took while the previous acknowledgement was its newest may go out after it read this one.
             let previous = index > receipts.startIndex ? receipts[index - 1].credit : initialCredit
             let credit = receipts[index].credit == 0 || previous == 0 ? 0 : max(receipts[index].credit, previous)
-            return (rowsAccepted - receipts[index].rowsAccepted, credit)
+            return (rowsAccepted - receipts[index].rowsAccepted, credit, true)
         }
         let newest = receipts.last?.credit ?? initialCredit
-        return (rowsAccepted - (receipts.first?.rowsAccepted ?? 0), newest == 0 || initialCredit == 0 ? 0 : max(newest, initialCredit))
+        return (rowsAccepted - (receipts.first?.rowsAccepted ?? 0), newest == 0 || initialCredit == 0 ? 0 : max(newest, initialCredit), false)
     }
 
     init(workerId: UInt32, session: UInt32, seed: UInt64) {
@@ -395,7 +396,7 @@ public struct IngestLedger: Sendable {
         // Four times the credit: a worker that heard nothing for a second sends a credit's worth more (what it sent
         // before may have been lost with a connection), naming the receipt it had, and credits move between
         // acknowledgements; a sender that ignores its credit passes any such bound within one acknowledgement.
-        let (inFlight, credit) = workers.values[index].inFlight(since: header.receipt)
+        let (inFlight, credit, namedKnownReceipt) = workers.values[index].inFlight(since: header.receipt)
         let limit = Self.creditFactor * credit + Swift.min(workers.values[index].environments * nStep, creditSlack)
         guard credit == 0 || inFlight < limit else {
             throw .overCredit(workerId: header.workerId, session: header.session, inFlight: inFlight, limit: limit)
@@ -407,9 +408,7 @@ public struct IngestLedger: Sendable {
         }
         // Through the index: the record changes in place, with one hash lookup per message.
         workers.values[index].accept(header, afterStop: afterStop, now: now)
-        if !workers.values[index].readAcknowledgement, header.receipt != 0 {
-            workers.values[index].readAcknowledgement = workers.values[index].receipts.contains { $0.receipt == header.receipt }
-        }
+        if namedKnownReceipt { workers.values[index].readAcknowledgement = true }
         owedAcknowledgement.insert(key)
         acceptedByKind.transitions += 1
         noteIfDuplicate(key, actedWith: header.weightsVersion)
