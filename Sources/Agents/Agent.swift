@@ -63,8 +63,8 @@ public final class UpdateCount: AgentPart {
     public var counters: [NamedCounter] { [NamedCounter("updates", value: { self.value }, restore: { self.value = $0 })] }
 }
 
-/// The seam between an algorithm and whatever runs it: the Learner, the Trainer and checkpoints
-/// speak only to this (Acme's learner step, `VariableSource` and `Saveable` in one).
+/// The seam between an off-policy algorithm and whatever runs it: the Learner, the Trainer and checkpoints
+/// speak only to this (the on-policy seam is ``OnPolicyAgent``) (Acme's learner step, `VariableSource` and `Saveable` in one).
 ///
 /// An agent owns its networks and optimizers in ``parts``; its training state is their tensors
 /// plus their counters, both named, so that a checkpoint is a list of sections and a rollback a copy.
@@ -125,8 +125,8 @@ public func makeAgent<G: RandomNumberGenerator>(spec: EnvironmentSpec, configura
 
 public func makeAgent<G: RandomNumberGenerator>(observationSize: Int, actionLow: [Float], actionHigh: [Float],
                                                  configuration: AgentConfiguration, using generator: inout G) -> any Agent {
-    guard let algorithm = Algorithms.named(configuration.algorithm) else {
-        preconditionFailure("unknown algorithm \(configuration.algorithm): validate the configuration first")
+    guard let algorithm = Algorithms.named(configuration.algorithm) as? any OffPolicyAlgorithm.Type else {
+        preconditionFailure("\(configuration.algorithm) is not an off-policy algorithm: validate the configuration first")
     }
     return algorithm.makeAgent(observationSize: observationSize, actionLow: actionLow, actionHigh: actionHigh,
                                configuration: configuration, using: &generator)

@@ -1,6 +1,7 @@
 import Policy
 import Randomness
 import Settings
+import Specs
 
 /// An algorithm, in one file: its name, its own hyperparameters and how to make its agent.
 /// ``Algorithms/all`` lists it; the command line, configurations, records and checkpoints find it there.
@@ -13,9 +14,45 @@ public protocol AgentAlgorithm: Sendable {
     /// One line for `--help`.
     static var summary: String { get }
 
+    /// Why this algorithm cannot act in `spec`'s action space, naming what can; nil when it can.
+    static func refusal(of spec: EnvironmentSpec) -> String?
+    /// Whether it learns from its current policy's fresh experience only (A2C, A3C) instead of replay.
+    static var isOnPolicy: Bool { get }
+}
+
+/// An algorithm that learns from replay (DDPG, TD3, SAC): its agent is an ``Agent``, which a learner
+/// feeds minibatches of stored transitions from any policy's acting.
+public protocol OffPolicyAlgorithm: AgentAlgorithm {
     /// The agent, with its settings from `configuration.settings(of: Self.self)`.
     static func makeAgent<G: RandomNumberGenerator>(observationSize: Int, actionLow: [Float], actionHigh: [Float],
                                                     configuration: AgentConfiguration, using generator: inout G) -> any Agent
+}
+
+extension OffPolicyAlgorithm {
+    public static var isOnPolicy: Bool { false }
+
+    /// Its actor's outputs are real vectors squashed into a Box.
+    public static func refusal(of spec: EnvironmentSpec) -> String? {
+        guard spec.isDiscrete else { return nil }
+        let onPolicy = Algorithms.all.filter { $0.isOnPolicy }.map { $0.id.rawValue }.joined(separator: " or ")
+        return "\(id) acts in Box action spaces only, and \(spec.id)'s is \(spec.actionSpaceName): use --algorithm \(onPolicy)"
+    }
+}
+
+/// An algorithm that learns from its current policy's fresh experience (A2C, A3C): its agent is an
+/// ``OnPolicyAgent``. It acts in Discrete and Box spaces alike.
+public protocol OnPolicyAlgorithm: AgentAlgorithm where Settings == OnPolicySettings {
+    /// Whether workers compute gradients that the learner applies as they arrive (A3C), instead of the
+    /// learner updating once on every worker's segments (A2C).
+    static var isAsynchronous: Bool { get }
+    static func makeAgent<G: RandomNumberGenerator>(spec: EnvironmentSpec, configuration: AgentConfiguration,
+                                                    using generator: inout G) -> any OnPolicyAgent
+}
+
+extension OnPolicyAlgorithm {
+    public static var isOnPolicy: Bool { true }
+
+    public static func refusal(of spec: EnvironmentSpec) -> String? { nil }
 }
 
 extension AgentAlgorithm {
@@ -70,6 +107,8 @@ public enum Algorithms {
         DDPG.self,
         TD3.self,
         SAC.self,
+        A2C.self,
+        A3C.self,
     ]
 
     public static func named(_ id: AlgorithmID) -> (any AgentAlgorithm.Type)? { all.first { $0.id == id } }
@@ -77,7 +116,10 @@ public enum Algorithms {
     /// Every registered algorithm's name.
     public static var ids: [AlgorithmID] { all.map { $0.id } }
 
-    /// The names, for messages and help: "ddpg, td3, sac".
+    /// The names of those that learn from replay (their agents are ``Agent``s).
+    public static var offPolicyIDs: [AlgorithmID] { all.filter { !$0.isOnPolicy }.map { $0.id } }
+
+    /// The names, for messages and help: "ddpg, td3, sac, a2c, a3c".
     public static var names: String { all.map { $0.id.rawValue }.joined(separator: ", ") }
 }
 

@@ -6,7 +6,7 @@ import Specs
 import Tensors
 
 /// DDPG (Lillicrap et al. 2015): one critic; the actor and the targets step on every update.
-public enum DDPG: AgentAlgorithm {
+public enum DDPG: OffPolicyAlgorithm {
     public static let id: AlgorithmID = .ddpg
     public static let summary = "one critic, actor and targets every update"
     public typealias Settings = NoSettings

@@ -8,7 +8,7 @@ import Tensors
 
 /// SAC (Haarnoja et al. 2018): a squashed Gaussian policy trained for reward plus entropy, twin
 /// critics with targets, and a temperature α tuned so that the policy's entropy stays near a target.
-public enum SAC: AgentAlgorithm {
+public enum SAC: OffPolicyAlgorithm {
     public static let id: AlgorithmID = .sac
     public static let summary = "squashed Gaussian policy, twin critics, entropy tuned toward −|A|"
 

@@ -6,7 +6,7 @@ import Settings
 import Tensors
 
 /// TD3 (Fujimoto et al. 2018): DDPG with twin critics, target policy smoothing and delayed actor updates.
-public enum TD3: AgentAlgorithm {
+public enum TD3: OffPolicyAlgorithm {
     public static let id: AlgorithmID = .td3
     public static let summary = "twin critics, target smoothing, delayed actor"
 

@@ -17,7 +17,7 @@ import Randomness
 ///
 /// Only the reset distribution comes from our own generator (NumPy's PCG64 is not reproduced):
 /// each state variable ~ U[−0.05, 0.05).
-public struct CartPole: Sendable {
+public struct CartPole: Environment, Sendable {
     public static let id = "CartPole-v1"
     /// gymnasium's `reward_threshold` for this environment.
     public static let solvedReturn = 475.0
@@ -41,18 +41,27 @@ public struct CartPole: Sendable {
     public private(set) var state: (x: Double, xDot: Double, theta: Double, thetaDot: Double) = (0, 0, 0, 0)
     public private(set) var elapsedSteps = 0
 
-    public init(maxEpisodeSteps: Int = 500) {
+    public init() { self.init(maxEpisodeSteps: 500) }
+
+    public init(maxEpisodeSteps: Int) {
         precondition(maxEpisodeSteps > 0, "maxEpisodeSteps must be positive")
         self.maxEpisodeSteps = maxEpisodeSteps
     }
 
-    /// gymnasium's observation space: x within twice its threshold, θ within twice its threshold, the
-    /// velocities unbounded (float32's largest finite value stands for infinity here).
-    public static var observationHigh: [Float] {
-        [Float(2 * xThreshold), .greatestFiniteMagnitude, Float(2 * thetaThreshold), .greatestFiniteMagnitude]
-    }
+    public var observationSize: Int { Self.observationSize }
+    /// One dimension holding the index: 0 pushes left, 1 right.
+    public var actionSize: Int { 1 }
+    public var discreteActions: Int? { Self.actionCount }
+    public var actionBound: Float { 1 }
+    public var actionLow: [Float] { [0] }
+    public var actionHigh: [Float] { [1] }
+    /// Every step, the terminating one included, is worth 1.
+    public var rewardRange: ClosedRange<Float> { 1...1 }
 
-    public static var observationLow: [Float] { observationHigh.map { -$0 } }
+    /// gymnasium's observation space: x within twice its threshold, θ within twice its threshold, the
+    /// velocities unbounded (gymnasium writes float32's largest value for that; a spec says infinity).
+    public var observationHigh: [Float] { [Float(2 * Self.xThreshold), .infinity, Float(2 * Self.thetaThreshold), .infinity] }
+    public var observationLow: [Float] { observationHigh.map { -$0 } }
 
     /// Places the cart in a given state, `elapsedSteps` into an episode (to replay recorded trajectories).
     public mutating func setState(x: Double, xDot: Double, theta: Double, thetaDot: Double, elapsedSteps: Int = 0) {
@@ -65,6 +74,11 @@ public struct CartPole: Sendable {
                  generator.nextUniform(-0.05, 0.05), generator.nextUniform(-0.05, 0.05))
         elapsedSteps = 0
         writeObservation(observation)
+    }
+
+    public mutating func step(_ action: UnsafePointer<Float>, observation: UnsafeMutablePointer<Float>) -> StepResult {
+        precondition(action[0] == 0 || action[0] == 1, "CartPole-v1's actions are 0 and 1, got \(action[0])")
+        return step(action: Int(action[0]), observation: observation)
     }
 
     /// Pushes right for action 1 and left for any other (the caller checks that actions are 0 or 1).

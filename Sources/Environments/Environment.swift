@@ -18,7 +18,8 @@ public struct StepResult: Sendable, Equatable {
     public var isDone: Bool { terminated || truncated }
 }
 
-/// A continuous-control environment with the Gymnasium step semantics.
+/// An environment with the Gymnasium step semantics: continuous control (a `Box` action space) or
+/// a choice among n actions (`Discrete(n)`, its action one float holding the index).
 ///
 /// Observations are written into caller-owned storage so that stepping
 /// millions of times allocates nothing.
@@ -44,10 +45,13 @@ public protocol Environment {
     var observationHigh: [Float] { get }
     /// Bounds of one reward, as float32 rounded outward (a learner rejects data outside them).
     var rewardRange: ClosedRange<Float> { get }
+    /// n when the action space is `Discrete(n)`; nil (the default) for a `Box`.
+    var discreteActions: Int? { get }
 
     /// Starts a new episode from a random initial state drawn from `generator`.
     mutating func reset<G: RandomNumberGenerator>(using generator: inout G, observation: UnsafeMutablePointer<Float>)
-    /// Applies `action` (clipped to the bound by the environment) and writes the next observation.
+    /// Applies `action` (clipped to the bound by the environment; for a Discrete space, an index in
+    /// 0..<n, which the caller guarantees) and writes the next observation.
     mutating func step(_ action: UnsafePointer<Float>, observation: UnsafeMutablePointer<Float>) -> StepResult
 }
 
@@ -55,10 +59,15 @@ extension Environment {
     /// `[-actionBound, actionBound]` in every dimension.
     public var actionLow: [Float] { Array(repeating: -actionBound, count: actionSize) }
     public var actionHigh: [Float] { Array(repeating: actionBound, count: actionSize) }
+    public var discreteActions: Int? { nil }
 
     /// What a learner needs to know of this environment.
     public var spec: EnvironmentSpec {
-        EnvironmentSpec(id: Self.id, observationLow: observationLow, observationHigh: observationHigh, actionLow: actionLow,
+        if let n = discreteActions {
+            return EnvironmentSpec(id: Self.id, observationLow: observationLow, observationHigh: observationHigh, discreteActions: n,
+                                   rewardRange: rewardRange, maxEpisodeSteps: maxEpisodeSteps)
+        }
+        return EnvironmentSpec(id: Self.id, observationLow: observationLow, observationHigh: observationHigh, actionLow: actionLow,
                         actionHigh: actionHigh, rewardRange: rewardRange, maxEpisodeSteps: maxEpisodeSteps)
     }
 }

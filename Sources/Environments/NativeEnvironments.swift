@@ -4,6 +4,7 @@ public enum NativeEnvironments {
     public static let all: [any Environment.Type] = [
         Pendulum.self,
         MountainCarContinuous.self,
+        CartPole.self,
     ]
 
     /// The native environment with this id, if there is one.

@@ -11,16 +11,37 @@ public enum PolicyHead: String, Codable, Sendable, CaseIterable {
     /// z = [m₁ … m_A | s₁ … s_A]: the means, then the log-std parameters; a = scale · tanh(m + σ·ε) + bias with
     /// ε ~ N(0, 1) (SAC's squashed Gaussian): a worker samples, and evaluation acts with tanh(m).
     case squashedGaussian = "squashed_gaussian"
+    /// z = n logits over a Discrete(n) space's actions, π = softmax(z) (A2C, A3C): a worker samples the
+    /// index, evaluation plays the most likely one. The action is the index, as one float.
+    case categorical
+    /// z = [m₁ … m_A | log σ₁ … log σ_A], a ~ N(m, σ²) clipped to [low, high] when stepped (SB3's A2C for a
+    /// Box): evaluation plays m clipped. Trained with log σ state-independent (see ``Actor``).
+    case gaussian
 
-    /// Network outputs per action dimension.
-    public var outputsPerAction: Int { self == .deterministic ? 1 : 2 }
+    /// The network's outputs for an action space with these bounds (a Discrete(n) one is [0, n − 1]).
+    public func outputCount(actionLow: [Float], actionHigh: [Float]) -> Int {
+        switch self {
+        case .deterministic: actionLow.count
+        case .squashedGaussian, .gaussian: 2 * actionLow.count
+        case .categorical: Int(actionHigh.first ?? 0) + 1
+        }
+    }
+
     /// Whether acting draws from the policy (no exploration noise is added then).
     public var isStochastic: Bool { self != .deterministic }
+    /// Whether the head squashes through tanh onto the bounds (off-policy heads), rather than a distribution
+    /// the bounds clip or index (the on-policy heads).
+    public var isSquashed: Bool { self == .deterministic || self == .squashedGaussian }
 }
 
 /// The policy π(a | s): an MLP and a ``PolicyHead`` that maps its outputs onto each action dimension's
-/// [low, high] through tanh (CleanRL's `action_scale` / `action_bias`), with its own workspace for
-/// acting on batches of up to `inferenceCapacity` observations.
+/// [low, high] through tanh (CleanRL's `action_scale` / `action_bias`), or onto a distribution over a
+/// Discrete space's indices or a Box's unsquashed values; with its own workspace for acting on batches of
+/// up to `inferenceCapacity` observations.
+///
+/// A ``PolicyHead/gaussian`` head's log σ is state-independent, as SB3's `log_std` parameter: it is the
+/// bias of the log σ outputs, whose weights stay zero (the agent that trains it never moves them). So the
+/// actor is one network on the wire and in checkpoints, and a worker need not know how it was trained.
 public final class Actor {
     public let network: MLP
     public let head: PolicyHead
@@ -44,8 +65,9 @@ public final class Actor {
         let architecture = network.architecture
         precondition(architecture.outputActivation == (head == .deterministic ? .tanh : .identity),
                      "a \(head) head needs a \(head == .deterministic ? "tanh" : "linear") output layer")
-        precondition(actionLow.count * head.outputsPerAction == architecture.outputSize && actionHigh.count == actionLow.count,
+        precondition(head.outputCount(actionLow: actionLow, actionHigh: actionHigh) == architecture.outputSize && actionHigh.count == actionLow.count,
                      "\(actionLow.count) low and \(actionHigh.count) high bounds for \(architecture.outputSize) outputs of a \(head) head")
+        precondition(head != .categorical || (actionLow == [0] && actionHigh[0] >= 1), "a categorical head acts in [0, n − 1]")
         self.network = network
         self.head = head
         self.actionLow = actionLow
@@ -75,14 +97,23 @@ public final class Actor {
 
     public static func architecture(observationSize: Int, actionSize: Int, hiddenSizes: [Int],
                                     normalization: Normalization = .none, head: PolicyHead = .deterministic) -> MLPArchitecture {
-        MLPArchitecture(inputSize: observationSize, hiddenSizes: hiddenSizes, outputSize: actionSize * head.outputsPerAction,
-                        hiddenActivation: .relu, outputActivation: head == .deterministic ? .tanh : .identity, normalization: normalization)
+        precondition(head != .categorical, "a categorical head's outputs are its choices: use architecture(observationSize:actionLow:actionHigh:…)")
+        return architecture(observationSize: observationSize, actionLow: Array(repeating: -1, count: actionSize), actionHigh: Array(repeating: 1, count: actionSize),
+                            hiddenSizes: hiddenSizes, normalization: normalization, head: head)
+    }
+
+    public static func architecture(observationSize: Int, actionLow: [Float], actionHigh: [Float], hiddenSizes: [Int],
+                                    hiddenActivation: Activation = .relu, normalization: Normalization = .none,
+                                    head: PolicyHead = .deterministic) -> MLPArchitecture {
+        MLPArchitecture(inputSize: observationSize, hiddenSizes: hiddenSizes, outputSize: head.outputCount(actionLow: actionLow, actionHigh: actionHigh),
+                        hiddenActivation: hiddenActivation, outputActivation: head == .deterministic ? .tanh : .identity, normalization: normalization)
     }
 
     public var inferenceCapacity: Int { inference.capacity }
 
-    /// Writes the policy's action for `count` row-major observations into `actions`: μ(s), or a
-    /// squashed Gaussian's most likely action scale · tanh(m) + bias (what evaluations play).
+    /// Writes the policy's action for `count` row-major observations into `actions`: μ(s), a squashed
+    /// Gaussian's scale · tanh(m) + bias, a categorical head's most likely index, or a Gaussian's mean
+    /// clipped to the bounds (what evaluations play).
     public func act(observations: UnsafePointer<Float>, count: Int, actions: UnsafeMutablePointer<Float>) {
         forEachBatch(observations, count: count) { out, n, done in
             let dst = actions + done * actionSize
@@ -100,14 +131,29 @@ public final class Actor {
                 for row in 0..<n {
                     for j in 0..<actionSize { dst[row * actionSize + j] = actionScale[j] * tanhf(out[row * width + j]) + actionBias[j] }
                 }
+            case .categorical:
+                let choices = network.architecture.outputSize
+                for row in 0..<n { dst[row] = Float(Categorical.mostLikely(out + row * choices, count: choices)) }
+            case .gaussian:
+                let width = 2 * actionSize
+                for row in 0..<n {
+                    for j in 0..<actionSize { dst[row * actionSize + j] = min(max(out[row * width + j], actionLow[j]), actionHigh[j]) }
+                }
             }
         }
     }
 
     /// Writes an action drawn from π(· | s) for each of `count` observations: the deterministic
     /// head's μ(s), or a squashed Gaussian's scale · tanh(m + σ·ε) + bias with ε ~ N(0, 1) from `generator`.
+    /// (The on-policy heads sample with their log-probabilities: ``sample(observations:count:actions:logProbabilities:using:)``.)
     public func sample<G: RandomNumberGenerator>(observations: UnsafePointer<Float>, count: Int, actions: UnsafeMutablePointer<Float>,
                                                  using generator: inout G) {
+        if !head.isSquashed {
+            let logProbabilities = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
+            defer { logProbabilities.deallocate() }
+            sample(observations: observations, count: count, actions: actions, logProbabilities: logProbabilities, using: &generator)
+            return clipToBounds(actions, count: count)
+        }
         guard head == .squashedGaussian else { return act(observations: observations, count: count, actions: actions) }
         forEachBatch(observations, count: count) { out, n, done in
             let dst = actions + done * actionSize, width = 2 * actionSize
@@ -123,7 +169,7 @@ public final class Actor {
 
     /// The network's outputs for `count` observations, in batches of the inference capacity:
     /// `body(outputs, rows, rows done before)`.
-    private func forEachBatch(_ observations: UnsafePointer<Float>, count: Int, _ body: (UnsafeMutablePointer<Float>, Int, Int) -> Void) {
+    func forEachBatch(_ observations: UnsafePointer<Float>, count: Int, _ body: (UnsafeMutablePointer<Float>, Int, Int) -> Void) {
         var done = 0
         while done < count {
             let n = min(count - done, inference.capacity)

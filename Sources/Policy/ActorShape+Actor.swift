@@ -9,16 +9,19 @@ extension Actor {
     /// puts the message's in. Acts on batches of up to `inferenceCapacity` observations at once.
     public convenience init(shape: ActorShape, inferenceCapacity: Int) {
         let sizes = shape.layerSizes, head = PolicyHead(shape.head)
-        let network = MLP(Actor.architecture(observationSize: sizes[0], actionSize: shape.actionSize,
+        let network = MLP(Actor.architecture(observationSize: sizes[0], actionLow: shape.actionLow, actionHigh: shape.actionHigh,
                                              hiddenSizes: Array(sizes.dropFirst().dropLast()),
+                                             hiddenActivation: shape.hiddenActivation == .tanh ? .tanh : .relu,
                                              normalization: Normalization(shape.normalization), head: head))
         self.init(network: network, head: head, actionLow: shape.actionLow, actionHigh: shape.actionHigh, inferenceCapacity: inferenceCapacity)
     }
 
     /// How a weights message describes this actor.
     public var shape: ActorShape {
-        ActorShape(layerSizes: layerSizes, actionLow: actionLow, actionHigh: actionHigh,
-                   normalization: ActorShape.Normalization(network.architecture.normalization), head: ActorShape.Head(head))
+        precondition(network.architecture.hiddenActivation != .identity, "the wire carries ReLU or tanh hidden layers")
+        return ActorShape(layerSizes: layerSizes, actionLow: actionLow, actionHigh: actionHigh,
+                          normalization: ActorShape.Normalization(network.architecture.normalization),
+                          hiddenActivation: network.architecture.hiddenActivation == .tanh ? .tanh : .relu, head: ActorShape.Head(head))
     }
 }
 
@@ -28,6 +31,8 @@ extension ActorShape.Head {
         switch head {
         case .deterministic: self = .deterministic
         case .squashedGaussian: self = .squashedGaussian
+        case .categorical: self = .categorical
+        case .gaussian: self = .gaussian
         }
     }
 }
@@ -38,6 +43,8 @@ extension PolicyHead {
         switch wire {
         case .deterministic: self = .deterministic
         case .squashedGaussian: self = .squashedGaussian
+        case .categorical: self = .categorical
+        case .gaussian: self = .gaussian
         }
     }
 }

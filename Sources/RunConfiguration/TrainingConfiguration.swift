@@ -29,6 +29,10 @@ public struct TrainingConfiguration: DefaultedConfiguration, Sendable, Equatable
     /// Stop at the first evaluation whose mean return reaches this (nil: run all `maxEnvSteps`).
     public var untilReturn: Double?
     public var blasThreads = 1
+    /// Environment copies a trainer steps together: one for off-policy training; for on-policy training,
+    /// each update learns from all their segments (SB3's `n_envs`; `ddpg train` gives A2C 8, as
+    /// rl-baselines3-zoo's CartPole-v1 settings do).
+    public var environments = 1
     public var agent = AgentConfiguration()
     /// Prioritized replay's settings; nil samples uniformly.
     public var prioritizedReplay: PrioritizationConfiguration?
@@ -41,8 +45,11 @@ public struct TrainingConfiguration: DefaultedConfiguration, Sendable, Equatable
 
     enum CodingKeys: String, CodingKey {
         case environment, seed, maxEnvSteps, replayCapacity, randomSteps, learningStarts, updatesPerStep, evalEvery, evalEpisodes
-        case finalEvalEpisodes, evalSeed, solvedReturn, untilReturn, blasThreads, agent, prioritizedReplay, noise
+        case finalEvalEpisodes, evalSeed, solvedReturn, untilReturn, blasThreads, environments, agent, prioritizedReplay, noise
     }
+
+    /// Whether the agent learns on-policy (A2C, A3C): no replay, no random warm-up, no exploration noise.
+    public var isOnPolicy: Bool { Algorithms.named(agent.algorithm)?.isOnPolicy ?? false }
 
     /// A record without the acting settings was a learner's.
     public mutating func didDecode(from record: Decoder, presentKeys: Set<String>) {
@@ -54,8 +61,6 @@ public struct TrainingConfiguration: DefaultedConfiguration, Sendable, Equatable
         try container.encode(environment, forKey: .environment)
         try container.encode(seed, forKey: .seed)
         try container.encode(maxEnvSteps, forKey: .maxEnvSteps)
-        try container.encode(replayCapacity, forKey: .replayCapacity)
-        try container.encode(learningStarts, forKey: .learningStarts)
         try container.encode(evalEvery, forKey: .evalEvery)
         try container.encode(evalEpisodes, forKey: .evalEpisodes)
         try container.encode(finalEvalEpisodes, forKey: .finalEvalEpisodes)
@@ -65,6 +70,10 @@ public struct TrainingConfiguration: DefaultedConfiguration, Sendable, Equatable
         try container.encode(blasThreads, forKey: .blasThreads)
         try container.encode(agent, forKey: .agent)
         try container.encodeIfPresent(prioritizedReplay, forKey: .prioritizedReplay)
+        if actsInProcess { try container.encode(environments, forKey: .environments) }
+        if isOnPolicy { return }
+        try container.encode(replayCapacity, forKey: .replayCapacity)
+        try container.encode(learningStarts, forKey: .learningStarts)
         if actsInProcess {
             try container.encode(randomSteps, forKey: .randomSteps)
             try container.encode(updatesPerStep, forKey: .updatesPerStep)
@@ -79,10 +88,10 @@ public struct TrainingConfiguration: DefaultedConfiguration, Sendable, Equatable
         let check = ConfigurationError.check
         try check(maxEnvSteps > 0, "maxEnvSteps", "must be positive, got \(maxEnvSteps)")
         try check(replayCapacity > 0, "replayCapacity", "must be positive, got \(replayCapacity)")
-        if let spec { try checkReplayFits(spec) }
+        if let spec, !isOnPolicy { try checkReplayFits(spec) }
         try check(randomSteps >= 0, "randomSteps", "must be non-negative, got \(randomSteps)")
         try check(learningStarts >= 1, "learningStarts", "must be at least 1, got \(learningStarts)")
-        if trains {
+        if trains, !isOnPolicy {
             try check(learningStarts <= maxEnvSteps, "learningStarts",
                       "\(learningStarts) exceeds --max-env-steps \(maxEnvSteps): the run would end before its first update")
         }
@@ -93,6 +102,14 @@ public struct TrainingConfiguration: DefaultedConfiguration, Sendable, Equatable
         try check(finalEvalEpisodes > 0, "finalEvalEpisodes", "must be positive, got \(finalEvalEpisodes)")
         if let untilReturn { try check(untilReturn.isFinite, "untilReturn", "must be finite, got \(untilReturn)") }
         try check(blasThreads > 0, "blasThreads", "must be positive, got \(blasThreads)")
+        try check((1...1_024).contains(environments), "environments", "must be in 1...1024, got \(environments)")
+        try check(isOnPolicy || environments == 1, "environments", "off-policy training steps one environment, got \(environments)")
+        if let spec, let refusal = Algorithms.named(agent.algorithm)?.refusal(of: spec) {
+            throw ConfigurationError(field: "algorithm", message: refusal)
+        }
+        if isOnPolicy {
+            try check(prioritizedReplay == nil, "prioritizedReplay", "\(agent.algorithm) learns on-policy, from no replay")
+        }
         try agent.validate()
         try prioritizedReplay?.validate()
         try noise.validate()

@@ -11,9 +11,13 @@ public struct EnvironmentSpec: Codable, Sendable, Equatable, CustomStringConvert
     /// Per-dimension bounds of every observation the environment can produce.
     public var observationLow: [Float]
     public var observationHigh: [Float]
-    /// Per-dimension bounds of a valid action (gymnasium's `Box` low and high).
+    /// Per-dimension bounds of a valid action (gymnasium's `Box` low and high); for a Discrete(n)
+    /// space, one dimension in [0, n − 1].
     public var actionLow: [Float]
     public var actionHigh: [Float]
+    /// n for gymnasium's `Discrete(n)`, whose action is one whole number in 0..<n (carried as a float,
+    /// exact up to 2²⁴); nil for a `Box`. Optional so that records written before it decode as a Box.
+    public var discreteActions: Int?
     /// Bounds of one reward, as float32 rounded outward; infinite where the environment declares none.
     public var rewardLow: Float
     public var rewardHigh: Float
@@ -24,6 +28,14 @@ public struct EnvironmentSpec: Codable, Sendable, Equatable, CustomStringConvert
                 rewardRange: ClosedRange<Float>, maxEpisodeSteps: Int) {
         self.init(id: id, observationLow: observationLow, observationHigh: observationHigh, actionLow: actionLow, actionHigh: actionHigh,
                   rewardLow: rewardRange.lowerBound, rewardHigh: rewardRange.upperBound, maxEpisodeSteps: maxEpisodeSteps)
+    }
+
+    /// An environment whose action space is `Discrete(actions)`.
+    public init(id: String, observationLow: [Float], observationHigh: [Float], discreteActions actions: Int,
+                rewardRange: ClosedRange<Float>, maxEpisodeSteps: Int) {
+        self.init(id: id, observationLow: observationLow, observationHigh: observationHigh, actionLow: [0], actionHigh: [Float(actions - 1)],
+                  rewardLow: rewardRange.lowerBound, rewardHigh: rewardRange.upperBound, maxEpisodeSteps: maxEpisodeSteps)
+        discreteActions = actions
     }
 
     /// Any values, as a peer may send them: check ``problem`` before trusting the result.
@@ -41,6 +53,17 @@ public struct EnvironmentSpec: Codable, Sendable, Equatable, CustomStringConvert
     }
 
     public var actionSize: Int { actionLow.count }
+
+    public var isDiscrete: Bool { discreteActions != nil }
+
+    /// gymnasium's name for the action space: "Discrete(2)", or "Box(1)" with its dimensions.
+    public var actionSpaceName: String {
+        if let n = discreteActions { return "Discrete(\(n))" }
+        return "Box(\(actionSize))"
+    }
+
+    /// The most choices a Discrete action space may offer (a policy's logits are a layer this wide).
+    public static let maxDiscreteActions = 1_024
 
     /// The affine map from tanh's (−1, 1) onto [low, high], per dimension: a = scale · t + bias
     /// (CleanRL's `action_scale` and `action_bias`, computed in float32 as there).
@@ -74,6 +97,12 @@ public struct EnvironmentSpec: Codable, Sendable, Equatable, CustomStringConvert
             where (low.isFinite && abs(low) > m) || (high.isFinite && abs(high) > m) {
             return "observation dimension \(i): finite bounds [\(low), \(high)] must lie within ±\(m) (or be infinite)"
         }
+        if let n = discreteActions {
+            guard (2...Self.maxDiscreteActions).contains(n) else { return "Discrete(\(n)) must offer 2 to \(Self.maxDiscreteActions) actions" }
+            guard actionSize == 1, actionLow[0] == 0, actionHigh[0] == Float(n - 1) else {
+                return "Discrete(\(n)) must have one action dimension in [0, \(n - 1)], got low \(actionLow) high \(actionHigh)"
+            }
+        }
         for (i, (low, high)) in zip(actionLow, actionHigh).enumerated() where !low.isFinite || !high.isFinite || !(low < high) || abs(low) > m || abs(high) > m {
             return "action dimension \(i): bounds [\(low), \(high)] must be finite, within ±\(m), with low < high"
         }
@@ -102,6 +131,7 @@ public struct EnvironmentSpec: Codable, Sendable, Equatable, CustomStringConvert
         func bits(_ value: Float) -> String { "\(value) (bits \(String(value.bitPattern, radix: 16)))" }
         if id != other.id { return "id: \"\(other.id)\" where the learner has \"\(id)\"" }
         if observationSize != other.observationSize { return "observation size: \(other.observationSize) where the learner has \(observationSize)" }
+        if discreteActions != other.discreteActions { return "action space: \(other.actionSpaceName) where the learner has \(actionSpaceName)" }
         if actionSize != other.actionSize { return "action size: \(other.actionSize) where the learner has \(actionSize)" }
         if maxEpisodeSteps != other.maxEpisodeSteps { return "episode limit: \(other.maxEpisodeSteps) where the learner has \(maxEpisodeSteps)" }
         for (name, mine, theirs) in [("observation low", observationLow, other.observationLow), ("observation high", observationHigh, other.observationHigh),
@@ -115,6 +145,7 @@ public struct EnvironmentSpec: Codable, Sendable, Equatable, CustomStringConvert
 
     /// "Pendulum-v1 (observation 3, action 1 in [-2.0, 2.0], 200 steps)", for logs and errors that name two specs.
     public var description: String {
+        if isDiscrete { return "\(id) (observation \(observationSize), action \(actionSpaceName), \(maxEpisodeSteps) steps)" }
         let uniform = Set(actionLow).count == 1 && Set(actionHigh).count == 1
         // Bounded in length: a spec from a peer may have a thousand dimensions.
         let bounds = uniform ? "[\(actionLow.first ?? 0), \(actionHigh.first ?? 0)]"

@@ -290,10 +290,13 @@ public struct MessageDecoder: Sendable {
         let episodes = Int(try reader.read(UInt16.self, field: "evaluation episodes"))
         let flags = try reader.read(UInt8.self, field: "evaluation flags")
         guard flags <= 1 else { throw .reservedBitsSet(field: "evaluation flags") }
-        guard try reader.read(UInt8.self, field: "hidden activation") == 1 else { throw .outOfRange(field: "hidden activation", value: "not ReLU") }
+        let activationCode = try reader.read(UInt8.self, field: "hidden activation")
+        guard let hiddenActivation = ActorShape.HiddenActivation(rawValue: activationCode) else {
+            throw .outOfRange(field: "hidden activation", value: "\(activationCode) (1 ReLU, 2 tanh)")
+        }
         let headCode = try reader.read(UInt8.self, field: "output activation")
         guard let head = ActorShape.Head(rawValue: headCode) else {
-            throw .outOfRange(field: "output activation", value: "\(headCode) (2 tanh, 3 squashed Gaussian)")
+            throw .outOfRange(field: "output activation", value: "\(headCode) (2 tanh, 3 squashed Gaussian, 4 categorical, 5 Gaussian)")
         }
         let normalizationCode = try reader.read(UInt8.self, field: "normalization")
         guard let normalization = ActorShape.Normalization(rawValue: normalizationCode) else {
@@ -307,17 +310,21 @@ public struct MessageDecoder: Sendable {
             guard size >= 1, size <= WireFormat.maxLayerWidth else { throw .outOfRange(field: "layer size", value: "\(size)") }
             sizes.append(size)
         }
-        guard sizes[layers] % head.outputsPerAction == 0 else {
-            throw .outOfRange(field: "output layer", value: "\(sizes[layers]) outputs for \(head.outputsPerAction) per action dimension")
+        // The action space is the environment's; the head must be one that acts in it, with its width of outputs.
+        let spec = expected.spec, actionSize = spec.actionSize
+        guard spec.isDiscrete == (head == .categorical) else {
+            throw .outOfRange(field: "output activation", value: "a \(head) head for \(spec.id)'s \(spec.actionSpaceName) action space")
         }
-        let actionSize = sizes[layers] / head.outputsPerAction
+        let outputs = head.outputCount(actionSize: actionSize, firstHigh: spec.actionHigh[0])
+        guard sizes[layers] == outputs else { throw .dimensionMismatch(field: "output layer", expected: outputs, actual: sizes[layers]) }
         try checkDimensions(observation: sizes[0], action: actionSize)
         let actionLow = try reader.readFloats(actionSize, field: "action low")
         let actionHigh = try reader.readFloats(actionSize, field: "action high")
-        guard actionLow == expected.spec.actionLow, actionHigh == expected.spec.actionHigh else {
-            throw .outOfRange(field: "action bounds", value: "low \(actionLow), high \(actionHigh) where the environment has low \(expected.spec.actionLow), high \(expected.spec.actionHigh)")
+        guard actionLow == spec.actionLow, actionHigh == spec.actionHigh else {
+            throw .outOfRange(field: "action bounds", value: "low \(actionLow), high \(actionHigh) where the environment has low \(spec.actionLow), high \(spec.actionHigh)")
         }
-        let shape = ActorShape(layerSizes: sizes, actionLow: actionLow, actionHigh: actionHigh, normalization: normalization, head: head)
+        let shape = ActorShape(layerSizes: sizes, actionLow: actionLow, actionHigh: actionHigh, normalization: normalization,
+                               hiddenActivation: hiddenActivation, head: head)
         let count = Int(try reader.read(UInt32.self, field: "parameter count"))
         guard count == shape.parameterCount else {
             throw .dimensionMismatch(field: "parameter count", expected: shape.parameterCount, actual: count)

@@ -148,8 +148,8 @@ public struct MessageEncoder {
         writer.write(evaluationRequest?.seed ?? 0)
         writer.write(UInt16(clamping: evaluationRequest?.episodes ?? 0))
         writer.write(UInt8(evaluationRequest?.isFinal == true ? 1 : 0))
-        writer.write(UInt8(1))  // hidden activation: ReLU
-        writer.write(shape.head.rawValue)  // the output activation: tanh onto [low, high], or a Gaussian squashed onto them
+        writer.write(shape.hiddenActivation.rawValue)
+        writer.write(shape.head.rawValue)  // the output activation: tanh onto [low, high], a distribution squashed onto them, or one clipped or indexed
         writer.write(shape.normalization.rawValue)
         writer.write(UInt16(shape.layerSizes.count - 1))
         for size in shape.layerSizes { writer.write(UInt32(size)) }

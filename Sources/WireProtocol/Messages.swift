@@ -154,23 +154,42 @@ public struct WorkerStatus: Equatable, Sendable {
     }
 }
 
-/// The actor's shape in a weights message: ReLU hidden layers, and an output layer that its ``Head``
-/// maps onto [low, high] per action dimension through tanh (CleanRL's `action_scale` and `action_bias`).
+/// The actor's shape in a weights message: hidden layers with one activation, and an output layer that
+/// its ``Head`` maps onto actions: through tanh onto [low, high] per dimension (CleanRL's `action_scale`
+/// and `action_bias`), or as a distribution (protocol 7).
 public struct ActorShape: Equatable, Sendable {
     /// How the hidden layers normalize their pre-activations (protocol 4).
     public enum Normalization: UInt8, Sendable {
         case none = 0, layer = 1, batch = 2
     }
 
-    /// What the output layer means: the weights message's output-activation code (protocol 5).
+    /// The hidden layers' activation: the weights message's hidden-activation code (tanh since protocol 7).
+    public enum HiddenActivation: UInt8, Sendable {
+        case relu = 1, tanh = 2
+    }
+
+    /// What the output layer means: the weights message's output-activation code (protocol 5; 4 and 5 since 7).
     public enum Head: UInt8, Sendable {
         /// One output per action dimension, a = scale · tanh(z) + bias.
         case deterministic = 2
         /// Two outputs per action dimension, the mean and the log-std parameter of a Gaussian squashed by
         /// tanh onto the bounds: workers sample from it, evaluators act with its mean.
         case squashedGaussian = 3
+        /// n logits over a Discrete(n) space's indices: workers sample, evaluators play the largest.
+        case categorical = 4
+        /// Two outputs per action dimension, the mean and log σ of a Gaussian whose draws are clipped to the
+        /// bounds: workers sample, evaluators play the mean clipped.
+        case gaussian = 5
 
-        public var outputsPerAction: Int { self == .deterministic ? 1 : 2 }
+        /// The output layer's width for an action space of `actionSize` dimensions, the highest of whose
+        /// first is `firstHigh` (a Discrete(n) space's n − 1).
+        public func outputCount(actionSize: Int, firstHigh: Float) -> Int {
+            switch self {
+            case .deterministic: actionSize
+            case .squashedGaussian, .gaussian: 2 * actionSize
+            case .categorical: Int(firstHigh) + 1
+            }
+        }
     }
 
     /// Layer widths from input to output: observation size, hidden sizes…, the head's outputs.
@@ -178,19 +197,21 @@ public struct ActorShape: Equatable, Sendable {
     public var actionLow: [Float]
     public var actionHigh: [Float]
     public var normalization: Normalization
+    public var hiddenActivation: HiddenActivation
     public var head: Head
 
     public init(layerSizes: [Int], actionLow: [Float], actionHigh: [Float], normalization: Normalization = .none,
-                head: Head = .deterministic) {
+                hiddenActivation: HiddenActivation = .relu, head: Head = .deterministic) {
         self.layerSizes = layerSizes
         self.actionLow = actionLow
         self.actionHigh = actionHigh
         self.normalization = normalization
+        self.hiddenActivation = hiddenActivation
         self.head = head
     }
 
-    /// Action dimensions: the output layer's width over the head's outputs per action.
-    public var actionSize: Int { (layerSizes.last ?? 0) / head.outputsPerAction }
+    /// Action dimensions, as the bounds give them.
+    public var actionSize: Int { actionLow.count }
 
     /// Σ (inputs + 1) · outputs over the dense layers, plus γ and β of each normalized hidden layer.
     public var trainedCount: Int {

@@ -28,6 +28,7 @@ extension AlgorithmID: ExpressibleByArgument {
     public static var allValueStrings: [String] { Algorithms.all.map { $0.id.rawValue } }
 }
 extension Normalization: ExpressibleByArgument {}
+extension OnPolicyOptimizer: ExpressibleByArgument {}
 
 /// The agent's hyperparameters as flags; defaults are ``AgentConfiguration``'s and each algorithm's.
 /// An algorithm's own settings take the values of the options named like them (`policyDelay` here
@@ -116,6 +117,42 @@ struct AgentOptions: ParsableArguments {
 
     @Option(parsing: .unconditional, help: "SAC: the entropy α is tuned toward, per action dimension (−1: the paper's −|A|).")
     var targetEntropy = SAC.Settings().targetEntropy
+
+    @Option(parsing: .unconditional, help: "A2C/A3C: steps each environment acts with the current policy per segment (SB3's n_steps).")
+    var rolloutSteps = OnPolicySettings().rolloutSteps
+
+    @Option(parsing: .unconditional, help: "A2C/A3C: λ of the generalized advantage estimate (1: n-step returns).")
+    var gaeLambda = OnPolicySettings().gaeLambda
+
+    @Option(parsing: .unconditional, help: "A2C/A3C: weight of the value loss.")
+    var vfCoef = OnPolicySettings().vfCoef
+
+    @Option(parsing: .unconditional, help: "A2C/A3C: weight of the entropy bonus.")
+    var entCoef = OnPolicySettings().entCoef
+
+    @Option(parsing: .unconditional, help: "A2C/A3C: the optimizer's learning rate (both networks).")
+    var learningRate = OnPolicySettings().learningRate
+
+    @Option(parsing: .unconditional, help: "A2C/A3C: clip both networks' gradient together to this L2 norm (0: never).")
+    var maxGradNorm = OnPolicySettings().maxGradNorm
+
+    @Option(parsing: .unconditional, help: "A2C/A3C: \(OnPolicyOptimizer.allCases.map(\.rawValue).joined(separator: " or ")).")
+    var optimizer = OnPolicySettings().optimizer
+
+    @Option(parsing: .unconditional, help: "A2C/A3C: RMSprop's decay of the squared-gradient average.")
+    var rmspropAlpha = OnPolicySettings().rmspropAlpha
+
+    @Option(parsing: .unconditional, help: "A2C/A3C: RMSprop's ε, added to the root (PyTorch's placement).")
+    var rmspropEpsilon = OnPolicySettings().rmspropEpsilon
+
+    @Flag(help: "A2C/A3C: standardize each batch's advantages.")
+    var normalizeAdvantage = false
+
+    @Option(parsing: .unconditional, help: "A2C/A3C: the Gaussian head's log σ at the start (Box action spaces).")
+    var logStdInit = OnPolicySettings().logStdInit
+
+    @Option(parsing: .unconditional, help: "A3C: reject a gradient computed at weights more than this many versions old.")
+    var maxStaleness = OnPolicySettings().maxStaleness
 
     var configuration: AgentConfiguration {
         var c = AgentConfiguration()

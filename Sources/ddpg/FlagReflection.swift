@@ -33,6 +33,7 @@ extension AlgorithmID: CommandLineWord { var commandLineWord: String? { rawValue
 extension CriticLoss: CommandLineWord {}
 extension NoiseKind: CommandLineWord {}
 extension Normalization: CommandLineWord {}
+extension OnPolicyOptimizer: CommandLineWord {}
 extension LayerSizes: CommandLineWord { var commandLineWord: String? { defaultValueDescription } }
 
 /// An @Option or @Flag seen through reflection: the words that set it to its value, given its flag.
@@ -83,6 +84,8 @@ extension Int: SettingValue { var settingValue: Any { self } }
 extension Double: SettingValue { var settingValue: Any { self } }
 extension Float: SettingValue { var settingValue: Any { Double(self) } }
 extension String: SettingValue { var settingValue: Any { self } }
+extension Bool: SettingValue { var settingValue: Any { self } }
+extension OnPolicyOptimizer: SettingValue { var settingValue: Any { rawValue } }
 
 private protocol ReflectedSetting {
     var settingValue: Any { get }
@@ -90,6 +93,10 @@ private protocol ReflectedSetting {
 
 extension Option: ReflectedSetting where Value: SettingValue {
     var settingValue: Any { wrappedValue.settingValue }
+}
+
+extension Flag: ReflectedSetting where Value == Bool {
+    var settingValue: Any { wrappedValue }
 }
 
 extension ParsableArguments {
@@ -133,6 +140,13 @@ extension ParsableArguments {
         guard let defaults = try? Self.parse([]) else { return nil }
         let defaultArguments = Dictionary(uniqueKeysWithValues: defaults.reflectedArguments.map { ($0.flag, $0.argument) })
         return reflectedArguments.map { ($0.flag, $0.argument.words(flag: $0.flag, default: defaultArguments[$0.flag]!)) }
+    }
+
+    /// The flags whose values differ from their defaults: those a user gave (or gave and spelled out the default of, which is not told apart).
+    /// Parsing the defaults runs validation again, which asks again: that inner asking gets nothing.
+    var flagsAwayFromDefault: [String] {
+        guard !FlagSearch.isRunning else { return [] }
+        return FlagSearch.$isRunning.withValue(true) { (wordsByFlag ?? []).filter { !$0.words.isEmpty }.map(\.flag) }
     }
 
     /// The arguments that give another process these same options: every option and flag whose

@@ -195,6 +195,10 @@ struct LearnerCommand: ParsableCommand {
     /// Everything `validate()` checks; `launch` gives its learner CURVE flags only at run time.
     func validate(usesCurve: Bool) throws {
         try agent.validateAlgorithmSettings()
+        if Algorithms.named(agent.algorithm)?.isOnPolicy == true {
+            // Segments and gradients need protocol 7's messages, which this learner does not speak yet.
+            throw ValidationError("--algorithm \(agent.algorithm): on-policy algorithms train in one process (`ddpg train --algorithm \(agent.algorithm)`) in this version; the learner and its workers run ddpg, td3 and sac")
+        }
         // Before a worker announces the environment, the replay must at least fit for the smallest one.
         let smallest = EnvironmentSpec(id: "the smallest environment (1 observation, 1 action)", observationLow: [0], observationHigh: [0],
                                        actionLow: [-1], actionHigh: [1], rewardRange: 0...0, maxEpisodeSteps: 1)

@@ -25,6 +25,12 @@ struct Train: ParsableCommand {
     @Option(parsing: .unconditional, help: "Gradient updates per environment step.")
     var updatesPerStep = defaults.updatesPerStep
 
+    @Option(parsing: .unconditional, help: "A2C/A3C: environment copies acting together; each update learns from all their segments (SB3's n_envs; default 8).")
+    var envs: Int?
+
+    /// rl-baselines3-zoo's CartPole-v1 A2C acts in 8 environments.
+    static let onPolicyEnvironments = 8
+
     @Option(parsing: .unconditional, help: "Stop at the first evaluation whose mean return reaches this, then play the final evaluation with those weights.")
     var untilReturn: Double?
 
@@ -40,6 +46,7 @@ struct Train: ParsableCommand {
         c.randomSteps = randomSteps
         c.updatesPerStep = updatesPerStep
         c.untilReturn = untilReturn
+        c.environments = envs ?? (c.isOnPolicy ? Self.onPolicyEnvironments : 1)
         c.agent = agent.configuration
         c.noise = noise.configuration
         return c
@@ -52,6 +59,7 @@ struct Train: ParsableCommand {
         } catch {
             throw error.validationError(in: self, \.trainingConfiguration)
         }
+        try checkFlagsApply(to: agent.algorithm, in: self)
         try common.validateNativeEnvironment()
         try common.validateLogLevel()
     }
@@ -64,7 +72,9 @@ struct Train: ParsableCommand {
         BLAS.setThreadCount(common.blasThreads)
         let blas = KernelSelection.report
         Logger(label: "ddpg.train").info("BLAS: \(blas.line)")
-        var summary = Trainer(configuration: trainingConfiguration, events: try common.eventWriter()).run()
+        let configuration = trainingConfiguration, events = try common.eventWriter()
+        var summary = configuration.isOnPolicy ? OnPolicyTrainer(configuration: configuration, events: events).run()
+            : Trainer(configuration: configuration, events: events).run()
         summary.blas = blas
         do {
             try summary.write(toDirectory: directory)

@@ -164,8 +164,12 @@ struct WorkerCommand: ParsableCommand {
     }
 
     func validate() throws {
-        guard NativeEnvironments.type(named: env) != nil else {
+        guard let type = NativeEnvironments.type(named: env) else {
             throw ValidationError("--env: unknown environment '\(env)'; native environments: \(NativeEnvironments.ids.joined(separator: ", ")). For a gymnasium environment run `ddpg-gym-worker --env \(env)` (python/) instead")
+        }
+        if let n = type.init().discreteActions {
+            // Workers act for off-policy learners, whose actors act in Box spaces.
+            throw ValidationError("--env: \(env)'s action space is Discrete(\(n)); workers act for ddpg, td3 and sac learners, which need a Box. Train it with `ddpg train --algorithm a2c --env \(env)`")
         }
         _ = try options.parsedSigmas()
         _ = try resolvedWorkerId()

@@ -17,7 +17,7 @@ struct AgentSnapshotTests {
         return makeAgent(observationSize: 3, actionLow: [-2], actionHigh: [2], configuration: configuration, using: &generator)
     }
 
-    @Test("one NaN or infinity anywhere in any network or Adam moment makes the agent non-finite", arguments: Algorithms.ids)
+    @Test("one NaN or infinity anywhere in any network or Adam moment makes the agent non-finite", arguments: Algorithms.offPolicyIDs)
     func finiteness(algorithm: AlgorithmID) {
         let agent = Self.agent(algorithm)
         #expect(agent.isFinite)
@@ -34,7 +34,7 @@ struct AgentSnapshotTests {
         #expect(agent.isFinite)
     }
 
-    @Test("restoring a snapshot puts back every network, target and Adam state, bit for bit", arguments: Algorithms.ids)
+    @Test("restoring a snapshot puts back every network, target and Adam state, bit for bit", arguments: Algorithms.offPolicyIDs)
     func roundTrip(algorithm: AlgorithmID) {
         let agent = Self.agent(algorithm)
         let snapshot = AgentSnapshot(of: agent)

@@ -116,4 +116,39 @@ struct EnvironmentSpecTests {
         #expect(car.observationLow == [-1.2, -0.07] && car.maxEpisodeSteps == 999 && car.rewardHigh == 100 && car.problem == nil)
         #expect(car != pendulum)
     }
+
+    @Test("CartPole-v1 is Discrete(2), its velocities unbounded, and steps with the index it is given")
+    func cartPoleSpec() throws {
+        let spec = CartPole().spec
+        #expect(spec.discreteActions == 2 && spec.isDiscrete && spec.actionSize == 1 && spec.actionLow == [0] && spec.actionHigh == [1])
+        #expect(spec.observationHigh[1] == .infinity && spec.observationLow[3] == -.infinity && spec.maxEpisodeSteps == 500)
+        #expect(spec.problem == nil && spec.description == "CartPole-v1 (observation 4, action Discrete(2), 500 steps)")
+        #expect(NativeEnvironments.type(named: "CartPole-v1") != nil)
+        var byIndex = CartPole(), byPointer = CartPole()
+        var generator = Xoshiro256(seed: 1)
+        var a = [Float](repeating: 0, count: 4), b = a
+        byIndex.reset(using: &generator, observation: &a)
+        byPointer.setState(x: byIndex.state.x, xDot: byIndex.state.xDot, theta: byIndex.state.theta, thetaDot: byIndex.state.thetaDot)
+        for action in [1, 0, 0, 1] {
+            _ = byIndex.step(action: action, observation: &a)
+            _ = byPointer.step([Float(action)], observation: &b)
+        }
+        #expect(a == b)
+    }
+
+    @Test("a Discrete spec names a wrong count or wrong bounds, and differs from a Box one by its action space")
+    func discreteSpecs() {
+        let spec = CartPole().spec
+        var one = spec
+        one.discreteActions = 1
+        one.actionHigh = [0]
+        #expect(one.problem?.contains("2 to 1024") == true)
+        var wrongBounds = spec
+        wrongBounds.actionHigh = [3]
+        #expect(wrongBounds.problem?.contains("one action dimension in [0, 1]") == true)
+        var box = spec
+        box.discreteActions = nil
+        #expect(box.problem == nil && spec.firstDifference(from: box) == "action space: Box(1) where the learner has Discrete(2)")
+        #expect(!spec.isSameEnvironment(as: box))
+    }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import NeuralNetwork
+import Randomness
 
 @Suite("Adam")
 struct AdamTests {
@@ -49,5 +50,47 @@ struct AdamTests {
             let expected = w0 == 0 ? 0 : w0 - 0.01 * (w0 > 0 ? 1 : -1)
             #expect(abs(parameters.values[i] - expected) < 1e-5, "parameter \(i)")
         }
+    }
+}
+
+@Suite("RMSprop and orthogonal initialization")
+struct OnPolicyOptimizerTests {
+    @Test("RMSprop takes torch.optim.RMSprop's steps: v ← αv + (1 − α)g², θ ← θ − lr·g/(√v + ε)")
+    func rmsprop() {
+        let parameters = ParameterVector(count: 2), gradients = ParameterVector(count: 2)
+        parameters.assign([1, -2])
+        let optimizer = RMSprop(parameterCount: 2, configuration: .init(learningRate: 0.1, alpha: 0.9, epsilon: 1e-5))
+        gradients.assign([0.5, -4])
+        optimizer.update(parameters, gradients: gradients)
+        // v = 0.1·g², so the first step is lr·g/(√0.1·|g| + ε) ≈ lr·sign(g)/√0.1.
+        let v0 = 0.1 * 0.25 as Float, v1 = 0.1 * 16 as Float
+        #expect(abs(parameters.values[0] - (1 - 0.1 * 0.5 / (v0.squareRoot() + 1e-5))) < 1e-6)
+        #expect(abs(parameters.values[1] - (-2 + 0.1 * 4 / (v1.squareRoot() + 1e-5))) < 1e-6)
+        gradients.assign([0.5, 0])
+        optimizer.update(parameters, gradients: gradients)
+        #expect(abs(optimizer.squareAverage.values[0] - (0.9 * v0 + 0.1 * 0.25)) < 1e-7 && optimizer.step == 2)
+        #expect(abs(optimizer.squareAverage.values[1] - 0.9 * v1) < 1e-6)
+    }
+
+    @Test("orthogonal initialization: WᵀW or WWᵀ is gain² · I, biases are zero", arguments: [(3, 8), (8, 3), (5, 5)])
+    func orthogonal(shape: (Int, Int)) {
+        let network = MLP(MLPArchitecture(inputSize: shape.0, hiddenSizes: [shape.1], outputSize: 2))
+        var generator = Xoshiro256(seed: 2)
+        network.initializeOrthogonally(hiddenGain: 2, outputGain: 0.5, using: &generator)
+        let w = network.weights(0), rows = w.rows, columns = w.columns
+        let small = min(rows, columns)
+        for i in 0..<small {
+            for j in 0..<small {
+                // Gram matrix over the longer side.
+                var dot: Float = 0
+                if rows >= columns {
+                    for r in 0..<rows { dot += w[r, i] * w[r, j] }
+                } else {
+                    for c in 0..<columns { dot += w[i, c] * w[j, c] }
+                }
+                #expect(abs(dot - (i == j ? 4 : 0)) < 1e-4, "(\(i), \(j)): \(dot)")
+            }
+        }
+        #expect((0..<shape.1).allSatisfy { network.biases(0)[$0] == 0 })
     }
 }

@@ -40,7 +40,7 @@ func transitionsMessage(count: Int = 4, sequence: UInt64 = 7, version: UInt64 = 
 func weightsMessage(sizes: [Int] = [3, 8, 1], version: UInt64 = 9, low: Float = -2, high: Float = 2,
                     request: EvaluationRequest? = nil, head: ActorShape.Head = .deterministic) -> [UInt8] {
     var encoder = MessageEncoder()
-    let actions = sizes[sizes.count - 1] / head.outputsPerAction
+    let actions = sizes[sizes.count - 1] / (head == .deterministic ? 1 : 2)
     let shape = ActorShape(layerSizes: sizes, actionLow: Array(repeating: low, count: actions), actionHigh: Array(repeating: high, count: actions),
                            head: head)
     let parameters = (0..<shape.parameterCount).map { Float($0) * 0.01 }
@@ -188,10 +188,14 @@ struct RoundTripTests {
         }
         var odd = weightsMessage(sizes: [3, 8, 2], head: .squashedGaussian)
         odd[76 + 8] = 1  // the output layer's size: 1 output for a head with 2 per action
-        expectRejection(odd, "out_of_range", by: workerDecoder)
+        expectRejection(odd, "dimension_mismatch", by: workerDecoder)
         var unknownHead = weightsMessage()
-        unknownHead[72] = 4
+        unknownHead[72] = 6
         expectRejection(unknownHead, "out_of_range", by: workerDecoder)
+        // A categorical head cannot act in Pendulum's Box.
+        var categorical = weightsMessage()
+        categorical[72] = 4
+        expectRejection(categorical, "out_of_range", by: workerDecoder)
         expectRejection(weightsMessage(sizes: [3, 8, 4], head: .squashedGaussian), "dimension_mismatch", by: workerDecoder)
     }
 }
