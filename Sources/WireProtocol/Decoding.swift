@@ -291,12 +291,13 @@ public struct MessageDecoder: Sendable {
         let flags = try reader.read(UInt8.self, field: "evaluation flags")
         guard flags <= 1 else { throw .reservedBitsSet(field: "evaluation flags") }
         let activationCode = try reader.read(UInt8.self, field: "hidden activation")
-        guard let hiddenActivation = ActorShape.HiddenActivation(rawValue: activationCode) else {
-            throw .outOfRange(field: "hidden activation", value: "\(activationCode) (1 ReLU, 2 tanh)")
+        guard let hiddenActivation = ActorShape.HiddenActivation(rawValue: activationCode),
+              WireFormat.hiddenActivations.contains(hiddenActivation) else {
+            throw .outOfRange(field: "hidden activation", value: "\(activationCode) (1 ReLU)")
         }
         let headCode = try reader.read(UInt8.self, field: "output activation")
-        guard let head = ActorShape.Head(rawValue: headCode) else {
-            throw .outOfRange(field: "output activation", value: "\(headCode) (2 tanh, 3 squashed Gaussian, 4 categorical, 5 Gaussian)")
+        guard let head = ActorShape.Head(rawValue: headCode), WireFormat.heads.contains(head) else {
+            throw .outOfRange(field: "output activation", value: "\(headCode) (2 tanh, 3 squashed Gaussian)")
         }
         let normalizationCode = try reader.read(UInt8.self, field: "normalization")
         guard let normalization = ActorShape.Normalization(rawValue: normalizationCode) else {

@@ -11,6 +11,10 @@ public enum WireFormat {
     /// their connection (DEALER → ROUTER), acknowledgements and credit addressed to each session instead
     /// of broadcast, the evaluator token in the hello, and evaluation tickets whose nonce reports carry.
     public static let version: UInt16 = 6
+    /// The hidden activations and heads a weights message of this version may name. Tanh hidden layers and
+    /// the on-policy heads (categorical 4, Gaussian 5) are protocol 7's, with the messages that train them.
+    public static let hiddenActivations: Set<ActorShape.HiddenActivation> = [.relu]
+    public static let heads: Set<ActorShape.Head> = [.deterministic, .squashedGaussian]
     public static let headerSize = 12
 
     /// Limits that keep a hostile message from asking for huge allocations, or

@@ -192,10 +192,13 @@ struct RoundTripTests {
         var unknownHead = weightsMessage()
         unknownHead[72] = 6
         expectRejection(unknownHead, "out_of_range", by: workerDecoder)
-        // A categorical head cannot act in Pendulum's Box.
+        // Protocol 7's heads and tanh hidden layers are not this version's.
         var categorical = weightsMessage()
         categorical[72] = 4
         expectRejection(categorical, "out_of_range", by: workerDecoder)
+        var tanhLayers = weightsMessage()
+        tanhLayers[71] = 2
+        expectRejection(tanhLayers, "out_of_range", by: workerDecoder)
         expectRejection(weightsMessage(sizes: [3, 8, 4], head: .squashedGaussian), "dimension_mismatch", by: workerDecoder)
     }
 }
