@@ -158,9 +158,8 @@ public final class ActorCriticAgent: OnPolicyAgent {
         if settings.maxGradNorm > 0, norm > settings.maxGradNorm {
             // torch.nn.utils.clip_grad_norm_: one factor for every parameter.
             let factor = settings.maxGradNorm / (norm + 1e-6)
-            for gradients in [actor.network.gradients, critic.gradients] {
-                for i in 0..<gradients.count { gradients.values[i] *= factor }
-            }
+            actor.network.gradients.scale(by: factor)
+            critic.gradients.scale(by: factor)
         }
         policy.step()
         value.step()

@@ -48,10 +48,12 @@ public final class ParameterVector {
     @discardableResult
     public func clipNorm(to maxNorm: Float) -> Float {
         let current = norm
-        if current > maxNorm, current.isFinite {
-            let factor = maxNorm / (current + 1e-6)
-            for i in 0..<count { values[i] *= factor }
-        }
+        if current > maxNorm, current.isFinite { scale(by: maxNorm / (current + 1e-6)) }
         return current
+    }
+
+    /// Multiplies every value by `factor` (several vectors clipped to one joint norm share a factor).
+    public func scale(by factor: Float) {
+        for i in 0..<count { values[i] *= factor }
     }
 }

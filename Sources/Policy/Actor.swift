@@ -149,9 +149,9 @@ public final class Actor {
     public func sample<G: RandomNumberGenerator>(observations: UnsafePointer<Float>, count: Int, actions: UnsafeMutablePointer<Float>,
                                                  using generator: inout G) {
         if !head.isSquashed {
-            let logProbabilities = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
-            defer { logProbabilities.deallocate() }
-            sample(observations: observations, count: count, actions: actions, logProbabilities: logProbabilities, using: &generator)
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: max(count, 1)) { logProbabilities in
+                sample(observations: observations, count: count, actions: actions, logProbabilities: logProbabilities.baseAddress!, using: &generator)
+            }
             return clipToBounds(actions, count: count)
         }
         guard head == .squashedGaussian else { return act(observations: observations, count: count, actions: actions) }

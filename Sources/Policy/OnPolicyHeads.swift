@@ -54,25 +54,26 @@ extension Actor {
                                                  logProbabilities: UnsafeMutablePointer<Float>, using generator: inout G) {
         precondition(!head.isSquashed, "sample(…logProbabilities:…) is for the on-policy heads; a \(head) head samples with sample(observations:count:actions:using:)")
         let width = network.architecture.outputSize
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: width)
-        defer { scratch.deallocate() }
-        forEachBatch(observations, count: count) { out, n, done in
-            for row in 0..<n {
-                let z = out + row * width, i = done + row
-                switch head {
-                case .categorical:
-                    Categorical.logSoftmax(z, count: width, into: scratch)
-                    let k = Categorical.sample(scratch, count: width, using: &generator)
-                    actions[i] = Float(k)
-                    logProbabilities[i] = scratch[k]
-                default:
-                    var logProbability: Float = 0
-                    for j in 0..<actionSize {
-                        let logStd = z[actionSize + j], epsilon = Float(generator.nextGaussian())
-                        actions[i * actionSize + j] = z[j] + expf(logStd) * epsilon
-                        logProbability += -0.5 * epsilon * epsilon - logStd - halfLogTwoPi
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: width) { buffer in
+            let scratch = buffer.baseAddress!
+            forEachBatch(observations, count: count) { out, n, done in
+                for row in 0..<n {
+                    let z = out + row * width, i = done + row
+                    switch head {
+                    case .categorical:
+                        Categorical.logSoftmax(z, count: width, into: scratch)
+                        let k = Categorical.sample(scratch, count: width, using: &generator)
+                        actions[i] = Float(k)
+                        logProbabilities[i] = scratch[k]
+                    default:
+                        var logProbability: Float = 0
+                        for j in 0..<actionSize {
+                            let logStd = z[actionSize + j], epsilon = Float(generator.nextGaussian())
+                            actions[i * actionSize + j] = z[j] + expf(logStd) * epsilon
+                            logProbability += -0.5 * epsilon * epsilon - logStd - halfLogTwoPi
+                        }
+                        logProbabilities[i] = logProbability
                     }
-                    logProbabilities[i] = logProbability
                 }
             }
         }
@@ -105,44 +106,45 @@ extension Actor {
         let rows = outputs.rows, width = outputs.columns, scale = 1 / Float(max(rows, 1))
         precondition(width == network.architecture.outputSize && (gradient.map { $0.rows == rows && $0.columns == width } ?? true))
         var policyLoss = 0.0, entropySum = 0.0
-        let logP = UnsafeMutablePointer<Float>.allocate(capacity: width)
-        defer { logP.deallocate() }
-        for i in 0..<rows {
-            let z = outputs.base + i * outputs.stride, g = gradient.map { $0.base + i * $0.stride }
-            let advantage = advantages?[i] ?? 0
-            var logProbability: Float = 0, entropy: Float = 0
-            if head == .categorical {
-                let a = Int(actions[i])
-                Categorical.logSoftmax(z, count: width, into: logP)
-                logProbability = logP[a]
-                for k in 0..<width { entropy -= expf(logP[k]) * logP[k] }
-                if let g {
-                    for k in 0..<width {
-                        let p = expf(logP[k])
-                        let dLogProbability = (k == a ? 1 : 0) - p, dEntropy = -p * (logP[k] + entropy)
-                        g[k] = scale * (-advantage * dLogProbability - beta * dEntropy)
-                    }
-                }
-            } else {
-                let a = actionSize
-                for j in 0..<a {
-                    let mean = z[j], logStd = z[a + j], std = expf(logStd)
-                    let standardized = (actions[i * a + j] - mean) / std
-                    logProbability += -0.5 * standardized * standardized - logStd - halfLogTwoPi
-                    entropy += 0.5 + halfLogTwoPi + logStd
+        return withUnsafeTemporaryAllocation(of: Float.self, capacity: width) { buffer in
+            let logP = buffer.baseAddress!
+            for i in 0..<rows {
+                let z = outputs.base + i * outputs.stride, g = gradient.map { $0.base + i * $0.stride }
+                let advantage = advantages?[i] ?? 0
+                var logProbability: Float = 0, entropy: Float = 0
+                if head == .categorical {
+                    let a = Int(actions[i])
+                    Categorical.logSoftmax(z, count: width, into: logP)
+                    logProbability = logP[a]
+                    for k in 0..<width { entropy -= expf(logP[k]) * logP[k] }
                     if let g {
-                        g[j] = scale * (-advantage * standardized / std)
-                        g[a + j] = scale * (-advantage * (standardized * standardized - 1) - beta)
+                        for k in 0..<width {
+                            let p = expf(logP[k])
+                            let dLogProbability = (k == a ? 1 : 0) - p, dEntropy = -p * (logP[k] + entropy)
+                            g[k] = scale * (-advantage * dLogProbability - beta * dEntropy)
+                        }
+                    }
+                } else {
+                    let a = actionSize
+                    for j in 0..<a {
+                        let mean = z[j], logStd = z[a + j], std = expf(logStd)
+                        let standardized = (actions[i * a + j] - mean) / std
+                        logProbability += -0.5 * standardized * standardized - logStd - halfLogTwoPi
+                        entropy += 0.5 + halfLogTwoPi + logStd
+                        if let g {
+                            g[j] = scale * (-advantage * standardized / std)
+                            g[a + j] = scale * (-advantage * (standardized * standardized - 1) - beta)
+                        }
                     }
                 }
+                logProbabilities?[i] = logProbability
+                policyLoss -= Double(advantage * logProbability)
+                entropySum += Double(entropy)
             }
-            logProbabilities?[i] = logProbability
-            policyLoss -= Double(advantage * logProbability)
-            entropySum += Double(entropy)
+            var terms = PolicyLossTerms()
+            terms.policyLoss = Float(policyLoss) * scale
+            terms.entropy = Float(entropySum) * scale
+            return terms
         }
-        var terms = PolicyLossTerms()
-        terms.policyLoss = Float(policyLoss) * scale
-        terms.entropy = Float(entropySum) * scale
-        return terms
     }
 }

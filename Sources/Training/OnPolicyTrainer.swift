@@ -60,8 +60,7 @@ public final class OnPolicyTrainer {
         var segments = (0..<k).map { _ in Segment(observationSize: o, actionSize: a, steps: steps) }
         var rollout = Rollout(observationSize: o, actionSize: a, steps: steps)
 
-        var evaluations: [EvaluationResult] = []
-        var solvedAt: SolvedAt?
+        var log = EvaluationLog(configuration: c)
         var episodes = 0, envSteps = 0, nextEvaluation = c.evalEvery
         var returns = [Double](repeating: 0, count: k), recentReturns: [Double] = []
         var statistics = OnPolicyStatistics()
@@ -106,10 +105,7 @@ public final class OnPolicyTrainer {
             if envSteps >= nextEvaluation || envSteps >= c.maxEnvSteps {
                 while nextEvaluation <= envSteps { nextEvaluation += c.evalEvery }
                 let result = evaluator.evaluate(agent.actor, episodes: c.evalEpisodes, envSteps: envSteps, wallSeconds: elapsed())
-                evaluations.append(result)
-                if solvedAt == nil, let target = c.solvedReturn, result.meanReturn >= target {
-                    solvedAt = SolvedAt(envSteps: envSteps, wallSeconds: result.wallSeconds)
-                }
+                let reachedUntilReturn = log.record(result)
                 let recent = recentReturns.isEmpty ? Double.nan : recentReturns.reduce(0, +) / Double(recentReturns.count)
                 logger.info("""
                     step \(envSteps) | eval \(format(result.meanReturn)) ± \(format(result.stdReturn)) | episode \(format(recent)) | \
@@ -118,7 +114,7 @@ public final class OnPolicyTrainer {
                     \(agent.updateCount) updates | \(format(elapsed())) s
                     """)
                 events?.scalar("eval/mean_return", result.meanReturn, step: envSteps)
-                if let target = c.untilReturn, result.meanReturn >= target {
+                if reachedUntilReturn, let target = c.untilReturn {
                     logger.info("evaluation \(format(result.meanReturn)) reached --until-return \(format(target)) at step \(envSteps): stopping")
                     break training
                 }
@@ -127,11 +123,8 @@ public final class OnPolicyTrainer {
 
         let wall = elapsed()
         events?.flush()
-        let finalEval = evaluator.evaluate(agent.actor, episodes: c.finalEvalEpisodes, envSteps: envSteps, wallSeconds: wall)
-        logger.info("\(finalEvaluationLine(finalEval, solvedAt: solvedAt, threshold: c.solvedReturn))")
-        logger.info("\(agent.updateCount) updates in \(format(wall)) s; peak RSS \(peakResidentMegabytes()) MB")
-        return RunSummary(envSteps: envSteps, updates: agent.updateCount, episodes: episodes, wallSeconds: wall,
-                          eval: evaluations, solvedAt: solvedAt, finalEval: finalEval, config: c)
+        return log.finish(evaluator, actor: agent.actor, envSteps: envSteps, updates: agent.updateCount, episodes: episodes,
+                          wallSeconds: wall, logger: logger)
     }
 }
 

@@ -78,8 +78,7 @@ public final class Trainer {
         var adder = NStepAdder(n: c.agent.nStep, gamma: c.agent.discount, observationSize: o, actionSize: a)
         environment.reset(using: &envGenerator, observation: &observation)
 
-        var evaluations: [EvaluationResult] = []
-        var solvedAt: SolvedAt?
+        var log = EvaluationLog(configuration: c)
         var episodes = 0, episodeReturn = 0.0
         var recentReturns: [Double] = []
         var lastStats = UpdateStatistics()
@@ -129,10 +128,7 @@ public final class Trainer {
             let envSteps = step + 1
             if envSteps % c.evalEvery == 0 || envSteps == c.maxEnvSteps {
                 let result = evaluator.evaluate(agent.actor, episodes: c.evalEpisodes, envSteps: envSteps, wallSeconds: elapsed())
-                evaluations.append(result)
-                if solvedAt == nil, let target = c.solvedReturn, result.meanReturn >= target {
-                    solvedAt = SolvedAt(envSteps: envSteps, wallSeconds: result.wallSeconds)
-                }
+                let reachedUntilReturn = log.record(result)
                 let now = elapsed()
                 let window = max(now - windowStart.time, 1e-9)
                 let recent = recentReturns.isEmpty ? Double.nan : recentReturns.reduce(0, +) / Double(recentReturns.count)
@@ -149,7 +145,7 @@ public final class Trainer {
                     events.scalar("throughput/updates_per_second", Double(agent.updateCount - windowStart.updates) / window, step: envSteps)
                 }
                 windowStart = (now, envSteps, agent.updateCount)
-                if let target = c.untilReturn, result.meanReturn >= target {
+                if reachedUntilReturn, let target = c.untilReturn {
                     logger.info("evaluation \(format(result.meanReturn)) reached --until-return \(format(target)) at step \(envSteps): stopping")
                     stepsTaken = envSteps
                     break
@@ -159,11 +155,8 @@ public final class Trainer {
 
         let wall = elapsed()
         events?.flush()
-        let finalEval = evaluator.evaluate(agent.actor, episodes: c.finalEvalEpisodes, envSteps: stepsTaken, wallSeconds: wall)
-        logger.info("\(finalEvaluationLine(finalEval, solvedAt: solvedAt, threshold: c.solvedReturn))")
-        logger.info("\(agent.updateCount) updates in \(format(wall)) s; peak RSS \(peakResidentMegabytes()) MB")
-        return RunSummary(envSteps: stepsTaken, updates: agent.updateCount, episodes: episodes, wallSeconds: wall,
-                          eval: evaluations, solvedAt: solvedAt, finalEval: finalEval, config: c)
+        return log.finish(evaluator, actor: agent.actor, envSteps: stepsTaken, updates: agent.updateCount, episodes: episodes,
+                          wallSeconds: wall, logger: logger)
     }
 }
 

@@ -46,8 +46,9 @@ struct Train: ParsableCommand {
         c.randomSteps = randomSteps
         c.updatesPerStep = updatesPerStep
         c.untilReturn = untilReturn
-        c.environments = envs ?? (c.isOnPolicy ? Self.onPolicyEnvironments : 1)
         c.agent = agent.configuration
+        // After the agent: whether it learns on-policy decides the default.
+        c.environments = envs ?? (c.isOnPolicy ? Self.onPolicyEnvironments : 1)
         c.noise = noise.configuration
         return c
     }

