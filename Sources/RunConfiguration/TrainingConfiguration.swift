@@ -51,9 +51,9 @@ public struct TrainingConfiguration: DefaultedConfiguration, Sendable, Equatable
     /// Whether the agent learns on-policy (A2C, A3C): no replay, no random warm-up, no exploration noise.
     public var isOnPolicy: Bool { Algorithms.named(agent.algorithm)?.isOnPolicy ?? false }
 
-    /// A record without the acting settings was a learner's.
+    /// A record without the acting settings (an off-policy trainer's noise, an on-policy one's environments) was a learner's.
     public mutating func didDecode(from record: Decoder, presentKeys: Set<String>) {
-        actsInProcess = presentKeys.contains(CodingKeys.noise.stringValue)
+        actsInProcess = presentKeys.contains(CodingKeys.noise.stringValue) || presentKeys.contains(CodingKeys.environments.stringValue)
     }
 
     public func encode(to encoder: Encoder) throws {

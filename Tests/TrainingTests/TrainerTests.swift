@@ -122,6 +122,14 @@ struct RunRecordTests {
         let keys = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any]).keys
         #expect(!keys.contains("noise") && !keys.contains("random_steps") && !keys.contains("updates_per_step") && keys.contains("agent"))
         #expect(try decoder.decode(TrainingConfiguration.self, from: data).actsInProcess == false)
+        // An on-policy trainer's record has its environments and no replay or noise, and reads back the same.
+        var onPolicy = TrainingConfiguration()
+        onPolicy.agent.algorithm = .a2c
+        onPolicy.environments = 8
+        let onPolicyData = try encoder.encode(onPolicy)
+        let onPolicyKeys = try #require(try JSONSerialization.jsonObject(with: onPolicyData) as? [String: Any]).keys
+        #expect(onPolicyKeys.contains("environments") && !onPolicyKeys.contains("noise") && !onPolicyKeys.contains("replay_capacity"))
+        #expect(try decoder.decode(TrainingConfiguration.self, from: onPolicyData) == onPolicy)
         // A record from before `until_return` existed still reads, with the defaults for what it lacks.
         let old = try decoder.decode(TrainingConfiguration.self, from: Data(#"{"environment": "Pendulum-v1", "seed": 3}"#.utf8))
         #expect(old.seed == 3 && old.untilReturn == nil && old.maxEnvSteps == TrainingConfiguration().maxEnvSteps)
