@@ -73,7 +73,8 @@ public final class OnPolicyTrainer {
             for t in 0..<steps {
                 agent.actor.sample(observations: observations, count: k, actions: &drawn, logProbabilities: &logProbabilities,
                                    using: &samplingGenerator)
-                stepped = drawn
+                // In place: assigning the array would share drawn's storage and copy it at the clip, every step.
+                stepped.replaceSubrange(0..<(k * a), with: drawn)
                 agent.actor.clipToBounds(&stepped, count: k)
                 for i in 0..<k {
                     segments[i].record(step: t, observation: observations[(i * o)..<((i + 1) * o)], action: drawn[(i * a)..<((i + 1) * a)],
