@@ -71,8 +71,8 @@ let package = Package(
         .target(
             name: "Acting",
             dependencies: [
-                "Adders", "Clocks", "Environments", "Evaluation", "NeuralNetwork", "Policy", "Randomness", "Settings", "Specs", "Transport", "WireProtocol",
-                .product(name: "Logging", package: "swift-log"),
+                "Adders", "Agents", "Clocks", "Environments", "Evaluation", "NeuralNetwork", "Policy", "Randomness", "Settings", "Specs", "Transport",
+                "WireProtocol", .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // `ddpg worker`: the Acting core over ZeroMQ.

@@ -1,3 +1,4 @@
+import Agents
 import WireProtocol
 
 /// What a worker has to say and the transport has not taken yet, in order.
@@ -12,13 +13,26 @@ struct Outbox {
         /// `receipt`: the acknowledgement the worker had read last when it decided to send these rows (what its
         /// credit counted from then), not when they go out: the learner checks them against that one.
         case transitions(TransitionBuffer, sequence: UInt64, weightsVersion: UInt64, receipt: UInt64)
+        /// An on-policy segment: every environment's steps acted with `weightsVersion`, numbered as transitions are.
+        case segment(Rollout, sequence: UInt64, weightsVersion: UInt64, receipt: UInt64)
         case episode(EpisodeReport)
         case status(final: Bool)
         case evaluation(EvaluationReport)
 
         var transitions: Int {
-            if case let .transitions(rows, _, _, _) = self { return rows.count }
-            return 0
+            switch self {
+            case let .transitions(rows, _, _, _): rows.count
+            case let .segment(rollout, _, _, _): rollout.rows
+            default: 0
+            }
+        }
+
+        /// The data message's sequence number, for a transitions message or a segment.
+        var sequence: UInt64? {
+            switch self {
+            case let .transitions(_, sequence, _, _), let .segment(_, sequence, _, _): sequence
+            default: nil
+            }
         }
     }
 
@@ -58,6 +72,9 @@ struct Outbox {
                 return nil
             case let .transitions(rows, sequence, _, _):
                 return .transitions(rows, sequence: sequence, weightsVersion: 0, receipt: 0)
+            case let .segment(rollout, sequence, _, _):
+                // Acted with another learner's weights: the new one counts it late, and learns nothing from it.
+                return .segment(rollout, sequence: sequence, weightsVersion: 0, receipt: 0)
             case var .episode(report):
                 report.weightsVersion = 0
                 return .episode(report)
@@ -72,15 +89,11 @@ struct Outbox {
 
     /// The sequence number of the oldest transitions message queued, if any.
     var oldestSequence: UInt64? {
-        for message in messages[head...] { if case let .transitions(_, sequence, _, _) = message { return sequence } }
-        return nil
+        messages[head...].lazy.compactMap(\.sequence).first
     }
 
     /// The transitions messages queued, oldest first, as (sequence, rows).
     var queuedTransitions: [(sequence: UInt64, count: Int)] {
-        messages[head...].compactMap { message in
-            if case let .transitions(rows, sequence, _, _) = message { return (sequence, rows.count) }
-            return nil
-        }
+        messages[head...].compactMap { message in message.sequence.map { ($0, message.transitions) } }
     }
 }

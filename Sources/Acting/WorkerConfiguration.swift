@@ -38,6 +38,9 @@ public struct WorkerConfiguration: DefaultedConfiguration, Sendable, Equatable {
     public var nStep = 1
     /// The discount γ of those returns; the learner's --gamma must match.
     public var gamma: Float = 0.99
+    /// On-policy (A2C): each environment acts this many steps with the newest weights, sent as one segment,
+    /// then the worker waits for the weights they train. Nil: off-policy, transitions. The learner's --rollout-steps must match.
+    public var rolloutSteps: Int?
 
     public init() {}
 
@@ -62,6 +65,7 @@ public struct WorkerConfiguration: DefaultedConfiguration, Sendable, Equatable {
         try check(statusSeconds > 0, "statusSeconds", "must be positive, got \(statusSeconds)")
         try check((1...NStepAdder.maxN).contains(nStep), "nStep", "must be in 1...\(NStepAdder.maxN), got \(nStep)")
         try check(gamma >= 0 && gamma <= 1, "gamma", "must be in [0, 1], got \(gamma)")
+        if let rolloutSteps { try check((1...4_096).contains(rolloutSteps), "rolloutSteps", "must be in 1...4096, got \(rolloutSteps)") }
         try noise.validate()
     }
 }

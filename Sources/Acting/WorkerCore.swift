@@ -1,4 +1,5 @@
 import Adders
+import Agents
 import Clocks
 import Foundation
 import Logging
@@ -201,6 +202,16 @@ public final class WorkerCore {
         buffer.append(transition)
     }
 
+    /// Weights applied so far: an on-policy worker waits for this to grow after each segment.
+    public var weightsApplied: Int { stats.weightsApplied }
+
+    /// Queues an on-policy segment acted with `weightsVersion`, as the session's next data message.
+    public func queueSegment(_ rollout: Rollout, weightsVersion: UInt64) {
+        outbox.append(.segment(rollout, sequence: sequence, weightsVersion: weightsVersion, receipt: receipt))
+        creditWindow.sent(sequence: sequence, count: rollout.rows)
+        sequence += 1
+    }
+
     /// An episode ended.
     public func episodeEnded(length: Int, return episodeReturn: Double) {
         stats.episodes += 1
@@ -291,7 +302,7 @@ public final class WorkerCore {
                         take(acknowledgement)
                     case .shutdown:
                         receivedShutdown = true
-                    case .hello, .transitions, .episode, .workerStatus, .evaluation:
+                    case .hello, .transitions, .segment, .episode, .workerStatus, .evaluation:
                         throw ProtocolError.unexpectedKind(decoded.kind.rawValue)  // unreachable: the decoder accepts learner kinds only
                     }
                 } catch {
@@ -413,6 +424,8 @@ public final class WorkerCore {
                                         nextSequence: outbox.oldestSequence ?? sequence, spec: spec, token: token))
         case let .transitions(rows, sequence, version, receipt):
             return encodeTransitions(rows, sequence: sequence, weightsVersion: version, receipt: receipt)
+        case let .segment(rollout, sequence, version, receipt):
+            return encodeSegment(rollout, sequence: sequence, weightsVersion: version, receipt: receipt)
         case let .episode(report):
             return encoder.encode(report)
         case let .status(final):
@@ -422,6 +435,23 @@ public final class WorkerCore {
         case let .evaluation(report):
             return encoder.encode(report)
         }
+    }
+
+    private func encodeSegment(_ rollout: Rollout, sequence: UInt64, weightsVersion: UInt64, receipt: UInt64) -> [UInt8] {
+        let header = SegmentHeader(workerId: configuration.workerId, session: session, observationSize: rollout.observationSize,
+                                   actionSize: rollout.actionSize, environments: rollout.environments, steps: rollout.steps, sequence: sequence,
+                                   weightsVersion: weightsVersion, truncations: rollout.truncations, receipt: receipt)
+        let terminated = rollout.terminated.map { UInt8($0 ? 1 : 0) }, truncated = rollout.truncated.map { UInt8($0 ? 1 : 0) }
+        return rollout.observations.withUnsafeBufferPointer { obs in rollout.actions.withUnsafeBufferPointer { act in
+            rollout.rewards.withUnsafeBufferPointer { rew in rollout.logProbabilities.withUnsafeBufferPointer { logp in
+                rollout.bootstrapObservations.withUnsafeBufferPointer { boot in rollout.truncationObservations.withUnsafeBufferPointer { cut in
+                    terminated.withUnsafeBufferPointer { term in truncated.withUnsafeBufferPointer { trunc in
+                        encoder.encodeSegment(header, observations: obs, actions: act, rewards: rew, logProbabilities: logp,
+                                              bootstrapObservations: boot, truncationObservations: cut, terminated: term, truncated: trunc)
+                    } }
+                } }
+            } }
+        } }
     }
 
     private func encodeTransitions(_ rows: TransitionBuffer, sequence: UInt64, weightsVersion: UInt64, receipt: UInt64) -> [UInt8] {

@@ -12,11 +12,19 @@ public struct UpdateStatistics: Sendable, Equatable {
     /// Mean and max of Q(s, a) over the batch (the seeds log `Qmax`).
     public var meanQ: Float = 0
     public var maxQ: Float = 0
+    /// An on-policy update's own statistics (its policy and value losses are also `actorLoss` and `criticLoss`).
+    public var onPolicy: OnPolicyStatistics?
 
     public init() {}
 
+    public init(_ onPolicy: OnPolicyStatistics) {
+        criticLoss = onPolicy.valueLoss
+        actorLoss = onPolicy.policyLoss
+        self.onPolicy = onPolicy
+    }
+
     /// Whether the losses stayed finite: an update that diverged is rolled back.
-    public var isFinite: Bool { criticLoss.isFinite && actorLoss.isFinite }
+    public var isFinite: Bool { criticLoss.isFinite && actorLoss.isFinite && onPolicy?.isFinite != false }
 }
 
 /// One tensor of an agent's training state, under the name its checkpoint section has.
@@ -63,12 +71,13 @@ public final class UpdateCount: AgentPart {
     public var counters: [NamedCounter] { [NamedCounter("updates", value: { self.value }, restore: { self.value = $0 })] }
 }
 
-/// The seam between an off-policy algorithm and whatever runs it: the Learner, the Trainer and checkpoints
-/// speak only to this (the on-policy seam is ``OnPolicyAgent``) (Acme's learner step, `VariableSource` and `Saveable` in one).
+/// What every agent is to whatever holds it, however it learns: a policy to publish, and named training
+/// state to checkpoint, snapshot and roll back (Acme's `VariableSource` and `Saveable`). ``Agent`` learns
+/// off-policy from replayed batches, ``OnPolicyAgent`` from its own policy's rollouts or gradients.
 ///
 /// An agent owns its networks and optimizers in ``parts``; its training state is their tensors
 /// plus their counters, both named, so that a checkpoint is a list of sections and a rollback a copy.
-public protocol Agent: AnyObject {
+public protocol LearningAgent: AnyObject {
     var configuration: AgentConfiguration { get }
     /// The policy that acts, is evaluated and is broadcast to workers.
     var actor: Actor { get }
@@ -76,6 +85,11 @@ public protocol Agent: AnyObject {
     var parts: [any AgentPart] { get }
     /// Updates done so far, across checkpoints (one of the parts).
     var updates: UpdateCount { get }
+}
+
+/// The seam between an off-policy algorithm and whatever runs it: the Learner, the Trainer and checkpoints
+/// speak only to this and ``LearningAgent`` (the on-policy seam is ``OnPolicyAgent``) (Acme's learner step).
+public protocol Agent: LearningAgent {
 
     /// One update on the first `batch.count` rows. Reads the rows' importance weights when
     /// `batch.isWeighted`, and writes each row's |TD error| into `batch.tdErrors`: what a
@@ -87,7 +101,7 @@ public protocol Agent: AnyObject {
     func qValues(observations: [Float], actions: [Float]) -> [Float]
 }
 
-extension Agent {
+extension LearningAgent {
     public var observationSize: Int { actor.observationSize }
     public var actionSize: Int { actor.actionSize }
     public var updateCount: Int { updates.value }

@@ -8,19 +8,19 @@ public final class AgentSnapshot {
     /// The agent's update count when the snapshot was taken.
     public private(set) var updateCount = 0
 
-    public init(of agent: any Agent) {
+    public init(of agent: any LearningAgent) {
         copies = agent.tensors.map { ParameterVector(count: $0.values.count) }
         take(agent)
     }
 
-    public func take(_ agent: any Agent) {
+    public func take(_ agent: any LearningAgent) {
         for (copy, live) in zip(copies, agent.tensors) { copy.copy(from: live.values) }
         counters = agent.counters
         updateCount = agent.updateCount
     }
 
     /// Puts the saved tensors and optimizer steps back; the agent's update count keeps counting.
-    public func restore(into agent: any Agent) {
+    public func restore(into agent: any LearningAgent) {
         for (copy, live) in zip(copies, agent.tensors) { live.values.copy(from: copy) }
         for (name, value) in counters where name != "updates" { agent.restore(counter: name, to: value) }
     }

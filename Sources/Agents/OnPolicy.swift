@@ -118,6 +118,50 @@ public struct Rollout: Sendable, Equatable {
     }
 }
 
+/// One environment's steps of a segment as they are acted, before they join a ``Rollout``: the trainer's
+/// and an on-policy worker's.
+public struct SegmentRecorder {
+    public let observationSize: Int, actionSize: Int, steps: Int
+    private var observations: [Float], actions: [Float], rewards: [Float], logProbabilities: [Float]
+    private var terminated: [Bool], truncated: [Bool]
+    private var truncationObservations: [Float] = []
+
+    public init(observationSize: Int, actionSize: Int, steps: Int) {
+        self.observationSize = observationSize
+        self.actionSize = actionSize
+        self.steps = steps
+        observations = [Float](repeating: 0, count: steps * observationSize)
+        actions = [Float](repeating: 0, count: steps * actionSize)
+        rewards = [Float](repeating: 0, count: steps)
+        logProbabilities = [Float](repeating: 0, count: steps)
+        terminated = [Bool](repeating: false, count: steps)
+        truncated = [Bool](repeating: false, count: steps)
+    }
+
+    /// What the policy saw and drew at step `t`.
+    public mutating func record(step t: Int, observation: ArraySlice<Float>, action: ArraySlice<Float>, logProbability: Float) {
+        observations.replaceSubrange((t * observationSize)..<((t + 1) * observationSize), with: observation)
+        actions.replaceSubrange((t * actionSize)..<((t + 1) * actionSize), with: action)
+        logProbabilities[t] = logProbability
+    }
+
+    /// What step `t` returned; `finalObservation` is kept when the episode was cut by its time limit alone.
+    public mutating func record(step t: Int, reward: Double, terminated: Bool, truncated: Bool, finalObservation: ArraySlice<Float>) {
+        rewards[t] = Float(reward)
+        self.terminated[t] = terminated
+        self.truncated[t] = truncated
+        if truncated, !terminated { truncationObservations += finalObservation }
+    }
+
+    /// Appends the `steps` recorded steps to `rollout` and starts over.
+    public mutating func append(to rollout: inout Rollout, bootstrapObservation: ArraySlice<Float>) {
+        rollout.append(observations: observations, actions: actions, rewards: rewards, terminated: terminated, truncated: truncated,
+                       logProbabilities: logProbabilities, bootstrapObservation: Array(bootstrapObservation),
+                       truncationObservations: truncationObservations)
+        truncationObservations.removeAll(keepingCapacity: true)
+    }
+}
+
 /// Advantages and returns of a rollout's rows (Schulman et al. 2016, generalized advantage estimation):
 ///
 ///     δ_t = r_t + γ·V(s_{t+1}) − V(s_t);   Â_t = δ_t + γλ·Â_{t+1};   R_t = Â_t + V(s_t)
@@ -180,14 +224,8 @@ public struct OnPolicyStatistics: Sendable, Equatable {
 
 /// The seam between an on-policy algorithm and whatever runs it (the on-policy ``Agent``): a learner
 /// gives it whole rollouts of its current policy (A2C), or applies gradients workers computed (A3C).
-public protocol OnPolicyAgent: AnyObject {
-    var configuration: AgentConfiguration { get }
+public protocol OnPolicyAgent: LearningAgent {
     var settings: OnPolicySettings { get }
-    /// The policy that acts, samples and is evaluated.
-    var actor: Actor { get }
-    /// Everything with training state, as for ``Agent/parts``.
-    var parts: [any AgentPart] { get }
-    var updates: UpdateCount { get }
 
     /// The gradient of the actor–critic loss on `rollout`, left in the networks' `gradients`, and what the loss came to.
     func computeGradients(_ rollout: Rollout) -> OnPolicyStatistics
@@ -204,8 +242,4 @@ extension OnPolicyAgent {
         statistics.gradientNorm = applyGradients()
         return statistics
     }
-
-    public var updateCount: Int { updates.value }
-    public var tensors: [NamedTensor] { parts.flatMap(\.tensors) }
-    public var isFinite: Bool { tensors.allSatisfy { $0.values.isFinite } }
 }

@@ -111,7 +111,7 @@ public struct LearnerCheckpoint: Sendable {
     public var sections: [String: [UInt8]]
 
     /// Copies everything needed to continue training exactly where it stands: one section per agent tensor.
-    public static func capture(agent: any Agent, replay: ReplayBuffer?, replayGenerator: Xoshiro256, progress: LearnerProgress,
+    public static func capture(agent: any LearningAgent, replay: ReplayBuffer?, replayGenerator: Xoshiro256, progress: LearnerProgress,
                                configuration: TrainingConfiguration, spec: EnvironmentSpec) -> LearnerCheckpoint {
         var sections: [String: [UInt8]] = [:]
         for tensor in agent.tensors {
@@ -172,7 +172,7 @@ public struct LearnerCheckpoint: Sendable {
     // MARK: Restoring
 
     /// A fresh agent of this checkpoint's algorithm, shapes and configuration with its state restored (for eval, export, render).
-    public func makeAgent() throws(CheckpointError) -> any Agent {
+    public func makeAgent() throws(CheckpointError) -> any LearningAgent {
         do {
             try header.configuration.agent.validate()
         } catch {
@@ -182,8 +182,14 @@ public struct LearnerCheckpoint: Sendable {
             throw .badHeader("observation size \(header.observationSize), action size \(header.actionSize), bound \(header.actionBound)")
         }
         var generator = Xoshiro256(seed: 0)
-        let agent: any Agent
-        if let spec = header.spec {
+        let agent: any LearningAgent
+        if let algorithm = Algorithms.named(header.configuration.agent.algorithm) as? any OnPolicyAlgorithm.Type {
+            // An on-policy run's learner always knew its spec: its heads are shaped by the action space.
+            guard let spec = header.spec, spec.problem == nil, spec.id == header.environment else {
+                throw .badHeader("an on-policy (\(algorithm.id)) checkpoint without a valid environment spec")
+            }
+            agent = algorithm.makeAgent(spec: spec, configuration: header.configuration.agent, using: &generator)
+        } else if let spec = header.spec {
             if let problem = spec.problem { throw .badHeader("environment spec: \(problem)") }
             guard spec.id == header.environment, spec.observationSize == header.observationSize, spec.actionSize == header.actionSize else {
                 throw .badHeader("the spec \(spec) disagrees with environment \(header.environment), sizes \(header.observationSize)/\(header.actionSize)")
@@ -201,7 +207,7 @@ public struct LearnerCheckpoint: Sendable {
     }
 
     /// Checks that this checkpoint was trained on `spec` and fits `agent` (and `replay`, if its contents are to be restored).
-    public func checkCompatible(with agent: any Agent, spec: EnvironmentSpec) throws(CheckpointError) {
+    public func checkCompatible(with agent: any LearningAgent, spec: EnvironmentSpec) throws(CheckpointError) {
         if let saved = header.spec {
             if !saved.isSameEnvironment(as: spec) { throw .incompatible("it was trained on \(saved); this run is \(spec)") }
         } else if header.environment != spec.id {
@@ -211,7 +217,7 @@ public struct LearnerCheckpoint: Sendable {
     }
 
     /// Checks that the checkpoint holds every tensor and counter of `agent`, each of its size, all finite.
-    func checkShapes(of agent: any Agent) throws(CheckpointError) {
+    func checkShapes(of agent: any LearningAgent) throws(CheckpointError) {
         let saved = header.configuration.agent.algorithm, running = agent.configuration.algorithm
         if saved != running {
             throw .incompatible("it was trained with \(saved), this run uses \(running) (--algorithm)")
@@ -260,7 +266,7 @@ public struct LearnerCheckpoint: Sendable {
     }
 
     /// Writes every tensor and counter into `agent`, bit for bit. Call ``checkCompatible(with:spec:)`` first.
-    public func restore(into agent: any Agent) {
+    public func restore(into agent: any LearningAgent) {
         for tensor in agent.tensors {
             sections[tensor.name]!.withUnsafeBytes {
                 UnsafeMutableRawPointer(tensor.values.values).copyMemory(from: $0.baseAddress!, byteCount: $0.count)

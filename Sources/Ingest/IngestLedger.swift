@@ -558,6 +558,15 @@ public struct IngestLedger: Sendable {
         }
     }
 
+    /// Acting sessions that delivered data within `window` seconds and have not said goodbye: whose segments a
+    /// synchronous on-policy learner waits for.
+    public func deliveringSessions(now: Double, window: Double) -> Set<SessionKey> {
+        Set(workers.values.filter { record in
+            guard record.role == .actor, !record.finished, let last = record.lastTransitionsAt else { return false }
+            return now - last <= window
+        }.map(\.key))
+    }
+
     // MARK: Reading
 
     /// Sessions heard from within `window` seconds that have not said goodbye (of one role, if given).

@@ -33,7 +33,10 @@ public struct MessageIngest: Sendable {
     public enum Outcome {
         /// Accepted transitions: insert `view` into replay (it points into the message's bytes). `lag` is nil for version 0.
         case transitions(TransitionsView, lag: Int64?)
-        /// Valid transitions that arrived after the run stopped: counted in ``IngestLedger/transitionsAfterStop``, not to be trained on.
+        /// An accepted segment: hand `view` to the on-policy loop (it points into the message's bytes).
+        case segment(SegmentView, lag: Int64?)
+        /// Valid transitions (or a segment's rows) that arrived after the run stopped: counted in
+        /// ``IngestLedger/transitionsAfterStop``, not to be trained on.
         case transitionsAfterStop(TransitionsHeader)
         /// `isNew`: a session the learner had not heard from.
         case hello(Hello, isNew: Bool)
@@ -51,7 +54,7 @@ public struct MessageIngest: Sendable {
                                 address: @autoclosure () -> String? = nil, currentVersion: UInt64, initialCredit: Int = 0, now: Double) -> Outcome {
         do throws(ProtocolError) {
             // A session's data from another connection is refused before its arrays are read: a flood of it costs a lookup.
-            if let claimed = MessageDecoder.claimedSession(bytes), WireFormat.kind(of: bytes) == .transitions {
+            if let claimed = MessageDecoder.claimedSession(bytes), WireFormat.kind(of: bytes) == decoder.expected.dataKind {
                 try ledger.checkConnection(of: SessionKey(workerId: claimed.workerId, session: claimed.session), is: connection)
             }
             let message = try decoder.decode(bytes)
@@ -59,6 +62,11 @@ public struct MessageIngest: Sendable {
             case let .transitions(view):
                 let lag = try ledger.transitions(view.header, from: connection, currentVersion: currentVersion, afterStop: afterStop, now: now)
                 return afterStop ? .transitionsAfterStop(view.header) : .transitions(view, lag: lag)
+            case let .segment(view):
+                // A segment's rows are accounted as transitions are: one sequence, one credit, one lag per session.
+                let header = view.header.transitionsHeader
+                let lag = try ledger.transitions(header, from: connection, currentVersion: currentVersion, afterStop: afterStop, now: now)
+                return afterStop ? .transitionsAfterStop(header) : .segment(view, lag: lag)
             case let .hello(hello):
                 let peerKey = key()
                 let isNew = try ledger.hello(hello, connection: connection, key: peerKey, address: address(),

@@ -40,6 +40,9 @@ public struct LearnerSettings: DefaultedConfiguration, Sendable, Equatable {
     public var keepCheckpoints = 3
     /// Whether checkpoints include the replay contents.
     public var checkpointReplay = false
+    /// A2C: how long a round waits, from its first segment, for the live workers that have not sent theirs.
+    /// A worker that died then holds the others back this long per round, until it counts as gone (2 s silent).
+    public var segmentWaitSeconds = 0.5
     /// What a worker's hello may decide when the learner does not know its environment.
     public var specLimits = SpecLimits()
 
@@ -65,6 +68,7 @@ public struct LearnerSettings: DefaultedConfiguration, Sendable, Equatable {
         if let updates = checkpointEveryUpdates {
             try check(updates >= 1, "checkpointEveryUpdates", "must be at least 1, got \(updates)")
         }
+        try check(segmentWaitSeconds > 0 && segmentWaitSeconds <= 60, "segmentWaitSeconds", "must be in (0, 60], got \(segmentWaitSeconds)")
         try check(keepCheckpoints >= 1, "keepCheckpoints", "must be at least 1, got \(keepCheckpoints)")
         if let target = untilReturn {
             try check(target.isFinite, "untilReturn", "must be finite, got \(target)")

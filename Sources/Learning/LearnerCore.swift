@@ -106,9 +106,14 @@ public final class LearnerCore {
         }
     }
 
-    /// The learner loop of ``AgentConfiguration/algorithm``: replay and a rate limiter.
+    /// The learner loop of ``AgentConfiguration/algorithm``: replay and a rate limiter for an off-policy
+    /// algorithm, rounds of the current policy's segments for A2C.
     public static func replayLoop(spec: EnvironmentSpec, configuration c: LearnerConfiguration) -> any TrainingLoop {
         var generator = Xoshiro256(seed: c.training.seed, stream: 0)
+        if let algorithm = Algorithms.named(c.training.agent.algorithm) as? any OnPolicyAlgorithm.Type {
+            let agent = algorithm.makeAgent(spec: spec, configuration: c.training.agent, using: &generator)
+            return SynchronousRolloutLoop(agent: agent, spec: spec, waitSeconds: c.learner.segmentWaitSeconds)
+        }
         let agent = makeAgent(spec: spec, configuration: c.training.agent, using: &generator)
         return ReplayLoop(agent: agent, spec: spec, configuration: c.training, settings: c.learner)
     }

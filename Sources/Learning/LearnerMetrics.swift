@@ -57,6 +57,12 @@ public final class LearnerMetrics: @unchecked Sendable {
                         50, 100, 200, 500, 1000, 2000, 3000, 5000, 10000]),
         .init(name: "ddpg_update_duration_seconds", kind: .histogram, help: "Wall time of one update as the learner loop runs it: sampling the batch, the critic, actor and target steps, and new priorities.",
               buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1]),
+        .init(name: "ddpg_segments_received_total", kind: .counter, help: "On-policy segments accepted by the ingest (A2C), late ones included."),
+        .init(name: "ddpg_segments_late_total", kind: .counter, help: "Segments acted with weights from before the last update: dropped, never learned from."),
+        .init(name: "ddpg_policy_loss", kind: .gauge, help: "On-policy: the policy-gradient loss of the latest update."),
+        .init(name: "ddpg_value_loss", kind: .gauge, help: "On-policy: mean (R − V)² of the latest update, before --vf-coef."),
+        .init(name: "ddpg_policy_entropy", kind: .gauge, help: "On-policy: the policy's mean entropy over the latest update's rows."),
+        .init(name: "ddpg_explained_variance", kind: .gauge, help: "On-policy: 1 − Var(R − V)/Var(R) of the latest update (1: the critic explains the returns)."),
         .init(name: "ddpg_connections_authorized_total", kind: .counter, help: "CURVE connections whose worker key is in --authorized-keys."),
         .init(name: "ddpg_connections_rejected_total", kind: .counter, help: "Connections refused or cut off: a CURVE key not authorized, a failed handshake (no keys, wrong server key), the --max-peers cap, or a weights subscriber that sent something other than a subscription to everything.", labels: ["reason"]),
         .init(name: "ddpg_duplicate_worker_ids_total", kind: .counter, help: "Worker ids found in use by two live processes at once."),
@@ -101,6 +107,12 @@ public final class LearnerMetrics: @unchecked Sendable {
     let checkpointFailures: Counter
     let duplicateWorkerIds: Counter
     let rollbacks: Counter
+    let segmentsReceived: Counter
+    let segmentsLate: Counter
+    let policyLoss: Gauge
+    let valueLoss: Gauge
+    let policyEntropy: Gauge
+    let explainedVariance: Gauge
     public let connectionsAuthorized: Counter
     private let connectionsRejected: [String: Counter]
     let checkpointStall: Timer
@@ -116,7 +128,7 @@ public final class LearnerMetrics: @unchecked Sendable {
         func counters(_ name: String, _ label: String, _ values: [String]) -> [String: Counter] {
             Dictionary(uniqueKeysWithValues: values.map { ($0, counter(name, [(label, $0)])) })
         }
-        messagesReceived = counters("ddpg_messages_received_total", "kind", ["hello", "transitions", "episode", "worker_status", "evaluation"])
+        messagesReceived = counters("ddpg_messages_received_total", "kind", ["hello", "transitions", "segment", "episode", "worker_status", "evaluation"])
         messagesRejected = counters("ddpg_messages_rejected_total", "reason", ProtocolError.allReasons)
         otherWorkersTransitions = counter("ddpg_worker_transitions_received_total", [("worker", "other")])
         updates = counter("ddpg_updates_total")
@@ -143,6 +155,12 @@ public final class LearnerMetrics: @unchecked Sendable {
         checkpointFailures = counter("ddpg_checkpoint_failures_total")
         duplicateWorkerIds = counter("ddpg_duplicate_worker_ids_total")
         rollbacks = counter("ddpg_rollbacks_total")
+        segmentsReceived = counter("ddpg_segments_received_total")
+        segmentsLate = counter("ddpg_segments_late_total")
+        policyLoss = gauge("ddpg_policy_loss")
+        valueLoss = gauge("ddpg_value_loss")
+        policyEntropy = gauge("ddpg_policy_entropy")
+        explainedVariance = gauge("ddpg_explained_variance")
         connectionsAuthorized = counter("ddpg_connections_authorized_total")
         connectionsRejected = counters("ddpg_connections_rejected_total", "reason", Self.connectionRejectionReasons)
         checkpointStall = Timer(label: "ddpg_checkpoint_stall_seconds", dimensions: [], factory: factory)

@@ -18,7 +18,12 @@ extension LearnerRun {
         case let .transitions(view, lag):
             loop.insert(view)
             flow.acceptedSinceAnnounce = true
-            recordTransitionMetrics(view.header, versionLag: lag, now: now)
+            recordTransitionMetrics(view.header, kind: "transitions", versionLag: lag, now: now)
+        case let .segment(view, lag):
+            let learned = loop.insert(view, from: SessionKey(workerId: view.header.workerId, session: view.header.session), now: now)
+            metrics.segmentsReceived.increment()
+            if !learned { metrics.segmentsLate.increment() }
+            recordTransitionMetrics(view.header.transitionsHeader, kind: "segment", versionLag: lag, now: now)
         case let .transitionsAfterStop(header):
             metrics.messageReceived(kind: "transitions")
             metrics.transitionsAfterStop.increment(by: header.count)
@@ -78,8 +83,8 @@ extension LearnerRun {
         }
     }
 
-    private func recordTransitionMetrics(_ header: TransitionsHeader, versionLag: Int64?, now: Double) {
-        metrics.messageReceived(kind: "transitions")
+    private func recordTransitionMetrics(_ header: TransitionsHeader, kind: String, versionLag: Int64?, now: Double) {
+        metrics.messageReceived(kind: kind)
         metrics.transitionsReceived.increment(by: header.count)
         metrics.workerTransitionsReceived(header.workerId, count: header.count)
         guard let versionLag else { return }
@@ -95,7 +100,10 @@ extension LearnerRun {
     func serviceSubscriptions() {
         let now = self.now
         nextSubscriptionsAt = now + 0.005
-        if context.serviceSubscriptions(now: now, rejections: &rejections) { flow.subscriberJoined(now: now) }
+        if context.serviceSubscriptions(now: now, rejections: &rejections) {
+            flow.subscriberJoined(now: now)
+            subscriberJoinedSinceBroadcast = true
+        }
     }
 
     // MARK: Evaluations

@@ -28,8 +28,17 @@ extension LearnerRun {
         let bytes = publisher.encodeWeights(publication, request: request, actor: agent.actor, publishedAt: context.clock.wallNanoseconds)
         publish(bytes, what: "weights")
         publisher.sent(bytes.count, to: context.transport.subscriberCount, now: now, budget: configuration.learner.broadcastBytesPerSecond)
+        lastBroadcastAt = now
+        subscriberJoinedSinceBroadcast = false
         // The evaluators learn the request's nonce from their own acknowledgement, which nobody else sees.
         if request != nil { acknowledgeEvaluators() }
+    }
+
+    /// Workers that act only with weights (on-policy) have them: the first publication goes out before any
+    /// data, and the newest goes out again when a worker subscribed since, or none went out for a while.
+    func publishForWaitingWorkers() {
+        guard publisher.version == 0 || subscriberJoinedSinceBroadcast || now - lastBroadcastAt >= Self.republishSeconds else { return }
+        broadcastWeights()
     }
 
     /// Sends one message to every subscriber without waiting; a subscriber whose queue is full misses it (PUB semantics).

@@ -40,6 +40,9 @@ final class LearnerRun {
     private(set) var phase = Phase.training
     private(set) var stopReason: String?
     var nextSubscriptionsAt = 0.0
+    /// When weights last went out, and whether a subscriber joined since (on-policy workers wait for them).
+    var lastBroadcastAt = -Double.infinity
+    var subscriberJoinedSinceBroadcast = false
 
     init(context: LearnerContext, configuration: LearnerConfiguration, spec: EnvironmentSpec, loop: any TrainingLoop,
          checkpoints writer: CheckpointWriter?) {
@@ -49,21 +52,23 @@ final class LearnerRun {
         self.loop = loop
         let c = configuration.training, settings = configuration.learner
         // One origin may open as many sessions at once as the learner takes connections.
-        ingest = MessageIngest(expected: ExpectedShapes(spec: spec, nStep: c.agent.nStep, gamma: c.agent.discount), sessionBurst: settings.maxPeers,
-                               evaluators: context.evaluators)
-        publisher = Publisher(learnerId: context.learnerId, actorShape: loop.agent.actor.shape)
-        flow = FlowControl(paces: settings.workerPace && !settings.ingestOnly, broadcastEvery: settings.broadcastEvery)
+        let segmentSteps = loop.dataKind == .segment ? c.agent.settings(of: A2C.self).rolloutSteps : nil
+        let expected = ExpectedShapes(spec: spec, nStep: c.agent.nStep, gamma: c.agent.discount, dataKind: loop.dataKind, segmentSteps: segmentSteps)
+        ingest = MessageIngest(expected: expected, sessionBurst: settings.maxPeers, evaluators: context.evaluators)
+        publisher = Publisher(learnerId: context.learnerId, actorShape: loop.learningAgent.actor.shape)
+        // On-policy workers pace themselves: each waits for the weights its segment trained.
+        flow = FlowControl(paces: settings.workerPace && !settings.ingestOnly && loop.dataKind == .transitions, broadcastEvery: settings.broadcastEvery)
         evaluation = EvaluationSchedule(configuration: c, untilReturn: settings.untilReturn)
-        nonFinite = NonFiniteGuard(agent: loop.agent)
+        nonFinite = NonFiniteGuard(agent: loop.learningAgent)
         checkpoints = CheckpointSchedule(writer: writer, everySeconds: settings.checkpointEverySeconds, everyUpdates: settings.checkpointEveryUpdates)
         board = StatusBoard(interval: context.monitoring.statusInterval)
-        checkpoints.schedule(now: context.clock.now, updates: loop.agent.updateCount)
+        checkpoints.schedule(now: context.clock.now, updates: loop.learningAgent.updateCount)
         context.metrics.replayCapacity.record(c.replayCapacity)
         context.metrics.envStepsTarget.record(c.maxEnvSteps)
         context.logger.info("training on \(spec)")
     }
 
-    var agent: any Agent { loop.agent }
+    var agent: any LearningAgent { loop.learningAgent }
     var logger: Logger { context.logger }
     var metrics: LearnerMetrics { context.metrics }
     var events: TensorBoardWriter? { context.monitoring.events }
@@ -77,6 +82,11 @@ final class LearnerRun {
     var trainingSeconds: Double { resumedFrom.wallSeconds + now }
 
     static let evaluatorWindow = 10.0
+    /// An acting session that sent no data for this long no longer holds an on-policy round.
+    static let deliveringWindow = 2.0
+    /// Workers that act only with weights get them again this often while no update publishes new ones:
+    /// PUB drops what a subscriber that is joining or full misses.
+    static let republishSeconds = 0.25
 
     /// Evaluators heard from recently that have not said goodbye.
     var evaluatorsConnected: Int { ledger.activeSessions(now: now, window: Self.evaluatorWindow, role: .evaluator).count }
@@ -112,6 +122,9 @@ final class LearnerRun {
             // one waits, ``LearnerTransport/wait(seconds:)``'s `other`).
             if subscriptionWaiting || now >= nextSubscriptionsAt { serviceSubscriptions() }
             var progressed = try ingestSlice()
+            if loop.workersWaitForWeights { publishForWaitingWorkers() }
+            loop.prepare(now: now, publishedVersion: publisher.version,
+                         deliveringSessions: self.ledger.deliveringSessions(now: self.now, window: Self.deliveringWindow))
             if !configuration.learner.ingestOnly { progressed = trainSlice() || progressed }
             if nonFinite.gaveUp { stopReason = "non_finite" }
             if evaluation.isDue(envSteps: envSteps) { requestEvaluation() }
@@ -150,14 +163,32 @@ final class LearnerRun {
                 rollBack(because: "update \(agent.updateCount) had a critic loss of \(statistics.criticLoss) and an actor loss of \(statistics.actorLoss)")
                 continue
             }
-            if let events, agent.updateCount % 10 == 0 {
+            if let events, statistics.onPolicy == nil, agent.updateCount % 10 == 0 {
                 events.scalar("Qmax", Double(statistics.maxQ), step: envSteps)
                 events.scalar("loss/critic", Double(statistics.criticLoss), step: envSteps)
                 events.scalar("loss/actor", Double(statistics.actorLoss), step: envSteps)
             }
-            if publisher.isDue(updates: agent.updateCount, now: now, every: configuration.learner.broadcastEvery) { broadcastWeights() }
+            recordOnPolicy(statistics)
+            if loop.publishesEveryUpdate || publisher.isDue(updates: agent.updateCount, now: now, every: configuration.learner.broadcastEvery) {
+                broadcastWeights()
+            }
         }
         return updates > 0
+    }
+
+    /// An on-policy update's losses, entropy and explained variance, to Prometheus and TensorBoard.
+    private func recordOnPolicy(_ statistics: UpdateStatistics) {
+        guard let onPolicy = statistics.onPolicy else { return }
+        metrics.policyLoss.record(Double(onPolicy.policyLoss))
+        metrics.valueLoss.record(Double(onPolicy.valueLoss))
+        metrics.policyEntropy.record(Double(onPolicy.entropy))
+        metrics.explainedVariance.record(Double(onPolicy.explainedVariance))
+        board.onPolicy = onPolicy
+        guard let events, agent.updateCount % 10 == 0 else { return }
+        events.scalar("loss/policy", Double(onPolicy.policyLoss), step: envSteps)
+        events.scalar("loss/value", Double(onPolicy.valueLoss), step: envSteps)
+        events.scalar("policy/entropy", Double(onPolicy.entropy), step: envSteps)
+        events.scalar("value/explained_variance", Double(onPolicy.explainedVariance), step: envSteps)
     }
 
     // MARK: Stopping

@@ -17,14 +17,14 @@ struct NonFiniteGuard {
     /// Why the latest rollback happened, and how far back it went (for /status).
     private(set) var lastRollback: String?
 
-    init(agent: any Agent) { lastGood = AgentSnapshot(of: agent) }
+    init(agent: any LearningAgent) { lastGood = AgentSnapshot(of: agent) }
 
     /// Whether the run must stop: the networks keep going non-finite.
     var gaveUp: Bool { consecutiveRollbacks >= Self.maxConsecutiveRollbacks }
 
     /// True if `agent` is finite (and remembered as the last good state); otherwise rolls back,
     /// describing the rollback in ``lastRollback``, and returns false.
-    mutating func check(_ agent: any Agent, before action: String) -> Bool {
+    mutating func check(_ agent: any LearningAgent, before action: String) -> Bool {
         guard agent.isFinite else {
             rollBack(agent, because: "the networks held NaN or infinity before \(action)")
             return false
@@ -35,7 +35,7 @@ struct NonFiniteGuard {
     }
 
     /// Puts the last finite state back.
-    mutating func rollBack(_ agent: any Agent, because reason: String) {
+    mutating func rollBack(_ agent: any LearningAgent, because reason: String) {
         lastGood.restore(into: agent)
         rollbacks += 1
         consecutiveRollbacks += 1
@@ -44,5 +44,5 @@ struct NonFiniteGuard {
     }
 
     /// A resumed agent's state is the last good one.
-    func resumed(_ agent: any Agent) { lastGood.take(agent) }
+    func resumed(_ agent: any LearningAgent) { lastGood.take(agent) }
 }

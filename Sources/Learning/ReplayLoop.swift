@@ -1,5 +1,6 @@
 import Agents
 import Checkpoint
+import Ingest
 import Randomness
 import Replay
 import RunConfiguration
@@ -34,12 +35,18 @@ public final class ReplayLoop: TrainingLoop {
     }
 
     public var canInsert: Bool { limiter.canInsert }
+    public var dataKind: MessageKind { .transitions }
+    public var learningAgent: any LearningAgent { agent }
 
     public func insert(_ view: TransitionsView) {
         let n = view.header.count
         replay.append(count: n, observations: view.observations, actions: view.actions, rewards: view.rewards,
                       nextObservations: view.nextObservations, terminated: view.terminated, truncated: view.truncated, discounts: view.discounts)
         limiter.inserted(n)
+    }
+
+    public func insert(_ segment: SegmentView, from session: SessionKey, now: Double) -> Bool {
+        preconditionFailure("a replay loop takes transitions: its ingest rejects segments as wrong_data_kind")
     }
 
     public var canUpdate: Bool { limiter.canSample(configuration.agent.batchSize) }

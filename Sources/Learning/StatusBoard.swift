@@ -1,3 +1,4 @@
+import Agents
 import Ingest
 import Telemetry
 
@@ -14,6 +15,8 @@ struct StatusBoard {
     var updatesReported = 0
     /// Checkpoint failures already added to `ddpg_checkpoint_failures_total`.
     var checkpointFailuresReported = 0
+    /// The latest on-policy update's statistics (nil for an off-policy run).
+    var onPolicy: OnPolicyStatistics?
     /// Samples per insert measured when training stopped (the drain inserts without training).
     private(set) var ratioAtStop = 0.0
 

@@ -1,5 +1,6 @@
 import Agents
 import Checkpoint
+import Ingest
 import RunConfiguration
 import Specs
 import WireProtocol
@@ -8,16 +9,31 @@ import WireProtocol
 /// update may run. ``LearnerCore`` decides everything else (what to accept, when to publish, when to
 /// stop) and speaks to this seam only.
 ///
-/// ``ReplayLoop`` is today's: a replay buffer sampled at a fixed samples-per-insert ratio (Acme's
-/// replay table and rate limiter). An on-policy loop keeps a queue of fresh rollouts instead, and
-/// updates once the current policy's data is in.
+/// ``ReplayLoop`` keeps a replay buffer sampled at a fixed samples-per-insert ratio (Acme's replay table
+/// and rate limiter). ``SynchronousRolloutLoop`` (A2C) keeps the current policy's segments instead, and
+/// updates once every live worker's are in.
 public protocol TrainingLoop: AnyObject {
-    var agent: any Agent { get }
+    /// The agent it trains, as the learner publishes, checkpoints and rolls it back.
+    var learningAgent: any LearningAgent { get }
+    /// The data message it learns from: transitions (off-policy) or segments (on-policy). The ingest rejects the other.
+    var dataKind: MessageKind { get }
 
     /// Whether the learner should read more messages now. While it does not, they stay queued, and
     /// the queues' limits hold the workers back: backpressure, never dropping.
     var canInsert: Bool { get }
     func insert(_ transitions: TransitionsView)
+    /// A segment from `session`, accepted by the ingest, at `now`. Returns whether it will be learned from
+    /// (false: it was acted with weights the loop no longer trains, and is dropped).
+    @discardableResult
+    func insert(_ segment: SegmentView, from session: SessionKey, now: Double) -> Bool
+    /// Where the learner stands before it asks ``canUpdate``: the newest version it published, and the
+    /// acting sessions that delivered data lately (what an on-policy loop waits for).
+    func prepare(now: Double, publishedVersion: UInt64, deliveringSessions: @autoclosure () -> Set<SessionKey>)
+    /// Whether workers act only with weights (an on-policy policy samples from them): the learner then
+    /// publishes before any data, and again whenever a worker may have missed the newest.
+    var workersWaitForWeights: Bool { get }
+    /// Whether weights go out after every update (A2C's synchronous round), whatever `--broadcast-every` says.
+    var publishesEveryUpdate: Bool { get }
 
     /// Whether an update may run now.
     var canUpdate: Bool { get }
@@ -41,4 +57,10 @@ public protocol TrainingLoop: AnyObject {
     /// Takes the agent's state and this loop's from `checkpoint` (checked first). Returns what of
     /// the loop's data came back, for the log.
     func restore(from checkpoint: LearnerCheckpoint) -> String
+}
+
+extension TrainingLoop {
+    public func prepare(now: Double, publishedVersion: UInt64, deliveringSessions: @autoclosure () -> Set<SessionKey>) {}
+    public var workersWaitForWeights: Bool { false }
+    public var publishesEveryUpdate: Bool { false }
 }

@@ -57,7 +57,7 @@ public final class OnPolicyTrainer {
         for i in 0..<k { environments[i].reset(using: &environmentGenerator, observation: &observations[i * o]) }
         var drawn = [Float](repeating: 0, count: k * a), stepped = [Float](repeating: 0, count: k * a)
         var logProbabilities = [Float](repeating: 0, count: k)
-        var segments = (0..<k).map { _ in Segment(observationSize: o, actionSize: a, steps: steps) }
+        var segments = (0..<k).map { _ in SegmentRecorder(observationSize: o, actionSize: a, steps: steps) }
         var rollout = Rollout(observationSize: o, actionSize: a, steps: steps)
 
         var log = EvaluationLog(configuration: c)
@@ -80,7 +80,8 @@ public final class OnPolicyTrainer {
                     segments[i].record(step: t, observation: observations[(i * o)..<((i + 1) * o)], action: drawn[(i * a)..<((i + 1) * a)],
                                        logProbability: logProbabilities[i])
                     let result = stepped.withUnsafeBufferPointer { environments[i].step($0.baseAddress! + i * a, observation: &observations[i * o]) }
-                    segments[i].record(step: t, result: result, finalObservation: observations[(i * o)..<((i + 1) * o)])
+                    segments[i].record(step: t, reward: result.reward, terminated: result.terminated, truncated: result.truncated,
+                                       finalObservation: observations[(i * o)..<((i + 1) * o)])
                     returns[i] += result.reward
                     if result.isDone {
                         events?.scalar("Reward", returns[i], step: envSteps + i + 1)
@@ -93,7 +94,7 @@ public final class OnPolicyTrainer {
                 }
                 envSteps += k
             }
-            for i in 0..<k { segments[i].append(to: &rollout, bootstrapObservation: Array(observations[(i * o)..<((i + 1) * o)])) }
+            for i in 0..<k { segments[i].append(to: &rollout, bootstrapObservation: observations[(i * o)..<((i + 1) * o)]) }
             statistics = agent.update(rollout)
             rollout.removeAll()
             if let events, agent.updateCount % 10 == 0 {
@@ -126,47 +127,5 @@ public final class OnPolicyTrainer {
         events?.flush()
         return log.finish(evaluator, actor: agent.actor, envSteps: envSteps, updates: agent.updateCount, episodes: episodes,
                           wallSeconds: wall, logger: logger)
-    }
-}
-
-/// One environment's steps of a rollout segment, as they are acted, before they join the ``Rollout``.
-struct Segment {
-    let observationSize: Int, actionSize: Int, steps: Int
-    var observations: [Float], actions: [Float], rewards: [Float], logProbabilities: [Float]
-    var terminated: [Bool], truncated: [Bool]
-    var truncationObservations: [Float] = []
-
-    init(observationSize: Int, actionSize: Int, steps: Int) {
-        self.observationSize = observationSize
-        self.actionSize = actionSize
-        self.steps = steps
-        observations = [Float](repeating: 0, count: steps * observationSize)
-        actions = [Float](repeating: 0, count: steps * actionSize)
-        rewards = [Float](repeating: 0, count: steps)
-        logProbabilities = [Float](repeating: 0, count: steps)
-        terminated = [Bool](repeating: false, count: steps)
-        truncated = [Bool](repeating: false, count: steps)
-    }
-
-    /// What the policy saw and drew at step `t`.
-    mutating func record(step t: Int, observation: ArraySlice<Float>, action: ArraySlice<Float>, logProbability: Float) {
-        observations.replaceSubrange((t * observationSize)..<((t + 1) * observationSize), with: observation)
-        actions.replaceSubrange((t * actionSize)..<((t + 1) * actionSize), with: action)
-        logProbabilities[t] = logProbability
-    }
-
-    /// What step `t` returned; `finalObservation` is kept when the episode was cut by its time limit.
-    mutating func record(step t: Int, result: StepResult, finalObservation: ArraySlice<Float>) {
-        rewards[t] = Float(result.reward)
-        terminated[t] = result.terminated
-        truncated[t] = result.truncated
-        if result.truncated, !result.terminated { truncationObservations += finalObservation }
-    }
-
-    mutating func append(to rollout: inout Rollout, bootstrapObservation: [Float]) {
-        rollout.append(observations: observations, actions: actions, rewards: rewards, terminated: terminated, truncated: truncated,
-                       logProbabilities: logProbabilities, bootstrapObservation: bootstrapObservation,
-                       truncationObservations: truncationObservations)
-        truncationObservations.removeAll(keepingCapacity: true)
     }
 }

@@ -21,9 +21,18 @@ public struct ExpectedShapes: Sendable, Equatable {
 
     /// `spec` must be valid (``EnvironmentSpec/problem`` nil). An n-step reward sums up to n
     /// discounted rewards, so its bounds are the one-step range times Σ_{k<n} γ^k.
-    public init(spec: EnvironmentSpec, nStep: Int = 1, gamma: Float = 0.99) {
+    /// The data messages this side accepts: transitions (off-policy) or segments (on-policy); the other is `wrong_data_kind`.
+    public let dataKind: MessageKind
+
+    /// The steps every segment must have (the learner's `--rollout-steps`); nil: any.
+    public let segmentSteps: Int?
+
+    public init(spec: EnvironmentSpec, nStep: Int = 1, gamma: Float = 0.99, dataKind: MessageKind = .transitions, segmentSteps: Int? = nil) {
         precondition(spec.problem == nil, "invalid spec: \(spec.problem ?? "")")
         precondition(nStep >= 1 && gamma >= 0 && gamma <= 1)
+        precondition(dataKind == .transitions || dataKind == .segment)
+        self.dataKind = dataKind
+        self.segmentSteps = segmentSteps
         self.spec = spec
         self.nStep = nStep
         self.gamma = gamma
@@ -55,6 +64,11 @@ public struct MessageDecoder: Sendable {
     private let observationBounds: ValueBounds
     private let actionBounds: ValueBounds
     private let rewardBounds: ValueBounds
+    /// A segment's Gaussian draws and log-probabilities: finite and within the magnitude cap.
+    private let drawBounds = ValueBounds(repeating: -WireFormat.magnitudeCap, WireFormat.magnitudeCap)
+    /// A segment's rewards are one step's each, whatever n-step returns transitions may sum.
+    private let stepRewardBounds: ValueBounds
+    private let logProbabilityBounds = ValueBounds(repeating: -WireFormat.magnitudeCap, WireFormat.magnitudeCap)
 
     public init(expected: ExpectedShapes, accepting direction: MessageDirection) {
         self.expected = expected
@@ -62,6 +76,8 @@ public struct MessageDecoder: Sendable {
         observationBounds = ValueBounds(low: expected.observationLow, high: expected.observationHigh)
         actionBounds = ValueBounds(low: expected.spec.actionLow, high: expected.spec.actionHigh)
         rewardBounds = ValueBounds(repeating: expected.rewardLow, expected.rewardHigh)
+        let cap = WireFormat.magnitudeCap
+        stepRewardBounds = ValueBounds(repeating: max(expected.spec.rewardLow, -cap), min(expected.spec.rewardHigh, cap))
     }
 
     /// Decodes one message. Views in the result point into `bytes`.
@@ -69,9 +85,13 @@ public struct MessageDecoder: Sendable {
         var reader = ByteReader(bytes)
         let kind = try Self.readHeader(&reader)
         guard kind.direction == direction else { throw .unexpectedKind(kind.rawValue) }
+        if kind == .transitions || kind == .segment, kind != expected.dataKind {
+            throw .wrongDataKind(sent: kind, accepted: expected.dataKind)
+        }
         switch kind {
         case .hello: return .hello(try decodeHello(&reader))
         case .transitions: return .transitions(try decodeTransitions(&reader))
+        case .segment: return .segment(try decodeSegment(&reader))
         case .episode: return .episode(try decodeEpisode(&reader))
         case .workerStatus: return .workerStatus(try decodeStatus(&reader))
         case .evaluation: return .evaluation(try decodeEvaluation(&reader))
@@ -149,7 +169,7 @@ public struct MessageDecoder: Sendable {
         let maxEpisodeSteps = Int(try reader.read(UInt32.self, field: "episode limit"))
         let rewardLow = try reader.readFloat(field: "reward low"), rewardHigh = try reader.readFloat(field: "reward high")
         let idLength = Int(try reader.read(UInt16.self, field: "environment id length"))
-        guard try reader.read(UInt16.self, field: "reserved") == 0 else { throw .reservedBitsSet(field: "hello reserved") }
+        let discreteActions = Int(try reader.read(UInt16.self, field: "discrete actions"))
         guard (1...WireFormat.maxDimension).contains(observation) else { throw .outOfRange(field: "observation size", value: "\(observation)") }
         guard (1...WireFormat.maxDimension).contains(action) else { throw .outOfRange(field: "action size", value: "\(action)") }
         guard idLength <= WireFormat.maxEnvironmentIdLength else { throw .outOfRange(field: "environment id length", value: "\(idLength)") }
@@ -166,8 +186,9 @@ public struct MessageDecoder: Sendable {
             throw .outOfRange(field: "environment id", value: "invalid UTF-8")
         }
         guard environments >= 1 else { throw .outOfRange(field: "environment count", value: "0") }
-        let spec = EnvironmentSpec(id: id, observationLow: observationLow, observationHigh: observationHigh, actionLow: actionLow,
+        var spec = EnvironmentSpec(id: id, observationLow: observationLow, observationHigh: observationHigh, actionLow: actionLow,
                                    actionHigh: actionHigh, rewardLow: rewardLow, rewardHigh: rewardHigh, maxEpisodeSteps: maxEpisodeSteps)
+        if discreteActions > 0 { spec.discreteActions = discreteActions }
         if let problem = spec.problem { throw .outOfRange(field: "environment spec", value: problem) }
         return Hello(workerId: workerId, session: session, role: role, environmentCount: environments, seed: seed,
                      nextSequence: nextSequence, spec: spec, token: token)
@@ -220,6 +241,76 @@ public struct MessageDecoder: Sendable {
         return TransitionsView(
             header: header, observations: base + observations, actions: base + actions, rewards: base + rewards,
             discounts: base + discounts, nextObservations: base + next,
+            terminated: (base + terminated).assumingMemoryBound(to: UInt8.self),
+            truncated: (base + truncated).assumingMemoryBound(to: UInt8.self))
+    }
+
+    private func decodeSegment(_ reader: inout ByteReader) throws(ProtocolError) -> SegmentView {
+        let workerId = try reader.read(UInt32.self, field: "worker id")
+        let session = try Self.readSession(&reader)
+        let o = Int(try reader.read(UInt16.self, field: "observation size"))
+        let a = Int(try reader.read(UInt16.self, field: "action size"))
+        let environments = Int(try reader.read(UInt16.self, field: "environment count"))
+        let steps = Int(try reader.read(UInt16.self, field: "steps"))
+        let sequence = try reader.read(UInt64.self, field: "sequence")
+        let version = try reader.read(UInt64.self, field: "weights version")
+        let truncations = Int(try reader.read(UInt32.self, field: "truncations"))
+        guard try reader.read(UInt32.self, field: "reserved") == 0 else { throw .reservedBitsSet(field: "segment reserved") }
+        let receipt = try reader.read(UInt64.self, field: "receipt")
+        try checkDimensions(observation: o, action: a)
+        let count = environments * steps
+        guard environments >= 1, steps >= 1, count <= expected.maxTransitionsPerMessage else {
+            throw .outOfRange(field: "segment rows", value: "\(environments) environments × \(steps) steps (1...\(expected.maxTransitionsPerMessage) rows)")
+        }
+        if let required = expected.segmentSteps, steps != required {
+            throw .outOfRange(field: "steps", value: "\(steps) per segment where the learner's --rollout-steps is \(required) (workers need the same)")
+        }
+        guard truncations <= count else { throw .outOfRange(field: "truncations", value: "\(truncations) of \(count) rows") }
+        let size = WireFormat.segmentMessageSize(environments: environments, steps: steps, truncations: truncations, observationSize: o, actionSize: a)
+        guard size <= WireFormat.maxWorkerMessageBytes else {
+            throw .outOfRange(field: "segment size", value: "\(size) bytes (at most \(WireFormat.maxWorkerMessageBytes))")
+        }
+        try Self.expectEnd(&reader, bodyLength: size - WireFormat.headerSize, field: "segment")
+        let base = reader.bytes.baseAddress!
+        let observations = try reader.take(4 * count * o, field: "observations")
+        let actions = try reader.take(4 * count * a, field: "actions")
+        let rewards = try reader.take(4 * count, field: "rewards")
+        let logProbabilities = try reader.take(4 * count, field: "log-probabilities")
+        let bootstrap = try reader.take(4 * environments * o, field: "bootstrap observations")
+        let truncationObservations = try reader.take(4 * truncations * o, field: "truncation observations")
+        let terminated = try reader.take(count, field: "terminated")
+        let truncated = try reader.take(count, field: "truncated")
+        func check(_ bounds: ValueBounds, _ start: Int, _ values: Int, _ field: String) throws(ProtocolError) {
+            guard bounds.contains(base + start, count: values) else { throw bounds.violation(in: base + start, count: values, field: field) }
+        }
+        try check(observationBounds, observations, count * o, "observation")
+        try check(observationBounds, bootstrap, environments * o, "bootstrap observation")
+        try check(observationBounds, truncationObservations, truncations * o, "truncation observation")
+        try check(stepRewardBounds, rewards, count, "reward")
+        // A Gaussian's draw is sent before clipping (its log-probability is of that draw), so only a Discrete
+        // space's actions are held to the action bounds, and to whole numbers.
+        if expected.spec.isDiscrete {
+            try check(actionBounds, actions, count, "action")
+            for i in 0..<count where ValueBounds.float(base + actions, i).rounded() != ValueBounds.float(base + actions, i) {
+                throw .outOfRange(field: "action", value: "\(ValueBounds.float(base + actions, i)) at \(i), not a whole number for \(expected.spec.actionSpaceName)")
+            }
+        } else {
+            try check(drawBounds, actions, count * a, "action")
+        }
+        try check(logProbabilityBounds, logProbabilities, count, "log-probability")
+        try checkFlags(reader.bytes, offset: terminated, count: count, field: "terminated")
+        try checkFlags(reader.bytes, offset: truncated, count: count, field: "truncated")
+        var cut = 0
+        for i in 0..<count where reader.bytes[truncated + i] == 1 && reader.bytes[terminated + i] == 0 { cut += 1 }
+        guard cut == truncations else {
+            throw .lengthMismatch(field: "truncation observations", expected: cut, actual: truncations)
+        }
+        let header = SegmentHeader(workerId: workerId, session: session, observationSize: o, actionSize: a, environments: environments,
+                                   steps: steps, sequence: sequence, weightsVersion: version, truncations: truncations, receipt: receipt)
+        return SegmentView(
+            header: header, observations: base + observations, actions: base + actions, rewards: base + rewards,
+            logProbabilities: base + logProbabilities, bootstrapObservations: base + bootstrap,
+            truncationObservations: base + truncationObservations,
             terminated: (base + terminated).assumingMemoryBound(to: UInt8.self),
             truncated: (base + truncated).assumingMemoryBound(to: UInt8.self))
     }
@@ -291,13 +382,12 @@ public struct MessageDecoder: Sendable {
         let flags = try reader.read(UInt8.self, field: "evaluation flags")
         guard flags <= 1 else { throw .reservedBitsSet(field: "evaluation flags") }
         let activationCode = try reader.read(UInt8.self, field: "hidden activation")
-        guard let hiddenActivation = ActorShape.HiddenActivation(rawValue: activationCode),
-              WireFormat.hiddenActivations.contains(hiddenActivation) else {
-            throw .outOfRange(field: "hidden activation", value: "\(activationCode) (1 ReLU)")
+        guard let hiddenActivation = ActorShape.HiddenActivation(rawValue: activationCode) else {
+            throw .outOfRange(field: "hidden activation", value: "\(activationCode) (1 ReLU, 2 tanh)")
         }
         let headCode = try reader.read(UInt8.self, field: "output activation")
-        guard let head = ActorShape.Head(rawValue: headCode), WireFormat.heads.contains(head) else {
-            throw .outOfRange(field: "output activation", value: "\(headCode) (2 tanh, 3 squashed Gaussian)")
+        guard let head = ActorShape.Head(rawValue: headCode) else {
+            throw .outOfRange(field: "output activation", value: "\(headCode) (2 tanh, 3 squashed Gaussian, 4 categorical, 5 Gaussian)")
         }
         let normalizationCode = try reader.read(UInt8.self, field: "normalization")
         guard let normalization = ActorShape.Normalization(rawValue: normalizationCode) else {
@@ -461,8 +551,18 @@ extension MessageDecoder {
 
     public static func claimedTransitionCount(_ bytes: UnsafeRawBufferPointer) -> Int? {
         guard bytes.count >= WireFormat.headerSize + WireFormat.transitionsFixedBody, Array(bytes[0..<4]) == WireFormat.magic,
-              UInt16(bytes[4]) | UInt16(bytes[5]) << 8 == WireFormat.version, bytes[WireFormat.kindOffset] == MessageKind.transitions.rawValue else { return nil }
-        let count = Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: WireFormat.headerSize + 28, as: UInt32.self)))
+              UInt16(bytes[4]) | UInt16(bytes[5]) << 8 == WireFormat.version else { return nil }
+        let count: Int
+        switch MessageKind(rawValue: bytes[WireFormat.kindOffset]) {
+        case .transitions:
+            count = Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: WireFormat.headerSize + 28, as: UInt32.self)))
+        case .segment:
+            // A segment's rows are its environments times its steps.
+            count = Int(UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: WireFormat.headerSize + 12, as: UInt16.self)))
+                * Int(UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: WireFormat.headerSize + 14, as: UInt16.self)))
+        default:
+            return nil
+        }
         return count <= WireFormat.maxTransitionsPerMessage ? count : nil
     }
 }

@@ -36,7 +36,7 @@ public struct MessageEncoder {
         writer.write(spec.rewardHigh)
         let id = Array(spec.id.utf8.prefix(WireFormat.maxEnvironmentIdLength))
         writer.write(UInt16(id.count))
-        writer.write(UInt16(0))
+        writer.write(UInt16(clamping: spec.discreteActions ?? 0))  // 0: a Box
         hello.token.bytes.withUnsafeBytes { writer.write(bytes: $0) }
         for column in [spec.observationLow, spec.observationHigh, spec.actionLow, spec.actionHigh] {
             column.withUnsafeBufferPointer { writer.write(floats: $0) }
@@ -88,6 +88,39 @@ public struct MessageEncoder {
             encodeTransitions(header, observations: observations, actions: actions, rewards: rewards, nextObservations: nextObservations,
                               terminated: terminated, truncated: truncated, discounts: $0)
         }
+    }
+
+    /// A segment from environment-major columns of `header.count` rows, `header.environments` bootstrap
+    /// observations and `header.truncations` truncation observations.
+    public mutating func encodeSegment(
+        _ header: SegmentHeader,
+        observations: UnsafeBufferPointer<Float>, actions: UnsafeBufferPointer<Float>, rewards: UnsafeBufferPointer<Float>,
+        logProbabilities: UnsafeBufferPointer<Float>, bootstrapObservations: UnsafeBufferPointer<Float>,
+        truncationObservations: UnsafeBufferPointer<Float>, terminated: UnsafeBufferPointer<UInt8>, truncated: UnsafeBufferPointer<UInt8>
+    ) -> [UInt8] {
+        let n = header.count, o = header.observationSize
+        precondition(observations.count == n * o && actions.count == n * header.actionSize && rewards.count == n && logProbabilities.count == n
+                     && bootstrapObservations.count == header.environments * o && truncationObservations.count == header.truncations * o
+                     && terminated.count == n && truncated.count == n,
+                     "column sizes do not match the segment header")
+        begin(.segment)
+        writer.write(header.workerId)
+        writer.write(header.session)
+        writer.write(UInt16(o))
+        writer.write(UInt16(header.actionSize))
+        writer.write(UInt16(header.environments))
+        writer.write(UInt16(header.steps))
+        writer.write(header.sequence)
+        writer.write(header.weightsVersion)
+        writer.write(UInt32(header.truncations))
+        writer.write(UInt32(0))
+        writer.write(header.receipt)
+        for column in [observations, actions, rewards, logProbabilities, bootstrapObservations, truncationObservations] {
+            writer.write(floats: column)
+        }
+        writer.write(bytes: UnsafeRawBufferPointer(terminated))
+        writer.write(bytes: UnsafeRawBufferPointer(truncated))
+        return finish()
     }
 
     public mutating func encode(_ episode: EpisodeReport) -> [UInt8] {

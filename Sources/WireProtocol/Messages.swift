@@ -100,6 +100,66 @@ public struct TransitionsHeader: Equatable, Sendable {
     }
 }
 
+/// The fixed part of a segment (protocol 7): `environments` environments' `steps` consecutive steps, acted
+/// with one weights version by an on-policy worker.
+public struct SegmentHeader: Equatable, Sendable {
+    public var workerId: UInt32
+    public var session: UInt32
+    public var observationSize: Int
+    public var actionSize: Int
+    public var environments: Int
+    public var steps: Int
+    /// The session's data-message counter, shared with transitions messages.
+    public var sequence: UInt64
+    /// The weights version every step was acted with: an on-policy learner learns only from its current one.
+    public var weightsVersion: UInt64
+    /// Steps truncated by the time limit and not terminated: each carries its episode's last observation.
+    public var truncations: Int
+    public var receipt: UInt64
+
+    public init(workerId: UInt32, session: UInt32, observationSize: Int, actionSize: Int, environments: Int, steps: Int, sequence: UInt64,
+                weightsVersion: UInt64, truncations: Int, receipt: UInt64 = 0) {
+        self.workerId = workerId
+        self.session = session
+        self.observationSize = observationSize
+        self.actionSize = actionSize
+        self.environments = environments
+        self.steps = steps
+        self.sequence = sequence
+        self.weightsVersion = weightsVersion
+        self.truncations = truncations
+        self.receipt = receipt
+    }
+
+    /// Rows: one per environment step.
+    public var count: Int { environments * steps }
+
+    /// The session accounting a segment shares with transitions: its rows, sequence, version and receipt.
+    public var transitionsHeader: TransitionsHeader {
+        TransitionsHeader(workerId: workerId, session: session, observationSize: observationSize, actionSize: actionSize, sequence: sequence,
+                          weightsVersion: weightsVersion, count: count, receipt: receipt)
+    }
+}
+
+/// A validated segment, viewing the arrays inside the message it was decoded from. Rows are
+/// environment-major: row e·steps + t is environment e's step t.
+public struct SegmentView {
+    public let header: SegmentHeader
+    /// `count × observationSize` little-endian Float32: what the policy saw.
+    public let observations: UnsafeRawPointer
+    /// `count × actionSize`: what the policy drew (a Discrete space's index; a Gaussian's draw before clipping).
+    public let actions: UnsafeRawPointer
+    public let rewards: UnsafeRawPointer
+    /// The behaviour policy's log-probability of each action.
+    public let logProbabilities: UnsafeRawPointer
+    /// `environments × observationSize`: each environment's observation after its last step.
+    public let bootstrapObservations: UnsafeRawPointer
+    /// `truncations × observationSize`, in row order: the last observation of each step truncated and not terminated.
+    public let truncationObservations: UnsafeRawPointer
+    public let terminated: UnsafePointer<UInt8>
+    public let truncated: UnsafePointer<UInt8>
+}
+
 /// A validated transition batch, viewing the arrays inside the message it was decoded from.
 /// Valid only while that message's bytes are.
 public struct TransitionsView {
@@ -373,6 +433,7 @@ public struct EvaluationReport: Equatable, Sendable {
 public enum DecodedMessage {
     case hello(Hello)
     case transitions(TransitionsView)
+    case segment(SegmentView)
     case episode(EpisodeReport)
     case workerStatus(WorkerStatus)
     case evaluation(EvaluationReport)
@@ -385,6 +446,7 @@ public enum DecodedMessage {
         switch self {
         case .hello: .hello
         case .transitions: .transitions
+        case .segment: .segment
         case .episode: .episode
         case .workerStatus: .workerStatus
         case .evaluation: .evaluation

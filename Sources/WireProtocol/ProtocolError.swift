@@ -16,6 +16,8 @@ public enum ProtocolError: Error, Equatable, CustomStringConvertible, Sendable {
     /// A hello whose spec a learner that is still learning its environment will not adopt (over the operator's limits, or too large for memory).
     case specNotAllowed(String)
     case unexpectedKind(UInt8)
+    /// Transitions for an on-policy learner, or segments for an off-policy one (protocol 7).
+    case wrongDataKind(sent: MessageKind, accepted: MessageKind)
     case noHello(workerId: UInt32, session: UInt32)
     case badSequence(workerId: UInt32, expected: UInt64, got: UInt64)
     case tooManyWorkers(limit: Int)
@@ -51,6 +53,7 @@ public enum ProtocolError: Error, Equatable, CustomStringConvertible, Sendable {
         case .specMismatch: "wrong_environment"
         case .specNotAllowed: "spec_not_allowed"
         case .unexpectedKind: "unexpected_kind"
+        case .wrongDataKind: "wrong_data_kind"
         case .noHello: "no_hello"
         case .badSequence: "bad_sequence"
         case .tooManyWorkers: "too_many_workers"
@@ -67,7 +70,7 @@ public enum ProtocolError: Error, Equatable, CustomStringConvertible, Sendable {
     /// Every reason label, for pre-registering counters.
     public static let allReasons = [
         "too_short", "bad_magic", "unsupported_version", "unknown_kind", "reserved_bits", "length_mismatch",
-        "dimension_mismatch", "out_of_range", "non_finite", "wrong_environment", "spec_not_allowed", "unexpected_kind",
+        "dimension_mismatch", "out_of_range", "non_finite", "wrong_environment", "spec_not_allowed", "unexpected_kind", "wrong_data_kind",
         "no_hello", "bad_sequence", "too_many_workers", "not_an_evaluator", "unrequested_evaluation",
         "session_conflict", "unauthorized_evaluator", "over_credit", "cooling_down",
         "session_rate",
@@ -89,6 +92,10 @@ public enum ProtocolError: Error, Equatable, CustomStringConvertible, Sendable {
             "the worker runs \(announced), but the learner trains on \(expected)\(difference.map { "; first difference: \($0)" } ?? "")"
         case let .specNotAllowed(why): "the learner will not learn this environment from a hello: \(why)"
         case let .unexpectedKind(k): "message kind \(k) is not accepted on this socket"
+        case let .wrongDataKind(sent, accepted):
+            sent == .segment
+                ? "a segment (an on-policy worker's data) for a learner of an off-policy algorithm, which takes \(accepted)"
+                : "transitions (an off-policy worker's data) for a learner of an on-policy algorithm (a2c, a3c), which takes segments"
         case let .noHello(workerId, session):
             "worker \(workerId) session \(String(session, radix: 16)) sent this before its hello (or after the learner stopped tracking it)"
         case let .badSequence(workerId, expected, got):

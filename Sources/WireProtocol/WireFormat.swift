@@ -9,12 +9,10 @@ public enum WireFormat {
     /// weights, and evaluation reports; 4 each transition's discount (n-step returns); 5 the policy head
     /// (deterministic or squashed Gaussian) in the weights' output-activation byte; 6 sessions bound to
     /// their connection (DEALER → ROUTER), acknowledgements and credit addressed to each session instead
-    /// of broadcast, the evaluator token in the hello, and evaluation tickets whose nonce reports carry.
-    public static let version: UInt16 = 6
-    /// The hidden activations and heads a weights message of this version may name. Tanh hidden layers and
-    /// the on-policy heads (categorical 4, Gaussian 5) are protocol 7's, with the messages that train them.
-    public static let hiddenActivations: Set<ActorShape.HiddenActivation> = [.relu]
-    public static let heads: Set<ActorShape.Head> = [.deterministic, .squashedGaussian]
+    /// of broadcast, the evaluator token in the hello, and evaluation tickets whose nonce reports carry; 7 on-policy
+    /// learning: Discrete(n) action spaces in the hello, tanh hidden layers and the categorical and Gaussian heads
+    /// in the weights, and segments.
+    public static let version: UInt16 = 7
     public static let headerSize = 12
 
     /// Limits that keep a hostile message from asking for huge allocations, or
@@ -39,6 +37,7 @@ public enum WireFormat {
     /// Fixed body bytes of each worker → learner kind (before any variable part).
     static let helloFixedBody = 80
     static let transitionsFixedBody = 40
+    static let segmentFixedBody = 48
     static let episodeBody = 32
     static let statusBody = 36
     /// Fixed part of an evaluation report; each episode adds 12 bytes.
@@ -71,13 +70,19 @@ public enum WireFormat {
         return max(1, min(maxTransitionsPerMessage, (maxWorkerMessageBytes - headerSize - transitionsFixedBody) / row))
     }
 
+    /// Bytes of a segment of `environments × steps` rows, `truncations` of them truncated and not terminated.
+    public static func segmentMessageSize(environments: Int, steps: Int, truncations: Int, observationSize: Int, actionSize: Int) -> Int {
+        let rows = environments * steps
+        return headerSize + segmentFixedBody + 4 * (rows * (observationSize + actionSize + 2) + (environments + truncations) * observationSize) + 2 * rows
+    }
+
     /// Bytes of a hello for these shapes and an id of `idLength` bytes.
     static func helloBody(observationSize: Int, actionSize: Int, idLength: Int) -> Int {
         helloFixedBody + 8 * (observationSize + actionSize) + idLength
     }
 }
 
-/// The message kinds. Workers send the first five to the learner; the learner publishes the next three,
+/// The message kinds. Workers send the first six to the learner; the learner publishes the next three,
 /// and addresses acknowledgements to one session's connection.
 public enum MessageKind: UInt8, CaseIterable, Sendable {
     case hello = 1
@@ -85,6 +90,8 @@ public enum MessageKind: UInt8, CaseIterable, Sendable {
     case episode = 3
     case workerStatus = 4
     case evaluation = 5
+    /// An on-policy worker's steps (protocol 7).
+    case segment = 6
     case weights = 16
     case shutdown = 17
     case announce = 18
@@ -99,7 +106,7 @@ public enum MessageKind: UInt8, CaseIterable, Sendable {
 
 /// The two directions of the protocol, one per socket.
 public enum MessageDirection: Sendable {
-    /// Transitions socket: hello, transitions, episode, worker status, evaluation.
+    /// Transitions socket: hello, transitions, episode, worker status, evaluation, segment.
     case workerToLearner
     /// Weights socket: weights, shutdown, announce; and acknowledgements, on the session's own connection.
     case learnerToWorker

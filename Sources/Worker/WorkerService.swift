@@ -51,9 +51,11 @@ public final class WorkerService {
     public func run() throws -> WorkerReport { try run(environmentType) }
 
     private func run<Env: Environment>(_: Env.Type) throws -> WorkerReport {
-        configuration.role == .evaluator
-            ? try EvaluatingLoop<Env>(core: core, transport: transport, logger: logger).run()
-            : try ActingLoop<Env>(core: core, transport: transport, logger: logger).run()
+        if configuration.role == .evaluator { return try EvaluatingLoop<Env>(core: core, transport: transport, logger: logger).run() }
+        if let steps = configuration.rolloutSteps {
+            return try OnPolicyActingLoop<Env>(core: core, transport: transport, rolloutSteps: steps, logger: logger).run()
+        }
+        return try ActingLoop<Env>(core: core, transport: transport, logger: logger).run()
     }
 }
 

@@ -121,6 +121,9 @@ struct AgentOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "A2C/A3C: steps each environment acts with the current policy per segment (SB3's n_steps).")
     var rolloutSteps = OnPolicySettings().rolloutSteps
 
+    /// Whether `--algorithm` learns on-policy (its workers send segments or gradients, not transitions).
+    var isOnPolicy: Bool { Algorithms.named(algorithm)?.isOnPolicy == true }
+
     @Option(parsing: .unconditional, help: "A2C/A3C: λ of the generalized advantage estimate (1: n-step returns).")
     var gaeLambda = OnPolicySettings().gaeLambda
 

@@ -16,7 +16,7 @@ struct CheckpointArgument: ParsableArguments {
     @Argument(help: "A checkpoint file, or a run directory (its newest valid checkpoint is used).")
     var checkpoint: String
 
-    func load() throws -> (checkpoint: LearnerCheckpoint, agent: any Agent, file: URL) {
+    func load() throws -> (checkpoint: LearnerCheckpoint, agent: any LearningAgent, file: URL) {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: checkpoint, isDirectory: &isDirectory) else {
             throw ValidationError("\(checkpoint): no such checkpoint file or run directory")
@@ -136,7 +136,9 @@ struct ExportCommand: ParsableCommand {
 /// A normalized hidden layer also has `normalization` ("layer" or "batch"), `gain` and `shift`, and for batch
 /// normalization `running_mean` and `running_variance`: z = x·W + b, ẑ = (z − mean) / √(variance + 1e-5), y = ReLU(gain · ẑ + shift).
 /// A squashed Gaussian policy is written as the policy evaluations play, its mean: the last layer keeps the mean's
-/// columns under tanh, and `log_std_layer` holds the log-std columns for whoever wants to sample.
+/// columns under tanh, and `log_std_layer` holds the log-std columns for whoever wants to sample. The on-policy heads
+/// (a2c) have tanh hidden layers and an `identity` last layer: a categorical's logits (act with the largest), or a
+/// Gaussian's means (act with them clipped to the bounds; `log_std` has its state-independent log σ).
 enum ActorExport {
     static func document(actor: Actor, header: CheckpointHeader) -> [String: Any] {
         document(actor: actor).merging(["environment": header.environment, "env_steps": header.envSteps, "updates": header.updates,
@@ -167,15 +169,25 @@ enum ActorExport {
             }
             return entry
         }
-        // The action layer: all of it for a deterministic actor; a squashed Gaussian's mean columns, which is what evaluations play.
+        // The action layer: all of it for a deterministic actor; a squashed Gaussian's mean columns, which is what evaluations play;
+        // a categorical's logits (evaluations play the largest); a Gaussian's means (evaluations play them clipped to the bounds).
         let output = network.layers[network.layers.count - 1], a = actor.actionSize
-        layers.append(dense(output, columns: 0..<a, activation: "tanh"))
+        switch actor.head {
+        case .categorical: layers.append(dense(output, columns: 0..<output.outputSize, activation: "identity"))
+        case .gaussian: layers.append(dense(output, columns: 0..<a, activation: "identity"))
+        case .deterministic, .squashedGaussian: layers.append(dense(output, columns: 0..<a, activation: "tanh"))
+        }
         var document: [String: Any] = [
             "format": "ddpg-actor", "version": 2, "head": actor.head.rawValue,
             "observation_size": actor.observationSize, "action_size": a, "action_bound": Double(actor.actionBound),
             "action_low": actor.actionLow.map(Double.init), "action_high": actor.actionHigh.map(Double.init),
-            "layer_sizes": [network.layers[0].inputSize] + network.layers.dropLast().map(\.outputSize) + [a], "layers": layers,
+            "layer_sizes": [network.layers[0].inputSize] + network.layers.dropLast().map(\.outputSize)
+                + [actor.head == .categorical ? output.outputSize : a], "layers": layers,
         ]
+        if actor.head == .gaussian {
+            // State-independent: the log σ outputs' weights are held at zero, so their biases are log σ.
+            document["log_std"] = (a..<(2 * a)).map { Double(parameters[output.biasOffset + $0]) }
+        }
         if actor.head == .squashedGaussian {
             var logStd = dense(output, columns: a..<(2 * a), activation: "tanh")
             logStd["log_std_min"] = Double(SquashedGaussian.logStdMin)

@@ -171,7 +171,8 @@ struct LaunchCommand: ParsableCommand {
             return (gym == nil ? ["worker"] : []) + ["--env", common.environment, "--learner", host, "--transitions-port", "\(learner.transitionsPort)",
                     "--weights-port", "\(learner.weightsPort)", "--worker-id", "\(id)", "--workers", "\(workers)", "--seed", "\(common.seed)",
                     "--log-level", workerLogLevel, "--stats-file", runDirectory.appendingPathComponent(stats).path]
-                + (evaluator ? ["--evaluator"] : ["--n-step", "\(agent.nStep)", "--gamma", "\(agent.gamma)"] + worker.arguments + noise.arguments)
+                + (evaluator ? ["--evaluator"] : agent.isOnPolicy ? ["--rollout-steps", "\(agent.rolloutSteps)"] + worker.arguments
+                    : ["--n-step", "\(agent.nStep)", "--gamma", "\(agent.gamma)"] + worker.arguments + noise.arguments)
         })
     }
 

@@ -51,6 +51,9 @@ struct LearnerOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "MB/s that weight broadcasts may take over all subscribers; larger actors or more workers publish less often.")
     var broadcastBudget = defaults.broadcastBytesPerSecond / 1e6
 
+    @Option(parsing: .unconditional, help: "a2c: seconds a round waits, from its first segment, for the live workers' segments before it updates without them.")
+    var segmentWait = defaults.segmentWaitSeconds
+
     @Option(parsing: .unconditional, help: "Stop once an evaluation's mean return reaches R.")
     var untilReturn: Double?
 
@@ -134,6 +137,7 @@ struct LearnerOptions: ParsableArguments {
         s.samplesPerInsert = samplesPerInsert ?? Double(batchSize)
         s.rateTolerance = rateTolerance
         s.broadcastEvery = broadcastEvery
+        s.segmentWaitSeconds = segmentWait
         s.broadcastBytesPerSecond = broadcastBudget * 1e6
         s.untilReturn = untilReturn
         s.drainSeconds = drainSeconds
@@ -195,9 +199,9 @@ struct LearnerCommand: ParsableCommand {
     /// Everything `validate()` checks; `launch` gives its learner CURVE flags only at run time.
     func validate(usesCurve: Bool) throws {
         try agent.validateAlgorithmSettings()
-        if Algorithms.named(agent.algorithm)?.isOnPolicy == true {
-            // Segments and gradients need protocol 7's messages, which this learner does not speak yet.
-            throw ValidationError("--algorithm \(agent.algorithm): on-policy algorithms train in one process (`ddpg train --algorithm \(agent.algorithm)`) in this version; the learner and its workers run ddpg, td3 and sac")
+        if let algorithm = Algorithms.named(agent.algorithm) as? any OnPolicyAlgorithm.Type, algorithm.isAsynchronous {
+            // Its workers send gradients, a message this learner does not take yet.
+            throw ValidationError("--algorithm \(agent.algorithm): the learner runs a2c among the on-policy algorithms in this version (a3c trains in one process: `ddpg train --algorithm a3c`)")
         }
         // Before a worker announces the environment, the replay must at least fit for the smallest one.
         let smallest = EnvironmentSpec(id: "the smallest environment (1 observation, 1 action)", observationLow: [0], observationHigh: [0],

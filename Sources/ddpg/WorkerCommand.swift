@@ -138,6 +138,9 @@ struct WorkerCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Discount γ of those returns; the learner's --gamma must match.")
     var gamma = WorkerConfiguration().gamma
 
+    @Option(parsing: .unconditional, help: "Act on-policy for an a2c learner: each environment acts this many steps with the newest weights, sent as one segment, then waits for the next weights. The learner's --rollout-steps must match.")
+    var rolloutSteps: Int?
+
     @OptionGroup(title: "Worker") var options: WorkerOptions
     @OptionGroup(title: "Exploration") var noise: NoiseOptions
     @OptionGroup(title: "Security") var security: WorkerSecurityOptions
@@ -159,6 +162,7 @@ struct WorkerCommand: ParsableCommand {
         c.noise = noise.workerConfiguration
         c.nStep = nStep
         c.gamma = gamma
+        c.rolloutSteps = rolloutSteps
         options.apply(to: &c)
         return c
     }
@@ -167,9 +171,9 @@ struct WorkerCommand: ParsableCommand {
         guard let type = NativeEnvironments.type(named: env) else {
             throw ValidationError("--env: unknown environment '\(env)'; native environments: \(NativeEnvironments.ids.joined(separator: ", ")). For a gymnasium environment run `ddpg-gym-worker --env \(env)` (python/) instead")
         }
-        if let n = type.init().discreteActions {
-            // Workers act for off-policy learners, whose actors act in Box spaces.
-            throw ValidationError("--env: \(env)'s action space is Discrete(\(n)); workers act for ddpg, td3 and sac learners, which need a Box. Train it with `ddpg train --algorithm a2c --env \(env)`")
+        if let n = type.init().discreteActions, rolloutSteps == nil, !evaluator {
+            // Off-policy learners' actors act in Box spaces only.
+            throw ValidationError("--env: \(env)'s action space is Discrete(\(n)): only an on-policy (a2c) learner trains it, and its workers need --rollout-steps")
         }
         _ = try options.parsedSigmas()
         _ = try resolvedWorkerId()

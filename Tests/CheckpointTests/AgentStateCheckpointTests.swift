@@ -34,7 +34,7 @@ struct AgentStateCheckpointTests {
         return agent
     }
 
-    static func capture(_ agent: any Agent) -> LearnerCheckpoint {
+    static func capture(_ agent: any LearningAgent) -> LearnerCheckpoint {
         var configuration = TrainingConfiguration()
         configuration.agent = agent.configuration
         let progress = LearnerProgress(envSteps: 64, weightsVersion: 1, episodes: 0, wallSeconds: 1, evaluations: [], solvedAt: nil)

@@ -60,9 +60,13 @@ public final class Simulation {
                               logger: log.logger("worker \(configuration.workerId)"), token: token,
                               stopRequested: { [unowned worker] in worker.stopRequested })
         worker.core = core
-        worker.loop = configuration.role == .evaluator
-            ? EvaluatingLoop<Env>(core: core, transport: transport, logger: log.logger("evaluator"))
-            : ActingLoop<Env>(core: core, transport: transport, logger: log.logger("worker"))
+        if configuration.role == .evaluator {
+            worker.loop = EvaluatingLoop<Env>(core: core, transport: transport, logger: log.logger("evaluator"))
+        } else if let steps = configuration.rolloutSteps {
+            worker.loop = OnPolicyActingLoop<Env>(core: core, transport: transport, rolloutSteps: steps, logger: log.logger("worker"))
+        } else {
+            worker.loop = ActingLoop<Env>(core: core, transport: transport, logger: log.logger("worker"))
+        }
         workers.append(worker)
         return worker
     }

@@ -78,6 +78,46 @@ struct DistributedTests {
 
 /// Part of the serialized suite above, so no two tests that bind loopback ports run at once.
 extension DistributedTests {
+    @Test("ddpg launch --algorithm a2c learns CartPole-v1: two workers send segments of the current weights, every round learns from both")
+    func launchA2C() throws {
+        let directory = Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let ports = Harness.freePorts()
+        let launcher = try Child([
+            // An untrained policy scores about 20; CartPole's threshold is 475.
+            "launch", "--algorithm", "a2c", "--env", "CartPole-v1", "--workers", "2", "--envs-per-worker", "4", "--seed", "3",
+            "--run-dir", directory.path, "--max-env-steps", "40000", "--eval-every", "5000", "--eval-episodes", "10",
+            "--final-eval-episodes", "10", "--bind", "127.0.0.1", "--transitions-port", "\(ports.transitions)", "--weights-port", "\(ports.weights)",
+        ], name: "launch")
+        #expect(launcher.waitForExit(timeout: 90) == 0, "launch log:\n\(launcher.log.suffix(2_000))")
+        let summary = try Harness.summary(in: directory)
+        #expect(summary["stop_reason"] as? String == "max_env_steps")
+        // Learned, not solved (rounds race with each other, so runs differ): in 10 runs the best evaluation was 383 to 500.
+        let best = (summary["eval"] as? [[String: Any]] ?? []).compactMap { $0["mean_return"] as? Double }.max() ?? 0
+        #expect(best >= 200, "learned: \(summary["eval"] ?? "")")
+        #expect(summary["final_eval"] != nil, "the evaluator played the greedy policy at the end")
+        let sent = try #require(summary["transitions_sent"] as? [String: Int])
+        #expect(sent.count == 2 && summary["transitions_rejected"] as? Int == 0)
+        let received = try #require(summary["transitions_received"] as? Int), updates = try #require(summary["updates"] as? Int)
+        // A round is one segment of 4 environments × 5 steps from each worker; a late segment (after a deadline) is its only loss.
+        #expect(updates > 0 && Double(received) / Double(updates) > 35 && Double(received) / Double(updates) <= 41,
+                "\(received) rows over \(updates) updates")
+        let rejected = try #require(summary["messages_rejected"] as? [String: Int])
+        #expect(rejected.values.reduce(0, +) == 0, "rejected: \(rejected)")
+        // Its checkpoint holds both networks and their optimizer: `eval` plays it, and --resume goes on from it.
+        let evaluate = try Child(["eval", directory.path, "--episodes", "3"], name: "eval")
+        #expect(evaluate.waitForExit(timeout: 30) == 0, "eval log:\n\(evaluate.log.suffix(1_000))")
+        let resumed = try Child([
+            "launch", "--algorithm", "a2c", "--env", "CartPole-v1", "--workers", "2", "--envs-per-worker", "4", "--seed", "3",
+            "--resume", directory.path, "--max-env-steps", "44000", "--evaluators", "0", "--bind", "127.0.0.1",
+            "--transitions-port", "\(ports.transitions)", "--weights-port", "\(ports.weights)",
+        ], name: "resume")
+        #expect(resumed.waitForExit(timeout: 60) == 0, "resume log:\n\(resumed.log.suffix(2_000))")
+        #expect(resumed.log.contains("resumed from"))
+        let after = try Harness.summary(in: directory)
+        #expect((after["updates"] as? Int ?? 0) > updates && (after["env_steps"] as? Int ?? 0) >= 44_000, "continued: \(after["updates"] ?? "")")
+    }
+
     /// PIDs whose parent is `parent`, from /proc.
     static func children(of parent: Int32) -> [Int32] {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []

@@ -19,18 +19,38 @@ enum GoldenVectors {
     static let wide = EnvironmentSpec(id: "Wide-v0", observationLow: [-.infinity, -1, 0], observationHigh: [.infinity, 1, 5],
                                       actionLow: [-1, 0], actionHigh: [1, 4], rewardLow: -.infinity, rewardHigh: .infinity, maxEpisodeSteps: 1_000)
 
+    /// A Discrete(2) action space, as CartPole's (protocol 7).
+    static let cartPole = EnvironmentSpec(id: "CartPole-v1", observationLow: [-4.8, -.infinity, -0.41887903, -.infinity],
+                                          observationHigh: [4.8, .infinity, 0.41887903, .infinity], discreteActions: 2,
+                                          rewardRange: 1...1, maxEpisodeSteps: 500)
+
     static func json(_ spec: EnvironmentSpec) -> [String: Any] {
         func floats(_ values: [Float]) -> [Any] { values.map { $0.isFinite ? Double($0) as Any : ($0 > 0 ? "inf" : "-inf") as Any } }
-        return ["id": spec.id, "observation_low": floats(spec.observationLow), "observation_high": floats(spec.observationHigh),
-                "action_low": floats(spec.actionLow), "action_high": floats(spec.actionHigh),
-                "reward_low": floats([spec.rewardLow])[0], "reward_high": floats([spec.rewardHigh])[0], "max_episode_steps": spec.maxEpisodeSteps]
+        var fields: [String: Any] = [
+            "id": spec.id, "observation_low": floats(spec.observationLow), "observation_high": floats(spec.observationHigh),
+            "action_low": floats(spec.actionLow), "action_high": floats(spec.actionHigh),
+            "reward_low": floats([spec.rewardLow])[0], "reward_high": floats([spec.rewardHigh])[0], "max_episode_steps": spec.maxEpisodeSteps,
+        ]
+        if let n = spec.discreteActions { fields["discrete_actions"] = n }
+        return fields
+    }
+
+    /// The spec a vector's message is decoded against.
+    static func spec(of name: String) -> EnvironmentSpec {
+        switch name {
+        case "hello_evaluator": wide
+        case "hello_discrete", "weights_categorical": cartPole
+        case _ where name.hasPrefix("weights"): weightsSpec
+        default: mountainCar
+        }
     }
 
     /// Every message, as (name, fields, bytes).
     static func all() -> [(name: String, fields: [String: Any], bytes: [UInt8])] {
         var encoder = MessageEncoder()
         var result: [(String, [String: Any], [UInt8])] = []
-        for (name, role, spec) in [("hello_actor", WorkerRole.actor, mountainCar), ("hello_evaluator", WorkerRole.evaluator, wide)] {
+        for (name, role, spec) in [("hello_actor", WorkerRole.actor, mountainCar), ("hello_evaluator", WorkerRole.evaluator, wide),
+                                   ("hello_discrete", WorkerRole.actor, cartPole)] {
             // An evaluator shows its token: "golden-token", zero-padded to 32 bytes.
             let token = role == .evaluator ? EvaluatorToken(secret: "golden-token")! : .none
             let hello = Hello(workerId: 42, session: 0xDEAD_BEEF, role: role, environmentCount: 8, seed: 99, nextSequence: 1_234, spec: spec,
@@ -59,6 +79,7 @@ enum GoldenVectors {
                                         "actions": actions.map(Double.init), "rewards": rewards.map(Double.init), "discounts": discounts.map(Double.init),
                                         "next_observations": next.map(Double.init), "terminated": [false, true], "truncated": [true, false]],
                        transitions))
+        result.append(segmentVector(&encoder))
         result.append(("episode", ["kind": "episode", "worker_id": 3, "session": 0x5E55, "length": 999, "return": 93.25, "weights_version": 12],
                        encoder.encode(EpisodeReport(workerId: 3, session: 0x5E55, length: 999, episodeReturn: 93.25, weightsVersion: 12))))
         result.append(("worker_status", ["kind": "worker_status", "worker_id": 3, "session": 0x5E55, "final": true, "transitions_sent": 123_456,
@@ -88,6 +109,8 @@ enum GoldenVectors {
         }
         result.append(normalizedActorVector(&encoder, publication))
         result.append(gaussianActorVector(&encoder, publication))
+        result.append(onPolicyActorVector(&encoder, publication, head: .categorical))
+        result.append(onPolicyActorVector(&encoder, publication, head: .gaussian))
         let announce = Announce(learnerId: 0xABCD_EF01_2345, weightsVersion: 31, maxTransitionsPerMessage: 4_096, credit: 96)
         result.append(("announce", ["kind": "announce", "learner_id": 0xABCD_EF01_2345, "weights_version": 31, "max_transitions_per_message": 4_096,
                                     "credit": 96],
@@ -154,6 +177,62 @@ enum GoldenVectors {
     }
 }
 
+extension GoldenVectors {
+    /// Two environments' two steps of MountainCarContinuous (Gaussian draws, one beyond the bounds as a
+    /// draw may be): the second environment's first step is truncated, and carries its last observation.
+    static func segmentVector(_ encoder: inout MessageEncoder) -> (String, [String: Any], [UInt8]) {
+        let observations: [Float] = [-0.5, 0.01, -0.45, 0.02, 0.3, -0.05, -0.6, 0]
+        let actions: [Float] = [0.5, -1.5, 2, 0.25], rewards: [Float] = [-0.025, -0.1, -0.1, -0.00625]
+        let logProbabilities: [Float] = [-1.0439385, -2.0439385, -2.9189386, -0.9501885]
+        let bootstrap: [Float] = [-0.4, 0.03, -0.58, 0.004], cut: [Float] = [0.35, -0.04]
+        let terminated: [UInt8] = [0, 0, 0, 0], truncated: [UInt8] = [0, 0, 1, 0]
+        let header = SegmentHeader(workerId: 3, session: 0x5E55, observationSize: 2, actionSize: 1, environments: 2, steps: 2, sequence: 78,
+                                   weightsVersion: 12, truncations: 1, receipt: 0xFEED_0000_BEEF)
+        let bytes = observations.withUnsafeBufferPointer { o in actions.withUnsafeBufferPointer { a in rewards.withUnsafeBufferPointer { r in
+            logProbabilities.withUnsafeBufferPointer { l in bootstrap.withUnsafeBufferPointer { b in cut.withUnsafeBufferPointer { c in
+                terminated.withUnsafeBufferPointer { t in truncated.withUnsafeBufferPointer { u in
+                    encoder.encodeSegment(header, observations: o, actions: a, rewards: r, logProbabilities: l, bootstrapObservations: b,
+                                          truncationObservations: c, terminated: t, truncated: u)
+                } }
+            } } } } } }
+        func doubles(_ values: [Float]) -> [Double] { values.map(Double.init) }
+        let fields: [String: Any] = [
+            "kind": "segment", "worker_id": 3, "session": 0x5E55, "sequence": 78, "weights_version": 12, "receipt": 0xFEED_0000_BEEF,
+            "observation_size": 2, "action_size": 1, "steps": 2, "observations": doubles(observations), "actions": doubles(actions),
+            "rewards": doubles(rewards), "log_probabilities": doubles(logProbabilities), "bootstrap_observations": doubles(bootstrap),
+            "truncation_observations": doubles(cut), "terminated": terminated.map { $0 == 1 }, "truncated": truncated.map { $0 == 1 },
+        ]
+        return ("segment", fields, bytes)
+    }
+
+    /// An on-policy [O, 4, …] actor with tanh hidden layers (protocol 7), with the actions the Swift actor plays for
+    /// three observations (a categorical's most likely index; a Gaussian's mean, clipped): the Python package's must play the same.
+    static func onPolicyActorVector(_ encoder: inout MessageEncoder, _ publication: Publication, head: PolicyHead)
+        -> (String, [String: Any], [UInt8]) {
+        let spec = head == .categorical ? cartPole : weightsSpec
+        let o = spec.observationSize
+        let network = MLP(Actor.architecture(observationSize: o, actionLow: spec.actionLow, actionHigh: spec.actionHigh, hiddenSizes: [4],
+                                             hiddenActivation: .tanh, head: head))
+        for i in 0..<network.parameters.count { network.parameters.values[i] = Float((i * 5) % 17 - 8) / 8 }
+        let actor = Actor(network: network, head: head, actionLow: spec.actionLow, actionHigh: spec.actionHigh)
+        let observations: [Float] = (0..<(3 * o)).map { Float(($0 * 7) % 11 - 5) / 4 }
+        var actions = [Float](repeating: 0, count: 3 * spec.actionSize)
+        actor.act(observations: observations, count: 3, actions: &actions)
+        let parameters = network.parameters.toArray()
+        let bytes = parameters.withUnsafeBufferPointer {
+            encoder.encodeWeights(publication, learnerId: 0xABCD_EF01_2345, publishedAtNanoseconds: 1_700_000_000_123_456_789, shape: actor.shape,
+                                  parameters: $0)
+        }
+        let name = head == .categorical ? "categorical" : "gaussian"
+        let fields: [String: Any] = ["kind": "weights", "version": 31, "learner_id": 0xABCD_EF01_2345, "published_at_ns": 1_700_000_000_123_456_789,
+                                     "updates": 7_750, "env_steps": 8_000, "layer_sizes": actor.shape.layerSizes,
+                                     "action_low": spec.actionLow.map(Double.init), "action_high": spec.actionHigh.map(Double.init),
+                                     "parameters": parameters.map(Double.init), "head": name, "hidden_activation": "tanh",
+                                     "probe_observations": observations.map(Double.init), "probe_actions": actions.map(Double.init)]
+        return ("weights_\(name)", fields, bytes)
+    }
+}
+
 @Suite("Golden vectors shared with the Python package")
 struct GoldenVectorTests {
     @Test("every message in python/tests/golden is what the Swift encoder produces, byte for byte, and decodes")
@@ -172,10 +251,10 @@ struct GoldenVectorTests {
         for (name, _, bytes) in vectors {
             let file = try Data(contentsOf: GoldenVectors.directory.appendingPathComponent("\(name).bin"))
             #expect(Array(file) == bytes, "\(name).bin")
-            let spec = name == "hello_evaluator" ? GoldenVectors.wide : (name.hasPrefix("weights") ? GoldenVectors.weightsSpec : GoldenVectors.mountainCar)
-            let direction: MessageDirection = (bytes.withUnsafeBytes { WireFormat.kind(of: $0) } ?? .hello).direction
-            // The transitions vector has a 2-step row.
-            let decoder = MessageDecoder(expected: ExpectedShapes(spec: spec, nStep: 2), accepting: direction)
+            let kind = bytes.withUnsafeBytes { WireFormat.kind(of: $0) } ?? .hello
+            // The transitions vector has a 2-step row; the segment goes to an on-policy learner.
+            let expected = ExpectedShapes(spec: GoldenVectors.spec(of: name), nStep: 2, dataKind: kind == .segment ? .segment : .transitions)
+            let decoder = MessageDecoder(expected: expected, accepting: kind.direction)
             #expect(throws: Never.self, "\(name) decodes") { _ = try file.withUnsafeBytes { try decoder.decode($0) } }
         }
     }

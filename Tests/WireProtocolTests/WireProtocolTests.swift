@@ -192,13 +192,20 @@ struct RoundTripTests {
         var unknownHead = weightsMessage()
         unknownHead[72] = 6
         expectRejection(unknownHead, "out_of_range", by: workerDecoder)
-        // Protocol 7's heads and tanh hidden layers are not this version's.
+        // A categorical head acts in a Discrete space only, and this environment's is a Box.
         var categorical = weightsMessage()
         categorical[72] = 4
         expectRejection(categorical, "out_of_range", by: workerDecoder)
+        // Tanh hidden layers (protocol 7, the on-policy actors') decode as such.
         var tanhLayers = weightsMessage()
         tanhLayers[71] = 2
-        expectRejection(tanhLayers, "out_of_range", by: workerDecoder)
+        try tanhLayers.withUnsafeBytes { raw in
+            guard case let .weights(view) = try workerDecoder.decode(raw) else { Issue.record("wrong kind"); return }
+            #expect(view.shape.hiddenActivation == .tanh)
+        }
+        var unknownActivation = weightsMessage()
+        unknownActivation[71] = 3
+        expectRejection(unknownActivation, "out_of_range", by: workerDecoder)
         expectRejection(weightsMessage(sizes: [3, 8, 4], head: .squashedGaussian), "dimension_mismatch", by: workerDecoder)
     }
 }

@@ -1,4 +1,4 @@
-"""The ddpg wire protocol, version 6 (docs/PROTOCOL.md): every message kind, encoded and decoded.
+"""The ddpg wire protocol, version 7 (docs/PROTOCOL.md): every message kind, encoded and decoded.
 
 Pure: no sockets. Every message is one frame: a 12-byte header (magic "DDPG", version, kind,
 flags, body length), then a little-endian body. ``decode`` checks the header, the body length and
@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 MAGIC = b"DDPG"
-VERSION = 6
+VERSION = 7
 HEADER = struct.Struct("<4sHBBI")
 MAX_TRANSITIONS_PER_MESSAGE = 4096
 MAX_WORKER_MESSAGE_BYTES = 256 << 10
@@ -25,7 +25,7 @@ MAX_EVALUATION_EPISODES = 1000
 MAX_DIMENSION = 1024
 MAX_ID_LENGTH = 64
 
-HELLO, TRANSITIONS, EPISODE, WORKER_STATUS, EVALUATION = 1, 2, 3, 4, 5
+HELLO, TRANSITIONS, EPISODE, WORKER_STATUS, EVALUATION, SEGMENT = 1, 2, 3, 4, 5, 6
 WEIGHTS, SHUTDOWN, ANNOUNCE, ACKNOWLEDGEMENT = 16, 17, 18, 19
 ROLES = {0: "actor", 1: "evaluator"}
 TOKEN_BYTES = 32
@@ -58,6 +58,7 @@ class EnvironmentSpec:
     reward_low: float
     reward_high: float
     max_episode_steps: int
+    discrete_actions: int | None = None  # n of a Discrete(n) space (protocol 7): one action dimension in [0, n − 1]; None for a Box
 
     def __post_init__(self) -> None:
         for name in ("observation_low", "observation_high", "action_low", "action_high"):
@@ -83,7 +84,8 @@ class EnvironmentSpec:
                 and same(self.observation_high, other.observation_high) and same(self.action_low, other.action_low)
                 and same(self.action_high, other.action_high) and self.max_episode_steps == other.max_episode_steps
                 and np.float32(self.reward_low).tobytes() == np.float32(other.reward_low).tobytes()
-                and np.float32(self.reward_high).tobytes() == np.float32(other.reward_high).tobytes())
+                and np.float32(self.reward_high).tobytes() == np.float32(other.reward_high).tobytes()
+                and self.discrete_actions == other.discrete_actions)
 
 
 @dataclass
@@ -116,6 +118,34 @@ class Transitions:
     @property
     def count(self) -> int:
         return int(self.rewards.size)
+
+
+@dataclass
+class Segment:
+    """An on-policy worker's steps (protocol 7): ``environments`` environments' ``steps`` steps each, acted with one
+    weights version. Rows are environment-major: row e·steps + t is environment e's step t."""
+    worker_id: int
+    session: int
+    sequence: int  # shared with transitions messages: the session's data-message counter
+    weights_version: int
+    steps: int
+    observations: np.ndarray  # (rows, observation size) float32
+    actions: np.ndarray  # (rows, action size): a Discrete space's index, or a Gaussian's draw before clipping
+    rewards: np.ndarray  # (rows,)
+    log_probabilities: np.ndarray  # (rows,): the behaviour policy's log-probability of each action
+    bootstrap_observations: np.ndarray  # (environments, observation size): after each environment's last step
+    truncation_observations: np.ndarray  # (truncations, observation size): the last observation of each step truncated, not terminated
+    terminated: np.ndarray  # (rows,) bool
+    truncated: np.ndarray
+    receipt: int = 0
+
+    @property
+    def rows(self) -> int:
+        return int(self.rewards.size)
+
+    @property
+    def environments(self) -> int:
+        return self.rows // self.steps
 
 
 @dataclass
@@ -174,11 +204,14 @@ class Weights:
     parameters: np.ndarray  # float32, layer by layer: weights (inputs × outputs, row-major), biases, gains and shifts; then statistics
     evaluation_request: EvaluationRequest | None = None
     normalization: str = "none"  # of the hidden layers: "none", "layer" or "batch"
-    head: str = "deterministic"  # "deterministic": tanh onto the bounds; "squashed_gaussian": mean and log-std per action, sampled
+    # "deterministic": tanh onto the bounds; "squashed_gaussian": mean and log-std per action, sampled; "categorical": one logit
+    # per index of a Discrete space; "gaussian": mean and log σ per action, draws clipped to the bounds (protocol 7)
+    head: str = "deterministic"
+    hidden_activation: str = "relu"  # "relu", or "tanh" (protocol 7)
 
     @property
     def action_size(self) -> int:
-        return self.layer_sizes[-1] // HEAD_OUTPUTS[self.head]
+        return 1 if self.head == "categorical" else self.layer_sizes[-1] // HEAD_OUTPUTS[self.head]
 
 
 @dataclass
@@ -213,7 +246,7 @@ class Shutdown:
     pass
 
 
-Message = Hello | Transitions | EpisodeReport | WorkerStatus | EvaluationReport | Weights | Announce | Acknowledgement | Shutdown
+Message = Hello | Transitions | Segment | EpisodeReport | WorkerStatus | EvaluationReport | Weights | Announce | Acknowledgement | Shutdown
 
 
 def max_transitions_per_message(observation_size: int, action_size: int) -> int:
@@ -223,9 +256,11 @@ def max_transitions_per_message(observation_size: int, action_size: int) -> int:
 
 
 NORMALIZATIONS = {0: "none", 1: "layer", 2: "batch"}
-#: The weights message's output-activation code: what the output layer means (protocol 5).
-HEADS = {2: "deterministic", 3: "squashed_gaussian"}
-HEAD_OUTPUTS = {"deterministic": 1, "squashed_gaussian": 2}
+#: The weights message's output-activation code: what the output layer means (protocol 5; 4 and 5 since 7).
+HEADS = {2: "deterministic", 3: "squashed_gaussian", 4: "categorical", 5: "gaussian"}
+#: Outputs per action dimension (a categorical head has one per index of its single dimension).
+HEAD_OUTPUTS = {"deterministic": 1, "squashed_gaussian": 2, "gaussian": 2}
+HIDDEN_ACTIVATIONS = {1: "relu", 2: "tanh"}
 
 
 def parameter_count(layer_sizes: list[int], normalization: str = "none") -> int:
@@ -233,6 +268,11 @@ def parameter_count(layer_sizes: list[int], normalization: str = "none") -> int:
     hidden = sum(layer_sizes[1:-1])
     return (sum((i + 1) * o for i, o in pairwise(layer_sizes)) + (2 * hidden if normalization != "none" else 0)
             + (2 * hidden if normalization == "batch" else 0))
+
+
+def segment_message_size(environments: int, steps: int, truncations: int, observation_size: int, action_size: int) -> int:
+    rows = environments * steps
+    return HEADER.size + 48 + 4 * (rows * (observation_size + action_size + 2) + (environments + truncations) * observation_size) + 2 * rows
 
 
 def _frame(kind: int, body: bytes) -> bytes:
@@ -251,7 +291,7 @@ def encode(message: Message) -> bytes:
         role = {v: k for k, v in ROLES.items()}[message.role]
         body = struct.pack("<IIHHHBBQQIffHH", message.worker_id, message.session, spec.observation_size, spec.action_size,
                            message.environment_count, role, 0, message.seed, message.next_sequence, spec.max_episode_steps,
-                           spec.reward_low, spec.reward_high, len(name), 0)
+                           spec.reward_low, spec.reward_high, len(name), spec.discrete_actions or 0)
         if len(message.token) != TOKEN_BYTES:
             raise ValueError(f"a hello's token has {TOKEN_BYTES} bytes, got {len(message.token)}")
         body += message.token
@@ -266,6 +306,18 @@ def encode(message: Message) -> bytes:
         body += _f32(observations) + _f32(actions) + _f32(message.rewards) + _f32(message.discounts) + _f32(message.next_observations)
         body += np.asarray(message.terminated, dtype=np.uint8).tobytes() + np.asarray(message.truncated, dtype=np.uint8).tobytes()
         return _frame(TRANSITIONS, body)
+    if isinstance(message, Segment):
+        n = message.rows
+        observations = np.asarray(message.observations, dtype="<f4").reshape(n, -1)
+        actions = np.asarray(message.actions, dtype="<f4").reshape(n, -1)
+        truncations = np.asarray(message.truncation_observations, dtype="<f4").reshape(-1, observations.shape[1])
+        body = struct.pack("<IIHHHHQQIIQ", message.worker_id, message.session, observations.shape[1], actions.shape[1],
+                           message.environments, message.steps, message.sequence, message.weights_version, truncations.shape[0], 0,
+                           message.receipt)
+        body += (_f32(observations) + _f32(actions) + _f32(message.rewards) + _f32(message.log_probabilities)
+                 + _f32(message.bootstrap_observations) + _f32(truncations))
+        body += np.asarray(message.terminated, dtype=np.uint8).tobytes() + np.asarray(message.truncated, dtype=np.uint8).tobytes()
+        return _frame(SEGMENT, body)
     if isinstance(message, EpisodeReport):
         return _frame(EPISODE, struct.pack("<IIIIdQ", message.worker_id, message.session, message.length, 0, message.episode_return,
                                            message.weights_version))
@@ -281,7 +333,8 @@ def encode(message: Message) -> bytes:
     if isinstance(message, Weights):
         p, r = message.publication, message.evaluation_request
         body = struct.pack("<QQQQQQQHBBBBH", p.version, message.learner_id, message.published_at_ns, p.updates, p.env_steps,
-                           r.mark if r else 0, r.seed if r else 0, r.episodes if r else 0, int(r.final) if r else 0, 1,
+                           r.mark if r else 0, r.seed if r else 0, r.episodes if r else 0, int(r.final) if r else 0,
+                           {v: k for k, v in HIDDEN_ACTIVATIONS.items()}[message.hidden_activation],
                            {v: k for k, v in HEADS.items()}[message.head],
                            {v: k for k, v in NORMALIZATIONS.items()}[message.normalization],
                            len(message.layer_sizes) - 1)
@@ -352,8 +405,8 @@ def decode(data: bytes) -> Message:
     r = _Reader(data, HEADER.size)
     if kind == HELLO:
         (worker, session, o, a, environments, role, reserved, seed, next_sequence, limit, reward_low, reward_high, id_length,
-         reserved2) = r.take("<IIHHHBBQQIffHH")
-        if reserved or reserved2:
+         discrete) = r.take("<IIHHHBBQQIffHH")
+        if reserved:
             raise ProtocolError("reserved_bits", "reserved field hello reserved is not zero")
         if role not in ROLES:
             raise ProtocolError("out_of_range", f"role out of range: {role}")
@@ -371,7 +424,7 @@ def decode(data: bytes) -> Message:
             raise ProtocolError("out_of_range", "environment id out of range: invalid UTF-8") from None
         if environments < 1:
             raise ProtocolError("out_of_range", "environment count out of range: 0")
-        spec = EnvironmentSpec(name, low, high, action_low, action_high, reward_low, reward_high, limit)
+        spec = EnvironmentSpec(name, low, high, action_low, action_high, reward_low, reward_high, limit, discrete or None)
         return Hello(worker, _session(session), environments, seed, spec, ROLES[role], next_sequence, token)
     if kind == TRANSITIONS:
         worker, session, o, a, sequence, version_, count, receipt = r.take("<IIHHQQIQ")
@@ -387,6 +440,25 @@ def decode(data: bytes) -> Message:
             raise ProtocolError("out_of_range", "discount out of range: not in [0, 1]")
         return Transitions(worker, _session(session), sequence, version_, observations, actions, rewards, discounts, next_observations,
                            flags_[:count].astype(bool), flags_[count:].astype(bool), receipt)
+    if kind == SEGMENT:
+        worker, session, o, a, environments, steps, sequence, version_, truncations, reserved, receipt = r.take("<IIHHHHQQIIQ")
+        if reserved:
+            raise ProtocolError("reserved_bits", "reserved field segment reserved is not zero")
+        rows = environments * steps
+        if not (environments >= 1 and steps >= 1 and rows <= MAX_TRANSITIONS_PER_MESSAGE and truncations <= rows):
+            raise ProtocolError("out_of_range", f"segment rows out of range: {environments} × {steps}, {truncations} truncations")
+        _expect_body(data, segment_message_size(environments, steps, truncations, o, a) - HEADER.size, "segment")
+        observations, actions = r.floats(rows * o).reshape(rows, o), r.floats(rows * a).reshape(rows, a)
+        rewards, log_probabilities = r.floats(rows), r.floats(rows)
+        bootstrap, cut = r.floats(environments * o).reshape(environments, o), r.floats(truncations * o).reshape(truncations, o)
+        flags_ = np.frombuffer(data, dtype=np.uint8, count=2 * rows, offset=r.offset)
+        if (flags_ > 1).any():
+            raise ProtocolError("out_of_range", "terminated or truncated out of range")
+        terminated, truncated = flags_[:rows].astype(bool), flags_[rows:].astype(bool)
+        if int((truncated & ~terminated).sum()) != truncations:
+            raise ProtocolError("length_mismatch", f"truncation observations: expected {int((truncated & ~terminated).sum())}, got {truncations}")
+        return Segment(worker, _session(session), sequence, version_, steps, observations, actions, rewards, log_probabilities, bootstrap,
+                       cut, terminated, truncated, receipt)
     if kind == EPISODE:
         _expect_body(data, 32, "episode")
         worker, session, length_, reserved, value, version_ = r.take("<IIIIdQ")
@@ -419,32 +491,34 @@ def decode(data: bytes) -> Message:
         if normalization_code not in NORMALIZATIONS:
             raise ProtocolError("out_of_range", f"normalization out of range: {normalization_code} (0 none, 1 layer, 2 batch)")
         normalization = NORMALIZATIONS[normalization_code]
-        if hidden != 1:
-            raise ProtocolError("out_of_range", "hidden activation out of range: not ReLU")
+        if hidden not in HIDDEN_ACTIVATIONS:
+            raise ProtocolError("out_of_range", f"hidden activation out of range: {hidden} (1 ReLU, 2 tanh)")
         if output not in HEADS:
-            raise ProtocolError("out_of_range", f"output activation out of range: {output} (2 tanh, 3 squashed Gaussian)")
+            raise ProtocolError("out_of_range", f"output activation out of range: {output} (2 tanh, 3 squashed Gaussian, 4 categorical, 5 Gaussian)")
         head = HEADS[output]
         if not 1 <= layers <= 16:
             raise ProtocolError("out_of_range", f"layer count out of range: {layers}")
         sizes = list(r.take(f"<{layers + 1}I"))
         if not all(1 <= s <= 4096 for s in sizes):
             raise ProtocolError("out_of_range", f"layer size out of range: {sizes}")
-        if sizes[-1] % HEAD_OUTPUTS[head]:
+        if head == "categorical":
+            action_size = 1
+        elif sizes[-1] % HEAD_OUTPUTS[head]:
             raise ProtocolError("out_of_range", f"output layer out of range: {sizes[-1]} outputs for {HEAD_OUTPUTS[head]} per action")
-        actions = sizes[-1] // HEAD_OUTPUTS[head]
-        action_low, action_high = r.floats(actions), r.floats(actions)
+        else:
+            action_size = sizes[-1] // HEAD_OUTPUTS[head]
+        action_low, action_high = r.floats(action_size), r.floats(action_size)
         (count,) = r.take("<I")
         if count != parameter_count(sizes, normalization):
             raise ProtocolError("dimension_mismatch", f"parameter count: expected {parameter_count(sizes, normalization)}, got {count}")
-        _expect_body(data, 64 + 4 * len(sizes) + 8 * actions + 4 + 4 * count, "weights")
+        _expect_body(data, 64 + 4 * len(sizes) + 8 * action_size + 4 + 4 * count, "weights")
         parameters = r.floats(count)
         if not np.isfinite(parameters).all():
             raise ProtocolError("non_finite", "parameters contains NaN or infinity")
         if normalization == "batch":
-            hidden = sizes[1:-1]
             statistics = parameters[parameter_count(sizes, "layer"):]
             offset = 0
-            for width in hidden:
+            for width in sizes[1:-1]:
                 if (statistics[offset + width:offset + 2 * width] < 0).any():
                     raise ProtocolError("out_of_range", "running variance out of range: negative")
                 offset += 2 * width
@@ -454,7 +528,7 @@ def decode(data: bytes) -> Message:
             raise ProtocolError("reserved_bits", "reserved field evaluation request without episodes is not zero")
         request = EvaluationRequest(mark, episodes, seed, bool(final)) if episodes > 0 else None
         return Weights(Publication(version_, updates, env_steps), learner, published, sizes, action_low, action_high, parameters, request,
-                       normalization, head)
+                       normalization, head, HIDDEN_ACTIVATIONS[hidden])
     if kind == ANNOUNCE:
         _expect_body(data, 24, "announce")
         learner, version_, max_count, credit = r.take("<QQII")

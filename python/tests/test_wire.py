@@ -28,7 +28,8 @@ def build(fields: dict[str, Any]) -> wire.Message:
     if kind == "hello":
         s = fields["spec"]
         spec = wire.EnvironmentSpec(s["id"], floats(s["observation_low"]), floats(s["observation_high"]), floats(s["action_low"]),
-                                    floats(s["action_high"]), float(s["reward_low"]), float(s["reward_high"]), s["max_episode_steps"])
+                                    floats(s["action_high"]), float(s["reward_low"]), float(s["reward_high"]), s["max_episode_steps"],
+                                    s.get("discrete_actions"))
         token = wire.evaluator_token(fields["token"]) if "token" in fields else wire.NO_TOKEN
         return wire.Hello(fields["worker_id"], fields["session"], fields["environment_count"], fields["seed"], spec, fields["role"],
                           fields["next_sequence"], token)
@@ -38,6 +39,13 @@ def build(fields: dict[str, Any]) -> wire.Message:
                                 floats(fields["observations"]).reshape(-1, o), floats(fields["actions"]).reshape(-1, a),
                                 floats(fields["rewards"]), floats(fields["discounts"]), floats(fields["next_observations"]).reshape(-1, o),
                                 np.array(fields["terminated"]), np.array(fields["truncated"]), fields.get("receipt", 0))
+    if kind == "segment":
+        o, a = fields["observation_size"], fields["action_size"]
+        return wire.Segment(fields["worker_id"], fields["session"], fields["sequence"], fields["weights_version"], fields["steps"],
+                            floats(fields["observations"]).reshape(-1, o), floats(fields["actions"]).reshape(-1, a), floats(fields["rewards"]),
+                            floats(fields["log_probabilities"]), floats(fields["bootstrap_observations"]).reshape(-1, o),
+                            floats(fields["truncation_observations"]).reshape(-1, o), np.array(fields["terminated"]),
+                            np.array(fields["truncated"]), fields["receipt"])
     if kind == "episode":
         return wire.EpisodeReport(fields["worker_id"], fields["session"], fields["length"], fields["return"], fields["weights_version"])
     if kind == "worker_status":
@@ -52,7 +60,8 @@ def build(fields: dict[str, Any]) -> wire.Message:
         request = wire.EvaluationRequest(r["mark"], r["episodes"], r["seed"], r["final"]) if r else None
         return wire.Weights(wire.Publication(fields["version"], fields["updates"], fields["env_steps"]), fields["learner_id"],
                             fields["published_at_ns"], fields["layer_sizes"], floats(fields["action_low"]), floats(fields["action_high"]),
-                            floats(fields["parameters"]), request, fields.get("normalization", "none"), fields.get("head", "deterministic"))
+                            floats(fields["parameters"]), request, fields.get("normalization", "none"), fields.get("head", "deterministic"),
+                            fields.get("hidden_activation", "relu"))
     if kind == "announce":
         return wire.Announce(fields["learner_id"], fields["weights_version"], fields["max_transitions_per_message"], fields["credit"])
     if kind == "acknowledgement":
@@ -83,7 +92,8 @@ def same(a: Any, b: Any) -> bool:
 
 def test_every_kind_has_a_golden_vector() -> None:
     kinds = {json.loads((GOLDEN / f"{name}.json").read_text())["kind"] for name in NAMES}
-    assert kinds == {"hello", "transitions", "episode", "worker_status", "evaluation", "weights", "announce", "acknowledgement", "shutdown"}
+    assert kinds == {"hello", "transitions", "segment", "episode", "worker_status", "evaluation", "weights", "announce", "acknowledgement",
+                     "shutdown"}
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -161,7 +171,7 @@ def test_a_squashed_gaussian_actor_plays_its_mean_as_the_swift_actor_does_and_sa
 def test_a_head_the_package_does_not_know_or_an_output_layer_it_cannot_split_is_out_of_range() -> None:
     data = bytearray((GOLDEN / "weights_squashed_gaussian.bin").read_bytes())
     unknown = bytearray(data)
-    unknown[72] = 4  # the output activation: 2 and 3 are the heads this version knows
+    unknown[72] = 6  # the output activation: 2 to 5 are the heads this version knows
     with pytest.raises(wire.ProtocolError, match="output activation") as error:
         wire.decode(bytes(unknown))
     assert error.value.reason == "out_of_range"
