@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # On-policy learning on CartPole-v1, side by side with Stable-Baselines3 in one run on one machine:
 #   1. ours: `ddpg train --algorithm a2c --env CartPole-v1` (8 environments, SB3's A2C defaults), per seed;
-#   2. SB3 A2C with rl-baselines3-zoo's CartPole-v1 settings (8 environments, entropy 0), one torch thread.
-# Both evaluate 20 deterministic episodes every 10,000 env steps and 50 at the end. Per seed: the env steps
-# and seconds to the first evaluation ≥ 475 (ours count evaluation time, SB3's do not), and the final
-# evaluation. Then the medians and the ratio of wall times.
-# (`launch --algorithm a2c|a3c` join this table when the distributed on-policy learner exists; issue 26.)
+#   2. ours: `ddpg launch --algorithm a2c` with 2 workers × 4 environments (8 in all) and an evaluator, per seed;
+#   3. SB3 A2C with rl-baselines3-zoo's CartPole-v1 settings (8 environments, entropy 0), one torch thread.
+# All evaluate 20 deterministic episodes every 10,000 env steps and 50 at the end. Per seed: the env steps
+# and seconds to the first evaluation ≥ 475 (train counts evaluation time, launch evaluates in its own
+# process meanwhile, SB3 does not count it), and the final evaluation. Then the medians and the ratios of wall times.
+# (`launch --algorithm a3c` joins this table when A3C's gradient messages exist; issue 26.)
+# Then Acrobot-v1 (gymnasium's, threshold −100) with `launch --algorithm a2c` on two Python workers × 8 environments.
 # Usage: scripts/bench-onpolicy.sh [--seeds 1,2,3,4,5] [--steps 500000] [--skip-sb3]
 # Results: docs/BENCHMARKS.md ("On-policy: A2C on CartPole-v1").
 set -euo pipefail
@@ -28,19 +30,42 @@ echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //') 
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
-echo "== ours: ddpg train --algorithm a2c --env CartPole-v1, $steps env steps"
-for seed in ${seeds//,/ }; do
-  .build/release/ddpg train --algorithm a2c --env CartPole-v1 --seed "$seed" --max-env-steps "$steps" --eval-every 10000 \
-    --eval-episodes 20 --final-eval-episodes 50 --run-dir "$out/a2c-$seed" --log-level warning >/dev/null
-  python3 - "$out/a2c-$seed/summary.json" "$seed" <<'PY'
+# One JSON line per run: its first evaluation ≥ 475, its final evaluation, and every evaluation.
+row() {
+  python3 - "$1/summary.json" "$2" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1]))
 first = s.get("solved_at")
-print(json.dumps({"seed": int(sys.argv[2]), "first_475": first and {"env_steps": first["env_steps"], "wall_seconds": round(first["wall_seconds"], 3)},
-                  "final_mean": round(s["final_eval"]["mean_return"], 1), "wall_seconds": round(s["wall_seconds"], 2),
-                  "evaluations": [round(e["mean_return"], 1) for e in s["eval"]]}))
+print(json.dumps({"seed": int(sys.argv[2]), "first_solved": first and {"env_steps": first["env_steps"], "wall_seconds": round(first["wall_seconds"], 3)},
+                  "final_mean": round(s["final_eval"]["mean_return"], 1) if s.get("final_eval") else None,
+                  "wall_seconds": round(s["wall_seconds"], 2), "evaluations": [round(e["mean_return"], 1) for e in s["eval"]]}))
 PY
+}
+evaluation=(--eval-every 10000 --eval-episodes 20 --final-eval-episodes 50 --log-level warning)
+
+echo "== ours: ddpg train --algorithm a2c --env CartPole-v1, $steps env steps"
+for seed in ${seeds//,/ }; do
+  .build/release/ddpg train --algorithm a2c --env CartPole-v1 --seed "$seed" --max-env-steps "$steps" "${evaluation[@]}" \
+    --run-dir "$out/a2c-$seed" >/dev/null
+  row "$out/a2c-$seed" "$seed"
 done | tee "$out/ours.jsonl"
+
+echo "== ours: ddpg launch --algorithm a2c --env CartPole-v1 --workers 2 --envs-per-worker 4, $steps env steps"
+for seed in ${seeds//,/ }; do
+  .build/release/ddpg launch --algorithm a2c --env CartPole-v1 --workers 2 --envs-per-worker 4 --seed "$seed" --max-env-steps "$steps" \
+    "${evaluation[@]}" --console plain --run-dir "$out/launch-a2c-$seed" >/dev/null 2>&1
+  row "$out/launch-a2c-$seed" "$seed"
+done | tee "$out/launch.jsonl"
+
+echo "== ours: ddpg launch --algorithm a2c --env Acrobot-v1 (Python workers) --workers 2 --envs-per-worker 8, $steps env steps"
+pyvenv=.build/pyvenv
+[ -x "$pyvenv/bin/python" ] || python3 -m venv "$pyvenv"
+"$pyvenv/bin/pip" install --quiet --disable-pip-version-check ./python >&2
+for seed in ${seeds//,/ }; do
+  .build/release/ddpg launch --algorithm a2c --env Acrobot-v1 --python "$pyvenv/bin/python" --workers 2 --envs-per-worker 8 --seed "$seed" \
+    --max-env-steps "$steps" "${evaluation[@]}" --console plain --run-dir "$out/acrobot-$seed" >/dev/null 2>&1
+  row "$out/acrobot-$seed" "$seed"
+done | tee "$out/acrobot.jsonl"
 
 if [[ -z $skip_sb3 ]]; then
   venv=.build/peers-venv
@@ -58,17 +83,25 @@ import json, os, statistics, sys
 def load(name):
     path = os.path.join(sys.argv[1], name)
     return [json.loads(line) for line in open(path)] if os.path.exists(path) else []
-ours, sb3 = load("ours.jsonl"), load("sb3.jsonl")
 def summary(rows, seconds):
-    solved = [r["first_475"] for r in rows if r["first_475"]]
+    solved = [r["first_solved"] for r in rows if r["first_solved"]]
     times = [s[seconds] for s in solved]
+    finals = [r["final_mean"] for r in rows]
     return (f"{len(solved)}/{len(rows)} reached 475; median {statistics.median([s['env_steps'] for s in solved]) if solved else '-'} env steps, "
-            f"{statistics.median(times) if times else '-'} s; finals {[r['final_mean'] for r in rows]} (all ≥ 475: {all(r['final_mean'] >= 475 for r in rows)})"), times
-line, ours_times = summary(ours, "wall_seconds")
-print("ours a2c:", line)
-if sb3:
-    line, sb3_times = summary(sb3, "training_seconds")
-    print("SB3 a2c: ", line)
-    if ours_times and sb3_times:
-        print(f"median time to 475, ours / SB3: {statistics.median(ours_times) / statistics.median(sb3_times):.3f} (target ≤ 0.1)")
+            f"{statistics.median(times) if times else '-'} s; finals {finals} (all ≥ 475: {all(f is not None and f >= 475 for f in finals)})"), times
+sb3_times = summary(load("sb3.jsonl"), "training_seconds")[1] if load("sb3.jsonl") else []
+acrobot = load("acrobot.jsonl")
+if acrobot:
+    solved = [r["first_solved"] for r in acrobot if r["first_solved"]]
+    print(f"Acrobot-v1, launch a2c on Python workers: {len(solved)}/{len(acrobot)} reached −100; median "
+          f"{statistics.median([s['env_steps'] for s in solved]) if solved else '-'} env steps, "
+          f"{statistics.median([s['wall_seconds'] for s in solved]) if solved else '-'} s; finals {[r['final_mean'] for r in acrobot]}")
+for name, file in [("ours train a2c: ", "ours.jsonl"), ("ours launch a2c:", "launch.jsonl"), ("SB3 A2C:        ", "sb3.jsonl")]:
+    rows = load(file)
+    if not rows:
+        continue
+    line, times = summary(rows, "training_seconds" if file == "sb3.jsonl" else "wall_seconds")
+    print(name, line)
+    if file != "sb3.jsonl" and times and sb3_times:
+        print(f"    median time to 475 / SB3's: {statistics.median(times) / statistics.median(sb3_times):.3f} (target ≤ 0.1)")
 PY

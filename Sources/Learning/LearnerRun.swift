@@ -332,7 +332,7 @@ final class LearnerRun {
         }
         let run = RunSummary(envSteps: envSteps, updates: agent.updateCount, episodes: episodes, wallSeconds: trainingSeconds,
                              eval: evaluation.evaluations, solvedAt: evaluation.solvedAt, finalEval: finalEval, config: c)
-        return LearnerSummary(
+        var summary = LearnerSummary(
             run: run, learnerConfig: configuration.learner,
             transitionsSent: Dictionary(uniqueKeysWithValues: ledger.claimedTransitionsSent.map { ("\($0.key)", $0.value) }),
             transitionsReceived: ledger.transitionsReceived, transitionsAccepted: ledger.transitionsAccepted,
@@ -343,6 +343,8 @@ final class LearnerRun {
             replaySize: loop.size, samplesPerInsert: board.ratioAtStop, stopReason: stopReason ?? "signal", workers: ledger.sortedWorkers, evictedSessions: ledger.evicted,
             duplicateWorkerIds: ledger.duplicateWorkerIds.sorted(), rollbacks: nonFinite.rollbacks,
             resumedFrom: checkpoints.resumedFile?.path, checkpoints: checkpoints.written, checkpointFailures: checkpoints.writer?.failures ?? 0)
+        summary.onPolicy = onPolicyStatus
+        return summary
     }
 }
 

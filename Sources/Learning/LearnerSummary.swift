@@ -2,6 +2,7 @@ import Foundation
 import Ingest
 import RunConfiguration
 import RunRecords
+import Telemetry
 
 /// `summary.json` of a distributed run: every key of `ddpg train`'s summary, plus the data-flow accounting.
 public struct LearnerSummary: Encodable, Sendable {
@@ -43,11 +44,13 @@ public struct LearnerSummary: Encodable, Sendable {
     public var checkpoints: Int
     /// Checkpoints that could not be written.
     public var checkpointFailures: Int
+    /// An on-policy run's last losses and its segments (a2c).
+    public var onPolicy: OnPolicyStatus?
 
     enum CodingKeys: String, CodingKey {
         case learnerConfig, transitionsSent, transitionsReceived, transitionsAccepted, transitionsRejected, transitionsAfterStop, messagesRejected, messagesAccepted
         case weightsVersion, policyLag, policyLagUpdates, policyLagSeconds, randomTransitions, replaySize, samplesPerInsert, stopReason, workers, evictedSessions, resumedFrom, checkpoints
-        case duplicateWorkerIds, rollbacks, checkpointFailures
+        case duplicateWorkerIds, rollbacks, checkpointFailures, onPolicy
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -76,6 +79,7 @@ public struct LearnerSummary: Encodable, Sendable {
         try container.encode(duplicateWorkerIds, forKey: .duplicateWorkerIds)
         try container.encode(rollbacks, forKey: .rollbacks)
         try container.encode(checkpointFailures, forKey: .checkpointFailures)
+        try container.encodeIfPresent(onPolicy, forKey: .onPolicy)
     }
 
     public func write(toDirectory directory: URL) throws {

@@ -100,7 +100,7 @@ extension LearnerRun {
         let latest = evaluation.evaluations.last.map {
             EvaluationPoint(envSteps: $0.envSteps, wallSeconds: $0.wallSeconds, meanReturn: $0.meanReturn, stdReturn: $0.stdReturn)
         }
-        return LearnerStatus(
+        var status = LearnerStatus(
             phase: board.phase, learnerId: String(context.learnerId, radix: 16), uptimeSeconds: now, wallSeconds: trainingSeconds,
             envSteps: envSteps, maxEnvSteps: c.maxEnvSteps, updates: agent.updateCount, transitionsPerSecond: rates,
             updatesPerSecond: board.updates.rates, samplesPerInsert: stopping ? board.ratioAtStop : loop.observedRatio,
@@ -113,5 +113,16 @@ extension LearnerRun {
             etaSeconds: stopping ? 0 : (rate > 0 ? remaining / rate : nil), rollbacks: nonFinite.rollbacks, lastRollback: nonFinite.lastRollback,
             checkpointFailures: checkpoints.writer?.failures ?? 0, duplicateWorkerIds: ledger.duplicateWorkerIds.sorted(),
             policyLagUpdates: lag.updates, policyLagSeconds: lag.seconds, evaluatorsConnected: evaluatorsConnected)
+        status.onPolicy = onPolicyStatus
+        return status
+    }
+
+    /// The latest on-policy update's statistics and the loop's segment counts (nil for replay).
+    var onPolicyStatus: OnPolicyStatus? {
+        guard let counts = loop.segmentCounts else { return nil }
+        let latest = board.onPolicy ?? OnPolicyStatistics()
+        return OnPolicyStatus(policyLoss: Double(latest.policyLoss), valueLoss: Double(latest.valueLoss), entropy: Double(latest.entropy),
+                              explainedVariance: Double(latest.explainedVariance), segmentsAccepted: counts.accepted, segmentsLate: counts.late,
+                              roundsAtDeadline: counts.roundsAtDeadline)
     }
 }

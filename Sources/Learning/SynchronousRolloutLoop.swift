@@ -47,6 +47,7 @@ public final class SynchronousRolloutLoop: TrainingLoop {
     public var dataKind: MessageKind { .segment }
     public var workersWaitForWeights: Bool { true }
     public var publishesEveryUpdate: Bool { true }
+    public var segmentCounts: (accepted: Int, late: Int, roundsAtDeadline: Int)? { (segmentsAccepted, segmentsLate, roundsAtDeadline) }
 
     /// A round holds at most `maxRows` rows: past that the learner stops reading until the update.
     public var canInsert: Bool { rollout.rows < maxRows }

@@ -34,6 +34,8 @@ public protocol TrainingLoop: AnyObject {
     var workersWaitForWeights: Bool { get }
     /// Whether weights go out after every update (A2C's synchronous round), whatever `--broadcast-every` says.
     var publishesEveryUpdate: Bool { get }
+    /// An on-policy loop's segments: learned from, dropped as late, and rounds closed at the deadline (nil for replay).
+    var segmentCounts: (accepted: Int, late: Int, roundsAtDeadline: Int)? { get }
 
     /// Whether an update may run now.
     var canUpdate: Bool { get }
@@ -63,4 +65,5 @@ extension TrainingLoop {
     public func prepare(now: Double, publishedVersion: UInt64, deliveringSessions: @autoclosure () -> Set<SessionKey>) {}
     public var workersWaitForWeights: Bool { false }
     public var publishesEveryUpdate: Bool { false }
+    public var segmentCounts: (accepted: Int, late: Int, roundsAtDeadline: Int)? { nil }
 }

@@ -47,6 +47,32 @@ public struct EvaluationPoint: Codable, Sendable, Equatable {
     }
 }
 
+/// An on-policy learner's state (a2c): its latest update's losses, and its segments.
+public struct OnPolicyStatus: Codable, Sendable, Equatable {
+    public var policyLoss: Double
+    /// mean (R − V)², before `--vf-coef`.
+    public var valueLoss: Double
+    public var entropy: Double
+    /// 1 − Var(R − V)/Var(R): 1 when the critic predicts the returns, ≤ 0 when it explains nothing.
+    public var explainedVariance: Double
+    /// Segments learned from, and dropped as late (acted with weights before the last update).
+    public var segmentsAccepted: Int
+    public var segmentsLate: Int
+    /// Rounds that updated at `--segment-wait` without every live worker's segment.
+    public var roundsAtDeadline: Int
+
+    public init(policyLoss: Double, valueLoss: Double, entropy: Double, explainedVariance: Double, segmentsAccepted: Int, segmentsLate: Int,
+                roundsAtDeadline: Int) {
+        self.policyLoss = policyLoss
+        self.valueLoss = valueLoss
+        self.entropy = entropy
+        self.explainedVariance = explainedVariance
+        self.segmentsAccepted = segmentsAccepted
+        self.segmentsLate = segmentsLate
+        self.roundsAtDeadline = roundsAtDeadline
+    }
+}
+
 /// One worker as the learner sees it.
 public struct WorkerStatusRow: Codable, Sendable, Equatable {
     public var workerId: UInt32
@@ -130,6 +156,8 @@ public struct LearnerStatus: Codable, Sendable, Equatable {
     public var checkpointFailures: Int
     /// Worker ids that two live processes use at once.
     public var duplicateWorkerIds: [UInt32]
+    /// An on-policy learner's losses and segments (nil for ddpg, td3 and sac).
+    public var onPolicy: OnPolicyStatus?
 
     public init(phase: String, learnerId: String, uptimeSeconds: Double, wallSeconds: Double, envSteps: Int, maxEnvSteps: Int, updates: Int,
                 transitionsPerSecond: WindowedRate, updatesPerSecond: WindowedRate, samplesPerInsert: Double,

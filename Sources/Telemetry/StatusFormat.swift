@@ -57,6 +57,18 @@ public enum StatusFormat {
     }
 
     /// The latest evaluation; and, when no evaluator is connected, that no newer one will come.
+    /// What the learner does with the data: replay and its ratio, or an on-policy learner's losses and segments.
+    static func learningSummary(_ s: LearnerStatus, counts: (Int) -> String) -> String {
+        guard let p = s.onPolicy else {
+            return "samples/insert \(String(format: "%.1f", s.samplesPerInsert)) | replay \(counts(s.replaySize))/\(counts(s.replayCapacity))"
+        }
+        return """
+            policy loss \(String(format: "%.3g", p.policyLoss)) | value loss \(String(format: "%.3g", p.valueLoss)) | \
+            entropy \(String(format: "%.3f", p.entropy)) | explained var \(String(format: "%.2f", p.explainedVariance)) | \
+            segments \(counts(p.segmentsAccepted)) (late \(p.segmentsLate))
+            """
+    }
+
     static func evaluationSummary(_ status: LearnerStatus) -> String {
         let latest = status.latestEvaluation.map {
             "eval \(returnValue($0.meanReturn)) ± \(String(format: "%.1f", $0.stdReturn)) @ \(count($0.envSteps))"
@@ -70,7 +82,7 @@ public enum StatusFormat {
         let eta = s.etaSeconds.map { "ETA \(duration($0))" } ?? "ETA –"
         return [
             "\(progressBar(fraction, width: barWidth)) \(String(format: "%3.0f%%", fraction * 100)) \(count(s.envSteps))/\(count(s.maxEnvSteps)) env steps | \(eta) | \(duration(s.uptimeSeconds)) | \(s.phase)",
-            "in \(count(s.transitionsPerSecond.last10s))/s (10s) \(count(s.transitionsPerSecond.last60s))/s (60s) | updates \(count(s.updatesPerSecond.last10s))/s | samples/insert \(String(format: "%.1f", s.samplesPerInsert)) | replay \(count(s.replaySize))/\(count(s.replayCapacity))",
+            "in \(count(s.transitionsPerSecond.last10s))/s (10s) \(count(s.transitionsPerSecond.last60s))/s (60s) | updates \(count(s.updatesPerSecond.last10s))/s | \(learningSummary(s) { count($0) })",
             "\(workersSummary(s)) | weights v\(s.weightsVersion) \(lag(s)) | episode \(returnValue(s.recentEpisodeReturn)) | \(evaluationSummary(s)) | rejected \(s.messagesRejected)",
         ]
     }
@@ -81,7 +93,7 @@ public enum StatusFormat {
         return """
             step \(s.envSteps)/\(s.maxEnvSteps) | in \(count(s.transitionsPerSecond.last10s))/s (10s) \
             \(count(s.transitionsPerSecond.last60s))/s (60s) | updates \(count(s.updatesPerSecond.last10s))/s | \
-            samples/insert \(String(format: "%.1f", s.samplesPerInsert)) | replay \(s.replaySize)/\(s.replayCapacity) | \
+            \(learningSummary(s) { "\($0)" }) | \
             \(workersSummary(s)) | weights v\(s.weightsVersion) \(lag(s)) | \
             episode \(returnValue(s.recentEpisodeReturn)) | \(evaluationSummary(s)) | rejected \(s.messagesRejected)\(eta)
             """

@@ -1,5 +1,6 @@
-"""The broadcast actor, evaluated with numpy: ReLU hidden layers (normalized when the learner's are), then a head mapped
-onto the action bounds through tanh: deterministic, or a squashed Gaussian that workers sample from (SAC)."""
+"""The broadcast actor, evaluated with numpy: ReLU or tanh hidden layers (normalized when the learner's are), then a head:
+deterministic or a squashed Gaussian (SAC) mapped onto the action bounds through tanh, or the on-policy heads (A2C, protocol 7),
+a categorical over a Discrete space's indices and a Gaussian whose draws are clipped to the bounds."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ class ShapeError(ValueError):
 EPSILON = np.float32(1e-5)
 #: The squashed Gaussian's bounds on log σ (the Swift SquashedGaussian's, CleanRL's).
 LOG_STD_MIN, LOG_STD_MAX = np.float32(-5), np.float32(2)
+HALF_LOG_TWO_PI = np.float32(0.5 * np.log(2 * np.pi))
 
 
 class NumpyActor:
@@ -55,10 +57,12 @@ class NumpyActor:
                 offset += 2 * width
         self.layer_sizes = list(sizes)
         self.head = weights.head
+        self.hidden_activation = weights.hidden_activation
         self.action_size = weights.action_size
         # CleanRL's action_scale and action_bias, in float32 as the Swift actor computes them.
         self.scale = (spec.action_high - spec.action_low) / np.float32(2)
         self.bias = (spec.action_high + spec.action_low) / np.float32(2)
+        self.low, self.high = spec.action_low, spec.action_high
 
     @property
     def is_stochastic(self) -> bool:
@@ -74,7 +78,10 @@ class NumpyActor:
                 if mean is None:  # layer normalization, over each row's units
                     mean, variance = h.mean(axis=1, keepdims=True), h.var(axis=1, keepdims=True)
                 h = (h - mean) / np.sqrt(variance + EPSILON) * gain + shift
-            np.maximum(h, 0, out=h)
+            if self.hidden_activation == "tanh":
+                np.tanh(h, out=h)
+            else:
+                np.maximum(h, 0, out=h)
         w, b = self.layers[-1]
         out: np.ndarray = h @ w
         out += b
@@ -82,8 +89,15 @@ class NumpyActor:
 
     def __call__(self, observations: np.ndarray) -> np.ndarray:
         """The policy's action for a batch of observations, (n, observation size) → (n, action size), float32: μ(s),
-        or a squashed Gaussian's most likely action (what evaluations play)."""
+        a squashed Gaussian's most likely action, a categorical's most likely index (the first of equals), or a Gaussian's
+        mean clipped to the bounds: what evaluations play."""
         out = self._outputs(observations)
+        if self.head == "categorical":
+            indices: np.ndarray = np.argmax(out, axis=1).astype(np.float32).reshape(-1, 1)
+            return indices
+        if self.head == "gaussian":
+            clipped: np.ndarray = np.clip(out[:, :self.action_size], self.low, self.high)
+            return clipped.astype(np.float32)
         if self.head != "deterministic":
             out = out[:, :self.action_size]
         np.tanh(out, out=out)
@@ -91,7 +105,11 @@ class NumpyActor:
         return actions
 
     def sample(self, observations: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """Actions drawn from π(· | s): a squashed Gaussian's scale · tanh(m + σ·ε) + bias; μ(s) for a deterministic head."""
+        """Actions drawn from π(· | s): a squashed Gaussian's scale · tanh(m + σ·ε) + bias; μ(s) for a deterministic head;
+        an on-policy head's draw as the environment steps it (a Gaussian's clipped to the bounds)."""
+        if self.head in ("categorical", "gaussian"):
+            drawn, _ = self.sample_with_log_probabilities(observations, rng)
+            return self.clip(drawn)
         if self.head == "deterministic":
             return self(observations)
         out = self._outputs(observations)
@@ -100,3 +118,35 @@ class NumpyActor:
         u = mean + np.exp(log_std) * rng.standard_normal(mean.shape).astype(np.float32)
         actions: np.ndarray = np.tanh(u) * self.scale + self.bias
         return actions.astype(np.float32)
+
+    @property
+    def is_on_policy(self) -> bool:
+        return self.head in ("categorical", "gaussian")
+
+    def sample_with_log_probabilities(self, observations: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """An on-policy head's draws and their log-probabilities, as a segment carries them: a categorical's index
+        (as float32, shape (n, 1)), or a Gaussian's m + σ·ε before clipping."""
+        out = self._outputs(observations).astype(np.float64)
+        if self.head == "categorical":
+            shifted = out - out.max(axis=1, keepdims=True)
+            log_softmax = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+            cumulative = np.cumsum(np.exp(log_softmax), axis=1)
+            u = rng.random((out.shape[0], 1))
+            index = np.minimum((cumulative < u * cumulative[:, -1:]).sum(axis=1), out.shape[1] - 1)
+            log_probabilities = log_softmax[np.arange(out.shape[0]), index]
+            return index.astype(np.float32).reshape(-1, 1), log_probabilities.astype(np.float32)
+        if self.head != "gaussian":
+            raise ValueError(f"a {self.head} head is not an on-policy one")
+        a = self.action_size
+        mean, log_std = out[:, :a], out[:, a:]
+        epsilon = rng.standard_normal(mean.shape)
+        drawn = mean + np.exp(log_std) * epsilon
+        log_probabilities = (-0.5 * epsilon**2 - log_std - float(HALF_LOG_TWO_PI)).sum(axis=1)
+        return drawn.astype(np.float32), log_probabilities.astype(np.float32)
+
+    def clip(self, drawn: np.ndarray) -> np.ndarray:
+        """A Gaussian's draws clipped to the bounds, as the environment steps them (an index is left as it is)."""
+        if self.head != "gaussian":
+            return drawn
+        clipped: np.ndarray = np.clip(drawn, self.low, self.high).astype(np.float32)
+        return clipped

@@ -67,7 +67,8 @@ def parser() -> argparse.ArgumentParser:
                     "deterministic episodes the learner asks for instead. Reconnects by itself when the learner restarts; "
                     "SIGINT/SIGTERM flush what it holds and exit.")
     d = WorkerConfig()
-    p.add_argument("--env", default=d.env, help="gymnasium environment id with a Box action space (module:Id imports module first)")
+    p.add_argument("--env", default=d.env, help="gymnasium environment id with a Box observation space and a Box or Discrete action space "
+                                                "(module:Id imports module first; a Discrete one needs --rollout-steps)")
     p.add_argument("--describe", action="store_true", help="print the environment's spec as JSON and exit (what `ddpg launch` checks)")
     p.add_argument("--evaluator", action="store_true", help="evaluate instead of acting")
     p.add_argument("--learner", default=d.learner, help="host name or address of the learner")
@@ -90,6 +91,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--flush-ms", type=float, default=d.flush_ms, help="send a partial message after this many milliseconds")
     p.add_argument("--n-step", type=int, default=d.n_step, help="steps summed into each transition's return; the learner's --n-step must match")
     p.add_argument("--gamma", type=float, default=d.gamma, help="discount γ of those returns; the learner's --gamma must match")
+    p.add_argument("--rollout-steps", type=int,
+                   help="act on-policy for an a2c learner: each environment acts this many steps with the newest weights, sent as one "
+                        "segment, then waits for the next weights; the learner's --rollout-steps must match")
     p.add_argument("--send-timeout", type=float, default=d.send_timeout, help="seconds a send may wait before it warns (it keeps trying)")
     p.add_argument("--resolve-timeout", type=float, default=30.0, help="seconds to keep trying to resolve --learner")
     p.add_argument("--curve-secret-key", help="this worker's CURVE secret key file; requires --learner-public-key")
@@ -116,6 +120,7 @@ def config_from(args: argparse.Namespace, p: argparse.ArgumentParser) -> WorkerC
         (args.flush_ms > 0, "--flush-ms", f"must be positive, got {args.flush_ms}"),
         (1 <= args.n_step <= 64, "--n-step", f"must be in 1...64, got {args.n_step}"),
         (0 <= args.gamma <= 1, "--gamma", f"must be in [0, 1], got {args.gamma}"),
+        (args.rollout_steps is None or 1 <= args.rollout_steps <= 4_096, "--rollout-steps", f"must be in 1...4096, got {args.rollout_steps}"),
         (args.max_env_steps >= 0, "--max-env-steps", f"must be non-negative, got {args.max_env_steps}"),
         (args.send_timeout > 0, "--send-timeout", f"must be positive, got {args.send_timeout}"),
         (args.seed >= 0, "--seed", f"must be non-negative, got {args.seed}"),
@@ -138,7 +143,7 @@ def config_from(args: argparse.Namespace, p: argparse.ArgumentParser) -> WorkerC
                         vectorization=args.vectorization, evaluator=args.evaluator, noise=args.noise, noise_sigma=args.noise_sigma,
                         noise_spread_alpha=args.noise_spread_alpha, noise_sigmas=args.noise_sigmas, ou_theta=args.ou_theta,
                         ou_dt=args.ou_dt, transitions_per_message=args.transitions_per_message, flush_ms=args.flush_ms,
-                        n_step=args.n_step, gamma=args.gamma,
+                        n_step=args.n_step, gamma=args.gamma, rollout_steps=args.rollout_steps,
                         max_env_steps=args.max_env_steps, send_timeout=args.send_timeout, curve_secret_key=secret,
                         learner_public_key=public, evaluator_token=token, stats_file=args.stats_file, parent_pid=args.parent_pid)
 

@@ -29,6 +29,7 @@ class WorkerConfig:
     flush_ms: float = 5.0
     n_step: int = 1
     gamma: float = 0.99
+    rollout_steps: int | None = None  # on-policy (an a2c learner): steps per environment in each segment; None: transitions
     status_seconds: float = 1.0
     max_env_steps: int = 0
     send_timeout: float = 5.0

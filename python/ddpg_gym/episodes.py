@@ -20,7 +20,9 @@ def play(actor: NumpyActor, envs: list[Any], seed: int, first: int) -> tuple[lis
         actions = actor(np.stack([observations[i] for i in live]))
         still = []
         for row, i in enumerate(live):
-            observation, reward, terminated, truncated, _ = envs[i].step(actions[row].reshape(envs[i].action_space.shape))
+            # A Discrete space steps with the index itself; a Box with the action's shape.
+            action = int(actions[row][0]) if actor.head == "categorical" else actions[row].reshape(envs[i].action_space.shape)
+            observation, reward, terminated, truncated, _ = envs[i].step(action)
             returns[i] += float(reward)
             lengths[i] += 1
             observations[i] = np.asarray(observation, dtype=np.float32).ravel()

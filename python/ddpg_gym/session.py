@@ -78,7 +78,17 @@ class _Status:
     final: bool
 
 
-Outgoing = _Hello | _Rows | wire.EpisodeReport | _Status | wire.EvaluationReport
+Outgoing = _Hello | _Rows | wire.Segment | wire.EpisodeReport | _Status | wire.EvaluationReport
+
+
+def _data_sequence(message: Outgoing) -> int | None:
+    return message.sequence if isinstance(message, (_Rows, wire.Segment)) else None
+
+
+def _data_rows(message: Outgoing) -> int:
+    if isinstance(message, _Rows):
+        return len(message.rows[2])
+    return message.rows if isinstance(message, wire.Segment) else 0
 
 
 class Session:
@@ -188,7 +198,7 @@ class Session:
         if not self.outbox:
             return Stopped(reason)
         if self.elapsed >= deadline:
-            rows = sum(len(m.rows[2]) for m in self.outbox if isinstance(m, _Rows))
+            rows = sum(_data_rows(m) for m in self.outbox)
             if rows:
                 log.warning("could not deliver the last %d transitions before exiting", rows)
             return Stopped(reason)
@@ -228,6 +238,12 @@ class Session:
             self.buffer.started_at = self.elapsed
         self.buffer.extend(observations[ok], actions[ok], rewards[ok].astype(np.float32), discounts[ok], next_observations[ok],
                            np.asarray(terminated)[ok], np.asarray(truncated)[ok])
+
+    def queue_segment(self, segment: wire.Segment) -> None:
+        """An on-policy segment, as the session's next data message; its version and receipt are the session's now."""
+        self.outbox.append(replace(segment, sequence=self.sequence, weights_version=self.weights_version, receipt=self.receipt))
+        self.credit.sent(self.sequence, segment.rows)
+        self.sequence += 1
 
     def episode_ended(self, length: int, episode_return: float) -> None:
         self.episodes += 1
@@ -331,10 +347,11 @@ class Session:
                             keep_in_flight=first)
         queued: list[Outgoing] = []
         for message in self.outbox:
-            if isinstance(message, _Rows):
+            if isinstance(message, (_Rows, wire.Segment)):
+                # Acted without this learner's weights: an on-policy learner counts such a segment late.
                 queued.append(replace(message, weights_version=0, receipt=0))
                 if not first:
-                    self.credit.sent(message.sequence, len(message.rows[2]))
+                    self.credit.sent(message.sequence, _data_rows(message))
             elif isinstance(message, wire.EpisodeReport):
                 queued.append(replace(message, weights_version=0))
             elif isinstance(message, _Status):
@@ -401,15 +418,14 @@ class Session:
                 return
             self.outbox.pop(0)
             self.messages_sent += 1
-            if isinstance(message, _Rows):
-                self.transitions_sent += len(message.rows[2])
+            self.transitions_sent += _data_rows(message)
         self.stalled_since = None
 
     def _encode(self, message: Outgoing) -> bytes:
         c = self.config
         if isinstance(message, _Hello):
             # What the learner must expect next: the oldest rows still queued, else the next to be made.
-            oldest = next((m.sequence for m in self.outbox if isinstance(m, _Rows)), self.sequence)
+            oldest = next((sequence for m in self.outbox if (sequence := _data_sequence(m)) is not None), self.sequence)
             return wire.encode(wire.Hello(c.worker_id, self.session, c.envs_per_worker, c.seed, self.spec,
                                           "evaluator" if c.evaluator else "actor", oldest,
                                           c.evaluator_token if c.evaluator else wire.NO_TOKEN))
@@ -417,6 +433,8 @@ class Session:
             o, a, r, d, n, te, tr = message.rows
             return wire.encode(wire.Transitions(c.worker_id, self.session, message.sequence, message.weights_version, o, a, r, d, n, te, tr,
                                                 message.receipt))
+        if isinstance(message, wire.Segment):
+            return wire.encode(replace(message, worker_id=c.worker_id, session=self.session))
         if isinstance(message, _Status):
             # It goes after everything queued before it, and counts itself among the messages sent.
             return wire.encode(wire.WorkerStatus(c.worker_id, self.session, message.final, self.transitions_sent, self.episodes,

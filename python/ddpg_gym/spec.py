@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .wire import MAX_DIMENSION, MAX_ID_LENGTH, EnvironmentSpec
+from .wire import MAX_DIMENSION, MAX_DISCRETE_ACTIONS, MAX_ID_LENGTH, EnvironmentSpec
 
 
 class EnvironmentError_(ValueError):
@@ -21,25 +21,34 @@ def wire_id(env_id: str) -> str:
 def spec_of(env: Any, env_id: str) -> EnvironmentSpec:
     """The spec of a gymnasium environment (or of one copy of a vector environment's).
 
-    Raises ``EnvironmentError_`` for an action space that is not a bounded ``Box``, or an
-    observation space that is not a ``Box``: DDPG acts with real vectors within bounds.
+    Raises ``EnvironmentError_`` for an action space that is neither a bounded ``Box`` nor a ``Discrete``
+    starting at 0 (an on-policy learner's: protocol 7), or an observation space that is not a ``Box``.
     """
     import gymnasium as gym
 
     observation_space = getattr(env, "single_observation_space", env.observation_space)
     action_space = getattr(env, "single_action_space", env.action_space)
-    if not isinstance(action_space, gym.spaces.Box):
-        raise EnvironmentError_(f"{env_id}: its action space is {action_space}, not a Box; DDPG needs continuous actions")
+    discrete: int | None = None
+    if isinstance(action_space, gym.spaces.Discrete):
+        discrete = int(action_space.n)
+        if int(action_space.start) != 0 or not 2 <= discrete <= MAX_DISCRETE_ACTIONS:
+            raise EnvironmentError_(f"{env_id}: its action space is {action_space}; the protocol carries Discrete(n) from 0, "
+                                    f"n in 2…{MAX_DISCRETE_ACTIONS}")
+    elif not isinstance(action_space, gym.spaces.Box):
+        raise EnvironmentError_(f"{env_id}: its action space is {action_space}, neither a Box nor a Discrete")
     if not isinstance(observation_space, gym.spaces.Box):
         raise EnvironmentError_(f"{env_id}: its observation space is {observation_space}, not a Box "
                                 "(wrap it, e.g. with gymnasium.wrappers.FlattenObservation)")
-    low, high = action_space.low.ravel(), action_space.high.ravel()
+    if discrete is not None:
+        low, high = np.zeros(1, np.float32), np.array([discrete - 1], np.float32)
+    else:
+        low, high = action_space.low.ravel(), action_space.high.ravel()
     if not (np.isfinite(low).all() and np.isfinite(high).all()):
         raise EnvironmentError_(f"{env_id}: its action space {action_space} is unbounded; DDPG's actor needs finite bounds")
     name = wire_id(env_id)
     if not 1 <= len(name.encode()) <= MAX_ID_LENGTH:
         raise EnvironmentError_(f"{env_id}: the id must have 1 to {MAX_ID_LENGTH} bytes")
-    for what, size in (("observation", observation_space.shape), ("action", action_space.shape)):
+    for what, size in (("observation", observation_space.shape), ("action", low.shape)):
         if not 1 <= int(np.prod(size)) <= MAX_DIMENSION:
             raise EnvironmentError_(f"{env_id}: its {what} has {int(np.prod(size))} dimensions; the protocol allows 1 to {MAX_DIMENSION}")
     limit = _episode_limit(env)
@@ -47,9 +56,18 @@ def spec_of(env: Any, env_id: str) -> EnvironmentSpec:
         raise EnvironmentError_(f"{env_id}: it has no episode limit (max_episode_steps); register it with one, "
                                 "or wrap it in gymnasium.wrappers.TimeLimit")
     # gymnasium 1.x declares no reward range: the learner checks rewards against its own, capped at ±1e6.
-    return EnvironmentSpec(name, _f32_outward(observation_space.low.ravel(), down=True),
-                           _f32_outward(observation_space.high.ravel(), down=False), low.astype(np.float32),
-                           high.astype(np.float32), -np.inf, np.inf, limit)
+    return EnvironmentSpec(name, _unbounded_beyond_float32(_f32_outward(observation_space.low.ravel(), down=True)),
+                           _unbounded_beyond_float32(_f32_outward(observation_space.high.ravel(), down=False)), low.astype(np.float32),
+                           high.astype(np.float32), -np.inf, np.inf, limit, discrete)
+
+
+def _unbounded_beyond_float32(bounds: np.ndarray) -> np.ndarray:
+    """gymnasium writes "no bound" as float32's largest value (CartPole's velocities) as often as ±inf: both are unbounded."""
+    largest = np.finfo(np.float32).max
+    bounds = bounds.copy()
+    bounds[bounds >= largest] = np.inf
+    bounds[bounds <= -largest] = -np.inf
+    return bounds
 
 
 def _f32_outward(values: np.ndarray, down: bool) -> np.ndarray:
@@ -86,4 +104,5 @@ def describe(env_id: str) -> dict[str, Any]:
     return {"id": spec.id, "observation_size": spec.observation_size, "action_size": spec.action_size,
             "observation_low": bound(np.maximum(spec.observation_low, -1e6)), "observation_high": bound(np.minimum(spec.observation_high, 1e6)),
             "action_low": bound(spec.action_low), "action_high": bound(spec.action_high),
-            "max_episode_steps": spec.max_episode_steps, "reward_threshold": threshold}
+            "max_episode_steps": spec.max_episode_steps, "reward_threshold": threshold,
+            **({"discrete_actions": spec.discrete_actions} if spec.discrete_actions is not None else {})}

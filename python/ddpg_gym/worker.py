@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from . import wire
 from .adder import NStepAdder
 from .behaviour import BehaviourPolicy
 from .config import WorkerConfig
@@ -84,7 +85,15 @@ class GymWorker:
 
     def run(self) -> dict[str, object]:
         try:
-            reason = self._evaluate() if self.config.evaluator else self._act()
+            if self.config.evaluator:
+                reason = self._evaluate()
+            elif self.config.rollout_steps is not None:
+                reason = self._act_on_policy(self.config.rollout_steps)
+            else:
+                if self.spec.discrete_actions is not None:
+                    raise SystemExit(f"--env: {self.spec.id}'s action space is Discrete({self.spec.discrete_actions}): "
+                                     "only an on-policy (a2c) learner trains it, and its workers need --rollout-steps")
+                reason = self._act()
             report = self.session.report(reason)
             if self.config.stats_file:
                 tmp = self.config.stats_file + ".tmp"
@@ -148,6 +157,62 @@ class GymWorker:
                     noise.reset(int(i))
                 observations = next_observations
                 session.stepped(k)
+            return reason
+        finally:
+            envs.close()
+
+    def _act_on_policy(self, steps: int) -> str:
+        """A2C's worker: with the newest weights, every environment acts `steps` steps drawing from the policy, sent as
+        one segment (environment-major rows); then it waits for weights applied after it, which trained on it."""
+        c, spec, session = self.config, self.spec, self.session
+        k, o, a = c.envs_per_worker, spec.observation_size, spec.action_size
+        log.info("worker %d of %d: %d × %s, on-policy segments of %d steps, learner %s", c.worker_id, c.workers, k, spec.id, steps,
+                 c.endpoint(c.transitions_port))
+        envs = self._make_vector_env()
+        observations, _ = envs.reset(seed=c.seed * 1_000_003 + c.worker_id * 4_096)
+        observations = observations.reshape(k, -1).astype(np.float32)
+        returns, lengths = np.zeros(k), np.zeros(k, dtype=np.int64)
+        applied_at_last_segment = -1
+        try:
+            while (reason := self._next()) is None:
+                actor = session.actor
+                if actor is None or not actor.is_on_policy or session.weights_applied <= applied_at_last_segment:
+                    # Woken by the next publication; the learner publishes again while a round waits.
+                    session.status_if_due()
+                    self.transport.wait(0.05, False)
+                    continue
+                seen = np.zeros((steps, k, o), np.float32)
+                drawn = np.zeros((steps, k, a), np.float32)
+                rewards = np.zeros((steps, k), np.float32)
+                log_probabilities = np.zeros((steps, k), np.float32)
+                terminated = np.zeros((steps, k), bool)
+                truncated = np.zeros((steps, k), bool)
+                finals: dict[tuple[int, int], np.ndarray] = {}
+                for t in range(steps):
+                    seen[t] = observations
+                    drawn[t], log_probabilities[t] = actor.sample_with_log_probabilities(observations, self.rng)
+                    stepped = actor.clip(drawn[t])
+                    env_actions = stepped[:, 0].astype(np.int64) if spec.discrete_actions is not None else \
+                        stepped.reshape((k, *envs.single_action_space.shape))
+                    next_observations, r, term, trunc, infos = envs.step(env_actions)
+                    next_observations = next_observations.reshape(k, -1).astype(np.float32)
+                    rewards[t], terminated[t], truncated[t] = r, term, trunc
+                    for i in np.flatnonzero(np.asarray(trunc) & ~np.asarray(term)):
+                        finals[(int(i), t)] = np.asarray(infos["final_obs"][i], dtype=np.float32).ravel()
+                    returns += np.asarray(r, dtype=np.float64)
+                    lengths += 1
+                    for i in np.flatnonzero(np.logical_or(term, trunc)):
+                        session.episode_ended(int(lengths[i]), float(returns[i]))
+                        returns[i], lengths[i] = 0, 0
+                    observations = next_observations
+                # Environment-major: row e·steps + t is environment e's step t; truncation observations in that row order.
+                cut = [finals[(e, t)] for e in range(k) for t in range(steps) if (e, t) in finals]
+                session.queue_segment(wire.Segment(
+                    c.worker_id, session.session, 0, 0, steps, seen.transpose(1, 0, 2).reshape(-1, o), drawn.transpose(1, 0, 2).reshape(-1, a),
+                    rewards.T.ravel(), log_probabilities.T.ravel(), observations.copy(),
+                    np.stack(cut) if cut else np.zeros((0, o), np.float32), terminated.T.ravel(), truncated.T.ravel()))
+                applied_at_last_segment = session.weights_applied
+                session.stepped(k * steps)
             return reason
         finally:
             envs.close()

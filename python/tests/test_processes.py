@@ -17,6 +17,7 @@ from pathlib import Path
 
 from harness import (
     DDPG,
+    EVALUATOR_TOKEN,
     HERE,
     Child,
     assert_exact_accounting,
@@ -215,3 +216,34 @@ def test_a_worker_of_another_n_is_refused_by_name(tmp_path: Path, children: list
     assert learner.wait(60) == 0
     text = learner.text()
     assert "discount" in text and "--n-step" in text, text[-2000:]
+
+
+def test_a2c_takes_segments_from_python_and_swift_workers_alike(tmp_path: Path, children: list[Child]) -> None:
+    """`--algorithm a2c` on CartPole-v1 (native, so the learner has its own spec): a Python worker on gymnasium's CartPole and
+    a Swift worker send segments of the current weights, and a Python evaluator plays the categorical policy's choices."""
+    ports, run = free_ports(3), tmp_path / "run"
+    learner = Child([str(DDPG), "learner", "--algorithm", "a2c", "--env", "CartPole-v1", "--evaluator-token", EVALUATOR_TOKEN,
+                     "--transitions-port", str(ports[0]), "--weights-port", str(ports[1]), "--metrics-port", str(ports[2]),
+                     "--console", "none", "--run-dir", str(run), "--max-env-steps", "30000", "--eval-every", "5000", "--eval-episodes", "10",
+                     "--final-eval-episodes", "10", "--drain-seconds", "3"], tmp_path / "learner.log")
+    swift = Child([str(DDPG), "worker", "--env", "CartPole-v1", "--rollout-steps", "5", "--envs-per-worker", "4",
+                   "--transitions-port", str(ports[0]), "--weights-port", str(ports[1]), "--worker-id", "0", "--workers", "2"],
+                  tmp_path / "swift.log")
+    python = Child(gym_worker_args(ports, 1, "--env", "CartPole-v1", "--rollout-steps", "5", "--envs-per-worker", "4", "--workers", "2",
+                                   "--stats-file", str(tmp_path / "python.json")), tmp_path / "python.log")
+    evaluator = Child(gym_worker_args(ports, 2, "--env", "CartPole-v1", "--evaluator"), tmp_path / "evaluator.log")
+    children += [learner, swift, python, evaluator]
+    assert learner.wait(120) == 0, learner.text()[-3000:]
+    assert swift.wait(30) == 0 and python.wait(30) == 0 and evaluator.wait(30) == 0
+    s = summary(run)
+    assert "wrong_environment" not in learner.text(), "gymnasium's CartPole-v1 (float32-max velocity bounds) is the native spec"
+    assert sum(s["messages_rejected"].values()) == 0, s["messages_rejected"]
+    assert_exact_accounting(s)
+    received = {w["worker_id"]: w["transitions_received"] for w in s["workers"]}
+    assert received[0] > 5_000 and received[1] > 5_000 and received[2] == 0, received
+    # Learned, not solved: an untrained policy scores about 20, and rounds race, so runs differ.
+    best = max(e["mean_return"] for e in s["eval"])
+    assert best >= 150, [e["mean_return"] for e in s["eval"]]
+    assert s["final_eval"] is not None and s["final_eval"]["episodes"] == 10, "the Python evaluator played the final evaluation"
+    report = json.loads((tmp_path / "python.json").read_text())
+    assert report["weights_applied"] > 100, "one new version per round: the worker waits for the weights its segment trained"

@@ -180,3 +180,33 @@ def test_a_head_the_package_does_not_know_or_an_output_layer_it_cannot_split_is_
     with pytest.raises(wire.ProtocolError, match="output layer") as error:
         wire.decode(bytes(odd))
     assert error.value.reason == "out_of_range"
+
+
+@pytest.mark.parametrize("head", ["categorical", "gaussian"])
+def test_an_on_policy_actor_plays_as_the_swift_actor_does_and_its_draws_carry_their_log_probabilities(head: str) -> None:
+    """Tanh hidden layers; the categorical plays its most likely index, the Gaussian its mean clipped to the bounds."""
+    fields = json.loads((GOLDEN / f"weights_{head}.json").read_text())
+    weights = wire.decode((GOLDEN / f"weights_{head}.bin").read_bytes())
+    assert isinstance(weights, wire.Weights) and weights.head == head and weights.hidden_activation == "tanh"
+    low, high = floats(fields["action_low"]), floats(fields["action_high"])
+    o = fields["layer_sizes"][0]
+    spec = wire.EnvironmentSpec("CartPole-v1" if head == "categorical" else "Wide-v0", floats([-1] * o), floats([1] * o), low, high,
+                                float("-inf"), float("inf"), 500, 2 if head == "categorical" else None)
+    actor = NumpyActor(weights, spec)
+    observations = floats(fields["probe_observations"]).reshape(3, o)
+    np.testing.assert_allclose(actor(observations).ravel(), floats(fields["probe_actions"]), rtol=1e-5, atol=1e-6)
+    rng = np.random.default_rng(3)
+    drawn, log_probabilities = actor.sample_with_log_probabilities(np.repeat(observations[:1], 4_000, axis=0), rng)
+    assert drawn.dtype == np.float32 and log_probabilities.shape == (4_000,) and np.isfinite(log_probabilities).all()
+    outputs = actor._outputs(observations[:1]).astype(np.float64)[0]
+    if head == "categorical":
+        probabilities = np.exp(outputs - outputs.max()) / np.exp(outputs - outputs.max()).sum()
+        np.testing.assert_allclose(log_probabilities, np.log(probabilities[drawn[:, 0].astype(int)]), rtol=1e-5)
+        frequencies = np.bincount(drawn[:, 0].astype(int), minlength=2) / 4_000
+        np.testing.assert_allclose(frequencies, probabilities, atol=0.03)
+    else:
+        mean, log_std = outputs[:2], outputs[2:]
+        expected = (-0.5 * ((drawn - mean) / np.exp(log_std)) ** 2 - log_std - 0.5 * np.log(2 * np.pi)).sum(axis=1)
+        np.testing.assert_allclose(log_probabilities, expected, rtol=1e-4, atol=1e-4)
+        stepped = actor.clip(drawn)
+        assert (stepped >= low).all() and (stepped <= high).all() and (drawn != stepped).any(), "draws go past the bounds; the steps do not"

@@ -90,9 +90,16 @@ def test_spec_of_pendulum_is_the_native_one_but_for_the_reward_range() -> None:
     assert spec.reward_low == -math.inf and spec.reward_high == math.inf, "gymnasium 1.x declares no reward range"
 
 
-def test_spec_of_refuses_discrete_actions_and_names_the_space() -> None:
+def test_spec_of_takes_a_discrete_space_as_the_native_spec_and_refuses_others_by_name() -> None:
     env = gym.make("CartPole-v1")
-    with pytest.raises(EnvironmentError_, match=r"CartPole-v1: its action space is Discrete\(2\), not a Box"):
+    spec = spec_of(env, "CartPole-v1")
+    env.close()
+    # gymnasium writes the velocities' "no bound" as float32's largest value; the protocol (and Swift's CartPole) as infinity.
+    assert spec.discrete_actions == 2 and list(spec.action_low) == [0] and list(spec.action_high) == [1]
+    assert list(spec.observation_high) == [np.float32(4.8), np.inf, np.float32(0.41887903), np.inf]
+    env = gym.make("CartPole-v1")
+    env.action_space = gym.spaces.MultiDiscrete([2, 3])
+    with pytest.raises(EnvironmentError_, match=r"CartPole-v1: its action space is MultiDiscrete\(\[2 3\]\), neither a Box nor a Discrete"):
         spec_of(env, "CartPole-v1")
     env.close()
 

@@ -62,7 +62,7 @@ def main() -> None:
         model.learn(total_timesteps=args.max_env_steps, callback=callback)
         wall = time.perf_counter() - callback.start
         final = evaluate_episodes(model, callback.eval_env, FINAL_EPISODES, EVAL_SEED)
-        print(json.dumps({"seed": seed, "first_475": callback.first_solve, "final_mean": round(float(np.mean(final)), 1),
+        print(json.dumps({"seed": seed, "first_solved": callback.first_solve, "final_mean": round(float(np.mean(final)), 1),
                           "training_seconds": round(wall - callback.eval_seconds, 2), "env_steps": model.num_timesteps,
                           "evaluations": callback.returns}), flush=True)
 

@@ -21,7 +21,9 @@ import WireProtocol
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     let input = UnsafeBufferPointer(start: data, count: size)
-    var ingest = MessageIngest(expected: pendulum, maxSessions: 8, evaluators: EvaluatorAuthorization(token: Templates.token))
+    // Half the inputs meet an on-policy learner's ingest (segments, two steps each), half an off-policy one's (transitions).
+    let expected = size % 2 == 1 ? ExpectedShapes(spec: pendulumSpec, dataKind: .segment, segmentSteps: 2) : pendulum
+    var ingest = MessageIngest(expected: expected, maxSessions: 8, evaluators: EvaluatorAuthorization(token: Templates.token))
     var version: UInt64 = 0, now = 0.0
     var accepted = 0, rejected = 0, claimed = 0, handled = 0
     var offset = 0
@@ -66,6 +68,11 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
         handled += 1
         switch outcome {
         case let .transitions(view, lag):
+            precondition(expected.dataKind == .transitions, "transitions accepted by an on-policy ingest")
+            accepted += view.header.count
+            if let lag { precondition(lag >= 0 && UInt64(lag) <= version, "lag \(lag) at version \(version)") }
+        case let .segment(view, lag):
+            precondition(expected.dataKind == .segment && view.header.steps == 2, "a segment of another kind or length accepted")
             accepted += view.header.count
             if let lag { precondition(lag >= 0 && UInt64(lag) <= version, "lag \(lag) at version \(version)") }
         case let .rejected(_, claimedTransitions):
@@ -104,7 +111,8 @@ let pendulumSpec = EnvironmentSpec(id: "Pendulum-v1", observationLow: [-1, -1, -
                                    rewardRange: -16.3...0, maxEpisodeSteps: 200)
 let pendulum = ExpectedShapes(spec: pendulumSpec)
 
-/// Valid messages of three sessions (two sharing worker id 1), to start mutations from.
+/// Valid messages of three sessions (two sharing worker id 1) and an evaluator, to start mutations from: a segment
+/// (two environments, two steps, one truncated) beside each transitions message.
 enum Templates {
     static let all: [[UInt8]] = {
         var encoder = MessageEncoder()
@@ -128,12 +136,29 @@ enum Templates {
                         encoder.encodeTransitions(header, observations: o, actions: a, rewards: r, nextObservations: o, terminated: f, truncated: f, gamma: 0.99)
                     } }
                 } })
+                result.append(segment(&encoder, worker: worker, session: session, sequence: sequence))
             }
             result.append(encoder.encode(EpisodeReport(workerId: worker, session: session, length: 200, episodeReturn: -300, weightsVersion: 0)))
             result.append(encoder.encode(WorkerStatus(workerId: worker, session: session, isFinal: false, transitionsSent: 6, episodes: 1, messagesSent: 5)))
         }
         return result
     }()
+
+    /// Two environments' two steps; environment 1's first step is truncated, and carries its last observation.
+    static func segment(_ encoder: inout MessageEncoder, worker: UInt32, session: UInt32, sequence: UInt64) -> [UInt8] {
+        let header = SegmentHeader(workerId: worker, session: session, observationSize: 3, actionSize: 1, environments: 2, steps: 2,
+                                   sequence: sequence, weightsVersion: sequence, truncations: 1)
+        let observations = [Float](repeating: 0.5, count: 12), actions: [Float] = [-2.5, 0, 1, 3], rewards = [Float](repeating: -2, count: 4)
+        let logProbabilities: [Float] = [-3, -1, -1.2, -4], bootstrap = [Float](repeating: 0.25, count: 6), cut: [Float] = [0.1, 0.2, -7]
+        let terminated: [UInt8] = [0, 0, 0, 0], truncated: [UInt8] = [0, 0, 1, 0]
+        return observations.withUnsafeBufferPointer { o in actions.withUnsafeBufferPointer { a in rewards.withUnsafeBufferPointer { r in
+            logProbabilities.withUnsafeBufferPointer { l in bootstrap.withUnsafeBufferPointer { b in cut.withUnsafeBufferPointer { c in
+                terminated.withUnsafeBufferPointer { t in truncated.withUnsafeBufferPointer { u in
+                    encoder.encodeSegment(header, observations: o, actions: a, rewards: r, logProbabilities: l, bootstrapObservations: b,
+                                          truncationObservations: c, terminated: t, truncated: u)
+                } }
+            } } } } } }
+    }
 
     static let token = EvaluatorToken(secret: "fuzz")!
 
