@@ -87,8 +87,8 @@ let package = Package(
         .target(
             name: "Learning",
             dependencies: [
-                "Agents", "Checkpoint", "Clocks", "Ingest", "Policy", "Randomness", "Replay", "RunConfiguration", "RunRecords", "Settings", "Specs",
-                "Telemetry", "Transport", "WireProtocol",
+                "Agents", "Checkpoint", "Clocks", "Ingest", "NeuralNetwork", "Policy", "Randomness", "Replay", "RunConfiguration", "RunRecords",
+                "Settings", "Specs", "Telemetry", "Transport", "WireProtocol",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
             ]

@@ -5,16 +5,29 @@ import Policy
 import Randomness
 import Transport
 
-/// An on-policy worker's loop (A2C): with the newest weights, every environment acts `rolloutSteps` steps,
-/// drawing from the policy (a categorical's index, a Gaussian's draw, clipped only for the environment),
-/// and the steps go to the learner as one segment. Then it waits for weights applied after that segment:
-/// the learner's next round trains on what the current policy did, so acting on with old weights would
-/// only make segments it drops as late.
+/// What an on-policy worker sends of each segment it acts.
+public enum OnPolicyWork {
+    /// A2C: the segment itself; the worker then waits for the weights the learner's round trained on it.
+    case segments
+    /// A3C: the actor–critic gradient of its copy of the networks on the segment, computed with these loss
+    /// settings (γ, λ, the coefficients); the worker acts on with the newest weights it has, not waiting.
+    case gradients(AgentConfiguration)
+}
+
+/// An on-policy worker's loop: with the newest weights, every environment acts `rolloutSteps` steps,
+/// drawing from the policy (a categorical's index, a Gaussian's draw, clipped only for the environment).
+/// A2C's worker sends the steps as one segment, then waits for weights applied after it: the learner's
+/// next round trains on what the current policy did, so acting on with old weights would only make
+/// segments it drops as late. A3C's computes the gradient itself (Mnih et al. 2016) and sends that.
 ///
 /// Nothing is acted before the first weights: an on-policy learner learns only from its own policy.
 public final class OnPolicyActingLoop<Env: Environment>: WorkerLoop {
     public let core: WorkerCore
     public let transport: any WorkerTransport
+    private let work: OnPolicyWork
+    /// A3C: the agent over this worker's copies of the networks (rebuilt when the weights' shapes change).
+    private var gradientAgent: ActorCriticAgent?
+    private var gradient: [Float] = []
     private let steps: Int
     private var environments: [Env]
     private var observations: [Float]
@@ -31,14 +44,20 @@ public final class OnPolicyActingLoop<Env: Environment>: WorkerLoop {
     /// ``WorkerCore/weightsApplied`` when the last segment was queued: the next waits for more.
     private var appliedAtLastSegment = -1
 
-    public init(core: WorkerCore, transport: any WorkerTransport, rolloutSteps: Int, logger: Logger = Logger(label: "ddpg.worker"),
-                makeEnvironment: () -> Env = { Env() }) {
+    public init(core: WorkerCore, transport: any WorkerTransport, rolloutSteps: Int, work: OnPolicyWork = .segments,
+                logger: Logger = Logger(label: "ddpg.worker"), makeEnvironment: () -> Env = { Env() }) {
         self.core = core
         self.transport = transport
+        self.work = work
         steps = rolloutSteps
         let c = core.configuration, spec = core.spec
         let o = spec.observationSize, a = spec.actionSize, k = c.environments
-        logger.info("worker \(c.workerId) of \(c.workerCount): \(k) × \(spec), on-policy segments of \(rolloutSteps) steps, learner \(c.transitionsEndpoint)")
+        let sends: String
+        switch work {
+        case .segments: sends = "on-policy segments"
+        case let .gradients(configuration): sends = "A3C gradients (entropy coefficient \(configuration.onPolicySettings.entCoef))"
+        }
+        logger.info("worker \(c.workerId) of \(c.workerCount): \(k) × \(spec), \(sends) of \(rolloutSteps) steps, learner \(c.transitionsEndpoint)")
         environments = (0..<k).map { _ in makeEnvironment() }
         observations = Array(repeating: 0, count: k * o)
         drawn = Array(repeating: 0, count: k * a)
@@ -59,7 +78,8 @@ public final class OnPolicyActingLoop<Env: Environment>: WorkerLoop {
         case let .stopped(reason): return .stopped(core.report(stopReason: reason))
         case let .wait(seconds, sending): return .wait(seconds: seconds, sending: sending)
         case .act:
-            guard let actor = core.actor, core.weightsApplied > appliedAtLastSegment else {
+            let waitsForItsRound = if case .segments = work { true } else { false }
+            guard let actor = core.actor, !waitsForItsRound || core.weightsApplied > appliedAtLastSegment else {
                 // Woken by the next publication; the learner publishes again while a round waits.
                 return .wait(seconds: 0.05, sending: false)
             }
@@ -94,10 +114,27 @@ public final class OnPolicyActingLoop<Env: Environment>: WorkerLoop {
             }
         }
         for i in 0..<k { recorders[i].append(to: &rollout, bootstrapObservation: observations[(i * o)..<((i + 1) * o)]) }
-        core.queueSegment(rollout, weightsVersion: version)
+        switch work {
+        case .segments: core.queueSegment(rollout, weightsVersion: version)
+        case let .gradients(configuration): queueGradient(of: actor, configuration: configuration, version: version)
+        }
         rollout.removeAll()
         appliedAtLastSegment = core.weightsApplied
         core.stepped(k * steps)
+    }
+
+    /// The gradient of the actor–critic loss on the rollout, with the weights it was acted with, both networks' values in one array.
+    private func queueGradient(of actor: Actor, configuration: AgentConfiguration, version: UInt64) {
+        guard let critic = core.valueNetwork else { return }  // weights without a value network come from no A3C learner
+        if gradientAgent.map({ $0.actor !== actor || $0.critic !== critic }) ?? true {
+            gradientAgent = ActorCriticAgent(actor: actor, critic: critic, configuration: configuration)
+        }
+        let statistics = gradientAgent!.computeGradients(rollout)
+        let policy = actor.network.gradients, value = critic.gradients
+        gradient.removeAll(keepingCapacity: true)
+        gradient.append(contentsOf: UnsafeBufferPointer(start: policy.values, count: policy.count))
+        gradient.append(contentsOf: UnsafeBufferPointer(start: value.values, count: value.count))
+        core.queueGradient(gradient, policyParameters: policy.count, rows: rollout.rows, weightsVersion: version, statistics: statistics)
     }
 
     private func reset(_ i: Int) {

@@ -15,6 +15,8 @@ struct Outbox {
         case transitions(TransitionBuffer, sequence: UInt64, weightsVersion: UInt64, receipt: UInt64)
         /// An on-policy segment: every environment's steps acted with `weightsVersion`, numbered as transitions are.
         case segment(Rollout, sequence: UInt64, weightsVersion: UInt64, receipt: UInt64)
+        /// An A3C gradient: both networks' values, and the header that numbers it as a data message.
+        case gradient([Float], GradientHeader)
         case episode(EpisodeReport)
         case status(final: Bool)
         case evaluation(EvaluationReport)
@@ -23,6 +25,7 @@ struct Outbox {
             switch self {
             case let .transitions(rows, _, _, _): rows.count
             case let .segment(rollout, _, _, _): rollout.rows
+            case let .gradient(_, header): header.rows
             default: 0
             }
         }
@@ -31,6 +34,7 @@ struct Outbox {
         var sequence: UInt64? {
             switch self {
             case let .transitions(_, sequence, _, _), let .segment(_, sequence, _, _): sequence
+            case let .gradient(_, header): header.sequence
             default: nil
             }
         }
@@ -75,6 +79,9 @@ struct Outbox {
             case let .segment(rollout, sequence, _, _):
                 // Acted with another learner's weights: the new one counts it late, and learns nothing from it.
                 return .segment(rollout, sequence: sequence, weightsVersion: 0, receipt: 0)
+            case .gradient:
+                // Computed at another learner's weights: nothing the new one could apply.
+                return nil
             case var .episode(report):
                 report.weightsVersion = 0
                 return .episode(report)

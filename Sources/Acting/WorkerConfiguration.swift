@@ -1,4 +1,5 @@
 import Adders
+import Agents
 import Foundation
 import NeuralNetwork
 import Policy
@@ -41,8 +42,25 @@ public struct WorkerConfiguration: DefaultedConfiguration, Sendable, Equatable {
     /// On-policy (A2C): each environment acts this many steps with the newest weights, sent as one segment,
     /// then the worker waits for the weights they train. Nil: off-policy, transitions. The learner's --rollout-steps must match.
     public var rolloutSteps: Int?
+    /// A3C: each segment's actor–critic gradient is computed here, with these loss settings (γ is `gamma`), and sent
+    /// instead of the segment. Nil: the segment goes (A2C).
+    public var gradientLoss: OnPolicySettings?
+    /// A3C: each worker's entropy coefficient, indexed by worker id modulo its length (overrides the loss settings'):
+    /// workers explore differently, as Mnih et al.'s do. Empty: every worker uses the learner's.
+    public var entropyCoefficients: [Float] = []
 
     public init() {}
+
+    /// The agent configuration an A3C worker computes its gradients with, its entropy coefficient its own.
+    public var gradientConfiguration: AgentConfiguration? {
+        guard var loss = gradientLoss else { return nil }
+        if !entropyCoefficients.isEmpty { loss.entCoef = entropyCoefficients[Int(workerId) % entropyCoefficients.count] }
+        var c = AgentConfiguration()
+        c.algorithm = A3C.id
+        c.discount = gamma
+        c.set(loss, of: A3C.self)
+        return c
+    }
 
     /// The σ this worker explores with.
     public var effectiveSigma: Double {
@@ -66,6 +84,10 @@ public struct WorkerConfiguration: DefaultedConfiguration, Sendable, Equatable {
         try check((1...NStepAdder.maxN).contains(nStep), "nStep", "must be in 1...\(NStepAdder.maxN), got \(nStep)")
         try check(gamma >= 0 && gamma <= 1, "gamma", "must be in [0, 1], got \(gamma)")
         if let rolloutSteps { try check((1...4_096).contains(rolloutSteps), "rolloutSteps", "must be in 1...4096, got \(rolloutSteps)") }
+        try check(gradientLoss == nil || rolloutSteps != nil, "gradientLoss", "A3C's gradients are computed on segments: give --rollout-steps too")
+        try gradientLoss?.validate()
+        try check(entropyCoefficients.allSatisfy { $0 >= 0 && $0.isFinite }, "entropyCoefficients",
+                  "must be non-negative numbers, got \(entropyCoefficients)")
         try noise.validate()
     }
 }

@@ -3,6 +3,7 @@ import Agents
 import Clocks
 import Foundation
 import Logging
+import NeuralNetwork
 import Policy
 import Specs
 import Transport
@@ -59,6 +60,8 @@ public final class WorkerCore {
 
     /// The policy to act with: the newest weights of the greeted learner (nil until the first arrive).
     public private(set) var actor: Actor?
+    /// A3C's value network, when the weights carry one (the worker computes gradients with it and the actor).
+    public private(set) var valueNetwork: MLP?
     /// Their version (0: none of this learner's yet), publication and evaluation request, if any.
     public private(set) var weightsVersion: UInt64 = 0
     public private(set) var appliedPublication: Publication?
@@ -212,6 +215,17 @@ public final class WorkerCore {
         sequence += 1
     }
 
+    /// Queues an A3C gradient (the policy's then the value network's values) computed at `weightsVersion` on `rows` env steps.
+    public func queueGradient(_ values: [Float], policyParameters: Int, rows: Int, weightsVersion: UInt64, statistics: OnPolicyStatistics) {
+        let header = GradientHeader(workerId: configuration.workerId, session: session, sequence: sequence, weightsVersion: weightsVersion,
+                                    rows: rows, policyParameters: policyParameters, valueParameters: values.count - policyParameters,
+                                    receipt: receipt, policyLoss: statistics.policyLoss, valueLoss: statistics.valueLoss,
+                                    entropy: statistics.entropy, explainedVariance: statistics.explainedVariance)
+        outbox.append(.gradient(values, header))
+        creditWindow.sent(sequence: sequence, count: rows)
+        sequence += 1
+    }
+
     /// An episode ended.
     public func episodeEnded(length: Int, return episodeReturn: Double) {
         stats.episodes += 1
@@ -302,7 +316,7 @@ public final class WorkerCore {
                         take(acknowledgement)
                     case .shutdown:
                         receivedShutdown = true
-                    case .hello, .transitions, .segment, .episode, .workerStatus, .evaluation:
+                    case .hello, .transitions, .segment, .gradient, .episode, .workerStatus, .evaluation:
                         throw ProtocolError.unexpectedKind(decoded.kind.rawValue)  // unreachable: the decoder accepts learner kinds only
                     }
                 } catch {
@@ -367,6 +381,15 @@ public final class WorkerCore {
                 logger.info("acting with a \(view.shape.layerSizes) actor from weights version \(view.version)")
             }
             actor!.network.assignState(from: view.parameters)
+            if let value = view.valueNetwork {
+                let hidden = Array(value.layerSizes.dropFirst().dropLast())
+                if valueNetwork.map({ $0.architecture.inputSize != value.layerSizes[0] || $0.architecture.hiddenSizes != hidden }) ?? true {
+                    valueNetwork = MLP(MLPArchitecture(inputSize: value.layerSizes[0], hiddenSizes: hidden, outputSize: 1,
+                                                       hiddenActivation: view.shape.hiddenActivation == .tanh ? .tanh : .relu,
+                                                       outputActivation: .identity))
+                }
+                valueNetwork!.assignState(from: value.parameters)
+            }
             stats.weightsApplied += 1
             weightsVersion = view.version
             appliedPublication = view.publication
@@ -426,6 +449,8 @@ public final class WorkerCore {
             return encodeTransitions(rows, sequence: sequence, weightsVersion: version, receipt: receipt)
         case let .segment(rollout, sequence, version, receipt):
             return encodeSegment(rollout, sequence: sequence, weightsVersion: version, receipt: receipt)
+        case let .gradient(values, header):
+            return values.withUnsafeBufferPointer { encoder.encodeGradient(header, values: $0) }
         case let .episode(report):
             return encoder.encode(report)
         case let .status(final):

@@ -62,7 +62,7 @@ public final class ActorCriticAgent: OnPolicyAgent {
 
     public init<G: RandomNumberGenerator>(spec: EnvironmentSpec, configuration c: AgentConfiguration, using generator: inout G) {
         configuration = c
-        settings = c.settings(of: A2C.self)
+        settings = c.onPolicySettings
         let head: PolicyHead = spec.isDiscrete ? .categorical : .gaussian
         let network = MLP(Actor.architecture(observationSize: spec.observationSize, actionLow: spec.actionLow, actionHigh: spec.actionHigh,
                                              hiddenSizes: c.actorHiddenSizes, hiddenActivation: .tanh, normalization: c.actorNormalization,
@@ -76,6 +76,19 @@ public final class ActorCriticAgent: OnPolicyAgent {
         policy = TrainedNetwork(name: "policy", network: network, settings: settings)
         value = TrainedNetwork(name: "value", network: critic, settings: settings)
         policyWorkspace = MLPWorkspace(for: network, capacity: 64)
+        valueWorkspace = MLPWorkspace(for: critic, capacity: 64)
+    }
+
+    /// An A3C worker's copy: its `actor` and `critic` (the networks the learner's weights are assigned into), and the
+    /// loss settings of `configuration`. Its optimizers are never stepped: the learner applies what it computes.
+    public init(actor: Actor, critic: MLP, configuration c: AgentConfiguration) {
+        configuration = c
+        settings = c.onPolicySettings
+        self.actor = actor
+        self.critic = critic
+        policy = TrainedNetwork(name: "policy", network: actor.network, settings: settings)
+        value = TrainedNetwork(name: "value", network: critic, settings: settings)
+        policyWorkspace = MLPWorkspace(for: actor.network, capacity: 64)
         valueWorkspace = MLPWorkspace(for: critic, capacity: 64)
     }
 

@@ -34,6 +34,10 @@ public struct OnPolicySettings: AlgorithmSettings {
     public var logStdInit: Float = 0
     /// A3C: a gradient computed at weights more than this many versions old is rejected.
     public var maxStaleness = 8
+    /// A3C: a worker's gradient whose L2 norm (both networks, before clipping) exceeds this is rejected. A plausibility
+    /// bound, not the step's: every gradient is clipped to `maxGradNorm` before the optimizer sees it. Valid ones reach
+    /// 10⁴ on CartPole early on and about 10⁵ where returns are in the thousands (Pendulum's value loss).
+    public var gradientNormLimit: Float = 10_000_000
 
     public init() {}
 
@@ -49,6 +53,14 @@ public struct OnPolicySettings: AlgorithmSettings {
         try check(rmspropEpsilon > 0 && rmspropEpsilon.isFinite, "rmspropEpsilon", "must be positive, got \(rmspropEpsilon)")
         try check(logStdInit.isFinite && abs(logStdInit) <= 10, "logStdInit", "must be within ±10, got \(logStdInit)")
         try check(maxStaleness >= 0, "maxStaleness", "must be non-negative, got \(maxStaleness)")
+        try check(gradientNormLimit > 0 && gradientNormLimit.isFinite, "gradientNormLimit", "must be positive, got \(gradientNormLimit)")
+    }
+}
+
+extension AgentConfiguration {
+    /// The on-policy settings of whichever on-policy algorithm runs (A2C's and A3C's are one type, kept under each one's id).
+    public var onPolicySettings: OnPolicySettings {
+        algorithmSettings[algorithm] as? OnPolicySettings ?? OnPolicySettings()
     }
 }
 
@@ -226,6 +238,8 @@ public struct OnPolicyStatistics: Sendable, Equatable {
 /// gives it whole rollouts of its current policy (A2C), or applies gradients workers computed (A3C).
 public protocol OnPolicyAgent: LearningAgent {
     var settings: OnPolicySettings { get }
+    /// The value network V(s), which A3C's weights carry to its workers beside the actor.
+    var critic: MLP { get }
 
     /// The gradient of the actor–critic loss on `rollout`, left in the networks' `gradients`, and what the loss came to.
     func computeGradients(_ rollout: Rollout) -> OnPolicyStatistics

@@ -35,6 +35,8 @@ public struct MessageIngest: Sendable {
         case transitions(TransitionsView, lag: Int64?)
         /// An accepted segment: hand `view` to the on-policy loop (it points into the message's bytes).
         case segment(SegmentView, lag: Int64?)
+        /// An accepted gradient (A3C), within `--max-staleness` of the newest weights: apply `view` (it points into the message).
+        case gradient(GradientView, lag: Int64?)
         /// Valid transitions (or a segment's rows) that arrived after the run stopped: counted in
         /// ``IngestLedger/transitionsAfterStop``, not to be trained on.
         case transitionsAfterStop(TransitionsHeader)
@@ -67,6 +69,15 @@ public struct MessageIngest: Sendable {
                 let header = view.header.transitionsHeader
                 let lag = try ledger.transitions(header, from: connection, currentVersion: currentVersion, afterStop: afterStop, now: now)
                 return afterStop ? .transitionsAfterStop(header) : .segment(view, lag: lag)
+            case let .gradient(view):
+                let limit = decoder.expected.gradients?.maxStaleness ?? 0
+                // Before the ledger: a stale gradient is a rejection, never rows learned from.
+                if view.header.weightsVersion <= currentVersion, currentVersion - view.header.weightsVersion > UInt64(limit) {
+                    throw .staleGradient(version: view.header.weightsVersion, newest: currentVersion, limit: limit)
+                }
+                let header = view.header.transitionsHeader(observationSize: decoder.expected.observationSize, actionSize: decoder.expected.actionSize)
+                let lag = try ledger.transitions(header, from: connection, currentVersion: currentVersion, afterStop: afterStop, now: now)
+                return afterStop ? .transitionsAfterStop(header) : .gradient(view, lag: lag)
             case let .hello(hello):
                 let peerKey = key()
                 let isNew = try ledger.hello(hello, connection: connection, key: peerKey, address: address(),

@@ -107,11 +107,21 @@ public final class LearnerCore {
     }
 
     /// The learner loop of ``AgentConfiguration/algorithm``: replay and a rate limiter for an off-policy
-    /// algorithm, rounds of the current policy's segments for A2C.
-    public static func replayLoop(spec: EnvironmentSpec, configuration c: LearnerConfiguration) -> any TrainingLoop {
+    /// algorithm, rounds of the current policy's segments for A2C, workers' gradients applied on arrival for A3C.
+    public static func replayLoop(spec: EnvironmentSpec, configuration c: LearnerConfiguration) throws -> any TrainingLoop {
         var generator = Xoshiro256(seed: c.training.seed, stream: 0)
         if let algorithm = Algorithms.named(c.training.agent.algorithm) as? any OnPolicyAlgorithm.Type {
             let agent = algorithm.makeAgent(spec: spec, configuration: c.training.agent, using: &generator)
+            if algorithm.isAsynchronous {
+                let parameters = agent.actor.network.parameterCount + agent.critic.parameterCount
+                guard parameters <= WireFormat.maxGradientParameters else {
+                    throw ConfigurationError(field: "actorHiddenSizes", message: """
+                        a3c's gradients travel in one message of at most \(WireFormat.maxGradientParameters) parameters, and these networks \
+                        have \(parameters) for \(spec.id): make --actor-hidden or --critic-hidden smaller
+                        """)
+                }
+                return AsynchronousGradientLoop(agent: agent)
+            }
             return SynchronousRolloutLoop(agent: agent, spec: spec, waitSeconds: c.learner.segmentWaitSeconds)
         }
         let agent = makeAgent(spec: spec, configuration: c.training.agent, using: &generator)

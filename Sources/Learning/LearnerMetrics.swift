@@ -58,6 +58,7 @@ public final class LearnerMetrics: @unchecked Sendable {
         .init(name: "ddpg_update_duration_seconds", kind: .histogram, help: "Wall time of one update as the learner loop runs it: sampling the batch, the critic, actor and target steps, and new priorities.",
               buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1]),
         .init(name: "ddpg_segments_received_total", kind: .counter, help: "On-policy segments accepted by the ingest (A2C), late ones included."),
+        .init(name: "ddpg_gradients_received_total", kind: .counter, help: "A3C: workers' gradients accepted by the ingest, each applied on arrival."),
         .init(name: "ddpg_segments_late_total", kind: .counter, help: "Segments acted with weights from before the last update: dropped, never learned from."),
         .init(name: "ddpg_policy_loss", kind: .gauge, help: "On-policy: the policy-gradient loss of the latest update."),
         .init(name: "ddpg_value_loss", kind: .gauge, help: "On-policy: mean (R − V)² of the latest update, before --vf-coef."),
@@ -109,6 +110,7 @@ public final class LearnerMetrics: @unchecked Sendable {
     let rollbacks: Counter
     let segmentsReceived: Counter
     let segmentsLate: Counter
+    let gradientsReceived: Counter
     let policyLoss: Gauge
     let valueLoss: Gauge
     let policyEntropy: Gauge
@@ -128,7 +130,7 @@ public final class LearnerMetrics: @unchecked Sendable {
         func counters(_ name: String, _ label: String, _ values: [String]) -> [String: Counter] {
             Dictionary(uniqueKeysWithValues: values.map { ($0, counter(name, [(label, $0)])) })
         }
-        messagesReceived = counters("ddpg_messages_received_total", "kind", ["hello", "transitions", "segment", "episode", "worker_status", "evaluation"])
+        messagesReceived = counters("ddpg_messages_received_total", "kind", ["hello", "transitions", "segment", "gradient", "episode", "worker_status", "evaluation"])
         messagesRejected = counters("ddpg_messages_rejected_total", "reason", ProtocolError.allReasons)
         otherWorkersTransitions = counter("ddpg_worker_transitions_received_total", [("worker", "other")])
         updates = counter("ddpg_updates_total")
@@ -157,6 +159,7 @@ public final class LearnerMetrics: @unchecked Sendable {
         rollbacks = counter("ddpg_rollbacks_total")
         segmentsReceived = counter("ddpg_segments_received_total")
         segmentsLate = counter("ddpg_segments_late_total")
+        gradientsReceived = counter("ddpg_gradients_received_total")
         policyLoss = gauge("ddpg_policy_loss")
         valueLoss = gauge("ddpg_value_loss")
         policyEntropy = gauge("ddpg_policy_entropy")

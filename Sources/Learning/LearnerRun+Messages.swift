@@ -24,6 +24,11 @@ extension LearnerRun {
             metrics.segmentsReceived.increment()
             if !learned { metrics.segmentsLate.increment() }
             recordTransitionMetrics(view.header.transitionsHeader, kind: "segment", versionLag: lag, now: now)
+        case let .gradient(view, lag):
+            loop.insert(view, from: SessionKey(workerId: view.header.workerId, session: view.header.session), now: now)
+            metrics.gradientsReceived.increment()
+            recordTransitionMetrics(view.header.transitionsHeader(observationSize: spec.observationSize, actionSize: spec.actionSize),
+                                    kind: "gradient", versionLag: lag, now: now)
         case let .transitionsAfterStop(header):
             metrics.messageReceived(kind: "transitions")
             metrics.transitionsAfterStop.increment(by: header.count)

@@ -25,7 +25,8 @@ extension LearnerRun {
             ingest.requested(request, nonce: evaluation.openNonce, of: publication, wallSeconds: trainingSeconds, at: now)
             evaluation.published(version: version) { agent.actor.network.state }
         }
-        let bytes = publisher.encodeWeights(publication, request: request, actor: agent.actor, publishedAt: context.clock.wallNanoseconds)
+        let bytes = publisher.encodeWeights(publication, request: request, actor: agent.actor, valueNetwork: loop.publishedValueNetwork,
+                                            publishedAt: context.clock.wallNanoseconds)
         publish(bytes, what: "weights")
         publisher.sent(bytes.count, to: context.transport.subscriberCount, now: now, budget: configuration.learner.broadcastBytesPerSecond)
         lastBroadcastAt = now

@@ -52,8 +52,9 @@ final class LearnerRun {
         self.loop = loop
         let c = configuration.training, settings = configuration.learner
         // One origin may open as many sessions at once as the learner takes connections.
-        let segmentSteps = loop.dataKind == .segment ? c.agent.settings(of: A2C.self).rolloutSteps : nil
-        let expected = ExpectedShapes(spec: spec, nStep: c.agent.nStep, gamma: c.agent.discount, dataKind: loop.dataKind, segmentSteps: segmentSteps)
+        let segmentSteps = loop.dataKind == .segment ? c.agent.onPolicySettings.rolloutSteps : nil
+        let expected = ExpectedShapes(spec: spec, nStep: c.agent.nStep, gamma: c.agent.discount, dataKind: loop.dataKind, segmentSteps: segmentSteps,
+                                      gradients: loop.gradientLimits)
         ingest = MessageIngest(expected: expected, sessionBurst: settings.maxPeers, evaluators: context.evaluators)
         publisher = Publisher(learnerId: context.learnerId, actorShape: loop.learningAgent.actor.shape)
         // On-policy workers pace themselves: each waits for the weights its segment trained.
@@ -248,7 +249,8 @@ final class LearnerRun {
         if now - lastPublished >= 0.25, let requested = ingest.requestedEvaluations[publisher.version] {
             // The same version again: a subscriber whose queue was full, or that was reconnecting, missed it.
             publish(publisher.encodeWeights(requested.publication, request: requested.request, actor: agent.actor,
-                                              publishedAt: context.clock.wallNanoseconds), what: "the final weights")
+                                            valueNetwork: loop.publishedValueNetwork, publishedAt: context.clock.wallNanoseconds),
+                    what: "the final weights")
             published = now
         }
         phase = .finalEvaluation(deadline: deadline, lastPublished: published)

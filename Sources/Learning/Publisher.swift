@@ -1,3 +1,4 @@
+import NeuralNetwork
 import Policy
 import WireProtocol
 
@@ -39,12 +40,18 @@ struct Publisher {
     }
 
     /// The actor's parameters (and batch normalization's statistics after them) as a weights message, stamped `publishedAt`.
-    mutating func encodeWeights(_ publication: Publication, request: EvaluationRequest?, actor: Actor, publishedAt: UInt64) -> [UInt8] {
+    /// With `valueNetwork` (A3C's), its layer sizes and parameters follow the actor's.
+    mutating func encodeWeights(_ publication: Publication, request: EvaluationRequest?, actor: Actor, valueNetwork: MLP? = nil,
+                                publishedAt: UInt64) -> [UInt8] {
         let network = actor.network
         let (learnerId, shape) = (learnerId, actorShape)
         func encode(_ state: UnsafeBufferPointer<Float>, _ encoder: inout MessageEncoder) -> [UInt8] {
-            encoder.encodeWeights(publication, learnerId: learnerId, publishedAtNanoseconds: publishedAt, shape: shape,
-                                  evaluationRequest: request, parameters: state)
+            let value = valueNetwork.map { value in
+                ([value.architecture.inputSize] + value.architecture.hiddenSizes + [value.architecture.outputSize],
+                 UnsafeBufferPointer(start: value.parameters.values, count: value.parameters.count))
+            }
+            return encoder.encodeWeights(publication, learnerId: learnerId, publishedAtNanoseconds: publishedAt, shape: shape,
+                                         evaluationRequest: request, parameters: state, valueNetwork: value)
         }
         // Batch normalization's statistics travel after the parameters; without it the parameters go as they lie.
         guard network.statistics.count == 0 else { return network.state.withUnsafeBufferPointer { encode($0, &encoder) } }

@@ -1,6 +1,7 @@
 import Agents
 import Checkpoint
 import Ingest
+import NeuralNetwork
 import RunConfiguration
 import Specs
 import WireProtocol
@@ -26,6 +27,13 @@ public protocol TrainingLoop: AnyObject {
     /// (false: it was acted with weights the loop no longer trains, and is dropped).
     @discardableResult
     func insert(_ segment: SegmentView, from session: SessionKey, now: Double) -> Bool
+    /// A gradient (A3C) from `session`, accepted by the ingest. Returns whether it will be applied.
+    @discardableResult
+    func insert(_ gradient: GradientView, from session: SessionKey, now: Double) -> Bool
+    /// The value network that goes out with the actor in every publication (A3C's workers compute gradients with it).
+    var publishedValueNetwork: MLP? { get }
+    /// What the ingest accepts of a gradient (nil: it takes none).
+    var gradientLimits: GradientLimits? { get }
     /// Where the learner stands before it asks ``canUpdate``: the newest version it published, and the
     /// acting sessions that delivered data lately (what an on-policy loop waits for).
     func prepare(now: Double, publishedVersion: UInt64, deliveringSessions: @autoclosure () -> Set<SessionKey>)
@@ -66,4 +74,10 @@ extension TrainingLoop {
     public var workersWaitForWeights: Bool { false }
     public var publishesEveryUpdate: Bool { false }
     public var segmentCounts: (accepted: Int, late: Int, roundsAtDeadline: Int)? { nil }
+    public var publishedValueNetwork: MLP? { nil }
+    public var gradientLimits: GradientLimits? { nil }
+
+    public func insert(_ gradient: GradientView, from session: SessionKey, now: Double) -> Bool {
+        preconditionFailure("\(Self.self) takes \(dataKind): its ingest rejects gradients as wrong_data_kind")
+    }
 }

@@ -26,13 +26,18 @@ public struct ExpectedShapes: Sendable, Equatable {
 
     /// The steps every segment must have (the learner's `--rollout-steps`); nil: any.
     public let segmentSteps: Int?
+    /// A3C: the sizes of the policy's and the value network's gradients, the largest L2 norm accepted over
+    /// both, and the most versions a gradient may be behind the learner's newest (nil: no gradients taken).
+    public let gradients: GradientLimits?
 
-    public init(spec: EnvironmentSpec, nStep: Int = 1, gamma: Float = 0.99, dataKind: MessageKind = .transitions, segmentSteps: Int? = nil) {
+    public init(spec: EnvironmentSpec, nStep: Int = 1, gamma: Float = 0.99, dataKind: MessageKind = .transitions, segmentSteps: Int? = nil,
+                gradients: GradientLimits? = nil) {
         precondition(spec.problem == nil, "invalid spec: \(spec.problem ?? "")")
         precondition(nStep >= 1 && gamma >= 0 && gamma <= 1)
-        precondition(dataKind == .transitions || dataKind == .segment)
+        precondition([.transitions, .segment, .gradient].contains(dataKind) && (dataKind == .gradient) == (gradients != nil))
         self.dataKind = dataKind
         self.segmentSteps = segmentSteps
+        self.gradients = gradients
         self.spec = spec
         self.nStep = nStep
         self.gamma = gamma
@@ -51,6 +56,23 @@ public struct ExpectedShapes: Sendable, Equatable {
     public var observationSize: Int { spec.observationSize }
     public var actionSize: Int { spec.actionSize }
     public var maxEpisodeSteps: Int { spec.maxEpisodeSteps }
+}
+
+/// What an A3C learner accepts of a gradient.
+public struct GradientLimits: Sendable, Equatable {
+    public var policyParameters: Int
+    public var valueParameters: Int
+    /// The largest L2 norm over both networks: far beyond what a loss on valid data gives, and far below what poisons RMSprop's statistics.
+    public var maxNorm: Double
+    /// Versions a gradient may be behind the newest publication (`--max-staleness`).
+    public var maxStaleness: Int
+
+    public init(policyParameters: Int, valueParameters: Int, maxNorm: Double, maxStaleness: Int) {
+        self.policyParameters = policyParameters
+        self.valueParameters = valueParameters
+        self.maxNorm = maxNorm
+        self.maxStaleness = maxStaleness
+    }
 }
 
 /// Validates and decodes messages. Checks magic, version, that the kind belongs
@@ -85,13 +107,14 @@ public struct MessageDecoder: Sendable {
         var reader = ByteReader(bytes)
         let kind = try Self.readHeader(&reader)
         guard kind.direction == direction else { throw .unexpectedKind(kind.rawValue) }
-        if kind == .transitions || kind == .segment, kind != expected.dataKind {
+        if [.transitions, .segment, .gradient].contains(kind), kind != expected.dataKind {
             throw .wrongDataKind(sent: kind, accepted: expected.dataKind)
         }
         switch kind {
         case .hello: return .hello(try decodeHello(&reader))
         case .transitions: return .transitions(try decodeTransitions(&reader))
         case .segment: return .segment(try decodeSegment(&reader))
+        case .gradient: return .gradient(try decodeGradient(&reader))
         case .episode: return .episode(try decodeEpisode(&reader))
         case .workerStatus: return .workerStatus(try decodeStatus(&reader))
         case .evaluation: return .evaluation(try decodeEvaluation(&reader))
@@ -315,6 +338,45 @@ public struct MessageDecoder: Sendable {
             truncated: (base + truncated).assumingMemoryBound(to: UInt8.self))
     }
 
+    private func decodeGradient(_ reader: inout ByteReader) throws(ProtocolError) -> GradientView {
+        let workerId = try reader.read(UInt32.self, field: "worker id")
+        let session = try Self.readSession(&reader)
+        let sequence = try reader.read(UInt64.self, field: "sequence")
+        let version = try reader.read(UInt64.self, field: "weights version")
+        let rows = Int(try reader.read(UInt32.self, field: "rows"))
+        let policy = Int(try reader.read(UInt32.self, field: "policy parameters"))
+        let value = Int(try reader.read(UInt32.self, field: "value parameters"))
+        guard try reader.read(UInt32.self, field: "reserved") == 0 else { throw .reservedBitsSet(field: "gradient reserved") }
+        let receipt = try reader.read(UInt64.self, field: "receipt")
+        let statistics = (try reader.readFloat(field: "policy loss"), try reader.readFloat(field: "value loss"), try reader.readFloat(field: "entropy"),
+                          try reader.readFloat(field: "explained variance"))
+        guard let limits = expected.gradients else { throw .unexpectedKind(MessageKind.gradient.rawValue) }
+        guard policy == limits.policyParameters else { throw .dimensionMismatch(field: "policy gradient", expected: limits.policyParameters, actual: policy) }
+        guard value == limits.valueParameters else { throw .dimensionMismatch(field: "value gradient", expected: limits.valueParameters, actual: value) }
+        guard (1...expected.maxTransitionsPerMessage).contains(rows) else {
+            throw .outOfRange(field: "rows", value: "\(rows) (1...\(expected.maxTransitionsPerMessage))")
+        }
+        try Self.expectEnd(&reader, bodyLength: WireFormat.gradientMessageSize(parameters: policy + value) - WireFormat.headerSize, field: "gradient")
+        guard [statistics.0, statistics.1, statistics.2, statistics.3].allSatisfy(\.isFinite) else { throw .nonFinite(field: "gradient statistics") }
+        let start = try reader.take(4 * (policy + value), field: "gradient values")
+        let base = reader.bytes.baseAddress! + start
+        var sum = 0.0
+        for i in 0..<(policy + value) {
+            let x = Double(ValueBounds.float(base, i))
+            sum += x * x
+        }
+        // NaN or infinity anywhere makes the sum so; a finite flood of 1e30s overflows nothing in Double.
+        guard sum.isFinite else { throw .nonFinite(field: "gradient values") }
+        let norm = sum.squareRoot()
+        guard norm <= limits.maxNorm else {
+            throw .outOfRange(field: "gradient norm", value: "\(norm), beyond \(limits.maxNorm) (--gradient-norm-limit)")
+        }
+        let header = GradientHeader(workerId: workerId, session: session, sequence: sequence, weightsVersion: version, rows: rows,
+                                    policyParameters: policy, valueParameters: value, receipt: receipt, policyLoss: statistics.0,
+                                    valueLoss: statistics.1, entropy: statistics.2, explainedVariance: statistics.3)
+        return GradientView(header: header, values: base, norm: norm)
+    }
+
     private func decodeEpisode(_ reader: inout ByteReader) throws(ProtocolError) -> EpisodeReport {
         try Self.expectEnd(&reader, bodyLength: WireFormat.episodeBody, field: "episode")
         let workerId = try reader.read(UInt32.self, field: "worker id")
@@ -380,7 +442,8 @@ public struct MessageDecoder: Sendable {
         let evaluationSeed = try reader.read(UInt64.self, field: "evaluation seed")
         let episodes = Int(try reader.read(UInt16.self, field: "evaluation episodes"))
         let flags = try reader.read(UInt8.self, field: "evaluation flags")
-        guard flags <= 1 else { throw .reservedBitsSet(field: "evaluation flags") }
+        guard flags <= 3 else { throw .reservedBitsSet(field: "evaluation flags") }
+        let carriesValueNetwork = flags & 2 != 0
         let activationCode = try reader.read(UInt8.self, field: "hidden activation")
         guard let hiddenActivation = ActorShape.HiddenActivation(rawValue: activationCode) else {
             throw .outOfRange(field: "hidden activation", value: "\(activationCode) (1 ReLU, 2 tanh)")
@@ -421,20 +484,46 @@ public struct MessageDecoder: Sendable {
             throw .dimensionMismatch(field: "parameter count", expected: shape.parameterCount, actual: count)
         }
         let body = WireFormat.weightsFixedBody + 4 * sizes.count + 8 * actionSize + 4 + 4 * count
-        try Self.expectEnd(&reader, bodyLength: body, field: "weights")
+        let actual = reader.bytes.count - WireFormat.headerSize
+        if !carriesValueNetwork { try Self.expectEnd(&reader, bodyLength: body, field: "weights") }
+        guard actual >= body else { throw .lengthMismatch(field: "weights", expected: body, actual: actual) }
         let start = try reader.take(4 * count, field: "parameters")
         try checkFinite(reader.bytes, offset: start, count: count, field: "parameters")
         try checkVariances(reader.bytes, offset: start, shape: shape)
+        var valueNetwork: ValueNetworkView?
+        if carriesValueNetwork {
+            let valueLayers = Int(try reader.read(UInt16.self, field: "value layer count"))
+            guard try reader.read(UInt16.self, field: "reserved") == 0 else { throw .reservedBitsSet(field: "value network reserved") }
+            guard valueLayers >= 1, valueLayers <= WireFormat.maxLayers else { throw .outOfRange(field: "value layer count", value: "\(valueLayers)") }
+            var valueSizes: [Int] = []
+            for _ in 0...valueLayers {
+                let size = Int(try reader.read(UInt32.self, field: "value layer size"))
+                guard size >= 1, size <= WireFormat.maxLayerWidth else { throw .outOfRange(field: "value layer size", value: "\(size)") }
+                valueSizes.append(size)
+            }
+            guard valueSizes.first == sizes[0], valueSizes.last == 1 else {
+                throw .dimensionMismatch(field: "value network", expected: sizes[0], actual: valueSizes[0])
+            }
+            let valueCount = Int(try reader.read(UInt32.self, field: "value parameter count"))
+            let valueView = ValueNetworkView(layerSizes: valueSizes, parameters: reader.bytes.baseAddress!)
+            guard valueCount == valueView.parameterCount else {
+                throw .dimensionMismatch(field: "value parameter count", expected: valueView.parameterCount, actual: valueCount)
+            }
+            try Self.expectEnd(&reader, bodyLength: body + 4 + 4 * valueSizes.count + 4 + 4 * valueCount, field: "weights")
+            let valueStart = try reader.take(4 * valueCount, field: "value parameters")
+            try checkFinite(reader.bytes, offset: valueStart, count: valueCount, field: "value parameters")
+            valueNetwork = ValueNetworkView(layerSizes: valueSizes, parameters: reader.bytes.baseAddress! + valueStart)
+        }
         var request: EvaluationRequest?
         if episodes > 0 {
             guard episodes <= EvaluationReport.maxEpisodes else { throw .outOfRange(field: "evaluation episodes", value: "\(episodes)") }
-            request = EvaluationRequest(mark: mark, episodes: episodes, seed: evaluationSeed, isFinal: flags == 1)
-        } else if mark != 0 || evaluationSeed != 0 || flags != 0 {
+            request = EvaluationRequest(mark: mark, episodes: episodes, seed: evaluationSeed, isFinal: flags & 1 == 1)
+        } else if mark != 0 || evaluationSeed != 0 || flags & 1 != 0 {
             throw .reservedBitsSet(field: "evaluation request without episodes")
         }
         return WeightsView(publication: Publication(version: version, updates: updates, envSteps: envSteps), learnerId: learnerId,
                            publishedAtNanoseconds: published, shape: shape, evaluationRequest: request,
-                           parameters: reader.bytes.baseAddress! + start)
+                           parameters: reader.bytes.baseAddress! + start, valueNetwork: valueNetwork)
     }
 
     private func decodeEvaluation(_ reader: inout ByteReader) throws(ProtocolError) -> EvaluationReport {
@@ -556,6 +645,8 @@ extension MessageDecoder {
         switch MessageKind(rawValue: bytes[WireFormat.kindOffset]) {
         case .transitions:
             count = Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: WireFormat.headerSize + 28, as: UInt32.self)))
+        case .gradient:
+            count = Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: WireFormat.headerSize + 24, as: UInt32.self)))
         case .segment:
             // A segment's rows are its environments times its steps.
             count = Int(UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: WireFormat.headerSize + 12, as: UInt16.self)))

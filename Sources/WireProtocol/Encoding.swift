@@ -123,6 +123,27 @@ public struct MessageEncoder {
         return finish()
     }
 
+    /// A3C's gradient: `values` holds the policy's `header.policyParameters` then the value network's `header.valueParameters`.
+    public mutating func encodeGradient(_ header: GradientHeader, values: UnsafeBufferPointer<Float>) -> [UInt8] {
+        precondition(values.count == header.policyParameters + header.valueParameters, "the gradient's size does not match its header")
+        begin(.gradient)
+        writer.write(header.workerId)
+        writer.write(header.session)
+        writer.write(header.sequence)
+        writer.write(header.weightsVersion)
+        writer.write(UInt32(header.rows))
+        writer.write(UInt32(header.policyParameters))
+        writer.write(UInt32(header.valueParameters))
+        writer.write(UInt32(0))
+        writer.write(header.receipt)
+        writer.write(header.policyLoss)
+        writer.write(header.valueLoss)
+        writer.write(header.entropy)
+        writer.write(header.explainedVariance)
+        writer.write(floats: values)
+        return finish()
+    }
+
     public mutating func encode(_ episode: EpisodeReport) -> [UInt8] {
         begin(.episode)
         writer.write(episode.workerId)
@@ -168,7 +189,8 @@ public struct MessageEncoder {
     /// Weights and shapes in one frame, so that subscribers can CONFLATE to the newest.
     public mutating func encodeWeights(
         _ publication: Publication, learnerId: UInt64, publishedAtNanoseconds: UInt64, shape: ActorShape,
-        evaluationRequest: EvaluationRequest? = nil, parameters: UnsafeBufferPointer<Float>
+        evaluationRequest: EvaluationRequest? = nil, parameters: UnsafeBufferPointer<Float>,
+        valueNetwork: (layerSizes: [Int], parameters: UnsafeBufferPointer<Float>)? = nil
     ) -> [UInt8] {
         precondition(parameters.count == shape.parameterCount, "parameter count does not match the shape")
         begin(.weights)
@@ -180,7 +202,8 @@ public struct MessageEncoder {
         writer.write(evaluationRequest?.mark ?? 0)
         writer.write(evaluationRequest?.seed ?? 0)
         writer.write(UInt16(clamping: evaluationRequest?.episodes ?? 0))
-        writer.write(UInt8(evaluationRequest?.isFinal == true ? 1 : 0))
+        // Bit 0: the request is the final one; bit 1: A3C's value network follows the actor (protocol 7).
+        writer.write(UInt8(evaluationRequest?.isFinal == true ? 1 : 0) | (valueNetwork == nil ? 0 : 2))
         writer.write(shape.hiddenActivation.rawValue)
         writer.write(shape.head.rawValue)  // the output activation: tanh onto [low, high], a distribution squashed onto them, or one clipped or indexed
         writer.write(shape.normalization.rawValue)
@@ -190,6 +213,13 @@ public struct MessageEncoder {
         shape.actionHigh.withUnsafeBufferPointer { writer.write(floats: $0) }
         writer.write(UInt32(parameters.count))
         writer.write(floats: parameters)
+        if let valueNetwork {
+            writer.write(UInt16(valueNetwork.layerSizes.count - 1))
+            writer.write(UInt16(0))
+            for size in valueNetwork.layerSizes { writer.write(UInt32(size)) }
+            writer.write(UInt32(valueNetwork.parameters.count))
+            writer.write(floats: valueNetwork.parameters)
+        }
         return finish()
     }
 

@@ -160,6 +160,68 @@ public struct SegmentView {
     public let truncated: UnsafePointer<UInt8>
 }
 
+/// What an A3C worker computed on its own segment with its copy of the networks (protocol 7): the gradient of
+/// the actor–critic loss with respect to the policy's then the value network's parameters, before clipping.
+public struct GradientHeader: Equatable, Sendable {
+    public var workerId: UInt32
+    public var session: UInt32
+    /// The session's data-message counter, shared with transitions and segments.
+    public var sequence: UInt64
+    /// The weights version the gradient was computed at: the learner rejects one more than `--max-staleness` versions old.
+    public var weightsVersion: UInt64
+    /// Env steps the segment behind it took (accounted as transitions are).
+    public var rows: Int
+    public var policyParameters: Int
+    public var valueParameters: Int
+    public var receipt: UInt64
+    /// The worker's own account of its loss on that segment: for monitoring, never for the update.
+    public var policyLoss: Float
+    public var valueLoss: Float
+    public var entropy: Float
+    public var explainedVariance: Float
+
+    public init(workerId: UInt32, session: UInt32, sequence: UInt64, weightsVersion: UInt64, rows: Int, policyParameters: Int,
+                valueParameters: Int, receipt: UInt64 = 0, policyLoss: Float = 0, valueLoss: Float = 0, entropy: Float = 0,
+                explainedVariance: Float = 0) {
+        self.workerId = workerId
+        self.session = session
+        self.sequence = sequence
+        self.weightsVersion = weightsVersion
+        self.rows = rows
+        self.policyParameters = policyParameters
+        self.valueParameters = valueParameters
+        self.receipt = receipt
+        self.policyLoss = policyLoss
+        self.valueLoss = valueLoss
+        self.entropy = entropy
+        self.explainedVariance = explainedVariance
+    }
+
+    /// The session accounting a gradient shares with transitions: the rows behind it, its sequence, version and receipt.
+    public func transitionsHeader(observationSize: Int, actionSize: Int) -> TransitionsHeader {
+        TransitionsHeader(workerId: workerId, session: session, observationSize: observationSize, actionSize: actionSize, sequence: sequence,
+                          weightsVersion: weightsVersion, count: rows, receipt: receipt)
+    }
+}
+
+/// A validated gradient, viewing its values inside the message: `policyParameters + valueParameters` little-endian
+/// Float32, the policy's first, each network laid out as its parameters are in a weights message.
+public struct GradientView {
+    public let header: GradientHeader
+    public let values: UnsafeRawPointer
+    /// Its L2 norm over both networks, as the decoder computed it.
+    public let norm: Double
+}
+
+/// A value network, as A3C's weights carry it beside the actor (protocol 7): dense layers with the actor's hidden
+/// activation and one linear output, V(s).
+public struct ValueNetworkView {
+    public let layerSizes: [Int]
+    /// Σ (inputs + 1) · outputs little-endian Float32, laid out as the actor's.
+    public let parameters: UnsafeRawPointer
+    public var parameterCount: Int { zip(layerSizes, layerSizes.dropFirst()).reduce(0) { $0 + ($1.0 + 1) * $1.1 } }
+}
+
 /// A validated transition batch, viewing the arrays inside the message it was decoded from.
 /// Valid only while that message's bytes are.
 public struct TransitionsView {
@@ -335,6 +397,8 @@ public struct WeightsView {
     /// `shape.parameterCount` little-endian Float32, layer by layer: weights (inputs × outputs, row-major), biases, and for a
     /// normalized hidden layer its gains and shifts; then, with batch normalization, each hidden layer's running means and variances.
     public let parameters: UnsafeRawPointer
+    /// A3C's value network, which its workers compute gradients with (nil for every other learner).
+    public let valueNetwork: ValueNetworkView?
 }
 
 /// The learner says it is there, to every subscriber: a worker that has not said hello to this
@@ -434,6 +498,7 @@ public enum DecodedMessage {
     case hello(Hello)
     case transitions(TransitionsView)
     case segment(SegmentView)
+    case gradient(GradientView)
     case episode(EpisodeReport)
     case workerStatus(WorkerStatus)
     case evaluation(EvaluationReport)
@@ -447,6 +512,7 @@ public enum DecodedMessage {
         case .hello: .hello
         case .transitions: .transitions
         case .segment: .segment
+        case .gradient: .gradient
         case .episode: .episode
         case .workerStatus: .workerStatus
         case .evaluation: .evaluation

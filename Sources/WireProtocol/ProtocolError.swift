@@ -18,6 +18,8 @@ public enum ProtocolError: Error, Equatable, CustomStringConvertible, Sendable {
     case unexpectedKind(UInt8)
     /// Transitions for an on-policy learner, or segments for an off-policy one (protocol 7).
     case wrongDataKind(sent: MessageKind, accepted: MessageKind)
+    /// A3C: a gradient computed at weights more than `--max-staleness` versions behind the newest.
+    case staleGradient(version: UInt64, newest: UInt64, limit: Int)
     case noHello(workerId: UInt32, session: UInt32)
     case badSequence(workerId: UInt32, expected: UInt64, got: UInt64)
     case tooManyWorkers(limit: Int)
@@ -54,6 +56,7 @@ public enum ProtocolError: Error, Equatable, CustomStringConvertible, Sendable {
         case .specNotAllowed: "spec_not_allowed"
         case .unexpectedKind: "unexpected_kind"
         case .wrongDataKind: "wrong_data_kind"
+        case .staleGradient: "stale_gradient"
         case .noHello: "no_hello"
         case .badSequence: "bad_sequence"
         case .tooManyWorkers: "too_many_workers"
@@ -70,7 +73,7 @@ public enum ProtocolError: Error, Equatable, CustomStringConvertible, Sendable {
     /// Every reason label, for pre-registering counters.
     public static let allReasons = [
         "too_short", "bad_magic", "unsupported_version", "unknown_kind", "reserved_bits", "length_mismatch",
-        "dimension_mismatch", "out_of_range", "non_finite", "wrong_environment", "spec_not_allowed", "unexpected_kind", "wrong_data_kind",
+        "dimension_mismatch", "out_of_range", "non_finite", "wrong_environment", "spec_not_allowed", "unexpected_kind", "wrong_data_kind", "stale_gradient",
         "no_hello", "bad_sequence", "too_many_workers", "not_an_evaluator", "unrequested_evaluation",
         "session_conflict", "unauthorized_evaluator", "over_credit", "cooling_down",
         "session_rate",
@@ -93,9 +96,9 @@ public enum ProtocolError: Error, Equatable, CustomStringConvertible, Sendable {
         case let .specNotAllowed(why): "the learner will not learn this environment from a hello: \(why)"
         case let .unexpectedKind(k): "message kind \(k) is not accepted on this socket"
         case let .wrongDataKind(sent, accepted):
-            sent == .segment
-                ? "a segment (an on-policy worker's data) for a learner of an off-policy algorithm, which takes \(accepted)"
-                : "transitions (an off-policy worker's data) for a learner of an on-policy algorithm (a2c, a3c), which takes segments"
+            "\(Self.dataName(sent)) for a learner that takes \(Self.dataName(accepted)): every worker of a run acts for its --algorithm"
+        case let .staleGradient(version, newest, limit):
+            "a gradient computed at weights v\(version), \(newest &- version) versions behind the newest (v\(newest)); --max-staleness is \(limit)"
         case let .noHello(workerId, session):
             "worker \(workerId) session \(String(session, radix: 16)) sent this before its hello (or after the learner stopped tracking it)"
         case let .badSequence(workerId, expected, got):
@@ -114,6 +117,15 @@ public enum ProtocolError: Error, Equatable, CustomStringConvertible, Sendable {
             "worker \(workerId) session \(String(session, radix: 16)) said hello from \(origin), whose connection was cut for ignoring its credit: no new session from there for \(Int(secondsLeft.rounded(.up))) s more"
         case let .sessionRate(workerId, session, origin, burst, refillSeconds):
             "worker \(workerId) session \(String(session, radix: 16)) said hello from \(origin), which opened its new sessions too fast (\(burst) at once, then one per \(Int(refillSeconds)) s)"
+        }
+    }
+
+    /// A data kind as the learners that take it know it.
+    static func dataName(_ kind: MessageKind) -> String {
+        switch kind {
+        case .segment: "segments (a2c's workers)"
+        case .gradient: "gradients (a3c's workers)"
+        default: "transitions (ddpg, td3 and sac's workers)"
         }
     }
 }

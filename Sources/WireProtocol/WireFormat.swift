@@ -38,6 +38,7 @@ public enum WireFormat {
     static let helloFixedBody = 80
     static let transitionsFixedBody = 40
     static let segmentFixedBody = 48
+    static let gradientFixedBody = 64
     static let episodeBody = 32
     static let statusBody = 36
     /// Fixed part of an evaluation report; each episode adds 12 bytes.
@@ -76,13 +77,19 @@ public enum WireFormat {
         return headerSize + segmentFixedBody + 4 * (rows * (observationSize + actionSize + 2) + (environments + truncations) * observationSize) + 2 * rows
     }
 
+    /// Bytes of a gradient of `parameters` values (both networks').
+    public static func gradientMessageSize(parameters: Int) -> Int { headerSize + gradientFixedBody + 4 * parameters }
+
+    /// The most parameters A3C's two networks may have together: their gradient travels in one message.
+    public static let maxGradientParameters = (maxWorkerMessageBytes - headerSize - gradientFixedBody) / 4
+
     /// Bytes of a hello for these shapes and an id of `idLength` bytes.
     static func helloBody(observationSize: Int, actionSize: Int, idLength: Int) -> Int {
         helloFixedBody + 8 * (observationSize + actionSize) + idLength
     }
 }
 
-/// The message kinds. Workers send the first six to the learner; the learner publishes the next three,
+/// The message kinds. Workers send the first seven to the learner; the learner publishes the next three,
 /// and addresses acknowledgements to one session's connection.
 public enum MessageKind: UInt8, CaseIterable, Sendable {
     case hello = 1
@@ -92,6 +99,8 @@ public enum MessageKind: UInt8, CaseIterable, Sendable {
     case evaluation = 5
     /// An on-policy worker's steps (protocol 7).
     case segment = 6
+    /// An A3C worker's gradient (protocol 7).
+    case gradient = 7
     case weights = 16
     case shutdown = 17
     case announce = 18
@@ -106,7 +115,7 @@ public enum MessageKind: UInt8, CaseIterable, Sendable {
 
 /// The two directions of the protocol, one per socket.
 public enum MessageDirection: Sendable {
-    /// Transitions socket: hello, transitions, episode, worker status, evaluation, segment.
+    /// Transitions socket: hello, transitions, episode, worker status, evaluation, segment, gradient.
     case workerToLearner
     /// Weights socket: weights, shutdown, announce; and acknowledgements, on the session's own connection.
     case learnerToWorker

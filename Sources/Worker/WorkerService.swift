@@ -53,7 +53,8 @@ public final class WorkerService {
     private func run<Env: Environment>(_: Env.Type) throws -> WorkerReport {
         if configuration.role == .evaluator { return try EvaluatingLoop<Env>(core: core, transport: transport, logger: logger).run() }
         if let steps = configuration.rolloutSteps {
-            return try OnPolicyActingLoop<Env>(core: core, transport: transport, rolloutSteps: steps, logger: logger).run()
+            let work: OnPolicyWork = configuration.gradientConfiguration.map { .gradients($0) } ?? .segments
+            return try OnPolicyActingLoop<Env>(core: core, transport: transport, rolloutSteps: steps, work: work, logger: logger).run()
         }
         return try ActingLoop<Env>(core: core, transport: transport, logger: logger).run()
     }

@@ -54,6 +54,9 @@ public final class ConnectionGate: @unchecked Sendable {
     /// known how they ended (``settle()``); only the gate's thread uses it.
     private var unsettled: [(socket: String, address: String, duplicate: Int32, deadline: Date)] = []
     static let verdictSeconds = 0.2
+    /// Disconnections whose descriptor still held the recorded socket, looked at again (``resolveDoubtful()``).
+    private var doubtful: [(socket: String, descriptor: Int32, deadline: Date)] = []
+    static let staleEventSeconds = 0.05
     private var thread: Thread?
     private let finished = DispatchSemaphore(value: 0)
 
@@ -133,7 +136,7 @@ public final class ConnectionGate: @unchecked Sendable {
     private func run() {
         let sockets = [handler] + monitors.map(\.reader)
         while !shouldStop {
-            guard let ready = try? ZMQPoller.poll(sockets, timeoutMilliseconds: unsettled.isEmpty ? 100 : 10) else { continue }
+            guard let ready = try? ZMQPoller.poll(sockets, timeoutMilliseconds: unsettled.isEmpty && doubtful.isEmpty ? 100 : 10) else { continue }
             // Monitors first: the connection a ZAP request is about was accepted (and counted) before it.
             drainMonitors()
             settle()
@@ -206,15 +209,14 @@ public final class ConnectionGate: @unchecked Sendable {
             return
         case (ZMQ_EVENT_DISCONNECTED, _):
             let descriptor = Int32(bitPattern: value)
-            let (connection, wasCut) = lock.withLock { (open[socket]?.removeValue(forKey: descriptor), cutOff.remove(descriptor) != nil) }
-            guard let connection, connection.duplicate >= 0 else { return }
-            // A cut by the owner is counted where it happens.
-            if wasCut {
-                close(connection.duplicate)
-            } else {
-                unsettled.append((socket, connection.address, connection.duplicate, Date().addingTimeInterval(Self.verdictSeconds)))
-                settle()
+            // Monitor events of two connections can arrive out of order: one that closed at once (the launcher's probe) may
+            // report its end after the next was accepted on the same descriptor number. libzmq closes a connection's
+            // descriptor just after reporting it: one that still holds the socket the gate recorded is looked at again.
+            if let live = lock.withLock({ open[socket]?[descriptor] }), live.duplicate >= 0, Self.sameSocket(descriptor, live.duplicate) {
+                doubtful.append((socket, descriptor, Date().addingTimeInterval(Self.staleEventSeconds)))
+                return
             }
+            disconnected(socket: socket, descriptor: descriptor)
             return
         case (ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL, UInt32(ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH)):
             reason = "security mechanism mismatch (a peer without CURVE keys?)"
@@ -234,11 +236,37 @@ public final class ConnectionGate: @unchecked Sendable {
         onEvent(.handshakeFailed(endpoint: endpoint, reason: reason))
     }
 
+    /// The connection on `descriptor` ended: a cut by the owner was counted where it happened; any other end is settled.
+    private func disconnected(socket: String, descriptor: Int32) {
+        let (connection, wasCut) = lock.withLock { (open[socket]?.removeValue(forKey: descriptor), cutOff.remove(descriptor) != nil) }
+        guard let connection, connection.duplicate >= 0 else { return }
+        if wasCut {
+            close(connection.duplicate)
+        } else {
+            unsettled.append((socket, connection.address, connection.duplicate, Date().addingTimeInterval(Self.verdictSeconds)))
+        }
+    }
+
+    /// Disconnections reported while their descriptor still held the recorded socket: libzmq's close that follows
+    /// makes one real; a socket still open after ``staleEventSeconds`` is a later connection's, and the event was not its own.
+    private func resolveDoubtful() {
+        let now = Date()
+        doubtful.removeAll { event in
+            guard let live = lock.withLock({ open[event.socket]?[event.descriptor] }), live.duplicate >= 0 else { return true }
+            if !Self.sameSocket(event.descriptor, live.duplicate) {
+                disconnected(socket: event.socket, descriptor: event.descriptor)
+                return true
+            }
+            return now >= event.deadline
+        }
+    }
+
     /// Decides how each unsettled connection ended, from its TCP socket, which libzmq has let go of but the gate still
     /// holds: bytes the peer sent wait unread (it was still sending when libzmq closed it: a frame over the limit, or
     /// after a malformed one), or an end of stream (the peer closed). Nothing within ``verdictSeconds`` (a peer refused
     /// at its handshake, waiting): not counted.
     private func settle() {
+        resolveDoubtful()
         let now = Date()
         unsettled.removeAll { connection in
             var byte: UInt8 = 0
@@ -249,6 +277,13 @@ public final class ConnectionGate: @unchecked Sendable {
             if peeked > 0 { onEvent(.droppedByProtocol(socket: connection.socket, address: connection.address)) }
             return true
         }
+    }
+
+    /// Whether two descriptors refer to one open socket (one is the gate's duplicate of the other).
+    static func sameSocket(_ a: Int32, _ b: Int32) -> Bool {
+        var first = stat(), second = stat()
+        guard fstat(a, &first) == 0, fstat(b, &second) == 0 else { return false }
+        return first.st_dev == second.st_dev && first.st_ino == second.st_ino
     }
 
     /// The IP address of a connected TCP socket's peer, in ZeroMQ's `Peer-Address` form.

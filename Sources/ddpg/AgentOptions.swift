@@ -124,6 +124,15 @@ struct AgentOptions: ParsableArguments {
     /// Whether `--algorithm` learns on-policy (its workers send segments or gradients, not transitions).
     var isOnPolicy: Bool { Algorithms.named(algorithm)?.isOnPolicy == true }
 
+    /// What an on-policy learner's workers are started with: their segments' length, and for A3C's the loss
+    /// settings they compute gradients with.
+    var onPolicyWorkerArguments: [String] {
+        var arguments = ["--rollout-steps", "\(rolloutSteps)"]
+        guard (Algorithms.named(algorithm) as? any OnPolicyAlgorithm.Type)?.isAsynchronous == true else { return arguments }
+        arguments += ["--gradients", "--gamma", "\(gamma)", "--gae-lambda", "\(gaeLambda)", "--vf-coef", "\(vfCoef)", "--ent-coef", "\(entCoef)"]
+        return arguments + (normalizeAdvantage ? ["--normalize-advantage"] : [])
+    }
+
     @Option(parsing: .unconditional, help: "A2C/A3C: λ of the generalized advantage estimate (1: n-step returns).")
     var gaeLambda = OnPolicySettings().gaeLambda
 
@@ -156,6 +165,9 @@ struct AgentOptions: ParsableArguments {
 
     @Option(parsing: .unconditional, help: "A3C: reject a gradient computed at weights more than this many versions old.")
     var maxStaleness = OnPolicySettings().maxStaleness
+
+    @Option(parsing: .unconditional, help: "A3C: reject a worker's gradient whose L2 norm over both networks exceeds this (before clipping).")
+    var gradientNormLimit = OnPolicySettings().gradientNormLimit
 
     var configuration: AgentConfiguration {
         var c = AgentConfiguration()

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Agents
 import Environments
 import Foundation
 import Logging
@@ -58,6 +59,7 @@ struct LaunchCommand: ParsableCommand {
         learnerCommand.security = try LearnerSecurityOptions.parse([])
         try learnerCommand.validate(usesCurve: curveKeys != nil)
         _ = try worker.parsedSigmas()
+        _ = try worker.parsedEntropyCoefficients()
         try noise.validateWorkerNoise()
     }
 
@@ -69,6 +71,9 @@ struct LaunchCommand: ParsableCommand {
         // Gymnasium environments run on Python workers; their spec reaches the learner in the hello.
         let pythonWorkers = NativeEnvironments.type(named: common.environment) == nil
             ? try PythonWorkers.probe(python: python, environment: common.environment) : nil
+        if pythonWorkers != nil, agent.algorithm == A3C.id {
+            throw ValidationError("--algorithm a3c: its workers compute gradients, which ddpg-gym-worker does not yet; run a3c on a native environment (\(NativeEnvironments.ids.joined(separator: ", "))) or a2c on \(common.environment)")
+        }
         if pythonWorkers != nil {
             logger.info("\(common.environment) is not a native environment: running it on Python workers (\(python) -m ddpg_gym)")
         }
@@ -171,7 +176,7 @@ struct LaunchCommand: ParsableCommand {
             return (gym == nil ? ["worker"] : []) + ["--env", common.environment, "--learner", host, "--transitions-port", "\(learner.transitionsPort)",
                     "--weights-port", "\(learner.weightsPort)", "--worker-id", "\(id)", "--workers", "\(workers)", "--seed", "\(common.seed)",
                     "--log-level", workerLogLevel, "--stats-file", runDirectory.appendingPathComponent(stats).path]
-                + (evaluator ? ["--evaluator"] : agent.isOnPolicy ? ["--rollout-steps", "\(agent.rolloutSteps)"] + worker.arguments
+                + (evaluator ? ["--evaluator"] : agent.isOnPolicy ? agent.onPolicyWorkerArguments + worker.arguments
                     : ["--n-step", "\(agent.nStep)", "--gamma", "\(agent.gamma)"] + worker.arguments + noise.arguments)
         })
     }

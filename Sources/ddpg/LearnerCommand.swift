@@ -13,6 +13,7 @@ import RunConfiguration
 import RunRecords
 import Settings
 import Specs
+import WireProtocol
 
 /// Flags of the learner's network side and rate limiting.
 struct LearnerOptions: ParsableArguments {
@@ -200,8 +201,16 @@ struct LearnerCommand: ParsableCommand {
     func validate(usesCurve: Bool) throws {
         try agent.validateAlgorithmSettings()
         if let algorithm = Algorithms.named(agent.algorithm) as? any OnPolicyAlgorithm.Type, algorithm.isAsynchronous {
-            // Its workers send gradients, a message this learner does not take yet.
-            throw ValidationError("--algorithm \(agent.algorithm): the learner runs a2c among the on-policy algorithms in this version (a3c trains in one process: `ddpg train --algorithm a3c`)")
+            let c = agent.configuration
+            guard c.actorNormalization == .none, c.criticNormalization == .none else {
+                throw ValidationError("--actor-norm/--critic-norm: a3c's workers compute gradients of unnormalized networks; leave both at none")
+            }
+            // Both networks' gradients travel in one message (checked again against the environment once it is known).
+            func count(_ sizes: [Int]) -> Int { zip(sizes, sizes.dropFirst()).reduce(0) { $0 + ($1.0 + 1) * $1.1 } }
+            let smallest = count([1] + c.actorHiddenSizes + [2]) + count([1] + c.criticHiddenSizes + [1])
+            guard smallest <= WireFormat.maxGradientParameters else {
+                throw ValidationError("--actor-hidden/--critic-hidden: a3c's gradients travel in one message of at most \(WireFormat.maxGradientParameters) parameters; these networks have \(smallest) or more")
+            }
         }
         // Before a worker announces the environment, the replay must at least fit for the smallest one.
         let smallest = EnvironmentSpec(id: "the smallest environment (1 observation, 1 action)", observationLow: [0], observationHigh: [0],

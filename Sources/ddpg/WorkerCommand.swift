@@ -1,4 +1,5 @@
 import ArgumentParser
+import Agents
 import Acting
 import Environments
 import Foundation
@@ -30,6 +31,18 @@ struct WorkerOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Send a partial message after this many milliseconds.")
     var flushMs = defaults.flushMilliseconds
 
+    @Option(parsing: .unconditional, help: "A3C: explicit per-worker entropy coefficients, e.g. 0,0.01,0.001: worker i uses entry i modulo the list's length (workers explore differently).")
+    var entCoefs: String?
+
+    func parsedEntropyCoefficients() throws -> [Float] {
+        guard let entCoefs else { return [] }
+        let values = entCoefs.split(separator: ",").map { Float($0.trimmingCharacters(in: .whitespaces)) }
+        guard !values.isEmpty, values.allSatisfy({ $0 != nil && $0! >= 0 && $0!.isFinite }) else {
+            throw ValidationError("--ent-coefs: expected comma-separated non-negative numbers, got '\(entCoefs)'")
+        }
+        return values.map { $0! }
+    }
+
     func parsedSigmas() throws -> [Double] {
         guard let noiseSigmas else { return [] }
         let values = noiseSigmas.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
@@ -45,6 +58,7 @@ struct WorkerOptions: ParsableArguments {
         c.noiseSigmas = (try? parsedSigmas()) ?? []
         c.transitionsPerMessage = transitionsPerMessage
         c.flushMilliseconds = flushMs
+        c.entropyCoefficients = (try? parsedEntropyCoefficients()) ?? []
     }
 
 }
@@ -141,6 +155,21 @@ struct WorkerCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Act on-policy for an a2c learner: each environment acts this many steps with the newest weights, sent as one segment, then waits for the next weights. The learner's --rollout-steps must match.")
     var rolloutSteps: Int?
 
+    @Flag(help: "A3C (with --rollout-steps): compute the actor–critic gradient of each segment with this worker's copy of both networks, and send it instead of the segment.")
+    var gradients = false
+
+    @Option(parsing: .unconditional, help: "A3C: λ of the advantages the gradient uses; the learner's --gae-lambda.")
+    var gaeLambda = OnPolicySettings().gaeLambda
+
+    @Option(parsing: .unconditional, help: "A3C: the value loss's weight; the learner's --vf-coef.")
+    var vfCoef = OnPolicySettings().vfCoef
+
+    @Option(parsing: .unconditional, help: "A3C: the entropy bonus's weight (--ent-coefs gives each worker its own).")
+    var entCoef = OnPolicySettings().entCoef
+
+    @Flag(help: "A3C: standardize each segment's advantages; the learner's --normalize-advantage.")
+    var normalizeAdvantage = false
+
     @OptionGroup(title: "Worker") var options: WorkerOptions
     @OptionGroup(title: "Exploration") var noise: NoiseOptions
     @OptionGroup(title: "Security") var security: WorkerSecurityOptions
@@ -163,6 +192,15 @@ struct WorkerCommand: ParsableCommand {
         c.nStep = nStep
         c.gamma = gamma
         c.rolloutSteps = rolloutSteps
+        if gradients {
+            var loss = OnPolicySettings()
+            loss.gaeLambda = gaeLambda
+            loss.vfCoef = vfCoef
+            loss.entCoef = entCoef
+            loss.normalizeAdvantage = normalizeAdvantage
+            if let rolloutSteps { loss.rolloutSteps = rolloutSteps }
+            c.gradientLoss = loss
+        }
         options.apply(to: &c)
         return c
     }
@@ -176,6 +214,8 @@ struct WorkerCommand: ParsableCommand {
             throw ValidationError("--env: \(env)'s action space is Discrete(\(n)): only an on-policy (a2c) learner trains it, and its workers need --rollout-steps")
         }
         _ = try options.parsedSigmas()
+        _ = try options.parsedEntropyCoefficients()
+        if gradients, rolloutSteps == nil { throw ValidationError("--gradients: A3C's gradients are computed on segments; give --rollout-steps too") }
         _ = try resolvedWorkerId()
         do {
             try workerConfiguration.validate()

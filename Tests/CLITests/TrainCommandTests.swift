@@ -75,7 +75,7 @@ struct TrainCommandTests {
         (["learner", "--bind", "999.1.1.1"], "--bind"),
         (["learner", "--max-peers", "0"], "--max-peers"),
         (["launch", "--env", "CartPole-v1"], "--algorithm"),
-        (["launch", "--env", "CartPole-v1", "--algorithm", "a3c"], "--algorithm"),
+        (["launch", "--env", "CartPole-v1", "--algorithm", "a3c", "--actor-norm", "layer"], "--actor-norm"),
         (["launch", "--env", "CartPole-v1", "--algorithm", "a2c", "--segment-wait", "0"], "--segment-wait"),
         (["worker", "--env", "Acrobot-v1"], "--env"),
         (["worker", "--env", "CartPole-v1"], "--env"),

@@ -63,7 +63,8 @@ public final class Simulation {
         if configuration.role == .evaluator {
             worker.loop = EvaluatingLoop<Env>(core: core, transport: transport, logger: log.logger("evaluator"))
         } else if let steps = configuration.rolloutSteps {
-            worker.loop = OnPolicyActingLoop<Env>(core: core, transport: transport, rolloutSteps: steps, logger: log.logger("worker"))
+            let work: OnPolicyWork = configuration.gradientConfiguration.map { .gradients($0) } ?? .segments
+            worker.loop = OnPolicyActingLoop<Env>(core: core, transport: transport, rolloutSteps: steps, work: work, logger: log.logger("worker"))
         } else {
             worker.loop = ActingLoop<Env>(core: core, transport: transport, logger: log.logger("worker"))
         }
