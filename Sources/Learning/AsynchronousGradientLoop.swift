@@ -15,7 +15,7 @@ import WireProtocol
 /// What reaches the weights was checked on the way: the ingest rejects a gradient of the wrong shape, with
 /// NaN or infinity, over `--gradient-norm-limit`, replayed (its sequence) or more than `--max-staleness`
 /// versions old; an update that still leaves a non-finite network is rolled back by the learner.
-public final class AsynchronousGradientLoop: TrainingLoop {
+public final class AsynchronousGradientLoop: OnPolicyTrainingLoop {
     public let agent: any OnPolicyAgent
     /// Gradients accepted and not yet applied, each as both networks' values in one array.
     private var pending: [(values: [Float], header: GradientHeader)] = []
@@ -87,18 +87,6 @@ public final class AsynchronousGradientLoop: TrainingLoop {
     public var size: Int { pending.count }
     public var capacity: Int { queueLimit }
     public var observedRatio: Double { rowsInserted > 0 ? Double(rowsApplied) / Double(rowsInserted) : 0 }
-    public var transitionsPerUpdate: Double? { nil }
-    public var transitionsBeforeTraining: Int { 0 }
-
-    public func capture(progress: LearnerProgress, configuration: TrainingConfiguration, spec: EnvironmentSpec,
-                        includeData: Bool) -> LearnerCheckpoint {
-        LearnerCheckpoint.capture(agent: agent, replay: nil, replayGenerator: Xoshiro256(seed: configuration.seed, stream: 3),
-                                  progress: progress, configuration: configuration, spec: spec)
-    }
-
-    public func checkCompatible(_ checkpoint: LearnerCheckpoint, spec: EnvironmentSpec) throws(CheckpointError) {
-        try checkpoint.checkCompatible(with: agent, spec: spec)
-    }
 
     public func restore(from checkpoint: LearnerCheckpoint) -> String {
         checkpoint.restore(into: agent)

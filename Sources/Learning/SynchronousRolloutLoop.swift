@@ -13,7 +13,7 @@ import WireProtocol
 /// On-policy means acted with the weights being trained: a segment acted with weights published before
 /// the last update is late, dropped and counted, never learned from. Weights republished since the last
 /// update (for an evaluation request, or for a worker that joined) are the same weights, so their segments count.
-public final class SynchronousRolloutLoop: TrainingLoop {
+public final class SynchronousRolloutLoop: OnPolicyTrainingLoop {
     public let agent: any OnPolicyAgent
     /// How long the round waits, from its first segment, for the live workers that have not delivered.
     public let waitSeconds: Double
@@ -98,19 +98,6 @@ public final class SynchronousRolloutLoop: TrainingLoop {
     public var capacity: Int { maxRows }
     /// Rows learned from per row accepted: below 1 by the late ones.
     public var observedRatio: Double { rowsInserted > 0 ? Double(rowsLearned) / Double(rowsInserted) : 0 }
-    public var transitionsPerUpdate: Double? { nil }
-    public var transitionsBeforeTraining: Int { 0 }
-
-    public func capture(progress: LearnerProgress, configuration: TrainingConfiguration, spec: EnvironmentSpec,
-                        includeData: Bool) -> LearnerCheckpoint {
-        // A round in progress is not kept: its segments were acted with weights a resumed run republishes anyway.
-        LearnerCheckpoint.capture(agent: agent, replay: nil, replayGenerator: Xoshiro256(seed: configuration.seed, stream: 3),
-                                  progress: progress, configuration: configuration, spec: spec)
-    }
-
-    public func checkCompatible(_ checkpoint: LearnerCheckpoint, spec: EnvironmentSpec) throws(CheckpointError) {
-        try checkpoint.checkCompatible(with: agent, spec: spec)
-    }
 
     public func restore(from checkpoint: LearnerCheckpoint) -> String {
         checkpoint.restore(into: agent)

@@ -2,6 +2,7 @@ import Agents
 import Checkpoint
 import Ingest
 import NeuralNetwork
+import Randomness
 import RunConfiguration
 import Specs
 import WireProtocol
@@ -79,5 +80,26 @@ extension TrainingLoop {
 
     public func insert(_ gradient: GradientView, from session: SessionKey, now: Double) -> Bool {
         preconditionFailure("\(Self.self) takes \(dataKind): its ingest rejects gradients as wrong_data_kind")
+    }
+}
+
+/// An on-policy loop: it keeps no data worth a checkpoint (what it holds was acted with weights a resumed run
+/// republishes anyway), and nothing limits its workers but the rounds or the gradients themselves.
+public protocol OnPolicyTrainingLoop: TrainingLoop {
+    var agent: any OnPolicyAgent { get }
+}
+
+extension OnPolicyTrainingLoop {
+    public var transitionsPerUpdate: Double? { nil }
+    public var transitionsBeforeTraining: Int { 0 }
+
+    public func capture(progress: LearnerProgress, configuration: TrainingConfiguration, spec: EnvironmentSpec,
+                        includeData: Bool) -> LearnerCheckpoint {
+        LearnerCheckpoint.capture(agent: agent, replay: nil, replayGenerator: Xoshiro256(seed: configuration.seed, stream: 3),
+                                  progress: progress, configuration: configuration, spec: spec)
+    }
+
+    public func checkCompatible(_ checkpoint: LearnerCheckpoint, spec: EnvironmentSpec) throws(CheckpointError) {
+        try checkpoint.checkCompatible(with: agent, spec: spec)
     }
 }

@@ -10,7 +10,7 @@ import WireProtocol
 /// - 1: the learner publishes a new weights version (every other one with an evaluation request);
 /// - 2: one second passes (sessions age, eviction becomes possible), and every session owed an
 ///   acknowledgement gets one, with a credit of 8 or none;
-/// - 3: a message built from a template (a hello, transitions, episode, status or evaluation of
+/// - 3: a message built from a template (a hello, transitions, segment, gradient, episode, status or evaluation of
 ///   a few sessions, one of them an evaluator with the token), with bytes of the input written over it, so that
 ///   well-formed messages with hostile numbers are common.
 /// A message arrives on the connection of the session its header names, or (opcode bit 7) on the one
@@ -21,8 +21,10 @@ import WireProtocol
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     let input = UnsafeBufferPointer(start: data, count: size)
-    // Half the inputs meet an on-policy learner's ingest (segments, two steps each), half an off-policy one's (transitions).
-    let expected = size % 2 == 1 ? ExpectedShapes(spec: pendulumSpec, dataKind: .segment, segmentSteps: 2) : pendulum
+    // A third of the inputs meet an A2C learner's ingest (segments, two steps each), a third an A3C one's (gradients),
+    // a third an off-policy one's (transitions).
+    let expected = [pendulum, ExpectedShapes(spec: pendulumSpec, dataKind: .segment, segmentSteps: 2),
+                    ExpectedShapes(spec: pendulumSpec, dataKind: .gradient, segmentSteps: 2, gradients: Templates.gradientLimits)][size % 3]
     var ingest = MessageIngest(expected: expected, maxSessions: 8, evaluators: EvaluatorAuthorization(token: Templates.token))
     var version: UInt64 = 0, now = 0.0
     var accepted = 0, rejected = 0, claimed = 0, handled = 0
@@ -74,6 +76,19 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
         case let .segment(view, lag):
             precondition(expected.dataKind == .segment && view.header.steps == 2, "a segment of another kind or length accepted")
             accepted += view.header.count
+            if let lag { precondition(lag >= 0 && UInt64(lag) <= version, "lag \(lag) at version \(version)") }
+        case let .gradient(view, lag):
+            precondition(expected.dataKind == .gradient, "a gradient accepted by an ingest that takes none")
+            precondition(view.norm.isFinite && view.norm <= Templates.gradientLimits.maxNorm, "gradient norm \(view.norm) accepted")
+            let limits = Templates.gradientLimits
+            precondition(view.header.policyParameters == limits.policyParameters && view.header.valueParameters == limits.valueParameters,
+                         "a gradient of another shape accepted")
+            precondition(view.header.weightsVersion > version || version - view.header.weightsVersion <= UInt64(limits.maxStaleness),
+                         "a stale gradient accepted")
+            for i in 0..<(limits.policyParameters + limits.valueParameters) {
+                precondition(view.values.loadUnaligned(fromByteOffset: 4 * i, as: Float.self).isFinite, "a non-finite gradient value accepted")
+            }
+            accepted += view.header.rows
             if let lag { precondition(lag >= 0 && UInt64(lag) <= version, "lag \(lag) at version \(version)") }
         case let .rejected(_, claimedTransitions):
             rejected += 1
@@ -137,6 +152,7 @@ enum Templates {
                     } }
                 } })
                 result.append(segment(&encoder, worker: worker, session: session, sequence: sequence))
+                result.append(gradient(&encoder, worker: worker, session: session, sequence: sequence))
             }
             result.append(encoder.encode(EpisodeReport(workerId: worker, session: session, length: 200, episodeReturn: -300, weightsVersion: 0)))
             result.append(encoder.encode(WorkerStatus(workerId: worker, session: session, isFinal: false, transitionsSent: 6, episodes: 1, messagesSent: 5)))
@@ -158,6 +174,18 @@ enum Templates {
                                           truncationObservations: c, terminated: t, truncated: u)
                 } }
             } } } } } }
+    }
+
+    /// A small A3C learner's: a 3→4→1 policy (21 parameters) and a 3→4→1 value network.
+    static let gradientLimits = GradientLimits(policyParameters: 21, valueParameters: 21, maxNorm: 1e4, maxStaleness: 2)
+
+    /// A gradient of `gradientLimits`' shape computed at version `sequence`, from a two-step segment of two environments.
+    static func gradient(_ encoder: inout MessageEncoder, worker: UInt32, session: UInt32, sequence: UInt64) -> [UInt8] {
+        let header = GradientHeader(workerId: worker, session: session, sequence: sequence, weightsVersion: sequence, rows: 4,
+                                    policyParameters: gradientLimits.policyParameters, valueParameters: gradientLimits.valueParameters,
+                                    policyLoss: 0.5, valueLoss: 2, entropy: 1.4, explainedVariance: 0.1)
+        let values = (0..<(gradientLimits.policyParameters + gradientLimits.valueParameters)).map { Float($0 % 7) - 3 }
+        return values.withUnsafeBufferPointer { encoder.encodeGradient(header, values: $0) }
     }
 
     static let token = EvaluatorToken(secret: "fuzz")!
