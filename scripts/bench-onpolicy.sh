@@ -2,11 +2,11 @@
 # On-policy learning on CartPole-v1, side by side with Stable-Baselines3 in one run on one machine:
 #   1. ours: `ddpg train --algorithm a2c --env CartPole-v1` (8 environments, SB3's A2C defaults), per seed;
 #   2. ours: `ddpg launch --algorithm a2c` with 2 workers × 4 environments (8 in all) and an evaluator, per seed;
-#   3. SB3 A2C with rl-baselines3-zoo's CartPole-v1 settings (8 environments, entropy 0), one torch thread.
+#   3. ours: `ddpg launch --algorithm a3c` with 2 workers × 4 environments sending gradients, per seed;
+#   4. SB3 A2C with rl-baselines3-zoo's CartPole-v1 settings (8 environments, entropy 0), one torch thread.
 # All evaluate 20 deterministic episodes every 10,000 env steps and 50 at the end. Per seed: the env steps
 # and seconds to the first evaluation ≥ 475 (train counts evaluation time, launch evaluates in its own
 # process meanwhile, SB3 does not count it), and the final evaluation. Then the medians and the ratios of wall times.
-# (`launch --algorithm a3c` joins this table when A3C's gradient messages exist; issue 26.)
 # Then Acrobot-v1 (gymnasium's, threshold −100) with `launch --algorithm a2c` on two Python workers × 8 environments.
 # Usage: scripts/bench-onpolicy.sh [--seeds 1,2,3,4,5] [--steps 500000] [--skip-sb3]
 # Results: docs/BENCHMARKS.md ("On-policy: A2C on CartPole-v1").
@@ -57,6 +57,13 @@ for seed in ${seeds//,/ }; do
   row "$out/launch-a2c-$seed" "$seed"
 done | tee "$out/launch.jsonl"
 
+echo "== ours: ddpg launch --algorithm a3c --env CartPole-v1 --workers 2 --envs-per-worker 4, $steps env steps"
+for seed in ${seeds//,/ }; do
+  .build/release/ddpg launch --algorithm a3c --env CartPole-v1 --workers 2 --envs-per-worker 4 --seed "$seed" --max-env-steps "$steps" \
+    "${evaluation[@]}" --console plain --run-dir "$out/launch-a3c-$seed" >/dev/null 2>&1
+  row "$out/launch-a3c-$seed" "$seed"
+done | tee "$out/launch-a3c.jsonl"
+
 echo "== ours: ddpg launch --algorithm a2c --env Acrobot-v1 (Python workers) --workers 2 --envs-per-worker 8, $steps env steps"
 pyvenv=.build/pyvenv
 [ -x "$pyvenv/bin/python" ] || python3 -m venv "$pyvenv"
@@ -96,7 +103,8 @@ if acrobot:
     print(f"Acrobot-v1, launch a2c on Python workers: {len(solved)}/{len(acrobot)} reached −100; median "
           f"{statistics.median([s['env_steps'] for s in solved]) if solved else '-'} env steps, "
           f"{statistics.median([s['wall_seconds'] for s in solved]) if solved else '-'} s; finals {[r['final_mean'] for r in acrobot]}")
-for name, file in [("ours train a2c: ", "ours.jsonl"), ("ours launch a2c:", "launch.jsonl"), ("SB3 A2C:        ", "sb3.jsonl")]:
+for name, file in [("ours train a2c: ", "ours.jsonl"), ("ours launch a2c:", "launch.jsonl"), ("ours launch a3c:", "launch-a3c.jsonl"),
+                   ("SB3 A2C:        ", "sb3.jsonl")]:
     rows = load(file)
     if not rows:
         continue

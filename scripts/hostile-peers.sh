@@ -3,7 +3,8 @@
 # one line per check, then a summary; exits 1 if any check failed:
 #   overflow values and random bit flips, finite poison, subscription floods,
 #   near-maximum frames from more connections than --max-peers, slowloris on the
-#   metrics port, and a peer that tries to hold the shutdown drain open.
+#   metrics port, a peer that tries to hold the shutdown drain open; then, against an
+#   A3C learner, forged gradients (NaN, 1e30, the wrong shape, stale, replayed).
 # Options: --quick (shorter attacks). Results are recorded in docs/SECURITY.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -23,14 +23,17 @@ final class Peer: @unchecked Sendable {
     var encoder = MessageEncoder()
     let workerId: UInt32
     let session = UInt32.random(in: 1...UInt32.max)
+    /// The environment its hello claims to run: the attacked learner's.
+    let spec: EnvironmentSpec
     private(set) var sent = 0
 
     /// `source`: the loopback address to connect from (all of 127/8 is this machine); by default one of its own, so that
     /// what the learner does per address (a cool-down after a cut) touches only the peers an attack puts on one address.
     /// `context`: shared by peers that come and go (each context has an I/O thread, which this machine's two cores share
     /// with the learner).
-    init(port: Int, workerId: UInt32, source: String? = nil, context: ZMQContext? = nil) throws {
+    init(port: Int, workerId: UInt32, source: String? = nil, context: ZMQContext? = nil, spec: EnvironmentSpec = pendulum) throws {
         self.workerId = workerId
+        self.spec = spec
         if let context { self.context = context } else { self.context = try ZMQContext() }
         socket = try ZMQSocket(self.context, type: .dealer)
         try socket.setLinger(milliseconds: 2_000)
@@ -58,7 +61,7 @@ final class Peer: @unchecked Sendable {
 
     func hello(session: UInt32? = nil, next: UInt64 = 0, role: WorkerRole = .actor, token: EvaluatorToken = .none) -> [UInt8] {
         encoder.encode(Hello(workerId: workerId, session: session ?? self.session, role: role, environmentCount: 1, seed: 1, nextSequence: next,
-                             spec: pendulum, token: token))
+                             spec: spec, token: token))
     }
 
     func evaluation(request: EvaluationRequest, publication: Publication, nonce: UInt64) -> [UInt8] {

@@ -10,7 +10,19 @@ final class Target {
     private(set) var worker: Process
     let learnerLog: URL
 
-    init(ddpg: URL, extra: [String] = []) throws {
+    /// The learner's training flags for the attacks on a DDPG learner of Pendulum.
+    static let offPolicy = ["--learning-starts", "500", "--eval-every", "5000", "--eval-episodes", "2", "--final-eval-episodes", "2",
+                            "--broadcast-every", "50",
+                            // A light ratio: the learner reads only as fast as it trains, and these attacks are about reading.
+                            "--samples-per-insert", "8"]
+    /// An A3C learner of CartPole and a worker that sends it gradients: the attacks on gradients.
+    /// Its versions move slowly (a broadcast every 10,000 gradients, and the idle republications: about 6 a second) and 30 of them may pass,
+    /// so that a forger's gradient of the newest weights is not stale on arrival.
+    static let a3c = (learner: ["--algorithm", "a3c", "--env", "CartPole-v1", "--eval-every", "20000", "--eval-episodes", "2",
+                                "--final-eval-episodes", "2", "--broadcast-every", "10000", "--max-staleness", "30"],
+                      worker: ["--env", "CartPole-v1", "--rollout-steps", "5", "--gradients", "--envs-per-worker", "4"])
+
+    init(ddpg: URL, training: [String] = Target.offPolicy, worker workerArguments: [String] = []) throws {
         self.ddpg = ddpg
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("ddpg-hostile-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -20,13 +32,10 @@ final class Target {
         learner = try Self.start(ddpg, [
             "learner", "--transitions-port", "\(ports.transitions)", "--weights-port", "\(ports.weights)", "--metrics-port", "\(ports.metrics)",
             "--run-dir", directory.appendingPathComponent("run").path, "--console", "plain", "--max-env-steps", "100000000",
-            "--learning-starts", "500", "--eval-every", "5000", "--eval-episodes", "2", "--final-eval-episodes", "2",
-            "--broadcast-every", "50", "--checkpoint-every", "off",
-            // A light ratio: the learner reads only as fast as it trains, and these attacks are about reading.
-            "--samples-per-insert", "8",
-        ] + extra, log: learnerLog)
+            "--checkpoint-every", "off",
+        ] + training, log: learnerLog)
         worker = try Self.start(ddpg, ["worker", "--transitions-port", "\(ports.transitions)", "--weights-port", "\(ports.weights)",
-                                       "--worker-id", "0", "--log-level", "warning"],
+                                       "--worker-id", "0", "--log-level", "warning"] + workerArguments,
                                 log: directory.appendingPathComponent("worker.log"))
     }
 

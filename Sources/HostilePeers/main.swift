@@ -1,12 +1,14 @@
 import Foundation
 
-// ddpg-hostile: a real learner (and one real worker) against hostile peers, run by
+// ddpg-hostile: a real learner (and one real worker) against hostile peers, then an A3C learner against forged gradients, run by
 // scripts/hostile-peers.sh. Prints one line per check and a summary; exits 1 if any check failed.
 //
-//   ddpg-hostile [--quick]
+//   ddpg-hostile [--quick] [--gradients-only]
 
 signal(SIGPIPE, SIG_IGN)
 let quick = CommandLine.arguments.contains("--quick")
+// Only the attacks on an A3C learner's gradients.
+let gradientsOnly = CommandLine.arguments.contains("--gradients-only")
 let ddpg = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("ddpg")
 
 func report(_ outcomes: [Outcome]) {
@@ -17,7 +19,7 @@ func report(_ outcomes: [Outcome]) {
 }
 
 var outcomes: [Outcome] = []
-do {
+if !gradientsOnly { do {
     let target = try Target(ddpg: ddpg)
     guard target.waitForStatus(timeout: 60, { $0.updates > 0 && $0.workersConnected >= 1 }) != nil else {
         print("FAIL  set up: the learner did not start training; its log:\n\(target.log.suffix(2_000))")
@@ -65,6 +67,24 @@ do {
     outcomes += drain
 } catch {
     print("FAIL  set up: \(error)")
+    exit(1)
+} }
+// An A3C learner of its own, with a worker that sends gradients: the attacks on gradients.
+do {
+    let target = try Target(ddpg: ddpg, training: Target.a3c.learner, worker: Target.a3c.worker)
+    guard target.waitForStatus(timeout: 60, { $0.updates > 0 && $0.workersConnected >= 1 }) != nil else {
+        print("FAIL  set up: the a3c learner did not start training; its log:\n\(target.log.suffix(2_000))")
+        exit(1)
+    }
+    let started = Date()
+    let result = GradientAttacks.forgedGradients(target, seconds: 3)
+    report(result)
+    print(String(format: "      (%.0f s)", Date().timeIntervalSince(started)))
+    outcomes += result
+    if !target.isAlive { print("FAIL  the a3c learner died; its log:\n\(target.log.suffix(3_000))") }
+    _ = target.stop()
+} catch {
+    print("FAIL  set up of the a3c learner: \(error)")
     exit(1)
 }
 let failed = outcomes.filter { !$0.passed }

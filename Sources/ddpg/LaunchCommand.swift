@@ -71,9 +71,6 @@ struct LaunchCommand: ParsableCommand {
         // Gymnasium environments run on Python workers; their spec reaches the learner in the hello.
         let pythonWorkers = NativeEnvironments.type(named: common.environment) == nil
             ? try PythonWorkers.probe(python: python, environment: common.environment) : nil
-        if pythonWorkers != nil, agent.algorithm == A3C.id {
-            throw ValidationError("--algorithm a3c: its workers compute gradients, which ddpg-gym-worker does not yet; run a3c on a native environment (\(NativeEnvironments.ids.joined(separator: ", "))) or a2c on \(common.environment)")
-        }
         if pythonWorkers != nil {
             logger.info("\(common.environment) is not a native environment: running it on Python workers (\(python) -m ddpg_gym)")
         }

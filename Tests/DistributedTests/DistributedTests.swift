@@ -118,6 +118,42 @@ extension DistributedTests {
         #expect((after["updates"] as? Int ?? 0) > updates && (after["env_steps"] as? Int ?? 0) >= 44_000, "continued: \(after["updates"] ?? "")")
     }
 
+    @Test("ddpg launch --algorithm a3c learns CartPole-v1: two workers with their own entropy weights send gradients, applied on arrival; it resumes")
+    func launchA3C() throws {
+        let directory = Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let ports = Harness.freePorts()
+        let launcher = try Child([
+            "launch", "--algorithm", "a3c", "--env", "CartPole-v1", "--workers", "2", "--envs-per-worker", "4", "--seed", "3",
+            "--ent-coefs", "0,0.01", "--run-dir", directory.path, "--max-env-steps", "40000", "--eval-every", "5000", "--eval-episodes", "10",
+            "--final-eval-episodes", "10", "--bind", "127.0.0.1", "--transitions-port", "\(ports.transitions)", "--weights-port", "\(ports.weights)",
+        ], name: "launch")
+        #expect(launcher.waitForExit(timeout: 90) == 0, "launch log:\n\(launcher.log.suffix(2_000))")
+        let summary = try Harness.summary(in: directory)
+        #expect(summary["stop_reason"] as? String == "max_env_steps")
+        let best = (summary["eval"] as? [[String: Any]] ?? []).compactMap { $0["mean_return"] as? Double }.max() ?? 0
+        #expect(best >= 200, "learned: \(summary["eval"] ?? "")")
+        let sent = try #require(summary["transitions_sent"] as? [String: Int])
+        #expect(sent.count == 2 && sent.values.allSatisfy { $0 > 4_000 }, "both workers' gradients count: \(sent)")
+        // One optimizer step per gradient applied, each of 4 environments × 5 steps.
+        let received = try #require(summary["transitions_received"] as? Int), updates = try #require(summary["updates"] as? Int)
+        let onPolicy = try #require(summary["on_policy"] as? [String: Any])
+        #expect(onPolicy["segments_accepted"] as? Int == updates && received == 20 * updates, "\(received) rows, \(updates) updates")
+        let rejected = try #require(summary["messages_rejected"] as? [String: Int])
+        #expect(Set(rejected.keys).isSubset(of: ["stale_gradient"]), "rejected: \(rejected)")
+        let workers = try #require(summary["worker_reports"] as? [[String: Any]])
+        #expect(workers.count == 2)
+        let resumed = try Child([
+            "launch", "--algorithm", "a3c", "--env", "CartPole-v1", "--workers", "2", "--envs-per-worker", "4", "--seed", "3",
+            "--resume", directory.path, "--max-env-steps", "44000", "--evaluators", "0", "--bind", "127.0.0.1",
+            "--transitions-port", "\(ports.transitions)", "--weights-port", "\(ports.weights)",
+        ], name: "resume")
+        #expect(resumed.waitForExit(timeout: 60) == 0, "resume log:\n\(resumed.log.suffix(2_000))")
+        #expect(resumed.log.contains("resumed from"))
+        let after = try Harness.summary(in: directory)
+        #expect((after["updates"] as? Int ?? 0) > updates && (after["env_steps"] as? Int ?? 0) >= 44_000, "continued: \(after["updates"] ?? "")")
+    }
+
     /// PIDs whose parent is `parent`, from /proc.
     static func children(of parent: Int32) -> [Int32] {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []

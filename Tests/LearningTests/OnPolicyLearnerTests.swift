@@ -11,7 +11,7 @@ import WireProtocol
 
 /// A2C's learner loop on its own, with segments encoded as workers send them, and a learner with on-policy
 /// workers in memory on a manual clock.
-@Suite("A2C: the synchronous rollout loop and its learner")
+@Suite("A2C and A3C: the on-policy loops and their learners")
 struct OnPolicyLearnerTests {
     static let spec = CartPole().spec
 
@@ -123,5 +123,41 @@ struct OnPolicyLearnerTests {
         let summary = try sim.runToEnd()
         #expect(summary.stopReason == "max_env_steps" && summary.transitionsRejected == 0)
         #expect(workers[0].report?.stopReason == "learner_shutdown" || workers[0].report?.stopReason == "learner_stopping")
+    }
+
+    @Test("A3C with two gradient workers in memory: each gradient is applied on arrival with the shared RMSprop, none is stale, both workers' count")
+    func asynchronousLearnerWithWorkers() throws {
+        let sim = Simulation()
+        var configuration = LearnerConfiguration()
+        configuration.training.agent.algorithm = A3C.id
+        configuration.training.maxEnvSteps = 4_000
+        configuration.training.evalEvery = 100_000
+        configuration.learner.checkpointEverySeconds = nil
+        try sim.startLearner(configuration: configuration, environment: LearnerEnvironment(spec: Self.spec), makeLoop: LearnerCore.replayLoop)
+        func worker(_ id: UInt32) -> WorkerConfiguration {
+            var c = WorkerConfiguration()
+            c.environment = CartPole.id
+            c.workerId = id
+            c.workerCount = 2
+            c.environments = 4
+            c.rolloutSteps = 5
+            c.gradientLoss = OnPolicySettings()
+            c.entropyCoefficients = [0, 0.01]
+            return c
+        }
+        let workers = [sim.startWorker(worker(0), session: 0x10, environment: CartPole.self),
+                       sim.startWorker(worker(1), session: 0x11, environment: CartPole.self)]
+        #expect(worker(1).gradientConfiguration?.onPolicySettings.entCoef == 0.01, "worker 1 explores with its own entropy weight")
+        let loop = try #require(sim.learner?.learning?.loop as? AsynchronousGradientLoop)
+        let before = loop.agent.actor.network.parameters.toArray()
+        try sim.run(until: { loop.gradientsApplied >= 40 }, timeout: 30, "40 gradients applied")
+        #expect(loop.agent.actor.network.parameters.toArray() != before, "the gradients moved the policy")
+        #expect(loop.agent.updateCount == loop.gradientsApplied, "one optimizer step per gradient")
+        let summary = try sim.runToEnd()
+        #expect(summary.stopReason == "max_env_steps" && summary.transitionsRejected == 0 && summary.messagesRejected.isEmpty)
+        let received = Dictionary(uniqueKeysWithValues: summary.workers.map { ($0.workerId, $0.transitionsReceived) })
+        #expect((received[0] ?? 0) >= 1_000 && (received[1] ?? 0) >= 1_000, "both workers' gradients count: \(received)")
+        #expect(loop.gradientsApplied * 20 == summary.transitionsReceived, "every accepted gradient (4 × 5 steps) was applied")
+        #expect(workers.allSatisfy { $0.report?.stopReason == "learner_shutdown" || $0.report?.stopReason == "learner_stopping" })
     }
 }

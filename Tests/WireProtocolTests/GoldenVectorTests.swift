@@ -39,7 +39,7 @@ enum GoldenVectors {
     static func spec(of name: String) -> EnvironmentSpec {
         switch name {
         case "hello_evaluator": wide
-        case "hello_discrete", "weights_categorical": cartPole
+        case "hello_discrete", "weights_categorical", "weights_value_network", "gradient": cartPole
         case _ where name.hasPrefix("weights"): weightsSpec
         default: mountainCar
         }
@@ -111,6 +111,8 @@ enum GoldenVectors {
         result.append(gaussianActorVector(&encoder, publication))
         result.append(onPolicyActorVector(&encoder, publication, head: .categorical))
         result.append(onPolicyActorVector(&encoder, publication, head: .gaussian))
+        result.append(valueNetworkVector(&encoder, publication))
+        result.append(gradientVector(&encoder))
         let announce = Announce(learnerId: 0xABCD_EF01_2345, weightsVersion: 31, maxTransitionsPerMessage: 4_096, credit: 96)
         result.append(("announce", ["kind": "announce", "learner_id": 0xABCD_EF01_2345, "weights_version": 31, "max_transitions_per_message": 4_096,
                                     "credit": 96],
@@ -253,7 +255,9 @@ struct GoldenVectorTests {
             #expect(Array(file) == bytes, "\(name).bin")
             let kind = bytes.withUnsafeBytes { WireFormat.kind(of: $0) } ?? .hello
             // The transitions vector has a 2-step row; the segment goes to an on-policy learner.
-            let expected = ExpectedShapes(spec: GoldenVectors.spec(of: name), nStep: 2, dataKind: kind == .segment ? .segment : .transitions)
+            let dataKind: MessageKind = kind == .segment || kind == .gradient ? kind : .transitions
+            let expected = ExpectedShapes(spec: GoldenVectors.spec(of: name), nStep: 2, dataKind: dataKind,
+                                          gradients: kind == .gradient ? GoldenVectors.gradientLimits : nil)
             let decoder = MessageDecoder(expected: expected, accepting: kind.direction)
             #expect(throws: Never.self, "\(name) decodes") { _ = try file.withUnsafeBytes { try decoder.decode($0) } }
         }
@@ -261,6 +265,38 @@ struct GoldenVectorTests {
 }
 
 extension GoldenVectors {
+    /// A3C's weights for CartPole: a [4, 3, 2] categorical actor and a [4, 3, 1] value network after it (protocol 7).
+    static func valueNetworkVector(_ encoder: inout MessageEncoder, _ publication: Publication) -> (String, [String: Any], [UInt8]) {
+        let shape = ActorShape(layerSizes: [4, 3, 2], actionLow: [0], actionHigh: [1], hiddenActivation: .tanh, head: .categorical)
+        let parameters = (0..<shape.parameterCount).map { Float(($0 * 5) % 17 - 8) / 8 }
+        let value = (0..<19).map { Float(($0 * 3) % 13 - 6) / 4 }
+        let bytes = parameters.withUnsafeBufferPointer { p in value.withUnsafeBufferPointer { v in
+            encoder.encodeWeights(publication, learnerId: 0xABCD_EF01_2345, publishedAtNanoseconds: 1_700_000_000_123_456_789, shape: shape,
+                                  parameters: p, valueNetwork: (layerSizes: [4, 3, 1], parameters: v))
+        } }
+        let fields: [String: Any] = ["kind": "weights", "version": 31, "learner_id": 0xABCD_EF01_2345, "published_at_ns": 1_700_000_000_123_456_789,
+                                     "updates": 7_750, "env_steps": 8_000, "layer_sizes": [4, 3, 2], "action_low": [0.0], "action_high": [1.0],
+                                     "parameters": parameters.map(Double.init), "head": "categorical", "hidden_activation": "tanh",
+                                     "value_layer_sizes": [4, 3, 1], "value_parameters": value.map(Double.init)]
+        return ("weights_value_network", fields, bytes)
+    }
+
+    /// What the golden gradient fits: the value-network vector's two networks.
+    static let gradientLimits = GradientLimits(policyParameters: 23, valueParameters: 19, maxNorm: 1e6, maxStaleness: 8)
+
+    /// An A3C worker's gradient of those two networks, computed at version 12 on 2 × 5 steps.
+    static func gradientVector(_ encoder: inout MessageEncoder) -> (String, [String: Any], [UInt8]) {
+        let policy = (0..<23).map { Float($0 - 11) / 64 }, value = (0..<19).map { Float(9 - $0) / 32 }
+        let header = GradientHeader(workerId: 3, session: 0x5E55, sequence: 79, weightsVersion: 12, rows: 10, policyParameters: 23,
+                                    valueParameters: 19, receipt: 0xFEED_0000_BEEF, policyLoss: -0.125, valueLoss: 42.5, entropy: 0.6875,
+                                    explainedVariance: 0.25)
+        let bytes = (policy + value).withUnsafeBufferPointer { encoder.encodeGradient(header, values: $0) }
+        let fields: [String: Any] = ["kind": "gradient", "worker_id": 3, "session": 0x5E55, "sequence": 79, "weights_version": 12, "rows": 10,
+                                     "receipt": 0xFEED_0000_BEEF, "policy": policy.map(Double.init), "value": value.map(Double.init),
+                                     "policy_loss": -0.125, "value_loss": 42.5, "entropy": 0.6875, "explained_variance": 0.25]
+        return ("gradient", fields, bytes)
+    }
+
     /// What the golden weights' actor fits: 3 observations, 2 actions in [−1, 1] and [0, 4].
     static let weightsSpec = EnvironmentSpec(id: "Wide-v0", observationLow: [-1, -1, -1], observationHigh: [1, 1, 1], actionLow: [-1, 0],
                                              actionHigh: [1, 4], rewardRange: -1...1, maxEpisodeSteps: 1_000)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import os
 import socket
 import sys
@@ -54,7 +55,7 @@ def sigmas(value: str) -> tuple[float, ...]:
         values = tuple(float(v) for v in value.split(","))
     except ValueError:
         values = ()
-    if not values or any(not v >= 0 for v in values):
+    if not values or any(not (v >= 0 and math.isfinite(v)) for v in values):
         raise argparse.ArgumentTypeError(f"expected comma-separated non-negative numbers, got '{value}'")
     return values
 
@@ -94,6 +95,15 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--rollout-steps", type=int,
                    help="act on-policy for an a2c learner: each environment acts this many steps with the newest weights, sent as one "
                         "segment, then waits for the next weights; the learner's --rollout-steps must match")
+    p.add_argument("--gradients", action="store_true",
+                   help="(with --rollout-steps) for an a3c learner: send the actor–critic gradient of each segment, computed with the "
+                        "newest weights' actor and value network, and act on without waiting")
+    p.add_argument("--gae-lambda", type=float, default=d.gae_lambda, help="(--gradients) λ of the advantage estimate; the learner's")
+    p.add_argument("--vf-coef", type=float, default=d.vf_coef, help="(--gradients) weight of the value loss; the learner's")
+    p.add_argument("--ent-coef", type=float, default=d.ent_coef, help="(--gradients) weight of the entropy bonus")
+    p.add_argument("--ent-coefs", type=sigmas, default=(),
+                   help="(--gradients) per-worker entropy weights, e.g. 0,0.01,0.001: worker i uses entry i modulo the list's length")
+    p.add_argument("--normalize-advantage", action="store_true", help="(--gradients) standardize each segment's advantages; the learner's")
     p.add_argument("--send-timeout", type=float, default=d.send_timeout, help="seconds a send may wait before it warns (it keeps trying)")
     p.add_argument("--resolve-timeout", type=float, default=30.0, help="seconds to keep trying to resolve --learner")
     p.add_argument("--curve-secret-key", help="this worker's CURVE secret key file; requires --learner-public-key")
@@ -121,6 +131,10 @@ def config_from(args: argparse.Namespace, p: argparse.ArgumentParser) -> WorkerC
         (1 <= args.n_step <= 64, "--n-step", f"must be in 1...64, got {args.n_step}"),
         (0 <= args.gamma <= 1, "--gamma", f"must be in [0, 1], got {args.gamma}"),
         (args.rollout_steps is None or 1 <= args.rollout_steps <= 4_096, "--rollout-steps", f"must be in 1...4096, got {args.rollout_steps}"),
+        (not args.gradients or args.rollout_steps is not None, "--gradients", "needs --rollout-steps (an a3c learner's)"),
+        (0 <= args.gae_lambda <= 1, "--gae-lambda", f"must be in [0, 1], got {args.gae_lambda}"),
+        (args.vf_coef >= 0 and math.isfinite(args.vf_coef), "--vf-coef", f"must be non-negative, got {args.vf_coef}"),
+        (args.ent_coef >= 0 and math.isfinite(args.ent_coef), "--ent-coef", f"must be non-negative, got {args.ent_coef}"),
         (args.max_env_steps >= 0, "--max-env-steps", f"must be non-negative, got {args.max_env_steps}"),
         (args.send_timeout > 0, "--send-timeout", f"must be positive, got {args.send_timeout}"),
         (args.seed >= 0, "--seed", f"must be non-negative, got {args.seed}"),
@@ -143,7 +157,9 @@ def config_from(args: argparse.Namespace, p: argparse.ArgumentParser) -> WorkerC
                         vectorization=args.vectorization, evaluator=args.evaluator, noise=args.noise, noise_sigma=args.noise_sigma,
                         noise_spread_alpha=args.noise_spread_alpha, noise_sigmas=args.noise_sigmas, ou_theta=args.ou_theta,
                         ou_dt=args.ou_dt, transitions_per_message=args.transitions_per_message, flush_ms=args.flush_ms,
-                        n_step=args.n_step, gamma=args.gamma, rollout_steps=args.rollout_steps,
+                        n_step=args.n_step, gamma=args.gamma, rollout_steps=args.rollout_steps, gradients=args.gradients,
+                        gae_lambda=args.gae_lambda, vf_coef=args.vf_coef, ent_coef=args.ent_coef, ent_coefs=args.ent_coefs,
+                        normalize_advantage=args.normalize_advantage,
                         max_env_steps=args.max_env_steps, send_timeout=args.send_timeout, curve_secret_key=secret,
                         learner_public_key=public, evaluator_token=token, stats_file=args.stats_file, parent_pid=args.parent_pid)
 

@@ -30,6 +30,13 @@ class WorkerConfig:
     n_step: int = 1
     gamma: float = 0.99
     rollout_steps: int | None = None  # on-policy (an a2c learner): steps per environment in each segment; None: transitions
+    # A3C (with rollout_steps): send the actor–critic gradient of each segment instead, with these loss settings (the learner's).
+    gradients: bool = False
+    gae_lambda: float = 1.0
+    vf_coef: float = 0.5
+    ent_coef: float = 0.0
+    ent_coefs: tuple[float, ...] = ()  # per worker: worker i uses entry i modulo the length (workers explore differently)
+    normalize_advantage: bool = False
     status_seconds: float = 1.0
     max_env_steps: int = 0
     send_timeout: float = 5.0
@@ -42,6 +49,10 @@ class WorkerConfig:
     @property
     def sigma(self) -> float:
         return effective_sigma(self.noise_sigma, self.worker_id, self.workers, self.noise_spread_alpha, self.noise_sigmas)
+
+    @property
+    def entropy_coefficient(self) -> float:
+        return self.ent_coefs[self.worker_id % len(self.ent_coefs)] if self.ent_coefs else self.ent_coef
 
     def endpoint(self, port: int) -> str:
         host = f"[{self.learner}]" if ":" in self.learner and not self.learner.startswith("[") else self.learner

@@ -78,17 +78,17 @@ class _Status:
     final: bool
 
 
-Outgoing = _Hello | _Rows | wire.Segment | wire.EpisodeReport | _Status | wire.EvaluationReport
+Outgoing = _Hello | _Rows | wire.Segment | wire.Gradient | wire.EpisodeReport | _Status | wire.EvaluationReport
 
 
 def _data_sequence(message: Outgoing) -> int | None:
-    return message.sequence if isinstance(message, (_Rows, wire.Segment)) else None
+    return message.sequence if isinstance(message, (_Rows, wire.Segment, wire.Gradient)) else None
 
 
 def _data_rows(message: Outgoing) -> int:
     if isinstance(message, _Rows):
         return len(message.rows[2])
-    return message.rows if isinstance(message, wire.Segment) else 0
+    return message.rows if isinstance(message, (wire.Segment, wire.Gradient)) else 0
 
 
 class Session:
@@ -108,6 +108,8 @@ class Session:
         self.observation_high = np.minimum(spec.observation_high, np.float32(1e6))
 
         self.actor: NumpyActor | None = None
+        # The weights the actor was built from: A3C's carry the value network its gradients need.
+        self.applied_weights: wire.Weights | None = None
         self.weights_version = 0
         self.applied_publication: wire.Publication | None = None
         self.applied_request: wire.EvaluationRequest | None = None
@@ -245,6 +247,12 @@ class Session:
         self.credit.sent(self.sequence, segment.rows)
         self.sequence += 1
 
+    def queue_gradient(self, gradient: wire.Gradient) -> None:
+        """An A3C gradient, as the session's next data message; it keeps the version it was computed at."""
+        self.outbox.append(replace(gradient, sequence=self.sequence, receipt=self.receipt))
+        self.credit.sent(self.sequence, gradient.rows)
+        self.sequence += 1
+
     def episode_ended(self, length: int, episode_return: float) -> None:
         self.episodes += 1
         self.outbox.append(wire.EpisodeReport(self.config.worker_id, self.session, length, episode_return, self.weights_version))
@@ -347,7 +355,7 @@ class Session:
                             keep_in_flight=first)
         queued: list[Outgoing] = []
         for message in self.outbox:
-            if isinstance(message, (_Rows, wire.Segment)):
+            if isinstance(message, (_Rows, wire.Segment, wire.Gradient)):
                 # Acted without this learner's weights: an on-policy learner counts such a segment late.
                 queued.append(replace(message, weights_version=0, receipt=0))
                 if not first:
@@ -370,6 +378,7 @@ class Session:
         if self.actor is None or self.actor.layer_sizes != actor.layer_sizes:
             log.info("acting with a %s actor from weights version %d", actor.layer_sizes, weights.publication.version)
         self.actor = actor
+        self.applied_weights = weights
         self.weights_applied += 1
         self.weights_version = weights.publication.version
         self.applied_publication = weights.publication
@@ -433,7 +442,7 @@ class Session:
             o, a, r, d, n, te, tr = message.rows
             return wire.encode(wire.Transitions(c.worker_id, self.session, message.sequence, message.weights_version, o, a, r, d, n, te, tr,
                                                 message.receipt))
-        if isinstance(message, wire.Segment):
+        if isinstance(message, (wire.Segment, wire.Gradient)):
             return wire.encode(replace(message, worker_id=c.worker_id, session=self.session))
         if isinstance(message, _Status):
             # It goes after everything queued before it, and counts itself among the messages sent.

@@ -26,7 +26,7 @@ MAX_DIMENSION = 1024
 MAX_DISCRETE_ACTIONS = 1024
 MAX_ID_LENGTH = 64
 
-HELLO, TRANSITIONS, EPISODE, WORKER_STATUS, EVALUATION, SEGMENT = 1, 2, 3, 4, 5, 6
+HELLO, TRANSITIONS, EPISODE, WORKER_STATUS, EVALUATION, SEGMENT, GRADIENT = 1, 2, 3, 4, 5, 6, 7
 WEIGHTS, SHUTDOWN, ANNOUNCE, ACKNOWLEDGEMENT = 16, 17, 18, 19
 ROLES = {0: "actor", 1: "evaluator"}
 TOKEN_BYTES = 32
@@ -150,6 +150,25 @@ class Segment:
 
 
 @dataclass
+class Gradient:
+    """An A3C worker's gradient (protocol 7): of the actor–critic loss on one segment it acted, with respect to the
+    policy's parameters then the value network's, at the weights version it was computed at, before any clipping."""
+    worker_id: int
+    session: int
+    sequence: int  # shared with transitions and segments: the session's data-message counter
+    weights_version: int
+    rows: int  # env steps of the segment behind it
+    policy: np.ndarray  # float32, laid out as the weights' parameters
+    value: np.ndarray  # float32, laid out as the weights' value network
+    receipt: int = 0
+    # The worker's own account of its loss on that segment: for monitoring, never for the update.
+    policy_loss: float = 0.0
+    value_loss: float = 0.0
+    entropy: float = 0.0
+    explained_variance: float = 0.0
+
+
+@dataclass
 class EpisodeReport:
     worker_id: int
     session: int
@@ -209,6 +228,10 @@ class Weights:
     # per index of a Discrete space; "gaussian": mean and log σ per action, draws clipped to the bounds (protocol 7)
     head: str = "deterministic"
     hidden_activation: str = "relu"  # "relu", or "tanh" (protocol 7)
+    # A3C's value network (protocol 7): its layer sizes (the observation size first, 1 last) and parameters, laid out as
+    # the actor's with its hidden activation and a linear output; None from every other learner.
+    value_layer_sizes: list[int] | None = None
+    value_parameters: np.ndarray | None = None
 
     @property
     def action_size(self) -> int:
@@ -247,7 +270,7 @@ class Shutdown:
     pass
 
 
-Message = Hello | Transitions | Segment | EpisodeReport | WorkerStatus | EvaluationReport | Weights | Announce | Acknowledgement | Shutdown
+Message = Hello | Transitions | Segment | Gradient | EpisodeReport | WorkerStatus | EvaluationReport | Weights | Announce | Acknowledgement | Shutdown
 
 
 def max_transitions_per_message(observation_size: int, action_size: int) -> int:
@@ -274,6 +297,10 @@ def parameter_count(layer_sizes: list[int], normalization: str = "none") -> int:
 def segment_message_size(environments: int, steps: int, truncations: int, observation_size: int, action_size: int) -> int:
     rows = environments * steps
     return HEADER.size + 48 + 4 * (rows * (observation_size + action_size + 2) + (environments + truncations) * observation_size) + 2 * rows
+
+
+def gradient_message_size(parameters: int) -> int:
+    return HEADER.size + 64 + 4 * parameters
 
 
 def _frame(kind: int, body: bytes) -> bytes:
@@ -319,6 +346,14 @@ def encode(message: Message) -> bytes:
                  + _f32(message.bootstrap_observations) + _f32(truncations))
         body += np.asarray(message.terminated, dtype=np.uint8).tobytes() + np.asarray(message.truncated, dtype=np.uint8).tobytes()
         return _frame(SEGMENT, body)
+    if isinstance(message, Gradient):
+        policy, value = np.asarray(message.policy, dtype="<f4").ravel(), np.asarray(message.value, dtype="<f4").ravel()
+        body = struct.pack("<IIQQIIIIQ", message.worker_id, message.session, message.sequence, message.weights_version, message.rows,
+                           policy.size, value.size, 0, message.receipt)
+        # Through numpy, not struct: a statistic beyond float32's range becomes infinity (which the learner rejects), not an error here.
+        with np.errstate(over="ignore"):
+            statistics = _f32(np.array([message.policy_loss, message.value_loss, message.entropy, message.explained_variance]))
+        return _frame(GRADIENT, body + statistics + _f32(policy) + _f32(value))
     if isinstance(message, EpisodeReport):
         return _frame(EPISODE, struct.pack("<IIIIdQ", message.worker_id, message.session, message.length, 0, message.episode_return,
                                            message.weights_version))
@@ -333,8 +368,10 @@ def encode(message: Message) -> bytes:
         return _frame(EVALUATION, body)
     if isinstance(message, Weights):
         p, r = message.publication, message.evaluation_request
+        carries_value = message.value_layer_sizes is not None
         body = struct.pack("<QQQQQQQHBBBBH", p.version, message.learner_id, message.published_at_ns, p.updates, p.env_steps,
-                           r.mark if r else 0, r.seed if r else 0, r.episodes if r else 0, int(r.final) if r else 0,
+                           r.mark if r else 0, r.seed if r else 0, r.episodes if r else 0,
+                           (int(r.final) if r else 0) | (2 if carries_value else 0),
                            {v: k for k, v in HIDDEN_ACTIVATIONS.items()}[message.hidden_activation],
                            {v: k for k, v in HEADS.items()}[message.head],
                            {v: k for k, v in NORMALIZATIONS.items()}[message.normalization],
@@ -342,6 +379,10 @@ def encode(message: Message) -> bytes:
         body += struct.pack(f"<{len(message.layer_sizes)}I", *message.layer_sizes)
         body += _f32(message.action_low) + _f32(message.action_high)
         body += struct.pack("<I", message.parameters.size) + _f32(message.parameters)
+        if message.value_layer_sizes is not None:
+            value = np.asarray(message.value_parameters, dtype="<f4").ravel()
+            body += struct.pack(f"<HH{len(message.value_layer_sizes)}II", len(message.value_layer_sizes) - 1, 0, *message.value_layer_sizes,
+                                value.size) + _f32(value)
         return _frame(WEIGHTS, body)
     if isinstance(message, Announce):
         return _frame(ANNOUNCE, struct.pack("<QQII", message.learner_id, message.weights_version, message.max_transitions_per_message,
@@ -460,6 +501,21 @@ def decode(data: bytes) -> Message:
             raise ProtocolError("length_mismatch", f"truncation observations: expected {int((truncated & ~terminated).sum())}, got {truncations}")
         return Segment(worker, _session(session), sequence, version_, steps, observations, actions, rewards, log_probabilities, bootstrap,
                        cut, terminated, truncated, receipt)
+    if kind == GRADIENT:
+        (worker, session, sequence, version_, rows, policy_count, value_count, reserved, receipt, policy_loss, value_loss, entropy,
+         explained) = r.take("<IIQQIIIIQffff")
+        if reserved:
+            raise ProtocolError("reserved_bits", "reserved field gradient reserved is not zero")
+        if not 1 <= rows <= MAX_TRANSITIONS_PER_MESSAGE:
+            raise ProtocolError("out_of_range", f"rows out of range: {rows}")
+        _expect_body(data, gradient_message_size(policy_count + value_count) - HEADER.size, "gradient")
+        if not all(math.isfinite(x) for x in (policy_loss, value_loss, entropy, explained)):
+            raise ProtocolError("non_finite", "gradient statistics contains NaN or infinity")
+        policy, value = r.floats(policy_count), r.floats(value_count)
+        if not (np.isfinite(policy).all() and np.isfinite(value).all()):
+            raise ProtocolError("non_finite", "gradient values contains NaN or infinity")
+        return Gradient(worker, _session(session), sequence, version_, rows, policy, value, receipt, policy_loss, value_loss, entropy,
+                        explained)
     if kind == EPISODE:
         _expect_body(data, 32, "episode")
         worker, session, length_, reserved, value, version_ = r.take("<IIIIdQ")
@@ -487,8 +543,9 @@ def decode(data: bytes) -> Message:
     if kind == WEIGHTS:
         (version_, learner, published, updates, env_steps, mark, seed, episodes, final, hidden, output, normalization_code,
          layers) = r.take("<QQQQQQQHBBBBH")
-        if final > 1:
+        if final > 3:
             raise ProtocolError("reserved_bits", "reserved field evaluation flags is not zero")
+        carries_value, final = bool(final & 2), final & 1
         if normalization_code not in NORMALIZATIONS:
             raise ProtocolError("out_of_range", f"normalization out of range: {normalization_code} (0 none, 1 layer, 2 batch)")
         normalization = NORMALIZATIONS[normalization_code]
@@ -512,10 +569,32 @@ def decode(data: bytes) -> Message:
         (count,) = r.take("<I")
         if count != parameter_count(sizes, normalization):
             raise ProtocolError("dimension_mismatch", f"parameter count: expected {parameter_count(sizes, normalization)}, got {count}")
-        _expect_body(data, 64 + 4 * len(sizes) + 8 * action_size + 4 + 4 * count, "weights")
+        actor_body = 64 + 4 * len(sizes) + 8 * action_size + 4 + 4 * count
+        if not carries_value:
+            _expect_body(data, actor_body, "weights")
         parameters = r.floats(count)
         if not np.isfinite(parameters).all():
             raise ProtocolError("non_finite", "parameters contains NaN or infinity")
+        value_sizes: list[int] | None = None
+        value_parameters: np.ndarray | None = None
+        if carries_value:
+            value_layers, value_reserved = r.take("<HH")
+            if value_reserved:
+                raise ProtocolError("reserved_bits", "reserved field value network reserved is not zero")
+            if not 1 <= value_layers <= 16:
+                raise ProtocolError("out_of_range", f"value layer count out of range: {value_layers}")
+            value_sizes = list(r.take(f"<{value_layers + 1}I"))
+            if not all(1 <= s <= 4096 for s in value_sizes):
+                raise ProtocolError("out_of_range", f"value layer size out of range: {value_sizes}")
+            if value_sizes[0] != sizes[0] or value_sizes[-1] != 1:
+                raise ProtocolError("dimension_mismatch", f"value network: {value_sizes} does not map {sizes[0]} observations to one value")
+            (value_count,) = r.take("<I")
+            if value_count != parameter_count(value_sizes):
+                raise ProtocolError("dimension_mismatch", f"value parameter count: expected {parameter_count(value_sizes)}, got {value_count}")
+            _expect_body(data, actor_body + 4 + 4 * len(value_sizes) + 4 + 4 * value_count, "weights")
+            value_parameters = r.floats(value_count)
+            if not np.isfinite(value_parameters).all():
+                raise ProtocolError("non_finite", "value parameters contains NaN or infinity")
         if normalization == "batch":
             statistics = parameters[parameter_count(sizes, "layer"):]
             offset = 0
@@ -529,7 +608,7 @@ def decode(data: bytes) -> Message:
             raise ProtocolError("reserved_bits", "reserved field evaluation request without episodes is not zero")
         request = EvaluationRequest(mark, episodes, seed, bool(final)) if episodes > 0 else None
         return Weights(Publication(version_, updates, env_steps), learner, published, sizes, action_low, action_high, parameters, request,
-                       normalization, head, HIDDEN_ACTIVATIONS[hidden])
+                       normalization, head, HIDDEN_ACTIVATIONS[hidden], value_sizes, value_parameters)
     if kind == ANNOUNCE:
         _expect_body(data, 24, "announce")
         learner, version_, max_count, credit = r.take("<QQII")

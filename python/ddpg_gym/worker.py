@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from . import wire
+from .actor_critic import LossSettings, actor_critic_gradient
 from .adder import NStepAdder
 from .behaviour import BehaviourPolicy
 from .config import WorkerConfig
@@ -76,6 +77,7 @@ class GymWorker:
             probe.close()
         self.transport: Transport = transport if transport is not None else ZmqTransport(config)
         self.session = Session(config, self.spec, self.transport, clock=clock, stop=lambda: bool(self.stop))
+        self._warned_no_value_network = False
         # Independent of other workers' streams and of the learner's.
         self.rng = np.random.default_rng([config.seed, 1_000 + config.worker_id])
 
@@ -162,11 +164,14 @@ class GymWorker:
             envs.close()
 
     def _act_on_policy(self, steps: int) -> str:
-        """A2C's worker: with the newest weights, every environment acts `steps` steps drawing from the policy, sent as
-        one segment (environment-major rows); then it waits for weights applied after it, which trained on it."""
+        """An on-policy worker: with the newest weights, every environment acts `steps` steps drawing from the policy.
+        A2C's sends them as one segment (environment-major rows), then waits for weights applied after it, which trained
+        on it. A3C's (--gradients) computes the actor–critic gradient of the segment itself, sends that, and acts on."""
         c, spec, session = self.config, self.spec, self.session
         k, o, a = c.envs_per_worker, spec.observation_size, spec.action_size
-        log.info("worker %d of %d: %d × %s, on-policy segments of %d steps, learner %s", c.worker_id, c.workers, k, spec.id, steps,
+        loss = LossSettings(c.gamma, c.gae_lambda, c.vf_coef, c.entropy_coefficient, c.normalize_advantage) if c.gradients else None
+        sends = f"A3C gradients (entropy coefficient {loss.ent_coef})" if loss else "on-policy segments"
+        log.info("worker %d of %d: %d × %s, %s of %d steps, learner %s", c.worker_id, c.workers, k, spec.id, sends, steps,
                  c.endpoint(c.transitions_port))
         envs = self._make_vector_env()
         observations, _ = envs.reset(seed=c.seed * 1_000_003 + c.worker_id * 4_096)
@@ -175,8 +180,10 @@ class GymWorker:
         applied_at_last_segment = -1
         try:
             while (reason := self._next()) is None:
-                actor = session.actor
-                if actor is None or not actor.is_on_policy or session.weights_applied <= applied_at_last_segment:
+                actor, weights = session.actor, session.applied_weights
+                waits_for_its_round = loss is None
+                if (actor is None or weights is None or not actor.is_on_policy
+                        or (waits_for_its_round and session.weights_applied <= applied_at_last_segment)):
                     # Woken by the next publication; the learner publishes again while a round waits.
                     session.status_if_due()
                     self.transport.wait(0.05, False)
@@ -207,15 +214,32 @@ class GymWorker:
                     observations = next_observations
                 # Environment-major: row e·steps + t is environment e's step t; truncation observations in that row order.
                 cut = [finals[(e, t)] for e in range(k) for t in range(steps) if (e, t) in finals]
-                session.queue_segment(wire.Segment(
-                    c.worker_id, session.session, 0, 0, steps, seen.transpose(1, 0, 2).reshape(-1, o), drawn.transpose(1, 0, 2).reshape(-1, a),
-                    rewards.T.ravel(), log_probabilities.T.ravel(), observations.copy(),
-                    np.stack(cut) if cut else np.zeros((0, o), np.float32), terminated.T.ravel(), truncated.T.ravel()))
+                segment = wire.Segment(
+                    c.worker_id, session.session, 0, weights.publication.version, steps, seen.transpose(1, 0, 2).reshape(-1, o),
+                    drawn.transpose(1, 0, 2).reshape(-1, a), rewards.T.ravel(), log_probabilities.T.ravel(), observations.copy(),
+                    np.stack(cut) if cut else np.zeros((0, o), np.float32), terminated.T.ravel(), truncated.T.ravel())
+                if loss is None:
+                    session.queue_segment(segment)
+                else:
+                    self._queue_gradient(weights, segment, loss)
                 applied_at_last_segment = session.weights_applied
                 session.stepped(k * steps)
             return reason
         finally:
             envs.close()
+
+    def _queue_gradient(self, weights: wire.Weights, segment: wire.Segment, loss: LossSettings) -> None:
+        if weights.value_layer_sizes is None:
+            # Weights without a value network come from no a3c learner: an a2c learner wants segments.
+            if not self._warned_no_value_network:
+                log.warning("--gradients, but the learner's weights carry no value network: is it an a3c learner? Nothing is sent")
+                self._warned_no_value_network = True
+            return
+        gradient = actor_critic_gradient(weights, segment, loss)
+        self.session.queue_gradient(wire.Gradient(
+            self.config.worker_id, self.session.session, 0, weights.publication.version, segment.rows, gradient.policy, gradient.value,
+            policy_loss=gradient.policy_loss, value_loss=gradient.value_loss, entropy=gradient.entropy,
+            explained_variance=gradient.explained_variance))
 
     def _add(self, adders: list[NStepAdder], observations: np.ndarray, actions: np.ndarray, rewards: np.ndarray,
              next_observations: np.ndarray, terminated: np.ndarray, truncated: np.ndarray) -> None:

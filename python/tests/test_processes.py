@@ -247,3 +247,35 @@ def test_a2c_takes_segments_from_python_and_swift_workers_alike(tmp_path: Path, 
     assert s["final_eval"] is not None and s["final_eval"]["episodes"] == 10, "the Python evaluator played the final evaluation"
     report = json.loads((tmp_path / "python.json").read_text())
     assert report["weights_applied"] > 100, "one new version per round: the worker waits for the weights its segment trained"
+
+
+def test_a3c_applies_gradients_from_python_and_swift_workers_alike(tmp_path: Path, children: list[Child]) -> None:
+    """`--algorithm a3c` on CartPole-v1: a Swift worker and a Python worker (numpy backprop) each compute the actor–critic
+    gradient of their own segments with their own entropy weight, and the learner applies both on arrival. The Swift worker
+    stops at half the run's steps, so that the Python worker's gradients are half of what the learner learns from."""
+    ports, run = free_ports(3), tmp_path / "run"
+    learner = Child([str(DDPG), "learner", "--algorithm", "a3c", "--env", "CartPole-v1", "--evaluator-token", EVALUATOR_TOKEN,
+                     "--transitions-port", str(ports[0]), "--weights-port", str(ports[1]), "--metrics-port", str(ports[2]),
+                     "--console", "none", "--run-dir", str(run), "--max-env-steps", "30000", "--eval-every", "5000", "--eval-episodes", "10",
+                     "--final-eval-episodes", "10", "--drain-seconds", "3"], tmp_path / "learner.log")
+    swift = Child([str(DDPG), "worker", "--env", "CartPole-v1", "--rollout-steps", "5", "--gradients", "--envs-per-worker", "4",
+                   "--max-env-steps", "15000",
+                   "--transitions-port", str(ports[0]), "--weights-port", str(ports[1]), "--worker-id", "0", "--workers", "2",
+                   "--ent-coefs", "0,0.01"], tmp_path / "swift.log")
+    python = Child(gym_worker_args(ports, 1, "--env", "CartPole-v1", "--rollout-steps", "5", "--gradients", "--envs-per-worker", "4",
+                                   "--workers", "2", "--ent-coefs", "0,0.01", "--stats-file", str(tmp_path / "python.json")),
+                   tmp_path / "python.log")
+    evaluator = Child(gym_worker_args(ports, 2, "--env", "CartPole-v1", "--evaluator"), tmp_path / "evaluator.log")
+    children += [learner, swift, python, evaluator]
+    assert learner.wait(120) == 0, learner.text()[-3000:]
+    assert swift.wait(30) == 0 and python.wait(30) == 0 and evaluator.wait(30) == 0
+    assert "entropy coefficient 0.01" in python.text(), "worker 1 of the list 0,0.01 explores with 0.01"
+    s = summary(run)
+    # Stale gradients are a2c's late segments: possible when one worker outpaces the other, never an error.
+    assert set(s["messages_rejected"]) <= {"stale_gradient"}, s["messages_rejected"]
+    received = {w["worker_id"]: w["transitions_received"] for w in s["workers"]}
+    assert 14_000 <= received[0] <= 15_000 and received[1] >= 14_000 and received[2] == 0, received
+    assert s["on_policy"]["segments_accepted"] * 20 == s["transitions_received"], "every accepted gradient (of 4 × 5 steps) was applied"
+    best = max(e["mean_return"] for e in s["eval"])
+    assert best >= 150, [e["mean_return"] for e in s["eval"]]
+    assert s["final_eval"] is not None and s["final_eval"]["episodes"] == 10

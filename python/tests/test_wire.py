@@ -61,7 +61,12 @@ def build(fields: dict[str, Any]) -> wire.Message:
         return wire.Weights(wire.Publication(fields["version"], fields["updates"], fields["env_steps"]), fields["learner_id"],
                             fields["published_at_ns"], fields["layer_sizes"], floats(fields["action_low"]), floats(fields["action_high"]),
                             floats(fields["parameters"]), request, fields.get("normalization", "none"), fields.get("head", "deterministic"),
-                            fields.get("hidden_activation", "relu"))
+                            fields.get("hidden_activation", "relu"), fields.get("value_layer_sizes"),
+                            floats(fields["value_parameters"]) if "value_parameters" in fields else None)
+    if kind == "gradient":
+        return wire.Gradient(fields["worker_id"], fields["session"], fields["sequence"], fields["weights_version"], fields["rows"],
+                             floats(fields["policy"]), floats(fields["value"]), fields["receipt"], fields["policy_loss"], fields["value_loss"],
+                             fields["entropy"], fields["explained_variance"])
     if kind == "announce":
         return wire.Announce(fields["learner_id"], fields["weights_version"], fields["max_transitions_per_message"], fields["credit"])
     if kind == "acknowledgement":
@@ -92,8 +97,8 @@ def same(a: Any, b: Any) -> bool:
 
 def test_every_kind_has_a_golden_vector() -> None:
     kinds = {json.loads((GOLDEN / f"{name}.json").read_text())["kind"] for name in NAMES}
-    assert kinds == {"hello", "transitions", "segment", "episode", "worker_status", "evaluation", "weights", "announce", "acknowledgement",
-                     "shutdown"}
+    assert kinds == {"hello", "transitions", "segment", "gradient", "episode", "worker_status", "evaluation", "weights", "announce",
+                     "acknowledgement", "shutdown"}
 
 
 @pytest.mark.parametrize("name", NAMES)

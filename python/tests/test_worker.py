@@ -177,6 +177,17 @@ def test_flags_are_checked_and_name_the_flag(capsys: pytest.CaptureFixture[str])
         p.parse_args(["--worker-id", "-3"])
     assert "neither a non-negative integer nor auto" in capsys.readouterr().err
     assert worker_id("auto") == worker_id("auto") < 2**31
+    with pytest.raises(SystemExit):
+        config_from(p.parse_args(["--gradients"]), p)
+    assert "--gradients: needs --rollout-steps" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        config_from(p.parse_args(["--rollout-steps", "5", "--gradients", "--gae-lambda", "1.5"]), p)
+    assert "--gae-lambda: must be in [0, 1], got 1.5" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        p.parse_args(["--ent-coefs", "0,nan"])
+    assert "expected comma-separated non-negative numbers" in capsys.readouterr().err
+    config = config_from(p.parse_args(["--rollout-steps", "5", "--gradients", "--ent-coefs", "0,0.01,0.1", "--worker-id", "4"]), p)
+    assert config.gradients and config.entropy_coefficient == 0.01, "worker 4 of a list of 3 takes entry 1"
 
 
 def test_keys_are_read_as_ddpg_keys_writes_them(tmp_path) -> None:  # type: ignore[no-untyped-def]
