@@ -32,12 +32,10 @@ public final class RMSprop {
         precondition(parameters.count == squareAverage.count && gradients.count == squareAverage.count,
                      "RMSprop sized for \(squareAverage.count) parameters")
         step += 1
-        let alpha = configuration.alpha, rate = configuration.learningRate, epsilon = configuration.epsilon
-        let w = parameters.values, g = gradients.values, v = squareAverage.values
-        for i in 0..<parameters.count {
-            v[i] = alpha * v[i] + (1 - alpha) * g[i] * g[i]
-            w[i] -= rate * g[i] / (v[i].squareRoot() + epsilon)
-        }
+        // In C, vectorized for the CPU (with square roots in every lane): a Swift loop here was a fifth of an A2C run.
+        VectorKernels.rmspropStep(weights: parameters.values, gradients: gradients.values, squareAverage: squareAverage.values,
+                                  count: parameters.count, alpha: configuration.alpha, epsilon: configuration.epsilon,
+                                  learningRate: configuration.learningRate)
     }
 
     /// Restores the step counter, for checkpoints.

@@ -16,6 +16,12 @@ public enum VectorKernels {
         ddpg_adam_step(w, g, m, v, n, beta1, beta2, epsilon, decay, stepSize, invSqrtCorrection2)
     }
 
+    /// One RMSprop step over `n` parameters (see ``RMSprop``).
+    public static func rmspropStep(weights w: UnsafeMutablePointer<Float>, gradients g: UnsafePointer<Float>,
+                                   squareAverage v: UnsafeMutablePointer<Float>, count n: Int, alpha: Float, epsilon: Float, learningRate: Float) {
+        ddpg_rmsprop_step(w, g, v, n, alpha, epsilon, learningRate)
+    }
+
     /// `target[i] = (1 − rate) · target[i] + rate · source[i]`.
     public static func blend(_ target: UnsafeMutablePointer<Float>, towards source: UnsafePointer<Float>, rate: Float, count n: Int) {
         ddpg_blend(target, source, rate, n)

@@ -87,7 +87,13 @@ struct LaunchCommand: ParsableCommand {
         // The evaluators this launcher starts are the learner's: they share a token nobody else sees.
         let token = [EvaluatorTokenOption.environmentVariable: ProcessInfo.processInfo.environment[EvaluatorTokenOption.environmentVariable]
             .flatMap { $0.isEmpty ? nil : $0 } ?? EvaluatorTokenOption.random()]
-        let learnerProcess = try supervisor.start(children.learner + learnerSecurity + parent, environment: token)
+        // OpenBLAS starts a thread per core when it loads, and they spin for a while before they sleep, on the cores the
+        // workers need: each child gets the threads it uses (the learner --blas-threads, a worker one), unless the user chose.
+        func blasThreads(_ count: Int) -> [String: String] {
+            ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] == nil ? ["OPENBLAS_NUM_THREADS": "\(count)"] : [:]
+        }
+        let learnerProcess = try supervisor.start(children.learner + learnerSecurity + parent,
+                                                  environment: token.merging(blasThreads(common.blasThreads)) { $1 })
         let host = learnerHost
         // Under an interactive console only the learner writes while it runs; another process's line would break its redraw.
         logger.log(level: interactive ? .debug : .info, "learner started (pid \(learnerProcess.processIdentifier)); starting \(workers) workers and \(evaluators) evaluator\(evaluators == 1 ? "" : "s")")
@@ -95,7 +101,7 @@ struct LaunchCommand: ParsableCommand {
         // Started alongside the learner, not after it listens: they retry their connection every few
         // milliseconds, and process start-up, a good part of a Pendulum run, overlaps the learner's.
         func startWorker(_ id: Int) throws -> Process {
-            let environment = id >= workers ? token : [:]
+            let environment = (id >= workers ? token : [:]).merging(blasThreads(1)) { $1 }
             guard let pythonWorkers else { return try supervisor.start(workerArguments(id), environment: environment) }
             let (executable, arguments) = pythonWorkers.command(workerArguments(id))
             return try supervisor.start(arguments, executable: executable, environment: environment)

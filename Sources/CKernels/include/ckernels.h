@@ -10,9 +10,11 @@
 /// One Adam step over n parameters, with coupled L2 decay (see Adam.swift).
 void ddpg_adam_step(float *w, const float *g, float *m, float *v, ptrdiff_t n, float beta1, float beta2, float epsilon,
                     float decay, float step_size, float inv_sqrt_correction2);
+/// One RMSprop step over n parameters, PyTorch's arithmetic: v ← α·v + (1 − α)·g², w ← w − lr·g/(√v + ε) (see RMSprop.swift).
+void ddpg_rmsprop_step(float *w, const float *g, float *v, ptrdiff_t n, float alpha, float epsilon, float learning_rate);
 /// target = (1 − rate)·target + rate·source.
 void ddpg_blend(float *target, const float *source, float rate, ptrdiff_t n);
-/// y[r][j] = f(y[r][j] + bias[j]); activation 0 identity, 1 ReLU, 2 tanh.
+/// y[r][j] = f(y[r][j] + bias[j]); activation 0 identity, 1 ReLU, 2 tanh (a rational approximation within a few ulps).
 void ddpg_bias_activation(float *y, ptrdiff_t rows, ptrdiff_t columns, ptrdiff_t stride, const float *bias, int activation);
 /// g[r][j] ·= f′ from the outputs y: ReLU [y > 0], tanh 1 − y²; activation as above (0: unchanged).
 /// If `column_sums` is not null, it receives Σ_r g[r][j] afterwards (the bias gradient), from the same pass.
