@@ -163,6 +163,14 @@ public final class ActorCriticAgent: OnPolicyAgent {
         }
     }
 
+    public func schedule(envSteps: Int, of maxEnvSteps: Int) {
+        guard settings.learningRateSchedule.isLinear(for: configuration.algorithm), maxEnvSteps > 0 else { return }
+        let remaining = max(0, 1 - Double(envSteps) / Double(maxEnvSteps))
+        let rate = settings.learningRate * Float(remaining)
+        policy.setLearningRate(rate)
+        value.setLearningRate(rate)
+    }
+
     @discardableResult
     public func applyGradients() -> Float {
         let norm = (pow(actor.network.gradients.norm, 2) + pow(critic.gradients.norm, 2)).squareRoot()
@@ -228,6 +236,11 @@ final class TrainedNetwork: AgentPart {
             rmsprop = nil
             adam = Adam(parameterCount: network.parameterCount, configuration: .init(learningRate: settings.learningRate))
         }
+    }
+
+    func setLearningRate(_ rate: Float) {
+        rmsprop?.configuration.learningRate = rate
+        adam?.configuration.learningRate = rate
     }
 
     func step() {

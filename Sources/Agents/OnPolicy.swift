@@ -9,6 +9,25 @@ public enum OnPolicyOptimizer: String, Codable, Sendable, CaseIterable {
     case adam
 }
 
+/// How the learning rate moves over a run.
+public enum LearningRateSchedule: String, Codable, Sendable, CaseIterable {
+    /// The algorithm's own: constant for A2C (SB3's), linear for A3C (Mnih et al. 2016 anneal it to 0).
+    case auto
+    /// `--learning-rate` throughout.
+    case constant
+    /// From `--learning-rate` at the start to 0 at `--max-env-steps`.
+    case linear
+
+    /// Whether `algorithm`'s learning rate falls linearly to 0 over the run.
+    public func isLinear(for algorithm: AlgorithmID) -> Bool {
+        switch self {
+        case .auto: algorithm == .a3c
+        case .constant: false
+        case .linear: true
+        }
+    }
+}
+
 /// The hyperparameters A2C and A3C share: SB3's A2C defaults, with A3C's own at the end (how often A3C's
 /// learner broadcasts is the learner's `--broadcast-every`, as for every algorithm).
 /// Each is named like the flag that sets it (`rolloutSteps` is `--rollout-steps`).
@@ -22,6 +41,10 @@ public struct OnPolicySettings: AlgorithmSettings {
     /// The entropy bonus's weight (0: none, SB3's default).
     public var entCoef: Float = 0
     public var learningRate: Float = 7e-4
+    /// Constant or falling linearly to 0 over the run; `auto` is each algorithm's own (see ``LearningRateSchedule``).
+    /// A3C's workers each step the shared optimizer with a fraction of an A2C batch, several times as often: held
+    /// constant, its policy kept leaving the solved one on CartPole (2 of 5 final evaluations below 475).
+    public var learningRateSchedule = LearningRateSchedule.auto
     /// The gradient of every network together is rescaled to at most this L2 norm (0: never).
     public var maxGradNorm: Float = 0.5
     public var optimizer = OnPolicyOptimizer.rmsprop
@@ -246,6 +269,8 @@ public protocol OnPolicyAgent: LearningAgent {
     /// Clips the networks' gradients together and takes one optimizer step; returns the norm before clipping.
     @discardableResult
     func applyGradients() -> Float
+    /// Sets the learning rate for a run `envSteps` into `maxEnvSteps`, as the settings' schedule says.
+    func schedule(envSteps: Int, of maxEnvSteps: Int)
 }
 
 extension OnPolicyAgent {

@@ -23,9 +23,12 @@ public final class AsynchronousGradientLoop: OnPolicyTrainingLoop {
     public private(set) var gradientsApplied = 0
     private var rowsApplied = 0
     private var rowsInserted = 0
+    /// The run's length, which the learning-rate schedule counts down from (0: none, a constant rate).
+    private let maxEnvSteps: Int
 
-    public init(agent: any OnPolicyAgent, queueLimit: Int = 4) {
+    public init(agent: any OnPolicyAgent, maxEnvSteps: Int = 0, queueLimit: Int = 4) {
         self.agent = agent
+        self.maxEnvSteps = maxEnvSteps
         self.queueLimit = queueLimit
     }
 
@@ -73,6 +76,7 @@ public final class AsynchronousGradientLoop: OnPolicyTrainingLoop {
             value.values.update(from: all.baseAddress! + policy.count, count: value.count)
         }
         var statistics = OnPolicyStatistics()
+        agent.schedule(envSteps: envSteps, of: maxEnvSteps)
         statistics.gradientNorm = agent.applyGradients()
         statistics.policyLoss = header.policyLoss
         statistics.valueLoss = header.valueLoss

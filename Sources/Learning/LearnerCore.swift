@@ -120,9 +120,9 @@ public final class LearnerCore {
                         have \(parameters) for \(spec.id): make --actor-hidden or --critic-hidden smaller
                         """)
                 }
-                return AsynchronousGradientLoop(agent: agent)
+                return AsynchronousGradientLoop(agent: agent, maxEnvSteps: c.training.maxEnvSteps)
             }
-            return SynchronousRolloutLoop(agent: agent, spec: spec, waitSeconds: c.learner.segmentWaitSeconds)
+            return SynchronousRolloutLoop(agent: agent, spec: spec, waitSeconds: c.learner.segmentWaitSeconds, maxEnvSteps: c.training.maxEnvSteps)
         }
         let agent = makeAgent(spec: spec, configuration: c.training.agent, using: &generator)
         return ReplayLoop(agent: agent, spec: spec, configuration: c.training, settings: c.learner)

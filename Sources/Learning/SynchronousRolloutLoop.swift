@@ -17,6 +17,8 @@ public final class SynchronousRolloutLoop: OnPolicyTrainingLoop {
     public let agent: any OnPolicyAgent
     /// How long the round waits, from its first segment, for the live workers that have not delivered.
     public let waitSeconds: Double
+    /// The run's length, which the learning-rate schedule counts down from (0: none, a constant rate).
+    private let maxEnvSteps: Int
     private var rollout: Rollout
     /// Segments acted with an older version than this are late.
     private var oldestCurrentVersion: UInt64 = 1
@@ -36,8 +38,9 @@ public final class SynchronousRolloutLoop: OnPolicyTrainingLoop {
     private var rowsLearned = 0
     private var rowsInserted = 0
 
-    public init(agent: any OnPolicyAgent, spec: EnvironmentSpec, waitSeconds: Double, maxRows: Int = 1 << 16) {
+    public init(agent: any OnPolicyAgent, spec: EnvironmentSpec, waitSeconds: Double, maxEnvSteps: Int = 0, maxRows: Int = 1 << 16) {
         self.agent = agent
+        self.maxEnvSteps = maxEnvSteps
         self.waitSeconds = waitSeconds
         self.maxRows = maxRows
         rollout = Rollout(observationSize: spec.observationSize, actionSize: spec.actionSize, steps: agent.settings.rolloutSteps)
@@ -82,6 +85,7 @@ public final class SynchronousRolloutLoop: OnPolicyTrainingLoop {
     public var canUpdate: Bool { rollout.rows > 0 && allDelivered }
 
     public func update(envSteps: Int) -> UpdateStatistics {
+        agent.schedule(envSteps: envSteps, of: maxEnvSteps)
         let statistics = agent.update(rollout)
         if closesAtDeadline { roundsAtDeadline += 1 }
         rowsLearned += rollout.rows

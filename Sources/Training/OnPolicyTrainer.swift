@@ -95,6 +95,7 @@ public final class OnPolicyTrainer {
                 envSteps += k
             }
             for i in 0..<k { segments[i].append(to: &rollout, bootstrapObservation: observations[(i * o)..<((i + 1) * o)]) }
+            agent.schedule(envSteps: envSteps, of: c.maxEnvSteps)
             statistics = agent.update(rollout)
             rollout.removeAll()
             if let events, agent.updateCount % 10 == 0 {

@@ -29,6 +29,7 @@ extension AlgorithmID: ExpressibleByArgument {
 }
 extension Normalization: ExpressibleByArgument {}
 extension OnPolicyOptimizer: ExpressibleByArgument {}
+extension LearningRateSchedule: ExpressibleByArgument {}
 
 /// The agent's hyperparameters as flags; defaults are ``AgentConfiguration``'s and each algorithm's.
 /// An algorithm's own settings take the values of the options named like them (`policyDelay` here
@@ -144,6 +145,9 @@ struct AgentOptions: ParsableArguments {
 
     @Option(parsing: .unconditional, help: "A2C/A3C: the optimizer's learning rate (both networks).")
     var learningRate = OnPolicySettings().learningRate
+
+    @Option(parsing: .unconditional, help: "A2C/A3C: the learning rate's schedule: \(LearningRateSchedule.allCases.map(\.rawValue).joined(separator: ", ")) (auto: constant for a2c, as SB3's; linear to 0 at --max-env-steps for a3c, as Mnih et al.'s).")
+    var learningRateSchedule = OnPolicySettings().learningRateSchedule
 
     @Option(parsing: .unconditional, help: "A2C/A3C: clip both networks' gradient together to this L2 norm (0: never).")
     var maxGradNorm = OnPolicySettings().maxGradNorm

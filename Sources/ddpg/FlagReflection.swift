@@ -34,6 +34,7 @@ extension CriticLoss: CommandLineWord {}
 extension NoiseKind: CommandLineWord {}
 extension Normalization: CommandLineWord {}
 extension OnPolicyOptimizer: CommandLineWord {}
+extension LearningRateSchedule: CommandLineWord {}
 extension LayerSizes: CommandLineWord { var commandLineWord: String? { defaultValueDescription } }
 
 /// An @Option or @Flag seen through reflection: the words that set it to its value, given its flag.
@@ -86,6 +87,7 @@ extension Float: SettingValue { var settingValue: Any { Double(self) } }
 extension String: SettingValue { var settingValue: Any { self } }
 extension Bool: SettingValue { var settingValue: Any { self } }
 extension OnPolicyOptimizer: SettingValue { var settingValue: Any { rawValue } }
+extension LearningRateSchedule: SettingValue { var settingValue: Any { rawValue } }
 
 private protocol ReflectedSetting {
     var settingValue: Any { get }

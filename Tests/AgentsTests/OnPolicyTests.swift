@@ -31,16 +31,17 @@ let cartPoleLikeSpec = EnvironmentSpec(id: "Choice-v0", observationLow: [-1, -1,
 let boxSpec = EnvironmentSpec(id: "Box-v0", observationLow: [-1, -1, -1], observationHigh: [1, 1, 1], actionLow: [-1, -2], actionHigh: [3, 2],
                               rewardRange: -1...1, maxEpisodeSteps: 10)
 
-func smallActorCritic(_ spec: EnvironmentSpec, configure: (inout OnPolicySettings) -> Void = { _ in }) -> ActorCriticAgent {
+func smallActorCritic(_ spec: EnvironmentSpec, algorithm: AlgorithmID = .a2c, configure: (inout OnPolicySettings) -> Void = { _ in })
+    -> ActorCriticAgent {
     var configuration = AgentConfiguration()
-    configuration.algorithm = .a2c
+    configuration.algorithm = algorithm
     configuration.actorHiddenSizes = [8, 8]
     configuration.criticHiddenSizes = [8]
     var settings = OnPolicySettings()
     settings.entCoef = 0.05
     settings.logStdInit = -0.5
     configure(&settings)
-    configuration.set(settings, of: A2C.self)
+    if algorithm == .a3c { configuration.set(settings, of: A3C.self) } else { configuration.set(settings, of: A2C.self) }
     var generator = Xoshiro256(seed: 5)
     let agent = ActorCriticAgent(spec: spec, configuration: configuration, using: &generator)
     // Orthogonal init makes the policy's outputs nearly uniform (gain 0.01); larger ones test more of the head.
@@ -181,6 +182,29 @@ struct OnPolicyTests {
         agent.actor.network.gradients.values[0] = .nan
         let norm = agent.applyGradients()
         #expect(norm.isNaN && agent.actor.network.parameters.toArray() == before && agent.updateCount == 0)
+    }
+
+    @Test("the learning rate falls linearly to 0 over the run for a3c (auto) or with --learning-rate-schedule linear; a2c's stays constant")
+    func learningRateSchedule() {
+        /// How far one step moves the policy at `envSteps` of 1,000, from the same gradient.
+        func step(_ algorithm: AlgorithmID, _ schedule: LearningRateSchedule, at envSteps: Int) -> [Float] {
+            let agent = smallActorCritic(cartPoleLikeSpec, algorithm: algorithm) { $0.learningRateSchedule = schedule }
+            _ = agent.computeGradients(randomRollout(cartPoleLikeSpec))
+            let before = agent.actor.network.parameters.toArray()
+            agent.schedule(envSteps: envSteps, of: 1_000)
+            agent.applyGradients()
+            return zip(agent.actor.network.parameters.toArray(), before).map { $0 - $1 }
+        }
+        func ratio(_ a: [Float], _ b: [Float]) -> Float {
+            let pairs = zip(a, b).filter { abs($0.1) > 1e-6 }
+            return pairs.map { $0.0 / $0.1 }.reduce(0, +) / Float(pairs.count)
+        }
+        let full = step(.a3c, .auto, at: 0)
+        #expect(abs(ratio(step(.a3c, .auto, at: 750), full) - 0.25) < 1e-3, "a quarter of the run left: a quarter of the rate")
+        #expect(step(.a3c, .auto, at: 1_000).allSatisfy { $0 == 0 } && step(.a3c, .linear, at: 2_000).allSatisfy { $0 == 0 }, "0 at the end and after")
+        #expect(step(.a3c, .constant, at: 750) == full, "constant when asked")
+        let a2c = step(.a2c, .auto, at: 0)
+        #expect(step(.a2c, .auto, at: 750) == a2c && abs(ratio(step(.a2c, .linear, at: 500), a2c) - 0.5) < 1e-3, "a2c: constant unless asked")
     }
 
     @Test("off-policy algorithms refuse a Discrete space by name; on-policy ones take both")

@@ -355,7 +355,10 @@ class Session:
                             keep_in_flight=first)
         queued: list[Outgoing] = []
         for message in self.outbox:
-            if isinstance(message, (_Rows, wire.Segment, wire.Gradient)):
+            if isinstance(message, wire.Gradient):
+                # Computed at another learner's weights: nothing the new one could apply.
+                continue
+            if isinstance(message, (_Rows, wire.Segment)):
                 # Acted without this learner's weights: an on-policy learner counts such a segment late.
                 queued.append(replace(message, weights_version=0, receipt=0))
                 if not first:

@@ -160,3 +160,31 @@ def test_a_wide_environments_rows_are_split_at_the_announced_limit() -> None:
     sizes = [len(data) for data in link.to_learner if wire.decode(data).__class__ is wire.Transitions]
     rows = [m.count for m in (wire.decode(data) for data in link.to_learner) if isinstance(m, wire.Transitions)]
     assert sum(rows) == 4000 and max(rows) == 1541 and max(sizes) == 262_022 <= wire.MAX_WORKER_MESSAGE_BYTES
+
+
+def test_a_gradient_takes_the_next_sequence_keeps_its_version_and_is_dropped_for_a_new_learner() -> None:
+    link, clock = Wire(), Clock()
+    s = session(link, clock, rollout_steps=5, gradients=True)
+    s.poll()
+    link.publish(wire.Announce(0xA, 0))
+    s.poll()
+    link.read()
+
+    def gradient(version: int) -> wire.Gradient:
+        return wire.Gradient(0, 0, 0, version, 5, np.full(3, 0.5, np.float32), np.full(2, -0.25, np.float32), entropy=0.7)
+
+    s.queue_gradient(gradient(3))
+    s.queue_gradient(gradient(4))
+    s.send_queued()
+    sent = [m for m in link.read() if isinstance(m, wire.Gradient)]
+    assert [(g.sequence, g.weights_version, g.session) for g in sent] == [(0, 3, 0x7), (1, 4, 0x7)]
+    assert sent[0].policy.tolist() == [0.5] * 3 and sent[0].entropy == np.float32(0.7)
+    link.limit = 0  # the learner stops reading: the next gradient waits in the session
+    s.queue_gradient(gradient(5))
+    s.send_queued()
+    link.limit = 1_000
+    link.publish(wire.Announce(0xB, 0))  # a new learner: a gradient of the old one's weights means nothing to it
+    s.poll()
+    received = link.read()
+    assert isinstance(received[0], wire.Hello) and not any(isinstance(m, wire.Gradient) for m in received)
+    assert received[0].next_sequence == 3, "the dropped gradient's sequence is not waited for"
