@@ -121,7 +121,7 @@ extension LearnerRun {
     var onPolicyStatus: OnPolicyStatus? {
         guard let counts = loop.segmentCounts else { return nil }
         let latest = board.onPolicy ?? OnPolicyStatistics()
-        return OnPolicyStatus(policyLoss: Double(latest.policyLoss), valueLoss: Double(latest.valueLoss), entropy: Double(latest.entropy),
+        return OnPolicyStatus(learnsFrom: loop.dataKind == .gradient ? "gradients" : "segments", policyLoss: Double(latest.policyLoss), valueLoss: Double(latest.valueLoss), entropy: Double(latest.entropy),
                               explainedVariance: Double(latest.explainedVariance), segmentsAccepted: counts.accepted, segmentsLate: counts.late,
                               roundsAtDeadline: counts.roundsAtDeadline)
     }

@@ -47,22 +47,26 @@ public struct EvaluationPoint: Codable, Sendable, Equatable {
     }
 }
 
-/// An on-policy learner's state (a2c): its latest update's losses, and its segments.
+/// An on-policy learner's state: its latest update's losses, and the segments (a2c) or gradients (a3c) it learned from.
 public struct OnPolicyStatus: Codable, Sendable, Equatable {
+    /// What its workers send: "segments" (a2c, learned from in rounds) or "gradients" (a3c, applied on arrival).
+    public var learnsFrom: String
     public var policyLoss: Double
     /// mean (R − V)², before `--vf-coef`.
     public var valueLoss: Double
     public var entropy: Double
     /// 1 − Var(R − V)/Var(R): 1 when the critic predicts the returns, ≤ 0 when it explains nothing.
     public var explainedVariance: Double
-    /// Segments learned from, and dropped as late (acted with weights before the last update).
+    /// Segments learned from (a3c: gradients applied), and dropped as late (acted with weights before the last update; a3c: none,
+    /// its stale gradients are rejections).
     public var segmentsAccepted: Int
     public var segmentsLate: Int
     /// Rounds that updated at `--segment-wait` without every live worker's segment.
     public var roundsAtDeadline: Int
 
-    public init(policyLoss: Double, valueLoss: Double, entropy: Double, explainedVariance: Double, segmentsAccepted: Int, segmentsLate: Int,
-                roundsAtDeadline: Int) {
+    public init(learnsFrom: String = "segments", policyLoss: Double, valueLoss: Double, entropy: Double, explainedVariance: Double,
+                segmentsAccepted: Int, segmentsLate: Int, roundsAtDeadline: Int) {
+        self.learnsFrom = learnsFrom
         self.policyLoss = policyLoss
         self.valueLoss = valueLoss
         self.entropy = entropy

@@ -65,7 +65,7 @@ public enum StatusFormat {
         return """
             policy loss \(String(format: "%.3g", p.policyLoss)) | value loss \(String(format: "%.3g", p.valueLoss)) | \
             entropy \(String(format: "%.3f", p.entropy)) | explained var \(String(format: "%.2f", p.explainedVariance)) | \
-            segments \(counts(p.segmentsAccepted)) (late \(p.segmentsLate))
+            \(p.learnsFrom == "gradients" ? "gradients \(counts(p.segmentsAccepted))" : "segments \(counts(p.segmentsAccepted)) (late \(p.segmentsLate))")
             """
     }
 

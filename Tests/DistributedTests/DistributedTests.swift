@@ -138,6 +138,7 @@ extension DistributedTests {
         // One optimizer step per gradient applied, each of 4 environments × 5 steps.
         let received = try #require(summary["transitions_received"] as? Int), updates = try #require(summary["updates"] as? Int)
         let onPolicy = try #require(summary["on_policy"] as? [String: Any])
+        #expect(onPolicy["learns_from"] as? String == "gradients")
         #expect(onPolicy["segments_accepted"] as? Int == updates && received == 20 * updates, "\(received) rows, \(updates) updates")
         let rejected = try #require(summary["messages_rejected"] as? [String: Int])
         #expect(Set(rejected.keys).isSubset(of: ["stale_gradient"]), "rejected: \(rejected)")
