@@ -45,16 +45,28 @@ public struct WorkerConfiguration: DefaultedConfiguration, Sendable, Equatable {
     /// A3C: each segment's actor–critic gradient is computed here, with these loss settings (γ is `gamma`), and sent
     /// instead of the segment. Nil: the segment goes (A2C).
     public var gradientLoss: OnPolicySettings?
-    /// A3C: each worker's entropy coefficient, indexed by worker id modulo its length (overrides the loss settings'):
-    /// workers explore differently, as Mnih et al.'s do. Empty: every worker uses the learner's.
+    /// A3C: each worker's entropy coefficient, indexed by worker id modulo its length (overrides the loss settings'
+    /// and the spread). Empty: the spread below.
     public var entropyCoefficients: [Float] = []
+    /// A3C: workers explore differently, as the σ spread makes off-policy workers do: worker i of N adds
+    /// `entropySpread` · i/(N − 1) to the learner's entropy coefficient (one worker: nothing). With 2 workers on CartPole,
+    /// the spread's 0 and 0.01 kept every final evaluation at 500 over 30 runs, where one coefficient for all lost
+    /// the solved policy in 2 of 15 (docs/BENCHMARKS.md).
+    public var entropySpread: Float = 0.01
 
     public init() {}
+
+    /// This worker's entropy coefficient: its entry of `entropyCoefficients`, else `base` plus its share of the spread.
+    public func entropyCoefficient(base: Float) -> Float {
+        if !entropyCoefficients.isEmpty { return entropyCoefficients[Int(workerId) % entropyCoefficients.count] }
+        guard workerCount > 1 else { return base }
+        return base + entropySpread * Float(Int(workerId) % workerCount) / Float(workerCount - 1)
+    }
 
     /// The agent configuration an A3C worker computes its gradients with, its entropy coefficient its own.
     public var gradientConfiguration: AgentConfiguration? {
         guard var loss = gradientLoss else { return nil }
-        if !entropyCoefficients.isEmpty { loss.entCoef = entropyCoefficients[Int(workerId) % entropyCoefficients.count] }
+        loss.entCoef = entropyCoefficient(base: loss.entCoef)
         var c = AgentConfiguration()
         c.algorithm = A3C.id
         c.discount = gamma
@@ -86,6 +98,7 @@ public struct WorkerConfiguration: DefaultedConfiguration, Sendable, Equatable {
         if let rolloutSteps { try check((1...4_096).contains(rolloutSteps), "rolloutSteps", "must be in 1...4096, got \(rolloutSteps)") }
         try check(gradientLoss == nil || rolloutSteps != nil, "gradientLoss", "A3C's gradients are computed on segments: give --rollout-steps too")
         try gradientLoss?.validate()
+        try check(entropySpread >= 0 && entropySpread.isFinite, "entropySpread", "must be non-negative, got \(entropySpread)")
         try check(entropyCoefficients.allSatisfy { $0 >= 0 && $0.isFinite }, "entropyCoefficients",
                   "must be non-negative numbers, got \(entropyCoefficients)")
         try noise.validate()

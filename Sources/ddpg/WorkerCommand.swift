@@ -34,6 +34,9 @@ struct WorkerOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "A3C: explicit per-worker entropy coefficients, e.g. 0,0.01,0.001: worker i uses entry i modulo the list's length (workers explore differently).")
     var entCoefs: String?
 
+    @Option(parsing: .unconditional, help: "A3C: worker i of N adds this × i/(N−1) to the entropy coefficient, so that workers explore differently (0: all alike).")
+    var entCoefSpread = defaults.entropySpread
+
     func parsedEntropyCoefficients() throws -> [Float] {
         guard let entCoefs else { return [] }
         let values = entCoefs.split(separator: ",").map { Float($0.trimmingCharacters(in: .whitespaces)) }
@@ -59,6 +62,7 @@ struct WorkerOptions: ParsableArguments {
         c.transitionsPerMessage = transitionsPerMessage
         c.flushMilliseconds = flushMs
         c.entropyCoefficients = (try? parsedEntropyCoefficients()) ?? []
+        c.entropySpread = entCoefSpread
     }
 
 }

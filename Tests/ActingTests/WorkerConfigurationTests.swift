@@ -33,6 +33,26 @@ struct WorkerConfigurationTests {
         #expect(c.effectiveSigma == 0.05)
     }
 
+    @Test("A3C workers explore differently: worker i of N adds spread · i/(N − 1) to the entropy coefficient; a list overrides it")
+    func entropySpread() {
+        var c = WorkerConfiguration()
+        c.workerCount = 3
+        let spread = (0..<3).map { id -> Float in
+            c.workerId = UInt32(id)
+            return c.entropyCoefficient(base: 0.001)
+        }
+        #expect(spread == [0.001, 0.001 + Float(0.01) * 0.5, 0.011])
+        c.entropyCoefficients = [0.2, 0]
+        #expect(c.entropyCoefficient(base: 0.001) == 0.2, "worker 2 takes entry 2 mod 2")
+        c.workerId = 1
+        #expect(c.entropyCoefficient(base: 0.001) == 0)
+        c = WorkerConfiguration()
+        c.workerCount = 1
+        #expect(c.entropyCoefficient(base: 0.003) == 0.003, "a single worker uses the learner's coefficient")
+        c.entropySpread = -1
+        #expect(throws: (any Error).self) { try c.validate() }
+    }
+
     @Test("invalid settings name the field")
     func validation() {
         var c = WorkerConfiguration()

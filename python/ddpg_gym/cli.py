@@ -103,6 +103,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--ent-coef", type=float, default=d.ent_coef, help="(--gradients) weight of the entropy bonus")
     p.add_argument("--ent-coefs", type=sigmas, default=(),
                    help="(--gradients) per-worker entropy weights, e.g. 0,0.01,0.001: worker i uses entry i modulo the list's length")
+    p.add_argument("--ent-coef-spread", type=float, default=d.ent_coef_spread,
+                   help="(--gradients) worker i of N adds this × i/(N−1) to the entropy weight, so that workers explore differently")
     p.add_argument("--normalize-advantage", action="store_true", help="(--gradients) standardize each segment's advantages; the learner's")
     p.add_argument("--send-timeout", type=float, default=d.send_timeout, help="seconds a send may wait before it warns (it keeps trying)")
     p.add_argument("--resolve-timeout", type=float, default=30.0, help="seconds to keep trying to resolve --learner")
@@ -135,6 +137,8 @@ def config_from(args: argparse.Namespace, p: argparse.ArgumentParser) -> WorkerC
         (0 <= args.gae_lambda <= 1, "--gae-lambda", f"must be in [0, 1], got {args.gae_lambda}"),
         (args.vf_coef >= 0 and math.isfinite(args.vf_coef), "--vf-coef", f"must be non-negative, got {args.vf_coef}"),
         (args.ent_coef >= 0 and math.isfinite(args.ent_coef), "--ent-coef", f"must be non-negative, got {args.ent_coef}"),
+        (args.ent_coef_spread >= 0 and math.isfinite(args.ent_coef_spread), "--ent-coef-spread",
+         f"must be non-negative, got {args.ent_coef_spread}"),
         (args.max_env_steps >= 0, "--max-env-steps", f"must be non-negative, got {args.max_env_steps}"),
         (args.send_timeout > 0, "--send-timeout", f"must be positive, got {args.send_timeout}"),
         (args.seed >= 0, "--seed", f"must be non-negative, got {args.seed}"),
@@ -159,6 +163,7 @@ def config_from(args: argparse.Namespace, p: argparse.ArgumentParser) -> WorkerC
                         ou_dt=args.ou_dt, transitions_per_message=args.transitions_per_message, flush_ms=args.flush_ms,
                         n_step=args.n_step, gamma=args.gamma, rollout_steps=args.rollout_steps, gradients=args.gradients,
                         gae_lambda=args.gae_lambda, vf_coef=args.vf_coef, ent_coef=args.ent_coef, ent_coefs=args.ent_coefs,
+                        ent_coef_spread=args.ent_coef_spread,
                         normalize_advantage=args.normalize_advantage,
                         max_env_steps=args.max_env_steps, send_timeout=args.send_timeout, curve_secret_key=secret,
                         learner_public_key=public, evaluator_token=token, stats_file=args.stats_file, parent_pid=args.parent_pid)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from .noise import effective_sigma
 
 
@@ -35,7 +37,8 @@ class WorkerConfig:
     gae_lambda: float = 1.0
     vf_coef: float = 0.5
     ent_coef: float = 0.0
-    ent_coefs: tuple[float, ...] = ()  # per worker: worker i uses entry i modulo the length (workers explore differently)
+    ent_coefs: tuple[float, ...] = ()  # per worker: worker i uses entry i modulo the length (overrides the spread)
+    ent_coef_spread: float = 0.01  # worker i of N adds ent_coef_spread · i/(N − 1): workers explore differently (the Swift worker's)
     normalize_advantage: bool = False
     status_seconds: float = 1.0
     max_env_steps: int = 0
@@ -52,7 +55,13 @@ class WorkerConfig:
 
     @property
     def entropy_coefficient(self) -> float:
-        return self.ent_coefs[self.worker_id % len(self.ent_coefs)] if self.ent_coefs else self.ent_coef
+        if self.ent_coefs:
+            return self.ent_coefs[self.worker_id % len(self.ent_coefs)]
+        if self.workers <= 1:
+            return self.ent_coef
+        # In float32, as the Swift worker computes it.
+        share = np.float32(self.worker_id % self.workers) / np.float32(self.workers - 1)
+        return float(np.float32(self.ent_coef) + np.float32(self.ent_coef_spread) * share)
 
     def endpoint(self, port: int) -> str:
         host = f"[{self.learner}]" if ":" in self.learner and not self.learner.startswith("[") else self.learner

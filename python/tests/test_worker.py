@@ -188,6 +188,11 @@ def test_flags_are_checked_and_name_the_flag(capsys: pytest.CaptureFixture[str])
     assert "expected comma-separated non-negative numbers" in capsys.readouterr().err
     config = config_from(p.parse_args(["--rollout-steps", "5", "--gradients", "--ent-coefs", "0,0.01,0.1", "--worker-id", "4"]), p)
     assert config.gradients and config.entropy_coefficient == 0.01, "worker 4 of a list of 3 takes entry 1"
+    spread = [config_from(p.parse_args(["--rollout-steps", "5", "--gradients", "--workers", "3", "--worker-id", str(i)]), p).entropy_coefficient
+              for i in range(3)]
+    assert spread == pytest.approx([0.0, 0.005, 0.01], rel=1e-6), "worker i of 3 adds 0.01 · i/2, as the Swift worker does"
+    assert config_from(p.parse_args(["--rollout-steps", "5", "--gradients", "--ent-coef", "0.02"]), p).entropy_coefficient == 0.02, \
+        "one worker: the learner's coefficient"
 
 
 def test_keys_are_read_as_ddpg_keys_writes_them(tmp_path) -> None:  # type: ignore[no-untyped-def]
