@@ -50,19 +50,17 @@ for seed in ${seeds//,/ }; do
   row "$out/a2c-$seed" "$seed"
 done | tee "$out/ours.jsonl"
 
-echo "== ours: ddpg launch --algorithm a2c --env CartPole-v1 --workers 2 --envs-per-worker 4, $steps env steps"
-for seed in ${seeds//,/ }; do
-  .build/release/ddpg launch --algorithm a2c --env CartPole-v1 --workers 2 --envs-per-worker 4 --seed "$seed" --max-env-steps "$steps" \
-    "${evaluation[@]}" --console plain --run-dir "$out/launch-a2c-$seed" >/dev/null 2>&1
-  row "$out/launch-a2c-$seed" "$seed"
-done | tee "$out/launch.jsonl"
-
-echo "== ours: ddpg launch --algorithm a3c --env CartPole-v1 --workers 2 --envs-per-worker 4, $steps env steps"
-for seed in ${seeds//,/ }; do
-  .build/release/ddpg launch --algorithm a3c --env CartPole-v1 --workers 2 --envs-per-worker 4 --seed "$seed" --max-env-steps "$steps" \
-    "${evaluation[@]}" --console plain --run-dir "$out/launch-a3c-$seed" >/dev/null 2>&1
-  row "$out/launch-a3c-$seed" "$seed"
-done | tee "$out/launch-a3c.jsonl"
+# `launch --algorithm $1` on CartPole-v1 with 2 workers × 4 environments, per seed, into $out/$2.jsonl.
+launch_cartpole() {
+  echo "== ours: ddpg launch --algorithm $1 --env CartPole-v1 --workers 2 --envs-per-worker 4, $steps env steps"
+  for seed in ${seeds//,/ }; do
+    .build/release/ddpg launch --algorithm "$1" --env CartPole-v1 --workers 2 --envs-per-worker 4 --seed "$seed" --max-env-steps "$steps" \
+      "${evaluation[@]}" --console plain --run-dir "$out/launch-$1-$seed" >/dev/null 2>&1
+    row "$out/launch-$1-$seed" "$seed"
+  done | tee "$out/$2.jsonl"
+}
+launch_cartpole a2c launch
+launch_cartpole a3c launch-a3c
 
 echo "== ours: ddpg launch --algorithm a2c --env Acrobot-v1 (Python workers) --workers 2 --envs-per-worker 8, $steps env steps"
 pyvenv=.build/pyvenv

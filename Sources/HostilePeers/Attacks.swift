@@ -100,6 +100,23 @@ final class Peer: @unchecked Sendable {
 enum Attacks {
     static func megabytes(_ value: Double) -> String { String(format: "%.1f MiB", value) }
 
+    /// The weights messages `subscriber` receives in `seconds`, and how many of them a worker of `spec` would reject
+    /// (a non-finite parameter among the reasons).
+    static func broadcasts(on subscriber: ZMQSocket, spec: EnvironmentSpec, seconds: Double) -> (weights: Int, rejected: Int) {
+        let decoder = MessageDecoder(expected: ExpectedShapes(spec: spec), accepting: .learnerToWorker)
+        var weights = 0, nonFinite = 0
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            guard (try? subscriber.waitForInput(timeoutMilliseconds: 100)) == true, let message = try? subscriber.receive(blocking: false) else { continue }
+            message.withUnsafeBytes { bytes in
+                guard WireFormat.kind(of: bytes) == .weights else { return }
+                weights += 1
+                do throws(ProtocolError) { _ = try decoder.decode(bytes) } catch { nonFinite += 1 }
+            }
+        }
+        return (weights, nonFinite)
+    }
+
     /// The numbers that used to trap, then unrestricted random bit flips of valid messages.
     static func overflowAndBitFlips(_ target: Target, flips: Int) -> [Outcome] {
         let name = "overflow values, \(flips) bit flips"
@@ -154,17 +171,7 @@ enum Attacks {
         peer.send(peer.transitions(sequence: 1, count: 64, reward: -1e30))
         peer.send(peer.transitions(sequence: 2, count: 64, observation: -3.4e38))
         let flushed = peer.flushThrough(target, since: before)
-        let decoder = MessageDecoder(expected: ExpectedShapes(spec: pendulum), accepting: .learnerToWorker)
-        var weights = 0, nonFinite = 0
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            guard (try? subscriber.waitForInput(timeoutMilliseconds: 100)) == true, let message = try? subscriber.receive(blocking: false) else { continue }
-            message.withUnsafeBytes { bytes in
-                guard WireFormat.kind(of: bytes) == .weights else { return }
-                weights += 1
-                do throws(ProtocolError) { _ = try decoder.decode(bytes) } catch { nonFinite += 1 }
-            }
-        }
+        let (weights, nonFinite) = broadcasts(on: subscriber, spec: pendulum, seconds: seconds)
         let after = target.status
         let outOfRange = (after?.messagesRejectedByReason["out_of_range"] ?? 0) - (before.messagesRejectedByReason["out_of_range"] ?? 0)
         return [

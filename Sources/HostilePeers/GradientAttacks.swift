@@ -68,17 +68,7 @@ enum GradientAttacks {
         let flushed = peer.flushThrough(target, since: before)
         try? subscriber.subscribe()
         try? subscriber.connect("tcp://127.0.0.1:\(target.ports.weights)")
-        let decoder = MessageDecoder(expected: ExpectedShapes(spec: cartPole), accepting: .learnerToWorker)
-        var weights = 0, nonFinite = 0
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            guard (try? subscriber.waitForInput(timeoutMilliseconds: 100)) == true, let message = try? subscriber.receive(blocking: false) else { continue }
-            message.withUnsafeBytes { bytes in
-                guard WireFormat.kind(of: bytes) == .weights else { return }
-                weights += 1
-                do throws(ProtocolError) { _ = try decoder.decode(bytes) } catch { nonFinite += 1 }
-            }
-        }
+        let (weights, nonFinite) = Attacks.broadcasts(on: subscriber, spec: cartPole, seconds: seconds)
         let after = target.status
         func more(_ reason: String) -> Int { TrustAttacks.rejected(after, reason) - TrustAttacks.rejected(before, reason) }
         let accepted: Int = after?.workers.first { $0.workerId == 900 }?.transitionsReceived ?? -1

@@ -89,27 +89,37 @@ struct OnPolicyLearnerTests {
         #expect(loop.segmentsAccepted == 2)
     }
 
-    @Test("A2C with two on-policy workers in memory: every round learns from both, with no late segment; a killed worker stalls no one")
-    func learnerWithWorkers() throws {
+    /// An on-policy worker of CartPole: 4 environments, segments of 5 steps; with `gradients`, an A3C worker
+    /// (the default entropy spread: worker 1 of 2 adds 0.01).
+    static func worker(_ id: UInt32, gradients: Bool) -> WorkerConfiguration {
+        var c = WorkerConfiguration()
+        c.environment = CartPole.id
+        c.workerId = id
+        c.workerCount = 2
+        c.environments = 4
+        c.rolloutSteps = 5
+        if gradients { c.gradientLoss = OnPolicySettings() }
+        return c
+    }
+
+    /// A learner of `algorithm` on CartPole for 4,000 env steps, and two workers of its kind, in memory.
+    static func learnerWithTwoWorkers(algorithm: AlgorithmID) throws -> (Simulation, [SimulatedWorker]) {
         let sim = Simulation()
         var configuration = LearnerConfiguration()
-        configuration.training.agent.algorithm = A2C.id
+        configuration.training.agent.algorithm = algorithm
         configuration.training.maxEnvSteps = 4_000
         configuration.training.evalEvery = 100_000
         configuration.learner.checkpointEverySeconds = nil
         configuration.learner.segmentWaitSeconds = 0.5
-        try sim.startLearner(configuration: configuration, environment: LearnerEnvironment(spec: Self.spec), makeLoop: LearnerCore.replayLoop)
-        func worker(_ id: UInt32) -> WorkerConfiguration {
-            var c = WorkerConfiguration()
-            c.environment = CartPole.id
-            c.workerId = id
-            c.workerCount = 2
-            c.environments = 4
-            c.rolloutSteps = 5
-            return c
-        }
-        let workers = [sim.startWorker(worker(0), session: 0x10, environment: CartPole.self),
-                       sim.startWorker(worker(1), session: 0x11, environment: CartPole.self)]
+        try sim.startLearner(configuration: configuration, environment: LearnerEnvironment(spec: spec), makeLoop: LearnerCore.replayLoop)
+        let gradients = algorithm == A3C.id
+        return (sim, [sim.startWorker(worker(0, gradients: gradients), session: 0x10, environment: CartPole.self),
+                      sim.startWorker(worker(1, gradients: gradients), session: 0x11, environment: CartPole.self)])
+    }
+
+    @Test("A2C with two on-policy workers in memory: every round learns from both, with no late segment; a killed worker stalls no one")
+    func learnerWithWorkers() throws {
+        let (sim, workers) = try Self.learnerWithTwoWorkers(algorithm: A2C.id)
         let loop = try #require(sim.learner?.learning?.loop as? SynchronousRolloutLoop)
         try sim.run(until: { loop.agent.updateCount >= 20 }, timeout: 30, "20 updates")
         #expect(loop.segmentsLate == 0 && loop.roundsAtDeadline == 0)
@@ -127,27 +137,8 @@ struct OnPolicyLearnerTests {
 
     @Test("A3C with two gradient workers in memory: each gradient is applied on arrival with the shared RMSprop, none is stale, both workers' count")
     func asynchronousLearnerWithWorkers() throws {
-        let sim = Simulation()
-        var configuration = LearnerConfiguration()
-        configuration.training.agent.algorithm = A3C.id
-        configuration.training.maxEnvSteps = 4_000
-        configuration.training.evalEvery = 100_000
-        configuration.learner.checkpointEverySeconds = nil
-        try sim.startLearner(configuration: configuration, environment: LearnerEnvironment(spec: Self.spec), makeLoop: LearnerCore.replayLoop)
-        func worker(_ id: UInt32) -> WorkerConfiguration {
-            var c = WorkerConfiguration()
-            c.environment = CartPole.id
-            c.workerId = id
-            c.workerCount = 2
-            c.environments = 4
-            c.rolloutSteps = 5
-            c.gradientLoss = OnPolicySettings()
-            c.entropyCoefficients = [0, 0.01]
-            return c
-        }
-        let workers = [sim.startWorker(worker(0), session: 0x10, environment: CartPole.self),
-                       sim.startWorker(worker(1), session: 0x11, environment: CartPole.self)]
-        #expect(worker(1).gradientConfiguration?.onPolicySettings.entCoef == 0.01, "worker 1 explores with its own entropy weight")
+        let (sim, workers) = try Self.learnerWithTwoWorkers(algorithm: A3C.id)
+        #expect(Self.worker(1, gradients: true).gradientConfiguration?.onPolicySettings.entCoef == 0.01, "worker 1 explores with its own entropy weight")
         let loop = try #require(sim.learner?.learning?.loop as? AsynchronousGradientLoop)
         let before = loop.agent.actor.network.parameters.toArray()
         try sim.run(until: { loop.gradientsApplied >= 40 }, timeout: 30, "40 gradients applied")
