@@ -457,13 +457,7 @@ public struct MessageDecoder: Sendable {
             throw .outOfRange(field: "normalization", value: "\(normalizationCode) (0 none, 1 layer, 2 batch)")
         }
         let layers = Int(try reader.read(UInt16.self, field: "layer count"))
-        guard layers >= 1, layers <= WireFormat.maxLayers else { throw .outOfRange(field: "layer count", value: "\(layers)") }
-        var sizes: [Int] = []
-        for _ in 0...layers {
-            let size = Int(try reader.read(UInt32.self, field: "layer size"))
-            guard size >= 1, size <= WireFormat.maxLayerWidth else { throw .outOfRange(field: "layer size", value: "\(size)") }
-            sizes.append(size)
-        }
+        let sizes = try Self.readLayerSizes(&reader, layers: layers, field: "layer")
         // The action space is the environment's; the head must be one that acts in it, with its width of outputs.
         let spec = expected.spec, actionSize = spec.actionSize
         guard spec.isDiscrete == (head == .categorical) else {
@@ -494,13 +488,7 @@ public struct MessageDecoder: Sendable {
         if carriesValueNetwork {
             let valueLayers = Int(try reader.read(UInt16.self, field: "value layer count"))
             guard try reader.read(UInt16.self, field: "reserved") == 0 else { throw .reservedBitsSet(field: "value network reserved") }
-            guard valueLayers >= 1, valueLayers <= WireFormat.maxLayers else { throw .outOfRange(field: "value layer count", value: "\(valueLayers)") }
-            var valueSizes: [Int] = []
-            for _ in 0...valueLayers {
-                let size = Int(try reader.read(UInt32.self, field: "value layer size"))
-                guard size >= 1, size <= WireFormat.maxLayerWidth else { throw .outOfRange(field: "value layer size", value: "\(size)") }
-                valueSizes.append(size)
-            }
+            let valueSizes = try Self.readLayerSizes(&reader, layers: valueLayers, field: "value layer")
             guard valueSizes.first == sizes[0], valueSizes.last == 1 else {
                 throw .dimensionMismatch(field: "value network", expected: sizes[0], actual: valueSizes[0])
             }
@@ -524,6 +512,19 @@ public struct MessageDecoder: Sendable {
         return WeightsView(publication: Publication(version: version, updates: updates, envSteps: envSteps), learnerId: learnerId,
                            publishedAtNanoseconds: published, shape: shape, evaluationRequest: request,
                            parameters: reader.bytes.baseAddress! + start, valueNetwork: valueNetwork)
+    }
+
+    /// The `layers` + 1 sizes of a network (its input, hidden and output widths), each within the width limit, after a
+    /// layer count checked against the depth limit.
+    private static func readLayerSizes(_ reader: inout ByteReader, layers: Int, field: String) throws(ProtocolError) -> [Int] {
+        guard layers >= 1, layers <= WireFormat.maxLayers else { throw .outOfRange(field: "\(field) count", value: "\(layers)") }
+        var sizes: [Int] = []
+        for _ in 0...layers {
+            let size = Int(try reader.read(UInt32.self, field: "\(field) size"))
+            guard size >= 1, size <= WireFormat.maxLayerWidth else { throw .outOfRange(field: "\(field) size", value: "\(size)") }
+            sizes.append(size)
+        }
+        return sizes
     }
 
     private func decodeEvaluation(_ reader: inout ByteReader) throws(ProtocolError) -> EvaluationReport {

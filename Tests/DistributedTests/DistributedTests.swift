@@ -83,18 +83,8 @@ extension DistributedTests {
         let directory = Harness.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let ports = Harness.freePorts()
-        let launcher = try Child([
-            // An untrained policy scores about 20; CartPole's threshold is 475.
-            "launch", "--algorithm", "a2c", "--env", "CartPole-v1", "--workers", "2", "--envs-per-worker", "4", "--seed", "3",
-            "--run-dir", directory.path, "--max-env-steps", "40000", "--eval-every", "5000", "--eval-episodes", "10",
-            "--final-eval-episodes", "10", "--bind", "127.0.0.1", "--transitions-port", "\(ports.transitions)", "--weights-port", "\(ports.weights)",
-        ], name: "launch")
-        #expect(launcher.waitForExit(timeout: 90) == 0, "launch log:\n\(launcher.log.suffix(2_000))")
-        let summary = try Harness.summary(in: directory)
-        #expect(summary["stop_reason"] as? String == "max_env_steps")
         // Learned, not solved (rounds race with each other, so runs differ): in 10 runs the best evaluation was 383 to 500.
-        let best = (summary["eval"] as? [[String: Any]] ?? []).compactMap { $0["mean_return"] as? Double }.max() ?? 0
-        #expect(best >= 200, "learned: \(summary["eval"] ?? "")")
+        let summary = try Self.launchCartPole(algorithm: "a2c", directory: directory, ports: ports)
         #expect(summary["final_eval"] != nil, "the evaluator played the greedy policy at the end")
         let sent = try #require(summary["transitions_sent"] as? [String: Int])
         #expect(sent.count == 2 && summary["transitions_rejected"] as? Int == 0)
@@ -115,16 +105,7 @@ extension DistributedTests {
         let directory = Harness.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let ports = Harness.freePorts()
-        let launcher = try Child([
-            "launch", "--algorithm", "a3c", "--env", "CartPole-v1", "--workers", "2", "--envs-per-worker", "4", "--seed", "3",
-            "--ent-coefs", "0,0.01", "--run-dir", directory.path, "--max-env-steps", "40000", "--eval-every", "5000", "--eval-episodes", "10",
-            "--final-eval-episodes", "10", "--bind", "127.0.0.1", "--transitions-port", "\(ports.transitions)", "--weights-port", "\(ports.weights)",
-        ], name: "launch")
-        #expect(launcher.waitForExit(timeout: 90) == 0, "launch log:\n\(launcher.log.suffix(2_000))")
-        let summary = try Harness.summary(in: directory)
-        #expect(summary["stop_reason"] as? String == "max_env_steps")
-        let best = (summary["eval"] as? [[String: Any]] ?? []).compactMap { $0["mean_return"] as? Double }.max() ?? 0
-        #expect(best >= 200, "learned: \(summary["eval"] ?? "")")
+        let summary = try Self.launchCartPole(algorithm: "a3c", extra: ["--ent-coefs", "0,0.01"], directory: directory, ports: ports)
         let sent = try #require(summary["transitions_sent"] as? [String: Int])
         #expect(sent.count == 2 && sent.values.allSatisfy { $0 > 4_000 }, "both workers' gradients count: \(sent)")
         // One optimizer step per gradient applied, each of 4 environments × 5 steps.
@@ -137,6 +118,22 @@ extension DistributedTests {
         let workers = try #require(summary["worker_reports"] as? [[String: Any]])
         #expect(workers.count == 2)
         try Self.resumeCartPole(algorithm: "a3c", directory: directory, ports: ports, after: updates)
+    }
+
+    /// `launch --algorithm` a2c or a3c on CartPole-v1 with 2 workers × 4 environments for 40,000 env steps: it must stop
+    /// there and have learned (an untrained policy scores about 20, the threshold is 475). Returns its summary.
+    static func launchCartPole(algorithm: String, extra: [String] = [], directory: URL, ports: Harness.Ports) throws -> [String: Any] {
+        let launcher = try Child([
+            "launch", "--algorithm", algorithm, "--env", "CartPole-v1", "--workers", "2", "--envs-per-worker", "4", "--seed", "3",
+            "--run-dir", directory.path, "--max-env-steps", "40000", "--eval-every", "5000", "--eval-episodes", "10",
+            "--final-eval-episodes", "10", "--bind", "127.0.0.1", "--transitions-port", "\(ports.transitions)", "--weights-port", "\(ports.weights)",
+        ] + extra, name: "launch")
+        #expect(launcher.waitForExit(timeout: 90) == 0, "launch log:\n\(launcher.log.suffix(2_000))")
+        let summary = try Harness.summary(in: directory)
+        #expect(summary["stop_reason"] as? String == "max_env_steps")
+        let best = (summary["eval"] as? [[String: Any]] ?? []).compactMap { $0["mean_return"] as? Double }.max() ?? 0
+        #expect(best >= 200, "learned: \(summary["eval"] ?? "")")
+        return summary
     }
 
     /// `launch --resume` of a CartPole run of `algorithm` to 44,000 env steps: it must go on from the checkpoint's `updates`.
