@@ -19,9 +19,12 @@ public struct AgentConfiguration: DefaultedConfiguration, Sendable, Equatable {
     public var actorHiddenSizes: [Int] = [64, 64]
     /// Hidden layer widths of the critic Q(s, a). The paper uses [400, 300].
     public var criticHiddenSizes: [Int] = [64, 64]
-    /// Dense layer of the critic whose input the action joins: 1 is the paper's
-    /// choice (after the first hidden layer), 0 concatenates it with the observation.
-    public var criticActionLayer: Int = 1
+    /// Dense layer of the critic whose input the action joins: 0 concatenates it with the observation
+    /// (TD3's, SB3's and CleanRL's critic), 1 is the DDPG paper's (after the first hidden layer).
+    /// Not 1 by default: there the action enters one linear map, so the young critic's ∂Q/∂a has one
+    /// sign in every state and drives the whole actor into tanh saturation within a few hundred updates;
+    /// with n-step returns it stays one-signed and the actor stays pinned at full action (docs/ALGORITHM.md).
+    public var criticActionLayer: Int = 0
     public var actorLearningRate: Float = 1e-3
     public var criticLearningRate: Float = 1e-3
     /// L2 decay on the critic's parameters (the paper used 1e-2).

@@ -50,7 +50,7 @@ struct AgentOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Critic hidden layer sizes, comma-separated.")
     var criticHidden = LayerSizes(defaults.criticHiddenSizes)
 
-    @Option(parsing: .unconditional, help: "Critic layer the action joins: 1 = after the first hidden layer (paper), 0 = with the observation.")
+    @Option(parsing: .unconditional, help: "Critic layer the action joins: 0 = with the observation (TD3, SB3), 1 = after the first hidden layer (the DDPG paper).")
     var criticActionLayer = defaults.criticActionLayer
 
     @Option(parsing: .unconditional, help: "Actor Adam learning rate.")

@@ -106,6 +106,23 @@ struct DDPGUpdateTests {
         #expect(agent.targets[1, 0] == -1)
     }
 
+    @Test("each row's own discount (γ^k of a k-step row) multiplies its bootstrap, not γ", arguments: [0, 1])
+    func nStepDiscountColumn(actionLayer: Int) {
+        let (agent, batch) = makeAgent(actionLayer: actionLayer) { $0.discount = 0.9 }
+        // Rows 0 and 1 are the same transition but for their discount: a three-step row and a one-step row.
+        for column in 0..<3 { batch.nextObservations[1, column] = batch.nextObservations[0, column] }
+        for row in 0..<2 {
+            batch.rewards[row, 0] = -2
+            batch.terminated[row, 0] = 0
+        }
+        batch.discounts[0, 0] = 0.729
+        batch.discounts[1, 0] = 0.9
+        agent.computeTargets(batch, count: 8)
+        let threeStep = agent.targets[0, 0] + 2, oneStep = agent.targets[1, 0] + 2
+        #expect(abs(oneStep) > 1e-3, "the bootstrap term must be visible")
+        #expect(abs(threeStep - 0.81 * oneStep) <= 1e-5 * max(1, abs(oneStep)), "γ³·Q′ \(threeStep) vs 0.81 × γ·Q′ \(oneStep)")
+    }
+
     @Test("the critic's reported loss is the mean squared error of Q(s, a) against the target", arguments: [0, 1, 2])
     func criticLossOnTheBatch(actionLayer: Int) {
         let (agent, batch) = makeAgent(actionLayer: actionLayer) { $0.criticLoss = .mse }

@@ -192,7 +192,7 @@ struct TrainerNStepTests {
     @Test("the replay holds (s_t, a_t, r_t + γ r_t+1 + γ² r_t+2, s_t+3, γ³) of the one-step trajectory, shorter at each episode's end")
     func threeStepRowsFromOneStepRows() {
         let one = Self.columns(nStep: 1), three = Self.columns(nStep: 3)
-        let r = one["replay_rewards"]!, o = one["replay_observations"]!, next = one["replay_next_observations"]!
+        let r = one["replay_rewards"]!, o = one["replay_observations"]!, next = one["replay_next_observations"]!, a = one["replay_actions"]!
         #expect(one["replay_discounts"]!.allSatisfy { $0 == 0.9 } && r.count == 450)
         // Episodes of 200 steps: rows 0...197 have three steps; 198 and 199 two and one, emitted at the truncation.
         #expect(three["replay_rewards"]!.count == 450 - 2, "the last episode's two newest steps are still pending")
@@ -202,6 +202,7 @@ struct TrainerNStepTests {
             #expect(abs(three["replay_rewards"]![t] - expected) < 1e-4, "row \(t): \(three["replay_rewards"]![t]) vs \(expected)")
             #expect(abs(three["replay_discounts"]![t] - Float(pow(0.9, Double(k)))) < 1e-6, "row \(t)")
             #expect(Array(three["replay_observations"]![(3 * t)..<(3 * t + 3)]) == Array(o[(3 * t)..<(3 * t + 3)]), "row \(t)")
+            #expect(three["replay_actions"]![t] == a[t], "row \(t) keeps the action taken at s_t, not a later one")
             let last = t + k - 1
             #expect(Array(three["replay_next_observations"]![(3 * t)..<(3 * t + 3)]) == Array(next[(3 * last)..<(3 * last + 3)]), "row \(t)")
         }
