@@ -10,8 +10,8 @@
 #        [--out DIR] [--skip-ours] [--skip-sb3] [--skip-worker] [--zoo] [--ddpg-args "FLAGS"]   (FLAGS go to ddpg launch, after ours)
 # Ours runs README's recommended MuJoCo command: [256,256] networks, Adam 1e-3, batch 128, two updates per
 # env step (samples per insert 256), 10,000 steps before learning, Gaussian σ 0.1 on every worker
-# (--noise-spread-alpha 0), MSE. --zoo runs rl-baselines3-zoo's settings instead, SB3's own: [400,300],
-# batch 256, one update per env step. --ddpg-args adds to either (e.g. "--critic-action-layer 0", SB3's critic).
+# (--noise-spread-alpha 0), MSE, the action joining the critic after its first hidden layer. --zoo runs rl-baselines3-zoo's settings instead, SB3's own: [400,300],
+# batch 256, one update per env step. --ddpg-args adds to either and wins (e.g. "--critic-action-layer 0", SB3's critic).
 # Results: docs/BENCHMARKS.md ("Gymnasium environments through Python workers").
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,7 +19,7 @@ cd "$(dirname "$0")/.."
 env_id=$1 steps=$2
 shift 2
 seeds=1,2,3 sb3_seeds= sb3_algos=ddpg,td3 out= skip_ours= skip_sb3= skip_worker= ddpg_args=
-shape=(--actor-hidden 256,256 --critic-hidden 256,256 --batch-size 128 --samples-per-insert 256)
+shape=(--actor-hidden 256,256 --critic-hidden 256,256 --batch-size 128 --samples-per-insert 256 --critic-action-layer 1)
 while (($#)); do
   case $1 in
     --seeds) seeds=$2; shift ;;
@@ -30,7 +30,7 @@ while (($#)); do
     --skip-sb3) skip_sb3=1 ;;
     --ddpg-args) ddpg_args=$2; shift ;;
     --skip-worker) skip_worker=1 ;;
-    --zoo) shape=(--actor-hidden 400,300 --critic-hidden 400,300 --batch-size 256 --samples-per-insert 256) ;;
+    --zoo) shape=(--actor-hidden 400,300 --critic-hidden 400,300 --batch-size 256 --samples-per-insert 256 --critic-action-layer 1) ;;
     *) echo "bench-gym.sh: unknown option '$1'" >&2; exit 2 ;;
   esac
   shift

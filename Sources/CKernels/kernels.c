@@ -169,3 +169,159 @@ int ddpg_all_finite(const float *restrict x, ptrdiff_t n) {
     }
     return bad == 0;
 }
+
+// Normalization of a layer's pre-activation z (+ bias): ẑ = (z − mean) / √(variance + ε), kept in `saved` (rows × m,
+// dense) with 1/σ in `inverse` for the backward pass, and γ·ẑ left in z. Layer normalization takes its moments over
+// each row's units: sums across a row, which the compiler vectorizes only when it may reorder them, hence the pragma.
+MULTIVERSIONED
+void ddpg_layer_norm_forward(float *restrict z, ptrdiff_t rows, ptrdiff_t m, ptrdiff_t stride, const float *restrict bias,
+                             const float *restrict gain, float *restrict saved, float *restrict inverse, float epsilon) {
+#pragma clang fp reassociate(on)
+    const float inverse_m = 1.0f / (float)m;
+    for (ptrdiff_t r = 0; r < rows; r++) {
+        float *restrict row = z + r * stride;
+        float sum = 0;
+        for (ptrdiff_t j = 0; j < m; j++) {
+            const float value = row[j] + bias[j];
+            row[j] = value;
+            sum += value;
+        }
+        const float mean = sum * inverse_m;
+        float squares = 0;
+        for (ptrdiff_t j = 0; j < m; j++) {
+            const float d = row[j] - mean;
+            squares += d * d;
+        }
+        const float s = 1.0f / sqrtf(squares * inverse_m + epsilon);
+        inverse[r] = s;
+        float *restrict kept = saved + r * m;
+        for (ptrdiff_t j = 0; j < m; j++) {
+            const float x = (row[j] - mean) * s;
+            kept[j] = x;
+            row[j] = gain[j] * x;
+        }
+    }
+}
+
+// Batch normalization: moments per unit over the batch (column sums, vectorized across the row) when `training`,
+// folding them into the running ones (PyTorch's momentum, unbiased variance) when `updating`; else the running ones.
+// `means` is scratch for m values; `inverse` receives m values of 1/σ.
+MULTIVERSIONED
+void ddpg_batch_norm_forward(float *restrict z, ptrdiff_t rows, ptrdiff_t m, ptrdiff_t stride, const float *restrict bias,
+                             const float *restrict gain, float *restrict saved, float *restrict inverse, float *restrict means,
+                             float *restrict running_mean, float *restrict running_variance, int training, int updating,
+                             float momentum, float epsilon) {
+    for (ptrdiff_t r = 0; r < rows; r++) {
+        float *restrict row = z + r * stride;
+        for (ptrdiff_t j = 0; j < m; j++) row[j] += bias[j];
+    }
+    if (training) {
+        for (ptrdiff_t j = 0; j < m; j++) means[j] = 0, inverse[j] = 0;
+        for (ptrdiff_t r = 0; r < rows; r++) {
+            const float *restrict row = z + r * stride;
+            for (ptrdiff_t j = 0; j < m; j++) means[j] += row[j];
+        }
+        const float inverse_n = 1.0f / (float)rows, unbiased = rows > 1 ? (float)rows / (float)(rows - 1) : 1.0f;
+        for (ptrdiff_t j = 0; j < m; j++) means[j] *= inverse_n;
+        for (ptrdiff_t r = 0; r < rows; r++) {
+            const float *restrict row = z + r * stride;
+            for (ptrdiff_t j = 0; j < m; j++) {
+                const float d = row[j] - means[j];
+                inverse[j] += d * d;
+            }
+        }
+        for (ptrdiff_t j = 0; j < m; j++) {
+            const float variance = inverse[j] * inverse_n;
+            if (updating) {
+                running_mean[j] = (1 - momentum) * running_mean[j] + momentum * means[j];
+                running_variance[j] = (1 - momentum) * running_variance[j] + momentum * variance * unbiased;
+            }
+            inverse[j] = 1.0f / sqrtf(variance + epsilon);
+        }
+    } else {
+        for (ptrdiff_t j = 0; j < m; j++) {
+            means[j] = running_mean[j];
+            inverse[j] = 1.0f / sqrtf((running_variance[j] > 0 ? running_variance[j] : 0) + epsilon);
+        }
+    }
+    for (ptrdiff_t r = 0; r < rows; r++) {
+        float *restrict row = z + r * stride;
+        float *restrict kept = saved + r * m;
+        for (ptrdiff_t j = 0; j < m; j++) {
+            const float x = (row[j] - means[j]) * inverse[j];
+            kept[j] = x;
+            row[j] = gain[j] * x;
+        }
+    }
+}
+
+// The backward passes turn dL/da (a = γ·ẑ + β, in `delta`) into dL/dz in place:
+// dL/dz = (1/σ)(dẑ − mean(dẑ) − ẑ·mean(dẑ·ẑ)) with dẑ = γ·dL/da, the means over what was normalized together.
+// When not null, `gain_gradient` receives Σ dL/da·ẑ and `bias_gradient` Σ dL/dz, per unit.
+MULTIVERSIONED
+void ddpg_layer_norm_backward(float *restrict delta, ptrdiff_t rows, ptrdiff_t m, ptrdiff_t stride, const float *restrict gain,
+                              const float *restrict saved, const float *restrict inverse, float *restrict gain_gradient,
+                              float *restrict bias_gradient) {
+#pragma clang fp reassociate(on)
+    const float inverse_m = 1.0f / (float)m;
+    if (gain_gradient) for (ptrdiff_t j = 0; j < m; j++) gain_gradient[j] = 0;
+    if (bias_gradient) for (ptrdiff_t j = 0; j < m; j++) bias_gradient[j] = 0;
+    for (ptrdiff_t r = 0; r < rows; r++) {
+        float *restrict row = delta + r * stride;
+        const float *restrict kept = saved + r * m;
+        if (gain_gradient) for (ptrdiff_t j = 0; j < m; j++) gain_gradient[j] += row[j] * kept[j];
+        float mean = 0, correlation = 0;
+        for (ptrdiff_t j = 0; j < m; j++) {
+            const float d = row[j] * gain[j];
+            row[j] = d;
+            mean += d;
+            correlation += d * kept[j];
+        }
+        mean *= inverse_m;
+        correlation *= inverse_m;
+        const float s = inverse[r];
+        for (ptrdiff_t j = 0; j < m; j++) row[j] = s * (row[j] - mean - kept[j] * correlation);
+        if (bias_gradient) for (ptrdiff_t j = 0; j < m; j++) bias_gradient[j] += row[j];
+    }
+}
+
+// Batch normalization's backward; with `batch_statistics` 0 the running moments were constants, and ẑ is affine in z.
+// `scratch` holds 2m values.
+MULTIVERSIONED
+void ddpg_batch_norm_backward(float *restrict delta, ptrdiff_t rows, ptrdiff_t m, ptrdiff_t stride, const float *restrict gain,
+                              const float *restrict saved, const float *restrict inverse, int batch_statistics,
+                              float *restrict scratch, float *restrict gain_gradient, float *restrict bias_gradient) {
+    if (gain_gradient) for (ptrdiff_t j = 0; j < m; j++) gain_gradient[j] = 0;
+    if (bias_gradient) for (ptrdiff_t j = 0; j < m; j++) bias_gradient[j] = 0;
+    float *restrict means = scratch, *restrict correlations = scratch + m;
+    if (!batch_statistics) {
+        for (ptrdiff_t r = 0; r < rows; r++) {
+            float *restrict row = delta + r * stride;
+            const float *restrict kept = saved + r * m;
+            if (gain_gradient) for (ptrdiff_t j = 0; j < m; j++) gain_gradient[j] += row[j] * kept[j];
+            for (ptrdiff_t j = 0; j < m; j++) row[j] *= gain[j] * inverse[j];
+            if (bias_gradient) for (ptrdiff_t j = 0; j < m; j++) bias_gradient[j] += row[j];
+        }
+        return;
+    }
+    for (ptrdiff_t j = 0; j < m; j++) means[j] = 0, correlations[j] = 0;
+    for (ptrdiff_t r = 0; r < rows; r++) {
+        float *restrict row = delta + r * stride;
+        const float *restrict kept = saved + r * m;
+        if (gain_gradient) for (ptrdiff_t j = 0; j < m; j++) gain_gradient[j] += row[j] * kept[j];
+        for (ptrdiff_t j = 0; j < m; j++) {
+            const float d = row[j] * gain[j];
+            row[j] = d;
+            means[j] += d;
+            correlations[j] += d * kept[j];
+        }
+    }
+    const float inverse_n = 1.0f / (float)rows;
+    for (ptrdiff_t j = 0; j < m; j++) means[j] *= inverse_n, correlations[j] *= inverse_n;
+    for (ptrdiff_t r = 0; r < rows; r++) {
+        float *restrict row = delta + r * stride;
+        const float *restrict kept = saved + r * m;
+        for (ptrdiff_t j = 0; j < m; j++) row[j] = inverse[j] * (row[j] - means[j] - kept[j] * correlations[j]);
+        if (bias_gradient) for (ptrdiff_t j = 0; j < m; j++) bias_gradient[j] += row[j];
+    }
+}

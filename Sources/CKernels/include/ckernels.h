@@ -29,6 +29,23 @@ void ddpg_narrow_inner_product(const float *a, ptrdiff_t lda, const float *b, pt
 /// c = alpha·aᵀ·b + beta·c for m ≤ 4 output rows (a: k × m, b: k × n).
 void ddpg_narrow_transposed_product(const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc,
                                     ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha, float beta);
+/// Layer normalization of each row of z (rows × m, row stride `stride`) after adding `bias`: keeps ẑ in `saved`
+/// (rows × m) and 1/σ per row in `inverse`, and leaves γ·ẑ (`gain`) in z (see Normalization.swift).
+void ddpg_layer_norm_forward(float *z, ptrdiff_t rows, ptrdiff_t m, ptrdiff_t stride, const float *bias, const float *gain,
+                             float *saved, float *inverse, float epsilon);
+/// Batch normalization of z after adding `bias`: the batch's moments per unit when `training` (folded into the running
+/// ones when `updating`), else the running ones; 1/σ per unit in `inverse`, `means` is scratch of m values.
+void ddpg_batch_norm_forward(float *z, ptrdiff_t rows, ptrdiff_t m, ptrdiff_t stride, const float *bias, const float *gain,
+                             float *saved, float *inverse, float *means, float *running_mean, float *running_variance,
+                             int training, int updating, float momentum, float epsilon);
+/// dL/da into dL/dz in place for layer normalization; Σ dL/da·ẑ and Σ dL/dz per unit into the gradients when not null.
+void ddpg_layer_norm_backward(float *delta, ptrdiff_t rows, ptrdiff_t m, ptrdiff_t stride, const float *gain, const float *saved,
+                              const float *inverse, float *gain_gradient, float *bias_gradient);
+/// The same for batch normalization, with the batch's moments or (`batch_statistics` 0) constant running ones;
+/// `scratch` holds 2m values.
+void ddpg_batch_norm_backward(float *delta, ptrdiff_t rows, ptrdiff_t m, ptrdiff_t stride, const float *gain, const float *saved,
+                              const float *inverse, int batch_statistics, float *scratch, float *gain_gradient,
+                              float *bias_gradient);
 /// Whether all n values are finite.
 int ddpg_all_finite(const float *x, ptrdiff_t n);
 
