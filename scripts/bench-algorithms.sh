@@ -1,18 +1,18 @@
 #!/usr/bin/env bash
-# DDPG, TD3, TD3 + prioritized replay and TD3 + PER + n-step returns, side by side, per seed.
+# DDPG, TD3, TD3 + prioritized replay, TD3 + PER + n-step returns, SAC and CrossQ, side by side, per seed.
 #
 #   Pendulum-v1 and MountainCarContinuous-v0: `ddpg train` (one process, reproducible) with each
 #   environment's documented settings; HalfCheetah-v5 (or any gymnasium id): `ddpg launch` with
 #   Python workers through scripts/bench-gym.sh.
 #
 # Usage: scripts/bench-algorithms.sh [--env ID] [--seeds 1,2,3] [--steps N] [--configs LIST] [--args "FLAGS"] [--out DIR]
-#   --configs: comma-separated names from: ddpg, td3, td3-per, td3-per-nstep (default: all four)
+#   --configs: comma-separated names from: ddpg, td3, td3-per, td3-per-nstep, sac, crossq (default: all six)
 #   --args: flags added to every run (e.g. "--reward-scale 0.3333")
 # Prints one JSON line per run and a markdown table (median over seeds) at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-env_id=Pendulum-v1 seeds=1,2,3 steps= configs=ddpg,td3,td3-per,td3-per-nstep out= common_args=
+env_id=Pendulum-v1 seeds=1,2,3 steps= configs=ddpg,td3,td3-per,td3-per-nstep,sac,crossq out= common_args=
 while (($#)); do
   case $1 in
     --env) env_id=$2; shift ;;
@@ -34,6 +34,8 @@ flags_of() {
     td3) echo "--algorithm td3" ;;
     td3-per) echo "--algorithm td3 --prioritized-replay" ;;
     td3-per-nstep) echo "--algorithm td3 --prioritized-replay --n-step 3" ;;
+    sac) echo "--algorithm sac" ;;
+    crossq) echo "--algorithm crossq" ;;
     *) echo "bench-algorithms.sh: unknown config $1" >&2; exit 2 ;;
   esac
 }

@@ -117,41 +117,16 @@ final class CriticPart: AgentPart {
         VectorKernels.scaledCopy(MatrixView(base: batch.actions.storage, rows: n, columns: batch.actions.columns),
                                  into: workspace.auxiliaryInput(batch: n), factor: 1)
         network.forward(batch: n, workspace: workspace, mode: .training(updatingStatistics: true))
-        let q = workspace.output(batch: n).base, dq = workspace.outputGradient(batch: n).base
-        let weights: UnsafePointer<Float>? = batch.isWeighted ? UnsafePointer(batch.weights.storage) : nil
-        let inverseN = 1 / Float(n), delta = c.huberDelta
-        var loss: Float = 0
-        for i in 0..<n {
-            let e = q[i] - targets[i], w = weights?[i] ?? 1
-            tdErrors?[i] = abs(e)
-            switch c.criticLoss {
-            case .mse:
-                loss += w * e * e
-                dq[i] = 2 * w * e * inverseN
-            case .huber where abs(e) <= delta:
-                loss += w * 0.5 * e * e
-                dq[i] = w * e * inverseN
-            case .huber:
-                loss += w * delta * (abs(e) - 0.5 * delta)
-                dq[i] = w * (e > 0 ? delta : -delta) * inverseN
-            }
-        }
+        let loss = c.writeRegressionGradient(batch, values: workspace.output(batch: n).base, targets: targets, count: n,
+                                             into: workspace.outputGradient(batch: n).base, tdErrors: tdErrors)
         network.backward(batch: n, workspace: workspace, parameterGradients: true)
         if c.gradientClipNorm > 0 { network.gradients.clipNorm(to: c.gradientClipNorm) }
         optimizer.update(network.parameters, gradients: network.gradients)
-        return loss * inverseN
+        return loss
     }
 
     /// Mean and max of Q(s, a) from the last ``fit(_:targets:count:configuration:tdErrors:)``, until the workspace is used again.
-    func meanAndMaxQ(count n: Int) -> (mean: Float, max: Float) {
-        let q = workspace.output(batch: n).base
-        var sum: Float = 0, maxQ = -Float.infinity
-        for i in 0..<n {
-            sum += q[i]
-            maxQ = max(maxQ, q[i])
-        }
-        return (sum / Float(n), maxQ)
-    }
+    func meanAndMaxQ(count n: Int) -> (mean: Float, max: Float) { meanAndMax(workspace.output(batch: n).base, count: n) }
 
     var tensors: [NamedTensor] {
         [NamedTensor(name, network.parameters), NamedTensor("target_\(name)", target.parameters),
@@ -161,6 +136,24 @@ final class CriticPart: AgentPart {
 
     var counters: [NamedCounter] { [optimizer.counter(named: "\(name)_adam_step")] }
 }
+
+/// Mean and max of the first `n` values.
+func meanAndMax(_ values: UnsafePointer<Float>, count n: Int) -> (mean: Float, max: Float) {
+    var sum: Float = 0, largest = -Float.infinity
+    for i in 0..<n {
+        sum += values[i]
+        largest = max(largest, values[i])
+    }
+    return (sum / Float(n), largest)
+}
+
+/// What a soft policy step evaluates its draws with: a critic's network and the workspace that holds (s, ã).
+protocol ActionValueNetwork: AnyObject {
+    var network: MLP { get }
+    var workspace: MLPWorkspace { get }
+}
+
+extension CriticPart: ActionValueNetwork {}
 
 /// A network's and its target's batch-normalization statistics as tensors; none without batch normalization.
 private func statisticsTensors(_ online: MLP, _ target: MLP, name: String) -> [NamedTensor] {
@@ -191,6 +184,32 @@ extension AgentConfiguration {
         for i in 0..<n {
             y[i] = rewardScale * r[i] + rewardShift + discounts[i] * (1 - done[i]) * nextQ[i]
         }
+    }
+
+    /// The regression of Q on the targets, mean w·ℓ(Q − y) with ℓ the squared error or Huber and w each row's
+    /// importance weight (1 unless the batch is weighted): writes dL/dQ for the first `n` rows into `gradient`
+    /// and |Q − y| into `tdErrors` when given, and returns the loss.
+    func writeRegressionGradient(_ batch: TransitionBatch, values q: UnsafePointer<Float>, targets: UnsafePointer<Float>, count n: Int,
+                                 into dq: UnsafeMutablePointer<Float>, tdErrors: UnsafeMutablePointer<Float>?) -> Float {
+        let weights: UnsafePointer<Float>? = batch.isWeighted ? UnsafePointer(batch.weights.storage) : nil
+        let inverseN = 1 / Float(n), delta = huberDelta
+        var loss: Float = 0
+        for i in 0..<n {
+            let e = q[i] - targets[i], w = weights?[i] ?? 1
+            tdErrors?[i] = abs(e)
+            switch criticLoss {
+            case .mse:
+                loss += w * e * e
+                dq[i] = 2 * w * e * inverseN
+            case .huber where abs(e) <= delta:
+                loss += w * 0.5 * e * e
+                dq[i] = w * e * inverseN
+            case .huber:
+                loss += w * delta * (abs(e) - 0.5 * delta)
+                dq[i] = w * (e > 0 ? delta : -delta) * inverseN
+            }
+        }
+        return loss * inverseN
     }
 
     /// Moves a target toward its online network: Polyak θ′ ← τθ + (1 − τ)θ′, or a hard copy

@@ -91,6 +91,8 @@ public struct AgentConfiguration: DefaultedConfiguration, Sendable, Equatable {
         try check(rewardScale.isFinite && rewardShift.isFinite, "rewardScale", "reward scale and shift must be finite")
         try check(finalLayerInitScale > 0 && finalLayerInitScale.isFinite, "finalLayerInitScale", "must be positive, got \(finalLayerInitScale)")
         try check((1...NStepAdder.maxN).contains(nStep), "nStep", "must be in 1...\(NStepAdder.maxN), got \(nStep)")
+        try check(algorithm != CrossQ.id || criticNormalization != .layer, "criticNormalization",
+                  "crossq's critics are batch-renormalized (its point); layer normalization does not apply")
         guard let chosen = Algorithms.named(algorithm) else {
             throw ConfigurationError(field: "algorithm", message: "unknown algorithm '\(algorithm)'; known: \(Algorithms.names)")
         }

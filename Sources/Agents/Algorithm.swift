@@ -107,6 +107,7 @@ public enum Algorithms {
         DDPG.self,
         TD3.self,
         SAC.self,
+        CrossQ.self,
         A2C.self,
         A3C.self,
     ]
@@ -119,7 +120,7 @@ public enum Algorithms {
     /// The names of those that learn from replay (their agents are ``Agent``s).
     public static var offPolicyIDs: [AlgorithmID] { all.filter { !$0.isOnPolicy }.map { $0.id } }
 
-    /// The names, for messages and help: "ddpg, td3, sac, a2c, a3c".
+    /// The names, for messages and help: "ddpg, td3, sac, crossq, a2c, a3c".
     public static var names: String { all.map { $0.id.rawValue }.joined(separator: ", ") }
 }
 

@@ -88,12 +88,12 @@ public final class DDPGAgent: Agent {
 
 extension MLP {
     /// The network's outputs for row-major inputs and auxiliary inputs, through a workspace of their own.
-    func values(observations: [Float], actions: [Float]) -> [Float] {
+    func values(observations: [Float], actions: [Float], mode: ForwardMode = .inference) -> [Float] {
         let n = observations.count / architecture.inputSize
         let workspace = MLPWorkspace(for: self, capacity: max(n, 1))
         workspace.input(batch: n).assign(observations)
         workspace.auxiliaryInput(batch: n).assign(actions)
-        forward(batch: n, workspace: workspace)
+        forward(batch: n, workspace: workspace, mode: mode)
         return workspace.output(batch: n).toArray()
     }
 }

@@ -62,7 +62,6 @@ public final class SACAgent: Agent {
     let q2: CriticPart
     let targets: Matrix
     private let minimum: Matrix
-    private let logProbabilityGradients: Matrix
     /// Sampling noise of update k comes from stream k of this seed, so a restored update count resumes it.
     private let noiseSeed: UInt64
 
@@ -82,7 +81,6 @@ public final class SACAgent: Agent {
         temperature = Temperature(initial: settings.initialAlpha, learningRate: settings.alphaLearningRate)
         targets = Matrix(rows: c.batchSize, columns: 1)
         minimum = Matrix(rows: c.batchSize, columns: 1)
-        logProbabilityGradients = Matrix(rows: c.batchSize, columns: 1)
         noiseSeed = generator.next()
     }
 
@@ -98,7 +96,8 @@ public final class SACAgent: Agent {
         stats.criticLoss = q1.fit(batch, targets: targets.storage, count: n, configuration: configuration, tdErrors: batch.tdErrors.storage)
         (stats.meanQ, stats.maxQ) = q1.meanAndMaxQ(count: n)
         stats.criticLoss += q2.fit(batch, targets: targets.storage, count: n, configuration: configuration, tdErrors: nil)
-        let (actorLoss, meanLogProbability) = updateActor(batch, count: n, noise: &noise)
+        let (actorLoss, meanLogProbability) = policy.improve(against: q1, q2, alpha: temperature.alpha, on: batch, count: n, noise: &noise,
+                                                             criticMode: .training(updatingStatistics: false), clipNorm: configuration.gradientClipNorm)
         stats.actorLoss = actorLoss
         temperature.step(towards: targetEntropy, meanLogProbability: meanLogProbability)
         updates.increment()
@@ -118,43 +117,6 @@ public final class SACAgent: Agent {
         configuration.writeBellmanTargets(batch, nextQ: soft, count: n, into: targets.storage)
     }
 
-    /// One actor step on mean(α log π(ã | s) − min(Q₁, Q₂)(s, ã)); returns the loss and mean log π before the step.
-    func updateActor<G: RandomNumberGenerator>(_ batch: TransitionBatch, count n: Int, noise: inout G) -> (loss: Float, meanLogProbability: Float) {
-        let actions = policy.forwardForUpdate(batch.observations, count: n, noise: &noise)
-        let logProbabilities = policy.sampler.logProbabilities.storage
-        // Both critics at (s, ã); the smaller one of each row carries the gradient, as min does.
-        func evaluate(_ critic: CriticPart) {
-            critic.workspace.input(batch: n).copyRows(from: batch.observations.storage)
-            VectorKernels.scaledCopy(actions, into: critic.workspace.auxiliaryInput(batch: n), factor: 1)
-            critic.network.forward(batch: n, workspace: critic.workspace, mode: .training(updatingStatistics: false))
-        }
-        evaluate(q1)
-        evaluate(q2)
-        let first = q1.workspace.output(batch: n).base, second = q2.workspace.output(batch: n).base
-        let d1 = q1.workspace.outputGradient(batch: n).base, d2 = q2.workspace.outputGradient(batch: n).base
-        let inverseN = 1 / Float(n), alpha = temperature.alpha
-        var loss: Float = 0, meanLogProbability: Float = 0
-        for i in 0..<n {
-            let firstIsLower = first[i] <= second[i]
-            loss += alpha * logProbabilities[i] - (firstIsLower ? first[i] : second[i])
-            meanLogProbability += logProbabilities[i]
-            d1[i] = firstIsLower ? -inverseN : 0
-            d2[i] = firstIsLower ? 0 : -inverseN
-            logProbabilityGradients.storage[i] = alpha * inverseN
-        }
-        q1.network.backward(batch: n, workspace: q1.workspace, parameterGradients: false, auxiliaryGradient: true)
-        q2.network.backward(batch: n, workspace: q2.workspace, parameterGradients: false, auxiliaryGradient: true)
-        // dL/dã: each row's gradient lies in one of the two critics' (the other's is 0).
-        let actionGradient = q1.workspace.auxiliaryGradient(batch: n), other = q2.workspace.auxiliaryGradient(batch: n)
-        for row in 0..<n {
-            let into = actionGradient.row(row), from = other.row(row)
-            for j in 0..<actor.actionSize { into[j] += from[j] }
-        }
-        policy.step(actionGradient: actionGradient, logProbabilityGradient: logProbabilityGradients.storage, count: n,
-                    clipNorm: configuration.gradientClipNorm)
-        return (loss * inverseN, meanLogProbability * inverseN)
-    }
-
     public func qValues(observations: [Float], actions: [Float]) -> [Float] { q1.network.values(observations: observations, actions: actions) }
 }
 
@@ -165,17 +127,19 @@ final class GaussianPolicyPart: AgentPart {
     private let workspace: MLPWorkspace
     let sampler: SquashedGaussian
     private let actions: Matrix
+    private let logProbabilityGradients: Matrix
 
     init<G: RandomNumberGenerator>(observationSize: Int, actionLow: [Float], actionHigh: [Float], configuration c: AgentConfiguration,
-                                   using generator: inout G) {
+                                   adamBeta1: Float = 0.9, using generator: inout G) {
         let shape = Actor.architecture(observationSize: observationSize, actionSize: actionLow.count, hiddenSizes: c.actorHiddenSizes,
                                        normalization: c.actorNormalization, head: .squashedGaussian)
         let network = MLP(shape, finalLayerScale: c.finalLayerInitScale, using: &generator)
         actor = Actor(network: network, head: .squashedGaussian, actionLow: actionLow, actionHigh: actionHigh)
-        optimizer = Adam(parameterCount: network.parameterCount, configuration: .init(learningRate: c.actorLearningRate))
+        optimizer = Adam(parameterCount: network.parameterCount, configuration: .init(learningRate: c.actorLearningRate, beta1: adamBeta1))
         workspace = MLPWorkspace(for: network, capacity: c.batchSize)
         sampler = SquashedGaussian(capacity: c.batchSize, actionSize: actionLow.count)
         actions = Matrix(rows: c.batchSize, columns: actionLow.count)
+        logProbabilityGradients = Matrix(rows: c.batchSize, columns: 1)
     }
 
     /// Draws ã ~ π(· | s) for the first `n` rows of `observations` into `destination` (inference mode);
@@ -195,6 +159,45 @@ final class GaussianPolicyPart: AgentPart {
         let destination = actions.view.topRows(n)
         sampler.sample(workspace.output(batch: n), noise: &noise, actor: actor, into: destination)
         return destination
+    }
+
+    /// One step on mean(α log π(ã | s) − min(Q₁, Q₂)(s, ã)), ã drawn afresh through the reparameterization; the
+    /// critics see (s, ã) in `criticMode`. Returns the loss and the mean log π before the step.
+    func improve<G: RandomNumberGenerator>(against q1: some ActionValueNetwork, _ q2: some ActionValueNetwork, alpha: Float,
+                                           on batch: TransitionBatch, count n: Int, noise: inout G, criticMode: ForwardMode,
+                                           clipNorm: Float) -> (loss: Float, meanLogProbability: Float) {
+        let actions = forwardForUpdate(batch.observations, count: n, noise: &noise)
+        let logProbabilities = sampler.logProbabilities.storage
+        func evaluate(_ critic: some ActionValueNetwork) {
+            critic.workspace.input(batch: n).copyRows(from: batch.observations.storage)
+            VectorKernels.scaledCopy(actions, into: critic.workspace.auxiliaryInput(batch: n), factor: 1)
+            critic.network.forward(batch: n, workspace: critic.workspace, mode: criticMode)
+        }
+        evaluate(q1)
+        evaluate(q2)
+        // The smaller critic of each row carries its gradient, as min does.
+        let first = q1.workspace.output(batch: n).base, second = q2.workspace.output(batch: n).base
+        let d1 = q1.workspace.outputGradient(batch: n).base, d2 = q2.workspace.outputGradient(batch: n).base
+        let inverseN = 1 / Float(n)
+        var loss: Float = 0, meanLogProbability: Float = 0
+        for i in 0..<n {
+            let firstIsLower = first[i] <= second[i]
+            loss += alpha * logProbabilities[i] - (firstIsLower ? first[i] : second[i])
+            meanLogProbability += logProbabilities[i]
+            d1[i] = firstIsLower ? -inverseN : 0
+            d2[i] = firstIsLower ? 0 : -inverseN
+            logProbabilityGradients.storage[i] = alpha * inverseN
+        }
+        q1.network.backward(batch: n, workspace: q1.workspace, parameterGradients: false, auxiliaryGradient: true)
+        q2.network.backward(batch: n, workspace: q2.workspace, parameterGradients: false, auxiliaryGradient: true)
+        // dL/dã: each row's gradient lies in one of the two critics' (the other's is 0).
+        let actionGradient = q1.workspace.auxiliaryGradient(batch: n), other = q2.workspace.auxiliaryGradient(batch: n)
+        for row in 0..<n {
+            let into = actionGradient.row(row), from = other.row(row)
+            for j in 0..<actor.actionSize { into[j] += from[j] }
+        }
+        step(actionGradient: actionGradient, logProbabilityGradient: logProbabilityGradients.storage, count: n, clipNorm: clipNorm)
+        return (loss * inverseN, meanLogProbability * inverseN)
     }
 
     /// One Adam step from dL/dã and dL/dlog π of the last ``forwardForUpdate(_:count:noise:)``.

@@ -210,7 +210,7 @@ MULTIVERSIONED
 void ddpg_batch_norm_forward(float *restrict z, ptrdiff_t rows, ptrdiff_t m, ptrdiff_t stride, const float *restrict bias,
                              const float *restrict gain, float *restrict saved, float *restrict inverse, float *restrict means,
                              float *restrict running_mean, float *restrict running_variance, int training, int updating,
-                             float momentum, float epsilon) {
+                             float momentum, float epsilon, float r_max, float d_max, float *restrict corrections) {
     for (ptrdiff_t r = 0; r < rows; r++) {
         float *restrict row = z + r * stride;
         for (ptrdiff_t j = 0; j < m; j++) row[j] += bias[j];
@@ -231,12 +231,22 @@ void ddpg_batch_norm_forward(float *restrict z, ptrdiff_t rows, ptrdiff_t m, ptr
             }
         }
         for (ptrdiff_t j = 0; j < m; j++) {
-            const float variance = inverse[j] * inverse_n;
+            const float variance = inverse[j] * inverse_n, deviation = sqrtf(variance + epsilon);
+            float r = 1, shift = 0;
+            if (corrections) {
+                // Batch renormalization: r and d, from the running moments before this batch moves them, are constants
+                // to the backward pass; ẑ = r·(z − μ)/σ + d is (z − (μ − d·σ/r))·(r/σ), the form the last loop computes.
+                const float running_deviation = sqrtf((running_variance[j] > 0 ? running_variance[j] : 0) + epsilon);
+                r = fminf(fmaxf(deviation / running_deviation, 1.0f / r_max), r_max);
+                shift = fminf(fmaxf((means[j] - running_mean[j]) / running_deviation, -d_max), d_max);
+                corrections[j] = r, corrections[m + j] = shift;
+            }
             if (updating) {
                 running_mean[j] = (1 - momentum) * running_mean[j] + momentum * means[j];
                 running_variance[j] = (1 - momentum) * running_variance[j] + momentum * variance * unbiased;
             }
-            inverse[j] = 1.0f / sqrtf(variance + epsilon);
+            means[j] -= shift * deviation / r;
+            inverse[j] = r / deviation;
         }
     } else {
         for (ptrdiff_t j = 0; j < m; j++) {
@@ -290,7 +300,8 @@ void ddpg_layer_norm_backward(float *restrict delta, ptrdiff_t rows, ptrdiff_t m
 MULTIVERSIONED
 void ddpg_batch_norm_backward(float *restrict delta, ptrdiff_t rows, ptrdiff_t m, ptrdiff_t stride, const float *restrict gain,
                               const float *restrict saved, const float *restrict inverse, int batch_statistics,
-                              float *restrict scratch, float *restrict gain_gradient, float *restrict bias_gradient) {
+                              const float *restrict corrections, float *restrict scratch, float *restrict gain_gradient,
+                              float *restrict bias_gradient) {
     if (gain_gradient) for (ptrdiff_t j = 0; j < m; j++) gain_gradient[j] = 0;
     if (bias_gradient) for (ptrdiff_t j = 0; j < m; j++) bias_gradient[j] = 0;
     float *restrict means = scratch, *restrict correlations = scratch + m;
@@ -313,7 +324,12 @@ void ddpg_batch_norm_backward(float *restrict delta, ptrdiff_t rows, ptrdiff_t m
             const float d = row[j] * gain[j];
             row[j] = d;
             means[j] += d;
-            correlations[j] += d * kept[j];
+        }
+        if (corrections) {
+            // Renormalized: the statistics' terms act on the batch-normalized (ẑ − d)/r; `inverse` already holds r/σ.
+            for (ptrdiff_t j = 0; j < m; j++) correlations[j] += row[j] * (kept[j] - corrections[m + j]) / corrections[j];
+        } else {
+            for (ptrdiff_t j = 0; j < m; j++) correlations[j] += row[j] * kept[j];
         }
     }
     const float inverse_n = 1.0f / (float)rows;
@@ -321,7 +337,12 @@ void ddpg_batch_norm_backward(float *restrict delta, ptrdiff_t rows, ptrdiff_t m
     for (ptrdiff_t r = 0; r < rows; r++) {
         float *restrict row = delta + r * stride;
         const float *restrict kept = saved + r * m;
-        for (ptrdiff_t j = 0; j < m; j++) row[j] = inverse[j] * (row[j] - means[j] - kept[j] * correlations[j]);
+        if (corrections) {
+            for (ptrdiff_t j = 0; j < m; j++)
+                row[j] = inverse[j] * (row[j] - means[j] - (kept[j] - corrections[m + j]) / corrections[j] * correlations[j]);
+        } else {
+            for (ptrdiff_t j = 0; j < m; j++) row[j] = inverse[j] * (row[j] - means[j] - kept[j] * correlations[j]);
+        }
         if (bias_gradient) for (ptrdiff_t j = 0; j < m; j++) bias_gradient[j] += row[j];
     }
 }

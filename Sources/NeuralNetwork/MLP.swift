@@ -88,6 +88,10 @@ public final class MLP {
     /// Batch normalization's running means and variances: state, not trained (no gradient, no optimizer),
     /// updated by training-mode forward passes and used by inference-mode ones. Empty without batch normalization.
     public let statistics: ParameterVector
+    /// Batch normalization's momentum, ε and renormalization (PyTorch's by default).
+    public var batchNormalization = BatchNormalizationSettings.pytorch
+    /// Forward passes that have folded a batch into the running statistics: batch renormalization's warmup clock.
+    public var statisticsUpdates = 0
 
     public init(_ architecture: MLPArchitecture) {
         self.architecture = architecture
@@ -193,6 +197,7 @@ public final class MLP {
                 layer.activation.applyWithBias(output, bias: parameters.values + layer.scaleOffset + layer.outputSize)
             }
         }
+        if statistics.count > 0, mode == .training(updatingStatistics: true) { statisticsUpdates += 1 }
     }
 
     /// Backpropagates the gradient the caller wrote into `workspace.outputGradient(batch:)`

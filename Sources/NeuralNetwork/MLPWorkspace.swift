@@ -21,6 +21,9 @@ public final class MLPWorkspace {
     let inverseDeviations: [Matrix?]
     /// Whether each layer's last forward pass used batch statistics (its backward pass depends on it).
     var usedBatchStatistics: [Bool]
+    /// Whether each layer's last forward pass renormalized, and its r and d per unit (batch normalization only).
+    var usedRenormalization: [Bool]
+    let renormalizationCorrections: [Matrix?]
     /// Per-unit sums for batch normalization, two of the widest layer.
     let columnScratch: Matrix
 
@@ -37,6 +40,8 @@ public final class MLPWorkspace {
         normalized = network.layers.map { $0.normalization == .none ? nil : Matrix(rows: capacity, columns: $0.outputSize) }
         inverseDeviations = network.layers.map { $0.normalization == .none ? nil : Matrix(rows: max(capacity, $0.outputSize), columns: 1) }
         usedBatchStatistics = Array(repeating: false, count: network.layers.count)
+        usedRenormalization = usedBatchStatistics
+        renormalizationCorrections = network.layers.map { $0.normalization == .batch ? Matrix(rows: 2 * $0.outputSize, columns: 1) : nil }
         columnScratch = Matrix(rows: 2 * (network.layers.map(\.outputSize).max() ?? 1), columns: 1)
     }
 

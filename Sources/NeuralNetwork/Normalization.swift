@@ -20,9 +20,39 @@ public enum ForwardMode: Sendable, Equatable {
     case training(updatingStatistics: Bool)
 }
 
+/// How batch normalization keeps and uses its running moments. The actor's are PyTorch's defaults, fixed
+/// because workers normalize with them; a critic, which never leaves the learner, may set its own (CrossQ).
+public struct BatchNormalizationSettings: Sendable, Equatable {
+    /// running ← (1 − momentum) · running + momentum · batch.
+    public var momentum: Float
+    public var epsilon: Float
+    /// Batch renormalization (Ioffe 2017) once the running moments have seen `warmup` batches; nil never.
+    public var renormalization: Renormalization?
+
+    public struct Renormalization: Sendable, Equatable {
+        public var warmup: Int
+        /// Bounds of r = σ_B/σ and |d| = |μ_B − μ|/σ, the corrections from the batch's moments toward the running ones.
+        public var rMax: Float
+        public var dMax: Float
+
+        public init(warmup: Int, rMax: Float = 3, dMax: Float = 5) {
+            self.warmup = warmup
+            self.rMax = rMax
+            self.dMax = dMax
+        }
+    }
+
+    public init(momentum: Float, epsilon: Float, renormalization: Renormalization? = nil) {
+        self.momentum = momentum
+        self.epsilon = epsilon
+        self.renormalization = renormalization
+    }
+
+    /// `torch.nn.BatchNorm1d`'s.
+    public static let pytorch = BatchNormalizationSettings(momentum: 0.1, epsilon: 1e-5)
+}
+
 extension MLP {
-    /// PyTorch's default: running ← (1 − m) · running + m · batch.
-    public static let batchNormMomentum: Float = 0.1
     static let normalizationEpsilon: Float = 1e-5
 
     /// Adds the biases to `z` (layer `index`'s pre-activation), normalizes it, keeps ẑ and 1/σ in the
@@ -41,10 +71,14 @@ extension MLP {
             let runningMean = statistics.values + layer.statisticsOffset, runningVariance = runningMean + m
             var training = false, updating = false
             if case let .training(updatingStatistics) = mode { (training, updating) = (true, updatingStatistics) }
+            let settings = batchNormalization, renormalization = settings.renormalization
+            let renormalizing = training && renormalization.map { statisticsUpdates >= $0.warmup } == true
             ddpg_batch_norm_forward(z.base, n, m, z.stride, bias, gain, saved, inverse, workspace.columnScratch.storage,
-                                    runningMean, runningVariance, training ? 1 : 0, updating ? 1 : 0, Self.batchNormMomentum,
-                                    Self.normalizationEpsilon)
+                                    runningMean, runningVariance, training ? 1 : 0, updating ? 1 : 0, settings.momentum,
+                                    settings.epsilon, renormalization?.rMax ?? 1, renormalization?.dMax ?? 0,
+                                    renormalizing ? workspace.renormalizationCorrections[index]!.storage : nil)
             workspace.usedBatchStatistics[index] = training
+            workspace.usedRenormalization[index] = renormalizing
         }
     }
 
@@ -66,6 +100,7 @@ extension MLP {
         case .batch:
             // Running statistics (an inference-mode forward) are constants: ẑ is affine in z.
             ddpg_batch_norm_backward(delta.base, n, m, delta.stride, gain, saved, inverse, workspace.usedBatchStatistics[index] ? 1 : 0,
+                                     workspace.usedRenormalization[index] ? workspace.renormalizationCorrections[index]!.storage : nil,
                                      workspace.columnScratch.storage, gainGradient, biasGradient)
         }
     }

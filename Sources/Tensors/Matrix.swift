@@ -38,6 +38,13 @@ public struct MatrixView {
         return MatrixView(base: base, rows: count, columns: columns, stride: stride)
     }
 
+    /// Rows `range`, sharing storage.
+    @inlinable
+    public func rows(_ range: Range<Int>) -> MatrixView {
+        precondition(range.lowerBound >= 0 && range.upperBound <= rows, "rows \(range) out of 0..<\(rows)")
+        return MatrixView(base: base + range.lowerBound * stride, rows: range.count, columns: columns, stride: stride)
+    }
+
     /// Columns `range` of every row, sharing storage.
     @inlinable
     public func columns(_ range: Range<Int>) -> MatrixView {

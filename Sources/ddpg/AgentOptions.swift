@@ -101,8 +101,8 @@ struct AgentOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "n-step returns: each transition sums n discounted rewards and bootstraps from the state n steps on (workers compute them; a termination cuts them, a truncation bootstraps).")
     var nStep = defaults.nStep
 
-    @Option(parsing: .unconditional, help: "TD3: actor and target updates once every this many critic updates.")
-    var policyDelay = TD3.Settings().policyDelay
+    @Option(parsing: .unconditional, help: "TD3: actor and target updates once every this many critic updates (default \(TD3.Settings().policyDelay)); CrossQ: actor and α updates (default \(CrossQ.Settings().policyDelay)).")
+    var policyDelay: Int?
 
     @Option(parsing: .unconditional, help: "TD3: σ of the target policy smoothing noise, as a fraction of each action's half-range.")
     var targetNoise = TD3.Settings().targetNoise
@@ -118,6 +118,18 @@ struct AgentOptions: ParsableArguments {
 
     @Option(parsing: .unconditional, help: "SAC: the entropy α is tuned toward, per action dimension (−1: the paper's −|A|).")
     var targetEntropy = SAC.Settings().targetEntropy
+
+    @Option(parsing: .unconditional, help: "CrossQ: Adam's β1 for the actor and the critics.")
+    var adamBeta1 = CrossQ.Settings().adamBeta1
+
+    @Option(parsing: .unconditional, help: "CrossQ: momentum of the critics' running batch moments.")
+    var batchNormMomentum = CrossQ.Settings().batchNormMomentum
+
+    @Option(parsing: .unconditional, help: "CrossQ: ε of the critics' batch renormalization.")
+    var batchNormEpsilon = CrossQ.Settings().batchNormEpsilon
+
+    @Option(parsing: .unconditional, help: "CrossQ: critic steps on batch moments alone before batch renormalization corrects them toward the running ones.")
+    var renormWarmup = CrossQ.Settings().renormWarmup
 
     @Option(parsing: .unconditional, help: "A2C/A3C: steps each environment acts with the current policy per segment (SB3's n_steps).")
     var rolloutSteps = OnPolicySettings().rolloutSteps

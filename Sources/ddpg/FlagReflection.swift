@@ -77,36 +77,40 @@ func flagName(forProperty property: some StringProtocol) -> String {
 
 /// A parsed option's value as a configuration holds it (JSON's numbers and strings), for settings
 /// that take the value of the option named like them.
+/// What an option gives the setting named like it; nil (an optional option left out) leaves the algorithm's default.
 protocol SettingValue {
-    var settingValue: Any { get }
+    var settingValue: Any? { get }
 }
 
-extension Int: SettingValue { var settingValue: Any { self } }
-extension Double: SettingValue { var settingValue: Any { self } }
-extension Float: SettingValue { var settingValue: Any { Double(self) } }
-extension String: SettingValue { var settingValue: Any { self } }
-extension Bool: SettingValue { var settingValue: Any { self } }
-extension OnPolicyOptimizer: SettingValue { var settingValue: Any { rawValue } }
-extension LearningRateSchedule: SettingValue { var settingValue: Any { rawValue } }
+extension Optional: SettingValue where Wrapped: SettingValue { var settingValue: Any? { self?.settingValue ?? nil } }
+
+extension Int: SettingValue { var settingValue: Any? { self } }
+extension Double: SettingValue { var settingValue: Any? { self } }
+extension Float: SettingValue { var settingValue: Any? { Double(self) } }
+extension String: SettingValue { var settingValue: Any? { self } }
+extension Bool: SettingValue { var settingValue: Any? { self } }
+extension OnPolicyOptimizer: SettingValue { var settingValue: Any? { rawValue } }
+extension LearningRateSchedule: SettingValue { var settingValue: Any? { rawValue } }
 
 private protocol ReflectedSetting {
-    var settingValue: Any { get }
+    var settingValue: Any? { get }
 }
 
 extension Option: ReflectedSetting where Value: SettingValue {
-    var settingValue: Any { wrappedValue.settingValue }
+    var settingValue: Any? { wrappedValue.settingValue }
 }
 
 extension Flag: ReflectedSetting where Value == Bool {
-    var settingValue: Any { wrappedValue }
+    var settingValue: Any? { wrappedValue }
 }
 
 extension ParsableArguments {
     /// Each option with a plain value, by property name: what the settings named like them take.
     var settingValues: [String: Any] {
         Dictionary(Mirror(reflecting: self).children.compactMap { child -> (String, Any)? in
-            guard let label = child.label, label.hasPrefix("_"), let option = child.value as? ReflectedSetting else { return nil }
-            return (String(label.dropFirst()), option.settingValue)
+            guard let label = child.label, label.hasPrefix("_"), let option = child.value as? ReflectedSetting,
+                  let value = option.settingValue else { return nil }
+            return (String(label.dropFirst()), value)
         }, uniquingKeysWith: { first, _ in first })
     }
 }

@@ -21,8 +21,9 @@ struct AgentSnapshotTests {
     func finiteness(algorithm: AlgorithmID) {
         let agent = Self.agent(algorithm)
         #expect(agent.isFinite)
-        // Each network and its Adam moments: DDPG's 4 networks, TD3's 6, SAC's 5 and its temperature (log α and its moments).
-        #expect(agent.tensors.count == [AlgorithmID.ddpg: 8, .td3: 12, .sac: 14][algorithm])
+        // Each network and its Adam moments: DDPG's 4 networks, TD3's 6, SAC's 5 and its temperature (log α and its moments),
+        // CrossQ's 3 and their batch statistics and the temperature.
+        #expect(agent.tensors.count == [AlgorithmID.ddpg: 8, .td3: 12, .sac: 14, .crossq: 14][algorithm])
         for (index, vector) in agent.tensors.map(\.values).enumerated() {
             for bad in [Float.nan, .infinity, -.infinity] {
                 let position = (index * 7) % vector.count, saved = vector.values[position]

@@ -56,7 +56,9 @@ struct SACTests {
             return (0..<8).reduce(0.0) { $0 + Double(agent.alpha * logProbabilities[$1] - min(q1[$1], q2[$1])) } / 8
         }
         var noise = Xoshiro256(seed: 33)
-        _ = agent.updateActor(batch, count: 8, noise: &noise)  // leaves dL/dθ in the actor's gradients, then steps
+        // Leaves dL/dθ in the actor's gradients, then steps.
+        _ = agent.policy.improve(against: agent.q1, agent.q2, alpha: agent.alpha, on: batch, count: 8, noise: &noise,
+                                 criticMode: .training(updatingStatistics: false), clipNorm: 0)
         let analytic = network.gradients.toArray()
         network.parameters.values.update(from: before, count: before.count)
         #expect(analytic.contains { abs($0) > 1e-3 }, "gradients should not all vanish")

@@ -68,7 +68,8 @@ func expectGradient(
 }
 
 /// Checks every weight, bias, input and auxiliary-input gradient of `architecture` against finite differences.
-func checkGradients(_ architecture: MLPArchitecture, batch: Int = 5, seed: UInt64 = 11, mode: ForwardMode = .inference) {
+func checkGradients(_ architecture: MLPArchitecture, batch: Int = 5, seed: UInt64 = 11, mode: ForwardMode = .inference,
+                    prepare: (MLP) -> Void = { _ in }) {
     var generator = Xoshiro256(seed: seed)
     // A larger final-layer scale than DDPG's 3e-3 keeps every gradient well above the float32 noise floor.
     let network = MLP(architecture, finalLayerScale: 0.5, using: &generator)
@@ -83,6 +84,7 @@ func checkGradients(_ architecture: MLPArchitecture, batch: Int = 5, seed: UInt6
         // Running statistics away from the identity, so that inference mode is not the trivial case.
         for i in 0..<network.statistics.count { network.statistics.values[i] = generator.nextUniform(Float(0.2), 1.5) }
     }
+    prepare(network)
     let probe = LinearProbe(count: batch * architecture.outputSize, generator: &generator, mode: mode)
     probe.backward(network, workspace, batch: batch)
     let parameterGradients = network.gradients.toArray()
@@ -155,6 +157,45 @@ struct GradientCheckTests {
                        batch: 6, mode: mode)
         checkGradients(MLPArchitecture(inputSize: 3, hiddenSizes: [8, 6], outputSize: 1, auxiliaryInput: AuxiliaryInput(size: 2, layer: 1),
                                        normalization: kind), batch: 6, mode: mode)
+    }
+
+    @Test("batch renormalization with r and d at their bounds, where they are constants as the backward pass takes them")
+    func renormalizationGradients() {
+        for actionLayer in [0, 1] {
+            checkGradients(MLPArchitecture(inputSize: 3, hiddenSizes: [8, 6], outputSize: 1, auxiliaryInput: AuxiliaryInput(size: 2, layer: actionLayer),
+                                           normalization: .batch), batch: 6, mode: .training(updatingStatistics: false)) { network in
+                network.batchNormalization = BatchNormalizationSettings(momentum: 0.01, epsilon: 1e-3, renormalization: .init(warmup: 0))
+                // Running moments far from any batch's: σ_B/σ above r_max = 3 and (μ_B − μ)/σ above d_max = 5 in every unit.
+                for layer in network.layers where layer.statisticsCount > 0 {
+                    (network.statistics.values + layer.statisticsOffset).update(repeating: -50, count: layer.outputSize)
+                    (network.statistics.values + layer.statisticsOffset + layer.outputSize).update(repeating: 1e-4, count: layer.outputSize)
+                }
+            }
+        }
+    }
+
+    @Test("batch renormalization: within its bounds a batch is normalized as the running moments would; before its warmup, as batch normalization")
+    func renormalization() {
+        var generator = Xoshiro256(seed: 3)
+        let architecture = MLPArchitecture(inputSize: 3, hiddenSizes: [5], outputSize: 2, normalization: .batch)
+        let network = MLP(architecture, finalLayerScale: 0.5, using: &generator)
+        network.batchNormalization = BatchNormalizationSettings(momentum: 1, epsilon: 1e-3, renormalization: .init(warmup: 1))
+        let workspace = MLPWorkspace(for: network, capacity: 6)
+        let first = (0..<18).map { _ in generator.nextUniform(Float(-1), 1) }
+        workspace.input(batch: 6).assign(first)
+        network.forward(batch: 6, workspace: workspace, mode: .training(updatingStatistics: true))
+        #expect(!workspace.usedRenormalization[0] && network.statisticsUpdates == 1, "the first batch is in the warmup")
+        // Momentum 1: the running moments are now the first batch's. A nearby batch stays within r_max and d_max.
+        let second = first.map { $0 * 1.1 + 0.05 }
+        workspace.input(batch: 6).assign(second)
+        network.forward(batch: 6, workspace: workspace, mode: .training(updatingStatistics: false))
+        #expect(workspace.usedRenormalization[0])
+        let corrections = workspace.renormalizationCorrections[0]!.view.toArray()
+        #expect(corrections[0..<5].allSatisfy { $0 > 1 / 3 && $0 < 3 } && corrections[5...].allSatisfy { abs($0) < 5 } && corrections[5...].contains { $0 != 0 })
+        let renormalized = workspace.output(batch: 6).toArray()
+        network.forward(batch: 6, workspace: workspace, mode: .inference)
+        let running = workspace.output(batch: 6).toArray()
+        for (a, b) in zip(renormalized, running) { #expect(abs(a - b) < 1e-4, "\(a) vs \(b)") }
     }
 
     @Test("batch normalization: batch statistics when training, folded into the running ones; those when acting")

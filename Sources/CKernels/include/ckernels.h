@@ -35,17 +35,20 @@ void ddpg_layer_norm_forward(float *z, ptrdiff_t rows, ptrdiff_t m, ptrdiff_t st
                              float *saved, float *inverse, float epsilon);
 /// Batch normalization of z after adding `bias`: the batch's moments per unit when `training` (folded into the running
 /// ones when `updating`), else the running ones; 1/σ per unit in `inverse`, `means` is scratch of m values.
+/// With `corrections` (training only), batch renormalization: r = σ_B/σ clipped to [1/r_max, r_max] and
+/// d = (μ_B − μ)/σ clipped to ±d_max go into `corrections` (m of each), ẑ = r·(z − μ_B)/σ_B + d, and `inverse` holds r/σ_B.
 void ddpg_batch_norm_forward(float *z, ptrdiff_t rows, ptrdiff_t m, ptrdiff_t stride, const float *bias, const float *gain,
                              float *saved, float *inverse, float *means, float *running_mean, float *running_variance,
-                             int training, int updating, float momentum, float epsilon);
+                             int training, int updating, float momentum, float epsilon, float r_max, float d_max,
+                             float *corrections);
 /// dL/da into dL/dz in place for layer normalization; Σ dL/da·ẑ and Σ dL/dz per unit into the gradients when not null.
 void ddpg_layer_norm_backward(float *delta, ptrdiff_t rows, ptrdiff_t m, ptrdiff_t stride, const float *gain, const float *saved,
                               const float *inverse, float *gain_gradient, float *bias_gradient);
 /// The same for batch normalization, with the batch's moments or (`batch_statistics` 0) constant running ones;
-/// `scratch` holds 2m values.
+/// `corrections` are the forward pass's r and d when it renormalized, else null; `scratch` holds 2m values.
 void ddpg_batch_norm_backward(float *delta, ptrdiff_t rows, ptrdiff_t m, ptrdiff_t stride, const float *gain, const float *saved,
-                              const float *inverse, int batch_statistics, float *scratch, float *gain_gradient,
-                              float *bias_gradient);
+                              const float *inverse, int batch_statistics, const float *corrections, float *scratch,
+                              float *gain_gradient, float *bias_gradient);
 /// Whether all n values are finite.
 int ddpg_all_finite(const float *x, ptrdiff_t n);
 
