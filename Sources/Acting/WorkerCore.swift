@@ -381,6 +381,7 @@ public final class WorkerCore {
                 logger.info("acting with a \(view.shape.layerSizes) actor from weights version \(view.version)")
             }
             actor!.network.assignState(from: view.parameters)
+            actor!.observationNormalization = view.observationScaling.map(ObservationNormalization.init)
             if let value = view.valueNetwork {
                 let hidden = Array(value.layerSizes.dropFirst().dropLast())
                 if valueNetwork.map({ $0.architecture.inputSize != value.layerSizes[0] || $0.architecture.hiddenSizes != hidden }) ?? true {

@@ -85,6 +85,12 @@ public protocol LearningAgent: AnyObject {
     var parts: [any AgentPart] { get }
     /// Updates done so far, across checkpoints (one of the parts).
     var updates: UpdateCount { get }
+    /// The running observation statistics it normalizes with (nil without `--normalize-observations`; one of the parts).
+    var observationStatistics: ObservationStatistics? { get }
+}
+
+extension LearningAgent {
+    public var observationStatistics: ObservationStatistics? { nil }
 }
 
 /// The seam between an off-policy algorithm and whatever runs it: the Learner, the Trainer and checkpoints
@@ -99,6 +105,14 @@ public protocol Agent: LearningAgent {
 
     /// Q(s, a) of the (first) critic for row-major observations and actions, for tests and diagnostics.
     func qValues(observations: [Float], actions: [Float]) -> [Float]
+
+    /// `count` observations of fresh transitions, `stride` floats apart, as they arrive (before replay):
+    /// what observation normalization estimates its statistics from. Most agents ignore them.
+    func observe(freshObservations: UnsafePointer<Float>, count: Int, stride: Int)
+}
+
+extension Agent {
+    public func observe(freshObservations: UnsafePointer<Float>, count: Int, stride: Int) {}
 }
 
 extension LearningAgent {
@@ -142,6 +156,7 @@ public func makeAgent<G: RandomNumberGenerator>(observationSize: Int, actionLow:
     guard let algorithm = Algorithms.named(configuration.algorithm) as? any OffPolicyAlgorithm.Type else {
         preconditionFailure("\(configuration.algorithm) is not an off-policy algorithm: validate the configuration first")
     }
-    return algorithm.makeAgent(observationSize: observationSize, actionLow: actionLow, actionHigh: actionHigh,
-                               configuration: configuration, using: &generator)
+    let agent = algorithm.makeAgent(observationSize: observationSize, actionLow: actionLow, actionHigh: actionHigh,
+                                    configuration: configuration, using: &generator)
+    return configuration.normalizeObservations ? ObservationNormalizingAgent(agent, clip: configuration.observationClip) : agent
 }

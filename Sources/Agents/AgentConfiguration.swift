@@ -51,6 +51,10 @@ public struct AgentConfiguration: DefaultedConfiguration, Sendable, Equatable {
     public var criticNormalization: Normalization = .none
     /// Steps summed into each transition's return by the workers' adders (n-step returns, Ape-X DPG and D4PG).
     public var nStep: Int = 1
+    /// Normalize observations by running estimates of their mean and variance (Acme's design; see ``ObservationStatistics``).
+    public var normalizeObservations = false
+    /// The bound of every normalized observation value.
+    public var observationClip: Float = 10
     /// Each algorithm's own hyperparameters (TD3's policy delay and target noise), where they differ from its defaults.
     public var algorithmSettings = AlgorithmSettingsSet()
 
@@ -93,6 +97,9 @@ public struct AgentConfiguration: DefaultedConfiguration, Sendable, Equatable {
         try check((1...NStepAdder.maxN).contains(nStep), "nStep", "must be in 1...\(NStepAdder.maxN), got \(nStep)")
         try check(algorithm != CrossQ.id || criticNormalization != .layer, "criticNormalization",
                   "crossq's critics are batch-renormalized (its point); layer normalization does not apply")
+        try check(observationClip > 0 && observationClip.isFinite, "observationClip", "must be positive, got \(observationClip)")
+        try check(!normalizeObservations || Algorithms.named(algorithm)?.isOnPolicy != true, "normalizeObservations",
+                  "observation normalization is for the off-policy algorithms (\(Algorithms.offPolicyIDs.map(\.rawValue).joined(separator: ", "))), not \(algorithm)")
         guard let chosen = Algorithms.named(algorithm) else {
             throw ConfigurationError(field: "algorithm", message: "unknown algorithm '\(algorithm)'; known: \(Algorithms.names)")
         }

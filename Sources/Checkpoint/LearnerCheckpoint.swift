@@ -230,6 +230,10 @@ public struct LearnerCheckpoint: Sendable {
                 this run has \(agent.configuration.actorNormalization.rawValue)/\(agent.configuration.criticNormalization.rawValue) (--actor-norm, --critic-norm)
                 """)
         }
+        if savedAgent.normalizeObservations != agent.configuration.normalizeObservations {
+            let (was, now) = (savedAgent.normalizeObservations ? "with" : "without", agent.configuration.normalizeObservations ? "does" : "does not")
+            throw .incompatible("it was trained \(was) observation normalization, and this run \(now) normalize them (--normalize-observations)")
+        }
         if header.observationSize != agent.observationSize || header.actionSize != agent.actionSize {
             throw .incompatible("observation/action sizes \(header.observationSize)/\(header.actionSize), this run has \(agent.observationSize)/\(agent.actionSize)")
         }

@@ -23,7 +23,7 @@ extension LearnerRun {
         let request = evaluation.open
         if let request {
             ingest.requested(request, nonce: evaluation.openNonce, of: publication, wallSeconds: trainingSeconds, at: now)
-            evaluation.published(version: version) { agent.actor.network.state }
+            evaluation.published(version: version) { agent.actor.network.state + (agent.observationStatistics?.state ?? []) }
         }
         let bytes = publisher.encodeWeights(publication, request: request, actor: agent.actor, valueNetwork: loop.publishedValueNetwork,
                                             publishedAt: context.clock.wallNanoseconds)

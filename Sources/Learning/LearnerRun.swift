@@ -314,13 +314,15 @@ final class LearnerRun {
     /// trained further while the evaluator played: that is the policy `final_eval` then measures.
     private func restoreApprovedActor() {
         guard let version = evaluation.approvedVersion else { return }
-        let actor = agent.actor.network
+        let actor = agent.actor.network, networkCount = actor.parameters.count + actor.statistics.count
         guard let parameters = evaluation.actor(version: version), let requested = ingest.requestedEvaluations[version],
-              parameters.count == actor.parameters.count + actor.statistics.count else {
+              parameters.count == networkCount + (agent.observationStatistics.map { 2 * $0.size + 1 } ?? 0) else {
             logger.warning("the weights that reached --until-return (v\(version)) are no longer kept; ending with the last weights")
             return
         }
         parameters.withUnsafeBytes { actor.assignState(from: $0.baseAddress!) }
+        // The observation statistics it acted with, too: they are part of the policy.
+        agent.observationStatistics?.assignState(parameters[networkCount...])
         logger.notice("""
             ending with the weights that reached --until-return: v\(version), published at \(requested.publication.updates) updates \
             (\(agent.updateCount - Int(clamping: requested.publication.updates)) updates before the last)

@@ -39,8 +39,8 @@ struct Publisher {
         nextAllowedAt = now + Double(bytes * max(subscribers, 1)) / bytesPerSecond
     }
 
-    /// The actor's parameters (and batch normalization's statistics after them) as a weights message, stamped `publishedAt`.
-    /// With `valueNetwork` (A3C's), its layer sizes and parameters follow the actor's.
+    /// The actor's parameters (and batch normalization's statistics after them) as a weights message, stamped `publishedAt`,
+    /// with the actor's observation normalization when it has one. With `valueNetwork` (A3C's), its layer sizes and parameters follow.
     mutating func encodeWeights(_ publication: Publication, request: EvaluationRequest?, actor: Actor, valueNetwork: MLP? = nil,
                                 publishedAt: UInt64) -> [UInt8] {
         let network = actor.network
@@ -51,7 +51,8 @@ struct Publisher {
                  UnsafeBufferPointer(start: value.parameters.values, count: value.parameters.count))
             }
             return encoder.encodeWeights(publication, learnerId: learnerId, publishedAtNanoseconds: publishedAt, shape: shape,
-                                         evaluationRequest: request, parameters: state, valueNetwork: value)
+                                         evaluationRequest: request, parameters: state, valueNetwork: value,
+                                         observationScaling: actor.observationNormalization?.scaling)
         }
         // Batch normalization's statistics travel after the parameters; without it the parameters go as they lie.
         guard network.statistics.count == 0 else { return network.state.withUnsafeBufferPointer { encode($0, &encoder) } }

@@ -42,6 +42,7 @@ public final class ReplayLoop: TrainingLoop {
         let n = view.header.count
         replay.append(count: n, observations: view.observations, actions: view.actions, rewards: view.rewards,
                       nextObservations: view.nextObservations, terminated: view.terminated, truncated: view.truncated, discounts: view.discounts)
+        replay.forEachRecentObservations(n) { agent.observe(freshObservations: $0, count: $1, stride: replay.observationSize) }
         limiter.inserted(n)
     }
 

@@ -60,6 +60,9 @@ public final class Actor {
         return [architecture.inputSize] + architecture.hiddenSizes + [architecture.outputSize]
     }
     private let inference: MLPWorkspace
+    /// Applied to every observation before the network sees it when acting (``act(observations:count:actions:)``
+    /// and the samplers); training feeds its networks normalized batches itself. Nil: observations go in as they are.
+    public var observationNormalization: ObservationNormalization?
 
     public init(network: MLP, head: PolicyHead = .deterministic, actionLow: [Float], actionHigh: [Float], inferenceCapacity: Int = 64) {
         let architecture = network.architecture
@@ -173,7 +176,9 @@ public final class Actor {
         var done = 0
         while done < count {
             let n = min(count - done, inference.capacity)
-            inference.input(batch: n).base.update(from: observations + done * observationSize, count: n * observationSize)
+            let input = inference.input(batch: n)
+            input.base.update(from: observations + done * observationSize, count: n * observationSize)
+            observationNormalization?.apply(input.base, count: n, stride: input.stride)
             network.forward(batch: n, workspace: inference)
             body(inference.output(batch: n).base, n, done)
             done += n

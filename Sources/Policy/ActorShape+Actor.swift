@@ -70,3 +70,13 @@ extension Normalization {
         }
     }
 }
+
+extension ObservationNormalization {
+    /// The normalization a weights message carries.
+    public init(_ wire: ObservationScaling) {
+        self.init(mean: wire.mean, standardDeviation: wire.standardDeviation, clip: wire.clip)
+    }
+
+    /// How a weights message carries this normalization.
+    public var scaling: ObservationScaling { ObservationScaling(mean: mean, standardDeviation: standardDeviation, clip: clip) }
+}

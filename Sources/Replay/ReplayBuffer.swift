@@ -217,6 +217,15 @@ public final class ReplayBuffer {
     /// Where the ring stands, for a checkpoint.
     public var ringPosition: (count: Int, nextSlot: Int, totalAdded: Int) { (count, nextSlot, totalAdded) }
 
+    /// The observations of the last `n` transitions added (at most the capacity), in one or two runs of
+    /// contiguous rows where the ring wraps: `body(rows, count)`.
+    public func forEachRecentObservations(_ n: Int, _ body: (UnsafePointer<Float>, Int) -> Void) {
+        let n = Swift.min(n, count), start = (nextSlot - n + capacity) % capacity
+        let first = Swift.min(n, capacity - start)
+        if first > 0 { body(observations + start * observationSize, first) }
+        if n > first { body(observations, n - first) }
+    }
+
     /// Refills the buffer from columns written by ``forEachColumn(_:)``. `column(name)`
     /// returns that column's bytes, which must hold exactly `count` transitions. Checkpoints from
     /// before discounts were stored have none: their transitions were one-step, so the discount is

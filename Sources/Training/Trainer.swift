@@ -97,6 +97,7 @@ public final class Trainer {
                       terminated: result.terminated, truncated: result.truncated) { t in
                 replay.add(observation: t.observation, action: t.action, reward: t.reward, nextObservation: t.nextObservation,
                            terminated: t.terminated, truncated: t.truncated, discount: t.discount)
+                agent.observe(freshObservations: t.observation, count: 1, stride: replay.observationSize)
             }
             episodeReturn += result.reward
             if result.isDone {

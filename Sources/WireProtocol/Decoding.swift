@@ -442,8 +442,8 @@ public struct MessageDecoder: Sendable {
         let evaluationSeed = try reader.read(UInt64.self, field: "evaluation seed")
         let episodes = Int(try reader.read(UInt16.self, field: "evaluation episodes"))
         let flags = try reader.read(UInt8.self, field: "evaluation flags")
-        guard flags <= 3 else { throw .reservedBitsSet(field: "evaluation flags") }
-        let carriesValueNetwork = flags & 2 != 0
+        guard flags <= 7 else { throw .reservedBitsSet(field: "evaluation flags") }
+        let carriesValueNetwork = flags & 2 != 0, carriesScaling = flags & 4 != 0
         let activationCode = try reader.read(UInt8.self, field: "hidden activation")
         guard let hiddenActivation = ActorShape.HiddenActivation(rawValue: activationCode) else {
             throw .outOfRange(field: "hidden activation", value: "\(activationCode) (1 ReLU, 2 tanh)")
@@ -477,13 +477,26 @@ public struct MessageDecoder: Sendable {
         guard count == shape.parameterCount else {
             throw .dimensionMismatch(field: "parameter count", expected: shape.parameterCount, actual: count)
         }
-        let body = WireFormat.weightsFixedBody + 4 * sizes.count + 8 * actionSize + 4 + 4 * count
+        let observations = sizes[0]
+        let body = WireFormat.weightsFixedBody + 4 * sizes.count + 8 * actionSize + 4 + 4 * count + (carriesScaling ? 4 + 8 * observations : 0)
         let actual = reader.bytes.count - WireFormat.headerSize
         if !carriesValueNetwork { try Self.expectEnd(&reader, bodyLength: body, field: "weights") }
         guard actual >= body else { throw .lengthMismatch(field: "weights", expected: body, actual: actual) }
         let start = try reader.take(4 * count, field: "parameters")
         try checkFinite(reader.bytes, offset: start, count: count, field: "parameters")
         try checkVariances(reader.bytes, offset: start, shape: shape)
+        var scaling: ObservationScaling?
+        if carriesScaling {
+            let clip = Float(bitPattern: try reader.read(UInt32.self, field: "observation clip"))
+            guard clip.isFinite, clip > 0 else { throw .outOfRange(field: "observation clip", value: "\(clip)") }
+            let mean = try reader.readFloats(observations, field: "observation mean")
+            let deviation = try reader.readFloats(observations, field: "observation σ")
+            guard mean.allSatisfy(\.isFinite) else { throw .nonFinite(field: "observation mean") }
+            guard deviation.allSatisfy({ $0.isFinite && $0 > 0 }) else {
+                throw .outOfRange(field: "observation σ", value: "\(deviation.first { !($0.isFinite && $0 > 0) }!) (each must be positive and finite)")
+            }
+            scaling = ObservationScaling(mean: mean, standardDeviation: deviation, clip: clip)
+        }
         var valueNetwork: ValueNetworkView?
         if carriesValueNetwork {
             let valueLayers = Int(try reader.read(UInt16.self, field: "value layer count"))
@@ -511,7 +524,7 @@ public struct MessageDecoder: Sendable {
         }
         return WeightsView(publication: Publication(version: version, updates: updates, envSteps: envSteps), learnerId: learnerId,
                            publishedAtNanoseconds: published, shape: shape, evaluationRequest: request,
-                           parameters: reader.bytes.baseAddress! + start, valueNetwork: valueNetwork)
+                           parameters: reader.bytes.baseAddress! + start, valueNetwork: valueNetwork, observationScaling: scaling)
     }
 
     /// The `layers` + 1 sizes of a network (its input, hidden and output widths), each within the width limit, after a

@@ -190,9 +190,10 @@ public struct MessageEncoder {
     public mutating func encodeWeights(
         _ publication: Publication, learnerId: UInt64, publishedAtNanoseconds: UInt64, shape: ActorShape,
         evaluationRequest: EvaluationRequest? = nil, parameters: UnsafeBufferPointer<Float>,
-        valueNetwork: (layerSizes: [Int], parameters: UnsafeBufferPointer<Float>)? = nil
+        valueNetwork: (layerSizes: [Int], parameters: UnsafeBufferPointer<Float>)? = nil, observationScaling: ObservationScaling? = nil
     ) -> [UInt8] {
         precondition(parameters.count == shape.parameterCount, "parameter count does not match the shape")
+        precondition(observationScaling.map { $0.mean.count == shape.layerSizes[0] } ?? true, "one mean and σ per observation dimension")
         begin(.weights)
         writer.write(publication.version)
         writer.write(learnerId)
@@ -202,8 +203,9 @@ public struct MessageEncoder {
         writer.write(evaluationRequest?.mark ?? 0)
         writer.write(evaluationRequest?.seed ?? 0)
         writer.write(UInt16(clamping: evaluationRequest?.episodes ?? 0))
-        // Bit 0: the request is the final one; bit 1: A3C's value network follows the actor (protocol 7).
-        writer.write(UInt8(evaluationRequest?.isFinal == true ? 1 : 0) | (valueNetwork == nil ? 0 : 2))
+        // Bit 0: the request is the final one; bit 1: A3C's value network follows the actor (protocol 7);
+        // bit 2: the observation normalization follows the actor's parameters (protocol 8).
+        writer.write(UInt8(evaluationRequest?.isFinal == true ? 1 : 0) | (valueNetwork == nil ? 0 : 2) | (observationScaling == nil ? 0 : 4))
         writer.write(shape.hiddenActivation.rawValue)
         writer.write(shape.head.rawValue)  // the output activation: tanh onto [low, high], a distribution squashed onto them, or one clipped or indexed
         writer.write(shape.normalization.rawValue)
@@ -213,6 +215,11 @@ public struct MessageEncoder {
         shape.actionHigh.withUnsafeBufferPointer { writer.write(floats: $0) }
         writer.write(UInt32(parameters.count))
         writer.write(floats: parameters)
+        if let observationScaling {
+            writer.write(observationScaling.clip)
+            observationScaling.mean.withUnsafeBufferPointer { writer.write(floats: $0) }
+            observationScaling.standardDeviation.withUnsafeBufferPointer { writer.write(floats: $0) }
+        }
         if let valueNetwork {
             writer.write(UInt16(valueNetwork.layerSizes.count - 1))
             writer.write(UInt16(0))

@@ -382,6 +382,21 @@ public struct Publication: Equatable, Sendable {
     }
 }
 
+/// How an actor normalizes each observation before its first layer (protocol 8): ô = clip((o − mean)/σ, ±clip),
+/// per dimension, with the learner's running estimates when it published the weights.
+public struct ObservationScaling: Equatable, Sendable {
+    public var mean: [Float]
+    public var standardDeviation: [Float]
+    public var clip: Float
+
+    public init(mean: [Float], standardDeviation: [Float], clip: Float) {
+        precondition(mean.count == standardDeviation.count, "one mean and one σ per observation dimension")
+        self.mean = mean
+        self.standardDeviation = standardDeviation
+        self.clip = clip
+    }
+}
+
 /// A validated weights message, viewing the parameters inside the message it was decoded from.
 public struct WeightsView {
     /// The version (increasing with every publication of one learner), and the updates and env steps behind it.
@@ -399,6 +414,8 @@ public struct WeightsView {
     public let parameters: UnsafeRawPointer
     /// A3C's value network, which its workers compute gradients with (nil for every other learner).
     public let valueNetwork: ValueNetworkView?
+    /// What the actor normalizes observations with (nil: it takes them as they are).
+    public let observationScaling: ObservationScaling?
 }
 
 /// The learner says it is there, to every subscriber: a worker that has not said hello to this

@@ -11,8 +11,8 @@ public enum WireFormat {
     /// their connection (DEALER → ROUTER), acknowledgements and credit addressed to each session instead
     /// of broadcast, the evaluator token in the hello, and evaluation tickets whose nonce reports carry; 7 on-policy
     /// learning: Discrete(n) action spaces in the hello, tanh hidden layers and the categorical and Gaussian heads
-    /// in the weights, and segments.
-    public static let version: UInt16 = 7
+    /// in the weights, and segments; 8 the observation normalization weights may carry (flag bit 2).
+    public static let version: UInt16 = 8
     public static let headerSize = 12
 
     /// Limits that keep a hostile message from asking for huge allocations, or

@@ -101,6 +101,12 @@ struct AgentOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "n-step returns: each transition sums n discounted rewards and bootstraps from the state n steps on (workers compute them; a termination cuts them, a truncation bootstraps).")
     var nStep = defaults.nStep
 
+    @Flag(help: "Normalize observations by running estimates of their mean and variance, from the transitions as they arrive (replay keeps them raw); the estimates travel with the weights and into checkpoints (off-policy algorithms).")
+    var normalizeObservations = false
+
+    @Option(parsing: .unconditional, help: "With --normalize-observations: clip every normalized value to ± this.")
+    var observationClip = defaults.observationClip
+
     @Option(parsing: .unconditional, help: "TD3: actor and target updates once every this many critic updates (default \(TD3.Settings().policyDelay)); CrossQ: actor and α updates (default \(CrossQ.Settings().policyDelay)).")
     var policyDelay: Int?
 
@@ -207,6 +213,8 @@ struct AgentOptions: ParsableArguments {
         c.nStep = nStep
         c.actorNormalization = actorNorm
         c.criticNormalization = criticNorm
+        c.normalizeObservations = normalizeObservations
+        c.observationClip = observationClip
         // An unknown algorithm has no settings; validation names it.
         if let chosen = Algorithms.named(algorithm), let settings = try? chosen.settings(overriding: settingValues) {
             c.algorithmSettings[algorithm] = settings

@@ -138,7 +138,9 @@ struct ExportCommand: ParsableCommand {
 /// A squashed Gaussian policy is written as the policy evaluations play, its mean: the last layer keeps the mean's
 /// columns under tanh, and `log_std_layer` holds the log-std columns for whoever wants to sample. The on-policy heads
 /// (a2c) have tanh hidden layers and an `identity` last layer: a categorical's logits (act with the largest), or a
-/// Gaussian's means (act with them clipped to the bounds; `log_std` has its state-independent log σ).
+/// Gaussian's means (act with them clipped to the bounds; `log_std` has its state-independent log σ). An actor trained
+/// with `--normalize-observations` has `observation_normalization`: `mean`, `std` and `clip`, x = clip((o − mean) / std, ±clip)
+/// before the first layer.
 enum ActorExport {
     static func document(actor: Actor, header: CheckpointHeader) -> [String: Any] {
         document(actor: actor).merging(["environment": header.environment, "env_steps": header.envSteps, "updates": header.updates,
@@ -187,6 +189,11 @@ enum ActorExport {
         if actor.head == .gaussian {
             // State-independent: the log σ outputs' weights are held at zero, so their biases are log σ.
             document["log_std"] = (a..<(2 * a)).map { Double(parameters[output.biasOffset + $0]) }
+        }
+        if let normalization = actor.observationNormalization {
+            // Applied to the observation before the first layer: x = clip((o − mean) / std, ±clip).
+            document["observation_normalization"] = ["mean": normalization.mean.map(Double.init),
+                                                     "std": normalization.standardDeviation.map(Double.init), "clip": Double(normalization.clip)]
         }
         if actor.head == .squashedGaussian {
             var logStd = dense(output, columns: a..<(2 * a), activation: "tanh")

@@ -10,6 +10,11 @@ struct ActorExportTests {
     /// What the few lines of NumPy in docs/CHECKPOINTS.md do with the document: dense layers, ReLU between, tanh last, mapped onto the bounds.
     static func play(_ document: [String: Any], _ observation: [Float]) throws -> [Double] {
         var x = observation.map(Double.init)
+        if let normalization = document["observation_normalization"] as? [String: Any] {
+            let mean = try #require(normalization["mean"] as? [Double]), std = try #require(normalization["std"] as? [Double])
+            let clip = try #require(normalization["clip"] as? Double)
+            x = x.indices.map { min(max((x[$0] - mean[$0]) / std[$0], -clip), clip) }
+        }
         for layer in try #require(document["layers"] as? [[String: Any]]) {
             let weights = try #require(layer["weights"] as? [[Double]]), bias = try #require(layer["bias"] as? [Double])
             let activation = try #require(layer["activation"] as? String)
@@ -29,7 +34,11 @@ struct ActorExportTests {
         let network = MLP(Actor.architecture(observationSize: 3, actionSize: 2, hiddenSizes: [8, 8], head: head), finalLayerScale: 0.5,
                           using: &generator)
         let actor = Actor(network: network, head: head, actionLow: [-2, 0], actionHigh: [2, 1])
-        let document = ActorExport.document(actor: actor)
+        var document = ActorExport.document(actor: actor)
+        #expect(document["observation_normalization"] == nil)
+        // With an observation normalization (--normalize-observations) whose clip binds on the last observation.
+        actor.observationNormalization = ObservationNormalization(mean: [0.5, 0, 1], standardDeviation: [0.25, 2, 1.5], clip: 3)
+        document = ActorExport.document(actor: actor)
         #expect(document["head"] as? String == head.rawValue && document["layer_sizes"] as? [Int] == [3, 8, 8, 2])
         let observations: [[Float]] = [[1, 0, 0], [0.6, -0.8, 3.5], [0.1, 0.995, -7.9]]
         var expected = [Float](repeating: 0, count: 6)

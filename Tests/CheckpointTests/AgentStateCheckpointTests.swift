@@ -11,9 +11,10 @@ import Testing
 
 @Suite("Checkpoint sections come from the agent's state")
 struct AgentStateCheckpointTests {
-    static func trainedAgent(_ algorithm: AlgorithmID, normalization: Normalization = .none) -> any Agent {
+    static func trainedAgent(_ algorithm: AlgorithmID, normalization: Normalization = .none, normalizeObservations: Bool = false) -> any Agent {
         var configuration = AgentConfiguration()
         configuration.algorithm = algorithm
+        configuration.normalizeObservations = normalizeObservations
         configuration.actorNormalization = normalization
         configuration.criticNormalization = normalization
         configuration.actorHiddenSizes = [8]
@@ -25,6 +26,7 @@ struct AgentStateCheckpointTests {
         for i in 0..<64 {
             let f = Float(i % 13) / 13
             replay.add(observation: [f, -f, 1], action: [2 * f - 1], reward: -f, nextObservation: [-f, f, 0], terminated: false, truncated: false)
+            agent.observe(freshObservations: [f, -f, 1], count: 1, stride: 3)
         }
         let batch = TransitionBatch(capacity: 16, observationSize: 3, actionSize: 1)
         for _ in 0..<5 {
@@ -57,6 +59,17 @@ struct AgentStateCheckpointTests {
             #expect(loaded.sections["critic_2"] != nil && loaded.sections["target_critic_2"] != nil)
             #expect(agent.counters["updates"] == 5 && agent.counters["actor_adam_step"] == 2, "TD3's actor steps every second update")
         }
+    }
+
+    @Test("observation statistics are sections and a counter, restored bit for bit into an actor that normalizes as before")
+    func observationStatistics() throws {
+        let agent = Self.trainedAgent(.sac, normalizeObservations: true)
+        let loaded = try LearnerCheckpoint(bytes: Self.capture(agent).encoded())
+        #expect(loaded.sections["observation_mean"] != nil && loaded.sections["observation_variance"] != nil)
+        let restored = try loaded.makeAgent()
+        #expect(restored.counters["observation_count"] == 64)
+        #expect(restored.actor.observationNormalization == agent.actor.observationNormalization && agent.actor.observationNormalization != nil)
+        #expect(throws: CheckpointError.self) { try loaded.checkCompatible(with: Self.trainedAgent(.sac), spec: Pendulum().spec) }
     }
 
     @Test("batch normalization's running statistics are sections too, restored bit for bit, and a run without it refuses them")

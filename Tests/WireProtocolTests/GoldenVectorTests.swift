@@ -109,6 +109,7 @@ enum GoldenVectors {
         }
         result.append(normalizedActorVector(&encoder, publication))
         result.append(gaussianActorVector(&encoder, publication))
+        result.append(observationNormalizationVector(&encoder, publication))
         result.append(onPolicyActorVector(&encoder, publication, head: .categorical))
         result.append(onPolicyActorVector(&encoder, publication, head: .gaussian))
         result.append(valueNetworkVector(&encoder, publication))
@@ -176,6 +177,31 @@ enum GoldenVectors {
                                      "action_high": [1.0, 4.0], "parameters": parameters.map(Double.init), "head": "squashed_gaussian",
                                      "probe_observations": observations.map(Double.init), "probe_actions": actions.map(Double.init)]
         return ("weights_squashed_gaussian", fields, bytes)
+    }
+
+    /// The [3, 4, 2] deterministic actor of ``all()`` with an observation normalization (protocol 8) whose clip
+    /// of 2 binds on one probe value, and the actions the Swift actor takes: the Python package's must match.
+    static func observationNormalizationVector(_ encoder: inout MessageEncoder, _ publication: Publication) -> (String, [String: Any], [UInt8]) {
+        let network = MLP(Actor.architecture(observationSize: 3, actionSize: 2, hiddenSizes: [4]))
+        for i in 0..<network.parameters.count { network.parameters.values[i] = Float((i * 3) % 11 - 5) / 6 }
+        let actor = Actor(network: network, actionLow: [-1, 0], actionHigh: [1, 4])
+        let normalization = ObservationNormalization(mean: [0.25, -0.5, 2], standardDeviation: [0.5, 2, 0.125], clip: 2)
+        actor.observationNormalization = normalization
+        let observations: [Float] = [0.5, -0.25, 1, -1, 0, 2.1, 0.1, 0.2, -0.3]
+        var actions = [Float](repeating: 0, count: 6)
+        actor.act(observations: observations, count: 3, actions: &actions)
+        let parameters = network.parameters.toArray()
+        let bytes = parameters.withUnsafeBufferPointer {
+            encoder.encodeWeights(publication, learnerId: 0xABCD_EF01_2345, publishedAtNanoseconds: 1_700_000_000_123_456_789, shape: actor.shape,
+                                  parameters: $0, observationScaling: normalization.scaling)
+        }
+        let fields: [String: Any] = ["kind": "weights", "version": 31, "learner_id": 0xABCD_EF01_2345, "published_at_ns": 1_700_000_000_123_456_789,
+                                     "updates": 7_750, "env_steps": 8_000, "layer_sizes": [3, 4, 2], "action_low": [-1.0, 0.0],
+                                     "action_high": [1.0, 4.0], "parameters": parameters.map(Double.init),
+                                     "observation_normalization": ["mean": normalization.mean.map(Double.init),
+                                                                   "std": normalization.standardDeviation.map(Double.init), "clip": 2.0],
+                                     "probe_observations": observations.map(Double.init), "probe_actions": actions.map(Double.init)]
+        return ("weights_observation_normalization", fields, bytes)
     }
 }
 

@@ -38,7 +38,7 @@ func transitionsMessage(count: Int = 4, sequence: UInt64 = 7, version: UInt64 = 
 }
 
 func weightsMessage(sizes: [Int] = [3, 8, 1], version: UInt64 = 9, low: Float = -2, high: Float = 2,
-                    request: EvaluationRequest? = nil, head: ActorShape.Head = .deterministic) -> [UInt8] {
+                    request: EvaluationRequest? = nil, head: ActorShape.Head = .deterministic, scaling: ObservationScaling? = nil) -> [UInt8] {
     var encoder = MessageEncoder()
     let actions = sizes[sizes.count - 1] / (head == .deterministic ? 1 : 2)
     let shape = ActorShape(layerSizes: sizes, actionLow: Array(repeating: low, count: actions), actionHigh: Array(repeating: high, count: actions),
@@ -46,7 +46,7 @@ func weightsMessage(sizes: [Int] = [3, 8, 1], version: UInt64 = 9, low: Float = 
     let parameters = (0..<shape.parameterCount).map { Float($0) * 0.01 }
     return parameters.withUnsafeBufferPointer {
         encoder.encodeWeights(Publication(version: version, updates: 450, envSteps: 5_000), learnerId: 77, publishedAtNanoseconds: 123,
-                              shape: shape, evaluationRequest: request, parameters: $0)
+                              shape: shape, evaluationRequest: request, parameters: $0, observationScaling: scaling)
     }
 }
 
@@ -177,6 +177,31 @@ struct RoundTripTests {
             guard case let .weights(view) = try workerDecoder.decode(raw) else { Issue.record("wrong kind"); return }
             #expect(view.evaluationRequest == request)
         }
+    }
+
+    @Test("weights may carry an observation normalization (protocol 8); a σ that is not positive, a mean that is not finite, or a clip that is not positive is refused by name")
+    func weightsObservationScaling() throws {
+        let scaling = ObservationScaling(mean: [1, -2, 0.5], standardDeviation: [0.5, 4, 1], clip: 5)
+        let bytes = weightsMessage(scaling: scaling)
+        try bytes.withUnsafeBytes { raw in
+            guard case let .weights(view) = try workerDecoder.decode(raw) else { Issue.record("wrong kind"); return }
+            #expect(view.observationScaling == scaling && view.shape == ActorShape(layerSizes: [3, 8, 1], actionLow: [-2], actionHigh: [2]))
+        }
+        // After the header, the fixed body, 3 layer sizes, the bounds, the count and 41 parameters: the clip, 3 means, 3 σ.
+        let clipAt = 12 + 64 + 12 + 8 + 4 + 4 * 41
+        for (offset, value, reason) in [(clipAt, Float(0), "out_of_range"), (clipAt + 4, .nan, "non_finite"), (clipAt + 16 + 4, -1, "out_of_range"),
+                                        (clipAt + 16 + 8, .infinity, "out_of_range")] {
+            var hostile = bytes
+            withUnsafeBytes(of: value.bitPattern.littleEndian) { hostile.replaceSubrange(offset..<(offset + 4), with: $0) }
+            expectRejection(hostile, reason, by: workerDecoder)
+        }
+        // The flag without the block is a length mismatch; an unknown flag bit is reserved.
+        var flagOnly = weightsMessage()
+        flagOnly[70] |= 4
+        expectRejection(flagOnly, "length_mismatch", by: workerDecoder)
+        var reserved = weightsMessage()
+        reserved[70] |= 8
+        expectRejection(reserved, "reserved_bits", by: workerDecoder)
     }
 
     @Test("weights say their head: a squashed Gaussian's output layer holds two values per action dimension")

@@ -56,6 +56,7 @@ class NumpyActor:
                 self.norms[index] = (gain, shift, parameters[offset:offset + width], parameters[offset + width:offset + 2 * width])
                 offset += 2 * width
         self.layer_sizes = list(sizes)
+        self.observation_normalization = weights.observation_normalization
         self.head = weights.head
         self.hidden_activation = weights.hidden_activation
         self.action_size = weights.action_size
@@ -70,6 +71,8 @@ class NumpyActor:
 
     def _outputs(self, observations: np.ndarray) -> np.ndarray:
         h = np.asarray(observations, dtype=np.float32)
+        if self.observation_normalization is not None:
+            h = self.observation_normalization.apply(h)
         for index, (w, b) in enumerate(self.layers[:-1]):
             h = h @ w
             h += b

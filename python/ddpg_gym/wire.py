@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 MAGIC = b"DDPG"
-VERSION = 7
+VERSION = 8
 HEADER = struct.Struct("<4sHBBI")
 MAX_TRANSITIONS_PER_MESSAGE = 4096
 MAX_WORKER_MESSAGE_BYTES = 256 << 10
@@ -214,6 +214,17 @@ class EvaluationRequest:
 
 
 @dataclass
+class ObservationNormalization:
+    mean: np.ndarray  # float32, one per observation dimension
+    std: np.ndarray  # float32, positive
+    clip: float
+
+    def apply(self, observations: np.ndarray) -> np.ndarray:
+        normalized: np.ndarray = np.clip((np.asarray(observations, dtype=np.float32) - self.mean) / self.std, -self.clip, self.clip)
+        return normalized.astype(np.float32)
+
+
+@dataclass
 class Weights:
     publication: Publication
     learner_id: int
@@ -232,6 +243,8 @@ class Weights:
     # the actor's with its hidden activation and a linear output; None from every other learner.
     value_layer_sizes: list[int] | None = None
     value_parameters: np.ndarray | None = None
+    # Observation normalization (protocol 8): the actor sees clip((o - mean) / std, ±clip); None when it takes observations as they are.
+    observation_normalization: ObservationNormalization | None = None
 
     @property
     def action_size(self) -> int:
@@ -368,10 +381,10 @@ def encode(message: Message) -> bytes:
         return _frame(EVALUATION, body)
     if isinstance(message, Weights):
         p, r = message.publication, message.evaluation_request
-        carries_value = message.value_layer_sizes is not None
+        carries_value, scaling = message.value_layer_sizes is not None, message.observation_normalization
         body = struct.pack("<QQQQQQQHBBBBH", p.version, message.learner_id, message.published_at_ns, p.updates, p.env_steps,
                            r.mark if r else 0, r.seed if r else 0, r.episodes if r else 0,
-                           (int(r.final) if r else 0) | (2 if carries_value else 0),
+                           (int(r.final) if r else 0) | (2 if carries_value else 0) | (4 if scaling else 0),
                            {v: k for k, v in HIDDEN_ACTIVATIONS.items()}[message.hidden_activation],
                            {v: k for k, v in HEADS.items()}[message.head],
                            {v: k for k, v in NORMALIZATIONS.items()}[message.normalization],
@@ -379,6 +392,8 @@ def encode(message: Message) -> bytes:
         body += struct.pack(f"<{len(message.layer_sizes)}I", *message.layer_sizes)
         body += _f32(message.action_low) + _f32(message.action_high)
         body += struct.pack("<I", message.parameters.size) + _f32(message.parameters)
+        if scaling:
+            body += struct.pack("<f", scaling.clip) + _f32(scaling.mean) + _f32(scaling.std)
         if message.value_layer_sizes is not None:
             value = np.asarray(message.value_parameters, dtype="<f4").ravel()
             body += struct.pack(f"<HH{len(message.value_layer_sizes)}II", len(message.value_layer_sizes) - 1, 0, *message.value_layer_sizes,
@@ -543,9 +558,9 @@ def decode(data: bytes) -> Message:
     if kind == WEIGHTS:
         (version_, learner, published, updates, env_steps, mark, seed, episodes, final, hidden, output, normalization_code,
          layers) = r.take("<QQQQQQQHBBBBH")
-        if final > 3:
+        if final > 7:
             raise ProtocolError("reserved_bits", "reserved field evaluation flags is not zero")
-        carries_value, final = bool(final & 2), final & 1
+        carries_value, carries_scaling, final = bool(final & 2), bool(final & 4), final & 1
         if normalization_code not in NORMALIZATIONS:
             raise ProtocolError("out_of_range", f"normalization out of range: {normalization_code} (0 none, 1 layer, 2 batch)")
         normalization = NORMALIZATIONS[normalization_code]
@@ -569,12 +584,23 @@ def decode(data: bytes) -> Message:
         (count,) = r.take("<I")
         if count != parameter_count(sizes, normalization):
             raise ProtocolError("dimension_mismatch", f"parameter count: expected {parameter_count(sizes, normalization)}, got {count}")
-        actor_body = 64 + 4 * len(sizes) + 8 * action_size + 4 + 4 * count
+        actor_body = 64 + 4 * len(sizes) + 8 * action_size + 4 + 4 * count + (4 + 8 * sizes[0] if carries_scaling else 0)
         if not carries_value:
             _expect_body(data, actor_body, "weights")
         parameters = r.floats(count)
         if not np.isfinite(parameters).all():
             raise ProtocolError("non_finite", "parameters contains NaN or infinity")
+        scaling: ObservationNormalization | None = None
+        if carries_scaling:
+            (clip,) = r.take("<f")
+            if not (math.isfinite(clip) and clip > 0):
+                raise ProtocolError("out_of_range", f"observation clip out of range: {clip}")
+            mean, std = r.floats(sizes[0]), r.floats(sizes[0])
+            if not np.isfinite(mean).all():
+                raise ProtocolError("non_finite", "observation mean contains NaN or infinity")
+            if not (np.isfinite(std).all() and (std > 0).all()):
+                raise ProtocolError("out_of_range", "observation σ out of range: each must be positive and finite")
+            scaling = ObservationNormalization(mean, std, clip)
         value_sizes: list[int] | None = None
         value_parameters: np.ndarray | None = None
         if carries_value:
@@ -608,7 +634,7 @@ def decode(data: bytes) -> Message:
             raise ProtocolError("reserved_bits", "reserved field evaluation request without episodes is not zero")
         request = EvaluationRequest(mark, episodes, seed, bool(final)) if episodes > 0 else None
         return Weights(Publication(version_, updates, env_steps), learner, published, sizes, action_low, action_high, parameters, request,
-                       normalization, head, HIDDEN_ACTIVATIONS[hidden], value_sizes, value_parameters)
+                       normalization, head, HIDDEN_ACTIVATIONS[hidden], value_sizes, value_parameters, scaling)
     if kind == ANNOUNCE:
         _expect_body(data, 24, "announce")
         learner, version_, max_count, credit = r.take("<QQII")

@@ -62,7 +62,9 @@ def build(fields: dict[str, Any]) -> wire.Message:
                             fields["published_at_ns"], fields["layer_sizes"], floats(fields["action_low"]), floats(fields["action_high"]),
                             floats(fields["parameters"]), request, fields.get("normalization", "none"), fields.get("head", "deterministic"),
                             fields.get("hidden_activation", "relu"), fields.get("value_layer_sizes"),
-                            floats(fields["value_parameters"]) if "value_parameters" in fields else None)
+                            floats(fields["value_parameters"]) if "value_parameters" in fields else None,
+                            wire.ObservationNormalization(floats(n["mean"]), floats(n["std"]), n["clip"])
+                            if (n := fields.get("observation_normalization")) else None)
     if kind == "gradient":
         return wire.Gradient(fields["worker_id"], fields["session"], fields["sequence"], fields["weights_version"], fields["rows"],
                              floats(fields["policy"]), floats(fields["value"]), fields["receipt"], fields["policy_loss"], fields["value_loss"],
@@ -171,6 +173,34 @@ def test_a_squashed_gaussian_actor_plays_its_mean_as_the_swift_actor_does_and_sa
     assert draws.dtype == np.float32 and (draws >= spec.action_low).all() and (draws <= spec.action_high).all()
     assert draws.std(axis=0).min() > 0.01, "a stochastic policy's draws vary"
 
+
+
+def test_an_actor_with_observation_normalization_normalizes_and_clips_as_the_swift_actor_does() -> None:
+    fields = json.loads((GOLDEN / "weights_observation_normalization.json").read_text())
+    weights = wire.decode((GOLDEN / "weights_observation_normalization.bin").read_bytes())
+    assert isinstance(weights, wire.Weights) and weights.observation_normalization is not None
+    assert weights.observation_normalization.clip == 2
+    spec = wire.EnvironmentSpec("Wide-v0", floats([-1, -1, -1]), floats([1, 1, 1]), floats([-1, 0]), floats([1, 4]), float("-inf"),
+                                float("inf"), 1000)
+    actor = NumpyActor(weights, spec)
+    observations = floats(fields["probe_observations"]).reshape(3, 3)
+    np.testing.assert_allclose(actor(observations).ravel(), floats(fields["probe_actions"]), rtol=1e-5, atol=1e-6)
+    unnormalized = NumpyActor(wire.Weights(**{**weights.__dict__, "observation_normalization": None}), spec)
+    assert not np.allclose(unnormalized(observations), actor(observations)), "the normalization changes what the actor plays"
+
+
+@pytest.mark.parametrize("field, value, reason", [("clip", 0.0, "out_of_range"), ("std", -1.0, "out_of_range"), ("mean", float("nan"), "non_finite")])
+def test_a_hostile_observation_normalization_is_rejected_by_name(field: str, value: float, reason: str) -> None:
+    data = bytearray((GOLDEN / "weights_observation_normalization.bin").read_bytes())
+    weights = wire.decode(bytes(data))
+    assert isinstance(weights, wire.Weights)
+    # After the header, the 64-byte fixed body, 3 layer sizes, 2 + 2 bounds, the count and 26 parameters: clip, 3 means, 3 σ.
+    clip_at = 12 + 64 + 4 * 3 + 8 * 2 + 4 + 4 * weights.parameters.size
+    at = {"clip": clip_at, "mean": clip_at + 4, "std": clip_at + 4 + 12}[field]
+    struct.pack_into("<f", data, at, value)
+    with pytest.raises(wire.ProtocolError) as error:
+        wire.decode(bytes(data))
+    assert error.value.reason == reason
 
 
 def test_a_head_the_package_does_not_know_or_an_output_layer_it_cannot_split_is_out_of_range() -> None:
