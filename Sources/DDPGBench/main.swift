@@ -233,6 +233,8 @@ if selected("algorithm_update") {
         ("ddpg", { _ in }, false), ("ddpg_per", { _ in }, true), ("td3", { $0.algorithm = .td3 }, false),
         ("td3_per", { $0.algorithm = .td3 }, true), ("ddpg_layer_norm", { $0.actorNormalization = .layer; $0.criticNormalization = .layer }, false),
         ("ddpg_batch_norm", { $0.actorNormalization = .batch; $0.criticNormalization = .batch }, false),
+        ("sac", { $0.algorithm = .sac }, false), ("crossq", { $0.algorithm = .crossq }, false),
+        ("td3_normalized_observations", { $0.algorithm = .td3; $0.normalizeObservations = true }, false),
     ]
     var generator = Xoshiro256(seed: 9)
     let filled = 200_000
