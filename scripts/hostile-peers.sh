@@ -5,7 +5,8 @@
 #   near-maximum frames from more connections than --max-peers, slowloris on the
 #   metrics port, a peer that tries to hold the shutdown drain open; then, against an
 #   A3C learner, forged gradients (NaN, 1e30, the wrong shape, stale, replayed).
-# Options: --quick (shorter attacks). Results are recorded in docs/SECURITY.md.
+# Options: --quick (shorter attacks); --only NAME (one attack, e.g. session-churn; --only no-attack measures how far
+# the measurement of the real worker's rate moves with no attack). Results are recorded in docs/SECURITY.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh >&2

@@ -3,12 +3,14 @@ import Foundation
 // ddpg-hostile: a real learner (and one real worker) against hostile peers, then an A3C learner against forged gradients, run by
 // scripts/hostile-peers.sh. Prints one line per check and a summary; exits 1 if any check failed.
 //
-//   ddpg-hostile [--quick] [--gradients-only]
+//   ddpg-hostile [--quick] [--gradients-only] [--only NAME]   (NAME: one attack, e.g. session-churn)
 
 signal(SIGPIPE, SIG_IGN)
 let quick = CommandLine.arguments.contains("--quick")
 // Only the attacks on an A3C learner's gradients.
 let gradientsOnly = CommandLine.arguments.contains("--gradients-only")
+// One of the attacks on the learner below, by name (then no drain and no A3C learner).
+let only = CommandLine.arguments.firstIndex(of: "--only").map { CommandLine.arguments.indices.contains($0 + 1) ? CommandLine.arguments[$0 + 1] : "" }
 let ddpg = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("ddpg")
 
 func report(_ outcomes: [Outcome]) {
@@ -26,25 +28,32 @@ if !gradientsOnly { do {
         exit(1)
     }
     let atStart = target.memory
-    let attacks: [() -> [Outcome]] = [
-        { TrustAttacks.forgedEvaluation(target, seconds: quick ? 6 : 12) },
-        { Attacks.overflowAndBitFlips(target, flips: quick ? 5_000 : 20_000) },
-        { Attacks.finitePoison(target, seconds: 3) },
-        { Attacks.subscriptionFlood(target, seconds: quick ? 4 : 10) },
-        { Attacks.nearMaximumFrames(target, connections: 100, seconds: quick ? 4 : 8) },
-        { TrustAttacks.replay(target) },
-        { TrustAttacks.overLimit(target) },
-        { TrustAttacks.hijack(target, seconds: quick ? 6 : 8) },
-        { TrustAttacks.idleSessions(target, seconds: quick ? 6 : 8) },
-        { TrustAttacks.creditFlood(target, seconds: quick ? 6 : 8) },
-        { TrustAttacks.reconnectingCreditFlood(target, seconds: quick ? 6 : 8) },
-        { TrustAttacks.sessionChurn(target, seconds: quick ? 6 : 8) },
+    var attacks: [(name: String, run: () -> [Outcome])] = [
+        ("forged-evaluation", { TrustAttacks.forgedEvaluation(target, seconds: quick ? 6 : 12) }),
+        ("bit-flips", { Attacks.overflowAndBitFlips(target, flips: quick ? 5_000 : 20_000) }),
+        ("finite-poison", { Attacks.finitePoison(target, seconds: 3) }),
+        ("subscription-flood", { Attacks.subscriptionFlood(target, seconds: quick ? 4 : 10) }),
+        ("near-maximum-frames", { Attacks.nearMaximumFrames(target, connections: 100, seconds: quick ? 4 : 8) }),
+        ("replay", { TrustAttacks.replay(target) }),
+        ("over-limit", { TrustAttacks.overLimit(target) }),
+        ("hijack", { TrustAttacks.hijack(target, seconds: quick ? 6 : 8) }),
+        ("idle-sessions", { TrustAttacks.idleSessions(target, seconds: quick ? 6 : 8) }),
+        ("credit-flood", { TrustAttacks.creditFlood(target, seconds: quick ? 6 : 8) }),
+        ("reconnecting-credit-flood", { TrustAttacks.reconnectingCreditFlood(target, seconds: quick ? 6 : 8) }),
+        ("session-churn", { TrustAttacks.sessionChurn(target, seconds: quick ? 6 : 8) }),
         // Last before the drain: it keeps the metrics port's connections busy for a while.
-        { Attacks.slowloris(target, connections: quick ? 300 : 1_000, seconds: 16) },
+        ("slowloris", { Attacks.slowloris(target, connections: quick ? 300 : 1_000, seconds: 16) }),
     ]
-    for attack in attacks {
+    // Not an attack: how far the measurement of a rate moves by itself (--only no-attack).
+    let calibration: [(name: String, run: () -> [Outcome])] = [("no-attack", { TrustAttacks.noAttack(target, seconds: quick ? 6 : 8) })]
+    attacks += only == "no-attack" ? calibration : []
+    if let only, !attacks.contains(where: { $0.name == only }) {
+        print("FAIL  --only \(only): no such attack; the attacks are \(attacks.map(\.name).joined(separator: ", "))")
+        exit(2)
+    }
+    for attack in attacks where only == nil || attack.name == only {
         let started = Date()
-        let result = attack()
+        let result = attack.run()
         report(result)
         print(String(format: "      (%.0f s)", Date().timeIntervalSince(started)))
         outcomes += result
@@ -60,6 +69,12 @@ if !gradientsOnly { do {
         // What the learner said about the failed checks' peers.
         let lines = target.log.split(separator: "\n").filter { $0.contains("rejected message (") || $0.contains("cut off connection") }
         print("learner's rejections (the first 40):\n" + lines.prefix(40).joined(separator: "\n"))
+    }
+    if only != nil {
+        _ = target.stop()
+        let failed = outcomes.filter { !$0.passed }
+        print("hostile-peers: \(outcomes.count - failed.count) of \(outcomes.count) checks passed")
+        exit(failed.isEmpty ? 0 : 1)
     }
     // Last: it stops the learner.
     let drain = Attacks.drainHolder(target, drainSeconds: 5)

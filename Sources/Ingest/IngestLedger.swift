@@ -111,6 +111,8 @@ public struct WorkerRecord: Codable, Sendable, Equatable {
     /// of its origin's new-session allowance (``IngestLedger/sessionRefillSeconds``).
     var readAcknowledgement = false
     var holdsSessionAllowance = false
+    /// An acknowledgement to it found its connection gone (until it delivers again, on a connection back).
+    var unreachable = false
 
     /// Rows accepted since the acknowledgement with `receipt`, and the credit it granted. A receipt it does not
     /// know (none read yet, never sent, or too old) counts from the oldest it keeps (or the hello), with the
@@ -138,6 +140,7 @@ public struct WorkerRecord: Codable, Sendable, Equatable {
     /// Records an accepted transitions message whose sequence was checked.
     mutating func accept(_ header: TransitionsHeader, afterStop: Bool, now: Double) {
         rowsAccepted += header.count
+        unreachable = false
         lastDataAt = now
         lastTransitionsAt = now
         sequenceGaps += Int(header.sequence - nextSequence)
@@ -203,6 +206,8 @@ public struct IngestLedger: Sendable {
     public static let maxSequenceGap: UInt64 = 1_024
     /// A session that delivered no data for this long (statuses do not count) may make room for a new one.
     public static let evictableAfterSeconds = 10.0
+    /// How long a session that never read an acknowledgement counts among the senders after its last transitions.
+    public static let unreadSenderSeconds = 1.0
     /// What a session may have in flight, in credits (plus one step of its environments).
     public static let creditFactor = 4
     /// Unfinished sessions one connection may hold: a worker process has one.
@@ -540,19 +545,30 @@ public struct IngestLedger: Sendable {
     /// Keeps `key` owed an acknowledgement (one that could not be sent now).
     public mutating func stillOwed(_ key: SessionKey) { if workers[key] != nil { owedAcknowledgement.insert(key) } }
 
+    /// An acknowledgement to `key` found no connection to send it on: it takes no share of the credit until it delivers again.
+    public mutating func connectionGone(_ key: SessionKey) {
+        guard let index = workers.index(forKey: key) else { return }
+        workers.values[index].unreachable = true
+        owedAcknowledgement.remove(key)
+    }
+
     /// The connection `key` said hello on.
     public func connection(of key: SessionKey) -> UInt64? { workers[key]?.connection }
 
-    /// Acting sessions that delivered transitions within `window` seconds, and none since a newer session from where
-    /// they came from said hello: what the credit is divided over. (A restarted worker's old session stops counting
-    /// at once, and a peer that opens session after session counts as many as it keeps sending on.)
+    /// What the credit is divided over: acting sessions that delivered transitions within `window` seconds, none since a
+    /// newer session from where they came from said hello (a restarted worker's old session stops counting at once),
+    /// whose connection is there, and that read their acknowledgements or sent within ``unreadSenderSeconds``.
+    /// A peer that opens session after session, each sending a burst without reading and going, counts only while
+    /// each sends (counted for `window` seconds they cut a real worker's credit to a fraction), and one that sends
+    /// without reading counts until it is cut (its share, and what it gets in before the cut, stay small).
     public func sendingSessions(now: Double, window: Double) -> Int {
         var newestHello: [String: Double] = [:]
         for record in workers.values where record.role == .actor {
             if let origin = record.origin { newestHello[origin] = max(newestHello[origin] ?? record.joinedAt, record.joinedAt) }
         }
         return workers.values.reduce(0) { count, record in
-            guard record.role == .actor, !record.finished, let last = record.lastTransitionsAt, now - last <= window else { return count }
+            guard record.role == .actor, !record.finished, !record.unreachable, let last = record.lastTransitionsAt, now - last <= window,
+                  record.readAcknowledgement || now - last <= Self.unreadSenderSeconds else { return count }
             let replaced = record.origin.flatMap { newestHello[$0] }.map { $0 > last } ?? false
             return count + (replaced ? 0 : 1)
         }

@@ -114,8 +114,13 @@ public final class ZeroMQLearnerTransport: LearnerTransport {
         descriptors[connection] = descriptor
     }
 
-    public func send(_ bytes: [UInt8], to connection: PeerConnection) -> Bool {
-        (try? transitions.send(bytes, toRoutingId: Self.routingId(of: connection))) ?? false
+    public func send(_ bytes: [UInt8], to connection: PeerConnection) -> Delivery {
+        do {
+            return try transitions.send(bytes, toRoutingId: Self.routingId(of: connection)) ? .sent : .queueFull
+        } catch {
+            // EHOSTUNREACH (ROUTER_MANDATORY): no connection with that routing id.
+            return .connectionGone
+        }
     }
 
     public func cut(_ connection: PeerConnection) -> Bool {

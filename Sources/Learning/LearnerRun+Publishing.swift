@@ -75,7 +75,7 @@ extension LearnerRun {
     }
 
     /// Sends `key` its acknowledgement, alone: the sequence the learner expects next, its credit, and, to an
-    /// evaluator, the open request's ticket. One that cannot be sent now (the connection's queue is full) stays owed.
+    /// evaluator, the open request's ticket. One that cannot be sent now because the connection's queue is full stays owed.
     func acknowledge(_ key: SessionKey) {
         guard let connection = ledger.connection(of: key), let record = ledger.workers[key] else { return }
         let credit = flow.lastAnnouncedCredit
@@ -83,10 +83,12 @@ extension LearnerRun {
         let receipt = ledger.receipt(for: key, credit: credit, fresh: UInt64.random(in: 1...UInt64.max))
         let acknowledgement = Acknowledgement(learnerId: context.learnerId, workerId: key.workerId, session: key.session,
                                               nextSequence: record.nextSequence, credit: credit, ticket: ticket, receipt: receipt)
-        if context.transport.send(publisher.encode(acknowledgement), to: PeerConnection(id: connection)) {
-            _ = ingest.ledger.acknowledge(key, credit: credit, receipt: receipt)
-        } else {
-            ingest.ledger.stillOwed(key)
+        switch context.transport.send(publisher.encode(acknowledgement), to: PeerConnection(id: connection)) {
+        case .sent: _ = ingest.ledger.acknowledge(key, credit: credit, receipt: receipt)
+        case .queueFull: ingest.ledger.stillOwed(key)
+        // Not retried every few milliseconds for each session whose peer left without a goodbye: the periodic round
+        // (every recent session, every 0.2 s) reaches one whose worker reconnects with its routing id.
+        case .connectionGone: ingest.ledger.connectionGone(key)
         }
     }
 

@@ -21,6 +21,8 @@ public final class InMemoryNetwork {
     private var workers: [InMemoryWorkerTransport] = []
     private var nextWorker = 0
     private var nextConnection: UInt64 = 1
+    /// Messages the learner tried to send to one connection, delivered or not.
+    public private(set) var sendAttempts = 0
 
     fileprivate func newConnection() -> PeerConnection {
         defer { nextConnection += 1 }
@@ -105,10 +107,12 @@ public final class InMemoryNetwork {
         }
     }
 
-    fileprivate func send(_ bytes: [UInt8], to connection: PeerConnection) -> Bool {
-        guard let worker = worker(on: connection), worker.inbox.count < subscriberQueueLimit else { return false }
+    fileprivate func send(_ bytes: [UInt8], to connection: PeerConnection) -> Delivery {
+        sendAttempts += 1
+        guard let worker = worker(on: connection) else { return .connectionGone }
+        guard worker.inbox.count < subscriberQueueLimit else { return .queueFull }
         worker.inbox.append(bytes.withUnsafeBytes { ByteStore(copying: $0) })
-        return true
+        return .sent
     }
 
     fileprivate func worker(on connection: PeerConnection) -> InMemoryWorkerTransport? {
@@ -140,7 +144,7 @@ public final class InMemoryLearnerTransport: LearnerTransport {
 
     public func receive() throws -> ReceivedMessage? { isBound ? network.nextMessage() : nil }
 
-    public func send(_ bytes: [UInt8], to connection: PeerConnection) -> Bool { isBound && network.send(bytes, to: connection) }
+    public func send(_ bytes: [UInt8], to connection: PeerConnection) -> Delivery { isBound ? network.send(bytes, to: connection) : .connectionGone }
 
     public func cut(_ connection: PeerConnection) -> Bool {
         guard isBound, let worker = network.worker(on: connection) else { return false }

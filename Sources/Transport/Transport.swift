@@ -57,14 +57,23 @@ public struct Readiness: Equatable, Sendable {
     public static let nothing = Readiness(canReceive: false, other: false)
 }
 
+/// What became of a message sent to one connection.
+public enum Delivery: Equatable, Sendable {
+    case sent
+    /// The connection's queue is full: worth trying again soon.
+    case queueFull
+    /// No such connection now (it closed, or has not come back yet): trying again at once only spends time.
+    case connectionGone
+}
+
 /// The learner's two endpoints as its core sees them: messages from workers in (each with its
 /// connection), replies to one connection, and publications to all. ZeroMQ's ROUTER and XPUB sockets in
 /// production (the Learner module); ``InMemoryNetwork`` in tests.
 public protocol LearnerTransport: AnyObject {
     /// The next message a worker sent, with its ``ReceivedMessage/connection``, without waiting; nil when none is queued.
     func receive() throws -> ReceivedMessage?
-    /// Sends `bytes` to `connection` alone, without waiting; false when it is gone or its queue is full.
-    func send(_ bytes: [UInt8], to connection: PeerConnection) -> Bool
+    /// Sends `bytes` to `connection` alone, without waiting.
+    func send(_ bytes: [UInt8], to connection: PeerConnection) -> Delivery
     /// Closes `connection` now: nothing more is read from it. Returns whether it was open.
     func cut(_ connection: PeerConnection) -> Bool
     /// The CURVE public key (Z85) that `message`'s connection authenticated with; nil without CURVE.

@@ -152,13 +152,13 @@ public final class ZMQSocket {
         }
     }
 
-    /// (ROUTER) sends `bytes` to the connection with routing id `id`, without waiting; false when that
-    /// connection is gone (with ``setRouterMandatory(_:)``) or its queue is full.
+    /// (ROUTER) sends `bytes` to the connection with routing id `id`, without waiting; false when its queue
+    /// is full. Throws EHOSTUNREACH when that connection is gone (with ``setRouterMandatory(_:)``).
     public func send(_ bytes: [UInt8], toRoutingId id: [UInt8]) throws -> Bool {
         let head = id.withUnsafeBytes { zmq_send(handle, $0.baseAddress, $0.count, ZMQ_SNDMORE | ZMQ_DONTWAIT) }
         if head == -1 {
             let error = ZMQError(operation: "send to a routing id")
-            if error.wouldBlock || error.code == EHOSTUNREACH { return false }
+            if error.wouldBlock { return false }
             throw error
         }
         // Once the routing frame is taken, libzmq takes the rest of the message.

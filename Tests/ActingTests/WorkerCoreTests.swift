@@ -31,7 +31,7 @@ final class ScriptedLearner {
         for (session, next) in acknowledging {
             let connection = try #require(connections[session], "session \(session) said nothing yet")
             let acknowledgement = Acknowledgement(learnerId: id, workerId: 0, session: session, nextSequence: next, credit: credit)
-            #expect(transport.send(encoder.encode(acknowledgement), to: connection))
+            #expect(transport.send(encoder.encode(acknowledgement), to: connection) == .sent)
         }
     }
 
@@ -41,7 +41,7 @@ final class ScriptedLearner {
         let connection = try #require(connections[session], "session \(session) said nothing yet")
         let ticket = EvaluationTicket(mark: mark, isFinal: false, nonce: nonce)
         #expect(transport.send(encoder.encode(Acknowledgement(learnerId: id, workerId: 0, session: session, nextSequence: 0, credit: 0,
-                                                               ticket: ticket)), to: connection))
+                                                               ticket: ticket)), to: connection) == .sent)
     }
 
     /// The nonces of the evaluation reports read, in order.

@@ -138,8 +138,44 @@ struct IngestLedgerTests {
         #expect(ledger.acknowledge(SessionKey(workerId: 1, session: 0xA), credit: 8) == 10)
         #expect(ledger.acknowledge(SessionKey(workerId: 2, session: 0xA), credit: 8) == 0)
         #expect(ledger.owedAcknowledgement.isEmpty && ledger.acknowledge(SessionKey(workerId: 3, session: 0xA), credit: 8) == nil)
-        #expect(ledger.sendingSessions(now: 5, window: 10) == 1 && ledger.sendingSessions(now: 20, window: 10) == 0,
+        #expect(ledger.sendingSessions(now: 1.5, window: 10) == 1 && ledger.sendingSessions(now: 20, window: 10) == 0,
                 "the credit is divided over sessions that send data")
+    }
+
+    @Test("the credit is divided over senders that are there: a session that never read an acknowledgement counts a second after its last data, one whose connection is gone not at all")
+    func creditDivisionCountsPresentSenders() throws {
+        var ledger = IngestLedger()
+        func rows(_ worker: UInt32, _ sequence: UInt64, receipt: UInt64 = 0) -> TransitionsHeader {
+            TransitionsHeader(workerId: worker, session: 0xA, observationSize: 3, actionSize: 1, sequence: sequence, weightsVersion: 0, count: 64,
+                              receipt: receipt)
+        }
+        func greet(_ worker: UInt32, from address: String, at now: Double) throws {
+            try ledger.hello(hello(worker: worker), connection: ownConnection(worker, 0xA), key: nil, address: address, authorizedEvaluator: false, now: now)
+        }
+        // A worker that reads its acknowledgements and sends every second; one that sends every second and reads none.
+        try greet(1, from: "10.0.0.1", at: 0)
+        try greet(2, from: "10.0.0.2", at: 0)
+        // A churn from one address at 1 s: four sessions, 512 rows each, and gone without reading.
+        for worker: UInt32 in 10..<14 {
+            try greet(worker, from: "10.0.0.9", at: 1)
+            for sequence: UInt64 in 0..<8 { try ledger.transitions(rows(worker, sequence), currentVersion: 0, now: 1) }
+        }
+        // One that read an acknowledgement, whose connection went away after its data at 1 s.
+        try greet(20, from: "10.0.0.3", at: 0)
+        _ = ledger.acknowledge(SessionKey(workerId: 20, session: 0xA), credit: 0, receipt: 0xB0)
+        try ledger.transitions(rows(20, 0, receipt: 0xB0), currentVersion: 0, now: 1)
+        #expect(ledger.sendingSessions(now: 1, window: 10) == 5, "the churn counts while it sends, with the one on its way out")
+        ledger.connectionGone(SessionKey(workerId: 20, session: 0xA))
+        _ = ledger.acknowledge(SessionKey(workerId: 1, session: 0xA), credit: 0, receipt: 0xA1)
+        for second in 0...5 {
+            try ledger.transitions(rows(1, UInt64(second), receipt: 0xA1), currentVersion: 0, now: Double(second))
+            try ledger.transitions(rows(2, UInt64(second)), currentVersion: 0, now: Double(second))
+        }
+        // Before, the churn's four (the newest sessions from their address) and the gone one counted for 10 s: 7.
+        #expect(ledger.sendingSessions(now: 5.5, window: 10) == 2, "the reader and the sender that reads nothing")
+        #expect(ledger.sendingSessions(now: 7, window: 10) == 1, "one that reads nothing, quiet for 2 s, no longer counts")
+        try ledger.transitions(rows(20, 1, receipt: 0xB0), currentVersion: 0, now: 7)
+        #expect(ledger.sendingSessions(now: 7, window: 10) == 2, "delivering again, on a connection back, it counts again")
     }
 
     @Test("credit is enforced from the acknowledgement a sender names: four times its credit and one step of its environments since; beyond that it is over_credit")
