@@ -21,8 +21,8 @@ public final class InMemoryNetwork {
     private var workers: [InMemoryWorkerTransport] = []
     private var nextWorker = 0
     private var nextConnection: UInt64 = 1
-    /// Messages the learner tried to send to one connection, delivered or not.
-    public private(set) var sendAttempts = 0
+    /// Messages the learner tried to send to each connection, delivered or not.
+    public private(set) var sendAttempts: [PeerConnection: Int] = [:]
 
     fileprivate func newConnection() -> PeerConnection {
         defer { nextConnection += 1 }
@@ -108,7 +108,7 @@ public final class InMemoryNetwork {
     }
 
     fileprivate func send(_ bytes: [UInt8], to connection: PeerConnection) -> Delivery {
-        sendAttempts += 1
+        sendAttempts[connection, default: 0] += 1
         guard let worker = worker(on: connection) else { return .connectionGone }
         guard worker.inbox.count < subscriberQueueLimit else { return .queueFull }
         worker.inbox.append(bytes.withUnsafeBytes { ByteStore(copying: $0) })

@@ -169,6 +169,33 @@ struct TrustTests {
         #expect(Double(attacked) >= 0.9 * Double(unattacked), "the honest worker kept \(attacked) of \(unattacked) env steps")
     }
 
+    @Test("a session whose connection is gone is not acknowledged again every paced round, nor counted among the credit's senders")
+    func goneConnections() throws {
+        var gone: [InMemoryWorkerTransport] = []
+        var attemptsAtOne: Int?, start: Double?, closed = false
+        let (_, sim) = try Self.honestSteps(seconds: 3) { sim, peer in
+            start = start ?? sim.clock.now
+            if gone.isEmpty {
+                gone = (0..<4).map { _ in peer.connect(address: "leaver") }
+                for (i, connection) in gone.enumerated() {
+                    peer.send(peer.hello(worker: 600 + UInt32(i), session: 1), on: connection)
+                    peer.send(peer.transitions(worker: 600 + UInt32(i), session: 1, sequence: 0, count: 64), on: connection)
+                }
+            } else if !closed, sim.clock.now >= start! + 0.5 {
+                gone.forEach { sim.network.close($0) }
+                closed = true
+            }
+            if attemptsAtOne == nil, sim.clock.now >= start! + 1 {
+                attemptsAtOne = gone.reduce(0) { $0 + (sim.network.sendAttempts[$1.connection] ?? 0) }
+            }
+        }
+        let attempts = gone.reduce(0) { $0 + (sim.network.sendAttempts[$1.connection] ?? 0) } - (try #require(attemptsAtOne))
+        // The periodic round (every 0.2 s) for 2 s: 10 each. Owed on every paced round, it was hundreds each.
+        #expect(attempts <= 4 * 12, "\(attempts) acknowledgements tried on 4 gone connections in 2 s")
+        let ledger = try #require(sim.learner?.learning?.ledger)
+        #expect(ledger.sendingSessions(now: sim.clock.now, window: 10) == 1, "only the honest worker")
+    }
+
     @Test("a peer opening a new session every 250 ms, each within its first credit and reading nothing, is refused once its origin spent its allowance of new sessions, and the honest worker keeps its rate")
     func sessionChurn() throws {
         let honestKey = SessionKey(workerId: 0, session: 0x10)
