@@ -22,8 +22,8 @@ enum TrustAttacks {
     }
 
     /// The real worker's rate over about `seconds`, from the learner's own counts, timed by the learner's own clock: its
-    /// status is a snapshot it takes once a second, up to a second old when read, and timing the window by this
-    /// process's clock moved the rate by -13% to +11% with no attack at all.
+    /// status is a snapshot it takes once a second, up to a second old when read, which timed by this process's clock
+    /// is up to 12% of an 8-s window.
     static func honestRate(_ target: Target, seconds: Double) -> HonestRate {
         func snapshot() -> (received: Int, at: Double, updateSeconds: Double, updates: Double)? {
             guard let status = target.waitForStatus(timeout: 30, { _ in true }),
