@@ -10,16 +10,21 @@ public struct LearnerMonitoring {
     public var progress: ProgressLog?
     /// Called on the learner's thread about once a second, and once more when the run ends.
     public var onStatus: (LearnerStatus) -> Void
+    /// Called on the learner's thread with the whole evaluation history, after a status snapshot, when it has grown
+    /// (and once at the start of a resumed run): the web page's curves.
+    public var onEvaluations: ([EvaluationPoint]) -> Void
     /// Seconds between status snapshots.
     public var statusInterval: Double
 
     public init(metrics: LearnerMetrics = LearnerMetrics(), events: TensorBoardWriter? = nil, progress: ProgressLog? = nil,
-                statusInterval: Double = 1, onStatus: @escaping (LearnerStatus) -> Void = { _ in }) {
+                statusInterval: Double = 1, onStatus: @escaping (LearnerStatus) -> Void = { _ in },
+                onEvaluations: @escaping ([EvaluationPoint]) -> Void = { _ in }) {
         self.metrics = metrics
         self.events = events
         self.progress = progress
         self.statusInterval = statusInterval
         self.onStatus = onStatus
+        self.onEvaluations = onEvaluations
     }
 }
 

@@ -1,5 +1,6 @@
 import Agents
 import Ingest
+import RunRecords
 import Telemetry
 
 /// What the learner reports once a second: its phase, rate windows, and the counts already added to
@@ -19,6 +20,8 @@ struct StatusBoard {
     var onPolicy: OnPolicyStatistics?
     /// Samples per insert measured when training stopped (the drain inserts without training).
     private(set) var ratioAtStop = 0.0
+    /// Evaluations already handed to the monitoring (the history goes again when it grows).
+    var evaluationsPublished = 0
 
     init(interval: Double) { self.interval = interval }
 
@@ -78,6 +81,10 @@ extension LearnerRun {
             events.flush()
         }
         context.monitoring.onStatus(status)
+        if evaluation.evaluations.count != board.evaluationsPublished {
+            board.evaluationsPublished = evaluation.evaluations.count
+            context.monitoring.onEvaluations(evaluation.evaluations.map(\.point))
+        }
     }
 
     private func makeStatus(now: Double) -> LearnerStatus {
@@ -97,9 +104,7 @@ extension LearnerRun {
         let rate = rates.last60s > 0 ? rates.last60s : rates.last10s
         let stopping = stopReason != nil
         let remaining = Double(max(c.maxEnvSteps - envSteps, 0))
-        let latest = evaluation.evaluations.last.map {
-            EvaluationPoint(envSteps: $0.envSteps, wallSeconds: $0.wallSeconds, meanReturn: $0.meanReturn, stdReturn: $0.stdReturn)
-        }
+        let latest = evaluation.evaluations.last?.point
         var status = LearnerStatus(
             phase: board.phase, learnerId: String(context.learnerId, radix: 16), uptimeSeconds: now, wallSeconds: trainingSeconds,
             envSteps: envSteps, maxEnvSteps: c.maxEnvSteps, updates: agent.updateCount, transitionsPerSecond: rates,
@@ -114,6 +119,8 @@ extension LearnerRun {
             checkpointFailures: checkpoints.writer?.failures ?? 0, duplicateWorkerIds: ledger.duplicateWorkerIds.sorted(),
             policyLagUpdates: lag.updates, policyLagSeconds: lag.seconds, evaluatorsConnected: evaluatorsConnected)
         status.onPolicy = onPolicyStatus
+        status.environment = spec.id
+        status.solvedReturn = evaluation.solvedReturn
         return status
     }
 
@@ -125,4 +132,8 @@ extension LearnerRun {
                               explainedVariance: Double(latest.explainedVariance), segmentsAccepted: counts.accepted, segmentsLate: counts.late,
                               roundsAtDeadline: counts.roundsAtDeadline)
     }
+}
+
+extension EvaluationResult {
+    var point: EvaluationPoint { EvaluationPoint(envSteps: envSteps, wallSeconds: wallSeconds, meanReturn: meanReturn, stdReturn: stdReturn) }
 }

@@ -9,8 +9,10 @@ import Prometheus
 /// The learner's HTTP monitoring endpoint, on its own event-loop thread so that a
 /// scrape never waits for the training loop (nor the loop for a scrape):
 ///
+/// - `GET /`: the live page (``DashboardPage``), one self-contained HTML document drawn from the two below;
 /// - `GET /metrics`: the Prometheus text exposition format (version 0.0.4);
 /// - `GET /status`: the latest status snapshot as JSON;
+/// - `GET /evaluations`: every evaluation so far, as a JSON array of `{env_steps, wall_seconds, mean_return, std_return}`;
 /// - `GET /healthz`: `ok` while the process serves.
 ///
 /// Slow or idle clients cannot hold it: a connection that has not sent a whole
@@ -41,8 +43,16 @@ public final class MonitoringServer: @unchecked Sendable {
     /// Binds `host:port` and starts serving; throws if the address cannot be bound.
     /// `status` returns the JSON body of `/status`, or nil before the first snapshot.
     public init(host: String, port: Int, registry: PrometheusCollectorRegistry,
-                status: @escaping @Sendable () -> [UInt8]?, logger: Logger = MonitoringServer.quietLogger) throws {
+                status: @escaping @Sendable () -> [UInt8]?, evaluations: @escaping @Sendable () -> [UInt8] = { Array("[]".utf8) },
+                logger: Logger = MonitoringServer.quietLogger) throws {
         let router = Router()
+        router.get("/") { _, _ -> Response in
+            Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
+                     body: ResponseBody(byteBuffer: ByteBuffer(string: DashboardPage.html)))
+        }
+        router.get("evaluations") { _, _ -> Response in
+            Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: evaluations())))
+        }
         router.get("metrics") { _, _ -> Response in
             var body: [UInt8] = []
             body.reserveCapacity(16 << 10)

@@ -10,49 +10,9 @@ enum PendulumRaster {
 
     static let width = 240, height = 280
 
-    struct Canvas {
-        var pixels = [UInt8](repeating: Color.white.rawValue, count: PendulumRaster.width * PendulumRaster.height)
-
-        mutating func set(_ x: Int, _ y: Int, _ color: Color) {
-            guard x >= 0, y >= 0, x < PendulumRaster.width, y < PendulumRaster.height else { return }
-            pixels[y * PendulumRaster.width + x] = color.rawValue
-        }
-
-        mutating func rect(_ x0: Int, _ y0: Int, _ w: Int, _ h: Int, _ color: Color) {
-            for y in y0..<(y0 + h) { for x in x0..<(x0 + w) { set(x, y, color) } }
-        }
-
-        /// Pixels within `radius` of the segment: a line with round caps.
-        mutating func capsule(_ ax: Double, _ ay: Double, _ bx: Double, _ by: Double, radius: Double, _ color: Color) {
-            let minX = Int(min(ax, bx) - radius - 1), maxX = Int(max(ax, bx) + radius + 1)
-            let minY = Int(min(ay, by) - radius - 1), maxY = Int(max(ay, by) + radius + 1)
-            let dx = bx - ax, dy = by - ay, length2 = max(dx * dx + dy * dy, 1e-9)
-            for y in minY...maxY {
-                for x in minX...maxX {
-                    let px = Double(x) + 0.5, py = Double(y) + 0.5
-                    let t = min(max(((px - ax) * dx + (py - ay) * dy) / length2, 0), 1)
-                    let ex = px - (ax + t * dx), ey = py - (ay + t * dy)
-                    if ex * ex + ey * ey <= radius * radius { set(x, y, color) }
-                }
-            }
-        }
-
-        mutating func text(_ string: String, x: Int, y: Int, _ color: Color) {
-            var cursor = x
-            for character in string {
-                if let rows = PendulumRaster.font[character] {
-                    for (row, bits) in rows.enumerated() {
-                        for (column, bit) in bits.enumerated() where bit == "#" { set(cursor + column, y + row, color) }
-                    }
-                }
-                cursor += 6
-            }
-        }
-    }
-
     /// One frame: the pendulum at `frame.theta`, its torque and the running numbers.
     static func draw(_ frame: PendulumFrame, step: Int, maxTorque: Double) -> [UInt8] {
-        var canvas = Canvas()
+        var canvas = RasterCanvas<Color>(width: width, height: height, background: .white)
         let cx = 120.0, cy = 125.0, rod = 80.0
         canvas.rect(20, Int(cy), 200, 1, .guide)
         canvas.rect(Int(cx), Int(cy) - 100, 1, 200, .guide)
@@ -84,31 +44,6 @@ enum PendulumRaster {
         return encoder.data
     }
 
-    /// 5×7 glyphs of the characters the captions use.
-    static let font: [Character: [String]] = [
-        "0": [".###.", "#...#", "#..##", "#.#.#", "##..#", "#...#", ".###."],
-        "1": ["..#..", ".##..", "..#..", "..#..", "..#..", "..#..", ".###."],
-        "2": [".###.", "#...#", "....#", "...#.", "..#..", ".#...", "#####"],
-        "3": ["#####", "...#.", "..#..", "...#.", "....#", "#...#", ".###."],
-        "4": ["...#.", "..##.", ".#.#.", "#..#.", "#####", "...#.", "...#."],
-        "5": ["#####", "#....", "####.", "....#", "....#", "#...#", ".###."],
-        "6": ["..##.", ".#...", "#....", "####.", "#...#", "#...#", ".###."],
-        "7": ["#####", "....#", "...#.", "..#..", ".#...", ".#...", ".#..."],
-        "8": [".###.", "#...#", "#...#", ".###.", "#...#", "#...#", ".###."],
-        "9": [".###.", "#...#", "#...#", ".####", "....#", "...#.", ".##.."],
-        "+": [".....", "..#..", "..#..", "#####", "..#..", "..#..", "....."],
-        "-": [".....", ".....", ".....", "#####", ".....", ".....", "....."],
-        ".": [".....", ".....", ".....", ".....", ".....", ".##..", ".##.."],
-        "s": [".....", ".....", ".####", "#....", ".###.", "....#", "####."],
-        "t": [".#...", ".#...", "####.", ".#...", ".#...", ".#..#", "..##."],
-        "e": [".....", ".....", ".###.", "#...#", "#####", "#....", ".###."],
-        "p": ["####.", "#...#", "#...#", "####.", "#....", "#....", "#...."],
-        "o": [".....", ".....", ".###.", "#...#", "#...#", "#...#", ".###."],
-        "r": [".....", ".....", "#.##.", "##..#", "#....", "#....", "#...."],
-        "q": [".####", "#...#", "#...#", ".####", "....#", "....#", "....#"],
-        "u": [".....", ".....", "#...#", "#...#", "#...#", "#..##", ".##.#"],
-        "n": [".....", ".....", "#.##.", "##..#", "#...#", "#...#", "#...#"],
-    ]
 }
 
 extension SwingUpAnimation {

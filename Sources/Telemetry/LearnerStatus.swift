@@ -162,6 +162,10 @@ public struct LearnerStatus: Codable, Sendable, Equatable {
     public var duplicateWorkerIds: [UInt32]
     /// An on-policy learner's losses and segments (nil for ddpg, td3 and sac).
     public var onPolicy: OnPolicyStatus?
+    /// The environment trained on (nil before the first worker's hello names it).
+    public var environment: String?
+    /// The mean evaluation return that counts as solved (nil for an environment with none).
+    public var solvedReturn: Double?
 
     public init(phase: String, learnerId: String, uptimeSeconds: Double, wallSeconds: Double, envSteps: Int, maxEnvSteps: Int, updates: Int,
                 transitionsPerSecond: WindowedRate, updatesPerSecond: WindowedRate, samplesPerInsert: Double,

@@ -43,11 +43,12 @@ struct MonitoringOptions: ParsableArguments {
             let factory = DocumentedPrometheusFactory(documentation: documentation)
             metrics = LearnerMetrics(factory: factory)
             do {
-                server = try MonitoringServer(host: metricsBind, port: metricsPort, registry: factory.registry, status: { board.json })
+                server = try MonitoringServer(host: metricsBind, port: metricsPort, registry: factory.registry, status: { board.json },
+                                             evaluations: { board.evaluationsJSON })
             } catch {
                 throw ValidationError("--metrics-port: \(error)")
             }
-            logger.info("metrics at http://\(metricsBind):\(server!.port)/metrics, status at /status")
+            logger.info("live page at http://\(metricsBind):\(server!.port)/, metrics at /metrics, status at /status")
         }
         let progress: ProgressLog
         do {
@@ -56,10 +57,12 @@ struct MonitoringOptions: ParsableArguments {
             throw ValidationError("--run-dir: cannot write \(ProgressLog.fileName) into '\(runDirectory.path)': \(error.localizedDescription)")
         }
         let serving = server != nil
-        let monitoring = LearnerMonitoring(metrics: metrics, events: events, progress: progress) { status in
+        let monitoring = LearnerMonitoring(metrics: metrics, events: events, progress: progress, onStatus: { status in
             if serving { board.publish(status) }
             console.show(status)
-        }
+        }, onEvaluations: { points in
+            if serving { board.publish(evaluations: points) }
+        })
         return (monitoring, console, server)
     }
 }

@@ -13,26 +13,10 @@ struct PythonWorkers {
     /// Asks `python -m ddpg_gym --env ID --describe` whether this interpreter has the package,
     /// gymnasium and the environment, so that a missing piece is one clear error before anything starts.
     static func probe(python: String, environment: String) throws -> PythonWorkers {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [python, "-m", "ddpg_gym", "--env", environment, "--describe"]
-        let output = Pipe(), errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        do {
-            try process.run()
-        } catch {
-            throw ValidationError("--python: cannot run '\(python)': \(error.localizedDescription)")
-        }
-        // Read before waiting: a full pipe would stall the child.
-        let stdout = output.fileHandleForReading.readDataToEndOfFile()
-        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        let result = try PythonProcess.run(python: python, module: "ddpg_gym", arguments: ["--env", environment, "--describe"])
+        let stderr = result.standardError
         let lastError = stderr.split(whereSeparator: \.isNewline).last.map(String.init) ?? ""
-        guard process.terminationStatus == 0 else {
-            if process.terminationStatus == 127 {
-                throw ValidationError("--python: no interpreter '\(python)' on PATH")
-            }
+        guard result.status == 0 else {
             if stderr.contains("No module named ddpg_gym") {
                 throw ValidationError("""
                     --env: '\(environment)' is not a native environment (\(NativeEnvironments.ids.joined(separator: ", "))), so launch runs it \
@@ -40,10 +24,10 @@ struct PythonWorkers {
                     `\(python) -m pip install ./python` (and "gymnasium[mujoco]" for the MuJoCo environments), or name another interpreter with --python
                     """)
             }
-            throw ValidationError(lastError.isEmpty ? "--env: '\(python) -m ddpg_gym --describe' failed with status \(process.terminationStatus)" : lastError)
+            throw ValidationError(lastError.isEmpty ? "--env: '\(python) -m ddpg_gym --describe' failed with status \(result.status)" : lastError)
         }
         // MuJoCo may print warnings first: the description is the last JSON line.
-        let line = String(decoding: stdout, as: UTF8.self).split(whereSeparator: \.isNewline).last { $0.hasPrefix("{") }
+        let line = result.standardOutput.split(whereSeparator: \.isNewline).last { $0.hasPrefix("{") }
         guard let line, let description = try? JSONDecoder.snakeCase.decode(GymEnvironmentDescription.self, from: Data(line.utf8)) else {
             throw ValidationError("--env: '\(python) -m ddpg_gym --describe' printed no description of '\(environment)'")
         }
@@ -53,6 +37,68 @@ struct PythonWorkers {
     /// The executable and arguments of one `ddpg-gym-worker` with `arguments`.
     func command(_ arguments: [String]) -> (executable: URL, arguments: [String]) {
         (URL(fileURLWithPath: "/usr/bin/env"), [python, "-m", "ddpg_gym"] + arguments)
+    }
+}
+
+/// `python -m MODULE ARGUMENTS` run to its end, for the commands whose second half is the Python package.
+enum PythonProcess {
+    struct Result {
+        var status: Int32
+        var standardOutput: String
+        var standardError: String
+    }
+
+    /// Runs it; an interpreter that cannot be started, or is not on PATH, is an error naming --python. Not `capturing`,
+    /// its output goes to this process's as it comes, and the result's texts are empty.
+    static func run(python: String, module: String, arguments: [String], capturing: Bool = true) throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [python, "-m", module] + arguments
+        let output = Pipe(), errors = Pipe()
+        if capturing {
+            process.standardOutput = output
+            process.standardError = errors
+        }
+        do {
+            try process.run()
+        } catch {
+            throw ValidationError("--python: cannot run '\(python)': \(error.localizedDescription)")
+        }
+        guard capturing else {
+            process.waitUntilExit()
+            if process.terminationStatus == 127 { throw ValidationError("--python: no interpreter '\(python)' on PATH") }
+            return Result(status: process.terminationStatus, standardOutput: "", standardError: "")
+        }
+        // Both pipes drain while the child runs: a full one would stall it.
+        let stderrBox = DrainedPipe(errors)
+        let stdout = output.fileHandleForReading.readDataToEndOfFile()
+        let stderr = stderrBox.wait()
+        process.waitUntilExit()
+        if process.terminationStatus == 127 {
+            throw ValidationError("--python: no interpreter '\(python)' on PATH")
+        }
+        return Result(status: process.terminationStatus, standardOutput: String(decoding: stdout, as: UTF8.self),
+                      standardError: String(decoding: stderr, as: UTF8.self))
+    }
+}
+
+/// A pipe read to its end on another thread.
+private final class DrainedPipe: @unchecked Sendable {
+    private var data = Data()
+    private let done = DispatchSemaphore(value: 0)
+
+    init(_ pipe: Pipe) {
+        let handle = pipe.fileHandleForReading
+        DispatchQueue.global().async {
+            self.data = handle.readDataToEndOfFile()
+            self.done.signal()
+        }
+    }
+
+    /// The whole of it, once the writer closed its end.
+    func wait() -> Data {
+        done.wait()
+        return data
     }
 }
 

@@ -19,6 +19,46 @@ struct MetricsDocumentationTests {
         }
     }
 
+    @Test("every query of deploy/grafana's dashboard names a metric the learner exports and docs/METRICS.md lists, with its own labels")
+    func grafanaDashboard() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let document = try String(contentsOf: root.appendingPathComponent("docs/METRICS.md"), encoding: .utf8)
+        let data = try Data(contentsOf: root.appendingPathComponent("deploy/grafana/ddpg-dashboard.json"))
+        let dashboard = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let panels = try #require(dashboard["panels"] as? [[String: Any]])
+        let definitions = Dictionary(uniqueKeysWithValues: LearnerMetrics.definitions.map { ($0.name, $0) })
+        var named = Set<String>()
+        #expect(panels.count >= 10)
+        for panel in panels {
+            let title = panel["title"] as? String ?? "?"
+            let targets = panel["targets"] as? [[String: Any]] ?? []
+            #expect(!targets.isEmpty, "panel '\(title)' has a query")
+            for target in targets {
+                let expression = try #require(target["expr"] as? String, "panel '\(title)': a query without expr")
+                let metrics = expression.matches(of: /ddpg_[a-z0-9_]+/).map { String($0.output) }
+                #expect(!metrics.isEmpty, "panel '\(title)': '\(expression)' names no ddpg metric")
+                for metric in metrics {
+                    // A histogram's series are its name with _bucket, _sum and _count.
+                    let base = [metric] + ["_bucket", "_sum", "_count"].filter { metric.hasSuffix($0) }.map { String(metric.dropLast($0.count)) }
+                    let definition = base.lazy.compactMap { definitions[$0] }.first
+                    #expect(definition != nil, "panel '\(title)': \(metric) is not a metric the learner exports")
+                    guard let definition else { continue }
+                    #expect(metric == definition.name || definition.kind == .histogram, "\(metric): only a histogram has _bucket, _sum and _count series")
+                    #expect(document.contains("`\(definition.name)`"), "\(definition.name) is listed in docs/METRICS.md")
+                    named.insert(definition.name)
+                }
+                let allowed = Set(metrics.compactMap { m in definitions[m] ?? definitions[String(m.split(separator: "_").dropLast().joined(separator: "_"))] }
+                    .flatMap(\.labels) + ["instance", "le", "job"])
+                for label in expression.matches(of: /([a-z_]+)\s*(=~|=|!=)\s*"/).map({ String($0.output.1) }) {
+                    #expect(allowed.contains(label), "panel '\(title)': label \(label) is not one of \(allowed.sorted())")
+                }
+            }
+        }
+        for essential in ["ddpg_eval_return", "ddpg_transitions_per_second", "ddpg_updates_per_second", "ddpg_messages_rejected_total", "ddpg_policy_lag_updates"] {
+            #expect(named.contains(essential), "the dashboard shows \(essential)")
+        }
+    }
+
     @Test("recent policy lag merges the last intervals and forgets older ones")
     func recentLag() {
         var lag = RecentLag(keep: 2)

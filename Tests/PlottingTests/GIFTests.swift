@@ -137,3 +137,38 @@ struct GIFTests {
         #expect(still.frames.count == 1 && !still.loops)
     }
 }
+
+@Suite("Animated GIFs of MountainCarContinuous and CartPole")
+struct ClassicControlGIFTests {
+    @Test("the car climbs: one frame a step, and the car's pixels move up the hill toward the flag")
+    func mountainCar() throws {
+        let frames = (0..<90).map { MountainCarFrame(position: -0.5 + Double($0) * 0.01, force: 1, runningReturn: Double($0) * -0.1) }
+        let gif = try GIFReader(ClassicControlAnimation.mountainCarGIF(frames))
+        #expect(gif.width == ClassicControlAnimation.width && gif.height == ClassicControlAnimation.height && gif.loops)
+        #expect(gif.frames.count == 90 && gif.frames.allSatisfy { $0.delay == 3 })
+        func carCentre(_ pixels: [UInt8]) -> (x: Double, y: Double) {
+            let car = pixels.indices.filter { pixels[$0] == ClassicControlAnimation.Color.car.rawValue }
+            return (car.map { Double($0 % ClassicControlAnimation.width) }.reduce(0, +) / Double(car.count),
+                    car.map { Double($0 / ClassicControlAnimation.width) }.reduce(0, +) / Double(car.count))
+        }
+        let start = carCentre(gif.frames[0].pixels), end = carCentre(gif.frames[89].pixels)
+        #expect(end.x > start.x + 40 && end.y < start.y - 20, "from the valley (x −0.5) up the right slope (x 0.39): \(start) → \(end)")
+    }
+
+    @Test("the cart and pole are drawn where the state says, leaning as θ does")
+    func cartPole() throws {
+        let frames = [CartPoleFrame(x: -1, theta: 0.2, push: 1, runningReturn: 1), CartPoleFrame(x: 1, theta: -0.2, push: 0, runningReturn: 2)]
+        let gif = try GIFReader(ClassicControlAnimation.cartPoleGIF(frames))
+        #expect(gif.frames.count == 2 && gif.frames.allSatisfy { $0.delay == 2 })
+        func mean(_ pixels: [UInt8], _ color: ClassicControlAnimation.Color) -> Double {
+            let hits = pixels.indices.filter { pixels[$0] == color.rawValue }
+            return hits.map { Double($0 % ClassicControlAnimation.width) }.reduce(0, +) / Double(hits.count)
+        }
+        let width = Double(ClassicControlAnimation.width), scale = width / 4.8
+        for (frame, decoded) in zip(frames, gif.frames) {
+            let cart = mean(decoded.pixels, .car), pole = mean(decoded.pixels, .pole)
+            #expect(abs(cart - (width / 2 + frame.x * scale)) < 1.5, "the cart at x \(frame.x)")
+            #expect((pole - cart) * frame.theta > 0, "the pole leans the way θ says (\(frame.theta))")
+        }
+    }
+}
