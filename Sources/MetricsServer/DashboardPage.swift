@@ -123,10 +123,12 @@ function remember(status) {
   for (const k in since) if (since[k].length > 3600) since[k].shift();
 }
 
-function pairs(values) { return since.uptime.map((t, i) => [t, values[i]]).filter(([, v]) => v != null && isFinite(v)); }
+function pairs(values) { return since.uptime.map((t, i) => [t, values[i]]).filter(([, v]) => typeof v === "number" && isFinite(v)); }
 
-function render(status, evaluations) {
+function render(status, allEvaluations) {
   remember(status);
+  // A non-finite return (sent as "nan" or "inf") would blank a whole chart; such points are left out.
+  const evaluations = allEvaluations.filter((e) => [e.env_steps, e.wall_seconds, e.mean_return, e.std_return].every((v) => typeof v === "number" && isFinite(v)));
   $("environment").textContent = status.environment || "environment not yet known";
   document.title = `ddpg · ${status.environment || "learner"} · ${number(status.env_steps)} steps`;
   $("phase").textContent = status.phase;
@@ -166,17 +168,27 @@ function render(status, evaluations) {
 
 async function refresh() {
   const state = $("state");
+  let status, evaluations;
   try {
     const [statusResponse, evaluationsResponse] = await Promise.all([fetch("status", { cache: "no-store" }), fetch("evaluations", { cache: "no-store" })]);
     if (!statusResponse.ok) { state.textContent = "waiting for the learner's first status"; state.className = ""; return; }
-    render(await statusResponse.json(), evaluationsResponse.ok ? await evaluationsResponse.json() : []);
-    document.body.dataset.refreshes = String(Number(document.body.dataset.refreshes) + 1);
-    state.textContent = `updated ${new Date().toLocaleTimeString()}`;
-    state.className = "";
+    status = await statusResponse.json();
+    evaluations = evaluationsResponse.ok ? await evaluationsResponse.json() : [];
   } catch (error) {
     state.textContent = `learner unreachable (${error.message}); retrying`;
     state.className = "error";
+    return;
   }
+  try {
+    render(status, evaluations);
+  } catch (error) {
+    state.textContent = `could not draw this status (${error.message})`;
+    state.className = "error";
+    return;
+  }
+  document.body.dataset.refreshes = String(Number(document.body.dataset.refreshes) + 1);
+  state.textContent = `updated ${new Date().toLocaleTimeString()}`;
+  state.className = "";
 }
 refresh();
 setInterval(refresh, 1000);

@@ -162,7 +162,7 @@ public struct LearnerStatus: Codable, Sendable, Equatable {
     public var duplicateWorkerIds: [UInt32]
     /// An on-policy learner's losses and segments (nil for ddpg, td3 and sac).
     public var onPolicy: OnPolicyStatus?
-    /// The environment trained on (nil before the first worker's hello names it).
+    /// The environment trained on (nil in a status from a learner that predates the field).
     public var environment: String?
     /// The mean evaluation return that counts as solved (nil for an environment with none).
     public var solvedReturn: Double?

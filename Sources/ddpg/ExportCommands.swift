@@ -38,12 +38,16 @@ struct ExportCommand: ParsableCommand {
         guard checkObservations >= 0 && checkObservations <= 1_000_000 else {
             throw ValidationError("--check-observations: must be in 0...1000000, got \(checkObservations)")
         }
+        let suffix = out.map { URL(fileURLWithPath: $0).pathExtension.lowercased() }
+        if let format, let suffix, (format == .onnx && suffix == "json") || (format == .json && suffix == "onnx") {
+            throw ValidationError("--out: '\(out!)' is named for the other format than --format \(format.rawValue)")
+        }
     }
 
     var chosenFormat: Format { format ?? (out?.lowercased().hasSuffix(".onnx") == true ? .onnx : .json) }
 
     func run() throws {
-        let (checkpoint, agent, _) = try source.load()
+        let (checkpoint, agent, file) = try source.load()
         let format = chosenFormat, out = self.out ?? "actor.\(format.rawValue)"
         var document = ActorExport.document(actor: agent.actor, header: checkpoint.header)
         guard format == .onnx else {
@@ -52,14 +56,12 @@ struct ExportCommand: ParsableCommand {
             return
         }
         if checkObservations > 0 { document["check"] = ActorExport.check(of: agent.actor, observations: checkObservations) }
-        let staged = FileManager.default.temporaryDirectory.appendingPathComponent("ddpg-export-\(ProcessInfo.processInfo.processIdentifier).json")
-        try writeOutput(try JSONSerialization.data(withJSONObject: document, options: [.sortedKeys]), to: staged.path)
-        defer { try? FileManager.default.removeItem(at: staged) }
-        let result = try PythonProcess.run(python: python, module: "ddpg_gym.onnx_export", arguments: ["--actor", staged.path, "--out", out])
+        let result = try PythonProcess.run(python: python, module: "ddpg_gym.onnx_export", document: document, name: file.path, arguments: ["--out", out])
         FileHandle.standardError.write(Data(result.standardError.utf8))
         guard result.status == 0 else {
-            if result.standardError.contains("No module named ddpg_gym") {
-                throw ValidationError("--python: '\(python)' has no ddpg_gym package, which writes ONNX; install it with `\(python) -m pip install \"./python[onnx]\"`")
+            if result.lacksModule("ddpg_gym.onnx_export") {
+                throw ValidationError("--python: '\(python)' has no ddpg_gym package with onnx_export (none, or one older than this ddpg); "
+                                      + "install it with `\(python) -m pip install \"./python[onnx]\"`")
             }
             throw ValidationError("--format onnx: \(python) -m ddpg_gym.onnx_export failed (status \(result.status)); its error is above")
         }
@@ -95,8 +97,10 @@ struct ActCommand: ParsableCommand {
         var actions = [Float](repeating: 0, count: rows.count * actor.actionSize)
         if !rows.isEmpty { actor.act(observations: rows.flatMap { $0 }, count: rows.count, actions: &actions) }
         var output = ""
+        let indices = actor.head == .categorical
         for row in 0..<rows.count {
-            output += (0..<actor.actionSize).map { "\(actions[row * actor.actionSize + $0])" }.joined(separator: ",") + "\n"
+            let values = actions[(row * actor.actionSize)..<((row + 1) * actor.actionSize)]
+            output += values.map { indices ? "\(Int($0))" : "\($0)" }.joined(separator: ",") + "\n"
         }
         print(output, terminator: "")
     }

@@ -66,7 +66,7 @@ enum PythonProcess {
         }
         guard capturing else {
             process.waitUntilExit()
-            if process.terminationStatus == 127 { throw ValidationError("--python: no interpreter '\(python)' on PATH") }
+            if process.terminationStatus == 127 { throw ValidationError("--python: no interpreter '\(python)' (not found, or not on PATH)") }
             return Result(status: process.terminationStatus, standardOutput: "", standardError: "")
         }
         // Both pipes drain while the child runs: a full one would stall it.
@@ -75,10 +75,35 @@ enum PythonProcess {
         let stderr = stderrBox.wait()
         process.waitUntilExit()
         if process.terminationStatus == 127 {
-            throw ValidationError("--python: no interpreter '\(python)' on PATH")
+            throw ValidationError("--python: no interpreter '\(python)' (not found, or not on PATH)")
         }
         return Result(status: process.terminationStatus, standardOutput: String(decoding: stdout, as: UTF8.self),
                       standardError: String(decoding: stderr, as: UTF8.self))
+    }
+
+    /// Runs `module` on `document` (the `ddpg-actor` JSON), handed over as `--actor FILE` in a directory of its own that is
+    /// removed afterwards; `name` (the checkpoint) is what the module's errors call it.
+    static func run(python: String, module: String, document: [String: Any], name: String, arguments: [String],
+                    capturing: Bool = true) throws -> Result {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ddpg-\(UUID().uuidString)")
+        let staged = directory.appendingPathComponent("actor.json")
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: false)
+            try JSONSerialization.data(withJSONObject: document, options: [.sortedKeys]).write(to: staged)
+        } catch {
+            throw ValidationError("cannot stage the actor for \(module) in \(directory.path): \(error.localizedDescription)")
+        }
+        defer { try? FileManager.default.removeItem(at: directory) }
+        return try run(python: python, module: module, arguments: ["--actor", staged.path, "--name", name] + arguments, capturing: capturing)
+    }
+}
+
+extension PythonProcess.Result {
+    /// Python could not import `module`: `python -m` says "No module named …" of it or of a package above it.
+    func lacksModule(_ module: String) -> Bool {
+        let parts = module.split(separator: ".")
+        return (1...parts.count).contains { standardError.contains("No module named '\(parts.prefix($0).joined(separator: "."))'") }
+            || standardError.contains("No module named \(parts[0])")
     }
 }
 

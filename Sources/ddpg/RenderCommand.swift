@@ -47,7 +47,6 @@ struct RenderCommand: ParsableCommand {
         }
         guard (1...10_000).contains(episodes) else { throw ValidationError("--episodes: must be in 1...10000, got \(episodes)") }
         if let maxSteps, maxSteps < 1 { throw ValidationError("--max-steps: must be at least 1, got \(maxSteps)") }
-        guard seed <= UInt64(Int32.max) else { throw ValidationError("--seed: must be in 0...\(Int32.max), got \(seed)") }
         let steps = Pendulum().maxEpisodeSteps
         if let frame, !(1...steps).contains(frame) {
             throw ValidationError("--frame: must be in 1...\(steps), got \(frame)")
@@ -71,13 +70,11 @@ struct RenderCommand: ParsableCommand {
         }
         guard frame == nil else { throw ValidationError("--frame: stills are drawn for \(Pendulum.id) alone, as .gif or .svg") }
         let document = ActorExport.document(actor: agent.actor, header: checkpoint.header)
-        let staged = FileManager.default.temporaryDirectory.appendingPathComponent("ddpg-render-\(ProcessInfo.processInfo.processIdentifier).json")
-        try writeOutput(try JSONSerialization.data(withJSONObject: document, options: [.sortedKeys]), to: staged.path)
-        defer { try? FileManager.default.removeItem(at: staged) }
-        let arguments = ["--actor", staged.path, "--env", checkpoint.header.environment, "--out", out, "--episodes", "\(episodes)", "--seed", "\(seed)"]
+        let arguments = ["--env", checkpoint.header.environment, "--out", out, "--episodes", "\(episodes)", "--seed", "\(seed)"]
             + (maxSteps.map { ["--max-steps", "\($0)"] } ?? [])
         // Its progress lines go straight to the terminal while frames are drawn and encoded.
-        let status = try PythonProcess.run(python: python, module: "ddpg_gym.render", arguments: arguments, capturing: false).status
+        let status = try PythonProcess.run(python: python, module: "ddpg_gym.render", document: document, name: file.path, arguments: arguments,
+                                           capturing: false).status
         guard status == 0 else {
             throw ValidationError("render: \(python) -m ddpg_gym.render failed (status \(status)); its error is above (with no ddpg_gym: `\(python) -m pip install \"./python[render]\"`)")
         }

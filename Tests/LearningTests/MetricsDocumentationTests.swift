@@ -49,7 +49,10 @@ struct MetricsDocumentationTests {
                 }
                 let allowed = Set(metrics.compactMap { m in definitions[m] ?? definitions[String(m.split(separator: "_").dropLast().joined(separator: "_"))] }
                     .flatMap(\.labels) + ["instance", "le", "job"])
-                for label in expression.matches(of: /([a-z_]+)\s*(=~|=|!=)\s*"/).map({ String($0.output.1) }) {
+                let matched = expression.matches(of: /([a-z_]+)\s*(=~|!~|!=|=)\s*"/).map { String($0.output.1) }
+                let grouped = expression.matches(of: /\b(?:by|without)\s*\(([a-z_,\s]*)\)/)
+                    .flatMap { $0.output.1.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+                for label in matched + grouped {
                     #expect(allowed.contains(label), "panel '\(title)': label \(label) is not one of \(allowed.sorted())")
                 }
             }

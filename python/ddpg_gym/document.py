@@ -18,7 +18,10 @@ class DocumentError(ValueError):
 
 
 def _array(values: Any, name: str, shape: tuple[int, ...]) -> np.ndarray:
-    array = np.asarray(values, dtype=np.float32)
+    try:
+        array = np.asarray(values, dtype=np.float32)
+    except (ValueError, TypeError) as error:
+        raise DocumentError(f"{name}: not an array of numbers of shape {shape} ({error})") from None
     if array.shape != shape:
         raise DocumentError(f"{name}: expected shape {shape}, got {array.shape}")
     if not np.all(np.isfinite(array)):
@@ -42,8 +45,10 @@ class DocumentActor:
             self.normalization: tuple[np.ndarray, np.ndarray, np.float32] | None = None
             if (n := document.get("observation_normalization")) is not None:
                 std = _array(n["std"], "observation_normalization.std", (self.observation_size,))
-                self.normalization = (_array(n["mean"], "observation_normalization.mean", (self.observation_size,)), np.float32(1) / std,
-                                      np.float32(n["clip"]))
+                clip = np.float32(n["clip"])
+                if not np.all(std > 0) or not (np.isfinite(clip) and clip > 0):
+                    raise DocumentError("observation_normalization: std and clip must be positive")
+                self.normalization = (_array(n["mean"], "observation_normalization.mean", (self.observation_size,)), np.float32(1) / std, clip)
             self.layers: list[dict[str, Any]] = []
             width = self.observation_size
             for index, layer in enumerate(document["layers"]):
@@ -62,8 +67,17 @@ class DocumentActor:
                 width = outputs
         except KeyError as error:
             raise DocumentError(f"missing field {error}") from None
+        except (TypeError, ValueError) as error:
+            raise DocumentError(f"malformed: {error}") from None
         if self.head not in ("deterministic", "squashed_gaussian", "gaussian", "categorical"):
             raise DocumentError(f"unknown head {self.head!r}")
+        if not self.layers:
+            raise DocumentError("layers: none")
+        # The last layer gives the actions (or, for a categorical, one logit per choice of the single index).
+        if self.head == "categorical" and (self.action_size != 1 or width < 2):
+            raise DocumentError(f"a categorical head has action_size 1 and at least 2 logits, not {self.action_size} and {width}")
+        if self.head != "categorical" and width != self.action_size:
+            raise DocumentError(f"the last layer gives {width} values for action_size {self.action_size}")
         self.outputs = width
 
     @staticmethod

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ import numpy as np
 from .document import NORMALIZATION_EPSILON, DocumentActor, DocumentError
 
 OPSET = 17  # LayerNormalization's first version
-IR_VERSION = 8  # readable by onnxruntime releases back to 1.10
+IR_VERSION = 8  # with opset 17: onnxruntime 1.12 and later
 
 
 class ExportError(Exception):
@@ -97,31 +98,49 @@ def build_model(document: dict[str, Any]) -> Any:
     recorded = ("environment", "env_steps", "updates", "weights_version", "head")
     provenance: dict[str, str] = {key: str(document[key]) for key in recorded if key in document}
     helper.set_model_props(model, provenance)
-    onnx.checker.check_model(model, full_check=True)
+    try:
+        onnx.checker.check_model(model, full_check=True)
+    except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as error:
+        raise ExportError(f"onnx.checker refused the model: {error}") from error
     return model
 
 
-def check_against_ddpg(model: Any, check: dict[str, Any], observation_size: int, action_size: int, head: str) -> float:
-    """Runs `model` in onnxruntime on the check's observations: the largest |difference| from ddpg's actions."""
+def check_against_ddpg(model: Any, check: dict[str, Any], actor: DocumentActor) -> float:
+    """Runs `model` in onnxruntime on the check's observations: the largest |difference| from ddpg's actions, each dimension's
+    in units of its half-range (high − low)/2 where that is over 1, since float32's rounding scales with it."""
     import onnxruntime
 
-    observations = np.asarray(check["observations"], dtype=np.float32).reshape(-1, observation_size)
+    observations = np.asarray(check["observations"], dtype=np.float32).reshape(-1, actor.observation_size)
     expected = np.asarray(check["actions"], dtype=np.float64)
     session = onnxruntime.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     actions = np.asarray(session.run(["action"], {"observation": observations})[0], dtype=np.float64)
-    if head == "categorical":
+    if actor.head == "categorical":
         actions = actions.reshape(-1, 1)
     if actions.shape != expected.shape:
         raise ExportError(f"onnxruntime gave actions of shape {actions.shape}, ddpg {expected.shape}")
-    return float(np.max(np.abs(actions - expected))) if actions.size else 0.0
+    units = np.maximum(1, (actor.high.astype(np.float64) - actor.low) / 2) if actor.head != "categorical" else np.ones(1)
+    return float(np.max(np.abs(actions - expected) / units)) if actions.size else 0.0
+
+
+def write_atomically(out: Path, data: bytes) -> None:
+    """Beside `out` first, then renamed over it: a failure leaves whatever was there before."""
+    partial = out.with_name(f".{out.name}.partial")
+    try:
+        partial.write_bytes(data)
+        os.replace(partial, out)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ddpg_gym.onnx_export", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m ddpg_gym.onnx_export", description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--actor", required=True, help="the ddpg-actor JSON document (`ddpg export --format json`)")
     parser.add_argument("--out", required=True, help="the ONNX file to write")
-    parser.add_argument("--tolerance", type=float, default=1e-5, help="largest |onnxruntime − ddpg| allowed on the document's check")
+    parser.add_argument("--tolerance", type=float, default=1e-5,
+                        help="largest |onnxruntime − ddpg| allowed on the document's check (per action dimension, over max(1, half-range))")
+    parser.add_argument("--name", help="what error messages call the document (default: --actor)")
     args = parser.parse_args(argv)
+    name = args.name or args.actor
     try:
         document = json.loads(Path(args.actor).read_text())
         model = build_model(document)
@@ -133,16 +152,16 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"warning: onnxruntime is not installed in {sys.executable}, so {args.out} was not checked against ddpg's forward pass",
                       file=sys.stderr)
             else:
-                worst = check_against_ddpg(model, check, int(document["observation_size"]), int(document["action_size"]), document["head"])
+                worst = check_against_ddpg(model, check, DocumentActor(document))
                 count = len(check["observations"])
                 if not worst <= args.tolerance:
                     raise ExportError(f"onnxruntime's actions differ from ddpg's by up to {worst:.3g} on {count} observations "
-                                      f"(allowed {args.tolerance:g}); not written")
+                                      f"(allowed {args.tolerance:g}); {args.out} not written")
                 print(f"checked: onnxruntime against ddpg's forward pass on {count} observations, max |difference| {worst:.3g}")
-        Path(args.out).write_bytes(model.SerializeToString())
+        write_atomically(Path(args.out), model.SerializeToString())
     except (ExportError, DocumentError, KeyError, ValueError, TypeError, OSError) as error:
         message = f"missing field {error}" if isinstance(error, KeyError) else str(error)
-        print(f"error: {args.actor}: {message}", file=sys.stderr)
+        print(f"error: {name}: {message}", file=sys.stderr)
         return 1
     return 0
 

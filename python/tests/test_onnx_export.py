@@ -105,10 +105,23 @@ def test_a_bad_document_is_refused_by_name() -> None:
         build_model(doc)
     with pytest.raises(DocumentError, match="not a ddpg-actor document"):
         build_model({"format": "something-else", "version": 2})
+    doc = document("deterministic", [3, 8, 2], 2)
+    doc["action_size"], doc["action_low"], doc["action_high"] = 3, [-1.0] * 3, [1.0] * 3
+    with pytest.raises(DocumentError, match="the last layer gives 2 values for action_size 3"):
+        build_model(doc)
+    doc = document("deterministic", [3, 8, 1], 1)
+    doc["layers"][0]["weights"][1] = doc["layers"][0]["weights"][1][:-1]
+    with pytest.raises(DocumentError, match=r"layers\[0\]\.weights: not an array of numbers"):
+        build_model(doc)
+    doc = document("deterministic", [3, 8, 1], 1, observation_statistics=True)
+    doc["observation_normalization"]["std"][1] = 0.0
+    with pytest.raises(DocumentError, match="std and clip must be positive"):
+        build_model(doc)
 
 
 def test_an_export_that_disagrees_with_its_check_is_not_written(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     doc = document("deterministic", [3, 8, 2], 2)
+    doc["action_low"], doc["action_high"] = [-1.0, -1.0], [1.0, 1.0]  # the tolerance is in units of half-ranges over 1
     observations = np.random.default_rng(2).normal(size=(50, 3)).astype(np.float32)
     actions = reference_actions(doc, observations)
     out = tmp_path / "actor.onnx"
@@ -122,4 +135,4 @@ def test_an_export_that_disagrees_with_its_check_is_not_written(tmp_path: Path, 
     (tmp_path / "bad.json").write_text(json.dumps(doc))
     assert main(["--actor", str(tmp_path / "bad.json"), "--out", str(out)]) == 1
     assert "differ from ddpg's by up to 0.001" in capsys.readouterr().err
-    assert not out.exists()
+    assert not out.exists() and not list(tmp_path.glob(".*partial*")), "nothing written, nothing left behind"

@@ -63,7 +63,8 @@ def test_ddpg_render_draws_a_trained_pendulum_as_gif_and_mp4(tmp_path: Path) -> 
     assert native.returncode == 0, native.stderr
     gif = frames(tmp_path / "swing.gif")
     assert gif.shape[:3] == (200, 280, 240), "ddpg's own rasterizer: one frame a step, 240×280"
-    assert np.abs(gif[-1].astype(int) - gif[0].astype(int)).mean() > 0.5, "the pendulum moved"
+    # Above the torque bar and captions (y ≥ 238): the pendulum alone.
+    assert np.abs(gif[-1, :230].astype(int) - gif[0, :230].astype(int)).mean() > 0.5, "the pendulum moved"
 
     gym = subprocess.run([str(DDPG), "render", str(run), "--out", str(tmp_path / "swing.mp4"), "--episodes", "2", "--max-steps", "60",
                           "--python", sys.executable], capture_output=True, text=True, timeout=120)
@@ -76,3 +77,19 @@ def test_ddpg_render_draws_a_trained_pendulum_as_gif_and_mp4(tmp_path: Path) -> 
     wrong = subprocess.run([str(DDPG), "render", str(run), "--out", str(tmp_path / "x.svg"), "--episodes", "2"],
                            capture_output=True, text=True, timeout=60)
     assert wrong.returncode != 0 and "SVG animation is drawn for Pendulum-v1 alone, over one episode" in wrong.stderr
+
+
+def test_ddpg_render_draws_cartpole_itself(tmp_path: Path) -> None:
+    ports, run = free_ports(3), tmp_path / "run"
+    launched = subprocess.run([str(DDPG), "launch", "--env", "CartPole-v1", "--algorithm", "a2c", "--workers", "1", "--max-env-steps", "3000",
+                               "--transitions-port", str(ports[0]), "--weights-port", str(ports[1]), "--metrics-port", str(ports[2]),
+                               "--final-eval-episodes", "1", "--console", "none", "--log-level", "warning", "--run-dir", str(run)],
+                              capture_output=True, text=True, timeout=180)
+    assert launched.returncode == 0, launched.stderr[-3000:]
+    drawn = subprocess.run([str(DDPG), "render", str(run), "--out", str(tmp_path / "cartpole.gif")], capture_output=True, text=True, timeout=60)
+    assert drawn.returncode == 0, drawn.stderr
+    steps = int(drawn.stdout.split(": ")[1].split(" steps")[0])
+    gif = frames(tmp_path / "cartpole.gif")
+    assert gif.shape[:3] == (steps, 240, 300), "ddpg's own rasterizer: one frame a step, 300×240"
+    # Above the captions (y ≥ 200): the cart and the pole alone.
+    assert steps >= 8 and np.abs(gif[-1, :190].astype(int) - gif[0, :190].astype(int)).mean() > 0.05, "the pole or the cart moved"
