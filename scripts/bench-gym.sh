@@ -56,7 +56,8 @@ mkdir -p "$out"
 echo "bench-gym.sh: results in $out" >&2
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 MUJOCO_GL=egl
 cpu=$(grep -m1 "model name" /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
-echo "{\"cpu\": \"$cpu\", \"cores\": $(nproc --all), $(.build/release/ddpg-bench --only sgemm --quick 2>/dev/null | grep -m1 sgemm_256 | sed 's/^{//; s/}$//')}" | tee "$out/machine.json"
+family=$(grep -m1 "^cpu family" /proc/cpuinfo | cut -d: -f2 | tr -d ' ') model=$(grep -m1 "^model\s*:" /proc/cpuinfo | cut -d: -f2 | tr -d ' ')
+echo "{\"cpu\": \"$cpu\", \"cpu_family\": ${family:-0}, \"cpu_model\": ${model:-0}, \"cores\": $(nproc --all), $(.build/release/ddpg-bench --only sgemm --quick 2>/dev/null | grep -m1 sgemm_256 | sed 's/^{//; s/}$//')}" | tee "$out/machine.json"
 eval_every=$((steps / 10))
 
 # 1. ours.

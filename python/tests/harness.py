@@ -115,3 +115,12 @@ def assert_exact_accounting(s: dict[str, Any]) -> None:
         assert w["claimed"]["transitions_sent"] == w["transitions_received"] + w["transitions_after_stop"], w
 
 
+def launch_briefly(run: Path, environment: str = "Pendulum-v1", *flags: str) -> None:
+    """A short `ddpg launch` (one worker, 3,000 env steps) to its end, for a run directory with a checkpoint in it."""
+    ports = free_ports(3)
+    result = subprocess.run([str(DDPG), "launch", "--env", environment, "--workers", "1", "--max-env-steps", "3000",
+                             "--transitions-port", str(ports[0]), "--weights-port", str(ports[1]), "--metrics-port", str(ports[2]),
+                             "--final-eval-episodes", "1", "--console", "none", "--log-level", "warning", "--run-dir", str(run), *flags],
+                            capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stderr[-3000:]
+

@@ -12,27 +12,18 @@ from pathlib import Path
 import numpy as np
 import onnxruntime
 import pytest
-from harness import DDPG, free_ports, require_ddpg
+from harness import DDPG, launch_briefly, require_ddpg
 
 require_ddpg()
 
 OBSERVATIONS = 1_000
 
 
-def launch(run: Path, *flags: str) -> None:
-    ports = free_ports(3)
-    result = subprocess.run([str(DDPG), "launch", "--env", "Pendulum-v1", "--workers", "1", "--max-env-steps", "3000", "--learning-starts", "1000",
-                             "--transitions-port", str(ports[0]), "--weights-port", str(ports[1]), "--metrics-port", str(ports[2]),
-                             "--final-eval-episodes", "1", "--console", "none", "--log-level", "warning", "--run-dir", str(run), *flags],
-                            capture_output=True, text=True, timeout=180)
-    assert result.returncode == 0, result.stderr[-3000:]
-
-
 @pytest.mark.parametrize("flags", [(), ("--algorithm", "td3"), ("--actor-norm", "layer", "--normalize-observations"), ("--algorithm", "sac")],
                          ids=["ddpg", "td3", "layer-normalized", "sac"])
 def test_the_onnx_actor_acts_as_ddpg_does(tmp_path: Path, flags: tuple[str, ...]) -> None:
     run, model = tmp_path / "run", tmp_path / "actor.onnx"
-    launch(run, *flags)
+    launch_briefly(run, "Pendulum-v1", "--learning-starts", "1000", *flags)
     export = subprocess.run([str(DDPG), "export", str(run), "--format", "onnx", "--out", str(model), "--python", sys.executable],
                             capture_output=True, text=True, timeout=120)
     assert export.returncode == 0, export.stderr
@@ -57,7 +48,7 @@ def test_the_onnx_actor_acts_as_ddpg_does(tmp_path: Path, flags: tuple[str, ...]
 
 def test_export_and_act_name_what_is_wrong(tmp_path: Path) -> None:
     run = tmp_path / "run"
-    launch(run)
+    launch_briefly(run)
     (tmp_path / "short.csv").write_text("0.5,0.5,0.1\n0.5,0.5\n")
     act = subprocess.run([str(DDPG), "act", str(run), "--observations", str(tmp_path / "short.csv")], capture_output=True, text=True, timeout=60)
     assert act.returncode != 0 and "line 2: 2 numbers for an actor of 3 observation dimensions" in act.stderr

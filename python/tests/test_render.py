@@ -11,7 +11,7 @@ from typing import Any
 
 import imageio.v3 as iio
 import numpy as np
-from harness import DDPG, free_ports, require_ddpg
+from harness import DDPG, launch_briefly, require_ddpg
 
 from ddpg_gym.render import main as render
 
@@ -53,12 +53,8 @@ def test_render_names_what_is_wrong(tmp_path: Path, capsys: Any) -> None:
 
 
 def test_ddpg_render_draws_a_trained_pendulum_as_gif_and_mp4(tmp_path: Path) -> None:
-    ports, run = free_ports(3), tmp_path / "run"
-    launched = subprocess.run([str(DDPG), "launch", "--env", "Pendulum-v1", "--workers", "1", "--max-env-steps", "3000", "--learning-starts", "1000",
-                               "--transitions-port", str(ports[0]), "--weights-port", str(ports[1]), "--metrics-port", str(ports[2]),
-                               "--final-eval-episodes", "1", "--console", "none", "--log-level", "warning", "--run-dir", str(run)],
-                              capture_output=True, text=True, timeout=180)
-    assert launched.returncode == 0, launched.stderr[-3000:]
+    run = tmp_path / "run"
+    launch_briefly(run, "Pendulum-v1", "--learning-starts", "1000")
     native = subprocess.run([str(DDPG), "render", str(run), "--out", str(tmp_path / "swing.gif")], capture_output=True, text=True, timeout=60)
     assert native.returncode == 0, native.stderr
     gif = frames(tmp_path / "swing.gif")
@@ -80,12 +76,8 @@ def test_ddpg_render_draws_a_trained_pendulum_as_gif_and_mp4(tmp_path: Path) -> 
 
 
 def test_ddpg_render_draws_cartpole_itself(tmp_path: Path) -> None:
-    ports, run = free_ports(3), tmp_path / "run"
-    launched = subprocess.run([str(DDPG), "launch", "--env", "CartPole-v1", "--algorithm", "a2c", "--workers", "1", "--max-env-steps", "3000",
-                               "--transitions-port", str(ports[0]), "--weights-port", str(ports[1]), "--metrics-port", str(ports[2]),
-                               "--final-eval-episodes", "1", "--console", "none", "--log-level", "warning", "--run-dir", str(run)],
-                              capture_output=True, text=True, timeout=180)
-    assert launched.returncode == 0, launched.stderr[-3000:]
+    run = tmp_path / "run"
+    launch_briefly(run, "CartPole-v1", "--algorithm", "a2c")
     drawn = subprocess.run([str(DDPG), "render", str(run), "--out", str(tmp_path / "cartpole.gif")], capture_output=True, text=True, timeout=60)
     assert drawn.returncode == 0, drawn.stderr
     steps = int(drawn.stdout.split(": ")[1].split(" steps")[0])
