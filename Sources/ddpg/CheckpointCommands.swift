@@ -5,7 +5,6 @@ import Environments
 import Evaluation
 import Foundation
 import NeuralNetwork
-import Plotting
 import Policy
 import Randomness
 import RunConfiguration

@@ -21,6 +21,29 @@ LOG_STD_MIN, LOG_STD_MAX = np.float32(-5), np.float32(2)
 HALF_LOG_TWO_PI = np.float32(0.5 * np.log(2 * np.pi))
 
 
+#: A normalized hidden layer's gain and shift, and for batch normalization its running mean and variance (None: layer
+#: normalization, which uses each row's own).
+Norm = tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]
+
+
+def hidden_layers(h: np.ndarray, layers: list[tuple[np.ndarray, np.ndarray]], norms: list[Norm | None], activation: str) -> np.ndarray:
+    """ddpg's MLP's hidden layers on a batch, in float32 as the Swift network computes them: x·W + b, normalized where a
+    layer has a norm, then tanh or ReLU."""
+    for (w, b), norm in zip(layers, norms, strict=True):
+        h = h @ w
+        h += b
+        if norm is not None:
+            gain, shift, mean, variance = norm
+            if mean is None:
+                mean, variance = h.mean(axis=1, keepdims=True), h.var(axis=1, keepdims=True)
+            h = (h - mean) / np.sqrt(variance + EPSILON) * gain + shift
+        if activation == "tanh":
+            np.tanh(h, out=h)
+        else:
+            np.maximum(h, 0, out=h)
+    return h
+
+
 class NumpyActor:
     """Weights and biases are views into the message's parameter array, laid out as the protocol says:
     layer by layer, the weights (inputs × outputs, row-major), the biases, and a normalized hidden layer's
@@ -39,7 +62,7 @@ class NumpyActor:
         self.normalization = weights.normalization
         self.layers: list[tuple[np.ndarray, np.ndarray]] = []
         # Per hidden layer when normalized: (gain, shift, running mean, running variance), the last two for batch normalization.
-        self.norms: list[tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]] = []
+        self.norms: list[Norm] = []
         offset = 0
         for index, (inputs, outputs) in enumerate(pairwise(sizes)):
             w = parameters[offset:offset + inputs * outputs].reshape(inputs, outputs)
@@ -73,18 +96,8 @@ class NumpyActor:
         h = np.asarray(observations, dtype=np.float32)
         if self.observation_normalization is not None:
             h = self.observation_normalization.apply(h)
-        for index, (w, b) in enumerate(self.layers[:-1]):
-            h = h @ w
-            h += b
-            if self.normalization != "none":
-                gain, shift, mean, variance = self.norms[index]
-                if mean is None:  # layer normalization, over each row's units
-                    mean, variance = h.mean(axis=1, keepdims=True), h.var(axis=1, keepdims=True)
-                h = (h - mean) / np.sqrt(variance + EPSILON) * gain + shift
-            if self.hidden_activation == "tanh":
-                np.tanh(h, out=h)
-            else:
-                np.maximum(h, 0, out=h)
+        hidden = self.layers[:-1]
+        h = hidden_layers(h, hidden, list(self.norms) if self.normalization != "none" else [None] * len(hidden), self.hidden_activation)
         w, b = self.layers[-1]
         out: np.ndarray = h @ w
         out += b

@@ -9,8 +9,7 @@ from typing import Any
 
 import numpy as np
 
-#: The normalization layers' ε (Sources/NeuralNetwork/Normalization.swift).
-NORMALIZATION_EPSILON = np.float32(1e-5)
+from .actor import Norm, hidden_layers
 
 
 class DocumentError(ValueError):
@@ -79,6 +78,14 @@ class DocumentActor:
         if self.head != "categorical" and width != self.action_size:
             raise DocumentError(f"the last layer gives {width} values for action_size {self.action_size}")
         self.outputs = width
+        activations = {layer["activation"] for layer in self.layers[:-1]}
+        if len(activations) > 1 or activations & {"identity"}:
+            raise DocumentError(f"hidden layers: one activation, relu or tanh, for all of them; got {sorted(activations)}")
+        self.hidden_activation = activations.pop() if activations else "relu"
+        self.hidden = [(layer["weights"], layer["bias"]) for layer in self.layers[:-1]]
+        self.norms: list[Norm | None] = [None if layer["normalization"] is None else
+                                         (layer["gain"], layer["shift"], layer.get("running_mean"), layer.get("running_variance"))
+                                         for layer in self.layers[:-1]]
 
     @staticmethod
     def load(path: str | Path) -> DocumentActor:
@@ -90,15 +97,13 @@ class DocumentActor:
         if self.normalization is not None:
             mean, inverse, clip = self.normalization
             x = np.clip((x - mean) * inverse, -clip, clip)
-        for layer in self.layers:
-            z = x @ layer["weights"] + layer["bias"]
-            if layer["normalization"] == "layer":
-                z = (z - z.mean(axis=1, keepdims=True)) / np.sqrt(z.var(axis=1, keepdims=True) + NORMALIZATION_EPSILON)
-            elif layer["normalization"] == "batch":
-                z = (z - layer["running_mean"]) / np.sqrt(layer["running_variance"] + NORMALIZATION_EPSILON)
-            if layer["normalization"] is not None:
-                z = layer["gain"] * z + layer["shift"]
-            x = np.maximum(z, 0) if layer["activation"] == "relu" else np.tanh(z) if layer["activation"] == "tanh" else z
+        x = hidden_layers(x, self.hidden, self.norms, self.hidden_activation)
+        last = self.layers[-1]
+        x = x @ last["weights"] + last["bias"]
+        if last["activation"] == "tanh":
+            x = np.tanh(x)
+        elif last["activation"] == "relu":
+            x = np.maximum(x, 0)
         if self.head == "categorical":
             return np.asarray(np.argmax(x, axis=1))
         if self.head == "gaussian":

@@ -25,7 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from .document import NORMALIZATION_EPSILON, DocumentActor, DocumentError
+from .actor import EPSILON as NORMALIZATION_EPSILON
+from .document import DocumentActor, DocumentError
 
 OPSET = 17  # LayerNormalization's first version
 IR_VERSION = 8  # with opset 17: onnxruntime 1.12 and later
