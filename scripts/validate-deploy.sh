@@ -65,12 +65,16 @@ for d in (statefulset, deployment, evaluators):
     assert d["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"], "resource requests"
 
 dockerfile = open("deploy/Dockerfile").read()
+# The build stage, the stage the binary comes from (the build stage unless DDPG_BINARY_FROM names another
+# image: scripts/container-test.sh's host-built binary), and the runtime stage on a slim Debian base.
 stages = re.findall(r"^FROM\s+(\S+)(?:\s+AS\s+(\S+))?", dockerfile, re.M)
-assert len(stages) == 2 and stages[0][1] == "build" and "slim" in stages[1][0], stages
-runtime = dockerfile.split("FROM debian")[1]
+assert [name for _, name in stages] == ["build", "binary", ""] and stages[1][0] == "${DDPG_BINARY_FROM}", stages
+defaults = dict(re.findall(r"^ARG\s+(\w+)=(\S+)", dockerfile, re.M))
+assert defaults == {"DDPG_BINARY_FROM": "build", "RUNTIME_BASE": "debian:bookworm-slim"}, defaults
+runtime = dockerfile.split("FROM ${RUNTIME_BASE}")[1]
 packages = set(re.findall(r"\b(lib[a-z0-9.-]+)", runtime.split("rm -rf")[0]))
 assert packages == {"libzmq5", "libopenblas0-pthread", "libcurl4"}, packages
-assert "COPY --from=build" in runtime and "USER ddpg" in runtime
+assert "COPY --from=binary /out/ddpg" in runtime and "USER ddpg" in runtime
 # Python workers: the gym compose file, the gym overlay (its patches applied here as kustomize would), the worker image.
 gym = yaml.safe_load(open("deploy/docker-compose.gym.yml"))["services"]
 assert set(gym) == {"learner", "gym-worker", "gym-evaluator"}, gym
@@ -104,6 +108,7 @@ for d in gym_documents:
     assert container["image"] == "ddpg-gym-worker:latest" and "--learner=ddpg-learner" in container["args"], d["metadata"]["name"]
     assert container["resources"]["requests"]
 gym_dockerfile = open("deploy/Dockerfile.gym-worker").read()
+assert re.search(r"^ARG PYTHON_BASE=python:3\.11-slim-bookworm$", gym_dockerfile, re.M) and "FROM ${PYTHON_BASE}" in gym_dockerfile
 assert 'ENTRYPOINT ["ddpg-gym-worker"]' in gym_dockerfile and "USER ddpg" in gym_dockerfile and "[mujoco]" in gym_dockerfile
 print("deploy/: compose files, kustomizations and Dockerfiles structure OK")
 PY
