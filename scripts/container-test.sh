@@ -123,7 +123,8 @@ if [[ -z $local_only ]] && why=$(timeout 120 podman pull --quiet docker.io/libra
   image_build ddpg:latest deploy/Dockerfile --pull=missing
   image_build ddpg-gym-worker:latest deploy/Dockerfile.gym-worker --pull=missing "${trust[@]}"
 else
-  say "no registry (${local_only:+--local}${local_only:-${why##*$'\n'}}): the runtime stages on $base, with ddpg built on this host"
+  [[ -n $local_only ]] && why="--local" || why="no registry: ${why##*$'\n'}"
+  say "$why: the runtime stages on $base, with ddpg built on this host"
   say "swift build: ddpg with the Swift runtime linked in statically (.build-static), as the image's build stage does"
   swift build -c release --product ddpg --static-swift-stdlib --scratch-path .build-static >"$state/swift-build.log" 2>&1 \
     || { tail -20 "$state/swift-build.log" >&2; fail "the static build of ddpg failed"; }
