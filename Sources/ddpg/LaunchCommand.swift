@@ -68,6 +68,7 @@ struct LaunchCommand: ParsableCommand {
         let interactive = monitoring.consoleMode == .interactive
         bootstrapLogging(level: common.logLevel, interactive: interactive)
         let logger = Logger(label: "ddpg.launch")
+        try checkPortsAreFree()
         // Gymnasium environments run on Python workers; their spec reaches the learner in the hello.
         let pythonWorkers = NativeEnvironments.type(named: common.environment) == nil
             ? try PythonWorkers.probe(python: python, environment: common.environment) : nil
@@ -147,6 +148,18 @@ struct LaunchCommand: ParsableCommand {
     /// Flags that give the learner and the workers CURVE keys from `directory`:
     /// learner.key/.pub, worker.key/.pub and authorized/worker.pub, generated if missing.
     /// Where the workers find the learner: its --bind address, or loopback when it binds every interface.
+    /// The workers start alongside the learner and connect to its ports at once: were they taken (by
+    /// another run's learner, say), they would reach that learner, not this one.
+    func checkPortsAreFree() throws {
+        for (flag, port) in [("--transitions-port", learner.transitionsPort), ("--weights-port", learner.weightsPort)]
+        where TCPProbe.canBind(host: learner.bind, port: port) == false {
+            throw ValidationError("""
+                \(flag): port \(port) on \(learner.bind) is in use (another learner's run?), and this run's workers would \
+                connect to whatever holds it: stop that, or choose free ports with --transitions-port and --weights-port
+                """)
+        }
+    }
+
     var learnerHost: String { ["0.0.0.0", "*", "::", "[::]"].contains(learner.bind) ? "127.0.0.1" : learner.bind }
 
     /// What each child is started with, CURVE and parent watch aside: the learner's arguments, and

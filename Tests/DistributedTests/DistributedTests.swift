@@ -1,4 +1,5 @@
 import Foundation
+import Telemetry
 import Testing
 import WireProtocol
 import ZeroMQ
@@ -19,6 +20,27 @@ struct DistributedTests {
         let summary = try Harness.summary(in: directory)
         #expect((summary["transitions_received"] as? Int ?? 0) >= 3_000 && summary["stop_reason"] as? String == "max_env_steps")
         #expect((summary["weights_version"] as? Int ?? 0) >= 1, "weights reached the worker over IPv6 too")
+    }
+
+    @Test("ddpg launch on ports another learner holds stops before it starts anything: none of its workers reach that learner")
+    func launchOnTakenPorts() throws {
+        let (running, refused) = (Harness.temporaryDirectory(), Harness.temporaryDirectory())
+        defer { for directory in [running, refused] { try? FileManager.default.removeItem(at: directory) } }
+        let ports = Harness.freePorts()
+        let learner = try Child(Harness.learnerArguments(ports: ports, runDirectory: running, extra: ["--env", "Pendulum-v1"]), name: "learner")
+        learner.waitForLog("the first learner to bind its ports") { $0.contains("learner listening") }
+        let launcher = try Child([
+            "launch", "--workers", "2", "--run-dir", refused.path, "--max-env-steps", "3000",
+            "--bind", "127.0.0.1", "--transitions-port", "\(ports.transitions)", "--weights-port", "\(ports.weights)",
+        ], name: "launch")
+        #expect(launcher.waitForExit(timeout: 20) != 0)
+        #expect(launcher.log.contains("--transitions-port: port \(ports.transitions) on 127.0.0.1 is in use"), "launch log:\n\(launcher.log.suffix(2_000))")
+        #expect(!launcher.log.contains("learner started"))
+        let status = try #require(Harness.waitForStatus(ports, "the first learner's status") { _ in true })
+        #expect(status.workers.isEmpty && status.messagesRejected == 0 && status.messagesAccepted == 0,
+                "the running learner heard from no one: \(StatusFormat.plainLine(status))")
+        learner.signal(SIGTERM)
+        #expect(learner.waitForExit() == 0)
     }
 
     @Test("ddpg launch learns Pendulum: transitions arrive, weights arrive, an evaluation reaches −400, nothing is lost")
