@@ -12,6 +12,32 @@ import Replay
 // Learner micro-benchmarks. Prints one JSON object per line:
 // {"name": ..., "value": ..., "unit": ...}. Run through scripts/bench-learner.sh.
 
+let usage = """
+    usage: ddpg-bench [--quick] [--only SUBSTRING] [--default-kernels] [--fixed-updates N]
+                      [--ingest [--curve] | --broadcast | --checkpoint-stall | --monitoring-overhead | --worker-throughput]
+    Without a mode flag: the kernels, the update rates and the environments, a few minutes on one core.
+    """
+// A flag it does not know would otherwise run the whole suite: minutes of a core taken by a typo or a --help.
+do {
+    let flags: Set = ["--quick", "--default-kernels", "--ingest", "--curve", "--broadcast",
+                      "--checkpoint-stall", "--monitoring-overhead", "--worker-throughput"]
+    var arguments = CommandLine.arguments.dropFirst()
+    while let argument = arguments.popFirst() {
+        if argument == "--help" || argument == "-h" { print(usage); exit(0) }
+        if argument == "--only", arguments.popFirst() != nil { continue }
+        if argument == "--fixed-updates", (arguments.popFirst().flatMap({ Int($0) }) ?? 0) > 0 { continue }
+        guard flags.contains(argument) else {
+            let problem = switch argument {
+            case "--only": "--only needs a substring of the benchmarks' names"
+            case "--fixed-updates": "--fixed-updates needs a positive count"
+            default: "unknown argument '\(argument)'"
+            }
+            FileHandle.standardError.write(Data("ddpg-bench: \(problem)\n\(usage)\n".utf8))
+            exit(2)
+        }
+    }
+}
+
 if !CommandLine.arguments.contains("--default-kernels") { KernelSelection.selectAtStartup() }
 BLAS.setThreadCount(1)
 print("{\"name\": \"openblas_core\", \"value\": \"\(BLAS.coreName)\", \"unit\": \"\"}")
