@@ -145,9 +145,6 @@ struct LaunchCommand: ParsableCommand {
         print(summary.path)
     }
 
-    /// Flags that give the learner and the workers CURVE keys from `directory`:
-    /// learner.key/.pub, worker.key/.pub and authorized/worker.pub, generated if missing.
-    /// Where the workers find the learner: its --bind address, or loopback when it binds every interface.
     /// The workers start alongside the learner and connect to its ports at once: were they taken (by
     /// another run's learner, say), they would reach that learner, not this one.
     func checkPortsAreFree() throws {
@@ -160,6 +157,7 @@ struct LaunchCommand: ParsableCommand {
         }
     }
 
+    /// Where the workers find the learner: its --bind address, or loopback when it binds every interface.
     var learnerHost: String { ["0.0.0.0", "*", "::", "[::]"].contains(learner.bind) ? "127.0.0.1" : learner.bind }
 
     /// What each child is started with, CURVE and parent watch aside: the learner's arguments, and
@@ -197,6 +195,8 @@ struct LaunchCommand: ParsableCommand {
         })
     }
 
+    /// Flags that give the learner and the workers CURVE keys from `directory`:
+    /// learner.key/.pub, worker.key/.pub and authorized/worker.pub, generated if missing.
     static func curveArguments(directory: String, logger: Logger) throws -> (learner: [String], worker: [String]) {
         let root = URL(fileURLWithPath: directory), authorized = root.appendingPathComponent("authorized")
         try FileManager.default.createDirectory(at: authorized, withIntermediateDirectories: true)
