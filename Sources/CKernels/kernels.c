@@ -2,6 +2,9 @@
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
+#if defined(__x86_64__)
+#include <xmmintrin.h>
+#endif
 
 // One version per instruction set, bound by an ifunc when the library loads. The
 // loops are plain so that the compiler vectorizes each version to its width.
@@ -345,4 +348,22 @@ void ddpg_batch_norm_backward(float *restrict delta, ptrdiff_t rows, ptrdiff_t m
         }
         if (bias_gradient) for (ptrdiff_t j = 0; j < m; j++) bias_gradient[j] += row[j];
     }
+}
+
+int ddpg_flush_denormals_to_zero(int flush) {
+#if defined(__x86_64__)
+    // MXCSR bit 15 (FTZ) writes denormal results as 0; bit 6 (DAZ) reads denormal operands as 0.
+    const unsigned int bits = 0x8040;
+    _mm_setcsr(flush ? (_mm_getcsr() | bits) : (_mm_getcsr() & ~bits));
+    return 1;
+#elif defined(__aarch64__)
+    // FPCR.FZ (bit 24) does both.
+    uint64_t fpcr;
+    const uint64_t bit = UINT64_C(1) << 24;
+    __asm__ volatile("mrs %0, fpcr" : "=r"(fpcr));
+    __asm__ volatile("msr fpcr, %0" : : "r"(flush ? (fpcr | bit) : (fpcr & ~bit)));
+    return 1;
+#else
+    return 0;
+#endif
 }

@@ -40,6 +40,8 @@ do {
 
 if !CommandLine.arguments.contains("--default-kernels") { KernelSelection.selectAtStartup() }
 BLAS.setThreadCount(1)
+// As `ddpg` does: denormal floats flushed to zero on the thread that computes.
+Denormals.flushToZero()
 print("{\"name\": \"openblas_core\", \"value\": \"\(BLAS.coreName)\", \"unit\": \"\"}")
 if let choice = KernelSelection.report.openblasChoice {
     print("{\"name\": \"openblas_own_choice\", \"value\": \"\(choice)\", \"unit\": \"\"}")
@@ -291,6 +293,36 @@ if selected("algorithm_update") {
         report("algorithm_update_\(variant.name)_400x300", updates, "updates/s")
     }
     rows.removeAll()
+}
+
+// 2c. Adam over a SAC learner's parameters at [256, 256] on Hopper-v5 (210,184), with 6% of the first moments
+// denormal, as a run's were at 12,000 updates: IEEE 754's gradual underflow against flushing to zero (what
+// `ddpg` runs with, see Denormals.swift). The moments are restored before every step, so both modes step the same state.
+if selected("adam_denormal") {
+    let count = 210_184
+    var generator = Xoshiro256(seed: 11)
+    let weights = ParameterVector(count: count), gradients = ParameterVector(count: count)
+    let adam = Adam(parameterCount: count, configuration: .init(learningRate: 3e-4))
+    var firstMoment = [Float](repeating: 0, count: count), secondMoment = [Float](repeating: 0, count: count)
+    for i in 0..<count {
+        weights.values[i] = generator.nextUniform(Float(-0.1), 0.1)
+        let dead = generator.nextUniform(0.0, 1.0) < 0.06
+        // A dead unit's weights: no gradient, a first moment decayed below 2⁻¹²⁶, a second moment not yet.
+        gradients.values[i] = dead ? 0 : generator.nextUniform(Float(-1e-3), 1e-3)
+        // From bits: arithmetic here runs flushed, and would make 0 of it.
+        firstMoment[i] = dead ? Float(bitPattern: UInt32(generator.next() % 0x7F_FFFF) + 1) : generator.nextUniform(Float(-1e-4), 1e-4)
+        secondMoment[i] = dead ? 1e-12 : generator.nextUniform(Float(1e-8), 1e-6)
+    }
+    for flushed in [false, true] {
+        Denormals.flushToZero(flushed)
+        let steps = rate(seconds: seconds) {
+            adam.firstMoment.values.update(from: firstMoment, count: count)
+            adam.secondMoment.values.update(from: secondMoment, count: count)
+            adam.update(weights, gradients: gradients)
+        }
+        report("adam_step_210k_6pct_denormal_\(flushed ? "flushed" : "ieee")", steps, "steps/s")
+    }
+    Denormals.flushToZero()
 }
 
 // 3. Raw Pendulum steps per second (observation included), actions cycling through a fixed table.

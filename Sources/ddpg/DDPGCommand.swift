@@ -1,5 +1,6 @@
 import ArgumentParser
 import KernelSelection
+import NeuralNetwork
 
 @main
 struct DDPGCommand: ParsableCommand {
@@ -13,6 +14,8 @@ struct DDPGCommand: ParsableCommand {
 
     static func main() {
         KernelSelection.selectAtStartup()
+        // Every subcommand trains or acts on this thread.
+        Denormals.flushToZero()
         Self.main(nil)
     }
 }

@@ -52,4 +52,8 @@ void ddpg_batch_norm_backward(float *delta, ptrdiff_t rows, ptrdiff_t m, ptrdiff
 /// Whether all n values are finite.
 int ddpg_all_finite(const float *x, ptrdiff_t n);
 
+/// With `flush` non-zero, the calling thread treats denormal floats as zero, as results and as operands
+/// (x86-64's FTZ and DAZ, ARM's FZ); with 0, as IEEE 754 says. Returns 0 where the architecture has no such mode.
+int ddpg_flush_denormals_to_zero(int flush);
+
 #endif
