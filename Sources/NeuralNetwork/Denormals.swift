@@ -10,7 +10,8 @@ public enum Denormals {
     /// Makes the calling thread treat denormal operands and results as 0 (x86-64's FTZ and DAZ, ARM's FZ).
     /// Each process calls it once on the thread that trains or acts. Threads inherit the mode from the
     /// thread that creates them; OpenBLAS's helper threads start before this call, and a learner pinned
-    /// to one BLAS thread does not use them. `flushToZero(false)` restores IEEE 754's gradual underflow. Returns false where the architecture has no such mode.
+    /// to one BLAS thread does not use them. `flushToZero(false)` restores IEEE 754's gradual underflow.
+    /// Returns false where the architecture has no such mode.
     @discardableResult
     public static func flushToZero(_ flush: Bool = true) -> Bool { ddpg_flush_denormals_to_zero(flush ? 1 : 0) != 0 }
 }
