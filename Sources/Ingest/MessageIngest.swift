@@ -149,6 +149,11 @@ public struct RequestedEvaluation: Sendable, Equatable {
 public struct RequestedEvaluations: Sendable {
     public static let capacity = 4_096
     private var byVersion: [UInt64: RequestedEvaluation] = [:]
+    /// The versions held in the order they were published, oldest first from `oldest` (versions only grow).
+    /// Evicting from the front costs O(1), where finding the smallest key scanned all 4,096 at every publication
+    /// once full (a request stays open for as long as no evaluator answers it).
+    private var order: [UInt64] = []
+    private var oldest = 0
 
     public init() {}
 
@@ -157,11 +162,20 @@ public struct RequestedEvaluations: Sendable {
     public var isEmpty: Bool { byVersion.isEmpty }
 
     /// The newest publication that carried a request.
-    public var newest: RequestedEvaluation? { byVersion.keys.max().flatMap { byVersion[$0] } }
+    public var newest: RequestedEvaluation? { order.last.flatMap { byVersion[$0] } }
 
     mutating func insert(_ requested: RequestedEvaluation) {
-        if byVersion.count >= Self.capacity, let oldest = byVersion.keys.min() { byVersion[oldest] = nil }
-        byVersion[requested.publication.version] = requested
+        let version = requested.publication.version
+        if byVersion.updateValue(requested, forKey: version) == nil { order.append(version) }
+        while byVersion.count > Self.capacity {
+            byVersion[order[oldest]] = nil
+            oldest += 1
+        }
+        // Dropping the evicted prefix once it is as long as what is held keeps the array within twice the capacity.
+        if oldest >= Self.capacity {
+            order.removeFirst(oldest)
+            oldest = 0
+        }
     }
 
     /// Whether `report` answers a request exactly: the publication it names, that request's episode count and

@@ -159,27 +159,63 @@ struct EvaluationSchedule {
 /// a request is open carries it (dozens while an evaluator plays), and the evaluator takes whichever
 /// is newest when it is free: an evaluator that is free when a request opens evaluates its first
 /// one, however many follow while it plays, so the last few firsts are kept before any other.
+///
+/// Evicting costs O(1): the others are held oldest first (versions only grow), where finding the oldest
+/// that is not a first scanned every version kept (up to 1,800 of CartPole's actors) at every publication once full.
 struct KeptActors {
     static let floatsLimit = 8 << 20
+    static let keptFirsts = 4
     private var actors: [UInt64: [Float]] = [:]
     private var floats = 0
+    /// The newest requests' first publications, oldest first.
     private var firsts: [UInt64] = []
+    /// Every other version kept, oldest first from `oldest`.
+    private var others: [UInt64] = []
+    private var oldest = 0
 
     mutating func keep(_ parameters: [Float], version: UInt64, first: Bool) {
-        guard parameters.count <= Self.floatsLimit / 2 else { return }
+        // A version is published once: one already kept is the same weights.
+        guard parameters.count <= Self.floatsLimit / 2, actors[version] == nil else { return }
+        while floats + parameters.count > Self.floatsLimit, let evicted = evictOldest() {
+            floats -= actors.removeValue(forKey: evicted)?.count ?? 0
+        }
         if first {
             firsts.append(version)
-            if firsts.count > 4 { firsts.removeFirst() }
-        }
-        while floats + parameters.count > Self.floatsLimit,
-              let oldest = actors.keys.filter({ !firsts.contains($0) }).min() ?? actors.keys.min() {
-            floats -= actors.removeValue(forKey: oldest)?.count ?? 0
+            if firsts.count > Self.keptFirsts { demote(firsts.removeFirst()) }
+        } else {
+            others.append(version)
         }
         actors[version] = parameters
         floats += parameters.count
     }
 
     func state(version: UInt64) -> [Float]? { actors[version] }
+
+    /// The oldest version that is not one of the newest firsts, else the oldest first; removed from the order.
+    private mutating func evictOldest() -> UInt64? {
+        if oldest < others.count {
+            defer {
+                oldest += 1
+                if oldest >= 1_024, oldest * 2 >= others.count {
+                    others.removeFirst(oldest)
+                    oldest = 0
+                }
+            }
+            return others[oldest]
+        }
+        return firsts.isEmpty ? nil : firsts.removeFirst()
+    }
+
+    /// A first that four newer firsts displaced becomes an ordinary version, in its place by age.
+    private mutating func demote(_ version: UInt64) {
+        guard actors[version] != nil else { return }
+        var low = oldest, high = others.count
+        while low < high {
+            let middle = (low + high) / 2
+            if others[middle] < version { low = middle + 1 } else { high = middle }
+        }
+        others.insert(version, at: low)
+    }
 }
 
 /// a + b, or Int.max where that overflows (schedules far in the future).

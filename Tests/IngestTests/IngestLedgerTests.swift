@@ -423,11 +423,17 @@ struct EvaluationIngestTests {
     @Test("requests are remembered for a bounded number of publications")
     func bounded() {
         var ingest = MessageIngest(expected: ExpectedShapes(spec: pendulumSpec))
-        for version in 1...UInt64(RequestedEvaluations.capacity + 10) {
+        // Three times over, so that the evicted front of the order is dropped too.
+        let capacity = UInt64(RequestedEvaluations.capacity), last = 3 * capacity + 10
+        for version in 1...last {
             ingest.requested(EvaluationRequest(mark: version, episodes: 1, seed: 1), of: Publication(version: version, updates: version, envSteps: version),
                              wallSeconds: 0, at: 0)
         }
+        // Exactly the newest `capacity`: the older ones went, in the order they were published.
         #expect(ingest.requestedEvaluations[1] == nil)
-        #expect(ingest.requestedEvaluations[UInt64(RequestedEvaluations.capacity + 10)] != nil)
+        #expect(ingest.requestedEvaluations[last - capacity] == nil)
+        #expect(ingest.requestedEvaluations[last - capacity + 1] != nil)
+        #expect(ingest.requestedEvaluations[last] != nil)
+        #expect(ingest.requestedEvaluations.newest?.publication.version == last)
     }
 }
